@@ -1,0 +1,33 @@
+"""The exceptions harmsim raises on purpose.
+
+Every error a user can cause is one of these, so callers (and the CLI) can
+catch :class:`HarmsimError` and report one clear line::
+
+    HarmsimError
+    ├── ConfigError        a scenario, parameter or option is invalid
+    ├── RecordError        an observed record (data files) is invalid
+    └── CalibrationError   a fit cannot be made or loaded
+
+Each message names where the problem is (file, key or row), what was found,
+and what is allowed.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HarmsimError", "ConfigError", "RecordError", "CalibrationError"]
+
+
+class HarmsimError(Exception):
+    """Base class of every error harmsim raises on purpose."""
+
+
+class ConfigError(HarmsimError, ValueError):
+    """A scenario file, a parameter value or a command-line option is invalid."""
+
+
+class RecordError(HarmsimError, ValueError):
+    """An observed record, or one of its data files, is invalid."""
+
+
+class CalibrationError(HarmsimError):
+    """A calibration cannot be run, or a saved fit cannot be used."""

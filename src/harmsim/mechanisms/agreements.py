@@ -1,0 +1,134 @@
+"""Regional agreements and incremental institutional development.
+
+The study's first finding: ASEAN's declarations (1997, 2004), plans and work
+programmes (1999, 2002, 2007) and finally a binding convention (2015) each
+built on the consensus of the one before, and each kept the instruments it
+covers on the agenda. Each agreement ``a`` that has arrived raises the
+salience of the instruments it covers, from ``lag`` years after its arrival:
+
+    term[i, k, t] = sum_a covers[a, k] * beta(a) * persistence ** (t - y_a - lag) * [t >= y_a + lag]
+    beta(a) = binding if a is legally binding else nonbinding
+
+so salience accumulates as agreements pile up (``persistence`` = 1) or fades
+(< 1). Agreements arrive either at their recorded dates (``arrival =
+"observed"``) or endogenously (``"endogenous"``):
+
+* an *anchor* (the 1997 texts) arrives at its recorded date;
+* a *follow_up* (plan, work programme) arrives the recorded number of years
+  after the agreement it follows;
+* a *consensus* agreement arrives in the first year ``t``, at least
+  ``min_gap`` years after the agreement it builds on, in which the members'
+  compliance with that agreement reached the threshold:
+
+      compliance[t] = mean over (member i, covered open instrument k) of [a[i, k] < t] >= threshold
+
+  with ``threshold_binding`` for a binding agreement and
+  ``threshold_nonbinding`` otherwise. An instrument opened by an agreement
+  (the ASEAN MLAT by the 2004 Declaration, ACTIP by the 2015 Convention)
+  opens when that agreement arrives.
+
+Direction: ``nonbinding > 0`` (``binding > 0``) makes covered instruments
+more likely once a non-binding (binding) agreement is in force. With
+endogenous arrival, a lower threshold brings agreements earlier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..params import Choice, Integer, Real
+from ..world import NEVER
+from .base import Mechanism
+
+ARRIVALS = ("observed", "endogenous")
+
+
+def salience(arrival: np.ndarray, t, beta: np.ndarray, covers: np.ndarray, lag: int, persistence: float):
+    """Summed agreement effect per instrument: arrival (..., M) -> (..., K)."""
+    age = t - arrival.astype(np.int64) - lag
+    active = (age >= 0) & (arrival != NEVER)
+    decay = persistence ** np.where(active, age, 0) if persistence != 1.0 else 1.0
+    return (np.where(active, beta * decay, 0.0)) @ covers
+
+
+def compliance(adopt_year, member, open_year, covers_row, t) -> np.ndarray:
+    """Share of (member, covered open instrument) cells adopted before t, per replicate (R,)."""
+    inst = covers_row[None, :] & (open_year <= t)  # (R, K)
+    cells = member[None, :, None] & inst[:, None, :]  # (R, N, K)
+    n = cells.sum(axis=(1, 2))
+    done = (cells & (adopt_year < t)).sum(axis=(1, 2))
+    return np.divide(done, n, out=np.zeros(n.shape), where=n > 0)
+
+
+class Agreements(Mechanism):
+    name = "agreements"
+    summary = "regional agreements raise the salience of what they cover; observed or endogenous arrival"
+    params = {
+        "nonbinding": Real(0.3, -10.0, 10.0, "log-odds per non-binding agreement covering the instrument"),
+        "binding": Real(0.3, -10.0, 10.0, "log-odds per binding agreement covering the instrument"),
+        "lag": Integer(1, 0, 10, "years from an agreement's arrival to its first effect"),
+        "persistence": Real(1.0, 0.0, 1.0, "yearly factor by which an agreement's effect is kept (1: permanent)"),
+        "arrival": Choice("observed", ARRIVALS, "agreements at their recorded dates, or when consensus is reached"),
+        "threshold_nonbinding": Real(0.15, 0.0, 1.0, "compliance with the previous agreement that brings a non-binding one"),
+        "threshold_binding": Real(0.85, 0.0, 1.0, "compliance with the previous agreement that brings a binding one"),
+        "min_gap": Integer(1, 1, 50, "fewest years between an agreement and the one that builds on it"),
+    }
+
+    def __init__(self, world, p):
+        super().__init__(world, p)
+        self.beta = np.where(world.binding, p.binding, p.nonbinding)
+        self.endogenous = p.arrival == "endogenous"
+        rec = world.agreement_year
+        self.offset = np.where(world.parent >= 0, rec - rec[np.maximum(world.parent, 0)], 0)
+        self.threshold = np.where(world.binding, p.threshold_binding, p.threshold_nonbinding)
+
+    def initial_arrival(self) -> np.ndarray:
+        """(M,) arrival years known at the start: all recorded (observed) or anchors and pre-window ones."""
+        w = self.world
+        rec = np.where(w.agreement_year <= w.end, w.agreement_year, NEVER).astype(np.int32)
+        if not self.endogenous:
+            return rec
+        known = (np.array(w.trigger) == "anchor") | (w.agreement_year < w.start)
+        return np.where(known, rec, NEVER).astype(np.int32)
+
+    def static(self):
+        if self.endogenous:
+            return None
+        w = self.world
+        arr = self.initial_arrival()
+        s = np.stack([salience(arr, t, self.beta, w.covers, self.p.lag, self.p.persistence) for t in w.years])
+        return s[:, None, :]
+
+    def dynamic(self, ti, state):
+        if not self.endogenous:
+            return None
+        w = self.world
+        s = salience(state.arrival, w.years[ti], self.beta, w.covers, self.p.lag, self.p.persistence)
+        return s[:, None, :]
+
+    def before_year(self, ti, state):
+        if not self.endogenous:
+            return
+        w = self.world
+        t = int(w.years[ti])
+        arr = state.arrival
+        for m, trig in enumerate(w.trigger):
+            par = w.parent[m]
+            if trig == "anchor" or par < 0:
+                continue
+            pending = arr[:, m] == NEVER
+            if not pending.any():
+                continue
+            parent_at = arr[:, par].astype(np.int64)
+            if trig == "follow_up":
+                due = pending & (parent_at != NEVER) & (parent_at + self.offset[m] == t)
+            else:
+                ready = pending & (parent_at != NEVER) & (t >= parent_at + self.p.min_gap)
+                if not ready.any():
+                    continue
+                share = compliance(state.adopt_year, w.member[ti], state.open_year, w.covers[par], t)
+                due = ready & (share >= self.threshold[m])
+            if due.any():
+                arr[due, m] = t
+                for k in np.flatnonzero(w.opened_by == m):
+                    state.open_year[due, k] = t

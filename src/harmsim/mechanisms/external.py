@@ -1,0 +1,79 @@
+"""External pressure: outside monitoring and global momentum.
+
+Two outside forces the study names (section 3.2): the US State Department's
+yearly Trafficking in Persons report, whose tiers shame governments, and the
+global spread of anti-trafficking law after the UN Protocol (2000). The term,
+for instruments in ``applies_to``, is
+
+    term[i, k, t] = monitoring * [tier[i, t-1] in {2WL, 3}]
+                  + momentum * share_criminalized[t-1]
+
+with tiers from the TIP reports (Kelley and Heiss coding to 2015) and the
+share of countries coded as fully criminalizing trafficking (Kelley and
+Simmons). Both are lagged one year: a report or a global count is known only
+after its year.
+
+Direction: ``monitoring > 0`` speeds states on the Watch List or Tier 3;
+``momentum > 0`` speeds everyone as the world moves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..params import Instruments, Real
+from .base import Mechanism
+
+PRESSURE_TIERS = ("2WL", "3")
+
+
+def lag1(x: np.ndarray, fill=0.0) -> np.ndarray:
+    """Shift a yearly array one year later along axis 0 (first year gets ``fill``)."""
+    out = np.empty_like(x)
+    out[0] = fill
+    out[1:] = x[:-1]
+    return out
+
+
+def external_term(pressured, global_share, monitoring: float, momentum: float) -> np.ndarray:
+    """The (T, N) log-odds term from lagged indicators; see the module docstring."""
+    return monitoring * pressured + momentum * global_share[:, None]
+
+
+class External(Mechanism):
+    name = "external"
+    summary = "outside monitoring (US TIP tiers) and global momentum of criminalization"
+    params = {
+        "monitoring": Real(0.5, -10.0, 10.0, "log-odds when on TIP Tier 2 Watch List or Tier 3 the year before"),
+        "momentum": Real(2.0, -50.0, 50.0, "log-odds per unit share of countries fully criminalizing, year before"),
+        "applies_to": Instruments(None, "instruments under external pressure (default: all)"),
+    }
+
+    @classmethod
+    def check_inputs(cls, world, p):
+        rec = world.record
+        if p.monitoring and not len(rec.tiers):
+            raise ConfigError(f"mechanism 'external' (monitoring) needs a tiers table; record '{rec.name}' lacks it")
+        if p.momentum and not (rec.global_series["variable"] == "share_criminalized").any():
+            raise ConfigError(
+                f"mechanism 'external' (momentum) needs the global series 'share_criminalized'; "
+                f"record '{rec.name}' lacks it"
+            )
+
+    def static(self):
+        w = self.world
+        T, N, K = w.shape
+        pressured = np.isin(w.tier(), PRESSURE_TIERS).astype(float) if self.p.monitoring else np.zeros((T, N))
+        share = w.global_series("share_criminalized") if self.p.momentum else np.zeros(T)
+        if self.p.momentum and w.start > 0:
+            # The year before the window start comes from the series itself.
+            prev = w.record.global_series.query("variable == 'share_criminalized' and year == @w.start - 1")
+            first = float(prev["value"].iloc[0]) if len(prev) else share[0]
+        else:
+            first = 0.0
+        term = external_term(lag1(pressured), lag1(share, first), self.p.monitoring, self.p.momentum)
+        mask = np.ones(K, dtype=bool)
+        if self.p.applies_to is not None:
+            mask = np.isin(np.array(w.instruments), self.p.applies_to)
+        return term[:, :, None] * mask[None, None, :]

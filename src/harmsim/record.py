@@ -1,0 +1,514 @@
+"""Observed records: the data a model is run against and compared with.
+
+A record is a folder with a ``record.toml`` manifest and CSV tables. Nothing
+in this module knows about ASEAN: the packaged ASEAN record
+(``observed_record()``) and the global criminalization panel
+(``load_record("global_criminalization")``) are just two folders of the same
+format, and a user's own region is a third.
+
+Tables (columns; ``*`` marks required tables):
+
+* ``states``\\*: ``state, joined`` [``name, subregion, left, source, note``]
+* ``instruments``\\*: ``instrument`` [``name, kind, opens, opened_by,
+  requires, source, note``]. ``opens`` is the first year the instrument can
+  be adopted (blank: always); ``opened_by`` names the agreement that opens it;
+  ``requires`` names an instrument that must be adopted first (same year
+  allowed).
+* ``adoptions``\\*: ``state, instrument, year`` [``year_min, year_max,
+  source, note``]. ``year`` is missing when the state had not adopted by the
+  end of the record, or when only an interval ``[year_min, year_max]`` is
+  known (interval-censored). Pairs not listed were not adopted.
+* ``status``: ``state, instrument, value`` with value in yes / limited /
+  no / unknown (end-of-window status without a year).
+* ``agreements``: ``agreement, year, binding, covers, trigger, builds_on``
+  (covers: space-separated instrument ids; trigger: anchor / follow_up /
+  consensus).
+* ``borders``: ``state_a, state_b``; ``covariates``: ``state, year`` and
+  numeric columns; ``tiers``: ``state, year, tier``; ``migration``:
+  ``origin, destination, year, migrants``; ``global_series``: ``year,
+  variable, value``.
+
+Loading validates everything and raises :class:`~harmsim.errors.RecordError`
+naming the file, the row (its line in the CSV file) and the problem.
+
+>>> import harmsim
+>>> rec = harmsim.observed_record()
+>>> rec.start, rec.end, len(rec.state_ids)
+(1997, 2015, 10)
+>>> int(rec.adoptions.query("state == 'PHL' and instrument == 'tip_law'").year.iloc[0])
+2003
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import RecordError
+
+__all__ = ["Record", "load_record", "observed_record", "packaged_records"]
+
+STATUS_VALUES = ("yes", "limited", "no", "unknown")
+TRIGGERS = ("anchor", "follow_up", "consensus")
+TIERS = ("1", "2", "2WL", "3", "not_ranked", "")
+_MIN_YEAR, _MAX_YEAR = 1800, 2100
+_ALIASES = {"global": "global_criminalization"}
+_TABLES = {
+    "states": True,
+    "instruments": True,
+    "adoptions": True,
+    "status": False,
+    "agreements": False,
+    "borders": False,
+    "covariates": False,
+    "tiers": False,
+    "migration": False,
+    "global_series": False,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Record:
+    """An observed record: states, instruments, adoptions and their context.
+
+    Treat the tables as read-only: records are cached and shared.
+    """
+
+    name: str
+    title: str
+    start: int
+    end: int
+    path: str
+    states: pd.DataFrame
+    instruments: pd.DataFrame
+    adoptions: pd.DataFrame
+    status: pd.DataFrame
+    agreements: pd.DataFrame
+    borders: pd.DataFrame
+    covariates: pd.DataFrame
+    tiers: pd.DataFrame
+    migration: pd.DataFrame
+    global_series: pd.DataFrame
+    sources: dict = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def state_ids(self) -> tuple[str, ...]:
+        return tuple(self.states["state"])
+
+    @property
+    def instrument_ids(self) -> tuple[str, ...]:
+        return tuple(self.instruments["instrument"])
+
+    @property
+    def agreement_ids(self) -> tuple[str, ...]:
+        return tuple(self.agreements["agreement"])
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """All non-empty tables by name."""
+        return {n: getattr(self, n) for n in _TABLES if len(getattr(self, n))}
+
+    def to_csv(self, folder: str | Path) -> list[Path]:
+        """Write every table as CSV (plus a sources file) into ``folder``."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, table in self.tables().items():
+            path = out / f"{name}.csv"
+            table.to_csv(path, index=False)
+            written.append(path)
+        src = out / "sources.csv"
+        pd.DataFrame(
+            {"item": list(self.sources), "source": list(self.sources.values())}
+        ).to_csv(src, index=False)
+        written.append(src)
+        return written
+
+    def summary(self) -> pd.DataFrame:
+        """Adopters per instrument by the end of the record (a quick look)."""
+        a = self.adoptions
+        g = a.groupby("instrument", sort=False)
+        return pd.DataFrame(
+            {
+                "dated": g["year"].count(),
+                "interval": g.apply(
+                    lambda x: int((x["year"].isna() & x["year_max"].notna()).sum()),
+                    include_groups=False,
+                ),
+                "not_adopted": g["year_max"].apply(lambda s: int(s.isna().sum())),
+                "first": g["year_min"].min(),
+                "last": g["year"].max(),
+            }
+        ).reindex(list(self.instrument_ids))
+
+
+def packaged_records() -> list[str]:
+    """Names of the records shipped with harmsim."""
+    root = resources.files("harmsim") / "data"
+    return sorted(p.name for p in root.iterdir() if (p / "record.toml").is_file())
+
+
+def observed_record() -> Record:
+    """The packaged ASEAN record, 1997-2015 (the default record)."""
+    return load_record("asean")
+
+
+def load_record(path_or_name: str | Path = "asean") -> Record:
+    """Load a record by packaged name (``asean``, ``global_criminalization``) or folder.
+
+    A path may point at the folder or at its ``record.toml``.
+
+    >>> load_record("global").instrument_ids
+    ('tip_law',)
+    """
+    return _load(str(_resolve(path_or_name)))
+
+
+def _resolve(path_or_name: str | Path) -> Path:
+    text = str(path_or_name)
+    name = _ALIASES.get(text, text)
+    if name in packaged_records():
+        return Path(str(resources.files("harmsim") / "data" / name))
+    p = Path(text).expanduser()
+    if p.is_file() and p.name == "record.toml":
+        p = p.parent
+    if not (p / "record.toml").is_file():
+        raise RecordError(
+            f"{text}: no such record (packaged records: {', '.join(packaged_records())}; "
+            "or give a folder holding record.toml)"
+        )
+    return p.resolve()
+
+
+@lru_cache(maxsize=16)
+def _load(folder: str) -> Record:
+    base = Path(folder)
+    manifest = base / "record.toml"
+    try:
+        meta = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RecordError(f"{manifest}: not valid TOML: {exc}") from None
+    for key in ("name", "start", "end", "tables"):
+        if key not in meta:
+            raise RecordError(f"{manifest}: missing key '{key}'")
+    start, end = meta["start"], meta["end"]
+    if not (isinstance(start, int) and isinstance(end, int) and start <= end):
+        raise RecordError(f"{manifest}: start and end must be years with start <= end")
+    unknown = set(meta["tables"]) - set(_TABLES)
+    if unknown:
+        raise RecordError(
+            f"{manifest}: unknown table(s) {sorted(unknown)}; known: {', '.join(_TABLES)}"
+        )
+    raw = {}
+    for tname, required in _TABLES.items():
+        fname = meta["tables"].get(tname)
+        if fname is None:
+            if required:
+                raise RecordError(f"{manifest}: the table '{tname}' is required")
+            raw[tname] = None
+            continue
+        raw[tname] = _read(base / fname)
+    v = _Validator(start, end)
+    states = v.states(raw["states"])
+    instruments = v.instruments(raw["instruments"])
+    agreements = v.agreements(raw["agreements"], instruments)
+    v.check_opened_by(instruments, agreements)
+    return Record(
+        name=str(meta["name"]),
+        title=str(meta.get("title", meta["name"])),
+        start=start,
+        end=end,
+        path=str(base),
+        states=states,
+        instruments=instruments,
+        adoptions=v.adoptions(raw["adoptions"]),
+        status=v.status(raw["status"]),
+        agreements=agreements,
+        borders=v.borders(raw["borders"]),
+        covariates=v.covariates(raw["covariates"]),
+        tiers=v.tiers(raw["tiers"]),
+        migration=v.migration(raw["migration"]),
+        global_series=v.global_series(raw["global_series"]),
+        sources=dict(meta.get("sources", {})),
+        description=str(meta.get("description", "")).strip(),
+    )
+
+
+def _read(path: Path) -> tuple[Path, pd.DataFrame]:
+    if not path.is_file():
+        raise RecordError(f"{path}: file not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{path}: malformed CSV: {str(exc).strip()}") from None
+    df.columns = [c.strip() for c in df.columns]
+    return path, df.apply(lambda s: s.str.strip())
+
+
+class _Validator:
+    """Row-level checks; each failure names file, CSV line and problem."""
+
+    def __init__(self, start: int, end: int):
+        self.start, self.end = start, end
+        self.state_ids: set[str] = set()
+        self.instrument_ids: set[str] = set()
+        # Canonical orders follow the files' row order.
+        self.state_order: tuple[str, ...] = ()
+        self.instrument_order: tuple[str, ...] = ()
+
+    @staticmethod
+    def fail(path: Path, i: int | None, msg: str) -> RecordError:
+        where = f"{path}" if i is None else f"{path}, line {i + 2}"
+        return RecordError(f"{where}: {msg}")
+
+    def require(self, src, cols):
+        path, df = src
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise self.fail(path, None, f"missing column(s) {missing}; found {list(df.columns)}")
+        return path, df
+
+    def year(self, path, i, col, text, *, nullable, lo=_MIN_YEAR, hi=_MAX_YEAR):
+        if text == "":
+            if nullable:
+                return pd.NA
+            raise self.fail(path, i, f"{col} is empty")
+        try:
+            y = int(text)
+        except ValueError:
+            raise self.fail(path, i, f"{col} '{text}' is not a year") from None
+        if not lo <= y <= hi:
+            raise self.fail(path, i, f"{col} {y} is outside the data's range {lo}-{hi}")
+        return y
+
+    def ids(self, path, df, col, known, what):
+        for i, x in enumerate(df[col]):
+            if x not in known:
+                raise self.fail(path, i, f"unknown {what} '{x}' (known: {', '.join(sorted(known))})")
+
+    def unique(self, path, df, cols):
+        dup = df.duplicated(cols, keep="first")
+        if dup.any():
+            i = int(dup.to_numpy().nonzero()[0][0])
+            key = ", ".join(df.iloc[i][c] for c in cols)
+            raise self.fail(path, i, f"duplicate row for ({key})")
+
+    def states(self, src):
+        path, df = self.require(src, ["state", "joined"])
+        self.unique(path, df, ["state"])
+        for i, s in enumerate(df["state"]):
+            if s == "":
+                raise self.fail(path, i, "empty state id")
+        df["joined"] = [self.year(path, i, "joined", x, nullable=False) for i, x in enumerate(df["joined"])]
+        if "left" in df:
+            df["left"] = pd.array(
+                [self.year(path, i, "left", x, nullable=True) for i, x in enumerate(df["left"])],
+                dtype="Int64",
+            )
+        else:
+            df["left"] = pd.array([pd.NA] * len(df), dtype="Int64")
+        for col in ("name", "subregion", "source", "note"):
+            if col not in df:
+                df[col] = df["state"] if col == "name" else ""
+        df["joined"] = df["joined"].astype("int64")
+        self.state_ids = set(df["state"])
+        self.state_order = tuple(df["state"])
+        return df.reset_index(drop=True)
+
+    def instruments(self, src):
+        path, df = self.require(src, ["instrument"])
+        self.unique(path, df, ["instrument"])
+        for col in ("name", "kind", "opens", "opened_by", "requires", "source", "note"):
+            if col not in df:
+                df[col] = ""
+        df["opens"] = pd.array(
+            [self.year(path, i, "opens", x, nullable=True) for i, x in enumerate(df["opens"])],
+            dtype="Int64",
+        )
+        known = set(df["instrument"])
+        for i, r in enumerate(df["requires"]):
+            if r and r not in known:
+                raise self.fail(path, i, f"requires unknown instrument '{r}' (known: {', '.join(sorted(known))})")
+        req = dict(zip(df["instrument"], df["requires"]))
+        for i, k in enumerate(df["instrument"]):
+            seen, cur = {k}, req[k]
+            while cur:
+                if cur in seen:
+                    raise self.fail(path, i, f"prerequisites of '{k}' form a cycle")
+                seen.add(cur)
+                cur = req[cur]
+        self.instrument_ids = known
+        self.instrument_order = tuple(df["instrument"])
+        self.instruments_path = path
+        return df.reset_index(drop=True)
+
+    def adoptions(self, src):
+        path, df = self.require(src, ["state", "instrument", "year"])
+        self.ids(path, df, "state", self.state_ids, "state")
+        self.ids(path, df, "instrument", self.instrument_ids, "instrument")
+        self.unique(path, df, ["state", "instrument"])
+        for col in ("year_min", "year_max", "source", "note"):
+            if col not in df:
+                df[col] = ""
+        rows = []
+        for i, r in df.iterrows():
+            y = self.year(path, i, "year", r["year"], nullable=True, hi=self.end)
+            lo = self.year(path, i, "year_min", r["year_min"], nullable=True, hi=self.end)
+            hi = self.year(path, i, "year_max", r["year_max"], nullable=True, hi=self.end)
+            if y is not pd.NA:
+                lo = y if lo is pd.NA else lo
+                hi = y if hi is pd.NA else hi
+                if not lo == y == hi:
+                    raise self.fail(path, i, f"year {y} disagrees with year_min/year_max {lo}/{hi}")
+            elif (lo is pd.NA) != (hi is pd.NA):
+                raise self.fail(path, i, "an interval needs both year_min and year_max")
+            elif lo is not pd.NA and lo > hi:
+                raise self.fail(path, i, f"year_min {lo} is after year_max {hi}")
+            rows.append((y, lo, hi))
+        for j, col in enumerate(("year", "year_min", "year_max")):
+            df[col] = pd.array([r[j] for r in rows], dtype="Int64")
+        # Pairs not listed were not adopted by the end of the record.
+        full = pd.MultiIndex.from_product(
+            [self.state_order, self.instrument_order],
+            names=["state", "instrument"],
+        ).to_frame(index=False)
+        out = full.merge(df, on=["state", "instrument"], how="left")
+        for col in ("source", "note"):
+            out[col] = out[col].fillna("")
+        return out
+
+    def agreements(self, src, instruments):
+        if src is None:
+            return pd.DataFrame(
+                {
+                    "agreement": pd.Series(dtype=str),
+                    "year": pd.Series(dtype="int64"),
+                    "binding": pd.Series(dtype=bool),
+                    "covers": pd.Series(dtype=object),
+                    "trigger": pd.Series(dtype=str),
+                    "builds_on": pd.Series(dtype=str),
+                }
+            )
+        path, df = self.require(src, ["agreement", "year", "binding", "covers"])
+        self.unique(path, df, ["agreement"])
+        for col in ("name", "date", "kind", "trigger", "builds_on", "source", "note"):
+            if col not in df:
+                df[col] = "anchor" if col == "trigger" else ""
+        df["year"] = [
+            self.year(path, i, "year", x, nullable=False, hi=self.end) for i, x in enumerate(df["year"])
+        ]
+        binding = []
+        for i, b in enumerate(df["binding"]):
+            if b not in ("yes", "no"):
+                raise self.fail(path, i, f"binding must be yes or no, got '{b}'")
+            binding.append(b == "yes")
+        df["binding"] = binding
+        covers = []
+        for i, c in enumerate(df["covers"]):
+            items = tuple(c.split())
+            for k in items:
+                if k not in self.instrument_ids:
+                    raise self.fail(
+                        path, i, f"covers unknown instrument '{k}' (known: {', '.join(self.instrument_order)})"
+                    )
+            covers.append(items)
+        df["covers"] = covers
+        order = {a: j for j, a in enumerate(df["agreement"])}
+        for i, r in df.iterrows():
+            if r["trigger"] not in TRIGGERS:
+                raise self.fail(path, i, f"trigger must be one of {', '.join(TRIGGERS)}, got '{r['trigger']}'")
+            parent = r["builds_on"]
+            if r["trigger"] == "anchor":
+                if parent:
+                    raise self.fail(path, i, "an anchor agreement builds on nothing")
+                continue
+            if parent not in order:
+                raise self.fail(path, i, f"builds_on names unknown agreement '{parent}'")
+            if order[parent] >= i:
+                raise self.fail(path, i, f"builds_on '{parent}' must be listed before '{r['agreement']}'")
+            if df["year"].iloc[order[parent]] > r["year"]:
+                raise self.fail(path, i, f"'{r['agreement']}' is dated before '{parent}' it builds on")
+        df["year"] = df["year"].astype("int64")
+        return df.reset_index(drop=True)
+
+    def check_opened_by(self, instruments, agreements):
+        known = set(agreements["agreement"])
+        for i, a in enumerate(instruments["opened_by"]):
+            if a and a not in known:
+                raise self.fail(self.instruments_path, i, f"opened_by names unknown agreement '{a}'")
+
+    def status(self, src):
+        if src is None:
+            return pd.DataFrame(columns=["state", "instrument", "value"])
+        path, df = self.require(src, ["state", "instrument", "value"])
+        self.ids(path, df, "state", self.state_ids, "state")
+        self.unique(path, df, ["state", "instrument"])
+        for i, v in enumerate(df["value"]):
+            if v not in STATUS_VALUES:
+                raise self.fail(path, i, f"value must be one of {', '.join(STATUS_VALUES)}, got '{v}'")
+        return df.reset_index(drop=True)
+
+    def borders(self, src):
+        if src is None:
+            return pd.DataFrame(columns=["state_a", "state_b"])
+        path, df = self.require(src, ["state_a", "state_b"])
+        self.ids(path, df, "state_a", self.state_ids, "state")
+        self.ids(path, df, "state_b", self.state_ids, "state")
+        return df.reset_index(drop=True)
+
+    def _numeric(self, path, df, cols):
+        for c in cols:
+            vals = pd.to_numeric(df[c].replace("", None), errors="coerce")
+            bad = vals.isna() & (df[c] != "")
+            if bad.any():
+                i = int(bad.to_numpy().nonzero()[0][0])
+                raise self.fail(path, i, f"{c} '{df[c].iloc[i]}' is not a number")
+            df[c] = vals.astype(float)
+
+    def covariates(self, src):
+        if src is None:
+            return pd.DataFrame(columns=["state", "year"])
+        path, df = self.require(src, ["state", "year"])
+        self.ids(path, df, "state", self.state_ids, "state")
+        df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
+        self.unique(path, df.astype({"year": str}), ["state", "year"])
+        self._numeric(path, df, [c for c in df.columns if c not in ("state", "year", "source", "note")])
+        return df.reset_index(drop=True)
+
+    def tiers(self, src):
+        if src is None:
+            return pd.DataFrame(columns=["state", "year", "tier"])
+        path, df = self.require(src, ["state", "year", "tier"])
+        self.ids(path, df, "state", self.state_ids, "state")
+        df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
+        for i, t in enumerate(df["tier"]):
+            if t not in TIERS:
+                allowed = ", ".join(x or "(blank)" for x in TIERS)
+                raise self.fail(path, i, f"tier must be one of {allowed}, got '{t}'")
+        return df.reset_index(drop=True)
+
+    def migration(self, src):
+        if src is None:
+            return pd.DataFrame(columns=["origin", "destination", "year", "migrants"])
+        path, df = self.require(src, ["origin", "destination", "year", "migrants"])
+        self.ids(path, df, "origin", self.state_ids, "state")
+        self.ids(path, df, "destination", self.state_ids, "state")
+        df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
+        self._numeric(path, df, ["migrants"])
+        if (df["migrants"] < 0).any():
+            i = int((df["migrants"] < 0).to_numpy().nonzero()[0][0])
+            raise self.fail(path, i, "migrants must not be negative")
+        return df.reset_index(drop=True)
+
+    def global_series(self, src):
+        if src is None:
+            return pd.DataFrame(columns=["year", "variable", "value"])
+        path, df = self.require(src, ["year", "variable", "value"])
+        df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
+        self._numeric(path, df, ["value"])
+        return df.reset_index(drop=True)

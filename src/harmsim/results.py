@@ -1,0 +1,147 @@
+"""Results of runs: tidy tables with their provenance.
+
+A :class:`RunResult` is one run; an :class:`EnsembleResult` many replicates
+of one scenario. Tables are long and tidy, keyed by replicate; ``provenance``
+says what produced them (package versions, scenario and its digest, every
+parameter, seeds, engine) and is written beside the tables by :meth:`save`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["RunResult", "EnsembleResult", "provenance"]
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def provenance(scenario, seeds, engine: str) -> dict[str, Any]:
+    """What produced a result: enough to rerun it."""
+    import mesa
+
+    return {
+        "harmsim_version": _version(),
+        "mesa_version": mesa.__version__,
+        "numpy_version": np.__version__,
+        "pandas_version": pd.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "scenario": scenario.name,
+        "scenario_file": scenario.path,
+        "scenario_digest": scenario.digest,
+        "record": scenario.record.name,
+        "window": [scenario.start, scenario.end],
+        "mechanisms": list(scenario.enabled),
+        "parameters": scenario.parameters(),
+        "engine": engine,
+        "seeds": [int(s) for s in seeds],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """One run: ``adoptions`` (state, instrument, year), ``agreements`` (agreement, year, ...).
+
+    ``model`` is the Mesa model after its last step (``None`` for a run taken
+    from a batch).
+    """
+
+    adoptions: pd.DataFrame
+    agreements: pd.DataFrame
+    seed: int
+    scenario: Any
+    model: Any = None
+    provenance: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class EnsembleResult:
+    """Many replicates: tables keyed by ``replicate`` and ``seed``."""
+
+    adoptions: pd.DataFrame
+    agreements: pd.DataFrame
+    seeds: tuple[int, ...]
+    scenario: Any
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def replicates(self) -> int:
+        return len(self.seeds)
+
+    def replicate(self, i: int) -> RunResult:
+        """Replicate ``i`` as a :class:`RunResult` (without a model)."""
+        a = self.adoptions[self.adoptions["replicate"] == i].drop(columns=["replicate", "seed"])
+        g = self.agreements[self.agreements["replicate"] == i].drop(columns=["replicate", "seed"])
+        return RunResult(a.reset_index(drop=True), g.reset_index(drop=True), self.seeds[i], self.scenario,
+                         provenance=self.provenance)
+
+    def cumulative(self) -> pd.DataFrame:
+        """Adopters per (replicate, instrument, year) over the window, cumulative."""
+        return cumulative_counts(self.adoptions, self.scenario.start, self.scenario.end)
+
+    def share_adopted(self, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
+        """Share of states adopted per instrument and year: mean and quantiles over replicates."""
+        c = self.cumulative()
+        n = self.adoptions.groupby(["replicate", "instrument"])["state"].count().iloc[0]
+        c["share"] = c["adopters"] / n
+        g = c.groupby(["instrument", "year"], sort=False)["share"]
+        out = g.mean().rename("mean").to_frame()
+        for q in quantiles:
+            out[f"q{int(round(q * 100)):02d}"] = g.quantile(q)
+        return out.reset_index()
+
+    def save(self, folder: str | Path) -> list[Path]:
+        """Write adoptions.csv, agreements.csv, parameters.csv and provenance.json."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / "adoptions.csv", out / "agreements.csv", out / "parameters.csv", out / "provenance.json"]
+        self.adoptions.to_csv(paths[0], index=False)
+        self.agreements.to_csv(paths[1], index=False)
+        params = self.provenance.get("parameters", {})
+        pd.DataFrame({"parameter": list(params), "value": [json.dumps(v) if isinstance(v, (list, tuple)) else v
+                                                          for v in params.values()]}).to_csv(paths[2], index=False)
+        paths[3].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
+        return paths
+
+
+def cumulative_counts(adoptions: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
+    """Cumulative adopters per (replicate, instrument, year) from a tidy adoption table."""
+    years = np.arange(start, end + 1)
+    a = adoptions.copy()
+    if "replicate" not in a:
+        a["replicate"] = 0
+    instruments = list(dict.fromkeys(a["instrument"]))
+    reps = np.sort(a["replicate"].unique())
+    y = a["year"].to_numpy(dtype=float, na_value=np.inf)
+    ri = np.searchsorted(reps, a["replicate"].to_numpy())
+    ki = pd.Categorical(a["instrument"], categories=instruments).codes
+    counts = np.zeros((len(reps), len(instruments), len(years)))
+    # adopters by year: adoption year <= t
+    yi = np.searchsorted(years, y, side="left")
+    ok = np.isfinite(y) & (y <= end)
+    yi = np.where(y < start, 0, yi)
+    np.add.at(counts, (ri[ok], ki[ok], yi[ok]), 1)
+    counts = counts.cumsum(axis=2)
+    R, K, T = counts.shape
+    return pd.DataFrame(
+        {
+            "replicate": np.repeat(reps, K * T),
+            "instrument": np.tile(np.repeat(instruments, T), R),
+            "year": np.tile(years, R * K),
+            "adopters": counts.ravel().astype(int),
+        }
+    )

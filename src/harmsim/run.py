@@ -1,0 +1,136 @@
+"""Running the model: ``run`` (one Mesa run) and ``run_ensemble`` (many replicates).
+
+These two pure functions of (scenario, seed) are what everything else calls:
+the CLI, comparisons, and later sweeps and calibration.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import batch
+from .errors import ConfigError
+from .model import HarmonizationModel, agreement_table
+from .results import EnsembleResult, RunResult, provenance
+from .rng import SeedLike, spawn_seeds
+from .world import NEVER
+
+__all__ = ["run", "run_ensemble", "ENGINES"]
+
+ENGINES = ("batch", "mesa")
+
+
+def run(scenario, seed: SeedLike) -> RunResult:
+    """Run the Mesa model once.
+
+    >>> import harmsim
+    >>> res = harmsim.run(harmsim.load_scenario("baseline"), seed=0)
+    >>> list(res.adoptions.columns)
+    ['state', 'instrument', 'year']
+    >>> res.model.year
+    2015
+    """
+    model = HarmonizationModel(scenario, seed)
+    model.run_model()
+    seed_int = int(seed) if not isinstance(seed, np.random.SeedSequence) else int(seed.entropy)
+    return RunResult(
+        adoptions=model.adoptions(),
+        agreements=model.agreement_years(),
+        seed=seed_int,
+        scenario=scenario,
+        model=model,
+        provenance=provenance(scenario, [seed_int], "mesa"),
+    )
+
+
+def run_ensemble(
+    scenario,
+    seeds: Sequence[int] | None = None,
+    *,
+    replicates: int | None = None,
+    seed: SeedLike | None = None,
+    engine: str = "batch",
+    progress: Callable[[int], None] | None = None,
+) -> EnsembleResult:
+    """Run many replicates: give ``seeds``, or ``replicates`` and a root ``seed``.
+
+    With ``replicates=R, seed=S`` the R seeds are spawned from S with
+    :class:`numpy.random.SeedSequence` (see :func:`harmsim.rng.spawn_seeds`).
+    Replicate ``i`` equals ``run(scenario, seed=seeds[i])`` on either engine.
+
+    >>> import harmsim
+    >>> ens = harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=3, seed=1)
+    >>> ens.replicates, sorted(ens.adoptions.columns)
+    (3, ['instrument', 'replicate', 'seed', 'state', 'year'])
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if seeds is None:
+        if replicates is None or seed is None:
+            raise ConfigError("give either seeds=[...] or both replicates=R and seed=S")
+        seeds = spawn_seeds(seed, replicates)
+    elif replicates is not None or seed is not None:
+        raise ConfigError("give either seeds=[...] or replicates=R with seed=S, not both")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ConfigError("an ensemble needs at least one seed")
+    if any(s < 0 for s in seeds):
+        raise ConfigError("seeds must be non-negative integers")
+    w = scenario.world
+    if engine == "batch":
+        adopt, arrival = batch.simulate(scenario, seeds, progress)
+    else:
+        adopt = np.empty((len(seeds), *w.initial.shape), dtype=np.int32)
+        arrival = np.empty((len(seeds), len(w.agreements)), dtype=np.int32)
+        for r, s in enumerate(seeds):
+            m = HarmonizationModel(scenario, s)
+            m.run_model()
+            adopt[r], arrival[r] = m.state.adopt_year[0], m.state.arrival[0]
+            if progress is not None:
+                progress(1)
+    return EnsembleResult(
+        adoptions=_stack_adoptions(w, adopt, seeds),
+        agreements=_stack_agreements(scenario, arrival, seeds),
+        seeds=tuple(seeds),
+        scenario=scenario,
+        provenance=provenance(scenario, seeds, engine),
+    )
+
+
+def _stack_adoptions(w, adopt: np.ndarray, seeds) -> pd.DataFrame:
+    R, N, K = adopt.shape
+    years = pd.array(adopt.ravel(), dtype="Int64")
+    years[adopt.ravel() == NEVER] = pd.NA
+    return pd.DataFrame(
+        {
+            "replicate": np.repeat(np.arange(R), N * K),
+            "seed": np.repeat(np.asarray(seeds, dtype=np.uint64), N * K),
+            "state": np.tile(np.repeat(w.states, K), R),
+            "instrument": np.tile(w.instruments, R * N),
+            "year": years,
+        }
+    )
+
+
+def _stack_agreements(scenario, arrival: np.ndarray, seeds) -> pd.DataFrame:
+    one = agreement_table(scenario.world, scenario.dynamics, arrival[0] if len(arrival) else arrival)
+    R, M = arrival.shape
+    if scenario.dynamics.agreements is None or M == 0:
+        return one.assign(replicate=pd.Series(dtype=int), seed=pd.Series(dtype=np.uint64))[
+            ["replicate", "seed", *one.columns]]
+    years = pd.array(arrival.ravel(), dtype="Int64")
+    years[arrival.ravel() == NEVER] = pd.NA
+    return pd.DataFrame(
+        {
+            "replicate": np.repeat(np.arange(R), M),
+            "seed": np.repeat(np.asarray(seeds, dtype=np.uint64), M),
+            "agreement": np.tile(scenario.world.agreements, R),
+            "year": years,
+            "binding": np.tile(scenario.world.binding, R),
+            "arrival": one["arrival"].iloc[0],
+        }
+    )
+

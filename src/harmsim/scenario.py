@@ -1,0 +1,290 @@
+"""Scenarios: which mechanisms are on, with which parameters, over which window.
+
+A scenario is a TOML file::
+
+    name = "baseline"
+    description = "one line shown by `harmsim scenarios`"
+    record = "asean"            # packaged record name, or a folder relative to this file
+
+    [window]                    # optional; default: the record's window
+    start = 1997
+    end = 2015
+
+    [hazard]
+    intercept = -3.5
+    offsets = { untoc = 0.5 }   # per-instrument shifts
+
+    [mechanisms.diffusion]      # a table present = mechanism on
+    strength = 2.0
+    [mechanisms.agreements]
+    enabled = false             # or switched off explicitly
+
+Every key is checked against the declared parameter specs
+(:mod:`harmsim.params`); a bad file raises :class:`~harmsim.errors.ConfigError`
+naming the file, the key and what is allowed. A :class:`Scenario` is frozen;
+:meth:`Scenario.with_params` returns a validated copy with some values changed.
+
+>>> import harmsim
+>>> sc = harmsim.load_scenario("baseline")
+>>> sc.name, sc.start, sc.end
+('baseline', 1997, 2015)
+>>> sc.with_params({"diffusion.strength": 0.0}).parameters()["diffusion.strength"]
+0.0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from .dynamics import HAZARD_PARAMS, Dynamics
+from .errors import ConfigError, HarmsimError
+from .mechanisms import REGISTRY
+from .params import ParamSet
+from .record import Record, load_record
+from .world import World
+
+__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "list_scenarios", "scenario_dir"]
+
+_TOP_KEYS = ("name", "description", "record", "window", "hazard", "mechanisms")
+
+
+@dataclass(frozen=True, eq=False)
+class Scenario:
+    """A validated, immutable scenario."""
+
+    name: str
+    description: str
+    record: Record
+    start: int
+    end: int
+    hazard: ParamSet
+    mechanisms: tuple[tuple[str, ParamSet], ...]
+    path: str | None = None
+    record_ref: str = "asean"
+    _raw: Mapping = field(default_factory=dict, repr=False)
+
+    @property
+    def enabled(self) -> tuple[str, ...]:
+        """Names of the mechanisms that are on."""
+        return tuple(n for n, _ in self.mechanisms)
+
+    def mechanism(self, name: str) -> ParamSet | None:
+        """The parameters of mechanism ``name``, or None if it is off."""
+        return dict(self.mechanisms).get(name)
+
+    def parameters(self) -> dict[str, Any]:
+        """All parameter values, flat: ``{"hazard.intercept": -3.5, "diffusion.strength": 2.0, ...}``."""
+        out = {}
+        for group, ps in (("hazard", self.hazard), *self.mechanisms):
+            for k, v in ps.items:
+                if k == "offsets":
+                    for inst, x in v:
+                        out[f"{group}.offsets.{inst}"] = x
+                else:
+                    out[f"{group}.{k}"] = v
+        return out
+
+    def to_dict(self) -> dict:
+        """The scenario as a nested dict (the TOML structure, all defaults filled in)."""
+        mech = {}
+        for name, ps in self.mechanisms:
+            mech[name] = {k: v for k, v in ps.as_dict().items() if v is not None}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "record": self.record_ref,
+            "window": {"start": self.start, "end": self.end},
+            "hazard": self.hazard.as_dict(),
+            "mechanisms": mech,
+        }
+
+    @property
+    def digest(self) -> str:
+        """A short hash of the full parameterization (for provenance)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, default=list)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def with_params(self, values: Mapping[str, Any]) -> "Scenario":
+        """A copy with flat-named parameters changed, validated like a file.
+
+        Names are ``group.key`` as in :meth:`parameters`, e.g.
+        ``"agreements.binding"`` or ``"hazard.offsets.untoc"``. A parameter
+        of a mechanism that is off is refused.
+        """
+        raw = json.loads(json.dumps(self._raw_full(), default=list))
+        for name, value in values.items():
+            parts = name.split(".")
+            if parts[0] == "hazard":
+                target = raw.setdefault("hazard", {})
+            elif parts[0] in REGISTRY:
+                if parts[0] not in self.enabled:
+                    raise ConfigError(
+                        f"parameter '{name}': mechanism '{parts[0]}' is off in scenario '{self.name}' "
+                        f"(on: {', '.join(self.enabled) or 'none'})"
+                    )
+                target = raw["mechanisms"][parts[0]]
+            else:
+                raise ConfigError(
+                    f"unknown parameter '{name}'; groups: hazard, {', '.join(REGISTRY)}"
+                )
+            for p in parts[1:-1]:
+                target = target.setdefault(p, {})
+                if not isinstance(target, dict):
+                    raise ConfigError(f"unknown parameter '{name}'")
+            if len(parts) < 2:
+                raise ConfigError(f"unknown parameter '{name}': give group.key")
+            target[parts[-1]] = value
+        return scenario_from_dict(raw, where=f"scenario '{self.name}'", base=self._base(), path=self.path)
+
+    def _raw_full(self) -> dict:
+        d = self.to_dict()
+        d["record"] = self.record_ref
+        return d
+
+    def _base(self) -> Path | None:
+        return Path(self.path).parent if self.path else None
+
+    @cached_property
+    def world(self) -> World:
+        """The record compiled over this scenario's window."""
+        return World.build(self.record, self.start, self.end)
+
+    @cached_property
+    def dynamics(self) -> Dynamics:
+        """The mechanisms bound to the world (the model's yearly step)."""
+        return Dynamics(self.world, self)
+
+
+def scenario_dir() -> Path:
+    """Folder of the scenarios shipped with harmsim."""
+    packaged = resources.files("harmsim") / "scenarios"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    # Source checkout or editable install: the repository's scenarios/ folder.
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def list_scenarios() -> list[tuple[str, str]]:
+    """(name, description) of every shipped scenario."""
+    out = []
+    for p in sorted(scenario_dir().glob("*.toml")):
+        try:
+            meta = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError:
+            continue
+        out.append((p.stem, str(meta.get("description", "")).strip()))
+    return out
+
+
+def load_scenario(path_or_name: str | Path) -> Scenario:
+    """Load and validate a scenario file, or a shipped scenario by name.
+
+    >>> load_scenario("no_asean").enabled
+    ('push_pull', 'diffusion', 'external', 'capacity', 'prerequisites')
+    """
+    p = Path(path_or_name)
+    if not p.exists() and p.suffix == "" and (scenario_dir() / f"{p}.toml").is_file():
+        p = scenario_dir() / f"{p}.toml"
+    if not p.is_file():
+        names = ", ".join(n for n, _ in list_scenarios())
+        raise ConfigError(f"{path_or_name}: no such scenario file (shipped scenarios: {names})")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: TOML syntax error: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a UTF-8 text file") from None
+    return scenario_from_dict(raw, where=str(p), base=p.parent, path=str(p))
+
+
+def scenario_from_dict(raw: Mapping, *, where: str = "scenario", base: Path | None = None,
+                       path: str | None = None) -> Scenario:
+    """Validate a scenario given as a nested dict (the TOML structure)."""
+    unknown = [k for k in raw if k not in _TOP_KEYS]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}'; allowed: {', '.join(_TOP_KEYS)}")
+    name = raw.get("name", Path(path).stem if path else "scenario")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: 'name' must be a non-empty string")
+    desc = raw.get("description", "")
+    if not isinstance(desc, str):
+        raise ConfigError(f"{where}: 'description' must be a string")
+    ref = raw.get("record", "asean")
+    if not isinstance(ref, str):
+        raise ConfigError(f"{where}: 'record' must be a record name or folder")
+    record = _record(ref, base, where)
+    window = _table(raw, "window", where)
+    bad = [k for k in window if k not in ("start", "end")]
+    if bad:
+        raise ConfigError(f"{where}: unknown key 'window.{bad[0]}'; allowed: start, end")
+    start, end = window.get("start", record.start), window.get("end", record.end)
+    for key, v in (("start", start), ("end", end)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ConfigError(f"{where}: 'window.{key}' must be an integer year, got {v!r}")
+    if not record.start <= start <= end <= record.end:
+        raise ConfigError(
+            f"{where}: window {start}-{end} must lie inside the record '{record.name}' "
+            f"({record.start}-{record.end}) with start <= end"
+        )
+    ctx = {"instruments": record.instrument_ids}
+    hazard = ParamSet.build("hazard", HAZARD_PARAMS, _table(raw, "hazard", where), where=where, ctx=ctx)
+    mechs = []
+    table = _table(raw, "mechanisms", where)
+    for mname, values in table.items():
+        if mname not in REGISTRY:
+            raise ConfigError(
+                f"{where}: unknown mechanism '{mname}'; allowed: {', '.join(REGISTRY)}"
+            )
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{where}: 'mechanisms.{mname}' must be a table")
+        values = dict(values)
+        enabled = values.pop("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{where}: 'mechanisms.{mname}.enabled' must be true or false, got {enabled!r}")
+        ps = ParamSet.build(mname, REGISTRY[mname].params, values, where=where, ctx=ctx)
+        if enabled:
+            mechs.append((mname, ps))
+    order = list(REGISTRY)
+    mechs.sort(key=lambda x: order.index(x[0]))
+    sc = Scenario(
+        name=name,
+        description=desc.strip(),
+        record=record,
+        start=start,
+        end=end,
+        hazard=hazard,
+        mechanisms=tuple(mechs),
+        path=path,
+        record_ref=ref,
+        _raw=dict(raw),
+    )
+    try:
+        for mname, ps in sc.mechanisms:
+            REGISTRY[mname].check_inputs(sc.world, ps)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return sc
+
+
+def _table(raw: Mapping, key: str, where: str) -> dict:
+    v = raw.get(key, {})
+    if not isinstance(v, Mapping):
+        raise ConfigError(f"{where}: '{key}' must be a table")
+    return dict(v)
+
+
+def _record(ref: str, base: Path | None, where: str) -> Record:
+    try:
+        if base is not None and (base / ref).exists():
+            return load_record(base / ref)
+        return load_record(ref)
+    except HarmsimError as exc:
+        raise ConfigError(f"{where}: record '{ref}': {exc}") from None
+
