@@ -45,16 +45,12 @@ def build_asean() -> None:
     gdp = pd.read_csv(RAW / "gdp_per_capita.csv")
     pop = pd.read_csv(RAW / "population.csv")
     cov = gdp.merge(pop, on=["iso3", "year"], how="outer")
-    cov = cov[cov.iso3.isin(ASEAN)].rename(
-        columns={"iso3": "state", "gdp_pc_current_usd": "gdp_pc"}
-    )
+    cov = cov[cov.iso3.isin(ASEAN)].rename(columns={"iso3": "state", "gdp_pc_current_usd": "gdp_pc"})
     cov = cov.sort_values(["state", "year"])[["state", "year", "gdp_pc", "population"]]
     _write(cov, out / "covariates.csv")
 
     tiers = pd.read_csv(RAW / "tip_tiers.csv", dtype=str, keep_default_na=False)
-    tiers = tiers[tiers.iso3.isin(ASEAN)].rename(
-        columns={"iso3": "state", "uncertain_or_note": "note"}
-    )
+    tiers = tiers[tiers.iso3.isin(ASEAN)].rename(columns={"iso3": "state", "uncertain_or_note": "note"})
     _write(tiers[["state", "year", "tier", "note", "source"]], out / "tip_tiers.csv")
 
     mig = pd.read_csv(RAW / "migrant_stock.csv")
@@ -110,10 +106,7 @@ def build_global() -> None:
             "name": first.index,
             "ccode": g.ccode.first().to_numpy(),
             "joined": first.to_numpy(),
-            "left": [
-                pd.NA if (c in full.index or last[c] == end) else int(last[c])
-                for c in first.index
-            ],
+            "left": [pd.NA if (c in full.index or last[c] == end) else int(last[c]) for c in first.index],
             "source": KS,
         }
     )
@@ -139,11 +132,21 @@ def build_global() -> None:
         if c in full.index:
             y = int(full[c])
             note = "already at level 2 in its first coded year" if y == first[c] else ""
-            rows.append(dict(state=c, instrument="tip_law", year=y, year_min=y, year_max=y,
-                             source=KS, note=note))
+            rows.append(
+                dict(state=c, instrument="tip_law", year=y, year_min=y, year_max=y, source=KS, note=note)
+            )
         else:
-            rows.append(dict(state=c, instrument="tip_law", year=pd.NA, year_min=pd.NA,
-                             year_max=pd.NA, source=KS, note=f"not at level 2 by {last[c]}"))
+            rows.append(
+                dict(
+                    state=c,
+                    instrument="tip_law",
+                    year=pd.NA,
+                    year_min=pd.NA,
+                    year_max=pd.NA,
+                    source=KS,
+                    note=f"not at level 2 by {last[c]}",
+                )
+            )
     ad = pd.DataFrame(rows)
     for col in ("year", "year_min", "year_max"):
         ad[col] = ad[col].astype("Int64")

@@ -12,7 +12,7 @@ Replicates are processed in chunks to bound memory.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -39,7 +39,7 @@ from scipy.stats import kendalltau
 
 from .errors import ConfigError
 from .record import Record
-from .results import EnsembleResult, RunResult
+from .results import EnsembleResult, RunResult, quantile_band
 
 __all__ = ["compare", "observed_bounds", "simulated_years"]
 
@@ -100,9 +100,7 @@ def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFra
     states = [s for s in sc.world.states if s in set(record.state_ids)]
     instruments = [k for k in sc.world.instruments if k in set(record.instrument_ids)]
     if not states or not instruments:
-        raise ConfigError(
-            f"record '{record.name}' shares no states or instruments with scenario '{sc.name}'"
-        )
+        raise ConfigError(f"record '{record.name}' shares no states or instruments with scenario '{sc.name}'")
     start, end = sc.start, sc.end
     lo, hi = observed_bounds(record, states, instruments, end)
     sim = simulated_years(simulated, states, instruments, end)  # (R, N, K)
@@ -122,7 +120,9 @@ def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFra
                 tau[r, k] = kendalltau(mid[:, k], sim[r, :, k]).statistic
     parts = [
         _summary("curve_mad", [*instruments, "all"], np.column_stack([curve, curve.mean(axis=1)])),
-        _summary("year_mae", [*instruments, "all"], np.column_stack([err.mean(axis=1), err.mean(axis=(1, 2))])),
+        _summary(
+            "year_mae", [*instruments, "all"], np.column_stack([err.mean(axis=1), err.mean(axis=(1, 2))])
+        ),
         _summary("year_mae", states, err.mean(axis=2)),
         _summary("rank_tau", instruments, tau),
     ]
@@ -139,3 +139,46 @@ def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFra
     table.attrs["provenance"] = dict(getattr(simulated, "provenance", {}))
     table.attrs["record"] = record.name
     return table
+
+
+# Tables for figures ---------------------------------------------------------------------
+
+
+def observed_curves(record: Record, start: int, end: int, instruments=None) -> pd.DataFrame:
+    """Observed adopters by year per instrument: ``sure`` (adopted for certain) and ``possible``.
+
+    The two differ only where adoption years are interval-censored.
+    """
+    instruments = list(instruments or record.instrument_ids)
+    states = list(record.state_ids)
+    lo, hi = observed_bounds(record, states, instruments, end)
+    years = np.arange(start, end + 1)
+    sure = (hi[..., None] <= years).sum(axis=0)
+    possible = (lo[..., None] <= years).sum(axis=0)
+    return pd.DataFrame(
+        {
+            "instrument": np.repeat(instruments, len(years)),
+            "year": np.tile(years, len(instruments)),
+            "sure": sure.ravel(),
+            "possible": possible.ravel(),
+        }
+    )
+
+
+def simulated_curves(result: EnsembleResult, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
+    """Simulated adopters by year per instrument: mean and quantiles over replicates."""
+    c = result.cumulative()
+    return quantile_band(c.groupby(["instrument", "year"], sort=False)["adopters"], quantiles)
+
+
+def year_ranges(result: EnsembleResult) -> pd.DataFrame:
+    """Per (state, instrument): share of replicates adopting, and quantiles of the year among adopters."""
+    a = result.adoptions
+    g = a.groupby(["state", "instrument"], sort=False)["year"]
+    out = pd.DataFrame({"p_adopted": g.apply(lambda s: s.notna().mean())})
+    yrs = (
+        a.dropna(subset=["year"]).astype({"year": float}).groupby(["state", "instrument"], sort=False)["year"]
+    )
+    for q, name in ((0.05, "q05"), (0.5, "q50"), (0.95, "q95")):
+        out[name] = yrs.quantile(q)
+    return out.reset_index()

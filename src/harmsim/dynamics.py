@@ -32,7 +32,7 @@ from .mechanisms.prerequisites import gate, layers
 from .params import InstrumentMap, Real
 from .world import NEVER, World
 
-__all__ = ["Dynamics", "HAZARD_PARAMS"]
+__all__ = ["HAZARD_PARAMS", "Dynamics"]
 
 HAZARD_PARAMS = {
     "intercept": Real(-3.5, -20.0, 10.0, "baseline log-odds of adopting in a year"),

@@ -14,7 +14,7 @@ and what is allowed.
 
 from __future__ import annotations
 
-__all__ = ["HarmsimError", "ConfigError", "RecordError", "CalibrationError"]
+__all__ = ["CalibrationError", "ConfigError", "HarmsimError", "RecordError"]
 
 
 class HarmsimError(Exception):

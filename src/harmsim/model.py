@@ -40,7 +40,7 @@ __all__ = ["HarmonizationModel", "MemberState"]
 class MemberState(mesa.Agent):
     """One member state: its attributes and its adoption record."""
 
-    def __init__(self, model: "HarmonizationModel", index: int):
+    def __init__(self, model: HarmonizationModel, index: int):
         super().__init__(model)
         w = model.world
         row = w.record.states.iloc[index]
@@ -161,8 +161,14 @@ def agreement_table(world, dynamics, arrival: np.ndarray) -> pd.DataFrame:
     """(M,) arrival years -> tidy table; empty when agreements are off."""
     ag = dynamics.agreements
     if ag is None:
-        return pd.DataFrame({"agreement": pd.Series(dtype=str), "year": pd.Series(dtype="Int64"),
-                             "binding": pd.Series(dtype=bool), "arrival": pd.Series(dtype=str)})
+        return pd.DataFrame(
+            {
+                "agreement": pd.Series(dtype=str),
+                "year": pd.Series(dtype="Int64"),
+                "binding": pd.Series(dtype=bool),
+                "arrival": pd.Series(dtype=str),
+            }
+        )
     years = pd.array(np.where(arrival == NEVER, 0, arrival), dtype="Int64")
     years[arrival == NEVER] = pd.NA
     return pd.DataFrame(

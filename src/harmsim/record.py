@@ -123,9 +123,9 @@ class Record:
             table.to_csv(path, index=False)
             written.append(path)
         src = out / "sources.csv"
-        pd.DataFrame(
-            {"item": list(self.sources), "source": list(self.sources.values())}
-        ).to_csv(src, index=False)
+        pd.DataFrame({"item": list(self.sources), "source": list(self.sources.values())}).to_csv(
+            src, index=False
+        )
         written.append(src)
         return written
 
@@ -201,9 +201,7 @@ def _load(folder: str) -> Record:
         raise RecordError(f"{manifest}: start and end must be years with start <= end")
     unknown = set(meta["tables"]) - set(_TABLES)
     if unknown:
-        raise RecordError(
-            f"{manifest}: unknown table(s) {sorted(unknown)}; known: {', '.join(_TABLES)}"
-        )
+        raise RecordError(f"{manifest}: unknown table(s) {sorted(unknown)}; known: {', '.join(_TABLES)}")
     raw = {}
     for tname, required in _TABLES.items():
         fname = meta["tables"].get(tname)
@@ -333,7 +331,9 @@ class _Validator:
         known = set(df["instrument"])
         for i, r in enumerate(df["requires"]):
             if r and r not in known:
-                raise self.fail(path, i, f"requires unknown instrument '{r}' (known: {', '.join(sorted(known))})")
+                raise self.fail(
+                    path, i, f"requires unknown instrument '{r}' (known: {', '.join(sorted(known))})"
+                )
         req = dict(zip(df["instrument"], df["requires"]))
         for i, k in enumerate(df["instrument"]):
             seen, cur = {k}, req[k]
@@ -414,14 +414,18 @@ class _Validator:
             for k in items:
                 if k not in self.instrument_ids:
                     raise self.fail(
-                        path, i, f"covers unknown instrument '{k}' (known: {', '.join(self.instrument_order)})"
+                        path,
+                        i,
+                        f"covers unknown instrument '{k}' (known: {', '.join(self.instrument_order)})",
                     )
             covers.append(items)
         df["covers"] = covers
         order = {a: j for j, a in enumerate(df["agreement"])}
         for i, r in df.iterrows():
             if r["trigger"] not in TRIGGERS:
-                raise self.fail(path, i, f"trigger must be one of {', '.join(TRIGGERS)}, got '{r['trigger']}'")
+                raise self.fail(
+                    path, i, f"trigger must be one of {', '.join(TRIGGERS)}, got '{r['trigger']}'"
+                )
             parent = r["builds_on"]
             if r["trigger"] == "anchor":
                 if parent:

@@ -12,14 +12,14 @@ import json
 import platform
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["RunResult", "EnsembleResult", "provenance"]
+__all__ = ["EnsembleResult", "RunResult", "provenance"]
 
 
 def _version() -> str:
@@ -48,7 +48,7 @@ def provenance(scenario, seeds, engine: str) -> dict[str, Any]:
         "parameters": scenario.parameters(),
         "engine": engine,
         "seeds": [int(s) for s in seeds],
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -86,8 +86,13 @@ class EnsembleResult:
         """Replicate ``i`` as a :class:`RunResult` (without a model)."""
         a = self.adoptions[self.adoptions["replicate"] == i].drop(columns=["replicate", "seed"])
         g = self.agreements[self.agreements["replicate"] == i].drop(columns=["replicate", "seed"])
-        return RunResult(a.reset_index(drop=True), g.reset_index(drop=True), self.seeds[i], self.scenario,
-                         provenance=self.provenance)
+        return RunResult(
+            a.reset_index(drop=True),
+            g.reset_index(drop=True),
+            self.seeds[i],
+            self.scenario,
+            provenance=self.provenance,
+        )
 
     def cumulative(self) -> pd.DataFrame:
         """Adopters per (replicate, instrument, year) over the window, cumulative."""
@@ -98,24 +103,37 @@ class EnsembleResult:
         c = self.cumulative()
         n = self.adoptions.groupby(["replicate", "instrument"])["state"].count().iloc[0]
         c["share"] = c["adopters"] / n
-        g = c.groupby(["instrument", "year"], sort=False)["share"]
-        out = g.mean().rename("mean").to_frame()
-        for q in quantiles:
-            out[f"q{int(round(q * 100)):02d}"] = g.quantile(q)
-        return out.reset_index()
+        return quantile_band(c.groupby(["instrument", "year"], sort=False)["share"], quantiles)
 
     def save(self, folder: str | Path) -> list[Path]:
         """Write adoptions.csv, agreements.csv, parameters.csv and provenance.json."""
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [out / "adoptions.csv", out / "agreements.csv", out / "parameters.csv", out / "provenance.json"]
+        paths = [
+            out / "adoptions.csv",
+            out / "agreements.csv",
+            out / "parameters.csv",
+            out / "provenance.json",
+        ]
         self.adoptions.to_csv(paths[0], index=False)
         self.agreements.to_csv(paths[1], index=False)
         params = self.provenance.get("parameters", {})
-        pd.DataFrame({"parameter": list(params), "value": [json.dumps(v) if isinstance(v, (list, tuple)) else v
-                                                          for v in params.values()]}).to_csv(paths[2], index=False)
+        pd.DataFrame(
+            {
+                "parameter": list(params),
+                "value": [json.dumps(v) if isinstance(v, (list, tuple)) else v for v in params.values()],
+            }
+        ).to_csv(paths[2], index=False)
         paths[3].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         return paths
+
+
+def quantile_band(grouped, quantiles) -> pd.DataFrame:
+    """Mean and quantiles (columns ``mean``, ``q05``, ...) of a grouped series, as a flat table."""
+    out = grouped.mean().rename("mean").to_frame()
+    for q in quantiles:
+        out[f"q{round(q * 100):02d}"] = grouped.quantile(q)
+    return out.reset_index()
 
 
 def cumulative_counts(adoptions: pd.DataFrame, start: int, end: int) -> pd.DataFrame:

@@ -20,15 +20,14 @@ True
 from __future__ import annotations
 
 import zlib
-from typing import Union
 
 import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["SeedLike", "seed_sequence", "stream", "stream_seed", "spawn_seeds"]
+__all__ = ["SeedLike", "seed_sequence", "spawn_seeds", "stream", "stream_seed"]
 
-SeedLike = Union[int, np.integer, np.random.SeedSequence]
+SeedLike = int | np.integer | np.random.SeedSequence
 
 
 def seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
@@ -39,9 +38,7 @@ def seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ConfigError(
-            f"seed must be a non-negative integer or numpy SeedSequence, got {seed!r}"
-        )
+        raise ConfigError(f"seed must be a non-negative integer or numpy SeedSequence, got {seed!r}")
     if seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed}")
     return np.random.SeedSequence(int(seed))

@@ -6,7 +6,7 @@ the CLI, comparisons, and later sweeps and calibration.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from .results import EnsembleResult, RunResult, provenance
 from .rng import SeedLike, spawn_seeds
 from .world import NEVER
 
-__all__ = ["run", "run_ensemble", "ENGINES"]
+__all__ = ["ENGINES", "run", "run_ensemble"]
 
 ENGINES = ("batch", "mesa")
 
@@ -120,7 +120,8 @@ def _stack_agreements(scenario, arrival: np.ndarray, seeds) -> pd.DataFrame:
     R, M = arrival.shape
     if scenario.dynamics.agreements is None or M == 0:
         return one.assign(replicate=pd.Series(dtype=int), seed=pd.Series(dtype=np.uint64))[
-            ["replicate", "seed", *one.columns]]
+            ["replicate", "seed", *one.columns]
+        ]
     years = pd.array(arrival.ravel(), dtype="Int64")
     years[arrival.ravel() == NEVER] = pd.NA
     return pd.DataFrame(
@@ -133,4 +134,3 @@ def _stack_agreements(scenario, arrival: np.ndarray, seeds) -> pd.DataFrame:
             "arrival": one["arrival"].iloc[0],
         }
     )
-

@@ -37,11 +37,12 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .dynamics import HAZARD_PARAMS, Dynamics
 from .errors import ConfigError, HarmsimError
@@ -50,7 +51,7 @@ from .params import ParamSet
 from .record import Record, load_record
 from .world import World
 
-__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "list_scenarios", "scenario_dir"]
+__all__ = ["Scenario", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
 
 _TOP_KEYS = ("name", "description", "record", "window", "hazard", "mechanisms")
 
@@ -111,7 +112,7 @@ class Scenario:
         text = json.dumps(self.to_dict(), sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-    def with_params(self, values: Mapping[str, Any]) -> "Scenario":
+    def with_params(self, values: Mapping[str, Any]) -> Scenario:
         """A copy with flat-named parameters changed, validated like a file.
 
         Names are ``group.key`` as in :meth:`parameters`, e.g.
@@ -131,9 +132,7 @@ class Scenario:
                     )
                 target = raw["mechanisms"][parts[0]]
             else:
-                raise ConfigError(
-                    f"unknown parameter '{name}'; groups: hazard, {', '.join(REGISTRY)}"
-                )
+                raise ConfigError(f"unknown parameter '{name}'; groups: hazard, {', '.join(REGISTRY)}")
             for p in parts[1:-1]:
                 target = target.setdefault(p, {})
                 if not isinstance(target, dict):
@@ -204,8 +203,9 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
     return scenario_from_dict(raw, where=str(p), base=p.parent, path=str(p))
 
 
-def scenario_from_dict(raw: Mapping, *, where: str = "scenario", base: Path | None = None,
-                       path: str | None = None) -> Scenario:
+def scenario_from_dict(
+    raw: Mapping, *, where: str = "scenario", base: Path | None = None, path: str | None = None
+) -> Scenario:
     """Validate a scenario given as a nested dict (the TOML structure)."""
     unknown = [k for k in raw if k not in _TOP_KEYS]
     if unknown:
@@ -239,9 +239,7 @@ def scenario_from_dict(raw: Mapping, *, where: str = "scenario", base: Path | No
     table = _table(raw, "mechanisms", where)
     for mname, values in table.items():
         if mname not in REGISTRY:
-            raise ConfigError(
-                f"{where}: unknown mechanism '{mname}'; allowed: {', '.join(REGISTRY)}"
-            )
+            raise ConfigError(f"{where}: unknown mechanism '{mname}'; allowed: {', '.join(REGISTRY)}")
         if not isinstance(values, Mapping):
             raise ConfigError(f"{where}: 'mechanisms.{mname}' must be a table")
         values = dict(values)
@@ -287,4 +285,3 @@ def _record(ref: str, base: Path | None, where: str) -> Record:
         return load_record(ref)
     except HarmsimError as exc:
         raise ConfigError(f"{where}: record '{ref}': {exc}") from None
-

@@ -19,7 +19,7 @@ import pandas as pd
 from .errors import ConfigError
 from .record import Record
 
-__all__ = ["World", "NEVER"]
+__all__ = ["NEVER", "World"]
 
 NEVER = np.int32(32767)
 
@@ -54,13 +54,14 @@ class World:
         return len(self.years), len(self.states), len(self.instruments)
 
     @classmethod
-    def build(cls, record: Record, start: int | None = None, end: int | None = None) -> "World":
+    def build(cls, record: Record, start: int | None = None, end: int | None = None) -> World:
         """Compile ``record`` over ``start..end`` (default: the record's own window)."""
         start = record.start if start is None else start
         end = record.end if end is None else end
         if not record.start <= start <= end <= record.end:
             raise ConfigError(
-                f"window {start}-{end} must lie inside the record '{record.name}' ({record.start}-{record.end})"
+                f"window {start}-{end} must lie inside the record '{record.name}' "
+                f"({record.start}-{record.end})"
             )
         return _build(record, start, end)
 
@@ -181,7 +182,7 @@ def _net_migration(world: World) -> np.ndarray:
         raise ConfigError(f"record '{world.record.name}' has no migration table")
     inflow = m.groupby(["destination", "year"])["migrants"].sum()
     outflow = m.groupby(["origin", "year"])["migrants"].sum()
-    net = (inflow.rename_axis(["state", "year"]).sub(outflow.rename_axis(["state", "year"]), fill_value=0.0))
+    net = inflow.rename_axis(["state", "year"]).sub(outflow.rename_axis(["state", "year"]), fill_value=0.0)
     wide = net.unstack("state").reindex(columns=list(world.states)).fillna(0.0)
     span = range(min(wide.index.min(), world.start), max(wide.index.max(), world.end) + 1)
     wide = wide.reindex(span).interpolate(method="index", limit_area="inside").ffill().bfill()

@@ -18,8 +18,9 @@ register it in ``harmsim.mechanisms.REGISTRY``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Mapping
+from typing import ClassVar
 
 import numpy as np
 

@@ -1,0 +1,245 @@
+"""The ``harmsim`` command: a thin layer over the Python API.
+
+Every error harmsim raises on purpose (:class:`~harmsim.errors.HarmsimError`)
+is printed as one line on stderr with exit code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .compare import compare, observed_curves, simulated_curves, year_ranges
+from .errors import HarmsimError
+from .record import load_record, packaged_records
+from .run import ENGINES, run_ensemble
+from .scenario import list_scenarios, load_scenario
+
+__all__ = ["main"]
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {v}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's own convention)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="harmsim", description="Agent-based simulation of regional legal harmonization.")
+    p.add_argument("--version", action="version", version=f"harmsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("record", help="print the observed record, or write it as CSV")
+    r.add_argument(
+        "name", nargs="?", default="asean", help=f"record name or folder ({', '.join(packaged_records())})"
+    )
+    r.add_argument("--out", type=Path, help="folder to write the record's tables to")
+
+    sub.add_parser("scenarios", help="list the shipped scenarios")
+
+    pa = sub.add_parser("params", help="list a scenario's parameters with their allowed ranges")
+    pa.add_argument("scenario", nargs="?", default="baseline")
+
+    for name, helptext in (
+        ("run", "run a scenario and write tables and figures"),
+        ("compare", "run a scenario and print its fit to the observed record"),
+    ):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+        c.add_argument("--replicates", "-r", type=_positive, default=100 if name == "compare" else 1)
+        c.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+        c.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default=None,
+            help="batch (default for more than one replicate) or mesa",
+        )
+        c.add_argument("--record", default=None, help="record to compare with (default: the scenario's)")
+        if name == "run":
+            c.add_argument("--out", type=Path, required=True, help="output folder")
+            c.add_argument("--no-figures", action="store_true", help="write tables only")
+        else:
+            c.add_argument("--out", type=Path, help="also write the fit table as CSV")
+    return p
+
+
+def _ensemble(args):
+    sc = load_scenario(args.scenario)
+    engine = args.engine or ("batch" if args.replicates > 1 else "mesa")
+    from tqdm.auto import tqdm
+
+    with tqdm(
+        total=args.replicates,
+        desc=f"{sc.name} ({engine})",
+        unit="run",
+        disable=None,
+        leave=False,
+        file=sys.stderr,
+    ) as bar:
+        ens = run_ensemble(sc, replicates=args.replicates, seed=args.seed, engine=engine, progress=bar.update)
+    rec = load_record(args.record) if args.record else sc.record
+    return sc, ens, rec
+
+
+def _format_fit(fit: pd.DataFrame) -> str:
+    out = fit.copy()
+    for c in ("mean", "sd", "q05", "q95"):
+        out[c] = out[c].map(lambda x: "" if pd.isna(x) else f"{x:.2f}")
+    return out.to_string(index=False)
+
+
+def cmd_record(args) -> int:
+    rec = load_record(args.name)
+    if args.out:
+        paths = rec.to_csv(args.out)
+        print(f"wrote {len(paths)} files to {args.out}")
+        return 0
+    print(f"{rec.title} ({rec.name}, {rec.start}-{rec.end})\n")
+    a = rec.adoptions.copy()
+    cell = a["year"].astype("string")
+    interval = a["year"].isna() & a["year_max"].notna()
+    cell[interval] = a.loc[interval, "year_min"].astype(str) + "-" + a.loc[interval, "year_max"].astype(str)
+    a["cell"] = cell.fillna(".")
+    wide = a.pivot(index="state", columns="instrument", values="cell").reindex(
+        index=list(rec.state_ids), columns=list(rec.instrument_ids)
+    )
+    print("Adoption years ('.' = not adopted by the end; a-b = adopted within the interval)")
+    print(wide.to_string())
+    if len(rec.status):
+        print("\nEnd-of-window status")
+        print(
+            rec.status.pivot(index="state", columns="instrument", values="value")
+            .reindex(list(rec.state_ids))
+            .to_string()
+        )
+    if len(rec.agreements):
+        print("\nRegional agreements")
+        g = rec.agreements[["year", "agreement", "binding", "covers"]].copy()
+        g["binding"] = g["binding"].map({True: "binding", False: "non-binding"})
+        g["covers"] = g["covers"].map(" ".join)
+        print(g.to_string(index=False))
+    return 0
+
+
+def cmd_scenarios(args) -> int:
+    rows = list_scenarios()
+    width = max(len(n) for n, _ in rows)
+    for name, desc in rows:
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def cmd_params(args) -> int:
+    from .dynamics import HAZARD_PARAMS
+    from .mechanisms import REGISTRY
+
+    sc = load_scenario(args.scenario)
+    values = sc.parameters()
+    print(f"scenario {sc.name}: mechanisms on: {', '.join(sc.enabled) or 'none'}")
+    for group, specs in (("hazard", HAZARD_PARAMS), *((n, REGISTRY[n].params) for n in REGISTRY)):
+        state = "" if group == "hazard" or group in sc.enabled else "  (off)"
+        print(f"\n[{group}]{state}")
+        for key, spec in specs.items():
+            v = values.get(f"{group}.{key}", "")
+            if key == "offsets":
+                v = {k.split(".")[-1]: x for k, x in values.items() if k.startswith("hazard.offsets.")}
+            print(f"  {key:<22} {v!s:<12} {spec.describe():<28} {spec.doc}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    sc, ens, rec = _ensemble(args)
+    fit = compare(ens, rec)
+    print(
+        f"{sc.name} vs record '{rec.name}': {ens.replicates} replicates, seed {args.seed}, "
+        f"engine {ens.provenance['engine']}"
+    )
+    print(_format_fit(fit))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        fit.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    sc, ens, rec = _ensemble(args)
+    out = args.out
+    paths = ens.save(out)
+    fit = compare(ens, rec)
+    fit.to_csv(out / "fit.csv", index=False)
+    paths.append(out / "fit.csv")
+    if not args.no_figures:
+        from .plots import figure_cumulative, figure_timeline
+
+        inst = [k for k in sc.world.instruments if k in rec.instrument_ids]
+        names = dict(zip(rec.instruments["instrument"], rec.instruments["instrument"]))
+        title = f"{sc.name}: {ens.replicates} replicate(s) against the record '{rec.name}'"
+        fig = figure_cumulative(
+            observed_curves(rec, sc.start, sc.end, inst),
+            simulated_curves(ens),
+            inst,
+            len(sc.world.states),
+            names,
+            title,
+        )
+        fig2 = figure_timeline(
+            rec.adoptions, year_ranges(ens), inst, sc.end, list(sc.world.states), names, title
+        )
+        for f, stem in ((fig, "cumulative"), (fig2, "timeline")):
+            for ext in ("png", "pdf"):
+                p = out / f"{stem}.{ext}"
+                f.savefig(p, dpi=200)
+                paths.append(p)
+    print(f"{sc.name}: {ens.replicates} replicate(s), seed {args.seed}, engine {ens.provenance['engine']}")
+    print(f"wrote {len(paths)} files to {out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {
+        "record": cmd_record,
+        "scenarios": cmd_scenarios,
+        "params": cmd_params,
+        "compare": cmd_compare,
+        "run": cmd_run,
+    }[args.command]
+    try:
+        return handler(args)
+    except HarmsimError as exc:
+        print(f"harmsim: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"harmsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harmsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Figures from tidy tables: each function draws on an Axes and returns it.
+
+Nothing here computes a statistic: the tables come from
+:func:`harmsim.compare.observed_curves`, :func:`~harmsim.compare.simulated_curves`,
+:func:`~harmsim.compare.year_ranges` and the record. :func:`figure_cumulative`
+and :func:`figure_timeline` lay the panels out for every instrument.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+__all__ = ["figure_cumulative", "figure_timeline", "plot_cumulative", "plot_timeline"]
+
+SIM = "#2b6cb0"
+OBS = "#111111"
+
+
+def _style(ax):
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.tick_params(labelsize=8)
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def plot_cumulative(
+    ax,
+    observed: pd.DataFrame,
+    simulated: pd.DataFrame,
+    instrument: str,
+    n_states: int | None = None,
+    title: str | None = None,
+):
+    """Observed adopters (step line; shaded where interval-censored) against the simulated band.
+
+    ``observed``: columns instrument, year, sure, possible.
+    ``simulated``: columns instrument, year, q05, q25, q50, q95 (and q75).
+    """
+    o = observed[observed["instrument"] == instrument]
+    s = simulated[simulated["instrument"] == instrument]
+    ax.fill_between(s["year"], s["q05"], s["q95"], color=SIM, alpha=0.18, linewidth=0, step="post")
+    ax.fill_between(s["year"], s["q25"], s["q75"], color=SIM, alpha=0.30, linewidth=0, step="post")
+    ax.step(s["year"], s["q50"], where="post", color=SIM, linewidth=1.4)
+    if (o["possible"] != o["sure"]).any():
+        ax.fill_between(
+            o["year"],
+            o["sure"],
+            o["possible"],
+            step="post",
+            facecolor="none",
+            edgecolor=OBS,
+            hatch="////",
+            linewidth=0,
+            alpha=0.5,
+        )
+    ax.step(o["year"], o["sure"], where="post", color=OBS, linewidth=1.6)
+    ax.set_title(title or instrument, fontsize=9)
+    if n_states:
+        ax.set_ylim(-0.3, n_states + 0.3)
+    ax.set_xlim(o["year"].min(), o["year"].max())
+    _style(ax)
+    return ax
+
+
+def plot_timeline(
+    ax,
+    observed: pd.DataFrame,
+    ranges: pd.DataFrame,
+    instrument: str,
+    end: int,
+    states=None,
+    title: str | None = None,
+):
+    """Per state: observed adoption year (dot; bar for an interval) against the simulated 90% range.
+
+    ``observed``: the record's adoptions (state, instrument, year, year_min, year_max).
+    ``ranges``: :func:`harmsim.compare.year_ranges` output. States that did
+    not adopt by ``end`` are drawn at ``end + 1`` (marked "not by").
+    """
+    o = observed[observed["instrument"] == instrument].set_index("state")
+    r = ranges[ranges["instrument"] == instrument].set_index("state")
+    states = list(states or o.index)
+    never = end + 1
+    for y, s in enumerate(states):
+        if s in r.index and r.loc[s, "p_adopted"] > 0:
+            q05, q50, q95 = (r.loc[s, c] for c in ("q05", "q50", "q95"))
+            alpha = 0.25 + 0.65 * float(r.loc[s, "p_adopted"])
+            ax.plot([q05, q95], [y, y], color=SIM, linewidth=4, alpha=alpha, solid_capstyle="butt")
+            ax.plot(q50, y, "|", color=SIM, markersize=9, markeredgewidth=1.5)
+        lo, hi = o.loc[s, "year_min"], o.loc[s, "year_max"]
+        if pd.isna(hi):
+            ax.plot(never, y, marker=">", color=OBS, markersize=5, markerfacecolor="white")
+        elif lo == hi:
+            ax.plot(lo, y, "o", color=OBS, markersize=4.5)
+        else:
+            ax.plot([lo, hi], [y, y], color=OBS, linewidth=1.2)
+            ax.plot([lo, hi], [y, y], "|", color=OBS, markersize=6)
+    ax.set_yticks(range(len(states)), states)
+    ax.invert_yaxis()
+    ax.axvline(end + 0.5, color="#999999", linewidth=0.6, linestyle=":")
+    ax.set_title(title or instrument, fontsize=9)
+    _style(ax)
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+    return ax
+
+
+def _grid(n: int, width=10.0, row_height=2.6):
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    # A bare Figure (no pyplot): no global state, freed when dropped.
+    fig = Figure(figsize=(width, row_height * rows + 0.9), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()[:n]
+
+
+def figure_cumulative(observed, simulated, instruments, n_states, names=None, suptitle=None):
+    """One panel per instrument: observed vs simulated cumulative adopters."""
+    fig, axes = _grid(len(instruments))
+    for ax, k in zip(axes, instruments):
+        plot_cumulative(ax, observed, simulated, k, n_states, title=(names or {}).get(k, k))
+    for ax in axes[-min(3, len(axes)) :]:
+        ax.set_xlabel("year", fontsize=8)
+    fig.supylabel("states that have adopted", fontsize=9)
+    handles = [
+        Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
+        Patch(facecolor="none", edgecolor=OBS, hatch="////", label="observed, year known only as interval"),
+        Line2D([], [], color=SIM, linewidth=1.4, label="simulated median"),
+        Patch(color=SIM, alpha=0.45, label="simulated 50% band"),
+        Patch(color=SIM, alpha=0.2, label="simulated 90% band"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def figure_timeline(observed, ranges, instruments, end, states, names=None, suptitle=None):
+    """One panel per instrument: per-state observed year vs simulated range."""
+    fig, axes = _grid(len(instruments), row_height=3.0)
+    for ax, k in zip(axes, instruments):
+        plot_timeline(ax, observed, ranges, k, end, states, title=(names or {}).get(k, k))
+    handles = [
+        Line2D([], [], marker="o", color=OBS, linestyle="", label="observed year"),
+        Line2D([], [], color=OBS, marker="|", label="observed interval"),
+        Line2D(
+            [],
+            [],
+            marker=">",
+            color=OBS,
+            markerfacecolor="white",
+            linestyle="",
+            label=f"not adopted by {end}",
+        ),
+        Line2D([], [], color=SIM, linewidth=4, alpha=0.6, label="simulated 5-95% (opacity: share adopting)"),
+        Line2D([], [], color=SIM, marker="|", linestyle="", markersize=9, label="simulated median"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig

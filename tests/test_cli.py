@@ -1,0 +1,89 @@
+"""The command line: outputs, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from harmsim.cli import main
+
+
+def test_scenarios_and_record(capsys, tmp_path):
+    assert main(["scenarios"]) == 0
+    assert "baseline" in capsys.readouterr().out
+    assert main(["record"]) == 0
+    out = capsys.readouterr().out
+    assert "2004-2015" in out and "PHL" in out
+    assert main(["record", "--out", str(tmp_path / "rec")]) == 0
+    assert (tmp_path / "rec" / "adoptions.csv").is_file()
+
+
+def test_compare_prints_fit_table(capsys, tmp_path):
+    assert main(["compare", "baseline", "-r", "20", "--seed", "3", "--out", str(tmp_path / "fit.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "curve_mad" in out and "rank_tau" in out and "year_mae" in out
+    fit = pd.read_csv(tmp_path / "fit.csv")
+    assert (fit["replicates"] <= 20).all()
+
+
+def test_compare_endogenous_reports_agreement_timing(capsys):
+    assert main(["compare", "endogenous", "-r", "10"]) == 0
+    assert "agreement_error" in capsys.readouterr().out
+
+
+def test_run_writes_tables_provenance_and_figures(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "baseline", "-r", "30", "--seed", "1", "--out", str(out)]) == 0
+    for f in (
+        "adoptions.csv",
+        "agreements.csv",
+        "parameters.csv",
+        "provenance.json",
+        "fit.csv",
+        "cumulative.png",
+        "cumulative.pdf",
+        "timeline.png",
+        "timeline.pdf",
+    ):
+        assert (out / f).is_file(), f
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["scenario"] == "baseline" and len(prov["seeds"]) == 30 and prov["engine"] == "batch"
+    assert prov["parameters"]["diffusion.strength"] == pytest.approx(0.9)
+    a = pd.read_csv(out / "adoptions.csv")
+    assert set(a.columns) == {"replicate", "seed", "state", "instrument", "year"}
+    assert (out / "cumulative.png").stat().st_size > 20_000
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["run", "no_such_scenario", "--out", "x"], "no such scenario file"),
+        (["compare", "baseline", "--record", "atlantis"], "no such record"),
+    ],
+)
+def test_errors_are_one_line_exit_2(capsys, args, pattern):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert pattern in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_scenario_file_from_a_real_process(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[mechanisms.diffusion]\nstrength = 'lots'\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "harmsim.cli", "compare", str(bad)], capture_output=True, text=True
+    )
+    assert p.returncode == 2
+    assert p.stderr.count("\n") == 1 and "diffusion.strength" in p.stderr and str(bad) in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_bad_option_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "baseline", "-r", "0"])
+    assert info.value.code == 2
+    assert "positive integer" in capsys.readouterr().err

@@ -1,0 +1,171 @@
+"""Every mechanism: the protocol contract, and the direction its docstring promises.
+
+Direction tests switch one mechanism on against an intercept-only scenario
+with the same seeds (common random numbers), so the difference is the
+mechanism's effect alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.mechanisms import REGISTRY
+from harmsim.mechanisms.base import State
+from harmsim.scenario import scenario_from_dict
+from harmsim.world import NEVER
+
+SEEDS = harmsim.spawn_seeds(2024, 400)
+RECEIVERS = {"THA", "SGP", "MYS", "BRN"}  # net receivers in 2005 migrant stocks (RECORD-PATTERNS 4)
+
+
+def scenario(mechs: dict, intercept=-3.0):
+    return scenario_from_dict({"hazard": {"intercept": intercept}, "mechanisms": mechs}, where="test")
+
+
+def years(sc) -> pd.DataFrame:
+    ens = harmsim.run_ensemble(sc, seeds=SEEDS)
+    a = ens.adoptions.copy()
+    a["y"] = a["year"].astype("Float64").fillna(sc.end + 1).astype(float)
+    return a
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_contract(name, baseline):
+    cls = REGISTRY[name]
+    assert cls.name == name and cls.summary and cls.params
+    assert (cls.__module__.endswith(name) and cls.__doc__ is None) or True
+    doc = __import__(cls.__module__, fromlist=["x"]).__doc__
+    assert "Direction" in doc, f"{name} must document the direction of its effect"
+    world = baseline.world
+    p = baseline.mechanism(name)
+    m = cls(world, p)
+    T, N, K = world.shape
+    s = m.static()
+    if s is not None:
+        assert np.broadcast_shapes(s.shape, (T, N, K)) == (T, N, K)
+        assert np.isfinite(s).all()
+    state = baseline.dynamics.initial_state(3)
+    for ti in (0, T - 1):
+        m.before_year(ti, state)
+        d = m.dynamic(ti, state)
+        if d is not None:
+            assert np.broadcast_shapes(d.shape, (3, N, K)) == (3, N, K)
+            assert np.isfinite(d).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "zero"),
+    [
+        ("push_pull", {"migration": 0.0, "gdp_gap": 0.0}),
+        ("diffusion", {"strength": 0.0}),
+        ("agreements", {"nonbinding": 0.0, "binding": 0.0}),
+        ("external", {"monitoring": 0.0, "momentum": 0.0}),
+        ("capacity", {"strength": 0.0}),
+    ],
+)
+def test_zero_effect_equals_mechanism_off(name, zero):
+    off = years(scenario({}))
+    on = years(scenario({name: zero}))
+    pd.testing.assert_series_equal(off["year"], on["year"])
+
+
+def _mean_gap(a, group):
+    m = a.groupby(a["state"].isin(group))["y"].mean()
+    return m[True] - m[False]
+
+
+def test_push_pull_receivers_later():
+    a0 = years(scenario({}))
+    a1 = years(scenario({"push_pull": {"migration": -1.0}}))
+    assert _mean_gap(a1, RECEIVERS) > _mean_gap(a0, RECEIVERS) + 0.5
+
+
+def test_push_pull_gdp_gap_richer_later():
+    rich = {"SGP", "BRN", "MYS"}
+    a0 = years(scenario({}))
+    a1 = years(scenario({"push_pull": {"migration": 0.0, "gdp_gap": -1.0}}))
+    assert _mean_gap(a1, rich) > _mean_gap(a0, rich) + 0.5
+
+
+def test_capacity_richer_earlier():
+    rich = {"SGP", "BRN", "MYS"}
+    a0 = years(scenario({}))
+    a1 = years(scenario({"capacity": {"strength": 1.0}}))
+    assert _mean_gap(a1, rich) < _mean_gap(a0, rich) - 0.5
+
+
+def test_diffusion_speeds_adoption():
+    a0 = years(scenario({}, intercept=-3.5))
+    a1 = years(scenario({"diffusion": {"strength": 3.0}}, intercept=-3.5))
+    assert (a1["y"] <= a0["y"]).all()  # hazards only rise, draws are shared
+    assert a1["y"].mean() < a0["y"].mean() - 1.0
+
+
+def test_nonbinding_agreements_speed_covered_instruments():
+    a0 = years(scenario({"agreements": {"nonbinding": 0.0, "binding": 0.0}}))
+    a1 = years(scenario({"agreements": {"nonbinding": 0.5, "binding": 0.0}}))
+    assert (a1["y"] <= a0["y"]).all()
+    assert a1["y"].mean() < a0["y"].mean() - 1.0
+
+
+def test_binding_agreement_acts_from_its_year():
+    a0 = years(scenario({"agreements": {"nonbinding": 0.0, "binding": 0.0, "lag": 0}}))
+    a1 = years(scenario({"agreements": {"nonbinding": 0.0, "binding": 3.0, "lag": 0}}))
+    assert (a1["y"] <= a0["y"]).all()
+    new = a1["y"] < a0["y"]
+    assert new.any() and (a1.loc[new, "y"] == 2015).all()  # the 2015 Convention is the only binding one
+
+
+def test_external_pressure_speeds_adoption():
+    a0 = years(scenario({}))
+    a1 = years(scenario({"external": {"monitoring": 1.0, "momentum": 0.0}}))
+    a2 = years(scenario({"external": {"monitoring": 0.0, "momentum": 4.0}}))
+    assert (a1["y"] <= a0["y"]).all() and a1["y"].mean() < a0["y"].mean()
+    assert (a2["y"] <= a0["y"]).all() and a2["y"].mean() < a0["y"].mean() - 0.5
+
+
+def test_prerequisites_bundle_ratification():
+    def same_year(a):
+        w = a.pivot_table(index=["replicate", "state"], columns="instrument", values="y")
+        both = w[(w["untoc"] <= 2015)]
+        return (both["tip_protocol"] == both["untoc"]).mean()
+
+    a0 = years(scenario({"prerequisites": {"bundle": 0.0}}))
+    a1 = years(scenario({"prerequisites": {"bundle": 4.0}}))
+    assert same_year(a1) > same_year(a0) + 0.3
+    w0 = a0.pivot_table(index=["replicate", "state"], columns="instrument", values="y")
+    assert (w0["tip_protocol"] >= w0["untoc"]).all()
+
+
+def test_peer_share_by_hand():
+    from harmsim.mechanisms.diffusion import peer_share
+
+    W = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]], dtype=float)
+    adopted = np.array([[[0.0], [1.0], [1.0]]])  # states 1 and 2 adopted
+    member = np.array([True, True, False])  # state 2 is not a member this year
+    s = peer_share(W, adopted, member)
+    assert s[0, 0, 0] == pytest.approx(1.0)  # state 0's only member peer (1) adopted
+    assert s[0, 1, 0] == pytest.approx(0.0)
+    assert s[0, 2, 0] == pytest.approx(1 / 3)  # (2*0 + 1*1) / (2 + 1)
+
+
+def test_salience_and_compliance_by_hand():
+    from harmsim.mechanisms.agreements import compliance, salience
+
+    covers = np.array([[True, False], [True, True]])
+    beta = np.array([0.5, 2.0])
+    arrival = np.array([[2000, 2004]], dtype=np.int32)
+    assert salience(arrival, 2004, beta, covers, lag=1, persistence=1.0).tolist() == [[0.5, 0.0]]
+    assert salience(arrival, 2006, beta, covers, lag=1, persistence=0.5).tolist() == [
+        [0.5 * 0.5**5 + 2.0 * 0.5, 2.0 * 0.5]
+    ]
+    adopt = np.array([[[2001, NEVER], [NEVER, NEVER]]], dtype=np.int32)
+    share = compliance(adopt, np.array([True, True]), np.array([[1990, 1990]]), covers[1], 2002)
+    assert share.tolist() == [0.25]
+
+
+def test_state_protocol_fields():
+    assert {"adopt_year", "arrival", "open_year"} == set(State.__dataclass_fields__)

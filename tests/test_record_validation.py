@@ -1,0 +1,117 @@
+"""Malformed records give a RecordError naming the file, the row and the problem."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import harmsim
+from harmsim.errors import RecordError
+
+
+@pytest.fixture
+def folder(tmp_path):
+    src = harmsim.observed_record().path
+    dst = tmp_path / "rec"
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "pattern"),
+    [
+        (
+            "adoptions.csv",
+            "BRN,tip_law,2004",
+            "XXX,tip_law,2004",
+            r"adoptions.csv, line 2: unknown state 'XXX'",
+        ),
+        ("adoptions.csv", "BRN,untoc,2008", "BRN,untok,2008", r"line \d+: unknown instrument 'untok'"),
+        (
+            "adoptions.csv",
+            "KHM,tip_law,2008",
+            "BRN,tip_law,2008",
+            r"line 3: duplicate row for \(BRN, tip_law\)",
+        ),
+        (
+            "adoptions.csv",
+            "BRN,tip_law,2004,2004,2004",
+            "BRN,tip_law,2017,2017,2017",
+            r"line 2: year 2017 is outside the data's range",
+        ),
+        (
+            "adoptions.csv",
+            "BRN,tip_law,2004,2004,2004",
+            "BRN,tip_law,20x4,2004,2004",
+            r"line 2: year '20x4' is not a year",
+        ),
+        (
+            "adoptions.csv",
+            "BRN,tip_law,2004,2004,2004",
+            "BRN,tip_law,2004,2003,2004",
+            r"disagrees with year_min",
+        ),
+        (
+            "status.csv",
+            "BRN,specialist_unit,yes",
+            "BRN,specialist_unit,maybe",
+            r"status.csv, line 2: value must be",
+        ),
+        ("states.csv", "state,name,joined", "state,name,joinedx", r"states.csv: missing column"),
+        (
+            "agreements.csv",
+            "tip_law untoc,anchor",
+            "tip_law untocx,anchor",
+            r"agreements.csv, line 2: covers unknown instrument 'untocx'",
+        ),
+        (
+            "instruments.csv",
+            ',untoc,"UN Treaty',
+            ',untox,"UN Treaty',
+            r"instruments.csv, line 4: requires unknown",
+        ),
+    ],
+)
+def test_bad_files(folder, file, old, new, pattern):
+    _edit(folder / file, old, new)
+    harmsim.record._load.cache_clear()
+    with pytest.raises(RecordError, match=pattern):
+        harmsim.load_record(folder)
+
+
+def test_malformed_csv(folder):
+    (folder / "borders.csv").write_text('state_a,state_b\n"BRN,MYS\n')
+    with pytest.raises(RecordError, match=r"borders.csv"):
+        harmsim.load_record(folder)
+
+
+def test_bad_manifest(folder):
+    (folder / "record.toml").write_text("name = [\n")
+    with pytest.raises(RecordError, match="not valid TOML"):
+        harmsim.load_record(folder)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet="0123456789-x .", min_size=0, max_size=6))
+def test_year_field_never_crashes(tmp_path_factory, text):
+    """Any text in a year cell is either a valid year or a RecordError, never another exception."""
+    d = tmp_path_factory.mktemp("r")
+    shutil.copytree(harmsim.observed_record().path, d / "rec")
+    path = d / "rec" / "adoptions.csv"
+    _edit(path, "PHL,tip_law,2003,2003,2003", f"PHL,tip_law,{text.replace(',', '')},,")
+    try:
+        rec = harmsim.load_record(d / "rec")
+    except RecordError as exc:
+        assert "adoptions.csv, line" in str(exc)
+    else:
+        y = rec.adoptions.query("state == 'PHL' and instrument == 'tip_law'")["year"].iloc[0]
+        assert str(y) == text.strip() or (text.strip() == "" and str(y) == "<NA>") or int(text) == y

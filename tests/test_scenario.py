@@ -1,0 +1,110 @@
+"""Scenario files: shipped ones load; bad ones give one clear ConfigError."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import harmsim
+from harmsim.errors import ConfigError
+from harmsim.scenario import scenario_from_dict
+
+from .conftest import SCENARIOS
+
+
+def test_shipped_scenarios_are_listed():
+    names = {n for n, _ in harmsim.list_scenarios()}
+    assert {"baseline", "binding_only", "no_asean", "diffusion_only", "push_pull_only"} <= names
+    assert all(desc for _, desc in harmsim.list_scenarios())
+
+
+def test_scenario_meanings():
+    assert harmsim.load_scenario("binding_only").mechanism("agreements").nonbinding == 0.0
+    assert "agreements" not in harmsim.load_scenario("no_asean").enabled
+    assert harmsim.load_scenario("diffusion_only").enabled == ("diffusion", "prerequisites")
+    assert harmsim.load_scenario("push_pull_only").enabled == ("push_pull", "prerequisites")
+    assert set(harmsim.load_scenario("baseline").enabled) == {
+        "push_pull",
+        "diffusion",
+        "agreements",
+        "external",
+        "capacity",
+        "prerequisites",
+    }
+
+
+BAD = [
+    ("colour = 1\n", r"unknown key 'colour'; allowed: name"),
+    ("[mechanisms.diffusion]\nstrenght = 1\n", r"unknown key 'diffusion.strenght'; allowed: strength"),
+    ("[mechanisms.diffusion]\nstrength = 'high'\n", r"'diffusion.strength' must be a number"),
+    (
+        "[mechanisms.diffusion]\nstrength = 99\n",
+        r"'diffusion.strength' = 99 is outside the allowed range \[-20.0, 20.0\]",
+    ),
+    ("[mechanisms.telepathy]\nstrength = 1\n", r"unknown mechanism 'telepathy'; allowed: push_pull"),
+    ("[mechanisms.agreements]\narrival = 'psychic'\n", r"choices: observed, endogenous"),
+    ("[mechanisms.agreements]\nlag = 1.5\n", r"'agreements.lag' must be an integer"),
+    ("[hazard]\noffsets = { untok = 1 }\n", r"unknown key 'hazard.offsets.untok'; allowed: tip_law"),
+    ("[window]\nstart = 1990\n", r"window 1990-2015 must lie inside the record"),
+    ("[mechanisms.external]\napplies_to = ['x']\n", r"unknown instrument 'x'"),
+    ("name = [\n", r"TOML syntax error"),
+    ("[mechanisms.diffusion]\nenabled = 'yes'\n", r"enabled' must be true or false"),
+]
+
+
+@pytest.mark.parametrize(("text", "pattern"), BAD)
+def test_bad_scenario_files(tmp_path, text, pattern):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=pattern) as info:
+        harmsim.load_scenario(path)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_mechanism_needing_missing_data_is_refused(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text('record = "global_criminalization"\n[mechanisms.capacity]\nstrength = 1\n')
+    with pytest.raises(ConfigError, match="needs the covariate gdp_pc"):
+        harmsim.load_scenario(path)
+
+
+def test_with_params_validates(baseline):
+    sc = baseline.with_params({"diffusion.strength": 0.5, "hazard.offsets.untoc": 1.0})
+    assert sc.mechanism("diffusion").strength == 0.5
+    assert sc.parameters()["hazard.offsets.untoc"] == 1.0
+    assert baseline.mechanism("diffusion").strength != 0.5  # the original is unchanged
+    with pytest.raises(ConfigError, match="outside the allowed range"):
+        baseline.with_params({"diffusion.strength": 1e6})
+    with pytest.raises(ConfigError, match=r"unknown parameter 'wibble\.x'"):
+        baseline.with_params({"wibble.x": 1})
+    with pytest.raises(ConfigError, match="mechanism 'agreements' is off"):
+        harmsim.load_scenario("no_asean").with_params({"agreements.binding": 1})
+    assert sc.digest != baseline.digest
+
+
+@settings(max_examples=80, deadline=None)
+@given(value=st.one_of(st.floats(allow_nan=True), st.integers(), st.text(max_size=5), st.booleans()))
+def test_any_value_is_accepted_or_refused_cleanly(value):
+    raw = {"mechanisms": {"diffusion": {"strength": value}}}
+    try:
+        sc = scenario_from_dict(raw, where="prop.toml")
+    except ConfigError as exc:
+        assert "prop.toml" in str(exc) and "diffusion.strength" in str(exc)
+    else:
+        assert -20 <= sc.mechanism("diffusion").strength <= 20
+        assert not isinstance(value, (bool, str))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_every_scenario_loads_and_runs(path):
+    sc = harmsim.load_scenario(path)
+    res = harmsim.run(sc, seed=0)
+    n = len(sc.world.states) * len(sc.world.instruments)
+    assert len(res.adoptions) == n
+    assert list(res.adoptions.columns) == ["state", "instrument", "year"]
+    assert str(res.adoptions["year"].dtype) == "Int64"
+    years = res.adoptions["year"].dropna()
+    assert years.between(sc.record.start - 100, sc.end).all()
+    assert res.model.year == sc.end
