@@ -84,7 +84,8 @@ class HarmonizationModel(mesa.Model):
     def __init__(self, scenario, seed: SeedLike):
         ss = seed_sequence(seed)
         super().__init__(rng=stream_seed(ss, "mesa"))
-        self.scenario = scenario
+        #: the harmsim Scenario (not ``scenario``: Mesa 3.5 reserves ``Model.scenario``)
+        self.config = scenario
         self.world = scenario.world
         self.dynamics = scenario.dynamics
         self.seed = seed

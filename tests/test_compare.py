@@ -1,0 +1,80 @@
+"""Fit metrics on hand-made cases with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.results import RunResult, cumulative_counts
+
+
+def as_run(baseline, years: pd.DataFrame) -> RunResult:
+    empty = pd.DataFrame({"agreement": pd.Series(dtype=str), "year": pd.Series(dtype="Int64")})
+    return RunResult(adoptions=years, agreements=empty, seed=0, scenario=baseline)
+
+
+def observed_as_simulated(record) -> pd.DataFrame:
+    a = record.adoptions[["state", "instrument", "year", "year_min", "year_max"]].copy()
+    # an interval-censored adoption simulated inside its interval
+    a["year"] = a["year"].fillna(a["year_min"])
+    return a[["state", "instrument", "year"]]
+
+
+def row(fit, metric, item):
+    return fit[(fit.metric == metric) & (fit.item == item)].iloc[0]
+
+
+def test_perfect_fit_scores_zero(baseline, record):
+    fit = harmsim.compare(as_run(baseline, observed_as_simulated(record)), record)
+    assert (fit.query("metric in ['curve_mad', 'year_mae']")["mean"] == 0).all()
+    for k in ("tip_law", "untoc", "asean_mlat"):
+        assert row(fit, "rank_tau", k)["mean"] == pytest.approx(1.0)
+
+
+def test_year_error_with_censoring(baseline, record):
+    sim = observed_as_simulated(record)
+    # BRN never joined the Protocol by 2015: a simulated 2010 ratification is 2016 - 2010 = 6 years off.
+    sim.loc[(sim.state == "BRN") & (sim.instrument == "tip_protocol"), "year"] = 2010
+    # PHL's law (2003) simulated as never: 2016 - 2003 = 13 years off.
+    sim.loc[(sim.state == "PHL") & (sim.instrument == "tip_law"), "year"] = pd.NA
+    # An interval-censored HSU adoption (2004-2015) simulated in 2009: no error.
+    sim.loc[(sim.state == "SGP") & (sim.instrument == "hsu_process"), "year"] = 2009
+    fit = harmsim.compare(as_run(baseline, sim), record)
+    assert row(fit, "year_mae", "tip_protocol")["mean"] == pytest.approx(6 / 10)
+    assert row(fit, "year_mae", "tip_law")["mean"] == pytest.approx(13 / 10)
+    assert row(fit, "year_mae", "hsu_process")["mean"] == 0
+    assert row(fit, "year_mae", "PHL")["mean"] == pytest.approx(13 / 6)
+    # curve: one adopter missing in 2003-2015 (13 of 19 years)
+    assert row(fit, "curve_mad", "tip_law")["mean"] == pytest.approx(13 / 19)
+    assert row(fit, "curve_mad", "tip_protocol")["mean"] == pytest.approx(6 / 19)
+
+
+def test_interval_band_in_curve(baseline, record):
+    sim = observed_as_simulated(record)
+    hsu = sim.instrument == "hsu_process"
+    sim.loc[hsu, "year"] = 2015  # every HSU member in 2015: inside every interval
+    fit = harmsim.compare(as_run(baseline, sim), record)
+    # The four founders are dated 2004: 11 years (2004-2014) with 4 sure adopters missing.
+    assert row(fit, "curve_mad", "hsu_process")["mean"] == pytest.approx(4 * 11 / 19)
+
+
+def test_ensemble_spread(baseline, record):
+    ens = harmsim.run_ensemble(baseline, replicates=30, seed=9)
+    fit = harmsim.compare(ens, record)
+    r = row(fit, "curve_mad", "all")
+    assert r["replicates"] == 30 and r["sd"] > 0 and r["q05"] <= r["mean"] <= r["q95"]
+
+
+def test_cumulative_counts():
+    a = pd.DataFrame(
+        {
+            "state": ["A", "B", "C"],
+            "instrument": ["x"] * 3,
+            "year": pd.array([1999, 2001, pd.NA], dtype="Int64"),
+        }
+    )
+    c = cumulative_counts(a, 2000, 2002)
+    assert c["adopters"].tolist() == [1, 2, 2]
+    assert np.array_equal(c["year"], [2000, 2001, 2002])
