@@ -28,7 +28,7 @@ import numpy as np
 from scipy.special import expit
 
 from .mechanisms import REGISTRY, Mechanism, State
-from .mechanisms.prerequisites import gate, layers
+from .mechanisms.prerequisites import layers
 from .params import InstrumentMap, Real
 from .world import NEVER, World
 
@@ -52,7 +52,10 @@ class Dynamics:
         self.agreements = by_name.get("agreements")
         self.hooks = [m for m in self.mechanisms if _overrides(m, "before_year")]
         self.dynamic_terms = [m for m in self.mechanisms if _overrides(m, "dynamic")]
-        self.layers = layers(world.requires) if self.prereq else [np.arange(len(world.instruments))]
+        K = len(world.instruments)
+        groups = layers(world.requires) if self.prereq else [np.arange(K)]
+        #: (K,) masks, one per prerequisite layer, decided in this order
+        self.layer_masks = [np.isin(np.arange(K), g) for g in groups]
 
     @cached_property
     def intercept(self) -> np.ndarray:
@@ -92,13 +95,13 @@ class Dynamics:
         )
 
     def logit(self, ti: int, state: State) -> np.ndarray:
-        """(R, N, K) log-odds from the history at the start of year index ``ti``."""
+        """Log-odds from the history at the start of year index ``ti``, broadcastable to (R, N, K)."""
         eta = self.static_logit[ti][None]
         for m in self.dynamic_terms:
             d = m.dynamic(ti, state)
             if d is not None:
                 eta = eta + d
-        return np.broadcast_to(eta, state.adopt_year.shape)
+        return eta  # (1, N, K) when no term depends on the history: broadcasts
 
     def at_risk(self, ti: int, state: State) -> np.ndarray:
         """(R, N, K) cells that may adopt this year, before prerequisite gates."""
@@ -120,19 +123,18 @@ class Dynamics:
         self.begin_year(ti, state)
         eta = self.logit(ti, state)
         risk = self.at_risk(ti, state)
-        new = np.zeros(risk.shape, dtype=bool)
-        for layer in self.layers:
-            e = eta[..., layer]
-            ok = risk[..., layer]
-            if self.prereq is not None:
-                allowed, term = gate(state.adopt_year, self.world.requires[layer], t, self.prereq.p.bundle)
-                e = e + term
-                ok = ok & allowed
-            adopt = ok & (draws[..., layer] < expit(e))
-            sub = state.adopt_year[..., layer]
-            sub[adopt] = t
-            state.adopt_year[..., layer] = sub
-            new[..., layer] = adopt
+        new = None
+        single = len(self.layer_masks) == 1
+        for depth, mask in enumerate(self.layer_masks):
+            if single:
+                adopt = risk & (draws < expit(eta))
+            elif depth == 0:  # no prerequisite in the first layer: no gate
+                adopt = risk & mask & (draws < expit(eta))
+            else:
+                allowed, term = self.prereq.gate(state.adopt_year, t)
+                adopt = risk & allowed & mask & (draws < expit(eta + term))
+            np.putmask(state.adopt_year, adopt, t)
+            new = adopt if new is None else new | adopt
         return new
 
 

@@ -27,11 +27,15 @@ use; that is what makes the engines agree exactly.
 
 from __future__ import annotations
 
-import mesa
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
+from ._mesa import mesa
+from .errors import ConfigError
 from .rng import SeedLike, seed_sequence, stream, stream_seed
+from .scenario import Scenario, load_scenario
 from .world import NEVER
 
 __all__ = ["HarmonizationModel", "MemberState"]
@@ -43,30 +47,26 @@ class MemberState(mesa.Agent):
     def __init__(self, model: HarmonizationModel, index: int):
         super().__init__(model)
         w = model.world
-        row = w.record.states.iloc[index]
         self.index = index
         self.state_id: str = w.states[index]
-        self.name: str = row["name"]
-        self.subregion: str = row["subregion"]
-        self.joined: int = int(row["joined"])
+        self.name: str = w.state_names[index]
+        self.subregion: str = w.subregion[index]
+        self.joined: int = int(w.joined[index])
         #: instrument id -> year adopted (pre-window adoptions included)
         self.adopted: dict[str, int] = {
             w.instruments[k]: int(y) for k, y in enumerate(w.initial[index]) if y != NEVER
         }
         self.adopted_this_year: tuple[str, ...] = ()
-
-    @property
-    def adopted_ids(self) -> str:
-        """Space-separated ids of the instruments adopted so far (a DataCollector column)."""
-        return " ".join(self.adopted)
+        #: space-separated ids of the instruments adopted so far (a DataCollector column)
+        self.adopted_ids: str = " ".join(self.adopted)
 
     def step(self) -> None:
         """Apply this year's decisions, taken by the shared dynamics on this state's row."""
-        w = self.model.world
-        new = self.model.new_adoptions[0, self.index]
-        self.adopted_this_year = tuple(w.instruments[k] for k in np.flatnonzero(new))
-        for inst in self.adopted_this_year:
-            self.adopted[inst] = self.model.year
+        self.adopted_this_year = self.model.decisions.get(self.index, ())
+        if self.adopted_this_year:
+            for inst in self.adopted_this_year:
+                self.adopted[inst] = self.model.year
+            self.adopted_ids = " ".join(self.adopted)
 
 
 class HarmonizationModel(mesa.Model):
@@ -74,26 +74,45 @@ class HarmonizationModel(mesa.Model):
 
     Parameters
     ----------
-    scenario : Scenario
+    scenario : Scenario, or a scenario file or shipped scenario name
         What to simulate (record, window, mechanisms, parameters).
     seed : int or numpy.random.SeedSequence
         The run's seed. Mesa's own generator gets a seed derived from it; the
         adoption draws come from the separate named stream ``adoption``.
+    rng : int, optional
+        Alternative name for ``seed``, so that ``mesa.batch_run(...,
+        rng=[...])`` works; give one of the two.
+    collect : bool
+        Record each state's adoptions every year in ``datacollector``
+        (default). ``False`` skips the per-year tables (the run's outcome is
+        the same) and makes a run about twice as fast.
+
+    ``mesa.batch_run`` works with it (see docs/engines.md)::
+
+        mesa.batch_run(HarmonizationModel, {"scenario": "baseline"}, rng=range(10))
     """
 
-    def __init__(self, scenario, seed: SeedLike):
-        ss = seed_sequence(seed)
+    def __init__(self, scenario="baseline", seed: SeedLike | None = None, *, rng: SeedLike | None = None,
+                 collect: bool = True):
+        if (seed is None) == (rng is None):
+            raise ConfigError("HarmonizationModel needs exactly one of seed= or rng= (an integer)")
+        if not isinstance(scenario, Scenario):
+            scenario = _cached_scenario(str(scenario))
+        ss = seed_sequence(seed if seed is not None else rng)
         super().__init__(rng=stream_seed(ss, "mesa"))
         #: the harmsim Scenario (not ``scenario``: Mesa 3.5 reserves ``Model.scenario``)
         self.config = scenario
         self.world = scenario.world
         self.dynamics = scenario.dynamics
-        self.seed = seed
+        self.seed = seed if seed is not None else rng
+        self.collect = collect
         self._draws = stream(ss, "adoption")
         self.state = self.dynamics.initial_state(1)
         self.ti = -1
         self.year = self.world.start - 1
         self.new_adoptions = np.zeros((1, *self.world.initial.shape), dtype=bool)
+        #: this year's decisions: state index -> instrument ids adopted
+        self.decisions: dict[int, tuple[str, ...]] = {}
         self._agent_of: dict[int, MemberState] = {}
         self.datacollector = mesa.DataCollector(
             model_reporters={"year": "year", "adopters": "n_adopters"},
@@ -108,12 +127,13 @@ class HarmonizationModel(mesa.Model):
         return int((self.state.adopt_year[0] != NEVER).sum())
 
     def _update_membership(self, ti: int) -> None:
-        member = self.world.member[ti]
-        for i in np.flatnonzero(member):
+        entering, leaving = self.world.entering[ti], self.world.leaving[ti]
+        for i in entering:
             if i not in self._agent_of:
-                self._agent_of[i] = MemberState(self, int(i))
-        for i in [i for i in self._agent_of if not member[i]]:
-            self._agent_of.pop(i).remove()
+                self._agent_of[i] = MemberState(self, i)
+        for i in leaving:
+            if i in self._agent_of:
+                self._agent_of.pop(i).remove()
 
     def step(self) -> None:
         """Advance one year."""
@@ -124,8 +144,14 @@ class HarmonizationModel(mesa.Model):
         self._update_membership(self.ti)
         draws = self._draws.random(self.world.initial.shape)[None]
         self.new_adoptions = self.dynamics.step(self.ti, self.state, draws)
+        rows, cols = np.nonzero(self.new_adoptions[0])  # few cells: a Python loop is cheapest
+        inst = self.world.instruments
+        self.decisions = {}
+        for i, k in zip(rows.tolist(), cols.tolist()):
+            self.decisions[i] = (*self.decisions.get(i, ()), inst[k])
         self.agents.do("step")
-        self.datacollector.collect(self)
+        if self.collect:
+            self.datacollector.collect(self)
         if self.ti == len(self.world.years) - 1:
             self.running = False
 
@@ -142,6 +168,11 @@ class HarmonizationModel(mesa.Model):
     def agreement_years(self) -> pd.DataFrame:
         """Tidy agreement table: agreement, year (Int64; missing = did not arrive)."""
         return agreement_table(self.world, self.dynamics, self.state.arrival[0])
+
+
+@lru_cache(maxsize=32)
+def _cached_scenario(path_or_name: str) -> Scenario:
+    return load_scenario(path_or_name)
 
 
 def adoption_table(world, adopt_year: np.ndarray) -> pd.DataFrame:

@@ -30,7 +30,7 @@ def _version() -> str:
 
 def provenance(scenario, seeds, engine: str) -> dict[str, Any]:
     """What produced a result: enough to rerun it."""
-    import mesa
+    from ._mesa import mesa
 
     return {
         "harmsim_version": _version(),

@@ -86,7 +86,7 @@ def run_ensemble(
         adopt = np.empty((len(seeds), *w.initial.shape), dtype=np.int32)
         arrival = np.empty((len(seeds), len(w.agreements)), dtype=np.int32)
         for r, s in enumerate(seeds):
-            m = HarmonizationModel(scenario, s)
+            m = HarmonizationModel(scenario, s, collect=False)
             m.run_model()
             adopt[r], arrival[r] = m.state.adopt_year[0], m.state.arrival[0]
             if progress is not None:

@@ -47,6 +47,10 @@ class World:
     parent: np.ndarray  # (M,) int: agreement it builds on, or -1
     subregion: tuple[str, ...]  # N
     border: np.ndarray  # (N, N) bool
+    state_names: tuple[str, ...]  # N
+    joined: np.ndarray  # (N,) year joined
+    entering: tuple[tuple[int, ...], ...]  # per year: states that are members but were not the year before
+    leaving: tuple[tuple[int, ...], ...]  # per year: states that were members the year before but are not
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -103,6 +107,7 @@ def _build(record: Record, start: int, end: int) -> World:
     joined = st["joined"].to_numpy()
     left = st["left"].fillna(NEVER).to_numpy(dtype=np.int64)
     member = (years[:, None] >= joined[None, :]) & (years[:, None] <= left[None, :])
+    prev = np.vstack([np.zeros((1, len(states)), dtype=bool), member[:-1]])
     aidx = {a: j for j, a in enumerate(agreements)}
     kidx = {k: j for j, k in enumerate(instruments)}
     opened_by = np.array([aidx.get(a, -1) if a else -1 for a in inst["opened_by"]], dtype=np.int64)
@@ -142,6 +147,10 @@ def _build(record: Record, start: int, end: int) -> World:
         parent=parent,
         subregion=tuple(st["subregion"]),
         border=border,
+        state_names=tuple(st["name"]),
+        joined=joined,
+        entering=tuple(tuple(np.flatnonzero(m & ~p).tolist()) for m, p in zip(member, prev)),
+        leaving=tuple(tuple(np.flatnonzero(p & ~m).tolist()) for m, p in zip(member, prev)),
     )
 
 

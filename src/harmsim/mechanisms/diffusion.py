@@ -35,12 +35,16 @@ def network(world, weight_all: float, weight_subregion: float, weight_border: fl
     return W
 
 
-def peer_share(W: np.ndarray, adopted: np.ndarray, member: np.ndarray) -> np.ndarray:
-    """Weighted share of member peers that adopted, (R, N, K) from adopted (R, N, K) bool."""
+def peer_weights(W: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """Row-normalized weights over member peers, (N, N); a row without peers is 0."""
     wm = W * member[None, :]
-    denom = wm.sum(axis=1)
-    num = wm @ adopted
-    return np.divide(num, denom[:, None], out=np.zeros(num.shape), where=denom[:, None] > 0)
+    denom = wm.sum(axis=1, keepdims=True)
+    return np.divide(wm, denom, out=np.zeros(wm.shape), where=denom > 0)
+
+
+def peer_share(W: np.ndarray, adopted: np.ndarray, member: np.ndarray) -> np.ndarray:
+    """Weighted share of member peers that adopted, (R, N, K) from adopted (R, N, K) 0/1."""
+    return peer_weights(W, member) @ adopted
 
 
 class Diffusion(Mechanism):
@@ -56,10 +60,11 @@ class Diffusion(Mechanism):
     def __init__(self, world, p):
         super().__init__(world, p)
         self.W = network(world, p.weight_all, p.weight_subregion, p.weight_border)
+        # strength * normalized weights, per year (membership changes): (T, N, N)
+        self.SW = np.stack([p.strength * peer_weights(self.W, m) for m in world.member])
 
     def dynamic(self, ti, state):
         if not self.p.strength:
             return None
-        t = self.world.years[ti]
-        adopted = (state.adopt_year < t).astype(float)
-        return self.p.strength * peer_share(self.W, adopted, self.world.member[ti])
+        adopted = state.adopt_year < self.world.years[ti]
+        return self.SW[ti] @ adopted

@@ -33,13 +33,13 @@ def layers(requires: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(depth == d) for d in range(depth.max() + 1 if len(depth) else 0)]
 
 
-def gate(adopt_year: np.ndarray, requires: np.ndarray, t: int, bundle: float):
-    """(allowed, term) for instruments with prerequisites; arrays (R, N, K') for ``requires`` (K',).
+def gate(parent_year: np.ndarray, has: np.ndarray, t: int, bundle: float):
+    """(allowed, term), each (R, N, K), from the prerequisites' adoption years.
 
-    ``adopt_year`` must already hold this year's earlier-layer adoptions.
+    ``parent_year[..., k]`` is the adoption year of the prerequisite of ``k``
+    (any value where ``has[k]`` is False), including this year's earlier
+    layers; see the module docstring for the rule.
     """
-    has = requires >= 0
-    parent_year = adopt_year[..., np.where(has, requires, 0)]
     allowed = ~has | (parent_year <= t)
     term = np.where(has & (parent_year == t), bundle, 0.0)
     return allowed, term
@@ -49,3 +49,12 @@ class Prerequisites(Mechanism):
     name = "prerequisites"
     summary = "a protocol needs its treaty first; the two are often ratified together"
     params = {"bundle": Real(2.0, -10.0, 20.0, "log-odds in the year the prerequisite is adopted")}
+
+    def __init__(self, world, p):
+        super().__init__(world, p)
+        self.has = world.requires >= 0
+        self.parent_index = np.where(self.has, world.requires, 0)
+
+    def gate(self, adopt_year: np.ndarray, t: int):
+        """(allowed, term) for year ``t`` given adoption years (R, N, K) so far."""
+        return gate(adopt_year[..., self.parent_index], self.has, t, self.p.bundle)
