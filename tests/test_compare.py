@@ -78,3 +78,19 @@ def test_cumulative_counts():
     c = cumulative_counts(a, 2000, 2002)
     assert c["adopters"].tolist() == [1, 2, 2]
     assert np.array_equal(c["year"], [2000, 2001, 2002])
+
+
+def test_kendall_tau_b_matches_scipy():
+    from scipy.stats import kendalltau
+
+    from harmsim.compare import kendall_tau_b
+
+    g = np.random.default_rng(0)
+    obs = g.integers(2000, 2010, (12, 3)).astype(float)
+    sim = g.integers(2000, 2010, (5, 12, 3)).astype(float)
+    sim[2, :, 1] = 2005  # constant: undefined
+    tau = kendall_tau_b(obs, sim)
+    for r in range(5):
+        for k in range(3):
+            expected = kendalltau(obs[:, k], sim[r, :, k]).statistic
+            assert np.isclose(tau[r, k], expected, equal_nan=True)

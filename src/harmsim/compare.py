@@ -33,15 +33,26 @@ Metrics (rows of the fit table, one value per replicate, then summarized):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from scipy.stats import kendalltau
 
 from .errors import ConfigError
 from .record import Record
 from .results import EnsembleResult, RunResult, quantile_band
+from .world import NEVER
 
-__all__ = ["compare", "observed_bounds", "simulated_years"]
+__all__ = [
+    "Target",
+    "aligned_years",
+    "compare",
+    "fit_metrics",
+    "kendall_tau_b",
+    "observed_bounds",
+    "simulated_years",
+    "target",
+]
 
 
 def observed_bounds(record: Record, states, instruments, end: int) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +80,26 @@ def simulated_years(result: RunResult | EnsembleResult, states, instruments, end
     return y.reshape(len(reps), len(states), len(instruments))
 
 
+def kendall_tau_b(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b between observed (N, K) and each replicate of simulated (R, N, K), per column.
+
+    tau_b = sum_pairs s_o s_s / sqrt(sum s_o^2 * sum s_s^2) with s = sign of
+    the pairwise difference (ties give 0), the same statistic as
+    :func:`scipy.stats.kendalltau`; NaN where either side is constant.
+    Vectorized over replicates and instruments.
+    """
+    i, j = np.triu_indices(observed.shape[0], 1)
+    so = np.sign(observed[i] - observed[j])  # (P, K)
+    out = np.full(simulated.shape[::2], np.nan)
+    step = max(1, 2_000_000 // max(1, len(i) * simulated.shape[2]))
+    for a in range(0, simulated.shape[0], step):
+        ss = np.sign(simulated[a : a + step, i] - simulated[a : a + step, j])  # (r, P, K)
+        num = (so * ss).sum(axis=1)
+        den = np.sqrt((so**2).sum(axis=0) * (ss**2).sum(axis=1))
+        out[a : a + step] = np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
+    return out
+
+
 def _summary(metric: str, items, values: np.ndarray) -> pd.DataFrame:
     """values (R, len(items)) -> rows with mean, sd and 90% interval over replicates."""
     with np.errstate(all="ignore"):
@@ -89,6 +120,95 @@ def _summary(metric: str, items, values: np.ndarray) -> pd.DataFrame:
             )
 
 
+@dataclass(frozen=True)
+class Target:
+    """A scenario's states and instruments aligned with a record's observations."""
+
+    states: list[str]
+    instruments: list[str]
+    state_index: np.ndarray  # positions in the scenario's world
+    instrument_index: np.ndarray
+    lo: np.ndarray  # (N, K) earliest possible adoption year (end + 1: not adopted)
+    hi: np.ndarray  # (N, K) latest possible
+    start: int
+    end: int
+    agreements: list[str]  # recorded agreements the scenario also has
+    agreement_index: np.ndarray
+    agreement_year: np.ndarray  # recorded years
+
+
+def target(scenario, record: Record) -> Target:
+    """Align ``scenario`` with ``record`` (shared states, instruments and agreements)."""
+    w = scenario.world
+    rs, ri = set(record.state_ids), set(record.instrument_ids)
+    si = np.array([i for i, s in enumerate(w.states) if s in rs], dtype=int)
+    ki = np.array([k for k, x in enumerate(w.instruments) if x in ri], dtype=int)
+    if not len(si) or not len(ki):
+        raise ConfigError(
+            f"record '{record.name}' shares no states or instruments with scenario '{scenario.name}'"
+        )
+    states = [w.states[i] for i in si]
+    instruments = [w.instruments[k] for k in ki]
+    lo, hi = observed_bounds(record, states, instruments, scenario.end)
+    rec_year = dict(zip(record.agreements["agreement"], record.agreements["year"]))
+    ai = np.array([j for j, a in enumerate(w.agreements) if a in rec_year], dtype=int)
+    return Target(
+        states,
+        instruments,
+        si,
+        ki,
+        lo,
+        hi,
+        scenario.start,
+        scenario.end,
+        [w.agreements[j] for j in ai],
+        ai,
+        np.array([rec_year[w.agreements[j]] for j in ai], dtype=float),
+    )
+
+
+def fit_metrics(tg: Target, sim: np.ndarray, arrival: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Every fit metric, per replicate, from simulated adoption years (R, N, K) aligned with ``tg``.
+
+    ``sim`` uses ``end + 1`` for "not adopted". ``arrival`` (R, M) gives the
+    simulated agreement years (NEVER: did not arrive) when they are
+    endogenous. Returns arrays keyed ``curve_mad`` (R, K), ``curve_mad_all``
+    (R,), ``year_mae`` (R, K), ``year_mae_all`` (R,), ``year_mae_state``
+    (R, N), ``rank_tau`` (R, K) and, with ``arrival``, ``agreement_error``
+    (R, M'). This is the one definition both :func:`compare` and sweeps use.
+    """
+    lo, hi = tg.lo, tg.hi
+    err = np.maximum(np.maximum(lo - sim, 0.0), sim - hi)
+    years = np.arange(tg.start, tg.end + 1)
+    sim_c = (sim[..., None] <= years).sum(axis=1)  # (R, K, T)
+    sure = (hi[..., None] <= years).sum(axis=0)  # (K, T)
+    possible = (lo[..., None] <= years).sum(axis=0)
+    curve = np.maximum(np.maximum(sure - sim_c, 0), sim_c - possible).mean(axis=2)
+    out = {
+        "curve_mad": curve,
+        "curve_mad_all": curve.mean(axis=1),
+        "year_mae": err.mean(axis=1),
+        "year_mae_all": err.mean(axis=(1, 2)),
+        "year_mae_state": err.mean(axis=2),
+        "rank_tau": kendall_tau_b((lo + hi) / 2, sim),
+    }
+    if arrival is not None and len(tg.agreements):
+        a = arrival[:, tg.agreement_index].astype(float)
+        a = np.where(a == NEVER, tg.end + 1, a)
+        out["agreement_error"] = a - tg.agreement_year
+    return out
+
+
+def aligned_years(tg: Target, adopt_year: np.ndarray) -> np.ndarray:
+    """Engine adoption years (R, N_world, K_world) -> (R, N, K) on the target, ``end + 1`` = not adopted."""
+    y = adopt_year[:, tg.state_index][:, :, tg.instrument_index].astype(float)
+    return np.where((y == NEVER) | (y > tg.end), tg.end + 1, y)
+
+
+def _with_all(m: dict, metric: str) -> np.ndarray:
+    return np.column_stack([m[metric], m[f"{metric}_all"]])
+
+
 def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFrame:
     """The fit table of a run or ensemble against an observed record.
 
@@ -97,44 +217,24 @@ def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFra
     ``all``. Its ``attrs["provenance"]`` carries the simulation's provenance.
     """
     sc = simulated.scenario
-    states = [s for s in sc.world.states if s in set(record.state_ids)]
-    instruments = [k for k in sc.world.instruments if k in set(record.instrument_ids)]
-    if not states or not instruments:
-        raise ConfigError(f"record '{record.name}' shares no states or instruments with scenario '{sc.name}'")
-    start, end = sc.start, sc.end
-    lo, hi = observed_bounds(record, states, instruments, end)
-    sim = simulated_years(simulated, states, instruments, end)  # (R, N, K)
-    err = np.maximum(np.maximum(lo - sim, 0.0), sim - hi)
-    years = np.arange(start, end + 1)
-    sim_c = (sim[..., None] <= years).sum(axis=1)  # (R, K, T)
-    sure = (hi[..., None] <= years).sum(axis=0)  # (K, T)
-    possible = (lo[..., None] <= years).sum(axis=0)
-    curve = np.maximum(np.maximum(sure - sim_c, 0), sim_c - possible).mean(axis=2)  # (R, K)
-    mid = (lo + hi) / 2
-    tau = np.full((sim.shape[0], len(instruments)), np.nan)
-    for k in range(len(instruments)):
-        if np.ptp(mid[:, k]) == 0:
-            continue
-        for r in range(sim.shape[0]):
-            if np.ptp(sim[r, :, k]) > 0:
-                tau[r, k] = kendalltau(mid[:, k], sim[r, :, k]).statistic
-    parts = [
-        _summary("curve_mad", [*instruments, "all"], np.column_stack([curve, curve.mean(axis=1)])),
-        _summary(
-            "year_mae", [*instruments, "all"], np.column_stack([err.mean(axis=1), err.mean(axis=(1, 2))])
-        ),
-        _summary("year_mae", states, err.mean(axis=2)),
-        _summary("rank_tau", instruments, tau),
-    ]
+    tg = target(sc, record)
+    sim = simulated_years(simulated, tg.states, tg.instruments, tg.end)
+    arrival = None
     ag = simulated.agreements
-    if len(ag) and "arrival" in ag and (ag["arrival"] == "endogenous").any() and len(record.agreements):
+    if len(ag) and "arrival" in ag and (ag["arrival"] == "endogenous").any() and len(tg.agreements):
         a = ag if "replicate" in ag else ag.assign(replicate=0)
-        rec_year = record.agreements.set_index("agreement")["year"]
-        names = [x for x in dict.fromkeys(a["agreement"]) if x in rec_year.index]
-        wide = a.pivot(index="replicate", columns="agreement", values="year")[names]
-        vals = wide.to_numpy(dtype=float, na_value=np.nan)
-        vals = np.where(np.isnan(vals), end + 1, vals) - rec_year[names].to_numpy(dtype=float)
-        parts.append(_summary("agreement_error", names, vals))
+        wide = a.pivot(index="replicate", columns="agreement", values="year")
+        wide = wide.reindex(columns=list(sc.world.agreements))
+        arrival = wide.to_numpy(dtype=float, na_value=float(NEVER))
+    m = fit_metrics(tg, sim, arrival)
+    parts = [
+        _summary("curve_mad", [*tg.instruments, "all"], _with_all(m, "curve_mad")),
+        _summary("year_mae", [*tg.instruments, "all"], _with_all(m, "year_mae")),
+        _summary("year_mae", tg.states, m["year_mae_state"]),
+        _summary("rank_tau", tg.instruments, m["rank_tau"]),
+    ]
+    if "agreement_error" in m:
+        parts.append(_summary("agreement_error", tg.agreements, m["agreement_error"]))
     table = pd.concat(parts, ignore_index=True)
     table.attrs["provenance"] = dict(getattr(simulated, "provenance", {}))
     table.attrs["record"] = record.name

@@ -92,8 +92,14 @@ class HarmonizationModel(mesa.Model):
         mesa.batch_run(HarmonizationModel, {"scenario": "baseline"}, rng=range(10))
     """
 
-    def __init__(self, scenario="baseline", seed: SeedLike | None = None, *, rng: SeedLike | None = None,
-                 collect: bool = True):
+    def __init__(
+        self,
+        scenario="baseline",
+        seed: SeedLike | None = None,
+        *,
+        rng: SeedLike | None = None,
+        collect: bool = True,
+    ):
         if (seed is None) == (rng is None):
             raise ConfigError("HarmonizationModel needs exactly one of seed= or rng= (an integer)")
         if not isinstance(scenario, Scenario):

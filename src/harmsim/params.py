@@ -189,3 +189,63 @@ class ParamSet:
             k: (dict(v) if isinstance(v, tuple) and v and isinstance(v[0], tuple) else v)
             for k, v in self.items
         }
+
+
+# Ranges: the typed parameter spaces that sweeps (and priors) read ------------------------
+
+
+@dataclass(frozen=True)
+class RealRange:
+    """A real parameter varied over ``[lo, hi]``; ``n`` grid points (grid sampling)."""
+
+    name: str
+    lo: float
+    hi: float
+    n: int | None = None
+
+    def grid(self) -> list[float]:
+        import numpy as np
+
+        return [float(x) for x in np.linspace(self.lo, self.hi, self.n or 2)]
+
+    def from_unit(self, u):
+        return self.lo + u * (self.hi - self.lo)
+
+
+@dataclass(frozen=True)
+class IntegerRange:
+    """An integer parameter varied over ``lo..hi`` (inclusive)."""
+
+    name: str
+    lo: int
+    hi: int
+    n: int | None = None
+
+    def grid(self) -> list[int]:
+        import numpy as np
+
+        if self.n is None:
+            return list(range(self.lo, self.hi + 1))
+        return sorted({round(float(x)) for x in np.linspace(self.lo, self.hi, self.n)})
+
+    def from_unit(self, u):
+        import numpy as np
+
+        return np.minimum(self.lo + np.floor(u * (self.hi - self.lo + 1)), self.hi).astype(int)
+
+
+@dataclass(frozen=True)
+class CategoricalRange:
+    """A parameter taking each of ``choices``."""
+
+    name: str
+    choices: tuple
+
+    def grid(self) -> list:
+        return list(self.choices)
+
+    def from_unit(self, u):
+        import numpy as np
+
+        idx = np.minimum((u * len(self.choices)).astype(int), len(self.choices) - 1)
+        return np.array(self.choices, dtype=object)[idx]

@@ -51,7 +51,7 @@ import pandas as pd
 
 from .errors import RecordError
 
-__all__ = ["Record", "load_record", "observed_record", "packaged_records"]
+__all__ = ["Record", "load_record", "observed_record", "packaged_records", "record_from_tables"]
 
 STATUS_VALUES = ("yes", "limited", "no", "unknown")
 TRIGGERS = ("anchor", "follow_up", "consensus")
@@ -196,21 +196,56 @@ def _load(folder: str) -> Record:
     for key in ("name", "start", "end", "tables"):
         if key not in meta:
             raise RecordError(f"{manifest}: missing key '{key}'")
-    start, end = meta["start"], meta["end"]
-    if not (isinstance(start, int) and isinstance(end, int) and start <= end):
-        raise RecordError(f"{manifest}: start and end must be years with start <= end")
     unknown = set(meta["tables"]) - set(_TABLES)
     if unknown:
         raise RecordError(f"{manifest}: unknown table(s) {sorted(unknown)}; known: {', '.join(_TABLES)}")
     raw = {}
-    for tname, required in _TABLES.items():
+    for tname in _TABLES:
         fname = meta["tables"].get(tname)
-        if fname is None:
-            if required:
-                raise RecordError(f"{manifest}: the table '{tname}' is required")
-            raw[tname] = None
-            continue
-        raw[tname] = _read(base / fname)
+        raw[tname] = None if fname is None else _read(base / fname)
+    return _assemble(meta, raw, str(base), where=str(manifest))
+
+
+def record_from_tables(
+    name: str,
+    start: int,
+    end: int,
+    tables: dict[str, pd.DataFrame],
+    *,
+    title: str = "",
+    sources: dict | None = None,
+    description: str = "",
+) -> Record:
+    """Build and validate a record from in-memory tables (same columns as the files).
+
+    Used for synthetic regions; errors name ``<name>/<table>`` instead of a file.
+    """
+    raw = {}
+    for tname, df in tables.items():
+        if tname not in _TABLES:
+            raise RecordError(f"<{name}>: unknown table '{tname}'; known: {', '.join(_TABLES)}")
+        text = df.astype(object).where(df.notna(), "").astype(str)
+        raw[tname] = (Path(f"<{name}>/{tname}"), text.apply(lambda c: c.str.strip()))
+    for tname in _TABLES:
+        raw.setdefault(tname, None)
+    meta = {
+        "name": name,
+        "title": title or name,
+        "start": start,
+        "end": end,
+        "sources": sources or {},
+        "description": description,
+    }
+    return _assemble(meta, raw, f"<{name}>", where=f"<{name}>")
+
+
+def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
+    start, end = meta["start"], meta["end"]
+    if not (isinstance(start, int) and isinstance(end, int) and start <= end):
+        raise RecordError(f"{where}: start and end must be years with start <= end")
+    for tname, required in _TABLES.items():
+        if required and raw[tname] is None:
+            raise RecordError(f"{where}: the table '{tname}' is required")
     v = _Validator(start, end)
     states = v.states(raw["states"])
     instruments = v.instruments(raw["instruments"])
@@ -221,7 +256,7 @@ def _load(folder: str) -> Record:
         title=str(meta.get("title", meta["name"])),
         start=start,
         end=end,
-        path=str(base),
+        path=path,
         states=states,
         instruments=instruments,
         adoptions=v.adoptions(raw["adoptions"]),

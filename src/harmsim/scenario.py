@@ -140,7 +140,9 @@ class Scenario:
             if len(parts) < 2:
                 raise ConfigError(f"unknown parameter '{name}': give group.key")
             target[parts[-1]] = value
-        return scenario_from_dict(raw, where=f"scenario '{self.name}'", base=self._base(), path=self.path)
+        return scenario_from_dict(
+            raw, where=f"scenario '{self.name}'", base=self._base(), path=self.path, record=self.record
+        )
 
     def _raw_full(self) -> dict:
         d = self.to_dict()
@@ -149,6 +151,13 @@ class Scenario:
 
     def _base(self) -> Path | None:
         return Path(self.path).parent if self.path else None
+
+    def __getstate__(self):
+        # Cached arrays are rebuilt where the scenario is unpickled (e.g. in a worker).
+        return {k: v for k, v in self.__dict__.items() if k not in ("world", "dynamics")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     @cached_property
     def world(self) -> World:
@@ -204,9 +213,18 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
 
 
 def scenario_from_dict(
-    raw: Mapping, *, where: str = "scenario", base: Path | None = None, path: str | None = None
+    raw: Mapping,
+    *,
+    where: str = "scenario",
+    base: Path | None = None,
+    path: str | None = None,
+    record: Record | None = None,
 ) -> Scenario:
-    """Validate a scenario given as a nested dict (the TOML structure)."""
+    """Validate a scenario given as a nested dict (the TOML structure).
+
+    ``record`` binds the scenario to an in-memory record (e.g. a synthetic
+    region) instead of the one ``raw["record"]`` names.
+    """
     unknown = [k for k in raw if k not in _TOP_KEYS]
     if unknown:
         raise ConfigError(f"{where}: unknown key '{unknown[0]}'; allowed: {', '.join(_TOP_KEYS)}")
@@ -216,10 +234,11 @@ def scenario_from_dict(
     desc = raw.get("description", "")
     if not isinstance(desc, str):
         raise ConfigError(f"{where}: 'description' must be a string")
-    ref = raw.get("record", "asean")
+    ref = raw.get("record", "asean") if record is None else record.name
     if not isinstance(ref, str):
         raise ConfigError(f"{where}: 'record' must be a record name or folder")
-    record = _record(ref, base, where)
+    if record is None:
+        record = _record(ref, base, where)
     window = _table(raw, "window", where)
     bad = [k for k in window if k not in ("start", "end")]
     if bad:

@@ -1,0 +1,431 @@
+"""Parameter sweeps: designs over typed ranges, run on any executor, resumable.
+
+A sweep varies scenario parameters over a design (a full grid, a Latin
+hypercube or a scrambled Sobol sequence from :mod:`scipy.stats.qmc`), runs
+``replicates`` batch-engine replicates at every point, and returns one tidy
+table with a row per point: the parameter values, the fit metrics of
+:func:`harmsim.compare` against the record, and outcome summaries.
+
+* **Deterministic.** Every point uses the same replicate seeds, spawned from
+  the root seed (common random numbers: differences between points are the
+  parameters' doing, not noise). A point's numbers depend only on the
+  scenario, its values, the seeds and the record, so the table is identical
+  whatever the number of workers or the executor.
+* **Parallel anywhere.** ``workers=N`` uses a process pool; ``executor=``
+  accepts any :class:`concurrent.futures.Executor`, e.g. a Dask cluster's
+  ``client.get_executor()`` (``harmsim sweep --scheduler ADDRESS``).
+* **Resumable.** With ``out=FILE`` the points are split into fixed chunks;
+  each finished chunk is written atomically to ``FILE.parts/``. An
+  interrupted sweep (Ctrl-C, a killed process) started again with the same
+  arguments computes only the missing chunks and ends with the same table.
+
+>>> import harmsim
+>>> from harmsim.sweep import sweep
+>>> sc = harmsim.load_scenario("baseline")
+>>> res = sweep(sc, ["diffusion.strength=0:2:3"], replicates=5, seed=0, progress=False)
+>>> res.table[["point", "diffusion.strength"]].to_numpy().tolist()
+[[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import batch
+from .compare import aligned_years, fit_metrics, target
+from .errors import ConfigError
+from .params import (
+    CategoricalRange,
+    Choice,
+    InstrumentMap,
+    Instruments,
+    Integer,
+    IntegerRange,
+    Real,
+    RealRange,
+)
+from .rng import SeedLike, spawn_seeds, stream
+from .world import NEVER
+
+__all__ = ["SAMPLERS", "SweepResult", "design", "parse_vary", "sweep"]
+
+SAMPLERS = ("grid", "lhs", "sobol")
+Range = RealRange | IntegerRange | CategoricalRange
+
+
+# Specification ---------------------------------------------------------------------------
+
+
+def _spec_of(scenario, name: str):
+    """The declared spec of a flat parameter name, or a ConfigError listing the valid ones."""
+    from .dynamics import HAZARD_PARAMS
+    from .mechanisms import REGISTRY
+
+    known = scenario.parameters()
+    parts = name.split(".")
+    group = parts[0]
+    specs = HAZARD_PARAMS if group == "hazard" else REGISTRY[group].params if group in REGISTRY else None
+    if specs is not None and len(parts) == 3 and parts[1] == "offsets" and group == "hazard":
+        if parts[2] in scenario.record.instrument_ids:
+            return specs["offsets"]
+    if name not in known or specs is None or len(parts) != 2:
+        valid = ", ".join(k for k, v in known.items() if isinstance(v, (int, float, str)) and v is not None)
+        raise ConfigError(f"unknown parameter '{name}' for scenario '{scenario.name}'; valid: {valid}")
+    return specs[parts[1]]
+
+
+def parse_vary(text: str, scenario) -> Range:
+    """Parse ``NAME=LO:HI[:N]`` (a numeric range) or ``NAME=A,B,...`` (listed values).
+
+    The range is typed by the parameter's declaration: real, integer or
+    categorical; it must lie inside the parameter's allowed range.
+
+    >>> import harmsim
+    >>> parse_vary("diffusion.strength=0:3:4", harmsim.load_scenario("baseline"))
+    RealRange(name='diffusion.strength', lo=0.0, hi=3.0, n=4)
+    """
+    if not isinstance(text, str) or "=" not in text:
+        raise ConfigError(f"--vary {text!r}: expected NAME=LO:HI:N or NAME=A,B,...")
+    name, _, body = (s.strip() for s in text.partition("="))
+    spec = _spec_of(scenario, name)
+    where = f"--vary {text}"
+    if isinstance(spec, Choice):
+        choices = tuple(c.strip() for c in body.split(",") if c.strip())
+        if not choices:
+            raise ConfigError(f"{where}: empty list of values; choices: {', '.join(spec.choices)}")
+        for c in choices:
+            spec.check(name, c, where, {})
+        return CategoricalRange(name, choices)
+    if isinstance(spec, Instruments):
+        raise ConfigError(f"{where}: '{name}' is a list of instruments and cannot be swept")
+    if "," in body and ":" not in body:
+        raise ConfigError(f"{where}: give a numeric range LO:HI:N for '{name}' (lists are for choices)")
+    bits = body.split(":")
+    if len(bits) not in (2, 3):
+        raise ConfigError(f"{where}: expected LO:HI or LO:HI:N")
+    try:
+        lo, hi = float(bits[0]), float(bits[1])
+        n = int(bits[2]) if len(bits) == 3 else None
+    except ValueError:
+        raise ConfigError(f"{where}: LO, HI and N must be numbers, got {body!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ConfigError(f"{where}: LO and HI must be finite numbers")
+    if lo > hi:
+        raise ConfigError(f"{where}: LO {bits[0]} is greater than HI {bits[1]}")
+    if lo == hi or (n is not None and n < 1):
+        raise ConfigError(f"{where}: empty range (need LO < HI and N >= 1)")
+    bounds = (spec.lo, spec.hi) if isinstance(spec, (Real, Integer, InstrumentMap)) else (lo, hi)
+    if lo < bounds[0] or hi > bounds[1]:
+        raise ConfigError(
+            f"{where}: [{lo}, {hi}] leaves the allowed range [{bounds[0]}, {bounds[1]}] of '{name}'"
+        )
+    if isinstance(spec, Integer):
+        if lo != int(lo) or hi != int(hi):
+            raise ConfigError(f"{where}: '{name}' is an integer; LO and HI must be integers")
+        return IntegerRange(name, int(lo), int(hi), n)
+    return RealRange(name, lo, hi, n)
+
+
+def design(
+    ranges: Sequence[Range], sample: str = "grid", points: int | None = None, seed: SeedLike = 0
+) -> pd.DataFrame:
+    """The design: one row per point (column ``point``, then one column per parameter).
+
+    ``grid``: the product of every range's grid (a real range needs N).
+    ``lhs`` / ``sobol``: ``points`` draws from :mod:`scipy.stats.qmc`, seeded
+    from the named stream ``design`` of ``seed``.
+    """
+    from scipy.stats import qmc
+
+    if sample not in SAMPLERS:
+        raise ConfigError(f"sample must be one of {', '.join(SAMPLERS)}, got {sample!r}")
+    if not ranges:
+        raise ConfigError("a sweep needs at least one --vary")
+    names = [r.name for r in ranges]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a parameter is varied twice: {names}")
+    if sample == "grid":
+        for r in ranges:
+            if isinstance(r, RealRange) and r.n is None:
+                raise ConfigError(f"grid sampling needs N for '{r.name}' (NAME=LO:HI:N)")
+        rows = list(product(*(r.grid() for r in ranges)))
+    else:
+        if points is None or isinstance(points, bool) or points < 1:
+            raise ConfigError(f"{sample} sampling needs --points P >= 1, got {points!r}")
+        gen = stream(seed, "design")
+        engine = (
+            qmc.LatinHypercube(d=len(ranges), rng=gen)
+            if sample == "lhs"
+            else qmc.Sobol(d=len(ranges), scramble=True, rng=gen)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Sobol balance for non-powers of 2
+            u = engine.random(points)
+        cols = [r.from_unit(u[:, j]) for j, r in enumerate(ranges)]
+        rows = list(zip(*cols))
+    table = pd.DataFrame(rows, columns=names)
+    for r in ranges:
+        if isinstance(r, IntegerRange):
+            table[r.name] = table[r.name].astype(int)
+    table.insert(0, "point", np.arange(len(table)))
+    return table
+
+
+# Evaluation ------------------------------------------------------------------------------
+
+
+def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict[str, Any]:
+    """Fit metrics and outcome summaries of one point (a pure function of its arguments).
+
+    Metrics are the replicate means of :func:`harmsim.compare.fit_metrics`
+    (``curve_mad``, ``year_mae`` overall with their SD, ``rank_tau`` averaged
+    over instruments, and per instrument); outcomes are the share of
+    (replicate, state) pairs adopting each instrument by the end and its mean
+    adoption year among adopters.
+    """
+    sc = scenario.with_params(values) if values else scenario
+    adopt, arrival = batch.simulate(sc, seeds)
+    tg = target(sc, record)
+    endo = sc.dynamics.agreements is not None and sc.dynamics.agreements.endogenous
+    m = fit_metrics(tg, aligned_years(tg, adopt), arrival if endo else None)
+    out: dict[str, Any] = {}
+    for metric in ("curve_mad", "year_mae"):
+        out[metric] = float(m[f"{metric}_all"].mean())
+        out[f"{metric}_sd"] = float(m[f"{metric}_all"].std(ddof=1)) if len(seeds) > 1 else float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # instruments nobody adopts: all-NaN tau
+        out["rank_tau"] = float(np.nanmean(np.nanmean(m["rank_tau"], axis=0)))
+    for metric in ("curve_mad", "year_mae"):
+        for j, k in enumerate(tg.instruments):
+            out[f"{metric}.{k}"] = float(m[metric][:, j].mean())
+    end = sc.end
+    for j, k in enumerate(sc.world.instruments):
+        y = adopt[:, :, j].astype(float)
+        adopted = (y != NEVER) & (y <= end)
+        out[f"adopted.{k}"] = float(adopted.mean())
+        out[f"mean_year.{k}"] = float(y[adopted].mean()) if adopted.any() else float("nan")
+    if "agreement_error" in m:
+        for j, a in enumerate(tg.agreements):
+            out[f"agreement_error.{a}"] = float(m["agreement_error"][:, j].mean())
+    return out
+
+
+def _run_chunk(task: dict) -> list[dict]:
+    """Worker entry point: evaluate a chunk of points (top-level so it pickles)."""
+    rows = []
+    for point, values in task["points"]:
+        row = {"point": point, **values, "replicates": len(task["seeds"]), "seed": task["seed"]}
+        row.update(evaluate_point(task["scenario"], values, task["seeds"], task["record"]))
+        rows.append(row)
+    return rows
+
+
+# Driver ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """The sweep table (one row per point) with its provenance; ``path`` if written."""
+
+    table: pd.DataFrame
+    provenance: dict = field(default_factory=dict)
+    path: Path | None = None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_write_csv(path: Path, df: pd.DataFrame) -> None:
+    _atomic_write_text(path, df.to_csv(index=False))
+
+
+def _default_chunk(n_points: int) -> int:
+    return max(1, min(50, math.ceil(n_points / 100)))
+
+
+def sweep(
+    scenario,
+    vary: Sequence[str | Range],
+    *,
+    sample: str = "grid",
+    points: int | None = None,
+    replicates: int = 20,
+    seed: int = 0,
+    record=None,
+    workers: int = 1,
+    executor: cf.Executor | None = None,
+    out: str | Path | None = None,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+) -> SweepResult:
+    """Run a sweep; see the module docstring.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    vary : ranges, as ``"NAME=LO:HI:N"`` / ``"NAME=A,B"`` strings or Range objects
+    sample : ``grid``, ``lhs`` or ``sobol``; points : number of points for lhs/sobol
+    replicates, seed : replicates per point and the root seed they are spawned from
+    record : the record to compare with (default: the scenario's)
+    workers : processes of the default pool (1: run in this process)
+    executor : any concurrent.futures.Executor (overrides ``workers``)
+    out : CSV file to write (and resume from); Parquet beside it if pyarrow is installed
+    chunk_size : points per task (default from the number of points; fixed for a resume)
+    progress : show a progress bar (default: when stderr is a terminal)
+    """
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise ConfigError(f"replicates must be a positive integer, got {replicates!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    record = record if record is not None else scenario.record
+    ranges = [parse_vary(v, scenario) if isinstance(v, str) else v for v in vary]
+    for r in ranges:
+        _spec_of(scenario, r.name)
+    table = design(ranges, sample, points, seed)
+    names = [r.name for r in ranges]
+    # Refuse a bad point before any work is done.
+    for values in table[names].drop_duplicates().to_dict("records"):
+        scenario.with_params(_plain(values))
+    seeds = spawn_seeds(seed, replicates)
+    n = len(table)
+    chunk = chunk_size or _default_chunk(n)
+    chunks = [list(range(a, min(a + chunk, n))) for a in range(0, n, chunk)]
+    spec = {
+        "scenario": scenario.name,
+        "scenario_digest": scenario.digest,
+        "record": record.name,
+        "vary": [repr(r) for r in ranges],
+        "sample": sample,
+        "points": n,
+        "replicates": replicates,
+        "seed": int(seed),
+        "chunk_size": chunk,
+    }
+    path = Path(out) if out is not None else None
+    parts = path.with_name(path.name + ".parts") if path else None
+    done: dict[int, pd.DataFrame] = {}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        prov_path = _provenance_path(path)
+        if path.exists() and prov_path.exists() and not (parts and parts.exists()):
+            prov = json.loads(prov_path.read_text())
+            if prov.get("spec") == spec:
+                return SweepResult(pd.read_csv(path), prov, path)
+            raise ConfigError(
+                f"{path} holds the results of a different sweep; choose another --out or delete it"
+            )
+        if parts.exists():
+            old = json.loads((parts / "spec.json").read_text()) if (parts / "spec.json").exists() else None
+            if old != spec:
+                raise ConfigError(
+                    f"{parts} belongs to a different sweep (scenario, ranges, sampling, replicates or seed "
+                    "differ); rerun with the same arguments to resume, or delete it"
+                )
+            for i in range(len(chunks)):
+                f = parts / f"chunk-{i:06d}.csv"
+                if f.exists():
+                    done[i] = pd.read_csv(f)
+        else:
+            parts.mkdir(parents=True)
+            _atomic_write_text(parts / "spec.json", json.dumps(spec, indent=2))
+    todo = [i for i in range(len(chunks)) if i not in done]
+    base = {"scenario": scenario, "seeds": seeds, "seed": int(seed), "record": record}
+    tasks = {
+        i: {**base, "points": [(int(p), _plain(table.loc[p, names].to_dict())) for p in chunks[i]]}
+        for i in todo
+    }
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=n,
+        initial=sum(len(chunks[i]) for i in done),
+        unit="point",
+        desc=f"sweep {scenario.name}",
+        disable=None if progress is None else not progress,
+        file=sys.stderr,
+        smoothing=0.1,
+    )
+    own_pool = None
+    if executor is None and workers > 1 and len(todo) > 1:
+        own_pool = executor = cf.ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        )
+    try:
+        if executor is None:
+            for i in todo:
+                _finish(i, _run_chunk(tasks[i]), done, parts, bar)
+        else:
+            futures = {executor.submit(_run_chunk, tasks[i]): i for i in todo}
+            for fut in cf.as_completed(futures):
+                _finish(futures[fut], fut.result(), done, parts, bar)
+    except KeyboardInterrupt:
+        if own_pool is not None:
+            own_pool.shutdown(wait=False, cancel_futures=True)
+            own_pool = None
+        bar.close()
+        saved = len(done)
+        where = f"; {saved} of {len(chunks)} chunks are saved in {parts}" if parts else ""
+        print(f"harmsim: sweep interrupted{where}. Run the same command again to resume.", file=sys.stderr)
+        raise
+    finally:
+        if own_pool is not None:
+            own_pool.shutdown()
+        bar.close()
+    result = pd.concat([done[i] for i in range(len(chunks))], ignore_index=True)
+    result = result.sort_values("point", kind="stable").reset_index(drop=True)
+    from .results import provenance
+
+    prov = provenance(scenario, seeds, "batch")
+    prov.update({"spec": spec, "design": sample, "ranges": [repr(r) for r in ranges]})
+    if path is not None:
+        _atomic_write_csv(path, result)
+        try:
+            import pyarrow  # noqa: F401
+
+            result.to_parquet(path.with_suffix(".parquet"), index=False)
+        except ImportError:
+            pass
+        _atomic_write_text(_provenance_path(path), json.dumps(prov, indent=2, default=str) + "\n")
+        shutil.rmtree(parts, ignore_errors=True)
+        result = pd.read_csv(path)  # what a later reader sees, exactly
+    return SweepResult(result, prov, path)
+
+
+def _provenance_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".provenance.json")
+
+
+def _plain(values: dict) -> dict:
+    """numpy scalars -> Python scalars (for validation and for pickling to any executor)."""
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in values.items()}
+
+
+def _finish(i: int, rows: list[dict], done: dict, parts: Path | None, bar) -> None:
+    df = pd.DataFrame(rows)
+    if parts is not None:
+        _atomic_write_csv(parts / f"chunk-{i:06d}.csv", df)
+        df = pd.read_csv(parts / f"chunk-{i:06d}.csv")  # same types as a resumed chunk
+    done[i] = df
+    bar.update(len(rows))
