@@ -14,7 +14,8 @@ import pandas as pd
 
 from . import __version__
 from .compare import compare, observed_curves, simulated_curves, year_ranges
-from .errors import HarmsimError
+from .errors import ConfigError, HarmsimError
+from .params import CategoricalRange
 from .record import load_record, packaged_records
 from .run import ENGINES, run_ensemble
 from .scenario import list_scenarios, load_scenario
@@ -83,6 +84,29 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--no-figures", action="store_true", help="write tables only")
         else:
             c.add_argument("--out", type=Path, help="also write the fit table as CSV")
+    sw = sub.add_parser(
+        "sweep", help="sweep parameters over a design and score every point against the record"
+    )
+    sw.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    sw.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="NAME=LO:HI[:N]",
+        help="a parameter range (repeat); NAME=A,B,... for choices",
+    )
+    sw.add_argument("--sample", choices=("grid", "lhs", "sobol"), default="grid")
+    sw.add_argument("--points", type=_positive, help="number of points for lhs and sobol")
+    sw.add_argument("--replicates", "-r", type=_positive, default=20)
+    sw.add_argument("--seed", "-s", type=_seed, default=0)
+    sw.add_argument("--record", default=None, help="record to compare with (default: the scenario's)")
+    sw.add_argument("--out", type=Path, required=True, help="CSV file (resumed if interrupted)")
+    sw.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler instead")
+    sw.add_argument(
+        "--chunk-size", type=_positive, help="points per task (default: from the number of points)"
+    )
+    sw.add_argument("--no-figures", action="store_true")
     return p
 
 
@@ -219,6 +243,74 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from .sweep import parse_vary, sweep
+
+    sc = load_scenario(args.scenario)
+    ranges = [parse_vary(v, sc) for v in args.vary]
+    rec = load_record(args.record) if args.record else None
+    executor, client = None, None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ConfigError("--scheduler needs Dask: pip install 'harmsim[distributed]'") from None
+        try:
+            client = Client(args.scheduler, timeout="10s")
+        except OSError as exc:
+            raise ConfigError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
+        executor = client.get_executor()
+    try:
+        res = sweep(
+            sc,
+            ranges,
+            sample=args.sample,
+            points=args.points,
+            replicates=args.replicates,
+            seed=args.seed,
+            record=rec,
+            workers=args.workers,
+            executor=executor,
+            out=args.out,
+            chunk_size=args.chunk_size,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    t = res.table
+    names = [r.name for r in ranges]
+    print(f"{sc.name}: {len(t)} points x {args.replicates} replicates, seed {args.seed} -> {args.out}")
+    print("best points by year_mae:")
+    best = t.nsmallest(5, "year_mae")[["point", *names, "year_mae", "curve_mad", "rank_tau"]]
+    print(best.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    if not args.no_figures:
+        numeric = [r.name for r in ranges if not isinstance(r, CategoricalRange)]
+        written = _sweep_figures(res.table, numeric, args.out, args.sample)
+        if written:
+            print(f"figures: {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _sweep_figures(table, numeric, out: Path, sample: str) -> list[Path]:
+    from matplotlib.figure import Figure
+
+    from .plots import plot_landscape, plot_response
+    from .sweep import landscape
+
+    if len(numeric) == 1:
+        fig = Figure(figsize=(5.5, 3.6), layout="constrained")
+        plot_response(fig.subplots(), table, numeric[0])
+        path = out.with_name(out.stem + "_response.png")
+    elif len(numeric) == 2 and sample == "grid":
+        fig = Figure(figsize=(5.8, 4.4), layout="constrained")
+        plot_landscape(fig.subplots(), landscape(table, numeric[0], numeric[1]))
+        path = out.with_name(out.stem + "_landscape.png")
+    else:
+        return []
+    fig.savefig(path, dpi=200)
+    return [path]
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -227,6 +319,7 @@ def main(argv=None) -> int:
         "params": cmd_params,
         "compare": cmd_compare,
         "run": cmd_run,
+        "sweep": cmd_sweep,
     }[args.command]
     try:
         return handler(args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -167,3 +168,53 @@ def figure_timeline(observed, ranges, instruments, end, states, names=None, supt
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
+
+
+def plot_landscape(ax, grid: pd.DataFrame, metric: str = "year_mae", cmap: str = "viridis_r"):
+    """A fit landscape: ``grid`` from :func:`harmsim.sweep.landscape` (index y, columns x) as a heatmap.
+
+    The best cell (lowest value) is marked with a white star.
+    """
+    xs, ys = grid.columns.to_numpy(dtype=float), grid.index.to_numpy(dtype=float)
+    mesh = ax.pcolormesh(_edges(xs), _edges(ys), grid.to_numpy(dtype=float), cmap=cmap, shading="flat")
+    cb = ax.figure.colorbar(mesh, ax=ax)
+    cb.set_label(metric, fontsize=8)
+    cb.ax.tick_params(labelsize=8)
+    iy, ix = np.unravel_index(np.nanargmin(grid.to_numpy(dtype=float)), grid.shape)
+    ax.plot(xs[ix], ys[iy], marker="*", color="white", markersize=12, markeredgecolor="black")
+    ax.set_xlabel(grid.columns.name, fontsize=9)
+    ax.set_ylabel(grid.index.name, fontsize=9)
+    ax.tick_params(labelsize=8)
+    return ax
+
+
+def plot_response(ax, table: pd.DataFrame, x: str, metric: str = "year_mae"):
+    """A one-parameter response curve: mean ``metric`` with its 5-95% band over replicates.
+
+    ``table`` is a sweep table with columns ``x``, ``metric``, ``metric_q05`` and ``metric_q95``.
+    """
+    t = table.sort_values(x)
+    ax.fill_between(
+        t[x],
+        t[f"{metric}_q05"],
+        t[f"{metric}_q95"],
+        color=SIM,
+        alpha=0.2,
+        linewidth=0,
+        label="5-95% over replicates",
+    )
+    ax.plot(t[x], t[metric], color=SIM, marker="o", markersize=3, linewidth=1.4, label="mean")
+    ax.set_xlabel(x, fontsize=9)
+    ax.set_ylabel(metric, fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    _style(ax)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    return ax
+
+
+def _edges(v: np.ndarray) -> np.ndarray:
+    """Cell edges around sorted centres (for pcolormesh)."""
+    if len(v) == 1:
+        return np.array([v[0] - 0.5, v[0] + 0.5])
+    mid = (v[1:] + v[:-1]) / 2
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])

@@ -63,7 +63,7 @@ from .params import (
 from .rng import SeedLike, spawn_seeds, stream
 from .world import NEVER
 
-__all__ = ["SAMPLERS", "SweepResult", "design", "parse_vary", "sweep"]
+__all__ = ["SAMPLERS", "SweepResult", "design", "evaluate_point", "landscape", "parse_vary", "sweep"]
 
 SAMPLERS = ("grid", "lhs", "sobol")
 Range = RealRange | IntegerRange | CategoricalRange
@@ -194,7 +194,8 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     """Fit metrics and outcome summaries of one point (a pure function of its arguments).
 
     Metrics are the replicate means of :func:`harmsim.compare.fit_metrics`
-    (``curve_mad``, ``year_mae`` overall with their SD, ``rank_tau`` averaged
+    (``curve_mad``, ``year_mae`` overall with their SD and 5%/95% quantiles
+    over replicates, ``rank_tau`` averaged
     over instruments, and per instrument); outcomes are the share of
     (replicate, state) pairs adopting each instrument by the end and its mean
     adoption year among adopters.
@@ -206,8 +207,10 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     m = fit_metrics(tg, aligned_years(tg, adopt), arrival if endo else None)
     out: dict[str, Any] = {}
     for metric in ("curve_mad", "year_mae"):
-        out[metric] = float(m[f"{metric}_all"].mean())
-        out[f"{metric}_sd"] = float(m[f"{metric}_all"].std(ddof=1)) if len(seeds) > 1 else float("nan")
+        v = m[f"{metric}_all"]
+        out[metric] = float(v.mean())
+        out[f"{metric}_sd"] = float(v.std(ddof=1)) if len(seeds) > 1 else float("nan")
+        out[f"{metric}_q05"], out[f"{metric}_q95"] = (float(q) for q in np.quantile(v, [0.05, 0.95]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # instruments nobody adopts: all-NaN tau
         out["rank_tau"] = float(np.nanmean(np.nanmean(m["rank_tau"], axis=0)))
@@ -411,6 +414,11 @@ def sweep(
         shutil.rmtree(parts, ignore_errors=True)
         result = pd.read_csv(path)  # what a later reader sees, exactly
     return SweepResult(result, prov, path)
+
+
+def landscape(table: pd.DataFrame, x: str, y: str, metric: str = "year_mae") -> pd.DataFrame:
+    """A grid sweep's ``metric`` as a table indexed by ``y`` values, columns ``x`` values."""
+    return table.pivot_table(index=y, columns=x, values=metric, aggfunc="mean").sort_index()
 
 
 def _provenance_path(path: Path) -> Path:
