@@ -126,6 +126,8 @@ class HarmonizationModel(mesa.Model):
         )
         self._update_membership(0)
         self.running = True
+        if collect:  # Mesa's convention: step 0 holds the initial state (year start - 1)
+            self.datacollector.collect(self)
 
     @property
     def n_adopters(self) -> int:
@@ -160,6 +162,7 @@ class HarmonizationModel(mesa.Model):
             self.datacollector.collect(self)
         if self.ti == len(self.world.years) - 1:
             self.running = False
+            _forget_model(self)
 
     def run_model(self) -> None:
         """Step through the whole window."""
@@ -174,6 +177,19 @@ class HarmonizationModel(mesa.Model):
     def agreement_years(self) -> pd.DataFrame:
         """Tidy agreement table: agreement, year (Int64; missing = did not arrive)."""
         return agreement_table(self.world, self.dynamics, self.state.arrival[0])
+
+
+def _forget_model(model) -> None:
+    """Drop Mesa 3.3's class-level reference to a finished model.
+
+    Mesa 3.3 counts agent ids in ``Agent._ids``, a dict keyed by model that is
+    never emptied, so every model ever made stays in memory (Mesa 3.4 moved
+    the counter onto the model). A finished harmsim model creates no more
+    agents, so its entry can go.
+    """
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 @lru_cache(maxsize=32)

@@ -1,0 +1,270 @@
+"""Sweeps: designs, bad specifications, determinism across executors, resume after a kill."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.cli import main
+from harmsim.errors import ConfigError
+from harmsim.params import CategoricalRange, IntegerRange, RealRange
+from harmsim.sweep import design, parse_vary, sweep
+
+VARY = ["diffusion.strength=0:2:3", "agreements.nonbinding=0:1:2"]
+
+
+def test_parse_vary_types(baseline):
+    assert parse_vary("diffusion.strength=0:3:4", baseline) == RealRange("diffusion.strength", 0.0, 3.0, 4)
+    assert parse_vary("agreements.lag=0:3", baseline) == IntegerRange("agreements.lag", 0, 3, None)
+    assert parse_vary("agreements.arrival=observed,endogenous", baseline) == CategoricalRange(
+        "agreements.arrival", ("observed", "endogenous")
+    )
+    assert parse_vary("hazard.offsets.untoc=-1:1:3", baseline).name == "hazard.offsets.untoc"
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("diffusion.strenght=0:1:3", r"unknown parameter 'diffusion.strenght'.*valid: "),
+        ("wibble=0:1:3", r"unknown parameter 'wibble'"),
+        ("diffusion.strength=1:1:3", r"empty range"),
+        ("diffusion.strength=0:1:0", r"empty range"),
+        ("diffusion.strength=2:1:3", r"LO 2 is greater than HI 1"),
+        ("diffusion.strength=a:b:3", r"must be numbers"),
+        ("diffusion.strength=0:1:x", r"must be numbers"),
+        ("diffusion.strength", r"expected NAME=LO:HI:N"),
+        ("diffusion.strength=0:99:3", r"leaves the allowed range \[-20.0, 20.0\]"),
+        ("agreements.arrival=psychic", r"choices: observed, endogenous"),
+        ("agreements.lag=0.5:2", r"integer"),
+    ],
+)
+def test_bad_specifications(baseline, text, pattern):
+    with pytest.raises(ConfigError, match=pattern) as info:
+        parse_vary(text, baseline)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_specification_on_the_command_line(capsys, tmp_path):
+    code = main(["sweep", "baseline", "--vary", "diffusion.strength=2:1:3", "--out", str(tmp_path / "s.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "greater than HI" in err
+
+
+def test_designs(baseline):
+    ranges = [
+        parse_vary(v, baseline)
+        for v in ["diffusion.strength=0:1", "agreements.lag=0:3", "agreements.arrival=observed,endogenous"]
+    ]
+    for sample in ("lhs", "sobol"):
+        d = design(ranges, sample, points=16, seed=3)
+        assert len(d) == 16 and d["diffusion.strength"].between(0, 1).all()
+        assert set(d["agreements.lag"]) <= {0, 1, 2, 3} and d["agreements.lag"].dtype.kind == "i"
+        assert set(d["agreements.arrival"]) == {"observed", "endogenous"}
+        pd.testing.assert_frame_equal(d, design(ranges, sample, points=16, seed=3))
+        assert not d.equals(design(ranges, sample, points=16, seed=4))
+    with pytest.raises(ConfigError, match="grid sampling needs N"):
+        design(ranges, "grid")
+    with pytest.raises(ConfigError, match="needs --points"):
+        design(ranges, "lhs")
+    g = design([parse_vary(v, baseline) for v in VARY], "grid")
+    assert len(g) == 6 and list(g["point"]) == list(range(6))
+
+
+def test_same_table_on_any_worker_count_and_executor(baseline, tmp_path):
+    kw = dict(replicates=6, seed=5, chunk_size=1, progress=False)
+    one = sweep(baseline, VARY, workers=1, **kw).table
+    two = sweep(baseline, VARY, workers=2, **kw).table
+    with cf.ThreadPoolExecutor(3) as ex:
+        threads = sweep(baseline, VARY, executor=ex, **kw).table
+    written = sweep(baseline, VARY, workers=2, out=tmp_path / "s.csv", **kw).table
+    pd.testing.assert_frame_equal(one, two)
+    pd.testing.assert_frame_equal(one, threads)
+    pd.testing.assert_frame_equal(one, written, check_dtype=False)
+    assert (tmp_path / "s.provenance.json").is_file()
+    assert not (tmp_path / "s.csv.parts").exists()
+    # The points differ from each other: the sweep measures something.
+    assert one["year_mae"].nunique() == len(one)
+
+
+def test_point_equals_direct_comparison(baseline):
+    t = sweep(baseline, ["diffusion.strength=0.5:1.5:2"], replicates=8, seed=2, progress=False).table
+    sc = baseline.with_params({"diffusion.strength": 1.5})
+    fit = harmsim.compare(harmsim.run_ensemble(sc, replicates=8, seed=2), sc.record)
+    direct = fit.query("metric == 'year_mae' and item == 'all'")["mean"].iloc[0]
+    assert t.loc[t["diffusion.strength"] == 1.5, "year_mae"].iloc[0] == pytest.approx(direct, rel=1e-12)
+
+
+def test_finished_sweep_is_reused_and_a_different_one_refused(baseline, tmp_path):
+    out = tmp_path / "s.csv"
+    first = sweep(baseline, VARY, replicates=3, seed=1, out=out, progress=False)
+    mtime = out.stat().st_mtime_ns
+    again = sweep(baseline, VARY, replicates=3, seed=1, out=out, progress=False)
+    assert out.stat().st_mtime_ns == mtime
+    pd.testing.assert_frame_equal(first.table, again.table)
+    with pytest.raises(ConfigError, match="different sweep"):
+        sweep(baseline, VARY, replicates=4, seed=1, out=out, progress=False)
+
+
+def test_resume_after_kill(tmp_path):
+    """Kill a sweep mid-way; the same command finishes it without redoing saved chunks."""
+    out = tmp_path / "killed.csv"
+    parts = tmp_path / "killed.csv.parts"
+    cmd = [
+        sys.executable,
+        "-m",
+        "harmsim.cli",
+        "sweep",
+        "baseline",
+        "--vary",
+        "diffusion.strength=0:3:40",
+        "-r",
+        "40",
+        "--seed",
+        "7",
+        "--chunk-size",
+        "1",
+        "--no-figures",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("chunk-*.csv"))) < 5:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = [pd.read_csv(p) for p in sorted(parts.glob("chunk-*.csv"))]
+    assert 5 <= len(saved) < 40, "the sweep must be killed mid-way"
+    assert not out.exists()
+    subprocess.run(cmd, check=True, capture_output=True)
+    resumed = pd.read_csv(out)
+    fresh_out = tmp_path / "fresh.csv"
+    subprocess.run([*cmd[:-1], str(fresh_out)], check=True, capture_output=True)
+    pd.testing.assert_frame_equal(resumed, pd.read_csv(fresh_out))
+    assert len(resumed) == 40 and list(resumed["point"]) == list(range(40))
+    for chunk in saved:  # what was saved before the kill is what the final table holds
+        p = int(chunk["point"].iloc[0])
+        pd.testing.assert_frame_equal(resumed.iloc[[p]].reset_index(drop=True), chunk, check_dtype=False)
+
+
+def test_resume_keeps_saved_chunks(baseline, tmp_path, monkeypatch):
+    """Chunks already on disk are read back, never recomputed."""
+    import harmsim.sweep as sw
+
+    out = tmp_path / "s.csv"
+    kw = dict(replicates=3, seed=1, chunk_size=2, out=out, progress=False)
+    calls = []
+    real = sw._run_chunk
+
+    def flaky(task):
+        calls.append(task["points"][0][0])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr(sw, "_run_chunk", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(baseline, VARY, **kw)
+    assert sorted(p.name for p in (tmp_path / "s.csv.parts").glob("chunk-*.csv")) == [
+        "chunk-000000.csv",
+        "chunk-000001.csv",
+    ]
+    calls.clear()
+    monkeypatch.setattr(sw, "_run_chunk", real)
+    counted = []
+    monkeypatch.setattr(sw, "_run_chunk", lambda task: counted.append(task["points"][0][0]) or real(task))
+    res = sweep(baseline, VARY, **kw)
+    assert counted == [4]  # only the third chunk (points 4 and 5) was computed
+    full = sweep(baseline, VARY, replicates=3, seed=1, chunk_size=2, progress=False).table
+    pd.testing.assert_frame_equal(res.table, full, check_dtype=False)
+
+
+def test_dask_local_cluster(baseline):
+    distributed = pytest.importorskip("distributed")
+    kw = dict(replicates=5, seed=3, chunk_size=2, progress=False)
+    local = sweep(baseline, VARY, **kw).table
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = sweep(baseline, VARY, executor=client.get_executor(), **kw).table
+    pd.testing.assert_frame_equal(local, remote)
+
+
+def test_dask_scheduler_option(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        code = main(
+            [
+                "sweep",
+                "baseline",
+                "--vary",
+                "diffusion.strength=0:1:2",
+                "-r",
+                "3",
+                "--no-figures",
+                "--scheduler",
+                cluster.scheduler_address,
+                "--out",
+                str(tmp_path / "d.csv"),
+            ]
+        )
+    assert code == 0
+    local = sweep(
+        harmsim.load_scenario("baseline"), ["diffusion.strength=0:1:2"], replicates=3, progress=False
+    ).table
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "d.csv"), local, check_dtype=False)
+
+
+def test_unreachable_scheduler(capsys, tmp_path):
+    pytest.importorskip("distributed")
+    code = main(
+        [
+            "sweep",
+            "baseline",
+            "--vary",
+            "diffusion.strength=0:1:2",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--out",
+            str(tmp_path / "x.csv"),
+        ]
+    )
+    assert code == 2 and "cannot connect" in capsys.readouterr().err
+
+
+def test_sweep_figures(tmp_path):
+    out = tmp_path / "g.csv"
+    assert (
+        main(
+            [
+                "sweep",
+                "baseline",
+                "--vary",
+                "diffusion.strength=0:2:3",
+                "--vary",
+                "agreements.nonbinding=0:1:2",
+                "-r",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "g_landscape.png").stat().st_size > 10_000
+    t = pd.read_csv(out)
+    assert np.isfinite(t[["year_mae", "curve_mad", "year_mae_q05", "year_mae_q95"]].to_numpy()).all()
