@@ -17,10 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from .rng import stream
+from .world import YEAR
 
 __all__ = ["simulate"]
 
-CHUNK = 4096
+CHUNK = 512  # replicates per block: small blocks stay in cache (measured fastest)
 
 
 def simulate(scenario, seeds: Sequence[int], progress=None) -> tuple[np.ndarray, np.ndarray]:
@@ -29,8 +30,8 @@ def simulate(scenario, seeds: Sequence[int], progress=None) -> tuple[np.ndarray,
     T, N, K = scenario.world.shape
     M = len(scenario.world.agreements)
     R = len(seeds)
-    adopt = np.empty((R, N, K), dtype=np.int32)
-    arrival = np.empty((R, M), dtype=np.int32)
+    adopt = np.empty((R, N, K), dtype=YEAR)
+    arrival = np.empty((R, M), dtype=YEAR)
     for lo in range(0, R, CHUNK):
         chunk = seeds[lo : lo + CHUNK]
         draws = np.empty((len(chunk), T, N, K))

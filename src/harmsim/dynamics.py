@@ -30,7 +30,7 @@ from scipy.special import expit
 from .mechanisms import REGISTRY, Mechanism, State
 from .mechanisms.prerequisites import layers
 from .params import InstrumentMap, Real
-from .world import NEVER, World
+from .world import NEVER, YEAR, World
 
 __all__ = ["HAZARD_PARAMS", "Dynamics"]
 
@@ -54,7 +54,8 @@ class Dynamics:
         self.dynamic_terms = [m for m in self.mechanisms if _overrides(m, "dynamic")]
         K = len(world.instruments)
         groups = layers(world.requires) if self.prereq else [np.arange(K)]
-        #: (K,) masks, one per prerequisite layer, decided in this order
+        #: instrument indices of each prerequisite layer, decided in this order, and their masks
+        self.layers = groups
         self.layer_masks = [np.isin(np.arange(K), g) for g in groups]
 
     @cached_property
@@ -80,7 +81,7 @@ class Dynamics:
         w = self.world
         R = replicates
         M = len(w.agreements)
-        arrival = np.full(M, NEVER, dtype=np.int32)
+        arrival = np.full(M, NEVER, dtype=YEAR)
         open_year = w.opens.astype(np.int64).copy()
         if self.agreements is not None:
             arrival = self.agreements.initial_arrival()
@@ -103,8 +104,19 @@ class Dynamics:
                 eta = eta + d
         return eta  # (1, N, K) when no term depends on the history: broadcasts
 
+    @cached_property
+    def _static_open(self) -> np.ndarray | None:
+        """(T, N, K) member and instrument open, when openings do not depend on the history."""
+        if self.agreements is not None and self.agreements.endogenous:
+            return None
+        w = self.world
+        return w.member[:, :, None] & (w.opens[None, None, :] <= w.years[:, None, None])
+
     def at_risk(self, ti: int, state: State) -> np.ndarray:
         """(R, N, K) cells that may adopt this year, before prerequisite gates."""
+        static = self._static_open
+        if static is not None:
+            return static[ti] & (state.adopt_year == NEVER)
         t = self.world.years[ti]
         return (
             self.world.member[ti][None, :, None]
@@ -123,18 +135,23 @@ class Dynamics:
         self.begin_year(ti, state)
         eta = self.logit(ti, state)
         risk = self.at_risk(ti, state)
-        new = None
-        single = len(self.layer_masks) == 1
-        for depth, mask in enumerate(self.layer_masks):
-            if single:
-                adopt = risk & (draws < expit(eta))
-            elif depth == 0:  # no prerequisite in the first layer: no gate
-                adopt = risk & mask & (draws < expit(eta))
-            else:
-                allowed, term = self.prereq.gate(state.adopt_year, t)
-                adopt = risk & allowed & mask & (draws < expit(eta + term))
-            np.putmask(state.adopt_year, adopt, t)
-            new = adopt if new is None else new | adopt
+        # First layer (no prerequisites): on the whole array, masked to its columns.
+        new = risk & (draws < expit(eta))
+        if len(self.layers) > 1:
+            new &= self.layer_masks[0]
+        np.putmask(state.adopt_year, new, t)
+        # Later layers: only their own columns, seeing this year's earlier adoptions.
+        ay = state.adopt_year
+        for idx in self.layers[1:]:
+            if not risk[..., idx].any():  # common in small runs: skip the gate
+                continue
+            allowed, term = self.prereq.gate(ay, t, idx)
+            e = eta[..., idx] + term  # eta may be (1, N, K): broadcasts
+            adopt = risk[..., idx] & allowed & (draws[..., idx] < expit(e))
+            sub = ay[..., idx]
+            sub[adopt] = t
+            ay[..., idx] = sub
+            new[..., idx] = adopt
         return new
 
 

@@ -50,6 +50,8 @@ def _stream_key(name: str) -> int:
 
 
 def _child(seed: SeedLike, name: str) -> np.random.SeedSequence:
+    if type(seed) is int and seed >= 0:  # fast path (hot in the batch engine), same sequence
+        return np.random.SeedSequence(seed, spawn_key=(_stream_key(name),))
     ss = seed_sequence(seed)
     return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, _stream_key(name)))
 

@@ -16,7 +16,7 @@ from .errors import ConfigError
 from .model import HarmonizationModel, agreement_table
 from .results import EnsembleResult, RunResult, provenance
 from .rng import SeedLike, spawn_seeds
-from .world import NEVER
+from .world import NEVER, YEAR
 
 __all__ = ["ENGINES", "run", "run_ensemble"]
 
@@ -83,8 +83,8 @@ def run_ensemble(
     if engine == "batch":
         adopt, arrival = batch.simulate(scenario, seeds, progress)
     else:
-        adopt = np.empty((len(seeds), *w.initial.shape), dtype=np.int32)
-        arrival = np.empty((len(seeds), len(w.agreements)), dtype=np.int32)
+        adopt = np.empty((len(seeds), *w.initial.shape), dtype=YEAR)
+        arrival = np.empty((len(seeds), len(w.agreements)), dtype=YEAR)
         for r, s in enumerate(seeds):
             m = HarmonizationModel(scenario, s, collect=False)
             m.run_model()

@@ -21,7 +21,9 @@ from .record import Record
 
 __all__ = ["NEVER", "World"]
 
-NEVER = np.int32(32767)
+#: "Not (yet) happened" in year arrays; years are stored as int16 (cheaper to scan).
+NEVER = np.int16(32767)
+YEAR = np.int16
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +115,7 @@ def _build(record: Record, start: int, end: int) -> World:
     opened_by = np.array([aidx.get(a, -1) if a else -1 for a in inst["opened_by"]], dtype=np.int64)
     opens = inst["opens"].fillna(-(10**6)).to_numpy(dtype=np.int64)
     requires = np.array([kidx[r] if r else -1 for r in inst["requires"]], dtype=np.int64)
-    initial = np.full((len(states), len(instruments)), NEVER, dtype=np.int32)
+    initial = np.full((len(states), len(instruments)), NEVER, dtype=YEAR)
     sidx = {s: j for j, s in enumerate(states)}
     ad = record.adoptions
     for s, k, y in zip(ad["state"], ad["instrument"], ad["year"]):

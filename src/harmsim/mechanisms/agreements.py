@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..params import Choice, Integer, Real
-from ..world import NEVER
+from ..world import NEVER, YEAR
 from .base import Mechanism
 
 ARRIVALS = ("observed", "endogenous")
@@ -93,11 +93,11 @@ class Agreements(Mechanism):
     def initial_arrival(self) -> np.ndarray:
         """(M,) arrival years known at the start: all recorded (observed) or anchors and pre-window ones."""
         w = self.world
-        rec = np.where(w.agreement_year <= w.end, w.agreement_year, NEVER).astype(np.int32)
+        rec = np.where(w.agreement_year <= w.end, w.agreement_year, NEVER).astype(YEAR)
         if not self.endogenous:
             return rec
         known = (np.array(w.trigger) == "anchor") | (w.agreement_year < w.start)
-        return np.where(known, rec, NEVER).astype(np.int32)
+        return np.where(known, rec, NEVER).astype(YEAR)
 
     def static(self):
         if self.endogenous:

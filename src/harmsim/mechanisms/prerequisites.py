@@ -54,7 +54,8 @@ class Prerequisites(Mechanism):
         super().__init__(world, p)
         self.has = world.requires >= 0
         self.parent_index = np.where(self.has, world.requires, 0)
+        self.bundle = float(p.bundle)
 
-    def gate(self, adopt_year: np.ndarray, t: int):
-        """(allowed, term) for year ``t`` given adoption years (R, N, K) so far."""
-        return gate(adopt_year[..., self.parent_index], self.has, t, self.p.bundle)
+    def gate(self, adopt_year: np.ndarray, t: int, idx: np.ndarray):
+        """(allowed, term) of instruments ``idx`` in year ``t``, given adoption years (R, N, K) so far."""
+        return gate(adopt_year[..., self.parent_index[idx]], self.has[idx], t, self.bundle)

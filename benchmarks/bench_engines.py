@@ -1,0 +1,141 @@
+"""Engine speed, measured side by side in one run (ratios, not absolute times).
+
+    python benchmarks/bench_engines.py [--quick]
+
+Prints:
+1. the Mesa engine against a minimal Mesa model of the same size (10 agents,
+   19 steps, three uniform draws per agent and step), with and without the
+   per-year DataCollector;
+2. the batch engine against the Mesa engine (runs per second, one core), and
+   against the cost of the uniform draws alone (the bound for any engine that
+   draws one number per state, instrument and year);
+3. batch cost against region size (synthetic regions of 10, 50, 200 states);
+4. time and peak traced memory of a 1e5-run ensemble.
+"""
+
+from __future__ import annotations
+
+import os
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")  # one core
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import harmsim  # noqa: E402
+from harmsim import batch  # noqa: E402
+from harmsim._mesa import mesa  # noqa: E402
+from harmsim.model import HarmonizationModel  # noqa: E402
+from harmsim.synthetic import synthetic_region, synthetic_scenario  # noqa: E402
+
+
+class _Agent(mesa.Agent):
+    def step(self):
+        r = self.model.rng
+        self.x = r.random() + r.random() + r.random()
+
+
+class MinimalModel(mesa.Model):
+    """The reference: 10 agents, a few draws each per step."""
+
+    def __init__(self, seed):
+        super().__init__(rng=seed)
+        _Agent.create_agents(self, 10)
+
+    def step(self):
+        self.agents.shuffle_do("step")
+
+
+def per_run(fn, n, blocks=5):
+    """Median seconds per call over ``blocks`` blocks of ``n`` calls."""
+    out = []
+    for b in range(blocks):
+        t = time.perf_counter()
+        for i in range(n):
+            fn(b * n + i)
+        out.append((time.perf_counter() - t) / n)
+    return statistics.median(out)
+
+
+def minimal(seed):
+    m = MinimalModel(seed)
+    for _ in range(19):
+        m.step()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    args = ap.parse_args(argv)
+    q = args.quick
+    sc = harmsim.load_scenario("baseline")
+    T, N, K = sc.world.shape
+    print(f"harmsim {harmsim.__version__}, Mesa {mesa.__version__}, numpy {np.__version__}, "
+          f"Python {sys.version.split()[0]}; scenario baseline: {T} years x {N} states x {K} instruments\n")
+
+    n = 100 if q else 500
+    t_min = per_run(minimal, n)
+    t_mesa = per_run(lambda s: HarmonizationModel(sc, s).run_model(), n)
+    t_mesa_nc = per_run(lambda s: HarmonizationModel(sc, s, collect=False).run_model(), n)
+    print("1. Mesa engine against a minimal Mesa model (10 agents, 19 steps, 3 draws/agent/step)")
+    print(f"   minimal Mesa model          {t_min * 1e3:7.3f} ms/run")
+    print(f"   harmsim, DataCollector on   {t_mesa * 1e3:7.3f} ms/run   ratio {t_mesa / t_min:5.2f}x")
+    print(f"   harmsim, collect=False      {t_mesa_nc * 1e3:7.3f} ms/run   ratio {t_mesa_nc / t_min:5.2f}x  "
+          "(goal <= 2x)\n")
+
+    R = 20_000 if q else 100_000
+    seeds = harmsim.spawn_seeds(1, R)
+    times = []
+    for _ in range(1 if q else 3):
+        t = time.perf_counter()
+        batch.simulate(sc, seeds)
+        times.append(time.perf_counter() - t)
+    t_batch = min(times) / R
+    g = np.random.default_rng(0)
+    draws = 10_000_000
+    t = time.perf_counter()
+    g.random(draws)
+    per_draw = (time.perf_counter() - t) / draws
+    bound = 1 / (per_draw * T * N * K)
+    print("2. Batch engine against the Mesa engine (one core)")
+    print(f"   Mesa engine (collect=False) {1 / t_mesa_nc:9.0f} runs/s")
+    print(f"   batch engine                {1 / t_batch:9.0f} runs/s   ratio {t_mesa_nc / t_batch:5.1f}x  "
+          "(goal >= 50x)")
+    print(f"   draw-cost bound             {bound:9.0f} runs/s   ({1 / per_draw / 1e6:.0f}e6 uniform draws/s, "
+          f"{T * N * K} draws per run); batch at {bound * t_batch:4.1f}x the bound (goal <= 3x)\n")
+
+    print("3. Batch cost against region size (synthetic regions, 6 instruments, 20 years)")
+    base = None
+    for n_states in (10, 50, 200):
+        ssc = synthetic_scenario(synthetic_region(n_states, 6, seed=1))
+        reps = 2_000 if q else 10_000
+        s2 = harmsim.spawn_seeds(2, reps)
+        batch.simulate(ssc, s2[:100])
+        t = time.perf_counter()
+        batch.simulate(ssc, s2)
+        per = (time.perf_counter() - t) / reps
+        cells = np.prod(ssc.world.shape)
+        base = base or per / cells
+        print(f"   {n_states:4d} states  {per * 1e6:9.1f} us/run  {per / cells * 1e9:6.1f} ns per year-state-"
+              f"instrument cell  ({per / cells / base:4.2f}x the 10-state cost per cell)")
+
+    R = 20_000 if q else 100_000
+    seeds = harmsim.spawn_seeds(3, R)
+    tracemalloc.start()
+    t = time.perf_counter()
+    ens = harmsim.run_ensemble(sc, seeds=seeds)
+    elapsed = time.perf_counter() - t
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"\n4. Ensemble of {R:,} runs (tidy result table of {len(ens.adoptions):,} rows): "
+          f"{elapsed:.1f} s, peak traced memory {peak / 2**20:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
