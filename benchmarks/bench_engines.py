@@ -76,8 +76,10 @@ def main(argv=None):
     q = args.quick
     sc = harmsim.load_scenario("baseline")
     T, N, K = sc.world.shape
-    print(f"harmsim {harmsim.__version__}, Mesa {mesa.__version__}, numpy {np.__version__}, "
-          f"Python {sys.version.split()[0]}; scenario baseline: {T} years x {N} states x {K} instruments\n")
+    print(
+        f"harmsim {harmsim.__version__}, Mesa {mesa.__version__}, numpy {np.__version__}, "
+        f"Python {sys.version.split()[0]}; scenario baseline: {T} years x {N} states x {K} instruments\n"
+    )
 
     n = 100 if q else 500
     t_min = per_run(minimal, n)
@@ -86,8 +88,10 @@ def main(argv=None):
     print("1. Mesa engine against a minimal Mesa model (10 agents, 19 steps, 3 draws/agent/step)")
     print(f"   minimal Mesa model          {t_min * 1e3:7.3f} ms/run")
     print(f"   harmsim, DataCollector on   {t_mesa * 1e3:7.3f} ms/run   ratio {t_mesa / t_min:5.2f}x")
-    print(f"   harmsim, collect=False      {t_mesa_nc * 1e3:7.3f} ms/run   ratio {t_mesa_nc / t_min:5.2f}x  "
-          "(goal <= 2x)\n")
+    print(
+        f"   harmsim, collect=False      {t_mesa_nc * 1e3:7.3f} ms/run   ratio {t_mesa_nc / t_min:5.2f}x  "
+        "(goal <= 2x)\n"
+    )
 
     R = 20_000 if q else 100_000
     seeds = harmsim.spawn_seeds(1, R)
@@ -105,10 +109,14 @@ def main(argv=None):
     bound = 1 / (per_draw * T * N * K)
     print("2. Batch engine against the Mesa engine (one core)")
     print(f"   Mesa engine (collect=False) {1 / t_mesa_nc:9.0f} runs/s")
-    print(f"   batch engine                {1 / t_batch:9.0f} runs/s   ratio {t_mesa_nc / t_batch:5.1f}x  "
-          "(goal >= 50x)")
-    print(f"   draw-cost bound             {bound:9.0f} runs/s   ({1 / per_draw / 1e6:.0f}e6 uniform draws/s, "
-          f"{T * N * K} draws per run); batch at {bound * t_batch:4.1f}x the bound (goal <= 3x)\n")
+    print(
+        f"   batch engine                {1 / t_batch:9.0f} runs/s   ratio {t_mesa_nc / t_batch:5.1f}x  "
+        "(goal >= 50x)"
+    )
+    print(
+        f"   draw-cost bound             {bound:9.0f} runs/s   ({1 / per_draw / 1e6:.0f}e6 uniform draws/s, "
+        f"{T * N * K} draws per run); batch at {bound * t_batch:4.1f}x the bound (goal <= 3x)\n"
+    )
 
     print("3. Batch cost against region size (synthetic regions, 6 instruments, 20 years)")
     base = None
@@ -122,8 +130,10 @@ def main(argv=None):
         per = (time.perf_counter() - t) / reps
         cells = np.prod(ssc.world.shape)
         base = base or per / cells
-        print(f"   {n_states:4d} states  {per * 1e6:9.1f} us/run  {per / cells * 1e9:6.1f} ns per year-state-"
-              f"instrument cell  ({per / cells / base:4.2f}x the 10-state cost per cell)")
+        print(
+            f"   {n_states:4d} states  {per * 1e6:9.1f} us/run  {per / cells * 1e9:6.1f} ns per year-state-"
+            f"instrument cell  ({per / cells / base:4.2f}x the 10-state cost per cell)"
+        )
 
     R = 20_000 if q else 100_000
     seeds = harmsim.spawn_seeds(3, R)
@@ -133,8 +143,10 @@ def main(argv=None):
     elapsed = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(f"\n4. Ensemble of {R:,} runs (tidy result table of {len(ens.adoptions):,} rows): "
-          f"{elapsed:.1f} s, peak traced memory {peak / 2**20:.0f} MiB")
+    print(
+        f"\n4. Ensemble of {R:,} runs (tidy result table of {len(ens.adoptions):,} rows): "
+        f"{elapsed:.1f} s, peak traced memory {peak / 2**20:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -34,9 +34,11 @@ import json
 import math
 import multiprocessing
 import os
+import pickle
 import shutil
 import sys
 import tempfile
+import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -229,12 +231,23 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     return out
 
 
+# The scenario and record of the sweep a worker is serving, kept between its tasks so
+# that their compiled arrays (World, covariates) are built once per worker, not per task.
+_WORKER_CACHE: dict[str, tuple] = {}
+
+
 def _run_chunk(task: dict) -> list[dict]:
     """Worker entry point: evaluate a chunk of points (top-level so it pickles)."""
+    token = task["token"]
+    if token not in _WORKER_CACHE:
+        _WORKER_CACHE.clear()
+        # Our own objects, pickled once by sweep() itself (never untrusted input).
+        _WORKER_CACHE[token] = pickle.loads(task["payload"])
+    scenario, record = _WORKER_CACHE[token]
     rows = []
     for point, values in task["points"]:
         row = {"point": point, **values, "replicates": len(task["seeds"]), "seed": task["seed"]}
-        row.update(evaluate_point(task["scenario"], values, task["seeds"], task["record"]))
+        row.update(evaluate_point(scenario, values, task["seeds"], record))
         rows.append(row)
     return rows
 
@@ -354,7 +367,11 @@ def sweep(
             parts.mkdir(parents=True)
             _atomic_write_text(parts / "spec.json", json.dumps(spec, indent=2))
     todo = [i for i in range(len(chunks)) if i not in done]
-    base = {"scenario": scenario, "seeds": seeds, "seed": int(seed), "record": record}
+    # token: a cache key for workers only (never enters a result)
+    # The scenario and record go pickled once, not once per task; ``token`` keys the workers'
+    # cache of them and never enters a result.
+    payload = pickle.dumps((scenario, record), protocol=pickle.HIGHEST_PROTOCOL)
+    base = {"payload": payload, "seeds": seeds, "seed": int(seed), "token": uuid.uuid4().hex}
     tasks = {
         i: {**base, "points": [(int(p), _plain(table.loc[p, names].to_dict())) for p in chunks[i]]}
         for i in todo
