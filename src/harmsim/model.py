@@ -34,6 +34,7 @@ import pandas as pd
 
 from ._mesa import mesa
 from .errors import ConfigError
+from .results import tidy_adoptions
 from .rng import SeedLike, seed_sequence, stream, stream_seed
 from .scenario import Scenario, load_scenario
 from .world import NEVER
@@ -172,7 +173,7 @@ class HarmonizationModel(mesa.Model):
     # Results --------------------------------------------------------------------
     def adoptions(self) -> pd.DataFrame:
         """Tidy adoption table: state, instrument, year (Int64; missing = not adopted)."""
-        return adoption_table(self.world, self.state.adopt_year[0])
+        return tidy_adoptions(self.world, self.state.adopt_year)
 
     def agreement_years(self) -> pd.DataFrame:
         """Tidy agreement table: agreement, year (Int64; missing = did not arrive)."""
@@ -195,20 +196,6 @@ def _forget_model(model) -> None:
 @lru_cache(maxsize=32)
 def _cached_scenario(path_or_name: str) -> Scenario:
     return load_scenario(path_or_name)
-
-
-def adoption_table(world, adopt_year: np.ndarray) -> pd.DataFrame:
-    """(N, K) adoption years -> tidy table in record order."""
-    N, K = adopt_year.shape
-    years = pd.array(np.where(adopt_year == NEVER, 0, adopt_year).ravel(), dtype="Int64")
-    years[(adopt_year == NEVER).ravel()] = pd.NA
-    return pd.DataFrame(
-        {
-            "state": np.repeat(world.states, K),
-            "instrument": np.tile(world.instruments, N),
-            "year": years,
-        }
-    )
 
 
 def agreement_table(world, dynamics, arrival: np.ndarray) -> pd.DataFrame:

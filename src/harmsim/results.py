@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .world import NEVER
+
 __all__ = ["EnsembleResult", "RunResult", "provenance"]
 
 
@@ -85,6 +87,7 @@ class EnsembleResult:
     def replicate(self, i: int) -> RunResult:
         """Replicate ``i`` as a :class:`RunResult` (without a model)."""
         a = self.adoptions[self.adoptions["replicate"] == i].drop(columns=["replicate", "seed"])
+        # (categorical columns keep all their categories, like a single run's table)
         g = self.agreements[self.agreements["replicate"] == i].drop(columns=["replicate", "seed"])
         return RunResult(
             a.reset_index(drop=True),
@@ -126,6 +129,27 @@ class EnsembleResult:
         ).to_csv(paths[2], index=False)
         paths[3].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         return paths
+
+
+def tidy_adoptions(world, adopt_year: np.ndarray, seeds=None) -> pd.DataFrame:
+    """Engine adoption years (R, N, K) -> the tidy adoption table, in record order.
+
+    Columns ``state, instrument, year`` (``year`` Int64, missing = not
+    adopted), preceded by ``replicate, seed`` when ``seeds`` are given.
+    ``state`` and ``instrument`` are categoricals ordered as in the record,
+    which keeps tables of 1e5 runs small.
+    """
+    R, N, K = adopt_year.shape
+    flat = adopt_year.reshape(-1)
+    never = flat == NEVER
+    cols = {}
+    if seeds is not None:
+        cols["replicate"] = np.repeat(np.arange(R), N * K)
+        cols["seed"] = np.repeat(np.asarray(seeds, dtype=np.uint64), N * K)
+    cols["state"] = pd.Categorical.from_codes(np.tile(np.repeat(np.arange(N), K), R), categories=world.states)
+    cols["instrument"] = pd.Categorical.from_codes(np.tile(np.arange(K), R * N), categories=world.instruments)
+    cols["year"] = pd.arrays.IntegerArray(np.where(never, 0, flat).astype(np.int64), never)
+    return pd.DataFrame(cols)
 
 
 def quantile_band(grouped, quantiles) -> pd.DataFrame:

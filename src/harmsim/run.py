@@ -14,7 +14,7 @@ import pandas as pd
 from . import batch
 from .errors import ConfigError
 from .model import HarmonizationModel, agreement_table
-from .results import EnsembleResult, RunResult, provenance
+from .results import EnsembleResult, RunResult, provenance, tidy_adoptions
 from .rng import SeedLike, spawn_seeds
 from .world import NEVER, YEAR
 
@@ -92,26 +92,11 @@ def run_ensemble(
             if progress is not None:
                 progress(1)
     return EnsembleResult(
-        adoptions=_stack_adoptions(w, adopt, seeds),
+        adoptions=tidy_adoptions(w, adopt, seeds),
         agreements=_stack_agreements(scenario, arrival, seeds),
         seeds=tuple(seeds),
         scenario=scenario,
         provenance=provenance(scenario, seeds, engine),
-    )
-
-
-def _stack_adoptions(w, adopt: np.ndarray, seeds) -> pd.DataFrame:
-    R, N, K = adopt.shape
-    years = pd.array(adopt.ravel(), dtype="Int64")
-    years[adopt.ravel() == NEVER] = pd.NA
-    return pd.DataFrame(
-        {
-            "replicate": np.repeat(np.arange(R), N * K),
-            "seed": np.repeat(np.asarray(seeds, dtype=np.uint64), N * K),
-            "state": np.tile(np.repeat(w.states, K), R),
-            "instrument": np.tile(w.instruments, R * N),
-            "year": years,
-        }
     )
 
 
