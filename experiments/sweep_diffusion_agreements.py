@@ -31,24 +31,38 @@ def main(argv=None):
     a.out.mkdir(parents=True, exist_ok=True)
     sc = harmsim.load_scenario("baseline")
 
-    grid = sweep(sc, ["diffusion.strength=0:4:9", "agreements.nonbinding=0:1.5:11"], replicates=a.replicates,
-                 seed=a.seed, workers=a.workers, out=a.out / "grid.csv")
+    grid = sweep(
+        sc,
+        ["diffusion.strength=0:4:9", "agreements.nonbinding=0:1.5:11"],
+        replicates=a.replicates,
+        seed=a.seed,
+        workers=a.workers,
+        out=a.out / "grid.csv",
+    )
     fig = Figure(figsize=(6, 4.5), layout="constrained")
     ax = plot_landscape(fig.subplots(), landscape(grid.table, "diffusion.strength", "agreements.nonbinding"))
     ax.set_title("Mean absolute error of adoption years (lower is better)", fontsize=9)
     fig.savefig(a.out / "landscape.png", dpi=200)
     fig.savefig(a.out / "landscape.pdf")
 
-    curve = sweep(sc, ["agreements.nonbinding=0:1.5:16"], replicates=a.replicates, seed=a.seed,
-                  workers=a.workers, out=a.out / "nonbinding.csv")
+    curve = sweep(
+        sc,
+        ["agreements.nonbinding=0:1.5:16"],
+        replicates=a.replicates,
+        seed=a.seed,
+        workers=a.workers,
+        out=a.out / "nonbinding.csv",
+    )
     fig = Figure(figsize=(5.5, 3.6), layout="constrained")
     plot_response(fig.subplots(), curve.table, "agreements.nonbinding")
     fig.savefig(a.out / "nonbinding_response.png", dpi=200)
     fig.savefig(a.out / "nonbinding_response.pdf")
 
     best = grid.table.nsmallest(1, "year_mae").iloc[0]
-    print(f"best grid point: diffusion.strength = {best['diffusion.strength']:.2f}, "
-          f"agreements.nonbinding = {best['agreements.nonbinding']:.2f}, year MAE {best['year_mae']:.2f}")
+    print(
+        f"best grid point: diffusion.strength = {best['diffusion.strength']:.2f}, "
+        f"agreements.nonbinding = {best['agreements.nonbinding']:.2f}, year MAE {best['year_mae']:.2f}"
+    )
     no_agreements = grid.table[grid.table["agreements.nonbinding"] == 0]["year_mae"].min()
     print(f"best with non-binding agreements switched off: year MAE {no_agreements:.2f}")
     print(f"wrote {a.out}")
