@@ -166,3 +166,24 @@ def test_cost_is_linear_in_replicates_and_shapes():
     a = harmsim.run_ensemble(small, replicates=5, seed=0)
     assert a.adoptions.shape[0] == 5 * 10 * 2
     assert np.isin(a.adoptions["instrument"].unique(), ["i01", "i02"]).all()
+
+
+def test_datacollector_year_by_year_matches_batch_engine(baseline):
+    """Every year's DataCollector record of the Mesa model equals the batch engine's history."""
+    seed = harmsim.spawn_seeds(8, 1)[0]
+    m = HarmonizationModel(baseline, seed=seed)
+    m.run_model()
+    years = m.datacollector.get_model_vars_dataframe()["year"].to_numpy()
+    agents = m.datacollector.get_agent_vars_dataframe().reset_index()
+    batch_years = harmsim.run_ensemble(baseline, seeds=[seed]).adoptions.dropna(subset=["year"])
+    for step, g in agents.groupby("Step"):
+        year = years[int(step)]
+        recorded = {(r.state, i) for r in g.itertuples() for i in r.adopted.split()}
+        expected = batch_years[batch_years["year"] <= year]
+        assert recorded == set(zip(expected["state"], expected["instrument"])), year
+
+
+def test_ensemble_parameters_table(baseline):
+    ens = harmsim.run_ensemble(baseline, replicates=2, seed=0)
+    p = ens.parameters.set_index("parameter")["value"]
+    assert p["diffusion.strength"] == baseline.parameters()["diffusion.strength"]

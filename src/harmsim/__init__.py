@@ -28,6 +28,7 @@ from .results import EnsembleResult, RunResult
 from .rng import spawn_seeds
 from .run import run, run_ensemble
 from .scenario import Scenario, list_scenarios, load_scenario
+from .synthetic import synthetic_region, synthetic_scenario
 
 __all__ = [
     "CalibrationError",
@@ -49,4 +50,6 @@ __all__ = [
     "run",
     "run_ensemble",
     "spawn_seeds",
+    "synthetic_region",
+    "synthetic_scenario",
 ]

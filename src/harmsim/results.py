@@ -84,6 +84,12 @@ class EnsembleResult:
     def replicates(self) -> int:
         return len(self.seeds)
 
+    @property
+    def parameters(self) -> pd.DataFrame:
+        """The scenario's parameters (one row each), as run."""
+        p = self.provenance.get("parameters", {})
+        return pd.DataFrame({"parameter": list(p), "value": list(p.values())})
+
     def replicate(self, i: int) -> RunResult:
         """Replicate ``i`` as a :class:`RunResult` (without a model)."""
         a = self.adoptions[self.adoptions["replicate"] == i].drop(columns=["replicate", "seed"])

@@ -34,6 +34,8 @@ endogenous arrival, a lower threshold brings agreements earlier.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..params import Choice, Integer, Real
@@ -58,6 +60,21 @@ def compliance(adopt_year, member, open_year, covers_row, t) -> np.ndarray:
     n = cells.sum(axis=(1, 2))
     done = (cells & (adopt_year < t)).sum(axis=(1, 2))
     return np.divide(done, n, out=np.zeros(n.shape), where=n > 0)
+
+
+@lru_cache(maxsize=64)
+def _recorded_salience(world, lag: int, persistence: float) -> np.ndarray:
+    """Salience per instrument and year from recorded arrivals, per unit effect of
+    non-binding (``[0]``) and binding (``[1]``) agreements: (2, T, K).
+
+    Cached: salience is linear in the two effects, which calibration varies.
+    """
+    arr = np.where(world.agreement_year <= world.end, world.agreement_year, NEVER).astype(YEAR)
+    out = np.zeros((2, len(world.years), len(world.instruments)))
+    for kind, binding in enumerate((False, True)):
+        unit = (world.binding == binding).astype(float)
+        out[kind] = np.stack([salience(arr, t, unit, world.covers, lag, persistence) for t in world.years])
+    return out
 
 
 class Agreements(Mechanism):
@@ -102,10 +119,8 @@ class Agreements(Mechanism):
     def static(self):
         if self.endogenous:
             return None
-        w = self.world
-        arr = self.initial_arrival()
-        s = np.stack([salience(arr, t, self.beta, w.covers, self.p.lag, self.p.persistence) for t in w.years])
-        return s[:, None, :]
+        by_kind = _recorded_salience(self.world, self.p.lag, self.p.persistence)  # (2, T, K)
+        return (self.p.nonbinding * by_kind[0] + self.p.binding * by_kind[1])[:, None, :]
 
     def dynamic(self, ti, state):
         if not self.endogenous:

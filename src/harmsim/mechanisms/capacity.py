@@ -16,6 +16,8 @@ Direction: ``strength > 0`` makes richer states adopt earlier.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -43,5 +45,10 @@ class Capacity(Mechanism):
     def static(self):
         if not self.p.strength:
             return None
-        w = self.world
-        return capacity_term(np.log(w.covariate("gdp_pc")), self.p.strength, w.member)[:, :, None]
+        return self.p.strength * _feature(self.world)[:, :, None]
+
+
+@lru_cache(maxsize=64)
+def _feature(world) -> np.ndarray:
+    """z(log GDP per capita), (T, N); cached because it does not depend on the coefficient."""
+    return capacity_term(np.log(world.covariate("gdp_pc")), 1.0, world.member)

@@ -19,6 +19,8 @@ cluster after early ones, and an instrument's uptake accelerates.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..params import Real
@@ -47,6 +49,13 @@ def peer_share(W: np.ndarray, adopted: np.ndarray, member: np.ndarray) -> np.nda
     return peer_weights(W, member) @ adopted
 
 
+@lru_cache(maxsize=64)
+def _yearly_weights(world, weight_all: float, weight_subregion: float, weight_border: float) -> np.ndarray:
+    """Row-normalized peer weights for each year's membership, (T, N, N); cached."""
+    W = network(world, weight_all, weight_subregion, weight_border)
+    return np.stack([peer_weights(W, m) for m in world.member])
+
+
 class Diffusion(Mechanism):
     name = "diffusion"
     summary = "voluntary emulation: the weighted share of peers that have adopted"
@@ -59,9 +68,8 @@ class Diffusion(Mechanism):
 
     def __init__(self, world, p):
         super().__init__(world, p)
-        self.W = network(world, p.weight_all, p.weight_subregion, p.weight_border)
         # strength * normalized weights, per year (membership changes): (T, N, N)
-        self.SW = np.stack([p.strength * peer_weights(self.W, m) for m in world.member])
+        self.SW = p.strength * _yearly_weights(world, p.weight_all, p.weight_subregion, p.weight_border)
 
     def dynamic(self, ti, state):
         if not self.p.strength:

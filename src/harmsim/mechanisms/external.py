@@ -19,6 +19,8 @@ Direction: ``monitoring > 0`` speeds states on the Watch List or Tier 3;
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -69,17 +71,33 @@ class External(Mechanism):
 
     def static(self):
         w = self.world
-        T, N, K = w.shape
-        pressured = np.isin(w.tier(), PRESSURE_TIERS).astype(float) if self.p.monitoring else np.zeros((T, N))
-        share = w.global_series("share_criminalized") if self.p.momentum else np.zeros(T)
-        if self.p.momentum and w.start > 0:
-            # The year before the window start comes from the series itself.
-            prev = w.record.global_series.query("variable == 'share_criminalized' and year == @w.start - 1")
-            first = float(prev["value"].iloc[0]) if len(prev) else share[0]
-        else:
-            first = 0.0
-        term = external_term(lag1(pressured), lag1(share, first), self.p.monitoring, self.p.momentum)
+        K = len(w.instruments)
+        pressured, share = _features(w, bool(self.p.monitoring), bool(self.p.momentum))
+        term = external_term(pressured, share, self.p.monitoring, self.p.momentum)
         mask = np.ones(K, dtype=bool)
         if self.p.applies_to is not None:
             mask = np.isin(np.array(w.instruments), self.p.applies_to)
         return term[:, :, None] * mask[None, None, :]
+
+
+@lru_cache(maxsize=64)
+def _features(world, monitoring: bool, momentum: bool):
+    """Lagged indicators of a world: (T, N) pressure and (T,) global share, both of year t - 1.
+
+    Cached: they do not depend on the coefficients, which calibration varies.
+    The year before the window comes from the record itself.
+    """
+    T, N = world.member.shape
+    pressured = np.zeros((T, N))
+    if monitoring:
+        tiers = world.record.tiers
+        prev = tiers[tiers["year"] == world.start - 1].set_index("state")["tier"]
+        first = np.array([prev.get(s, "") in PRESSURE_TIERS for s in world.states], dtype=float)
+        pressured = lag1(np.isin(world.tier(), PRESSURE_TIERS).astype(float), first)
+    share = np.zeros(T)
+    if momentum:
+        series = world.global_series("share_criminalized")
+        g = world.record.global_series
+        prev = g[(g["variable"] == "share_criminalized") & (g["year"] == world.start - 1)]["value"]
+        share = lag1(series, float(prev.iloc[0]) if len(prev) else series[0])
+    return pressured, share

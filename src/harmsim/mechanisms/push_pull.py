@@ -18,6 +18,8 @@ later than net senders; ``gdp_gap < 0`` makes richer-than-average states later.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -63,7 +65,19 @@ class PushPull(Mechanism):
 
     def static(self):
         w = self.world
-        T, N = w.member.shape
-        net = w.net_migration() if self.p.migration else np.zeros((T, N))
-        gap = gdp_gap(np.log(w.covariate("gdp_pc")), w.member) if self.p.gdp_gap else np.zeros((T, N))
-        return push_pull_term(net, gap, self.p.migration, self.p.gdp_gap, w.member)[:, :, None]
+        zm, zg = _features(w, bool(self.p.migration), bool(self.p.gdp_gap))
+        return (self.p.migration * zm + self.p.gdp_gap * zg)[:, :, None]
+
+
+@lru_cache(maxsize=64)
+def _features(world, migration: bool, gap: bool):
+    """Standardized net migration and GDP gap of a world, (T, N) each (zeros if unused).
+
+    Cached: they do not depend on the coefficients, which calibration varies.
+    """
+    T, N = world.member.shape
+    net = world.net_migration() if migration else np.zeros((T, N))
+    g = gdp_gap(np.log(world.covariate("gdp_pc")), world.member) if gap else np.zeros((T, N))
+    zm = push_pull_term(net, g, 1.0, 0.0, world.member)
+    zg = push_pull_term(net, g, 0.0, 1.0, world.member)
+    return zm, zg
