@@ -120,8 +120,7 @@ def main(argv=None):
     print("2. Batch engine against the Mesa engine (one core)")
     print(f"   Mesa engine (collect=False) {1 / t_mesa_nc:9.0f} runs/s")
     print(
-        f"   batch engine                {1 / t_batch:9.0f} runs/s   ratio {t_mesa_nc / t_batch:5.1f}x  "
-        "(goal >= 50x)"
+        f"   batch engine                {1 / t_batch:9.0f} runs/s   ratio {t_mesa_nc / t_batch:5.1f}x  (goal >= 50x)"
     )
     print(
         f"   draw-cost bound             {bound:9.0f} runs/s   ({1 / per_draw / 1e6:.0f}e6 uniform draws/s, "
@@ -164,10 +163,7 @@ def main(argv=None):
     harmsim.run_ensemble(sc, seeds=seeds)
     peak_all = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(
-        f"\n4. Ensemble of {R:,} runs: {elapsed:.1f} s including its tidy table ({rows:,} rows, "
-        f"{table_mib:.0f} MiB)"
-    )
+    print(f"\n4. Ensemble of {R:,} runs: {elapsed:.1f} s including its tidy table ({rows:,} rows, {table_mib:.0f} MiB)")
     print(
         f"   peak traced memory: engine alone {peak_engine / 2**20:.0f} MiB, "
         f"run_ensemble with the table {peak_all / 2**20:.0f} MiB"

@@ -55,9 +55,7 @@ def build_asean() -> None:
 
     mig = pd.read_csv(RAW / "migrant_stock.csv")
     mig = mig[mig.origin_iso3.isin(ASEAN) & mig.destination_iso3.isin(ASEAN)]
-    mig = mig.rename(
-        columns={"origin_iso3": "origin", "destination_iso3": "destination", "edition": "source"}
-    )
+    mig = mig.rename(columns={"origin_iso3": "origin", "destination_iso3": "destination", "edition": "source"})
     _write(mig[["origin", "destination", "year", "migrants", "source"]], out / "migrant_stock.csv")
 
     _write(global_share(), out / "global_series.csv")
@@ -132,9 +130,7 @@ def build_global() -> None:
         if c in full.index:
             y = int(full[c])
             note = "already at level 2 in its first coded year" if y == first[c] else ""
-            rows.append(
-                dict(state=c, instrument="tip_law", year=y, year_min=y, year_max=y, source=KS, note=note)
-            )
+            rows.append(dict(state=c, instrument="tip_law", year=y, year_min=y, year_max=y, source=KS, note=note))
         else:
             rows.append(
                 dict(

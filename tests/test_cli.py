@@ -74,9 +74,7 @@ def test_errors_are_one_line_exit_2(capsys, args, pattern):
 def test_bad_scenario_file_from_a_real_process(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[mechanisms.diffusion]\nstrength = 'lots'\n")
-    p = subprocess.run(
-        [sys.executable, "-m", "harmsim.cli", "compare", str(bad)], capture_output=True, text=True
-    )
+    p = subprocess.run([sys.executable, "-m", "harmsim.cli", "compare", str(bad)], capture_output=True, text=True)
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1 and "diffusion.strength" in p.stderr and str(bad) in p.stderr
     assert "Traceback" not in p.stderr

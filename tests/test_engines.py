@@ -25,9 +25,7 @@ from harmsim.synthetic import synthetic_region, synthetic_scenario
 MESA = tuple(int(x) for x in mesa.__version__.split(".")[:2])
 
 
-@pytest.mark.parametrize(
-    ("n", "k", "like"), [(7, 3, "baseline"), (25, 5, "endogenous"), (12, 7, "diffusion_only")]
-)
+@pytest.mark.parametrize(("n", "k", "like"), [(7, 3, "baseline"), (25, 5, "endogenous"), (12, 7, "diffusion_only")])
 def test_engines_identical_on_synthetic_regions(n, k, like):
     sc = synthetic_scenario(synthetic_region(n, k, seed=n), like=like)
     seeds = harmsim.spawn_seeds(n * 100 + k, 30)
@@ -155,9 +153,7 @@ def test_import_does_not_change_the_start_method():
         "import multiprocessing as mp; b = mp.get_start_method(allow_none=True); "
         "import harmsim, harmsim.sweep, harmsim.model; print(b, mp.get_start_method(allow_none=True))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == out[1]
 
 

@@ -75,9 +75,7 @@ def test_states_enter_when_they_join(baseline):
 def test_instruments_open_and_prerequisites_hold():
     sc = harmsim.load_scenario("baseline")
     ens = harmsim.run_ensemble(sc, replicates=200, seed=0)
-    w = ens.adoptions.pivot_table(
-        index=["replicate", "state"], columns="instrument", values="year", aggfunc="first"
-    )
+    w = ens.adoptions.pivot_table(index=["replicate", "state"], columns="instrument", values="year", aggfunc="first")
     assert (w["untoc"].dropna() >= 2000).all() and (w["asean_mlat"].dropna() >= 2004).all()
     both = w[["untoc", "tip_protocol"]].dropna()
     assert (both["tip_protocol"] >= both["untoc"]).all()

@@ -9,20 +9,12 @@ import harmsim
 from harmsim.errors import RecordError
 
 # The study, Table 1 (Criminalization): year of the specific national law.
-TABLE1 = dict(
-    BRN=2004, KHM=2008, IDN=2007, LAO=2004, MYS=2007, MMR=2005, PHL=2003, SGP=2015, THA=2008, VNM=2012
-)
+TABLE1 = dict(BRN=2004, KHM=2008, IDN=2007, LAO=2004, MYS=2007, MMR=2005, PHL=2003, SGP=2015, THA=2008, VNM=2012)
 # Table 4: UNTOC and UN Trafficking Protocol (None: not a party).
-UNTOC = dict(
-    BRN=2008, KHM=2005, IDN=2009, LAO=2003, MYS=2004, MMR=2004, PHL=2002, SGP=2007, THA=2013, VNM=2012
-)
-PROTOCOL = dict(
-    BRN=None, KHM=2007, IDN=2009, LAO=2003, MYS=2009, MMR=2004, PHL=2002, SGP=2015, THA=2013, VNM=2012
-)
+UNTOC = dict(BRN=2008, KHM=2005, IDN=2009, LAO=2003, MYS=2004, MMR=2004, PHL=2002, SGP=2007, THA=2013, VNM=2012)
+PROTOCOL = dict(BRN=None, KHM=2007, IDN=2009, LAO=2003, MYS=2009, MMR=2004, PHL=2002, SGP=2015, THA=2013, VNM=2012)
 # Table 3: ASEAN MLAT ratification.
-MLAT = dict(
-    BRN=2006, KHM=2010, IDN=2008, LAO=2007, MYS=2005, MMR=2009, PHL=2008, SGP=2005, THA=2013, VNM=2005
-)
+MLAT = dict(BRN=2006, KHM=2010, IDN=2008, LAO=2007, MYS=2005, MMR=2009, PHL=2008, SGP=2005, THA=2013, VNM=2005)
 HSU_FOUNDERS = {"KHM", "LAO", "MMR", "THA"}
 # Table 2: specialist units, training for prosecutors & judges, victim support.
 TABLE2 = {

@@ -193,9 +193,7 @@ def test_dask_local_cluster(baseline):
     kw = dict(replicates=5, seed=3, chunk_size=2, progress=False)
     local = sweep(baseline, VARY, **kw).table
     with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
     ):
         remote = sweep(baseline, VARY, executor=client.get_executor(), **kw).table
@@ -204,9 +202,7 @@ def test_dask_local_cluster(baseline):
 
 def test_dask_scheduler_option(tmp_path, capsys):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         code = main(
             [
                 "sweep",
@@ -223,9 +219,7 @@ def test_dask_scheduler_option(tmp_path, capsys):
             ]
         )
     assert code == 0
-    local = sweep(
-        harmsim.load_scenario("baseline"), ["diffusion.strength=0:1:2"], replicates=3, progress=False
-    ).table
+    local = sweep(harmsim.load_scenario("baseline"), ["diffusion.strength=0:1:2"], replicates=3, progress=False).table
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "d.csv"), local, check_dtype=False)
 
 

@@ -54,9 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("record", help="print the observed record, or write it as CSV")
-    r.add_argument(
-        "name", nargs="?", default="asean", help=f"record name or folder ({', '.join(packaged_records())})"
-    )
+    r.add_argument("name", nargs="?", default="asean", help=f"record name or folder ({', '.join(packaged_records())})")
     r.add_argument("--out", type=Path, help="folder to write the record's tables to")
 
     sub.add_parser("scenarios", help="list the shipped scenarios")
@@ -81,12 +79,22 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--record", default=None, help="record to compare with (default: the scenario's)")
         if name == "run":
             c.add_argument("--out", type=Path, required=True, help="output folder")
+            c.add_argument(
+                "--from-fit",
+                type=Path,
+                metavar="DIR",
+                help="draw each replicate's parameters from a saved fit",
+            )
             c.add_argument("--no-figures", action="store_true", help="write tables only")
         else:
             c.add_argument("--out", type=Path, help="also write the fit table as CSV")
-    sw = sub.add_parser(
-        "sweep", help="sweep parameters over a design and score every point against the record"
-    )
+    ca = sub.add_parser("calibrate", help="fit a scenario's parameters to the record")
+    ca.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    ca.add_argument("--method", choices=("mle",), default="mle")
+    ca.add_argument("--free", nargs="+", metavar="NAME", help="parameters to estimate (default: all real ones)")
+    ca.add_argument("--record", default=None, help="record to fit (default: the scenario's)")
+    ca.add_argument("--out", type=Path, help="folder to save the fit in (fit.json, estimates.csv, trace.md)")
+    sw = sub.add_parser("sweep", help="sweep parameters over a design and score every point against the record")
     sw.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     sw.add_argument(
         "--vary",
@@ -103,15 +111,15 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", type=Path, required=True, help="CSV file (resumed if interrupted)")
     sw.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler instead")
-    sw.add_argument(
-        "--chunk-size", type=_positive, help="points per task (default: from the number of points)"
-    )
+    sw.add_argument("--chunk-size", type=_positive, help="points per task (default: from the number of points)")
     sw.add_argument("--no-figures", action="store_true")
     return p
 
 
 def _ensemble(args):
     sc = load_scenario(args.scenario)
+    if getattr(args, "from_fit", None):
+        return _ensemble_from_fit(sc, args)
     engine = args.engine or ("batch" if args.replicates > 1 else "mesa")
     from tqdm.auto import tqdm
 
@@ -126,6 +134,44 @@ def _ensemble(args):
         ens = run_ensemble(sc, replicates=args.replicates, seed=args.seed, engine=engine, progress=bar.update)
     rec = load_record(args.record) if args.record else sc.record
     return sc, ens, rec
+
+
+def _ensemble_from_fit(sc, args):
+    """Replicates whose parameters are drawn from a fit: one parameter set per replicate."""
+    from .calibrate import load_fit
+    from .results import EnsembleResult, provenance
+    from .rng import spawn_seeds
+
+    fit = load_fit(args.from_fit)
+    fit.apply(sc)  # refuses a fit of another scenario
+    draws = fit.draw(args.replicates, args.seed)
+    seeds = spawn_seeds(args.seed, args.replicates)
+    parts, agreements = [], []
+    for r, (seed, row) in enumerate(zip(seeds, draws.to_dict("records"))):
+        one = run_ensemble(fit.apply(sc, row), seeds=[seed], engine=args.engine or "batch")
+        parts.append(one.adoptions.assign(replicate=r))
+        agreements.append(one.agreements.assign(replicate=r))
+    prov = provenance(sc, seeds, args.engine or "batch")
+    prov["from_fit"] = {"folder": str(args.from_fit), "method": fit.method, "draws": draws.to_dict("list")}
+    ens = EnsembleResult(
+        pd.concat(parts, ignore_index=True), pd.concat(agreements, ignore_index=True), tuple(seeds), sc, prov
+    )
+    rec = load_record(args.record) if args.record else sc.record
+    return sc, ens, rec
+
+
+def cmd_calibrate(args) -> int:
+    from .calibrate import calibrate
+
+    sc = load_scenario(args.scenario)
+    rec = load_record(args.record) if args.record else None
+    fit = calibrate(sc, method=args.method, record=rec, free=args.free)
+    print(fit.summary())
+    print(f"({fit.log.get('seconds', 0):.1f} s)")
+    if args.out:
+        paths = fit.save(args.out)
+        print(f"wrote {', '.join(p.name for p in paths)} to {args.out}")
+    return 0
 
 
 def _format_fit(fit: pd.DataFrame) -> str:
@@ -230,9 +276,7 @@ def cmd_run(args) -> int:
             names,
             title,
         )
-        fig2 = figure_timeline(
-            rec.adoptions, year_ranges(ens), inst, sc.end, list(sc.world.states), names, title
-        )
+        fig2 = figure_timeline(rec.adoptions, year_ranges(ens), inst, sc.end, list(sc.world.states), names, title)
         for f, stem in ((fig, "cumulative"), (fig2, "timeline")):
             for ext in ("png", "pdf"):
                 p = out / f"{stem}.{ext}"
@@ -320,6 +364,7 @@ def main(argv=None) -> int:
         "compare": cmd_compare,
         "run": cmd_run,
         "sweep": cmd_sweep,
+        "calibrate": cmd_calibrate,
     }[args.command]
     try:
         return handler(args)

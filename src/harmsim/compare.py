@@ -144,9 +144,7 @@ def target(scenario, record: Record) -> Target:
     si = np.array([i for i, s in enumerate(w.states) if s in rs], dtype=int)
     ki = np.array([k for k, x in enumerate(w.instruments) if x in ri], dtype=int)
     if not len(si) or not len(ki):
-        raise ConfigError(
-            f"record '{record.name}' shares no states or instruments with scenario '{scenario.name}'"
-        )
+        raise ConfigError(f"record '{record.name}' shares no states or instruments with scenario '{scenario.name}'")
     states = [w.states[i] for i in si]
     instruments = [w.instruments[k] for k in ki]
     lo, hi = observed_bounds(record, states, instruments, scenario.end)
@@ -276,9 +274,7 @@ def year_ranges(result: EnsembleResult) -> pd.DataFrame:
     a = result.adoptions
     g = a.groupby(["state", "instrument"], sort=False)["year"]
     out = pd.DataFrame({"p_adopted": g.apply(lambda s: s.notna().mean())})
-    yrs = (
-        a.dropna(subset=["year"]).astype({"year": float}).groupby(["state", "instrument"], sort=False)["year"]
-    )
+    yrs = a.dropna(subset=["year"]).astype({"year": float}).groupby(["state", "instrument"], sort=False)["year"]
     for q, name in ((0.05, "q05"), (0.5, "q50"), (0.95, "q95")):
         out[name] = yrs.quantile(q)
     return out.reset_index()

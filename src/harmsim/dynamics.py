@@ -118,11 +118,7 @@ class Dynamics:
         if static is not None:
             return static[ti] & (state.adopt_year == NEVER)
         t = self.world.years[ti]
-        return (
-            self.world.member[ti][None, :, None]
-            & (state.open_year[:, None, :] <= t)
-            & (state.adopt_year == NEVER)
-        )
+        return self.world.member[ti][None, :, None] & (state.open_year[:, None, :] <= t) & (state.adopt_year == NEVER)
 
     def begin_year(self, ti: int, state: State) -> None:
         """Run the start-of-year hooks (agreement arrivals)."""

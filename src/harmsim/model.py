@@ -54,9 +54,7 @@ class MemberState(mesa.Agent):
         self.subregion: str = w.subregion[index]
         self.joined: int = int(w.joined[index])
         #: instrument id -> year adopted (pre-window adoptions included)
-        self.adopted: dict[str, int] = {
-            w.instruments[k]: int(y) for k, y in enumerate(w.initial[index]) if y != NEVER
-        }
+        self.adopted: dict[str, int] = {w.instruments[k]: int(y) for k, y in enumerate(w.initial[index]) if y != NEVER}
         self.adopted_this_year: tuple[str, ...] = ()
         #: space-separated ids of the instruments adopted so far (a DataCollector column)
         self.adopted_ids: str = " ".join(self.adopted)

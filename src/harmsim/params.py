@@ -47,9 +47,7 @@ class Real:
             raise ConfigError(f"{where}: '{key}' must be a number, got {value!r}")
         v = float(value)
         if not (math.isfinite(v) and self.lo <= v <= self.hi):
-            raise ConfigError(
-                f"{where}: '{key}' = {value!r} is outside the allowed range [{self.lo}, {self.hi}]"
-            )
+            raise ConfigError(f"{where}: '{key}' = {value!r} is outside the allowed range [{self.lo}, {self.hi}]")
         return v
 
     def describe(self) -> str:
@@ -72,9 +70,7 @@ class Integer:
             else:
                 raise ConfigError(f"{where}: '{key}' must be an integer, got {value!r}")
         if not self.lo <= value <= self.hi:
-            raise ConfigError(
-                f"{where}: '{key}' = {value!r} is outside the allowed range [{self.lo}, {self.hi}]"
-            )
+            raise ConfigError(f"{where}: '{key}' = {value!r} is outside the allowed range [{self.lo}, {self.hi}]")
         return int(value)
 
     def describe(self) -> str:
@@ -91,9 +87,7 @@ class Choice:
 
     def check(self, key: str, value: Any, where: str, ctx: Mapping) -> str:
         if value not in self.choices:
-            raise ConfigError(
-                f"{where}: '{key}' = {value!r} is not allowed; choices: {', '.join(self.choices)}"
-            )
+            raise ConfigError(f"{where}: '{key}' = {value!r} is not allowed; choices: {', '.join(self.choices)}")
         return value
 
     def describe(self) -> str:
@@ -113,9 +107,7 @@ class Instruments:
             raise ConfigError(f"{where}: '{key}' must be a list of instrument ids, got {value!r}")
         for x in value:
             if x not in known:
-                raise ConfigError(
-                    f"{where}: '{key}' names unknown instrument '{x}'; known: {', '.join(known)}"
-                )
+                raise ConfigError(f"{where}: '{key}' names unknown instrument '{x}'; known: {', '.join(known)}")
         return tuple(dict.fromkeys(value))
 
     def describe(self) -> str:
@@ -158,16 +150,12 @@ class ParamSet:
     items: tuple[tuple[str, Any], ...]
 
     @classmethod
-    def build(
-        cls, group: str, specs: Mapping, values: Mapping, *, where: str, ctx: Mapping | None = None
-    ) -> ParamSet:
+    def build(cls, group: str, specs: Mapping, values: Mapping, *, where: str, ctx: Mapping | None = None) -> ParamSet:
         """Validate ``values`` against ``specs``; missing keys take defaults."""
         ctx = ctx or {}
         unknown = [k for k in values if k not in specs]
         if unknown:
-            raise ConfigError(
-                f"{where}: unknown key '{group}.{unknown[0]}'; allowed: {', '.join(specs) or '(none)'}"
-            )
+            raise ConfigError(f"{where}: unknown key '{group}.{unknown[0]}'; allowed: {', '.join(specs) or '(none)'}")
         out = {}
         for key, spec in specs.items():
             if key in values:
@@ -185,10 +173,7 @@ class ParamSet:
         raise AttributeError(f"parameter group '{self.group}' has no parameter '{name}'")
 
     def as_dict(self) -> dict:
-        return {
-            k: (dict(v) if isinstance(v, tuple) and v and isinstance(v[0], tuple) else v)
-            for k, v in self.items
-        }
+        return {k: (dict(v) if isinstance(v, tuple) and v and isinstance(v[0], tuple) else v) for k, v in self.items}
 
 
 # Ranges: the typed parameter spaces that sweeps (and priors) read ------------------------

@@ -123,9 +123,7 @@ class Record:
             table.to_csv(path, index=False)
             written.append(path)
         src = out / "sources.csv"
-        pd.DataFrame({"item": list(self.sources), "source": list(self.sources.values())}).to_csv(
-            src, index=False
-        )
+        pd.DataFrame({"item": list(self.sources), "source": list(self.sources.values())}).to_csv(src, index=False)
         written.append(src)
         return written
 
@@ -366,9 +364,7 @@ class _Validator:
         known = set(df["instrument"])
         for i, r in enumerate(df["requires"]):
             if r and r not in known:
-                raise self.fail(
-                    path, i, f"requires unknown instrument '{r}' (known: {', '.join(sorted(known))})"
-                )
+                raise self.fail(path, i, f"requires unknown instrument '{r}' (known: {', '.join(sorted(known))})")
         req = dict(zip(df["instrument"], df["requires"]))
         for i, k in enumerate(df["instrument"]):
             seen, cur = {k}, req[k]
@@ -434,9 +430,7 @@ class _Validator:
         for col in ("name", "date", "kind", "trigger", "builds_on", "source", "note"):
             if col not in df:
                 df[col] = "anchor" if col == "trigger" else ""
-        df["year"] = [
-            self.year(path, i, "year", x, nullable=False, hi=self.end) for i, x in enumerate(df["year"])
-        ]
+        df["year"] = [self.year(path, i, "year", x, nullable=False, hi=self.end) for i, x in enumerate(df["year"])]
         binding = []
         for i, b in enumerate(df["binding"]):
             if b not in ("yes", "no"):
@@ -458,9 +452,7 @@ class _Validator:
         order = {a: j for j, a in enumerate(df["agreement"])}
         for i, r in df.iterrows():
             if r["trigger"] not in TRIGGERS:
-                raise self.fail(
-                    path, i, f"trigger must be one of {', '.join(TRIGGERS)}, got '{r['trigger']}'"
-                )
+                raise self.fail(path, i, f"trigger must be one of {', '.join(TRIGGERS)}, got '{r['trigger']}'")
             parent = r["builds_on"]
             if r["trigger"] == "anchor":
                 if parent:

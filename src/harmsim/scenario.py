@@ -38,7 +38,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -102,7 +102,7 @@ class Scenario:
             "description": self.description,
             "record": self.record_ref,
             "window": {"start": self.start, "end": self.end},
-            "hazard": self.hazard.as_dict(),
+            "hazard": {**self.hazard.as_dict(), "offsets": dict(self.hazard.offsets)},
             "mechanisms": mech,
         }
 
@@ -142,6 +142,26 @@ class Scenario:
             target[parts[-1]] = value
         return scenario_from_dict(
             raw, where=f"scenario '{self.name}'", base=self._base(), path=self.path, record=self.record
+        )
+
+    def _with_checked_values(self, values: Mapping[str, float]) -> Scenario:
+        """Like :meth:`with_params` for names already validated and values inside their bounds.
+
+        The optimizers' inner loop calls this thousands of times; it skips the
+        file-level validation that :meth:`with_params` repeats each time.
+        """
+        groups = {"hazard": dict(self.hazard.items), **{n: dict(p.items) for n, p in self.mechanisms}}
+        for name, value in values.items():
+            parts = name.split(".")
+            g = groups[parts[0]]
+            if len(parts) == 3:  # hazard.offsets.K
+                g[parts[1]] = tuple(sorted({**dict(g[parts[1]]), parts[2]: float(value)}.items()))
+            else:
+                g[parts[1]] = float(value)
+        return replace(
+            self,
+            hazard=ParamSet("hazard", tuple(groups["hazard"].items())),
+            mechanisms=tuple((n, ParamSet(n, tuple(groups[n].items()))) for n, _ in self.mechanisms),
         )
 
     def _raw_full(self) -> dict:

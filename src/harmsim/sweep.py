@@ -134,9 +134,7 @@ def parse_vary(text: str, scenario) -> Range:
         raise ConfigError(f"{where}: empty range (need LO < HI and N >= 1)")
     bounds = (spec.lo, spec.hi) if isinstance(spec, (Real, Integer, InstrumentMap)) else (lo, hi)
     if lo < bounds[0] or hi > bounds[1]:
-        raise ConfigError(
-            f"{where}: [{lo}, {hi}] leaves the allowed range [{bounds[0]}, {bounds[1]}] of '{name}'"
-        )
+        raise ConfigError(f"{where}: [{lo}, {hi}] leaves the allowed range [{bounds[0]}, {bounds[1]}] of '{name}'")
     if isinstance(spec, Integer):
         if lo != int(lo) or hi != int(hi):
             raise ConfigError(f"{where}: '{name}' is an integer; LO and HI must be integers")
@@ -349,9 +347,7 @@ def sweep(
             prov = json.loads(prov_path.read_text())
             if prov.get("spec") == spec:
                 return SweepResult(pd.read_csv(path), prov, path)
-            raise ConfigError(
-                f"{path} holds the results of a different sweep; choose another --out or delete it"
-            )
+            raise ConfigError(f"{path} holds the results of a different sweep; choose another --out or delete it")
         if parts.exists():
             old = json.loads((parts / "spec.json").read_text()) if (parts / "spec.json").exists() else None
             if old != spec:
@@ -372,10 +368,7 @@ def sweep(
     # cache of them and never enters a result.
     payload = pickle.dumps((scenario, record), protocol=pickle.HIGHEST_PROTOCOL)
     base = {"payload": payload, "seeds": seeds, "seed": int(seed), "token": uuid.uuid4().hex}
-    tasks = {
-        i: {**base, "points": [(int(p), _plain(table.loc[p, names].to_dict())) for p in chunks[i]]}
-        for i in todo
-    }
+    tasks = {i: {**base, "points": [(int(p), _plain(table.loc[p, names].to_dict())) for p in chunks[i]]} for i in todo}
     from tqdm.auto import tqdm
 
     bar = tqdm(

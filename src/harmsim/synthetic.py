@@ -66,9 +66,7 @@ def synthetic_region(
     d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
     radius = np.sqrt(3.0 / (np.pi * N))  # about three neighbours each
     ia, ib = np.nonzero(np.triu(d < radius, 1))
-    borders = pd.DataFrame(
-        {"state_a": [ids[i] for i in ia], "state_b": [ids[j] for j in ib], "source": "synthetic"}
-    )
+    borders = pd.DataFrame({"state_a": [ids[i] for i in ia], "state_b": [ids[j] for j in ib], "source": "synthetic"})
     inst = [f"i{k:02d}" for k in range(1, K + 1)]
     opens = [pd.NA] + [int(start + 1 + g.integers(0, 6)) for _ in range(K - 1)]
     requires = ["" if (k % 3 != 2) else inst[k - 1] for k in range(K)]

@@ -66,8 +66,7 @@ class World:
         end = record.end if end is None else end
         if not record.start <= start <= end <= record.end:
             raise ConfigError(
-                f"window {start}-{end} must lie inside the record '{record.name}' "
-                f"({record.start}-{record.end})"
+                f"window {start}-{end} must lie inside the record '{record.name}' ({record.start}-{record.end})"
             )
         return _build(record, start, end)
 

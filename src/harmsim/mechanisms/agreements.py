@@ -84,18 +84,12 @@ class Agreements(Mechanism):
         "nonbinding": Real(0.3, -10.0, 10.0, "log-odds per non-binding agreement covering the instrument"),
         "binding": Real(0.3, -10.0, 10.0, "log-odds per binding agreement covering the instrument"),
         "lag": Integer(1, 0, 10, "years from an agreement's arrival to its first effect"),
-        "persistence": Real(
-            1.0, 0.0, 1.0, "yearly factor by which an agreement's effect is kept (1: permanent)"
-        ),
-        "arrival": Choice(
-            "observed", ARRIVALS, "agreements at their recorded dates, or when consensus is reached"
-        ),
+        "persistence": Real(1.0, 0.0, 1.0, "yearly factor by which an agreement's effect is kept (1: permanent)"),
+        "arrival": Choice("observed", ARRIVALS, "agreements at their recorded dates, or when consensus is reached"),
         "threshold_nonbinding": Real(
             0.15, 0.0, 1.0, "compliance with the previous agreement that brings a non-binding one"
         ),
-        "threshold_binding": Real(
-            0.85, 0.0, 1.0, "compliance with the previous agreement that brings a binding one"
-        ),
+        "threshold_binding": Real(0.85, 0.0, 1.0, "compliance with the previous agreement that brings a binding one"),
         "min_gap": Integer(1, 1, 50, "fewest years between an agreement and the one that builds on it"),
     }
 

@@ -38,9 +38,7 @@ class Capacity(Mechanism):
     @classmethod
     def check_inputs(cls, world, p):
         if p.strength and not world.has_covariate("gdp_pc"):
-            raise ConfigError(
-                f"mechanism 'capacity' needs the covariate gdp_pc; record '{world.record.name}' lacks it"
-            )
+            raise ConfigError(f"mechanism 'capacity' needs the covariate gdp_pc; record '{world.record.name}' lacks it")
 
     def static(self):
         if not self.p.strength:

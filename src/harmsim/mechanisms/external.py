@@ -47,12 +47,8 @@ class External(Mechanism):
     name = "external"
     summary = "outside monitoring (US TIP tiers) and global momentum of criminalization"
     params = {
-        "monitoring": Real(
-            0.5, -10.0, 10.0, "log-odds when on TIP Tier 2 Watch List or Tier 3 the year before"
-        ),
-        "momentum": Real(
-            2.0, -50.0, 50.0, "log-odds per unit share of countries fully criminalizing, year before"
-        ),
+        "monitoring": Real(0.5, -10.0, 10.0, "log-odds when on TIP Tier 2 Watch List or Tier 3 the year before"),
+        "momentum": Real(2.0, -50.0, 50.0, "log-odds per unit share of countries fully criminalizing, year before"),
         "applies_to": Instruments(None, "instruments under external pressure (default: all)"),
     }
 
@@ -60,9 +56,7 @@ class External(Mechanism):
     def check_inputs(cls, world, p):
         rec = world.record
         if p.monitoring and not len(rec.tiers):
-            raise ConfigError(
-                f"mechanism 'external' (monitoring) needs a tiers table; record '{rec.name}' lacks it"
-            )
+            raise ConfigError(f"mechanism 'external' (monitoring) needs a tiers table; record '{rec.name}' lacks it")
         if p.momentum and not (rec.global_series["variable"] == "share_criminalized").any():
             raise ConfigError(
                 f"mechanism 'external' (momentum) needs the global series 'share_criminalized'; "

@@ -44,9 +44,7 @@ class PushPull(Mechanism):
     name = "push_pull"
     summary = "origin states gain, destination states lose from cooperating (migration, GDP gaps)"
     params = {
-        "migration": Real(
-            -0.5, -10.0, 10.0, "log-odds per SD of net immigration share (negative: receivers later)"
-        ),
+        "migration": Real(-0.5, -10.0, 10.0, "log-odds per SD of net immigration share (negative: receivers later)"),
         "gdp_gap": Real(0.0, -10.0, 10.0, "log-odds per SD of log GDP per capita above the members' mean"),
     }
 

@@ -1,0 +1,250 @@
+"""Fit objects: estimates with their uncertainty, a reviewer's log, save and load.
+
+A :class:`Fit` is plain data. :meth:`Fit.save` writes a folder of JSON and
+CSV (never pickle), :func:`load_fit` reads it back and validates it, and
+:meth:`Fit.apply` / :meth:`Fit.draw` turn it back into scenarios to run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CalibrationError, ConfigError
+from ..rng import SeedLike, stream
+
+__all__ = ["Fit", "load_fit"]
+
+_FORMAT = "harmsim-fit/1"
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """The result of a calibration.
+
+    estimates: one row per free parameter: ``parameter, estimate, se, lower,
+    upper, bound_lo, bound_hi, status`` (``lower``/``upper``: 95% interval;
+    ``status``: identified / weak / not identified / at bound).
+    fixed: parameters held at the scenario's values, with the reason.
+    samples: posterior draws (ABC) or None.
+    log: what a reviewer needs to follow the calibration (data, targets,
+    method, settings, diagnostics, time).
+    """
+
+    scenario: str
+    scenario_digest: str
+    record: str
+    method: str
+    estimates: pd.DataFrame
+    loglik: float | None
+    n_obs: int
+    covariance: pd.DataFrame | None = None
+    samples: pd.DataFrame | None = None
+    fixed: dict = field(default_factory=dict)
+    log: dict = field(default_factory=dict)
+
+    @property
+    def n_params(self) -> int:
+        return len(self.estimates)
+
+    @property
+    def aic(self) -> float | None:
+        return None if self.loglik is None else 2 * self.n_params - 2 * self.loglik
+
+    @property
+    def bic(self) -> float | None:
+        return None if self.loglik is None else self.n_params * np.log(self.n_obs) - 2 * self.loglik
+
+    def parameters(self) -> dict[str, float]:
+        """Point estimates by flat parameter name."""
+        return dict(zip(self.estimates["parameter"], self.estimates["estimate"].astype(float)))
+
+    def apply(self, scenario, values: dict | None = None):
+        """``scenario`` with the fit's estimates (or ``values``); refuses a scenario the fit is not of."""
+        if scenario.name != self.scenario:
+            raise CalibrationError(
+                f"this fit is of scenario '{self.scenario}', not '{scenario.name}'; "
+                f"calibrate '{scenario.name}' or run '{self.scenario}'"
+            )
+        known = scenario.parameters()
+        unknown = [p for p in self.estimates["parameter"] if p not in known and not p.startswith("hazard.offsets.")]
+        if unknown:
+            raise CalibrationError(f"the fit names parameters scenario '{scenario.name}' lacks: {unknown}")
+        try:
+            return scenario.with_params(values if values is not None else self.parameters())
+        except ConfigError as exc:
+            raise CalibrationError(f"the fit's values do not fit scenario '{scenario.name}': {exc}") from None
+
+    def draw(self, n: int, seed: SeedLike) -> pd.DataFrame:
+        """``n`` parameter sets from the fit's uncertainty (one row each).
+
+        ABC: resampled posterior draws. MLE: the asymptotic normal
+        (estimate, covariance), redrawn until inside the parameters' bounds;
+        parameters without a standard error stay at their estimate.
+        """
+        g = stream(seed, "fit-draws")
+        if self.samples is not None and len(self.samples):
+            idx = g.integers(0, len(self.samples), n)
+            return self.samples.iloc[idx][list(self.estimates["parameter"])].reset_index(drop=True)
+        est = self.estimates.set_index("parameter")
+        names = list(est.index)
+        mean = est["estimate"].to_numpy(float)
+        lo, hi = est["bound_lo"].to_numpy(float), est["bound_hi"].to_numpy(float)
+        if self.covariance is None or not np.isfinite(self.covariance.to_numpy()).all():
+            return pd.DataFrame(np.tile(mean, (n, 1)), columns=names)
+        cov = self.covariance.loc[names, names].to_numpy(float)
+        out = np.empty((n, len(names)))
+        filled = 0
+        for _ in range(1000):
+            x = g.multivariate_normal(mean, cov, size=max(n, 64), method="eigh")
+            ok = x[((x >= lo) & (x <= hi)).all(axis=1)]
+            take = min(len(ok), n - filled)
+            out[filled : filled + take] = ok[:take]
+            filled += take
+            if filled == n:
+                return pd.DataFrame(out, columns=names)
+        raise CalibrationError("could not draw parameters inside their bounds from the fit's covariance")
+
+    def summary(self) -> str:
+        """The fit in words and a table (what `harmsim calibrate` prints)."""
+        lines = [f"{self.method.upper()} fit of scenario '{self.scenario}' to record '{self.record}'"]
+        if self.loglik is not None:
+            lines.append(
+                f"log-likelihood {self.loglik:.2f}, {self.n_params} free parameters, "
+                f"{self.n_obs} at-risk state-instrument-years; AIC {self.aic:.1f}, BIC {self.bic:.1f}"
+            )
+        t = self.estimates.copy()
+        for c in ("estimate", "se", "lower", "upper"):
+            t[c] = t[c].map(lambda x: "" if pd.isna(x) else f"{x:.3f}")
+        lines.append(t[["parameter", "estimate", "se", "lower", "upper", "status"]].to_string(index=False))
+        ident = t.loc[t["status"] == "identified", "parameter"].tolist()
+        weak = t.loc[t["status"] != "identified", "parameter"].tolist()
+        lines.append("The record pins down: " + (", ".join(ident) if ident else "none of the free parameters") + ".")
+        if weak:
+            lines.append(
+                "It does not pin down (flat or one-sided likelihood, interval touching a bound): "
+                + ", ".join(f"{p} ({s})" for p, s in zip(weak, t.loc[t["status"] != "identified", "status"]))
+                + "."
+            )
+        if self.fixed:
+            lines.append(
+                "Held fixed: " + "; ".join(f"{k} = {v['value']} ({v['reason']})" for k, v in self.fixed.items()) + "."
+            )
+        return "\n".join(lines)
+
+    # Persistence -------------------------------------------------------------------------
+    def save(self, folder: str | Path) -> list[Path]:
+        """Write fit.json, estimates.csv, covariance.csv, samples.csv and trace.md into ``folder``."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": _FORMAT,
+            "scenario": self.scenario,
+            "scenario_digest": self.scenario_digest,
+            "record": self.record,
+            "method": self.method,
+            "loglik": self.loglik,
+            "n_obs": self.n_obs,
+            "aic": self.aic,
+            "bic": self.bic,
+            "fixed": self.fixed,
+            "log": self.log,
+        }
+        paths = [out / "fit.json", out / "estimates.csv"]
+        paths[0].write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
+        self.estimates.to_csv(paths[1], index=False)
+        if self.covariance is not None:
+            self.covariance.to_csv(out / "covariance.csv")
+            paths.append(out / "covariance.csv")
+        if self.samples is not None:
+            self.samples.to_csv(out / "samples.csv", index=False)
+            paths.append(out / "samples.csv")
+        (out / "trace.md").write_text(_trace(self))
+        paths.append(out / "trace.md")
+        return paths
+
+
+def load_fit(folder: str | Path) -> Fit:
+    """Read a fit written by :meth:`Fit.save` (plain JSON and CSV; nothing is executed)."""
+    d = Path(folder)
+    meta_path = d / "fit.json"
+    if not meta_path.is_file():
+        raise CalibrationError(f"{d}: no fit.json (not a saved fit)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise CalibrationError(f"{meta_path}: not valid JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise CalibrationError(f"{meta_path}: not a harmsim fit (format {_FORMAT})")
+    for key in ("scenario", "scenario_digest", "record", "method", "n_obs"):
+        if key not in meta:
+            raise CalibrationError(f"{meta_path}: missing '{key}'")
+    try:
+        est = pd.read_csv(d / "estimates.csv")
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CalibrationError(f"{d / 'estimates.csv'}: {exc}") from None
+    need = {"parameter", "estimate", "se", "lower", "upper", "bound_lo", "bound_hi", "status"}
+    if not need <= set(est.columns):
+        raise CalibrationError(f"{d / 'estimates.csv'}: missing columns {sorted(need - set(est.columns))}")
+    cov = pd.read_csv(d / "covariance.csv", index_col=0) if (d / "covariance.csv").is_file() else None
+    samples = pd.read_csv(d / "samples.csv") if (d / "samples.csv").is_file() else None
+    return Fit(
+        scenario=meta["scenario"],
+        scenario_digest=meta["scenario_digest"],
+        record=meta["record"],
+        method=meta["method"],
+        estimates=est,
+        loglik=meta.get("loglik"),
+        n_obs=int(meta["n_obs"]),
+        covariance=cov,
+        samples=samples,
+        fixed=meta.get("fixed", {}),
+        log=meta.get("log", {}),
+    )
+
+
+def _json_default(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def _trace(fit: Fit) -> str:
+    """A TRACE-style calibration log (Schmolke et al. 2010; Grimm et al. 2014) in Markdown."""
+    log = fit.log
+    lines = [
+        f"# Calibration log: scenario '{fit.scenario}' ({fit.method})",
+        "",
+        "## Data",
+        f"- record: {fit.record}; {log.get('data', '')}",
+        "",
+        "## Targets and weights",
+        f"- {log.get('targets', '')}",
+        "",
+        "## Method and settings",
+        f"- {log.get('method', '')}",
+    ]
+    for k, v in log.get("settings", {}).items():
+        lines.append(f"- {k}: {v}")
+    lines += ["", "## Diagnostics"]
+    for k, v in log.get("diagnostics", {}).items():
+        lines.append(f"- {k}: {v}")
+    lines += ["", "## Approximations", *[f"- {a}" for a in log.get("approximations", [])], ""]
+    lines += [
+        "## Time",
+        f"- {log.get('seconds', float('nan')):.2f} s",
+        "",
+        "## Result",
+        "",
+        "```",
+        fit.summary(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,228 @@
+"""Calibration: the likelihood by hand, fits that save and load, bad inputs, recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+import harmsim
+from harmsim.calibrate import calibrate, history, load_fit, loglik, loglik_cells
+from harmsim.cli import main
+from harmsim.errors import CalibrationError
+from harmsim.record import record_from_tables
+from harmsim.scenario import scenario_from_dict
+
+
+def tiny_record(adoptions):
+    """Three states (A, B joins in 2001, C), two instruments (x; y requires x), 2000-2002."""
+    states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 2001, 1990], "subregion": ["n", "n", "s"]})
+    inst = pd.DataFrame({"instrument": ["x", "y"], "opens": ["", ""], "requires": ["", "x"]})
+    ad = pd.DataFrame(adoptions, columns=["state", "instrument", "year", "year_min", "year_max"])
+    return record_from_tables("tiny", 2000, 2002, {"states": states, "instruments": inst, "adoptions": ad})
+
+
+def scenario(rec, mechs, intercept=-1.0, offsets=None):
+    return scenario_from_dict(
+        {"hazard": {"intercept": intercept, "offsets": offsets or {}}, "mechanisms": mechs}, where="t", record=rec
+    )
+
+
+def lh(e):
+    return np.log(expit(e))
+
+
+def ls(e):
+    return np.log(1 - expit(e))
+
+
+def test_likelihood_by_hand_intercepts_and_prerequisites():
+    rec = tiny_record(
+        [
+            ("A", "x", 2001, 2001, 2001),
+            ("A", "y", 2001, 2001, 2001),  # with its prerequisite, same year: bundled
+            ("B", "x", "", 2001, 2002),  # interval-censored
+            ("C", "y", "", "", ""),
+            ("C", "x", 2000, 2000, 2000),
+        ]
+    )
+    a, oy, bundle = -1.0, 0.5, 2.0
+    sc = scenario(rec, {"prerequisites": {"bundle": bundle}}, intercept=a, offsets={"y": oy})
+    ey = a + oy
+    expected = (
+        # A: x survives 2000, adopted 2001; y needs x: not at risk 2000, adopted 2001 with the bundle term
+        ls(a)
+        + lh(a)
+        + lh(ey + bundle)
+        # B joins 2001: x adopted in [2001, 2002]: 1 - survival over both years. For what depends on
+        # B's x (its y's gate), x is imputed at the interval's midpoint, rounded: 2002 -> y at risk
+        # in 2002 with the bundle term, not adopted.
+        + np.log(1 - (1 - expit(a)) ** 2)
+        + ls(ey + bundle)
+        # C: x in 2000; y at risk 2000 (bundle), 2001, 2002, never adopted
+        + lh(a)
+        + ls(ey + bundle)
+        + ls(ey)
+        + ls(ey)
+    )
+    assert loglik(sc, history(sc, rec)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_likelihood_by_hand_with_diffusion():
+    rec = tiny_record([("A", "x", 2000, 2000, 2000), ("C", "x", 2002, 2002, 2002)])
+    a, s = -2.0, 1.5
+    sc = scenario(
+        rec,
+        {"diffusion": {"strength": s, "weight_all": 1.0, "weight_subregion": 0.0, "weight_border": 0.0}},
+        intercept=a,
+    )
+    cells, n_obs = loglik_cells(sc, history(sc, rec))
+    # C: 2000 no peer adopted; 2001 peers A (adopted) and B (member from 2001, not adopted): share 1/2;
+    # 2002: same peers, share 1/2, adopts.
+    c_x = ls(a) + ls(a + s * 0.5) + lh(a + s * 0.5)
+    assert cells[2, 0] == pytest.approx(c_x, rel=1e-12)
+    # B: members 2001-2002, peers A and C: 2001 share 1/2 (A), 2002 share 1/2 (C adopts only in 2002)
+    assert cells[1, 0] == pytest.approx(ls(a + s * 0.5) + ls(a + s * 0.5), rel=1e-12)
+    # at-risk years: x: A 1, B 2, C 3; y (prerequisites off, so not gated, never adopted): A 3, B 2, C 3
+    assert n_obs == (1 + 2 + 3) + (3 + 2 + 3)
+
+
+def test_impossible_record_is_refused():
+    rec = tiny_record([("A", "y", 2000, 2000, 2000)])  # y without x
+    sc = scenario(rec, {"prerequisites": {"bundle": 0.0}})
+    with pytest.raises(CalibrationError, match="A adopting y in 2000"):
+        loglik(sc, history(sc, rec))
+
+
+def test_mle_on_the_asean_record_saves_loads_and_runs(tmp_path):
+    sc = harmsim.load_scenario("diffusion_only")
+    fit = calibrate(sc)
+    assert np.isfinite(fit.loglik) and fit.aic == pytest.approx(2 * fit.n_params - 2 * fit.loglik)
+    est = fit.estimates.set_index("parameter")
+    assert est.loc["diffusion.strength", "status"] == "identified" and est.loc["diffusion.strength", "se"] > 0
+    # the likelihood at the estimates is the reported maximum, and nearby points are lower
+    best = fit.apply(sc)
+    h = history(best, sc.record)
+    assert loglik(best, h) == pytest.approx(fit.loglik, abs=1e-6)
+    for d in (-0.2, 0.2):
+        moved = best.with_params({"diffusion.strength": fit.parameters()["diffusion.strength"] + d})
+        assert loglik(moved, h) < fit.loglik
+    fit.save(tmp_path / "fit")
+    back = load_fit(tmp_path / "fit")
+    pd.testing.assert_frame_equal(back.estimates, fit.estimates)
+    assert back.loglik == pytest.approx(fit.loglik) and back.n_obs == fit.n_obs
+    np.testing.assert_allclose(back.covariance.to_numpy(), fit.covariance.to_numpy(), equal_nan=True)
+    draws = back.draw(200, seed=1)
+    assert list(draws.columns) == list(fit.estimates["parameter"])
+    assert (draws["diffusion.strength"].std() > 0) and draws.equals(back.draw(200, seed=1))
+    assert "Calibration log" in (tmp_path / "fit" / "trace.md").read_text()
+
+
+def test_binding_effect_outside_the_window_is_held_fixed():
+    sc = harmsim.load_scenario("binding_only")
+    fit = calibrate(sc, free=["hazard.intercept", "agreements.binding"])
+    assert "agreements.binding" in fit.fixed and list(fit.estimates["parameter"]) == ["hazard.intercept"]
+
+
+@pytest.mark.parametrize(
+    ("free", "pattern"),
+    [
+        (["diffusion.strenght"], "unknown parameter 'diffusion.strenght'"),
+        ([], "nothing to estimate"),
+        (["agreements.arrival"], None),
+    ],
+)
+def test_bad_free_parameters(free, pattern):
+    sc = harmsim.load_scenario("baseline")
+    with pytest.raises((CalibrationError, harmsim.ConfigError)) as info:
+        calibrate(sc, free=free)
+    if pattern:
+        assert pattern in str(info.value)
+
+
+def test_fit_of_another_scenario_is_refused(tmp_path, capsys):
+    assert main(["calibrate", "diffusion_only", "--out", str(tmp_path / "f")]) == 0
+    code = main(["run", "baseline", "--from-fit", str(tmp_path / "f"), "-r", "3", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "this fit is of scenario 'diffusion_only'" in err and err.count("\n") == 1
+    assert (
+        main(
+            [
+                "run",
+                "diffusion_only",
+                "--from-fit",
+                str(tmp_path / "f"),
+                "-r",
+                "20",
+                "--no-figures",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
+    a = pd.read_csv(tmp_path / "r" / "adoptions.csv")
+    assert a["replicate"].nunique() == 20
+
+
+def test_bad_fit_folder(tmp_path):
+    with pytest.raises(CalibrationError, match=r"no fit\.json"):
+        load_fit(tmp_path)
+    (tmp_path / "fit.json").write_text('{"format": "something else"}')
+    with pytest.raises(CalibrationError, match="not a harmsim fit"):
+        load_fit(tmp_path)
+
+
+@pytest.mark.statistical
+def test_parameter_recovery_on_synthetic_records():
+    """Records simulated from known parameters are fitted back; 95% intervals cover the truth."""
+    from harmsim.synthetic import synthetic_region
+
+    region = synthetic_region(40, 3, seed=5)
+    truth = {"hazard.intercept": -3.0, "diffusion.strength": 2.0, "prerequisites.bundle": 1.5}
+    base = scenario_from_dict(
+        {
+            "hazard": {"intercept": -3.0},
+            "mechanisms": {"diffusion": {"strength": 2.0}, "prerequisites": {"bundle": 1.5}},
+        },
+        where="truth",
+        record=region,
+    )
+    covered, estimates = [], []
+    for seed in harmsim.spawn_seeds(77, 12):
+        sim = harmsim.run(base, seed=seed).adoptions
+        rec = record_with_adoptions(region, sim)
+        fit = calibrate(
+            scenario_from_dict(
+                {
+                    "hazard": {"intercept": -2.0},
+                    "mechanisms": {"diffusion": {"strength": 0.5}, "prerequisites": {"bundle": 0.0}},
+                },
+                where="fit",
+                record=rec,
+            ),
+            free=list(truth),
+        )
+        e = fit.estimates.set_index("parameter")
+        covered.append([(e.loc[p, "lower"] <= v <= e.loc[p, "upper"]) for p, v in truth.items()])
+        estimates.append([e.loc[p, "estimate"] for p in truth])
+    coverage = np.mean(covered)
+    bias = np.mean(estimates, axis=0) - np.array(list(truth.values()))
+    assert coverage >= 0.8, f"95% intervals covered the truth in {coverage:.0%} of cases"
+    assert np.all(np.abs(bias) < np.array([0.5, 1.0, 1.0])), bias
+
+
+def record_with_adoptions(region, simulated):
+    """A copy of ``region`` whose adoptions are a simulated history."""
+    tables = {name: t for name, t in region.tables().items()}
+    ad = simulated.copy()
+    ad["state"] = ad["state"].astype(str)
+    ad["instrument"] = ad["instrument"].astype(str)
+    ad["year_min"] = ad["year"]
+    ad["year_max"] = ad["year"]
+    tables["adoptions"] = ad
+    tables["instruments"] = tables["instruments"][["instrument", "opens", "requires"]]
+    tables["states"] = tables["states"][["state", "joined", "subregion"]]
+    keep = {k: v for k, v in tables.items() if k in ("states", "instruments", "adoptions", "borders")}
+    return record_from_tables(region.name, region.start, region.end, keep)
