@@ -8,6 +8,7 @@ import pytest
 from scipy.special import expit
 
 import harmsim
+import harmsim.params
 from harmsim.calibrate import calibrate, history, load_fit, loglik, loglik_cells
 from harmsim.cli import main
 from harmsim.errors import CalibrationError
@@ -226,3 +227,56 @@ def record_with_adoptions(region, simulated):
     tables["states"] = tables["states"][["state", "joined", "subregion"]]
     keep = {k: v for k, v in tables.items() if k in ("states", "instruments", "adoptions", "borders")}
     return record_from_tables(region.name, region.start, region.end, keep)
+
+
+FREE = ["hazard.intercept", "diffusion.strength", "prerequisites.bundle"]
+
+
+@pytest.mark.statistical
+def test_abc_and_mle_agree_within_their_uncertainty():
+    sc = harmsim.load_scenario("diffusion_only")
+    mle = calibrate(sc, free=FREE).estimates.set_index("parameter")
+    abc = calibrate(sc, "abc", free=FREE, population=200, budget=6000, seed=3).estimates.set_index("parameter")
+    for p in FREE:
+        gap = abs(mle.loc[p, "estimate"] - abc.loc[p, "estimate"])
+        assert gap < 2 * np.hypot(mle.loc[p, "se"], abc.loc[p, "se"]), p
+    # ABC summarizes the record, so it cannot be more certain than the exact likelihood
+    assert (abc["se"] >= 0.5 * mle["se"]).all()
+
+
+def test_abc_is_reproducible_on_any_worker_count(tmp_path):
+    sc = harmsim.load_scenario("diffusion_only")
+    priors = [
+        harmsim.params.RealRange("hazard.intercept", -5, 0),
+        harmsim.params.RealRange("diffusion.strength", -2, 5),
+    ]
+    kw = dict(priors=priors, population=50, budget=400, generations=3, seed=11)
+    one = calibrate(sc, "abc", **kw)
+    two = calibrate(sc, "abc", workers=2, batch_size=40, **kw)
+    pd.testing.assert_frame_equal(one.estimates, two.estimates)
+    pd.testing.assert_frame_equal(one.samples, two.samples)
+    gens = pd.DataFrame(one.log["diagnostics"]["generations"])
+    assert gens["generation"].iloc[0] == 0 and (np.diff(gens["epsilon"].iloc[1:].to_numpy()) <= 0).all()
+    one.save(tmp_path / "abc")
+    back = load_fit(tmp_path / "abc")
+    pd.testing.assert_frame_equal(back.samples, one.samples)
+    assert back.draw(10, seed=0).shape == (10, 2)
+
+
+@pytest.mark.parametrize(
+    ("priors", "pattern"),
+    [
+        ([harmsim.params.RealRange("diffusion.strenght", 0, 1)], "unknown parameter"),
+        ([harmsim.params.RealRange("diffusion.strength", 1, 1)], "lo < hi"),
+        ([], "at least one prior"),
+    ],
+)
+def test_bad_priors(priors, pattern):
+    with pytest.raises((CalibrationError, harmsim.ConfigError), match=pattern):
+        calibrate(harmsim.load_scenario("diffusion_only"), "abc", priors=priors, population=20, budget=100)
+
+
+def test_bad_prior_on_the_command_line(capsys):
+    code = main(["calibrate", "diffusion_only", "--method", "abc", "--prior", "diffusion.strength=3:1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "greater than HI" in err and err.count("\n") == 1

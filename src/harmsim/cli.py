@@ -15,7 +15,7 @@ import pandas as pd
 from . import __version__
 from .compare import compare, observed_curves, simulated_curves, year_ranges
 from .errors import ConfigError, HarmsimError
-from .params import CategoricalRange
+from .params import CategoricalRange, RealRange
 from .record import load_record, packaged_records
 from .run import ENGINES, run_ensemble
 from .scenario import list_scenarios, load_scenario
@@ -90,10 +90,16 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--out", type=Path, help="also write the fit table as CSV")
     ca = sub.add_parser("calibrate", help="fit a scenario's parameters to the record")
     ca.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
-    ca.add_argument("--method", choices=("mle",), default="mle")
+    ca.add_argument("--method", choices=("mle", "abc"), default="mle")
     ca.add_argument("--free", nargs="+", metavar="NAME", help="parameters to estimate (default: all real ones)")
     ca.add_argument("--record", default=None, help="record to fit (default: the scenario's)")
     ca.add_argument("--out", type=Path, help="folder to save the fit in (fit.json, estimates.csv, trace.md)")
+    ca.add_argument("--prior", action="append", metavar="NAME=LO:HI", help="ABC: a uniform prior (repeat)")
+    ca.add_argument("--population", type=_positive, default=500, help="ABC: particles per generation")
+    ca.add_argument("--budget", type=_positive, default=100_000, help="ABC: most simulations in all")
+    ca.add_argument("--generations", type=_positive, default=8, help="ABC: most generations")
+    ca.add_argument("--seed", "-s", type=_seed, default=0, help="ABC: root seed")
+    ca.add_argument("--workers", "-w", type=_positive, default=1, help="ABC: processes")
     sw = sub.add_parser("sweep", help="sweep parameters over a design and score every point against the record")
     sw.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     sw.add_argument(
@@ -165,7 +171,31 @@ def cmd_calibrate(args) -> int:
 
     sc = load_scenario(args.scenario)
     rec = load_record(args.record) if args.record else None
-    fit = calibrate(sc, method=args.method, record=rec, free=args.free)
+    if args.method == "mle":
+        if args.prior:
+            raise ConfigError("--prior is for --method abc")
+        fit = calibrate(sc, method="mle", record=rec, free=args.free)
+    else:
+        from .sweep import parse_vary
+
+        priors = None
+        if args.prior:
+            priors = [parse_vary(p, sc) for p in args.prior]
+            bad = [p.name for p in priors if not isinstance(p, RealRange)]
+            if bad:
+                raise ConfigError(f"--prior needs real ranges NAME=LO:HI; not real: {', '.join(bad)}")
+        fit = calibrate(
+            sc,
+            method="abc",
+            record=rec,
+            free=args.free,
+            priors=priors,
+            population=args.population,
+            budget=args.budget,
+            generations=args.generations,
+            seed=args.seed,
+            workers=args.workers,
+        )
     print(fit.summary())
     print(f"({fit.log.get('seconds', 0):.1f} s)")
     if args.out:

@@ -34,11 +34,9 @@ import json
 import math
 import multiprocessing
 import os
-import pickle
 import shutil
 import sys
 import tempfile
-import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from . import batch
+from ._workers import job_inputs, job_payload
 from .compare import aligned_years, fit_metrics, target
 from .errors import ConfigError
 from .params import (
@@ -229,19 +228,9 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     return out
 
 
-# The scenario and record of the sweep a worker is serving, kept between its tasks so
-# that their compiled arrays (World, covariates) are built once per worker, not per task.
-_WORKER_CACHE: dict[str, tuple] = {}
-
-
 def _run_chunk(task: dict) -> list[dict]:
     """Worker entry point: evaluate a chunk of points (top-level so it pickles)."""
-    token = task["token"]
-    if token not in _WORKER_CACHE:
-        _WORKER_CACHE.clear()
-        # Our own objects, pickled once by sweep() itself (never untrusted input).
-        _WORKER_CACHE[token] = pickle.loads(task["payload"])
-    scenario, record = _WORKER_CACHE[token]
+    scenario, record = job_inputs(task)
     rows = []
     for point, values in task["points"]:
         row = {"point": point, **values, "replicates": len(task["seeds"]), "seed": task["seed"]}
@@ -364,10 +353,8 @@ def sweep(
             _atomic_write_text(parts / "spec.json", json.dumps(spec, indent=2))
     todo = [i for i in range(len(chunks)) if i not in done]
     # token: a cache key for workers only (never enters a result)
-    # The scenario and record go pickled once, not once per task; ``token`` keys the workers'
-    # cache of them and never enters a result.
-    payload = pickle.dumps((scenario, record), protocol=pickle.HIGHEST_PROTOCOL)
-    base = {"payload": payload, "seeds": seeds, "seed": int(seed), "token": uuid.uuid4().hex}
+    # The scenario and record go pickled once per sweep, not once per task.
+    base = {**job_payload(scenario, record), "seeds": seeds, "seed": int(seed)}
     tasks = {i: {**base, "points": [(int(p), _plain(table.loc[p, names].to_dict())) for p in chunks[i]]} for i in todo}
     from tqdm.auto import tqdm
 

@@ -16,18 +16,51 @@ to and loads from plain JSON/CSV, and scenarios can be run from it.
 from __future__ import annotations
 
 from ..errors import CalibrationError
+from ..params import RealRange
+from .abc import abc_smc, default_priors
 from .fit import Fit, load_fit
 from .likelihood import history, loglik, loglik_cells
 from .mle import default_free, fit_mle
 
-__all__ = ["METHODS", "Fit", "calibrate", "default_free", "history", "load_fit", "loglik", "loglik_cells"]
+__all__ = [
+    "METHODS",
+    "Fit",
+    "abc_smc",
+    "calibrate",
+    "default_free",
+    "default_priors",
+    "history",
+    "load_fit",
+    "loglik",
+    "loglik_cells",
+]
 
-METHODS = ("mle",)
+METHODS = ("mle", "abc")
 
 
-def calibrate(scenario, method: str = "mle", *, record=None, free: list[str] | None = None) -> Fit:
-    """Fit ``scenario`` to ``record`` (default: the scenario's own record)."""
+def calibrate(
+    scenario,
+    method: str = "mle",
+    *,
+    record=None,
+    free: list[str] | None = None,
+    priors: list[RealRange] | None = None,
+    **abc_options,
+) -> Fit:
+    """Fit ``scenario`` to ``record`` (default: the scenario's own record).
+
+    ``method="mle"``: exact likelihood (:func:`~harmsim.calibrate.mle.fit_mle`).
+    ``method="abc"``: ABC-SMC (:func:`~harmsim.calibrate.abc.abc_smc`) with
+    ``priors`` (default: :func:`default_priors` of ``free``); further keyword
+    arguments (population, budget, seed, workers, ...) go to the sampler.
+    """
     record = record if record is not None else scenario.record
     if method not in METHODS:
         raise CalibrationError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    return fit_mle(scenario, record, free)
+    if method == "mle":
+        if priors is not None or abc_options:
+            raise CalibrationError("priors and sampler options are for method='abc'")
+        return fit_mle(scenario, record, free)
+    if priors is None:
+        priors = default_priors(scenario, list(free) if free is not None else default_free(scenario, record))
+    return abc_smc(scenario, record, priors, **abc_options)

@@ -125,8 +125,13 @@ class Fit:
         weak = t.loc[t["status"] != "identified", "parameter"].tolist()
         lines.append("The record pins down: " + (", ".join(ident) if ident else "none of the free parameters") + ".")
         if weak:
+            why = (
+                "posterior about as wide as the prior"
+                if self.method == "abc"
+                else "flat or one-sided likelihood, interval touching a bound"
+            )
             lines.append(
-                "It does not pin down (flat or one-sided likelihood, interval touching a bound): "
+                f"It does not pin down ({why}): "
                 + ", ".join(f"{p} ({s})" for p, s in zip(weak, t.loc[t["status"] != "identified", "status"]))
                 + "."
             )
