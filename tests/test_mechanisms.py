@@ -14,6 +14,7 @@ import pytest
 import harmsim
 from harmsim.mechanisms import REGISTRY
 from harmsim.mechanisms.base import State
+from harmsim.params import ParamSet
 from harmsim.scenario import scenario_from_dict
 from harmsim.world import NEVER
 
@@ -40,7 +41,9 @@ def test_contract(name, baseline):
     doc = __import__(cls.__module__, fromlist=["x"]).__doc__
     assert "Direction" in doc, f"{name} must document the direction of its effect"
     world = baseline.world
-    p = baseline.mechanism(name)
+    p = baseline.mechanism(name) or ParamSet.build(
+        name, cls.params, {}, where="defaults", ctx={"instruments": world.instruments}
+    )
     m = cls(world, p)
     T, N, K = world.shape
     s = m.static()
@@ -64,6 +67,7 @@ def test_contract(name, baseline):
         ("agreements", {"nonbinding": 0.0, "binding": 0.0}),
         ("external", {"monitoring": 0.0, "momentum": 0.0}),
         ("capacity", {"strength": 0.0}),
+        ("period", {"effect": 0.0}),
     ],
 )
 def test_zero_effect_equals_mechanism_off(name, zero):
@@ -169,3 +173,11 @@ def test_salience_and_compliance_by_hand():
 
 def test_state_protocol_fields():
     assert {"adopt_year", "arrival", "open_year"} == set(State.__dataclass_fields__)
+
+
+def test_period_raises_hazards_from_its_year():
+    a0 = years(scenario({}))
+    a1 = years(scenario({"period": {"effect": 1.5, "year": 2005}}))
+    assert (a1["y"] <= a0["y"]).all()
+    changed = a1["y"] < a0["y"]
+    assert changed.any() and (a1.loc[changed, "y"] >= 2005).all()

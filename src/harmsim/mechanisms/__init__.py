@@ -11,11 +11,12 @@ from .base import Mechanism, State
 from .capacity import Capacity
 from .diffusion import Diffusion
 from .external import External
+from .period import Period
 from .prerequisites import Prerequisites
 from .push_pull import PushPull
 
 __all__ = ["REGISTRY", "Mechanism", "State"]
 
 REGISTRY: dict[str, type[Mechanism]] = {
-    cls.name: cls for cls in (PushPull, Diffusion, Agreements, External, Capacity, Prerequisites)
+    cls.name: cls for cls in (PushPull, Diffusion, Agreements, External, Capacity, Prerequisites, Period)
 }
