@@ -280,3 +280,49 @@ def test_bad_prior_on_the_command_line(capsys):
     code = main(["calibrate", "diffusion_only", "--method", "abc", "--prior", "diffusion.strength=3:1"])
     err = capsys.readouterr().err
     assert code == 2 and "greater than HI" in err and err.count("\n") == 1
+
+
+def test_compare_mechanisms_table_and_verdict(tmp_path):
+    from harmsim.calibrate.comparison import compare_mechanisms
+    from harmsim.calibrate.report import write_comparison
+
+    names = ["baseline", "binding_only", "diffusion_only"]
+    scs = {n: harmsim.load_scenario(n) for n in names}
+    comp = compare_mechanisms(list(scs.values()), replicates=20, seed=1, cross_validate=False)
+    t = comp.table.set_index("model")
+    assert set(t.index) == {*names, "bass (per instrument)"}
+    assert t["d_aic"].min() == 0 and t["aic_weight"].sum() == pytest.approx(1.0)
+    # binding_only fixes the non-binding effect at 0: one parameter fewer, likelihood no higher
+    assert t.loc["binding_only", "k"] == t.loc["baseline", "k"] - 1
+    assert t.loc["binding_only", "loglik"] <= t.loc["baseline", "loglik"] + 1e-6
+    assert t["coverage90"].between(0, 1).all()
+    tests = comp.tests.set_index("test")
+    assert tests.loc["baseline vs binding_only", "df"] == 1
+    assert "lowest AIC" in comp.verdict
+    paths = write_comparison(comp, scs, tmp_path, replicates=20, seed=1)
+    names_written = {p.name for p in paths}
+    assert {"comparison.csv", "verdict.txt", "baseline_incremental.png", "baseline_cumulative.pdf"} <= names_written
+    assert load_fit(tmp_path / "fits" / "diffusion_only").scenario == "diffusion_only"
+
+
+def test_leave_one_out_scores_are_predictive():
+    """A held-out state's predictive log-likelihood is below its in-sample contribution."""
+    from harmsim.calibrate.comparison import _loo_model
+
+    sc = harmsim.load_scenario("diffusion_only")
+    fit = calibrate(sc)
+    hist = history(sc, sc.record)
+    cells, _ = loglik_cells(fit.apply(sc), hist)
+    held = np.zeros(hist.kind.shape, dtype=bool)
+    held[0] = True
+    assert _loo_model(sc, sc.record, hist, fit, [held]) <= cells[0].sum() + 1e-9
+
+
+def test_bass_fit():
+    from harmsim.calibrate.comparison import fit_bass
+
+    sc = harmsim.load_scenario("diffusion_only")
+    b = fit_bass(sc, sc.record)
+    K = len(sc.world.instruments)
+    assert b["k"] == 10 and np.isfinite(b["loglik"]) and b["loglik"] == pytest.approx(b["cells"].sum(), rel=1e-9)
+    assert (b["params"][:K] > 0).all() and (b["params"][K:] >= 0).all()

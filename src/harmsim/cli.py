@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--generations", type=_positive, default=8, help="ABC: most generations")
     ca.add_argument("--seed", "-s", type=_seed, default=0, help="ABC: root seed")
     ca.add_argument("--workers", "-w", type=_positive, default=1, help="ABC: processes")
+    cm = sub.add_parser("compare-mechanisms", help="fit every competing scenario and two baselines; rank them")
+    cm.add_argument("scenarios", nargs="*", help="scenarios to compare (default: the shipped competitors)")
+    cm.add_argument("--replicates", "-r", type=_positive, default=200, help="predictive draws per model")
+    cm.add_argument("--seed", "-s", type=_seed, default=0)
+    cm.add_argument("--no-cv", action="store_true", help="skip the leave-one-out refits (faster)")
+    cm.add_argument("--out", type=Path, help="folder for the table, the verdict, the fits and the figures")
     sw = sub.add_parser("sweep", help="sweep parameters over a design and score every point against the record")
     sw.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     sw.add_argument(
@@ -201,6 +207,30 @@ def cmd_calibrate(args) -> int:
     if args.out:
         paths = fit.save(args.out)
         print(f"wrote {', '.join(p.name for p in paths)} to {args.out}")
+    return 0
+
+
+def cmd_compare_mechanisms(args) -> int:
+    from .calibrate.comparison import COMPETITORS, compare_mechanisms
+
+    names = args.scenarios or list(COMPETITORS)
+    scenarios = {}
+    for n in names:
+        sc = load_scenario(n)
+        scenarios[sc.name] = sc
+    comp = compare_mechanisms(
+        list(scenarios.values()),
+        replicates=args.replicates,
+        seed=args.seed,
+        cross_validate=not args.no_cv,
+        progress=lambda n: print(f"fitting {n}", file=sys.stderr, flush=True),
+    )
+    print(comp)
+    if args.out:
+        from .calibrate.report import write_comparison
+
+        paths = write_comparison(comp, scenarios, args.out, replicates=args.replicates, seed=args.seed)
+        print(f"wrote {len(paths)} files and the fits to {args.out}")
     return 0
 
 
@@ -395,6 +425,7 @@ def main(argv=None) -> int:
         "run": cmd_run,
         "sweep": cmd_sweep,
         "calibrate": cmd_calibrate,
+        "compare-mechanisms": cmd_compare_mechanisms,
     }[args.command]
     try:
         return handler(args)

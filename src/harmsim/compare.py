@@ -278,3 +278,36 @@ def year_ranges(result: EnsembleResult) -> pd.DataFrame:
     for q, name in ((0.05, "q05"), (0.5, "q50"), (0.95, "q95")):
         out[name] = yrs.quantile(q)
     return out.reset_index()
+
+
+def compliance_curves(adoptions: pd.DataFrame, world, agreements=None) -> pd.DataFrame:
+    """Share of members that comply with an agreement, by year (default: those later ones build on).
+
+    Compliance with agreement ``a`` in year ``t``: the share of (member state,
+    instrument covered by ``a`` and open by ``t``) cells adopted by ``t``. From
+    a tidy adoption table (simulated, with ``replicate``; or the record's,
+    where an interval-censored adoption counts once it is sure, at
+    ``year_max``). Columns: replicate, agreement, year, share.
+    """
+    a = adoptions.copy()
+    if "replicate" not in a:
+        a["replicate"] = 0
+    col = "year_max" if "year_max" in a else "year"
+    # Default: the agreements a later agreement builds on by consensus (the study's Figure 3 chain).
+    names = agreements or list(
+        dict.fromkeys(world.agreements[p] for p, trig in zip(world.parent, world.trigger) if trig == "consensus")
+    )
+    reps = np.sort(a["replicate"].unique())
+    idx = pd.MultiIndex.from_product([reps, world.states, world.instruments])
+    y = a.set_index(["replicate", "state", "instrument"])[col].astype("Float64").reindex(idx)
+    y = y.to_numpy(dtype=float, na_value=np.inf).reshape(len(reps), len(world.states), len(world.instruments))
+    rows = []
+    for m in names:
+        j = world.agreements.index(m)
+        for ti, t in enumerate(world.years):
+            inst = world.covers[j] & (world.opens <= t)
+            cells = world.member[ti][:, None] & inst[None, :]
+            n = cells.sum()
+            share = ((y <= t) & cells).sum(axis=(1, 2)) / n if n else np.zeros(len(reps))
+            rows.append(pd.DataFrame({"replicate": reps, "agreement": m, "year": int(t), "share": share}))
+    return pd.concat(rows, ignore_index=True)

@@ -218,3 +218,57 @@ def _edges(v: np.ndarray) -> np.ndarray:
         return np.array([v[0] - 0.5, v[0] + 0.5])
     mid = (v[1:] + v[:-1]) / 2
     return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+
+def plot_incremental(ax, observed: pd.DataFrame, simulated: pd.DataFrame, agreements: pd.DataFrame):
+    """Incremental institutional development (after the study's Figure 3).
+
+    Lines: members' compliance with what an agreement covers, for each
+    agreement a later one builds on, observed (solid) and simulated (median,
+    dashed, with 90% band). Vertical lines: the agreements that build on them,
+    dotted when non-binding, solid when binding. Markers on the time axis: every
+    agreement. ``observed`` / ``simulated``: :func:`harmsim.compare.compliance_curves`;
+    ``agreements``: agreement, year, binding, trigger, builds_on.
+    """
+    colors = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1"]
+    for c, (name, g) in zip(colors, simulated.groupby("agreement", sort=False)):
+        band = g.groupby("year")["share"].quantile([0.05, 0.5, 0.95]).unstack()
+        ax.fill_between(band.index, band[0.05], band[0.95], color=c, alpha=0.15, linewidth=0)
+        ax.plot(band.index, band[0.5], color=c, linewidth=1.2, linestyle="--")
+        o = observed[observed["agreement"] == name].groupby("year")["share"].mean()
+        ax.plot(o.index, o.values, color=c, linewidth=1.8, label=f"compliance with {name}")
+        for _, r in agreements[(agreements["builds_on"] == name) & (agreements["trigger"] == "consensus")].iterrows():
+            ax.axvline(r["year"], color=c, linewidth=1.0, linestyle="-" if r["binding"] else ":")
+            ax.annotate(
+                f"{r['agreement']}\n({'binding' if r['binding'] else 'non-binding'})",
+                (r["year"], 1.0),
+                xytext=(-4, -2),
+                textcoords="offset points",
+                ha="right",
+                va="top",
+                fontsize=7,
+                color=c,
+            )
+    for _, r in agreements.iterrows():
+        major = r["trigger"] != "follow_up"
+        ax.plot(
+            r["year"],
+            -0.06 if major else -0.03,
+            marker="s" if r["binding"] else "o",
+            markersize=7 if major else 4,
+            color="black",
+            markerfacecolor="black" if r["binding"] else "white",
+            clip_on=False,
+        )
+    ax.set_ylim(-0.1, 1.05)
+    ax.set_ylabel("share of members complying", fontsize=9)
+    ax.set_xlabel("year (markers: every agreement; square = binding)", fontsize=9)
+    ax.legend(
+        fontsize=7,
+        frameon=False,
+        loc="center left",
+        title="observed (solid); simulated (dashed, 90% band)",
+        title_fontsize=7,
+    )
+    _style(ax)
+    return ax

@@ -53,7 +53,7 @@ from .world import World
 
 __all__ = ["Scenario", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
 
-_TOP_KEYS = ("name", "description", "record", "window", "hazard", "mechanisms")
+_TOP_KEYS = ("name", "description", "record", "window", "hazard", "mechanisms", "fixed")
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +69,8 @@ class Scenario:
     mechanisms: tuple[tuple[str, ParamSet], ...]
     path: str | None = None
     record_ref: str = "asean"
+    #: parameters that define the scenario and calibration holds at their values
+    fixed: tuple[str, ...] = ()
     _raw: Mapping = field(default_factory=dict, repr=False)
 
     @property
@@ -104,6 +106,7 @@ class Scenario:
             "window": {"start": self.start, "end": self.end},
             "hazard": {**self.hazard.as_dict(), "offsets": dict(self.hazard.offsets)},
             "mechanisms": mech,
+            "fixed": list(self.fixed),
         }
 
     @property
@@ -290,6 +293,9 @@ def scenario_from_dict(
             mechs.append((mname, ps))
     order = list(REGISTRY)
     mechs.sort(key=lambda x: order.index(x[0]))
+    fixed = raw.get("fixed", [])
+    if not isinstance(fixed, (list, tuple)) or not all(isinstance(x, str) for x in fixed):
+        raise ConfigError(f"{where}: 'fixed' must be a list of parameter names")
     sc = Scenario(
         name=name,
         description=desc.strip(),
@@ -300,8 +306,13 @@ def scenario_from_dict(
         mechanisms=tuple(mechs),
         path=path,
         record_ref=ref,
+        fixed=tuple(fixed),
         _raw=dict(raw),
     )
+    known = sc.parameters()
+    for name in sc.fixed:
+        if name not in known:
+            raise ConfigError(f"{where}: 'fixed' names unknown parameter '{name}'; valid: {', '.join(known)}")
     try:
         for mname, ps in sc.mechanisms:
             REGISTRY[mname].check_inputs(sc.world, ps)

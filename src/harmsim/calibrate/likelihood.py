@@ -36,7 +36,7 @@ from ..errors import CalibrationError
 from ..mechanisms.base import State
 from ..world import NEVER, YEAR
 
-__all__ = ["History", "history", "loglik", "loglik_cells"]
+__all__ = ["History", "history", "logit_link", "loglik", "loglik_cells"]
 
 DATED, CENSORED, INTERVAL, BEFORE = 1, 2, 3, 0
 
@@ -99,9 +99,18 @@ def history(scenario, record) -> History:
     return History(kind, year, lo_c, hi, state, int((kind != BEFORE).sum()))
 
 
-def loglik_cells(scenario, hist: History) -> tuple[np.ndarray, int]:
+def logit_link(ti: int, eta: np.ndarray, hist: History):
+    """log h and log(1 - h) of the model's logistic hazard."""
+    return log_expit(eta), log_expit(-eta)
+
+
+def loglik_cells(scenario, hist: History, link=logit_link) -> tuple[np.ndarray, int]:
     """Log-likelihood contribution of every (state, instrument) cell, (N, K), and the number
-    of at-risk state-instrument-years (the sample size for BIC)."""
+    of at-risk state-instrument-years (the sample size for BIC).
+
+    ``link(ti, eta, hist) -> (log h, log(1 - h))`` turns the year's log-odds into
+    hazards; another link (e.g. the Bass model's) reuses the same risk sets.
+    """
     w = scenario.world
     dyn = scenario.dynamics
     S = hist.state
@@ -133,9 +142,10 @@ def loglik_cells(scenario, hist: History) -> tuple[np.ndarray, int]:
                 f"the record has {w.states[i]} adopting {w.instruments[k]} in {t}, which scenario "
                 f"'{scenario.name}' makes impossible (not a member, instrument not open, or prerequisite missing)"
             )
-        ll += np.where(adopt_now & risk, log_expit(eta), 0.0)
-        ll += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_expit(-eta), 0.0)
-        int_surv += np.where(risk & in_int, log_expit(-eta), 0.0)
+        log_h, log_s = link(ti, eta, hist)
+        ll += np.where(adopt_now & risk, log_h, 0.0)
+        ll += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_s, 0.0)
+        int_surv += np.where(risk & in_int, log_s, 0.0)
         int_risk |= risk & in_int
     interval = kind == INTERVAL
     if (interval & ~int_risk).any():

@@ -27,7 +27,7 @@ from scipy.optimize import minimize
 from ..errors import CalibrationError
 from ..params import InstrumentMap, Real
 from .fit import Fit
-from .likelihood import BEFORE, history, loglik, loglik_cells
+from .likelihood import BEFORE, history, loglik_cells
 
 __all__ = ["bounds_of", "default_free", "fit_mle"]
 
@@ -55,6 +55,9 @@ def bounds_of(scenario, name: str) -> tuple[float, float]:
 def default_free(scenario, record) -> list[str]:
     """Every real coefficient of the scenario, plus the intercept and identifiable offsets.
 
+    Parameters the scenario lists under ``fixed`` (those that define it, like
+    ``agreements.nonbinding = 0`` in ``binding_only``) are left out.
+
     Offsets: one per instrument with an observed adoption in the window, except
     the first such instrument (the reference, absorbed by the intercept).
     """
@@ -64,7 +67,7 @@ def default_free(scenario, record) -> list[str]:
     names = ["hazard.intercept", *[f"hazard.offsets.{k}" for k in inst[1:]]]
     for name, value in scenario.parameters().items():
         group = name.split(".")[0]
-        if group == "hazard" or name in _NOT_BY_DEFAULT:
+        if group == "hazard" or name in _NOT_BY_DEFAULT or name in scenario.fixed:
             continue
         if isinstance(value, float):
             names.append(name)
@@ -75,8 +78,23 @@ def _values(free, x) -> dict:
     return {n: float(v) for n, v in zip(free, x)}
 
 
-def fit_mle(scenario, record, free: list[str] | None = None, *, hessian_step: float = 1e-3) -> Fit:
-    """Maximize the exact likelihood of ``record`` under ``scenario`` over ``free``."""
+def fit_mle(
+    scenario,
+    record,
+    free: list[str] | None = None,
+    *,
+    cells: np.ndarray | None = None,
+    start: dict | None = None,
+    uncertainty: bool = True,
+    hessian_step: float = 1e-3,
+) -> Fit:
+    """Maximize the exact likelihood of ``record`` under ``scenario`` over ``free``.
+
+    ``cells`` (N, K) bool restricts the likelihood to those state-instrument
+    histories (the others still act on peers): the basis of leave-one-out
+    scores. ``start`` overrides start values; ``uncertainty=False`` skips the
+    Hessian (standard errors are then NaN).
+    """
     t0 = time.perf_counter()
     free = list(free) if free is not None else default_free(scenario, record)
     if not free:
@@ -87,12 +105,14 @@ def fit_mle(scenario, record, free: list[str] | None = None, *, hessian_step: fl
             raise CalibrationError(f"unknown parameter '{name}' for scenario '{scenario.name}'")
     hist = history(scenario, record)
     bounds = [bounds_of(scenario, n) for n in free]
-    x0 = np.array([np.clip(known.get(n, 0.0), lo, hi) for n, (lo, hi) in zip(free, bounds)])
+    begin = {**known, **(start or {})}
+    x0 = np.array([np.clip(begin.get(n, 0.0), lo, hi) for n, (lo, hi) in zip(free, bounds)])
 
     scenario.with_params(_values(free, x0))  # validates the names once
 
     def nll(x):
-        return -loglik(scenario._with_checked_values(_values(free, x)), hist)
+        ll, _ = loglik_cells(scenario._with_checked_values(_values(free, x)), hist)
+        return -float(ll.sum() if cells is None else ll[cells].sum())
 
     base = nll(x0)
     if not np.isfinite(base):
@@ -119,8 +139,12 @@ def fit_mle(scenario, record, free: list[str] | None = None, *, hessian_step: fl
     res = minimize(f, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6})
     x = res.x
     ll = -float(res.fun)
-    H = _hessian(f, x, bounds, hessian_step)
-    cov, status, se = _uncertainty(H, x, bounds)
+    if uncertainty:
+        H = _hessian(f, x, bounds, hessian_step)
+        cov, status, se = _uncertainty(H, x, bounds)
+    else:
+        H = np.full((len(x), len(x)), np.nan)
+        cov, status, se = H.copy(), ["not assessed"] * len(x), np.full(len(x), np.nan)
     lower, upper = x - 1.96 * se, x + 1.96 * se
     est = pd.DataFrame(
         {
@@ -135,7 +159,7 @@ def fit_mle(scenario, record, free: list[str] | None = None, *, hessian_step: fl
         }
     )
     final = scenario.with_params(_values(free, x))
-    _, n_obs = loglik_cells(final, hist)
+    _, n_obs = loglik_cells(final, hist)  # (all cells: the sample the model is judged on)
     elapsed = time.perf_counter() - t0
     log = {
         "data": f"{hist.n_cells} state-instrument histories ({int((hist.kind == 1).sum())} dated adoptions, "

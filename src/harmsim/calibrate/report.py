@@ -1,0 +1,76 @@
+"""Write a mechanism comparison to a folder: the table, the verdict, and the figures.
+
+Used by ``harmsim compare-mechanisms --out DIR`` and
+``experiments/mechanism_comparison.py``. Figures come as PNG and PDF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from ..compare import compliance_curves, observed_curves, simulated_curves, year_ranges
+from ..plots import figure_cumulative, figure_timeline, plot_incremental
+from .comparison import Comparison, predictive_ensemble
+
+__all__ = ["write_comparison"]
+
+
+def write_comparison(
+    comparison: Comparison, scenarios: dict, folder: str | Path, *, replicates: int = 200, seed: int = 0
+) -> list[Path]:
+    """Save the comparison table, tests, verdict, every fit, and posterior predictive figures.
+
+    Figures (for the best model by AIC and for the study's ``baseline`` when
+    present): cumulative adoption with 50% and 90% predictive bands, per-state
+    predictive intervals, and incremental institutional development (after
+    the study's Figure 3).
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "comparison.csv", out / "tests.csv", out / "verdict.txt"]
+    comparison.table.to_csv(paths[0], index=False)
+    comparison.tests.to_csv(paths[1], index=False)
+    paths[2].write_text(str(comparison) + "\n")
+    for name, fit in comparison.fits.items():
+        fit.save(out / "fits" / name)
+    best = comparison.table.iloc[0]["model"]
+    for name in dict.fromkeys([best, "baseline"]):
+        if name not in comparison.fits:
+            continue
+        sc = scenarios[name]
+        fit = comparison.fits[name]
+        ens = predictive_ensemble(fit.apply(sc), fit, replicates, seed)
+        rec = sc.record
+        inst = list(sc.world.instruments)
+        title = f"{name}: fitted by maximum likelihood, {replicates} predictive draws, against the record"
+        figs = {
+            f"{name}_cumulative": figure_cumulative(
+                observed_curves(rec, sc.start, sc.end, inst),
+                simulated_curves(ens),
+                inst,
+                len(sc.world.states),
+                suptitle=title,
+            ),
+            f"{name}_timeline": figure_timeline(
+                rec.adoptions, year_ranges(ens), inst, sc.end, list(sc.world.states), suptitle=title
+            ),
+        }
+        if len(rec.agreements):
+            fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+            ax = fig.subplots()
+            plot_incremental(
+                ax,
+                compliance_curves(rec.adoptions, sc.world),
+                compliance_curves(ens.adoptions, sc.world),
+                rec.agreements,
+            )
+            ax.set_title(f"Incremental institutional development ({name}, fitted)", fontsize=10)
+            figs[f"{name}_incremental"] = fig
+        for stem, fig in figs.items():
+            for ext in ("png", "pdf"):
+                p = out / f"{stem}.{ext}"
+                fig.savefig(p, dpi=200)
+                paths.append(p)
+    return paths
