@@ -1,0 +1,73 @@
+"""Calibration speed: the exact-likelihood fit of the baseline, and ABC-SMC with 1e5 simulations.
+
+    python benchmarks/bench_calibrate.py [--quick] [--workers 2]
+
+Goals: the maximum-likelihood fit of the baseline (13 free parameters, with
+its Hessian) under 5 s; an ABC calibration with 1e5 simulated records under
+2 minutes on two cores. The ABC run is timed against the per-simulation cost
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import harmsim
+from harmsim.calibrate import calibrate
+from harmsim.calibrate.likelihood import history, loglik
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1e4 simulations instead of 1e5")
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args(argv)
+    sc = harmsim.load_scenario("baseline")
+    h = history(sc, sc.record)
+    n = 200
+    t = time.perf_counter()
+    for i in range(n):
+        loglik(sc._with_checked_values({"diffusion.strength": 1.0 + i * 1e-4}), h)
+    per_eval = (time.perf_counter() - t) / n
+    t = time.perf_counter()
+    fit = calibrate(sc)
+    t_mle = time.perf_counter() - t
+    evals = fit.log["diagnostics"]["likelihood evaluations"]
+    print(f"likelihood evaluation       {per_eval * 1e3:6.2f} ms")
+    print(
+        f"MLE of baseline             {t_mle:6.2f} s  ({fit.n_params} free parameters, {evals} evaluations "
+        f"incl. Hessian; goal < 5 s)"
+    )
+    budget = 10_000 if a.quick else 100_000
+    free = [
+        "hazard.intercept",
+        "diffusion.strength",
+        "agreements.nonbinding",
+        "push_pull.migration",
+        "prerequisites.bundle",
+    ]
+    t = time.perf_counter()
+    abc = calibrate(
+        sc,
+        "abc",
+        free=free,
+        population=1000,
+        budget=budget,
+        generations=50,
+        min_acceptance=0.0,
+        seed=1,
+        workers=a.workers,
+    )
+    t_abc = time.perf_counter() - t
+    sims = abc.log["diagnostics"]["simulations"]
+    print(
+        f"ABC-SMC, {a.workers} workers       {t_abc:6.1f} s  ({sims:,} simulated records, "
+        f"{abc.log['diagnostics']['generations run']} generations, {sims / t_abc:,.0f} records/s; goal < 120 s "
+        f"for 1e5)"
+    )
+    print(abc.estimates[["parameter", "estimate", "se", "status"]].to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
