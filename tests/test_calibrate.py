@@ -233,11 +233,18 @@ FREE = ["hazard.intercept", "diffusion.strength", "prerequisites.bundle"]
 
 
 @pytest.mark.statistical
-def test_abc_and_mle_agree_within_their_uncertainty():
-    sc = harmsim.load_scenario("diffusion_only")
-    mle = calibrate(sc, free=FREE).estimates.set_index("parameter")
-    abc = calibrate(sc, "abc", free=FREE, population=200, budget=6000, seed=3).estimates.set_index("parameter")
-    for p in FREE:
+@pytest.mark.parametrize(
+    ("name", "free"),
+    [
+        ("diffusion_only", FREE),
+        ("baseline", ["hazard.intercept", "agreements.nonbinding", "push_pull.migration"]),
+    ],
+)
+def test_abc_and_mle_agree_within_their_uncertainty(name, free):
+    sc = harmsim.load_scenario(name)
+    mle = calibrate(sc, free=free).estimates.set_index("parameter")
+    abc = calibrate(sc, "abc", free=free, population=200, budget=6000, seed=3).estimates.set_index("parameter")
+    for p in free:
         gap = abs(mle.loc[p, "estimate"] - abc.loc[p, "estimate"])
         assert gap < 2 * np.hypot(mle.loc[p, "se"], abc.loc[p, "se"]), p
     # ABC summarizes the record, so it cannot be more certain than the exact likelihood
