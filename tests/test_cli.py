@@ -85,3 +85,33 @@ def test_bad_option_exit_2(capsys):
         main(["compare", "baseline", "-r", "0"])
     assert info.value.code == 2
     assert "positive integer" in capsys.readouterr().err
+
+
+def test_run_endogenous_draws_agreement_timing(tmp_path):
+    out = tmp_path / "endo"
+    assert main(["run", "endogenous", "-r", "20", "--out", str(out)]) == 0
+    assert (out / "agreements.png").stat().st_size > 10_000
+    ag = pd.read_csv(out / "agreements.csv")
+    assert set(ag["arrival"]) == {"endogenous"} and ag["replicate"].nunique() == 20
+
+
+def test_calibrate_command(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "calibrate",
+                "diffusion_only",
+                "--free",
+                "hazard.intercept",
+                "diffusion.strength",
+                "--out",
+                str(tmp_path / "f"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "log-likelihood" in out and "AIC" in out and "diffusion.strength" in out
+    assert (tmp_path / "f" / "trace.md").is_file()
+    assert main(["calibrate", "diffusion_only", "--prior", "diffusion.strength=0:1"]) == 2
+    assert "--prior is for --method abc" in capsys.readouterr().err

@@ -337,7 +337,17 @@ def cmd_run(args) -> int:
             title,
         )
         fig2 = figure_timeline(rec.adoptions, year_ranges(ens), inst, sc.end, list(sc.world.states), names, title)
-        for f, stem in ((fig, "cumulative"), (fig2, "timeline")):
+        figs = [(fig, "cumulative"), (fig2, "timeline")]
+        ag = ens.agreements
+        if len(ag) and (ag["arrival"] == "endogenous").any() and len(rec.agreements):
+            from matplotlib.figure import Figure
+
+            from .plots import plot_agreement_timing
+
+            fig3 = Figure(figsize=(7.5, 3.8), layout="constrained")
+            plot_agreement_timing(fig3.subplots(), ag, rec.agreements, sc.end).set_title(title, fontsize=9)
+            figs.append((fig3, "agreements"))
+        for f, stem in figs:
             for ext in ("png", "pdf"):
                 p = out / f"{stem}.{ext}"
                 f.savefig(p, dpi=200)

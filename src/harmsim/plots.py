@@ -272,3 +272,33 @@ def plot_incremental(ax, observed: pd.DataFrame, simulated: pd.DataFrame, agreem
     )
     _style(ax)
     return ax
+
+
+def plot_agreement_timing(ax, simulated: pd.DataFrame, recorded: pd.DataFrame, end: int):
+    """Endogenous agreements: the simulated distribution of arrival years against the recorded year.
+
+    ``simulated``: agreement table of an ensemble (replicate, agreement, year);
+    ``recorded``: the record's agreements (agreement, year, binding). Agreements
+    that did not arrive by ``end`` are counted at ``end + 1`` ("not by").
+    """
+    names = [a for a in recorded["agreement"] if a in set(simulated["agreement"])]
+    rec = recorded.set_index("agreement")
+    for y, name in enumerate(names):
+        yrs = simulated.loc[simulated["agreement"] == name, "year"].astype("Float64").fillna(end + 1).astype(float)
+        counts = yrs.value_counts(normalize=True).sort_index()
+        ax.scatter(counts.index, np.full(len(counts), y), s=400 * counts.values, color=SIM, alpha=0.5, linewidths=0)
+        ax.plot(
+            rec.loc[name, "year"],
+            y,
+            marker="s" if rec.loc[name, "binding"] else "o",
+            color=OBS,
+            markerfacecolor=OBS if rec.loc[name, "binding"] else "white",
+            markersize=6,
+        )
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(end + 0.5, color="#999999", linewidth=0.6, linestyle=":")
+    ax.set_xlabel(f"year (disc area: share of replicates; {end + 1} = not by {end}; black: recorded)", fontsize=8)
+    _style(ax)
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+    return ax
