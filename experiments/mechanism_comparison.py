@@ -10,39 +10,29 @@ every fit, and the figures to OUT_DIR:
 
     python experiments/mechanism_comparison.py OUT_DIR [--replicates 200] [--seed 0] [--quick]
 
-About two minutes on two cores (--quick skips cross-validation: ~20 s).
+About two minutes on two cores (--quick skips the leave-one-out refits: ~20 s).
+It is `harmsim compare-mechanisms --out OUT_DIR`, kept here as the study's
+experiment of record.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-import harmsim
-from harmsim.calibrate.comparison import COMPETITORS, compare_mechanisms
-from harmsim.calibrate.report import write_comparison
+from harmsim.cli import main as harmsim
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--replicates", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("out")
+    ap.add_argument("--replicates", default="200")
+    ap.add_argument("--seed", default="0")
     ap.add_argument("--quick", action="store_true", help="skip the leave-one-out refits")
     a = ap.parse_args(argv)
-    scenarios = {n: harmsim.load_scenario(n) for n in COMPETITORS}
-    comp = compare_mechanisms(
-        list(scenarios.values()),
-        replicates=a.replicates,
-        seed=a.seed,
-        cross_validate=not a.quick,
-        progress=lambda n: print(f"fitting {n}", file=sys.stderr, flush=True),
-    )
-    print(comp)
-    paths = write_comparison(comp, scenarios, a.out, replicates=a.replicates, seed=a.seed)
-    print(f"\nwrote {len(paths)} files and the fits to {a.out}")
+    args = ["compare-mechanisms", "--out", a.out, "--replicates", a.replicates, "--seed", a.seed]
+    return harmsim(args + (["--no-cv"] if a.quick else []))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
