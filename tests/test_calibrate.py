@@ -333,3 +333,38 @@ def test_bass_fit():
     K = len(sc.world.instruments)
     assert b["k"] == 10 and np.isfinite(b["loglik"]) and b["loglik"] == pytest.approx(b["cells"].sum(), rel=1e-9)
     assert (b["params"][:K] > 0).all() and (b["params"][K:] >= 0).all()
+
+
+def test_end_of_window_status_enters_the_likelihood():
+    """A modelled instrument observed only as end-of-window status (like the study's Table 2)."""
+    states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 1990, 1990]})
+    inst = pd.DataFrame({"instrument": ["unit"]})
+    ad = pd.DataFrame({"state": [], "instrument": [], "year": []})
+    status = pd.DataFrame({"state": ["A", "B", "C"], "instrument": ["unit"] * 3, "value": ["yes", "no", "unknown"]})
+    rec = record_from_tables(
+        "status", 2000, 2002, {"states": states, "instruments": inst, "adoptions": ad, "status": status}
+    )
+    a = rec.adoptions.set_index("state")
+    assert (a.loc["A", "year_min"], a.loc["A", "year_max"]) == (2000, 2002) and a["observed"].tolist() == [
+        True,
+        True,
+        False,
+    ]
+    sc = scenario(rec, {}, intercept=-1.0)
+    # A: adopted by 2002 (year unknown); B: never; C: not observed, no contribution
+    expected = np.log(1 - (1 - expit(-1.0)) ** 3) + 3 * ls(-1.0)
+    assert loglik(sc, history(sc, rec)) == pytest.approx(expected, rel=1e-12)
+    # Any simulated outcome of an unobserved cell is no error.
+    fit = harmsim.compare(harmsim.run_ensemble(sc, replicates=30, seed=0), rec)
+    assert fit.query("metric == 'year_mae' and item == 'C'")["mean"].iloc[0] == 0
+
+
+def test_status_contradicting_a_dated_adoption_is_refused():
+    states = pd.DataFrame({"state": ["A"], "joined": [1990]})
+    inst = pd.DataFrame({"instrument": ["unit"]})
+    ad = pd.DataFrame({"state": ["A"], "instrument": ["unit"], "year": [2001]})
+    status = pd.DataFrame({"state": ["A"], "instrument": ["unit"], "value": ["no"]})
+    with pytest.raises(harmsim.RecordError, match="contradicts the adoptions table"):
+        record_from_tables(
+            "bad", 2000, 2002, {"states": states, "instruments": inst, "adoptions": ad, "status": status}
+        )

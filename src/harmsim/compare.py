@@ -56,14 +56,22 @@ __all__ = [
 
 
 def observed_bounds(record: Record, states, instruments, end: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, K) earliest and latest possible adoption years; ``end + 1`` = not adopted."""
+    """(N, K) earliest and latest possible adoption years; ``end + 1`` = not adopted.
+
+    A pair the record does not observe gets ``[-inf, end + 1]``: no simulated
+    outcome is an error, and it is ranked nowhere.
+    """
     a = record.adoptions.set_index(["state", "instrument"])
     idx = pd.MultiIndex.from_product([states, instruments])
     lo = a["year_min"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
     hi = a["year_max"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
+    seen = a["observed"].reindex(idx).fillna(True).to_numpy(dtype=bool) if "observed" in a else True
     never = np.isnan(hi)
-    lo = np.where(never, end + 1, lo).reshape(len(states), len(instruments))
-    hi = np.where(never, end + 1, hi).reshape(len(states), len(instruments))
+    lo = np.where(never, end + 1, lo)
+    hi = np.where(never, end + 1, hi)
+    # Not observed: any outcome fits (lo = -inf, hi = not adopted).
+    lo = np.where(seen, lo, -np.inf).reshape(len(states), len(instruments))
+    hi = np.where(seen, hi, end + 1).reshape(len(states), len(instruments))
     return lo, hi
 
 
@@ -89,11 +97,13 @@ def kendall_tau_b(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
     Vectorized over replicates and instruments.
     """
     i, j = np.triu_indices(observed.shape[0], 1)
-    so = np.sign(observed[i] - observed[j])  # (P, K)
+    diff = observed[i] - observed[j]  # (P, K); NaN where a side is not observed
+    valid = np.isfinite(diff)
+    so = np.where(valid, np.sign(np.where(valid, diff, 0.0)), 0.0)
     out = np.full(simulated.shape[::2], np.nan)
     step = max(1, 2_000_000 // max(1, len(i) * simulated.shape[2]))
     for a in range(0, simulated.shape[0], step):
-        ss = np.sign(simulated[a : a + step, i] - simulated[a : a + step, j])  # (r, P, K)
+        ss = np.sign(simulated[a : a + step, i] - simulated[a : a + step, j]) * valid  # (r, P, K)
         num = (so * ss).sum(axis=1)
         den = np.sqrt((so**2).sum(axis=0) * (ss**2).sum(axis=1))
         out[a : a + step] = np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
@@ -188,7 +198,7 @@ def fit_metrics(tg: Target, sim: np.ndarray, arrival: np.ndarray | None = None) 
         "year_mae": err.mean(axis=1),
         "year_mae_all": err.mean(axis=(1, 2)),
         "year_mae_state": err.mean(axis=2),
-        "rank_tau": kendall_tau_b((lo + hi) / 2, sim),
+        "rank_tau": kendall_tau_b(np.where(np.isfinite(lo), (lo + hi) / 2, np.nan), sim),
     }
     if arrival is not None and len(tg.agreements):
         a = arrival[:, tg.agreement_index].astype(float)

@@ -19,7 +19,10 @@ Tables (columns; ``*`` marks required tables):
   end of the record, or when only an interval ``[year_min, year_max]`` is
   known (interval-censored). Pairs not listed were not adopted.
 * ``status``: ``state, instrument, value`` with value in yes / limited /
-  no / unknown (end-of-window status without a year).
+  no / unknown (end-of-window status without a year). For an instrument the
+  model has (listed in ``instruments``), a status fills in the adoption of
+  a pair the adoptions table does not list: yes / limited = adopted within
+  the window (an interval), no = not adopted, unknown = not observed.
 * ``agreements``: ``agreement, year, binding, covers, trigger, builds_on``
   (covers: space-separated instrument ids; trigger: anchor / follow_up /
   consensus).
@@ -249,6 +252,8 @@ def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
     instruments = v.instruments(raw["instruments"])
     agreements = v.agreements(raw["agreements"], instruments)
     v.check_opened_by(instruments, agreements)
+    status = v.status(raw["status"])
+    adoptions = v.merge_status(v.adoptions(raw["adoptions"]), status, raw["status"][0] if raw["status"] else None)
     return Record(
         name=str(meta["name"]),
         title=str(meta.get("title", meta["name"])),
@@ -257,8 +262,8 @@ def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
         path=path,
         states=states,
         instruments=instruments,
-        adoptions=v.adoptions(raw["adoptions"]),
-        status=v.status(raw["status"]),
+        adoptions=adoptions,
+        status=status,
         agreements=agreements,
         borders=v.borders(raw["borders"]),
         covariates=v.covariates(raw["covariates"]),
@@ -408,9 +413,46 @@ class _Validator:
             [self.state_order, self.instrument_order],
             names=["state", "instrument"],
         ).to_frame(index=False)
+        df["_listed"] = True
         out = full.merge(df, on=["state", "instrument"], how="left")
         for col in ("source", "note"):
             out[col] = out[col].fillna("")
+        out["_listed"] = out["_listed"].fillna(False).astype(bool)
+        out["observed"] = True
+        return out
+
+    def merge_status(self, adoptions, status, status_path):
+        """End-of-window status of a modelled instrument, for pairs the adoptions table does not date.
+
+        yes / limited: adopted within the window, year unknown (interval start-end);
+        no: not adopted by the end; unknown: not observed. A status that contradicts
+        a listed adoption is an error.
+        """
+        a = adoptions.set_index(["state", "instrument"])
+        for i, r in status.iterrows():
+            key = (r["state"], r["instrument"])
+            if r["instrument"] not in self.instrument_ids:
+                continue
+            row = a.loc[key]
+            adopted = row["year_max"] is not pd.NA
+            if row["_listed"]:
+                says = r["value"] in ("yes", "limited")
+                if r["value"] != "unknown" and says != adopted:
+                    raise self.fail(status_path, i, f"status '{r['value']}' of {key} contradicts the adoptions table")
+                continue
+            src = r.get("source", "") or "status table"
+            if r["value"] in ("yes", "limited"):
+                a.loc[key, ["year_min", "year_max"]] = [self.start, self.end]
+                a.loc[key, "note"] = f"end-of-window status '{r['value']}': adopted by {self.end}, year unknown"
+            elif r["value"] == "unknown":
+                a.loc[key, "observed"] = False
+                a.loc[key, "note"] = "end-of-window status unknown: not observed"
+            else:
+                a.loc[key, "note"] = f"end-of-window status 'no': not adopted by {self.end}"
+            a.loc[key, "source"] = src
+        out = a.reset_index().drop(columns="_listed")
+        for col in ("year", "year_min", "year_max"):
+            out[col] = out[col].astype("Int64")
         return out
 
     def agreements(self, src, instruments):

@@ -36,7 +36,7 @@ from ..compare import aligned_years, fit_metrics, target
 from ..mechanisms.diffusion import peer_share
 from ..rng import SeedLike, spawn_seeds, stream
 from ..scenario import load_scenario
-from .likelihood import BEFORE, DATED, INTERVAL, History, history, loglik_cells
+from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, History, history, loglik_cells
 from .mle import default_free, fit_mle
 
 __all__ = ["COMPETITORS", "Comparison", "compare_mechanisms", "fit_bass", "predictive_ensemble"]
@@ -248,7 +248,7 @@ def compare_mechanisms(
     structure = scs[0]
     hist0 = history(structure, record)
     N, K = hist0.kind.shape
-    observed = hist0.kind != BEFORE
+    observed = ~np.isin(hist0.kind, (BEFORE, UNOBSERVED))
     by_state = [np.eye(N, dtype=bool)[i][:, None] & observed for i in range(N)]
     by_inst = [
         np.eye(K, dtype=bool)[k][None, :] & observed

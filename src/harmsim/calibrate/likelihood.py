@@ -12,7 +12,9 @@ adopted, not yet adopted), with ``h = expit(eta[i, k, t])`` from the same
 * not (yet) adopted in ``t``:    log (1 - h)   (right-censored cells contribute
   this through the window's end)
 * adopted within ``[lo, hi]`` (interval-censored): log (1 - h) for the years
-  before ``lo``, then ``log(1 - prod_{t=lo..hi} (1 - h_t))``.
+  before ``lo``, then ``log(1 - prod_{t=lo..hi} (1 - h_t))``. An end-of-window
+  status "yes" is the interval [start, end]; "no" is right-censoring at the
+  end; "unknown" contributes nothing (and counts as not adopted for peers).
 
 Conditioning: the terms of year ``t`` read the recorded history before ``t``
 (peers' adoptions, agreements at their recorded dates, prerequisites), so the
@@ -38,7 +40,7 @@ from ..world import NEVER, YEAR
 
 __all__ = ["History", "history", "logit_link", "loglik", "loglik_cells"]
 
-DATED, CENSORED, INTERVAL, BEFORE = 1, 2, 3, 0
+DATED, CENSORED, INTERVAL, BEFORE, UNOBSERVED = 1, 2, 3, 0, 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +80,8 @@ def history(scenario, record) -> History:
     kind[np.isfinite(year)] = DATED
     kind[~np.isfinite(year) & np.isfinite(hi)] = INTERVAL
     kind[np.isfinite(year) & (year < w.start)] = BEFORE
+    seen = a["observed"].reindex(idx).fillna(True).to_numpy(dtype=bool).reshape(N, K) if "observed" in a else True
+    kind[~seen] = UNOBSERVED
     lo_c = np.where(kind == INTERVAL, np.maximum(lo, w.start), lo)
     if ((kind == INTERVAL) & (hi < w.start)).any():
         kind[(kind == INTERVAL) & (hi < w.start)] = BEFORE
@@ -96,7 +100,7 @@ def history(scenario, record) -> History:
         if m >= 0 and dyn.agreements is not None and dyn.agreements.endogenous:
             open_year[k] = arrival[0, m]
     state = State(adopt_year=adopt, arrival=arrival, open_year=open_year[None])
-    return History(kind, year, lo_c, hi, state, int((kind != BEFORE).sum()))
+    return History(kind, year, lo_c, hi, state, int(((kind != BEFORE) & (kind != UNOBSERVED)).sum()))
 
 
 def logit_link(ti: int, eta: np.ndarray, hist: History):
@@ -123,7 +127,7 @@ def loglik_cells(scenario, hist: History, link=logit_link) -> tuple[np.ndarray, 
     all_k = np.arange(K)
     for ti, t in enumerate(w.years):
         eta = np.broadcast_to(dyn.logit(ti, S)[0], (N, K))
-        risk = w.member[ti][:, None] & (S.open_year[0][None, :] <= t) & (kind != BEFORE)
+        risk = w.member[ti][:, None] & (S.open_year[0][None, :] <= t) & (kind != BEFORE) & (kind != UNOBSERVED)
         if dyn.prereq is not None:
             allowed, term = dyn.prereq.gate(S.adopt_year, t, all_k)
             eta = eta + term[0]
