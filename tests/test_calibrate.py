@@ -368,3 +368,29 @@ def test_status_contradicting_a_dated_adoption_is_refused():
         record_from_tables(
             "bad", 2000, 2002, {"states": states, "instruments": inst, "adoptions": ad, "status": status}
         )
+
+
+def test_table2_status_enters_when_modelled(tmp_path):
+    """Adding a Table 2 item to the record's instruments makes its status data part of the likelihood."""
+    import shutil
+
+    folder = tmp_path / "asean_su"
+    shutil.copytree(harmsim.observed_record().path, folder)
+    with open(folder / "instruments.csv", "a") as f:
+        f.write('specialist_unit,Specialist anti-trafficking police unit,national_institution,,,,"study, Table 2",\n')
+    (folder / "record.toml").write_text(
+        (folder / "record.toml").read_text().replace('name = "asean"', 'name = "asean_su"')
+    )
+    rec = harmsim.load_record(folder)
+    su = rec.adoptions[rec.adoptions.instrument == "specialist_unit"].set_index("state")
+    assert su.loc["THA", "year_max"] == 2015 and pd.isna(su.loc["MYS", "year_max"])  # Table 2: yes / no
+    sc = scenario_from_dict(
+        {"record": str(folder), "hazard": {"intercept": -3.0}, "mechanisms": {"diffusion": {"strength": 1.0}}},
+        where="t",
+    )
+    hist = history(sc, rec)
+    cells, _ = loglik_cells(sc, hist)
+    k = sc.world.instruments.index("specialist_unit")
+    assert np.isfinite(cells[:, k]).all() and (cells[:, k] < 0).all()
+    fit = calibrate(sc, free=["hazard.intercept", "hazard.offsets.specialist_unit", "diffusion.strength"])
+    assert np.isfinite(fit.loglik)
