@@ -33,6 +33,7 @@ Metrics (rows of the fit table, one value per replicate, then summarized):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,22 +113,19 @@ def kendall_tau_b(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
 
 def _summary(metric: str, items, values: np.ndarray) -> pd.DataFrame:
     """values (R, len(items)) -> rows with mean, sd and 90% interval over replicates."""
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return pd.DataFrame(
-                {
-                    "metric": metric,
-                    "item": list(items),
-                    "mean": np.nanmean(values, axis=0),
-                    "sd": np.nanstd(values, axis=0, ddof=1) if len(values) > 1 else np.nan,
-                    "q05": np.nanquantile(values, 0.05, axis=0),
-                    "q95": np.nanquantile(values, 0.95, axis=0),
-                    "replicates": np.isfinite(values).sum(axis=0),
-                }
-            )
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (e.g. tau of an unadopted instrument)
+        return pd.DataFrame(
+            {
+                "metric": metric,
+                "item": list(items),
+                "mean": np.nanmean(values, axis=0),
+                "sd": np.nanstd(values, axis=0, ddof=1) if len(values) > 1 else np.nan,
+                "q05": np.nanquantile(values, 0.05, axis=0),
+                "q95": np.nanquantile(values, 0.95, axis=0),
+                "replicates": np.isfinite(values).sum(axis=0),
+            }
+        )
 
 
 @dataclass(frozen=True)

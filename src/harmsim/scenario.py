@@ -335,3 +335,21 @@ def _record(ref: str, base: Path | None, where: str) -> Record:
         return load_record(ref)
     except HarmsimError as exc:
         raise ConfigError(f"{where}: record '{ref}': {exc}") from None
+
+
+def parameter_spec(scenario: Scenario, name: str):
+    """The declared spec (Real, Integer, Choice, ...) of a flat parameter name.
+
+    Refuses a name the scenario does not have with a ConfigError listing the valid ones.
+    """
+    known = scenario.parameters()
+    parts = name.split(".")
+    group = parts[0]
+    specs = HAZARD_PARAMS if group == "hazard" else REGISTRY[group].params if group in REGISTRY else None
+    if specs is not None and len(parts) == 3 and parts[1] == "offsets" and group == "hazard":
+        if parts[2] in scenario.record.instrument_ids:
+            return specs["offsets"]
+    if name not in known or specs is None or len(parts) != 2:
+        valid = ", ".join(k for k, v in known.items() if isinstance(v, (int, float, str)) and v is not None)
+        raise ConfigError(f"unknown parameter '{name}' for scenario '{scenario.name}'; valid: {valid}")
+    return specs[parts[1]]

@@ -62,6 +62,7 @@ from .params import (
     RealRange,
 )
 from .rng import SeedLike, spawn_seeds, stream
+from .scenario import parameter_spec
 from .world import NEVER
 
 __all__ = ["SAMPLERS", "SweepResult", "design", "evaluate_point", "landscape", "parse_vary", "sweep"]
@@ -71,24 +72,6 @@ Range = RealRange | IntegerRange | CategoricalRange
 
 
 # Specification ---------------------------------------------------------------------------
-
-
-def _spec_of(scenario, name: str):
-    """The declared spec of a flat parameter name, or a ConfigError listing the valid ones."""
-    from .dynamics import HAZARD_PARAMS
-    from .mechanisms import REGISTRY
-
-    known = scenario.parameters()
-    parts = name.split(".")
-    group = parts[0]
-    specs = HAZARD_PARAMS if group == "hazard" else REGISTRY[group].params if group in REGISTRY else None
-    if specs is not None and len(parts) == 3 and parts[1] == "offsets" and group == "hazard":
-        if parts[2] in scenario.record.instrument_ids:
-            return specs["offsets"]
-    if name not in known or specs is None or len(parts) != 2:
-        valid = ", ".join(k for k, v in known.items() if isinstance(v, (int, float, str)) and v is not None)
-        raise ConfigError(f"unknown parameter '{name}' for scenario '{scenario.name}'; valid: {valid}")
-    return specs[parts[1]]
 
 
 def parse_vary(text: str, scenario) -> Range:
@@ -104,7 +87,7 @@ def parse_vary(text: str, scenario) -> Range:
     if not isinstance(text, str) or "=" not in text:
         raise ConfigError(f"--vary {text!r}: expected NAME=LO:HI:N or NAME=A,B,...")
     name, _, body = (s.strip() for s in text.partition("="))
-    spec = _spec_of(scenario, name)
+    spec = parameter_spec(scenario, name)
     where = f"--vary {text}"
     if isinstance(spec, Choice):
         choices = tuple(c.strip() for c in body.split(",") if c.strip())
@@ -305,7 +288,7 @@ def sweep(
     record = record if record is not None else scenario.record
     ranges = [parse_vary(v, scenario) if isinstance(v, str) else v for v in vary]
     for r in ranges:
-        _spec_of(scenario, r.name)
+        parameter_spec(scenario, r.name)
     table = design(ranges, sample, points, seed)
     names = [r.name for r in ranges]
     # Refuse a bad point before any work is done.

@@ -26,6 +26,7 @@ from scipy.optimize import minimize
 
 from ..errors import CalibrationError
 from ..params import InstrumentMap, Real
+from ..scenario import parameter_spec
 from .fit import Fit
 from .likelihood import BEFORE, history, loglik_cells
 
@@ -44,9 +45,7 @@ _NOT_BY_DEFAULT = {
 
 def bounds_of(scenario, name: str) -> tuple[float, float]:
     """Allowed range of a real parameter, from its declaration."""
-    from ..sweep import _spec_of
-
-    spec = _spec_of(scenario, name)
+    spec = parameter_spec(scenario, name)
     if not isinstance(spec, (Real, InstrumentMap)):
         raise CalibrationError(f"parameter '{name}' is not real-valued ({spec.describe()}); it cannot be estimated")
     return float(spec.lo), float(spec.hi)
