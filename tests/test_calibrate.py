@@ -394,3 +394,19 @@ def test_table2_status_enters_when_modelled(tmp_path):
     assert np.isfinite(cells[:, k]).all() and (cells[:, k] < 0).all()
     fit = calibrate(sc, free=["hazard.intercept", "hazard.offsets.specialist_unit", "diffusion.strength"])
     assert np.isfinite(fit.loglik)
+
+
+def test_profile_likelihood_intervals():
+    sc = harmsim.load_scenario("diffusion_only")
+    free = ["hazard.intercept", "diffusion.strength", "hazard.offsets.hsu_process"]
+    fit = calibrate(sc, free=free, profiles=True)
+    e = fit.estimates.set_index("parameter")
+    d = e.loc["diffusion.strength"]
+    assert d["profile_lower"] < d["estimate"] < d["profile_upper"] and d["status"] == "identified"
+    # for a well-identified parameter the profile and Wald intervals nearly agree
+    assert abs((d["profile_upper"] - d["profile_lower"]) - (d["upper"] - d["lower"])) < 0.25 * (d["upper"] - d["lower"])
+    # the HSU offset is bounded only from below by the record
+    h = e.loc["hazard.offsets.hsu_process"]
+    assert np.isfinite(h["profile_lower"]) and not np.isfinite(h["profile_upper"]) and h["status"] != "identified"
+    prof = pd.DataFrame(fit.log["profiles"]["diffusion.strength"])
+    assert prof["loglik"].max() <= fit.loglik + 1e-6

@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--free", nargs="+", metavar="NAME", help="parameters to estimate (default: all real ones)")
     ca.add_argument("--record", default=None, help="record to fit (default: the scenario's)")
     ca.add_argument("--out", type=Path, help="folder to save the fit in (fit.json, estimates.csv, trace.md)")
+    ca.add_argument("--profile", action="store_true", help="MLE: add 95%% profile-likelihood intervals (slower)")
     ca.add_argument("--prior", action="append", metavar="NAME=LO:HI", help="ABC: a uniform prior (repeat)")
     ca.add_argument("--population", type=_positive, default=500, help="ABC: particles per generation")
     ca.add_argument("--budget", type=_positive, default=100_000, help="ABC: most simulations in all")
@@ -179,7 +180,7 @@ def cmd_calibrate(args) -> int:
     if args.method == "mle":
         if args.prior:
             raise ConfigError("--prior is for --method abc")
-        fit = calibrate(sc, method="mle", record=rec, free=args.free)
+        fit = calibrate(sc, method="mle", record=rec, free=args.free, profiles=args.profile)
     else:
         from .sweep import parse_vary
 

@@ -20,7 +20,7 @@ from ..params import RealRange
 from .abc import abc_smc, default_priors
 from .fit import Fit, load_fit
 from .likelihood import history, loglik, loglik_cells
-from .mle import default_free, fit_mle
+from .mle import default_free, fit_mle, profile, with_profiles
 
 __all__ = [
     "METHODS",
@@ -33,6 +33,8 @@ __all__ = [
     "load_fit",
     "loglik",
     "loglik_cells",
+    "profile",
+    "with_profiles",
 ]
 
 METHODS = ("mle", "abc")
@@ -45,6 +47,7 @@ def calibrate(
     record=None,
     free: list[str] | None = None,
     priors: list[RealRange] | None = None,
+    profiles: bool = False,
     **abc_options,
 ) -> Fit:
     """Fit ``scenario`` to ``record`` (default: the scenario's own record).
@@ -53,6 +56,8 @@ def calibrate(
     ``method="abc"``: ABC-SMC (:func:`~harmsim.calibrate.abc.abc_smc`) with
     ``priors`` (default: :func:`default_priors` of ``free``); further keyword
     arguments (population, budget, seed, workers, ...) go to the sampler.
+    ``profiles=True`` (MLE) adds 95% profile-likelihood intervals and takes
+    the identifiability status from them.
     """
     record = record if record is not None else scenario.record
     if method not in METHODS:
@@ -60,7 +65,8 @@ def calibrate(
     if method == "mle":
         if priors is not None or abc_options:
             raise CalibrationError("priors and sampler options are for method='abc'")
-        return fit_mle(scenario, record, free)
+        fit = fit_mle(scenario, record, free)
+        return with_profiles(scenario, record, fit) if profiles else fit
     if priors is None:
         priors = default_priors(scenario, list(free) if free is not None else default_free(scenario, record))
     return abc_smc(scenario, record, priors, **abc_options)

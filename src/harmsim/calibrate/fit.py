@@ -120,7 +120,12 @@ class Fit:
         t = self.estimates.copy()
         for c in ("estimate", "se", "lower", "upper"):
             t[c] = t[c].map(lambda x: "" if pd.isna(x) else f"{x:.3f}")
-        lines.append(t[["parameter", "estimate", "se", "lower", "upper", "status"]].to_string(index=False))
+        cols = ["parameter", "estimate", "se", "lower", "upper"]
+        if "profile_lower" in t:
+            for c in ("profile_lower", "profile_upper"):
+                t[c] = t[c].map(lambda x: "open" if pd.isna(x) else f"{x:.3f}")
+            cols += ["profile_lower", "profile_upper"]
+        lines.append(t[[*cols, "status"]].to_string(index=False))
         ident = t.loc[t["status"] == "identified", "parameter"].tolist()
         weak = t.loc[t["status"] != "identified", "parameter"].tolist()
         lines.append("The record pins down: " + (", ".join(ident) if ident else "none of the free parameters") + ".")
