@@ -151,23 +151,10 @@ def _ensemble(args):
 def _ensemble_from_fit(sc, args):
     """Replicates whose parameters are drawn from a fit: one parameter set per replicate."""
     from .calibrate import load_fit
-    from .results import EnsembleResult, provenance
-    from .rng import spawn_seeds
+    from .calibrate.comparison import predictive_ensemble
 
-    fit = load_fit(args.from_fit)
-    fit.apply(sc)  # refuses a fit of another scenario
-    draws = fit.draw(args.replicates, args.seed)
-    seeds = spawn_seeds(args.seed, args.replicates)
-    parts, agreements = [], []
-    for r, (seed, row) in enumerate(zip(seeds, draws.to_dict("records"))):
-        one = run_ensemble(fit.apply(sc, row), seeds=[seed], engine=args.engine or "batch")
-        parts.append(one.adoptions.assign(replicate=r))
-        agreements.append(one.agreements.assign(replicate=r))
-    prov = provenance(sc, seeds, args.engine or "batch")
-    prov["from_fit"] = {"folder": str(args.from_fit), "method": fit.method, "draws": draws.to_dict("list")}
-    ens = EnsembleResult(
-        pd.concat(parts, ignore_index=True), pd.concat(agreements, ignore_index=True), tuple(seeds), sc, prov
-    )
+    ens = predictive_ensemble(sc, load_fit(args.from_fit), args.replicates, args.seed)
+    ens.provenance["from_fit"] = str(args.from_fit)
     rec = load_record(args.record) if args.record else sc.record
     return sc, ens, rec
 

@@ -128,6 +128,11 @@ def _summary(metric: str, items, values: np.ndarray) -> pd.DataFrame:
         )
 
 
+def observed_counts(lo: np.ndarray, hi: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Observed adopters per instrument and year, (K, T) each: sure (by ``hi``) and possible (by ``lo``)."""
+    return (hi[..., None] <= years).sum(axis=0), (lo[..., None] <= years).sum(axis=0)
+
+
 @dataclass(frozen=True)
 class Target:
     """A scenario's states and instruments aligned with a record's observations."""
@@ -187,8 +192,7 @@ def fit_metrics(tg: Target, sim: np.ndarray, arrival: np.ndarray | None = None) 
     err = np.maximum(np.maximum(lo - sim, 0.0), sim - hi)
     years = np.arange(tg.start, tg.end + 1)
     sim_c = (sim[..., None] <= years).sum(axis=1)  # (R, K, T)
-    sure = (hi[..., None] <= years).sum(axis=0)  # (K, T)
-    possible = (lo[..., None] <= years).sum(axis=0)
+    sure, possible = observed_counts(lo, hi, years)  # (K, T) each
     curve = np.maximum(np.maximum(sure - sim_c, 0), sim_c - possible).mean(axis=2)
     out = {
         "curve_mad": curve,
@@ -259,8 +263,7 @@ def observed_curves(record: Record, start: int, end: int, instruments=None) -> p
     states = list(record.state_ids)
     lo, hi = observed_bounds(record, states, instruments, end)
     years = np.arange(start, end + 1)
-    sure = (hi[..., None] <= years).sum(axis=0)
-    possible = (lo[..., None] <= years).sum(axis=0)
+    sure, possible = observed_counts(lo, hi, years)
     return pd.DataFrame(
         {
             "instrument": np.repeat(instruments, len(years)),

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ._mesa import mesa
 from .errors import ConfigError
-from .results import tidy_adoptions
+from .results import tidy_adoptions, tidy_agreements
 from .rng import SeedLike, seed_sequence, stream, stream_seed
 from .scenario import Scenario, load_scenario
 from .world import NEVER
@@ -175,7 +175,7 @@ class HarmonizationModel(mesa.Model):
 
     def agreement_years(self) -> pd.DataFrame:
         """Tidy agreement table: agreement, year (Int64; missing = did not arrive)."""
-        return agreement_table(self.world, self.dynamics, self.state.arrival[0])
+        return tidy_agreements(self.world, self.dynamics, self.state.arrival)
 
 
 def _forget_model(model) -> None:
@@ -194,27 +194,3 @@ def _forget_model(model) -> None:
 @lru_cache(maxsize=32)
 def _cached_scenario(path_or_name: str) -> Scenario:
     return load_scenario(path_or_name)
-
-
-def agreement_table(world, dynamics, arrival: np.ndarray) -> pd.DataFrame:
-    """(M,) arrival years -> tidy table; empty when agreements are off."""
-    ag = dynamics.agreements
-    if ag is None:
-        return pd.DataFrame(
-            {
-                "agreement": pd.Series(dtype=str),
-                "year": pd.Series(dtype="Int64"),
-                "binding": pd.Series(dtype=bool),
-                "arrival": pd.Series(dtype=str),
-            }
-        )
-    years = pd.array(np.where(arrival == NEVER, 0, arrival), dtype="Int64")
-    years[arrival == NEVER] = pd.NA
-    return pd.DataFrame(
-        {
-            "agreement": list(world.agreements),
-            "year": years,
-            "binding": world.binding,
-            "arrival": ag.p.arrival,
-        }
-    )

@@ -158,6 +158,28 @@ def tidy_adoptions(world, adopt_year: np.ndarray, seeds=None) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def tidy_agreements(world, dynamics, arrival: np.ndarray, seeds=None) -> pd.DataFrame:
+    """Engine arrival years (R, M) -> the tidy agreement table (empty when agreements are off).
+
+    Columns ``agreement, year`` (Int64; missing = did not arrive), ``binding``,
+    ``arrival`` (observed / endogenous), preceded by ``replicate, seed`` when
+    ``seeds`` are given.
+    """
+    ag = dynamics.agreements
+    R, M = arrival.shape if ag is not None else (0, 0)
+    flat = arrival.reshape(-1) if ag is not None else np.zeros(0, dtype=arrival.dtype)
+    never = flat == NEVER
+    cols = {}
+    if seeds is not None:
+        cols["replicate"] = np.repeat(np.arange(R), M)
+        cols["seed"] = np.repeat(np.asarray(seeds, dtype=np.uint64)[:R], M)
+    cols["agreement"] = np.tile(np.array(world.agreements, dtype=object), R)
+    cols["year"] = pd.arrays.IntegerArray(np.where(never, 0, flat).astype(np.int64), never)
+    cols["binding"] = np.tile(world.binding, R).astype(bool)
+    cols["arrival"] = np.full(R * M, ag.p.arrival if ag is not None else "", dtype=object)
+    return pd.DataFrame(cols)
+
+
 def quantile_band(grouped, quantiles) -> pd.DataFrame:
     """Mean and quantiles (columns ``mean``, ``q05``, ...) of a grouped series, as a flat table."""
     out = grouped.mean().rename("mean").to_frame()

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from . import batch
 from .errors import ConfigError
-from .model import HarmonizationModel, agreement_table
-from .results import EnsembleResult, RunResult, provenance, tidy_adoptions
+from .model import HarmonizationModel
+from .results import EnsembleResult, RunResult, provenance, tidy_adoptions, tidy_agreements
 from .rng import SeedLike, spawn_seeds
-from .world import NEVER, YEAR
+from .world import YEAR
 
 __all__ = ["ENGINES", "run", "run_ensemble"]
 
@@ -93,29 +92,8 @@ def run_ensemble(
                 progress(1)
     return EnsembleResult(
         adoptions=tidy_adoptions(w, adopt, seeds),
-        agreements=_stack_agreements(scenario, arrival, seeds),
+        agreements=tidy_agreements(w, scenario.dynamics, arrival, seeds),
         seeds=tuple(seeds),
         scenario=scenario,
         provenance=provenance(scenario, seeds, engine),
-    )
-
-
-def _stack_agreements(scenario, arrival: np.ndarray, seeds) -> pd.DataFrame:
-    one = agreement_table(scenario.world, scenario.dynamics, arrival[0] if len(arrival) else arrival)
-    R, M = arrival.shape
-    if scenario.dynamics.agreements is None or M == 0:
-        return one.assign(replicate=pd.Series(dtype=int), seed=pd.Series(dtype=np.uint64))[
-            ["replicate", "seed", *one.columns]
-        ]
-    years = pd.array(arrival.ravel(), dtype="Int64")
-    years[arrival.ravel() == NEVER] = pd.NA
-    return pd.DataFrame(
-        {
-            "replicate": np.repeat(np.arange(R), M),
-            "seed": np.repeat(np.asarray(seeds, dtype=np.uint64), M),
-            "agreement": np.tile(scenario.world.agreements, R),
-            "year": years,
-            "binding": np.tile(scenario.world.binding, R),
-            "arrival": one["arrival"].iloc[0],
-        }
     )

@@ -122,7 +122,7 @@ class Scenario:
         ``"agreements.binding"`` or ``"hazard.offsets.untoc"``. A parameter
         of a mechanism that is off is refused.
         """
-        raw = json.loads(json.dumps(self._raw_full(), default=list))
+        raw = json.loads(json.dumps(self.to_dict(), default=list))
         for name, value in values.items():
             parts = name.split(".")
             if parts[0] == "hazard":
@@ -167,20 +167,12 @@ class Scenario:
             mechanisms=tuple((n, ParamSet(n, tuple(groups[n].items()))) for n, _ in self.mechanisms),
         )
 
-    def _raw_full(self) -> dict:
-        d = self.to_dict()
-        d["record"] = self.record_ref
-        return d
-
     def _base(self) -> Path | None:
         return Path(self.path).parent if self.path else None
 
     def __getstate__(self):
         # Cached arrays are rebuilt where the scenario is unpickled (e.g. in a worker).
         return {k: v for k, v in self.__dict__.items() if k not in ("world", "dynamics")}
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
 
     @cached_property
     def world(self) -> World:

@@ -162,31 +162,42 @@ def _coverage(tg, sims: np.ndarray) -> float:
     return float(covered.mean())
 
 
-def _predictive(scenario, fit, record, replicates: int, seed: SeedLike):
-    """Simulated histories (R, N, K) with parameters drawn from the fit, one replicate per draw."""
+def _predictive(scenario, fit, replicates: int, seed: SeedLike):
+    """One simulated history per parameter set drawn from the fit.
+
+    Returns adoption years (R, N, K), agreement arrivals (R, M), the draws and the seeds.
+    """
     from .. import batch
 
     draws = fit.draw(replicates, seed)
     seeds = spawn_seeds(seed, replicates)
-    out = []
+    adopt, arrival = [], []
     for s, row in zip(seeds, draws.to_dict("records")):
-        adopt, _ = batch.simulate(scenario._with_checked_values(row), [s])
-        out.append(adopt[0])
-    return np.stack(out)
+        a, g = batch.simulate(scenario._with_checked_values(row), [s])
+        adopt.append(a[0])
+        arrival.append(g[0])
+    return np.stack(adopt), np.stack(arrival), draws, seeds
 
 
 def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0):
-    """Posterior (or sampling-distribution) predictive ensemble of a fit, as an EnsembleResult."""
-    from ..results import EnsembleResult, provenance, tidy_adoptions
+    """Predictive ensemble of a fit (posterior or sampling distribution), as an EnsembleResult.
 
-    sims = _predictive(scenario, fit, scenario.record, replicates, seed)
-    seeds = spawn_seeds(seed, replicates)
+    Replicate ``r`` runs with the ``r``-th parameter set of ``fit.draw(replicates, seed)``
+    and the ``r``-th seed spawned from ``seed``.
+    """
+    from ..results import EnsembleResult, provenance, tidy_adoptions, tidy_agreements
+
+    fit.apply(scenario)  # refuses a fit of another scenario
+    adopt, arrival, draws, seeds = _predictive(scenario, fit, replicates, seed)
     prov = provenance(scenario, seeds, "batch")
-    prov["predictive"] = {"fit": fit.method, "scenario": fit.scenario}
-    empty = pd.DataFrame(
-        {"replicate": pd.Series(dtype=int), "agreement": pd.Series(dtype=str), "year": pd.Series(dtype="Int64")}
+    prov["predictive"] = {"fit": fit.method, "scenario": fit.scenario, "draws": draws.to_dict("list")}
+    return EnsembleResult(
+        tidy_adoptions(scenario.world, adopt, seeds),
+        tidy_agreements(scenario.world, scenario.dynamics, arrival, seeds),
+        tuple(seeds),
+        scenario,
+        prov,
     )
-    return EnsembleResult(tidy_adoptions(scenario.world, sims, seeds), empty, tuple(seeds), scenario, prov)
 
 
 def _scores(tg, sims) -> dict:
@@ -266,7 +277,7 @@ def compare_mechanisms(
         if cross_validate:
             row["loso_ll"] = _loo_model(sc, record, hist, fit, by_state)
             row["loio_ll"] = _loo_model(sc, record, hist, fit, by_inst)
-        row.update(_scores(tg, _predictive(sc, fit, record, replicates, seed)))
+        row.update(_scores(tg, _predictive(sc, fit, replicates, seed)[0]))
         rows.append(row)
     if progress:
         progress("bass")

@@ -41,7 +41,7 @@ def write_comparison(
             continue
         sc = scenarios[name]
         fit = comparison.fits[name]
-        ens = predictive_ensemble(fit.apply(sc), fit, replicates, seed)
+        ens = predictive_ensemble(sc, fit, replicates, seed)
         rec = sc.record
         inst = list(sc.world.instruments)
         title = f"{name}: fitted by maximum likelihood, {replicates} predictive draws, against the record"
