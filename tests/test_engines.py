@@ -157,7 +157,7 @@ def test_import_does_not_change_the_start_method():
     assert out[0] == out[1]
 
 
-def test_cost_is_linear_in_replicates_and_shapes():
+def test_synthetic_ensemble_has_one_row_per_replicate_state_instrument():
     small = synthetic_scenario(synthetic_region(10, 2, seed=0))
     a = harmsim.run_ensemble(small, replicates=5, seed=0)
     assert a.adoptions.shape[0] == 5 * 10 * 2
