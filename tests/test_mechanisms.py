@@ -13,7 +13,7 @@ import pytest
 
 import harmsim
 from harmsim.mechanisms import REGISTRY
-from harmsim.mechanisms.base import State
+from harmsim.mechanisms.base import PastView, State
 from harmsim.params import ParamSet
 from harmsim.scenario import scenario_from_dict
 from harmsim.world import NEVER
@@ -44,19 +44,29 @@ def test_contract(name, baseline):
     p = baseline.mechanism(name) or ParamSet.build(
         name, cls.params, {}, where="defaults", ctx={"instruments": world.instruments}
     )
-    m = cls(world, p)
+    m = cls(world, p, baseline.transforms)
     T, N, K = world.shape
     s = m.static()
     if s is not None:
         assert np.broadcast_shapes(s.shape, (T, N, K)) == (T, N, K)
         assert np.isfinite(s).all()
     state = baseline.dynamics.initial_state(3)
+    order = m.order()
+    if order is not None:  # a partition of the instruments
+        assert sorted(np.concatenate(order).tolist()) == list(range(K))
     for ti in (0, T - 1):
-        m.before_year(ti, state)
-        d = m.dynamic(ti, state)
+        view = PastView(state, int(world.years[ti]))
+        m.before_year(ti, view, state)
+        d = m.dynamic(ti, view)
         if d is not None:
             assert np.broadcast_shapes(d.shape, (3, N, K)) == (3, N, K)
             assert np.isfinite(d).all()
+        idx = np.arange(K)
+        g = m.gate(ti, view, idx)
+        if g is not None:
+            allowed, term = g
+            assert np.broadcast_shapes(allowed.shape, (3, N, K)) == (3, N, K) and allowed.dtype == bool
+            assert np.isfinite(term).all()
 
 
 @pytest.mark.parametrize(
@@ -167,7 +177,7 @@ def test_salience_and_compliance_by_hand():
         [0.5 * 0.5**5 + 2.0 * 0.5, 2.0 * 0.5]
     ]
     adopt = np.array([[[2001, NEVER], [NEVER, NEVER]]], dtype=np.int32)
-    share = compliance(adopt, np.array([True, True]), np.array([[1990, 1990]]), covers[1], 2002)
+    share = compliance(adopt < 2002, np.array([True, True]), np.array([[1990, 1990]]), covers[1], 2002)
     assert share.tolist() == [0.25]
 
 

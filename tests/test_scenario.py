@@ -46,7 +46,7 @@ BAD = [
     ("[mechanisms.agreements]\narrival = 'psychic'\n", r"choices: observed, endogenous"),
     ("[mechanisms.agreements]\nlag = 1.5\n", r"'agreements.lag' must be an integer"),
     ("[hazard]\noffsets = { untok = 1 }\n", r"unknown key 'hazard.offsets.untok'; allowed: tip_law"),
-    ("[window]\nstart = 1990\n", r"window 1990-2015 must lie inside the record"),
+    ("[window]\nstart = 1990\n", r"window 1990-2015 must start inside the record"),
     ("[mechanisms.external]\napplies_to = ['x']\n", r"unknown instrument 'x'"),
     ("name = [\n", r"TOML syntax error"),
     ("[mechanisms.diffusion]\nenabled = 'yes'\n", r"enabled' must be true or false"),

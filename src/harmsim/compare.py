@@ -60,15 +60,19 @@ def observed_bounds(record: Record, states, instruments, end: int) -> tuple[np.n
     """(N, K) earliest and latest possible adoption years; ``end + 1`` = not adopted.
 
     A pair the record does not observe gets ``[-inf, end + 1]``: no simulated
-    outcome is an error, and it is ranked nowhere.
+    outcome is an error, and it is ranked nowhere. A pair known not to have
+    adopted only up to ``seen_until`` gets ``[seen_until + 1, end + 1]``.
     """
     a = record.adoptions.set_index(["state", "instrument"])
     idx = pd.MultiIndex.from_product([states, instruments])
     lo = a["year_min"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
     hi = a["year_max"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
     seen = a["observed"].reindex(idx).fillna(True).to_numpy(dtype=bool) if "observed" in a else True
+    known = (
+        a["seen_until"].reindex(idx).to_numpy(dtype=float, na_value=np.nan) if "seen_until" in a else np.full(len(idx), end)
+    )
     never = np.isnan(hi)
-    lo = np.where(never, end + 1, lo)
+    lo = np.where(never, np.where(np.isfinite(known) & (known < end), known + 1, end + 1), lo)
     hi = np.where(never, end + 1, hi)
     # Not observed: any outcome fits (lo = -inf, hi = not adopted).
     lo = np.where(seen, lo, -np.inf).reshape(len(states), len(instruments))
@@ -151,17 +155,27 @@ class Target:
 
 
 def target(scenario, record: Record) -> Target:
-    """Align ``scenario`` with ``record`` (shared states, instruments and agreements)."""
+    """Align ``scenario`` with ``record`` (shared states, instruments and agreements).
+
+    The comparison covers the observation window: the record's, cut at the
+    scenario's horizon if that ends earlier; simulated years after it count as
+    "not adopted by its end". States that are members in no year of the
+    window (e.g. a later member) are left out.
+    """
     w = scenario.world
+    end = min(record.end, scenario.end)
+    if end < record.end:
+        record = _observed_until(record, end)
+    in_window = w.member[w.years <= end].any(axis=0)
     rs, ri = set(record.state_ids), set(record.instrument_ids)
-    si = np.array([i for i, s in enumerate(w.states) if s in rs], dtype=int)
+    si = np.array([i for i, s in enumerate(w.states) if s in rs and in_window[i]], dtype=int)
     ki = np.array([k for k, x in enumerate(w.instruments) if x in ri], dtype=int)
     if not len(si) or not len(ki):
         raise ConfigError(f"record '{record.name}' shares no states or instruments with scenario '{scenario.name}'")
     states = [w.states[i] for i in si]
     instruments = [w.instruments[k] for k in ki]
-    lo, hi = observed_bounds(record, states, instruments, scenario.end)
-    rec_year = dict(zip(record.agreements["agreement"], record.agreements["year"]))
+    lo, hi = observed_bounds(record, states, instruments, end)
+    rec_year = {a: y for a, y in zip(record.agreements["agreement"], record.agreements["year"]) if y <= end}
     ai = np.array([j for j, a in enumerate(w.agreements) if a in rec_year], dtype=int)
     return Target(
         states,
@@ -171,11 +185,17 @@ def target(scenario, record: Record) -> Target:
         lo,
         hi,
         scenario.start,
-        scenario.end,
+        end,
         [w.agreements[j] for j in ai],
         ai,
         np.array([rec_year[w.agreements[j]] for j in ai], dtype=float),
     )
+
+
+def _observed_until(record, end):
+    from .observations import observed_until
+
+    return observed_until(record, end)
 
 
 def fit_metrics(tg: Target, sim: np.ndarray, arrival: np.ndarray | None = None) -> dict[str, np.ndarray]:

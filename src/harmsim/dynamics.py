@@ -1,38 +1,51 @@
 """The yearly adoption step, shared by every engine and by the likelihood.
 
 :class:`Dynamics` binds a scenario's mechanisms to a :class:`~harmsim.world.World`
-and exposes the model's one definition of a year:
+and holds the model's one definition of a year:
 
-1. agreements that are due arrive (``before_year`` hooks);
-2. every state at risk (a member, the instrument open, not yet adopted) gets
-   the log-odds ``eta = intercept[k] + sum of mechanism terms``, computed on
-   the history at the end of the previous year (synchronous update);
-3. instruments are decided layer by layer in prerequisite order: a layer's
-   prerequisite gate and bundling term see the earlier layers' adoptions of
-   this same year;
-4. state ``i`` adopts ``k`` when ``u[i, k] < expit(eta[i, k])``, with ``u``
-   the run's uniform draws for that year, one per (state, instrument) cell,
-   drawn whether or not the cell is at risk.
+1. mechanisms that move the schedule update it (``before_year``: e.g.
+   agreements that arrive when members comply enough);
+2. a cell (state ``i``, instrument ``k``) is *eligible* when ``i`` is a member
+   and ``k`` is open (:meth:`Dynamics.eligible`); it is *at risk* when also not
+   yet adopted;
+3. every cell gets the log-odds ``eta = intercept[k] + sum of mechanism
+   terms``, computed on the history before the year (synchronous update);
+4. instruments are decided in layers (a mechanism's ``order``, e.g.
+   prerequisite depth); gates (a mechanism's ``gate``) remove cells and add
+   terms, seeing this year's decisions of earlier layers
+   (:meth:`Dynamics.layer`);
+5. state ``i`` adopts ``k`` when ``u[i, k] < h(eta[i, k])``, with ``u`` the
+   run's uniform draws for that year, one per cell, drawn whether or not
+   the cell is at risk, and ``h`` the link (logistic by default; the Bass
+   baseline brings its own).
 
-Every array carries a leading replicate axis ``R``. The Mesa model calls
-:meth:`Dynamics.step` with ``R = 1``; the batch engine with many replicates.
-Because the draws of a replicate come from its own seed in the same order,
-both give identical histories.
+Steps 2 and 4 are the at-risk and gating rule; the engines (:meth:`step`),
+the likelihood and the non-agent baselines all call them, so there is one.
+Every array carries a leading replicate axis ``R``: the Mesa model calls
+:meth:`step` with ``R = 1``, the batch engine with many replicates; because a
+replicate's draws come from its own seed in the same order, both give
+identical histories.
+
+A :class:`Clamp` conditions a run on a known history: through each cell's
+last known year it adopts exactly when the record says, whatever its draw.
+Forecasts run the model from the start of the record clamped to the
+observations, so the draws of every year are the same with or without a
+change (common random numbers).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, log_expit
 
-from .mechanisms import REGISTRY, Mechanism, State
-from .mechanisms.prerequisites import layers
+from .mechanisms import REGISTRY, PastView, State
 from .params import InstrumentMap, Real
 from .world import NEVER, YEAR, World
 
-__all__ = ["HAZARD_PARAMS", "Dynamics"]
+__all__ = ["HAZARD_PARAMS", "LOGIT", "Clamp", "Dynamics", "Logit"]
 
 HAZARD_PARAMS = {
     "intercept": Real(-3.5, -20.0, 10.0, "baseline log-odds of adopting in a year"),
@@ -40,23 +53,71 @@ HAZARD_PARAMS = {
 }
 
 
+class Logit:
+    """The model's link: h = expit(eta)."""
+
+    def prob(self, ti: int, view: PastView, eta: np.ndarray, idx) -> np.ndarray:
+        return expit(eta)
+
+    def log_probs(self, ti: int, view: PastView, eta: np.ndarray, idx) -> tuple[np.ndarray, np.ndarray]:
+        """(log h, log(1 - h)), computed without cancellation."""
+        return log_expit(eta), log_expit(-eta)
+
+
+LOGIT = Logit()
+
+
+@dataclass(frozen=True)
+class Clamp:
+    """A known history to condition on; arrays (N, K) over the world's cells.
+
+    known_until: through this year the cell's status is known (below the
+        horizon start: nothing known).
+    year: the cell's adoption year if it falls within what is known, else NEVER.
+    force_by: the cell is known to have adopted by this year (the end of an
+        interval-censored adoption): if it has not yet, it adopts then.
+    schedule_until: agreements scheduled up to this year are known (they
+        arrive at their scheduled year even under endogenous arrival).
+    """
+
+    known_until: np.ndarray
+    year: np.ndarray
+    force_by: np.ndarray
+    schedule_until: int
+
+    def apply(self, t: int, adopt: np.ndarray, idx, adopt_year: np.ndarray) -> np.ndarray:
+        known = t <= self.known_until[:, idx]
+        forced = (self.force_by[:, idx] == t) & (adopt_year[..., idx] == NEVER)
+        return np.where(known, self.year[:, idx] == t, adopt | forced)
+
+
 class Dynamics:
     """A scenario's mechanisms bound to a world: the model's yearly step."""
 
-    def __init__(self, world: World, scenario):
+    def __init__(self, world: World, scenario, transforms=None):
         self.world = world
         self.scenario = scenario
-        self.mechanisms = [REGISTRY[name](world, p) for name, p in scenario.mechanisms]
-        by_name = {m.name: m for m in self.mechanisms}
-        self.prereq = by_name.get("prerequisites")
-        self.agreements = by_name.get("agreements")
-        self.hooks = [m for m in self.mechanisms if _overrides(m, "before_year")]
-        self.dynamic_terms = [m for m in self.mechanisms if _overrides(m, "dynamic")]
+        self.mechanisms = [REGISTRY[name](world, p, transforms) for name, p in scenario.mechanisms]
+        over = {h: [m for m in self.mechanisms if _overrides(m, h)] for h in ("dynamic", "gate", "before_year")}
+        self.dynamic_terms = over["dynamic"]
+        self.gates = over["gate"]
+        self.schedulers = over["before_year"]
         K = len(world.instruments)
-        groups = layers(world.requires) if self.prereq else [np.arange(K)]
-        #: instrument indices of each prerequisite layer, decided in this order, and their masks
-        self.layers = groups
-        self.layer_masks = [np.isin(np.arange(K), g) for g in groups]
+        order = next((o for o in (m.order() for m in self.mechanisms) if o is not None), None)
+        #: instrument indices of each decision layer, decided in this order
+        self.layers = [np.asarray(g) for g in order] if order else [np.arange(K)]
+        #: (K,) bool per layer: instruments decided in earlier layers (visible to gates this year)
+        self.earlier = [np.isin(np.arange(K), np.concatenate([*self.layers[:i], []])) for i in range(len(self.layers))]
+        self._single = len(self.layers) == 1
+
+    def mechanism(self, name: str):
+        """The bound mechanism ``name``, or None if it is off."""
+        return next((m for m in self.mechanisms if m.name == name), None)
+
+    @property
+    def schedule_moves(self) -> bool:
+        """True when arrivals or openings depend on the simulated history."""
+        return any(m.moves_schedule for m in self.mechanisms)
 
     @cached_property
     def intercept(self) -> np.ndarray:
@@ -76,80 +137,104 @@ class Dynamics:
                 eta += s
         return eta
 
-    def initial_state(self, replicates: int) -> State:
-        """The history at the start of the window, for ``replicates`` copies."""
+    def initial_state(self, replicates: int, clamp: Clamp | None = None) -> State:
+        """The history at the start of the horizon, for ``replicates`` copies."""
         w = self.world
         R = replicates
         M = len(w.agreements)
-        arrival = np.full(M, NEVER, dtype=YEAR)
+        arrival = np.where(w.agreement_year <= w.end, w.agreement_year, NEVER).astype(YEAR)
         open_year = w.opens.astype(np.int64).copy()
-        if self.agreements is not None:
-            arrival = self.agreements.initial_arrival()
-            if self.agreements.endogenous:
-                for k, m in enumerate(w.opened_by):
-                    if m >= 0:
-                        open_year[k] = arrival[m] if arrival[m] != NEVER else NEVER
+        known_until = w.start - 1 if clamp is None else max(w.start - 1, clamp.schedule_until)
+        for m in self.mechanisms:
+            m.initial_schedule(arrival, open_year, known_until)
         return State(
             adopt_year=np.broadcast_to(w.initial, (R, *w.initial.shape)).copy(),
             arrival=np.broadcast_to(arrival, (R, M)).copy(),
             open_year=np.broadcast_to(open_year, (R, len(open_year))).copy(),
         )
 
-    def logit(self, ti: int, state: State) -> np.ndarray:
-        """Log-odds from the history at the start of year index ``ti``, broadcastable to (R, N, K)."""
-        eta = self.static_logit[ti][None]
-        for m in self.dynamic_terms:
-            d = m.dynamic(ti, state)
-            if d is not None:
-                eta = eta + d
-        return eta  # (1, N, K) when no term depends on the history: broadcasts
-
+    # The one at-risk and gating rule ----------------------------------------------------------
     @cached_property
-    def _static_open(self) -> np.ndarray | None:
+    def _static_eligible(self) -> np.ndarray | None:
         """(T, N, K) member and instrument open, when openings do not depend on the history."""
-        if self.agreements is not None and self.agreements.endogenous:
+        if self.schedule_moves:
             return None
         w = self.world
         return w.member[:, :, None] & (w.opens[None, None, :] <= w.years[:, None, None])
 
-    def at_risk(self, ti: int, state: State) -> np.ndarray:
-        """(R, N, K) cells that may adopt this year, before prerequisite gates."""
-        static = self._static_open
+    def eligible(self, ti: int, state: State) -> np.ndarray:
+        """Cells that could adopt in year index ``ti`` if not yet adopted: member and instrument open.
+
+        (1 or R, N, K); add ``adopt_year == NEVER`` for the cells at risk.
+        """
+        static = self._static_eligible
         if static is not None:
-            return static[ti] & (state.adopt_year == NEVER)
+            return static[ti][None]
         t = self.world.years[ti]
-        return self.world.member[ti][None, :, None] & (state.open_year[:, None, :] <= t) & (state.adopt_year == NEVER)
+        return self.world.member[ti][None, :, None] & (state.open_year[:, None, :] <= t)
 
+    def logit(self, ti: int, view: PastView) -> np.ndarray:
+        """Log-odds from the history before year index ``ti``, broadcastable to (R, N, K)."""
+        eta = self.static_logit[ti][None]
+        for m in self.dynamic_terms:
+            d = m.dynamic(ti, view)
+            if d is not None:
+                eta = eta + d
+        return eta  # (1, N, K) when no term depends on the history: broadcasts
+
+    def layer(self, li: int, ti: int, state: State, eta: np.ndarray, risk: np.ndarray):
+        """(idx, risk, eta) of decision layer ``li`` after every gate: the gating rule.
+
+        ``risk`` and ``eta`` are the whole (., N, K) arrays of the year; the
+        gates see this year's adoptions of earlier layers.
+        """
+        idx = self.layers[li]
+        if self._single and not self.gates:
+            return slice(None), risk, eta
+        r, e = risk[..., idx], eta[..., idx]
+        if self.gates:
+            view = PastView(state, int(self.world.years[ti]), self.earlier[li])
+            for g in self.gates:
+                out = g.gate(ti, view, idx)
+                if out is not None:
+                    r = r & out[0]
+                    e = e + out[1]
+        return idx, r, e
+
+    # The engines' step --------------------------------------------------------------------------
     def begin_year(self, ti: int, state: State) -> None:
-        """Run the start-of-year hooks (agreement arrivals)."""
-        for m in self.hooks:
-            m.before_year(ti, state)
+        """Let the mechanisms that move the schedule update it."""
+        if self.schedulers:
+            view = PastView(state, int(self.world.years[ti]))
+            for m in self.schedulers:
+                m.before_year(ti, view, state)
 
-    def step(self, ti: int, state: State, draws: np.ndarray) -> np.ndarray:
+    def step(self, ti: int, state: State, draws: np.ndarray, link=LOGIT, clamp: Clamp | None = None) -> np.ndarray:
         """Advance ``state`` through year index ``ti``; return the (R, N, K) new adoptions."""
         t = int(self.world.years[ti])
         self.begin_year(ti, state)
-        eta = self.logit(ti, state)
-        risk = self.at_risk(ti, state)
-        # First layer (no prerequisites): on the whole array, masked to its columns.
-        new = risk & (draws < expit(eta))
-        if len(self.layers) > 1:
-            new &= self.layer_masks[0]
-        np.putmask(state.adopt_year, new, t)
-        # Later layers: only their own columns, seeing this year's earlier adoptions.
+        view = PastView(state, t)
+        eta = self.logit(ti, view)
         ay = state.adopt_year
-        for idx in self.layers[1:]:
-            if not risk[..., idx].any():  # common in small runs: skip the gate
-                continue
-            allowed, term = self.prereq.gate(ay, t, idx)
-            e = eta[..., idx] + term  # eta may be (1, N, K): broadcasts
-            adopt = risk[..., idx] & allowed & (draws[..., idx] < expit(e))
-            sub = ay[..., idx]
-            sub[adopt] = t
-            ay[..., idx] = sub
-            new[..., idx] = adopt
+        risk = self.eligible(ti, state) & (ay == NEVER)
+        new = np.zeros(ay.shape, dtype=bool)
+        for li in range(len(self.layers)):
+            idx, r, e = self.layer(li, ti, state, eta, risk)
+            adopt = r & (draws[..., idx] < link.prob(ti, view, e, idx))
+            if clamp is not None:
+                adopt = clamp.apply(t, adopt, idx, ay)
+            if isinstance(idx, slice):
+                np.putmask(ay, adopt, t)
+                new = adopt
+            else:
+                sub = ay[..., idx]
+                sub[adopt] = t
+                ay[..., idx] = sub
+                new[..., idx] = adopt
         return new
 
 
 def _overrides(m, method: str) -> bool:
+    from .mechanisms import Mechanism
+
     return getattr(type(m), method) is not getattr(Mechanism, method)

@@ -6,7 +6,8 @@ catch :class:`HarmsimError` and report one clear line::
     HarmsimError
     ├── ConfigError        a scenario, parameter or option is invalid
     ├── RecordError        an observed record (data files) is invalid
-    └── CalibrationError   a fit cannot be made or loaded
+    ├── CalibrationError   a fit cannot be made or loaded
+    └── LookaheadError     a mechanism asked for history of a year not yet decided
 
 Each message names where the problem is (file, key or row), what was found,
 and what is allowed.
@@ -14,7 +15,7 @@ and what is allowed.
 
 from __future__ import annotations
 
-__all__ = ["CalibrationError", "ConfigError", "HarmsimError", "RecordError"]
+__all__ = ["CalibrationError", "ConfigError", "HarmsimError", "LookaheadError", "RecordError"]
 
 
 class HarmsimError(Exception):
@@ -31,3 +32,12 @@ class RecordError(HarmsimError, ValueError):
 
 class CalibrationError(HarmsimError):
     """A calibration cannot be run, or a saved fit cannot be used."""
+
+
+class LookaheadError(HarmsimError):
+    """A mechanism read the history of a year that is not yet decided.
+
+    Mechanisms see the history only through :class:`~harmsim.mechanisms.base.PastView`,
+    which raises this instead of answering; it guards the likelihood, which
+    holds the whole observed record, against terms that peek at the future.
+    """

@@ -15,9 +15,11 @@ Tables (columns; ``*`` marks required tables):
   ``requires`` names an instrument that must be adopted first (same year
   allowed).
 * ``adoptions``\\*: ``state, instrument, year`` [``year_min, year_max,
-  source, note``]. ``year`` is missing when the state had not adopted by the
-  end of the record, or when only an interval ``[year_min, year_max]`` is
-  known (interval-censored). Pairs not listed were not adopted.
+  seen_until, source, note``]. ``year`` is missing when the state had not
+  adopted by the end of the record, or when only an interval ``[year_min,
+  year_max]`` is known (interval-censored). Pairs not listed were not
+  adopted. ``seen_until`` (for a pair not adopted) is the last year it is
+  known not to have adopted, when that is before the record's end.
 * ``status``: ``state, instrument, value`` with value in yes / limited /
   no / unknown (end-of-window status without a year). For an instrument the
   model has (listed in ``instruments``), a status fills in the adoption of
@@ -388,7 +390,7 @@ class _Validator:
         self.ids(path, df, "state", self.state_ids, "state")
         self.ids(path, df, "instrument", self.instrument_ids, "instrument")
         self.unique(path, df, ["state", "instrument"])
-        for col in ("year_min", "year_max", "source", "note"):
+        for col in ("year_min", "year_max", "seen_until", "source", "note"):
             if col not in df:
                 df[col] = ""
         rows = []
@@ -405,8 +407,11 @@ class _Validator:
                 raise self.fail(path, i, "an interval needs both year_min and year_max")
             elif lo is not pd.NA and lo > hi:
                 raise self.fail(path, i, f"year_min {lo} is after year_max {hi}")
-            rows.append((y, lo, hi))
-        for j, col in enumerate(("year", "year_min", "year_max")):
+            seen = self.year(path, i, "seen_until", r["seen_until"], nullable=True, hi=self.end)
+            if seen is not pd.NA and (hi is not pd.NA):
+                raise self.fail(path, i, "seen_until is for a pair not adopted (as far as is known); this one is")
+            rows.append((y, lo, hi, self.end if seen is pd.NA else seen))
+        for j, col in enumerate(("year", "year_min", "year_max", "seen_until")):
             df[col] = pd.array([r[j] for r in rows], dtype="Int64")
         # Pairs not listed were not adopted by the end of the record.
         full = pd.MultiIndex.from_product(
@@ -417,6 +422,7 @@ class _Validator:
         out = full.merge(df, on=["state", "instrument"], how="left")
         for col in ("source", "note"):
             out[col] = out[col].fillna("")
+        out["seen_until"] = out["seen_until"].fillna(self.end).astype("Int64")
         out["_listed"] = out["_listed"].fillna(False).astype(bool)
         out["observed"] = True
         return out
@@ -451,7 +457,7 @@ class _Validator:
                 a.loc[key, "note"] = f"end-of-window status 'no': not adopted by {self.end}"
             a.loc[key, "source"] = src
         out = a.reset_index().drop(columns="_listed")
-        for col in ("year", "year_min", "year_max"):
+        for col in ("year", "year_min", "year_max", "seen_until"):
             out[col] = out[col].astype("Int64")
         return out
 

@@ -165,7 +165,7 @@ def tidy_agreements(world, dynamics, arrival: np.ndarray, seeds=None) -> pd.Data
     ``arrival`` (observed / endogenous), preceded by ``replicate, seed`` when
     ``seeds`` are given.
     """
-    ag = dynamics.agreements
+    ag = dynamics.mechanism("agreements")
     R, M = arrival.shape if ag is not None else (0, 0)
     flat = arrival.reshape(-1) if ag is not None else np.zeros(0, dtype=arrival.dtype)
     never = flat == NEVER

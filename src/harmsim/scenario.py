@@ -6,9 +6,14 @@ A scenario is a TOML file::
     description = "one line shown by `harmsim scenarios`"
     record = "asean"            # packaged record name, or a folder relative to this file
 
-    [window]                    # optional; default: the record's window
+    [window]                    # the simulated horizon; default: the record's observation window
     start = 1997
-    end = 2015
+    end = 2015                  # may run past the observations (a forecast) if inputs cover it
+
+    [inputs]                    # optional
+    reference = [1997, 2015]    # years the standardizations are fixed on (default: the record's window)
+    [inputs.extend]             # how inputs are extended past their data (harmsim.inputs)
+    gdp_pc = "trend:5"
 
     [hazard]
     intercept = -3.5
@@ -46,14 +51,16 @@ from typing import Any
 
 from .dynamics import HAZARD_PARAMS, Dynamics
 from .errors import ConfigError, HarmsimError
+from .features import Transforms
+from .inputs import Extension
 from .mechanisms import REGISTRY
 from .params import ParamSet
 from .record import Record, load_record
-from .world import World
+from .world import MAX_YEARS, World
 
 __all__ = ["Scenario", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
 
-_TOP_KEYS = ("name", "description", "record", "window", "hazard", "mechanisms", "fixed")
+_TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mechanisms", "fixed")
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,7 +78,22 @@ class Scenario:
     record_ref: str = "asean"
     #: parameters that define the scenario and calibration holds at their values
     fixed: tuple[str, ...] = ()
+    #: years the feature standardizations are fixed on (default: the record's observation window)
+    reference: tuple[int, int] | None = None
+    #: how inputs are extended past their data
+    extension: Extension = field(default_factory=Extension)
+    #: transforms inherited from the scenario this one was derived from (counterfactuals, fits)
+    inherited_transforms: Transforms | None = field(default=None, repr=False)
     _raw: Mapping = field(default_factory=dict, repr=False)
+
+    @property
+    def observed_until(self) -> int:
+        """Last year of the observation window: the record's end, or the horizon's if earlier."""
+        return min(self.end, self.record.end)
+
+    @property
+    def reference_window(self) -> tuple[int, int]:
+        return self.reference or (self.record.start, self.record.end)
 
     @property
     def enabled(self) -> tuple[str, ...]:
@@ -104,6 +126,10 @@ class Scenario:
             "description": self.description,
             "record": self.record_ref,
             "window": {"start": self.start, "end": self.end},
+            "inputs": {
+                **({"reference": list(self.reference)} if self.reference else {}),
+                "extend": self.extension.as_dict(),
+            },
             "hazard": {**self.hazard.as_dict(), "offsets": dict(self.hazard.offsets)},
             "mechanisms": mech,
             "fixed": list(self.fixed),
@@ -143,9 +169,52 @@ class Scenario:
             if len(parts) < 2:
                 raise ConfigError(f"unknown parameter '{name}': give group.key")
             target[parts[-1]] = value
-        return scenario_from_dict(
-            raw, where=f"scenario '{self.name}'", base=self._base(), path=self.path, record=self.record
+        raw["inputs"].pop("extend", None)
+        sc = scenario_from_dict(
+            raw,
+            where=f"scenario '{self.name}'",
+            base=self._base(),
+            path=self.path,
+            record=self.record,
+            extension=self.extension,
+            transforms=self.transforms,
         )
+        return sc
+
+    def with_horizon(self, end: int, start: int | None = None) -> Scenario:
+        """The same scenario over another horizon; transforms stay those of its reference window.
+
+        >>> import harmsim
+        >>> sc = harmsim.load_scenario("baseline").with_horizon(2010)
+        >>> sc.start, sc.end, sc.observed_until
+        (1997, 2010, 2010)
+        """
+        start = self.start if start is None else start
+        sc = replace(self, start=start, end=end, inherited_transforms=self.transforms)
+        sc._validate_inputs(f"scenario '{self.name}' over {start}-{end}")
+        return sc
+
+    def with_extension(self, rules: Mapping[str, Any]) -> Scenario:
+        """The same scenario with (more) extension rules for its inputs, e.g. ``{"gdp_pc": "trend:5"}``."""
+        ext = self.extension.merged(Extension.parse(rules, where=f"scenario '{self.name}'", base=self._base()))
+        sc = replace(self, extension=ext, inherited_transforms=self.transforms)
+        sc._validate_inputs(f"scenario '{self.name}'")
+        return sc
+
+    def with_record(self, record: Record) -> Scenario:
+        """The same scenario on changed inputs (a counterfactual), keeping this scenario's transforms."""
+        sc = replace(self, record=record, inherited_transforms=self.transforms)
+        sc._validate_inputs(f"scenario '{self.name}' on record '{record.name}'")
+        return sc
+
+    def _validate_inputs(self, where: str) -> None:
+        """Compile the world and every mechanism's static term once, so missing inputs are said now."""
+        try:
+            for mname, ps in self.mechanisms:
+                REGISTRY[mname].check_inputs(self.world, ps)
+            self.dynamics.static_logit  # noqa: B018 (computes every input-dependent term)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
     def _with_checked_values(self, values: Mapping[str, float]) -> Scenario:
         """Like :meth:`with_params` for names already validated and values inside their bounds.
@@ -163,6 +232,7 @@ class Scenario:
                 g[parts[1]] = float(value)
         return replace(
             self,
+            inherited_transforms=self.transforms,
             hazard=ParamSet("hazard", tuple(groups["hazard"].items())),
             mechanisms=tuple((n, ParamSet(n, tuple(groups[n].items()))) for n, _ in self.mechanisms),
         )
@@ -176,13 +246,21 @@ class Scenario:
 
     @cached_property
     def world(self) -> World:
-        """The record compiled over this scenario's window."""
-        return World.build(self.record, self.start, self.end)
+        """The record's inputs compiled over this scenario's horizon."""
+        return World.build(self.record, self.start, self.end, self.extension)
+
+    @cached_property
+    def transforms(self) -> Transforms:
+        """Feature standardizations fixed on the reference window (shared by derived scenarios)."""
+        if self.inherited_transforms is not None:
+            return self.inherited_transforms
+        lo, hi = self.reference_window
+        return Transforms(World.build(self.record, lo, hi, self.extension))
 
     @cached_property
     def dynamics(self) -> Dynamics:
         """The mechanisms bound to the world (the model's yearly step)."""
-        return Dynamics(self.world, self)
+        return Dynamics(self.world, self, self.transforms)
 
 
 def scenario_dir() -> Path:
@@ -234,6 +312,8 @@ def scenario_from_dict(
     base: Path | None = None,
     path: str | None = None,
     record: Record | None = None,
+    extension: Extension | None = None,
+    transforms: Transforms | None = None,
 ) -> Scenario:
     """Validate a scenario given as a nested dict (the TOML structure).
 
@@ -262,11 +342,13 @@ def scenario_from_dict(
     for key, v in (("start", start), ("end", end)):
         if isinstance(v, bool) or not isinstance(v, int):
             raise ConfigError(f"{where}: 'window.{key}' must be an integer year, got {v!r}")
-    if not record.start <= start <= end <= record.end:
+    if not record.start <= start <= end <= start + MAX_YEARS - 1:
         raise ConfigError(
-            f"{where}: window {start}-{end} must lie inside the record '{record.name}' "
-            f"({record.start}-{record.end}) with start <= end"
+            f"{where}: window {start}-{end} must start inside the record '{record.name}' "
+            f"({record.start}-{record.end}), with start <= end, and span at most {MAX_YEARS} years"
         )
+    reference, parsed_ext = _inputs(_table(raw, "inputs", where), record, where, base)
+    extension = parsed_ext if extension is None else extension
     ctx = {"instruments": record.instrument_ids}
     hazard = ParamSet.build("hazard", HAZARD_PARAMS, _table(raw, "hazard", where), where=where, ctx=ctx)
     mechs = []
@@ -299,18 +381,38 @@ def scenario_from_dict(
         path=path,
         record_ref=ref,
         fixed=tuple(fixed),
+        reference=reference,
+        extension=extension,
+        inherited_transforms=transforms,
         _raw=dict(raw),
     )
     known = sc.parameters()
     for name in sc.fixed:
         if name not in known:
             raise ConfigError(f"{where}: 'fixed' names unknown parameter '{name}'; valid: {', '.join(known)}")
-    try:
-        for mname, ps in sc.mechanisms:
-            REGISTRY[mname].check_inputs(sc.world, ps)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    sc._validate_inputs(where)
     return sc
+
+
+def _inputs(table: dict, record: Record, where: str, base: Path | None):
+    """Validate ``[inputs]``: (reference window or None, extension rules)."""
+    bad = [k for k in table if k not in ("reference", "extend")]
+    if bad:
+        raise ConfigError(f"{where}: unknown key 'inputs.{bad[0]}'; allowed: reference, extend")
+    ref = table.get("reference")
+    if ref is not None:
+        if (
+            not isinstance(ref, (list, tuple))
+            or len(ref) != 2
+            or not all(isinstance(y, int) and not isinstance(y, bool) for y in ref)
+            or not record.start <= ref[0] <= ref[1] <= ref[0] + MAX_YEARS - 1
+        ):
+            raise ConfigError(
+                f"{where}: 'inputs.reference' must be [start, end], two years with start <= end from the "
+                f"record's start ({record.start}) on, got {ref!r}"
+            )
+        ref = (int(ref[0]), int(ref[1]))
+    return ref, Extension.parse(table.get("extend", {}), where=where, base=base)
 
 
 def _table(raw: Mapping, key: str, where: str) -> dict:

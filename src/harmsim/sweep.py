@@ -185,7 +185,7 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     sc = scenario.with_params(values) if values else scenario
     adopt, arrival = batch.simulate(sc, seeds)
     tg = target(sc, record)
-    endo = sc.dynamics.agreements is not None and sc.dynamics.agreements.endogenous
+    endo = sc.dynamics.schedule_moves
     m = fit_metrics(tg, aligned_years(tg, adopt), arrival if endo else None)
     out: dict[str, Any] = {}
     for metric in ("curve_mad", "year_mae"):

@@ -79,7 +79,7 @@ def _simulate(task: dict) -> np.ndarray:
     """Worker: distances of a batch of parameter sets (one replicate each)."""
     scenario, record = job_inputs(task)
     tg = target(scenario, record)
-    endo = scenario.dynamics.agreements is not None and scenario.dynamics.agreements.endogenous
+    endo = scenario.dynamics.schedule_moves
     out = np.empty(len(task["theta"]))
     for j, (theta, seed) in enumerate(zip(task["theta"], task["seeds"])):
         sc = scenario._with_checked_values(dict(zip(task["names"], theta)))

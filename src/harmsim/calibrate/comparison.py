@@ -81,20 +81,33 @@ class Comparison:
 # The Bass baseline -----------------------------------------------------------------------
 
 
-def _bass_link(params: np.ndarray, hist: History, world):
-    """log h and log(1 - h) of h = p_k + q_k * F_k(t - 1), clipped into (0, 1)."""
-    K = params.shape[0] // 2
-    p, q = params[:K], params[K:]
-    ones = np.ones((len(world.states), len(world.states)))
-    np.fill_diagonal(ones, 0.0)
+class BassLink:
+    """The Bass model's hazard, h = p_k + q_k * F_k(t - 1), clipped into (0, 1), as a link.
 
-    def link(ti, eta, h):
-        adopted = (hist.state.adopt_year < world.years[ti]).astype(float)
-        share = peer_share(ones, adopted, world.member[ti])[0]
-        hz = np.clip(p + q * share, 1e-9, 1 - 1e-9)
-        return np.log(hz), np.log1p(-hz)
+    ``F_k`` is the share of the other members that adopted ``k`` before the
+    year. Used as a link, it shares the agent model's risk sets and gates
+    (:meth:`Dynamics.layer <harmsim.dynamics.Dynamics.layer>`) in the engine
+    and in the likelihood alike.
+    """
 
-    return link
+    def __init__(self, params: np.ndarray, world):
+        K = params.shape[0] // 2
+        self.p, self.q = params[:K], params[K:]
+        self.world = world
+        self.ones = np.ones((len(world.states), len(world.states)))
+        np.fill_diagonal(self.ones, 0.0)
+
+    def _h(self, ti, view, idx):
+        adopted = view.adopted_before()[..., idx].astype(float)
+        share = peer_share(self.ones, adopted, self.world.member[ti])
+        return np.clip(self.p[idx] + self.q[idx] * share, 1e-9, 1 - 1e-9)
+
+    def prob(self, ti, view, eta, idx):
+        return self._h(ti, view, idx)
+
+    def log_probs(self, ti, view, eta, idx):
+        h = self._h(ti, view, idx)[0]
+        return np.log(h), np.log1p(-h)
 
 
 def fit_bass(scenario, record, cells: np.ndarray | None = None, fallback: np.ndarray | None = None) -> dict:
@@ -119,36 +132,26 @@ def fit_bass(scenario, record, cells: np.ndarray | None = None, fallback: np.nda
         return np.concatenate([p, q])
 
     def nll(x):
-        ll, _ = loglik_cells(scenario, hist, _bass_link(full(x), hist, scenario.world))
+        ll, _ = loglik_cells(scenario, hist, BassLink(full(x), scenario.world))
         return -float(ll[mask].sum())
 
     x0 = np.concatenate([np.full(len(est), 0.02), np.full(len(est), 0.3)])
     bounds = [(1e-6, 0.9)] * len(est) + [(0.0, 3.0)] * len(est)
     res = minimize(nll, x0, method="L-BFGS-B", bounds=bounds)
     params = full(res.x)
-    cells_ll, n_obs = loglik_cells(scenario, hist, _bass_link(params, hist, scenario.world))
+    cells_ll, n_obs = loglik_cells(scenario, hist, BassLink(params, scenario.world))
     return {"params": params, "loglik": -float(res.fun), "k": 2 * len(est), "n_obs": n_obs, "cells": cells_ll}
 
 
 def _simulate_bass(scenario, params, replicates: int, seed: SeedLike) -> np.ndarray:
-    """Simulated adoption years (R, N, K) of the Bass model on the scenario's structure."""
+    """Simulated adoption years (R, N, K) of the Bass model, on the engines' own step and risk sets."""
     w = scenario.world
     dyn = scenario.dynamics
-    R = replicates
-    state = dyn.initial_state(R)
-    K = len(w.instruments)
-    p, q = params[:K], params[K:]
-    ones = np.ones((len(w.states), len(w.states)))
-    np.fill_diagonal(ones, 0.0)
+    state = dyn.initial_state(replicates)
+    link = BassLink(params, w)
     g = stream(seed, "bass")
-    for ti, t in enumerate(w.years):
-        risk = dyn.at_risk(ti, state)
-        if dyn.prereq is not None:
-            allowed, _ = dyn.prereq.gate(state.adopt_year, int(t), np.arange(K))
-            risk &= allowed
-        share = peer_share(ones, (state.adopt_year < t).astype(float), w.member[ti])
-        adopt = risk & (g.random(risk.shape) < np.clip(p + q * share, 0, 1))
-        np.putmask(state.adopt_year, adopt, int(t))
+    for ti in range(len(w.years)):
+        dyn.step(ti, state, g.random((replicates, *w.initial.shape)), link=link)
     return state.adopt_year
 
 
@@ -281,7 +284,7 @@ def compare_mechanisms(
         rows.append(row)
     if progress:
         progress("bass")
-    bass_sc = next((s for s in scs if s.dynamics.prereq is not None), structure)
+    bass_sc = next((s for s in scs if s.dynamics.mechanism("prerequisites") is not None), structure)
     bass = fit_bass(bass_sc, record)
     n_obs = bass["n_obs"]
     row = {

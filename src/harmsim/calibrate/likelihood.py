@@ -16,6 +16,15 @@ adopted, not yet adopted), with ``h = expit(eta[i, k, t])`` from the same
   status "yes" is the interval [start, end]; "no" is right-censoring at the
   end; "unknown" contributes nothing (and counts as not adopted for peers).
 
+Only years of the observation window count (:mod:`harmsim.observations`):
+the record's window, or an earlier end for a backtest
+(``observed_until``); a scenario whose horizon runs further is evaluated
+over the observation window only. The risk sets and gates are those of
+:meth:`Dynamics.layer <harmsim.dynamics.Dynamics.layer>`, the engines' own,
+and the terms read the record through the same
+:class:`~harmsim.mechanisms.PastView`, which refuses any year not yet
+decided.
+
 Conditioning: the terms of year ``t`` read the recorded history before ``t``
 (peers' adoptions, agreements at their recorded dates, prerequisites), so the
 likelihood is exact for dated histories. Two approximations, both stated in
@@ -31,89 +40,68 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-from scipy.special import log_expit
 
-from ..errors import CalibrationError
-from ..mechanisms.base import State
-from ..world import NEVER, YEAR
+from ..dynamics import LOGIT
+from ..errors import CalibrationError, ConfigError
+from ..mechanisms import PastView, State
+from ..observations import BEFORE, CENSORED, DATED, INTERVAL, UNOBSERVED, Observations, observations
+from ..world import YEAR
 
-__all__ = ["History", "history", "logit_link", "loglik", "loglik_cells"]
-
-DATED, CENSORED, INTERVAL, BEFORE, UNOBSERVED = 1, 2, 3, 0, 4
+__all__ = ["BEFORE", "CENSORED", "DATED", "INTERVAL", "UNOBSERVED", "History", "history", "loglik", "loglik_cells"]
 
 
 @dataclass(frozen=True, eq=False)
 class History:
     """A record's observations aligned with a scenario's world.
 
-    kind: (N, K) DATED / CENSORED / INTERVAL / BEFORE (adopted before the window).
-    year, lo, hi: (N, K) adoption year (DATED), interval bounds (INTERVAL).
+    kind: (N, K) DATED / CENSORED / INTERVAL / BEFORE / UNOBSERVED.
+    year, lo, hi, seen: (N, K) adoption year (DATED), interval bounds (INTERVAL),
+    last year known not adopted (CENSORED).
     state: the R = 1 :class:`State` the mechanisms read (interval years at midpoints).
+    end: the last year of the observation window.
     """
 
     kind: np.ndarray
     year: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
+    seen: np.ndarray
     state: State
     n_cells: int
+    end: int
+    obs: Observations
 
 
 def history(scenario, record) -> History:
     """Align ``record`` with ``scenario``'s world; every state and instrument must be observed."""
     w = scenario.world
-    a = record.adoptions.set_index(["state", "instrument"])
-    missing_s = [s for s in w.states if s not in set(record.state_ids)]
-    missing_k = [k for k in w.instruments if k not in set(record.instrument_ids)]
-    if missing_s or missing_k:
-        raise CalibrationError(
-            f"record '{record.name}' does not observe scenario '{scenario.name}' fully: "
-            f"missing states {missing_s}, instruments {missing_k}"
-        )
-    N, K = len(w.states), len(w.instruments)
-    idx = pd.MultiIndex.from_product([w.states, w.instruments])
-    year = a["year"].reindex(idx).to_numpy(dtype=float, na_value=np.nan).reshape(N, K)
-    lo = a["year_min"].reindex(idx).to_numpy(dtype=float, na_value=np.nan).reshape(N, K)
-    hi = a["year_max"].reindex(idx).to_numpy(dtype=float, na_value=np.nan).reshape(N, K)
-    kind = np.full((N, K), CENSORED)
-    kind[np.isfinite(year)] = DATED
-    kind[~np.isfinite(year) & np.isfinite(hi)] = INTERVAL
-    kind[np.isfinite(year) & (year < w.start)] = BEFORE
-    seen = a["observed"].reindex(idx).fillna(True).to_numpy(dtype=bool).reshape(N, K) if "observed" in a else True
-    kind[~seen] = UNOBSERVED
-    lo_c = np.where(kind == INTERVAL, np.maximum(lo, w.start), lo)
-    if ((kind == INTERVAL) & (hi < w.start)).any():
-        kind[(kind == INTERVAL) & (hi < w.start)] = BEFORE
-    imputed = np.where(kind == DATED, year, np.where(kind == INTERVAL, np.round((lo_c + hi) / 2), np.nan))
-    imputed = np.where(kind == BEFORE, np.where(np.isfinite(year), year, hi), imputed)
-    adopt = np.where(np.isfinite(imputed), imputed, NEVER).astype(YEAR)[None]
+    try:
+        obs = observations(w, record)
+    except ConfigError as exc:
+        raise CalibrationError(f"scenario '{scenario.name}': {exc}") from None
     dyn = scenario.dynamics
-    M = len(w.agreements)
-    arrival = (
-        np.where(w.agreement_year <= w.end, w.agreement_year, NEVER).astype(YEAR)[None]
-        if M
-        else (np.zeros((1, 0), dtype=YEAR))
+    state = dyn.initial_state(1, obs.clamp())  # the recorded schedule up to the window's end
+    state.adopt_year[0] = obs.imputed()
+    kind = obs.kind
+    return History(
+        kind,
+        obs.year,
+        obs.lo,
+        obs.hi,
+        obs.seen,
+        state,
+        int(((kind != BEFORE) & (kind != UNOBSERVED)).sum()),
+        obs.end,
+        obs,
     )
-    open_year = w.opens.astype(np.int64).copy()
-    for k, m in enumerate(w.opened_by):
-        if m >= 0 and dyn.agreements is not None and dyn.agreements.endogenous:
-            open_year[k] = arrival[0, m]
-    state = State(adopt_year=adopt, arrival=arrival, open_year=open_year[None])
-    return History(kind, year, lo_c, hi, state, int(((kind != BEFORE) & (kind != UNOBSERVED)).sum()))
 
 
-def logit_link(ti: int, eta: np.ndarray, hist: History):
-    """log h and log(1 - h) of the model's logistic hazard."""
-    return log_expit(eta), log_expit(-eta)
-
-
-def loglik_cells(scenario, hist: History, link=logit_link) -> tuple[np.ndarray, int]:
+def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
     """Log-likelihood contribution of every (state, instrument) cell, (N, K), and the number
     of at-risk state-instrument-years (the sample size for BIC).
 
-    ``link(ti, eta, hist) -> (log h, log(1 - h))`` turns the year's log-odds into
-    hazards; another link (e.g. the Bass model's) reuses the same risk sets.
+    ``link`` turns the year's log-odds into hazards (``log_probs``); another link
+    (e.g. the Bass model's) reuses the same risk sets and gates.
     """
     w = scenario.world
     dyn = scenario.dynamics
@@ -123,34 +111,41 @@ def loglik_cells(scenario, hist: History, link=logit_link) -> tuple[np.ndarray, 
     int_surv = np.zeros((N, K))  # log prob. of no adoption within the interval so far
     int_risk = np.zeros((N, K), dtype=bool)
     n_obs = 0
-    kind, year, lo, hi = hist.kind, hist.year, hist.lo, hist.hi
-    all_k = np.arange(K)
+    kind, year, lo, hi, seen = hist.kind, hist.year, hist.lo, hist.hi, hist.seen
+    observed = (kind != BEFORE) & (kind != UNOBSERVED)
     for ti, t in enumerate(w.years):
-        eta = np.broadcast_to(dyn.logit(ti, S)[0], (N, K))
-        risk = w.member[ti][:, None] & (S.open_year[0][None, :] <= t) & (kind != BEFORE) & (kind != UNOBSERVED)
-        if dyn.prereq is not None:
-            allowed, term = dyn.prereq.gate(S.adopt_year, t, all_k)
-            eta = eta + term[0]
-            risk &= allowed[0]
-        # Cells still at risk in year t, by what is observed of them.
-        dated_open = (kind == DATED) & (year >= t)
-        cens = kind == CENSORED
-        before_int = (kind == INTERVAL) & (t < lo)
-        in_int = (kind == INTERVAL) & (t >= lo) & (t <= hi)
-        obs = risk & (dated_open | cens | before_int | in_int)
-        n_obs += int(obs.sum())
-        adopt_now = (kind == DATED) & (year == t)
-        if (adopt_now & ~risk).any():
-            i, k = np.argwhere(adopt_now & ~risk)[0]
-            raise CalibrationError(
-                f"the record has {w.states[i]} adopting {w.instruments[k]} in {t}, which scenario "
-                f"'{scenario.name}' makes impossible (not a member, instrument not open, or prerequisite missing)"
-            )
-        log_h, log_s = link(ti, eta, hist)
-        ll += np.where(adopt_now & risk, log_h, 0.0)
-        ll += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_s, 0.0)
-        int_surv += np.where(risk & in_int, log_s, 0.0)
-        int_risk |= risk & in_int
+        if t > hist.end:
+            break
+        view = PastView(S, int(t))
+        eta_all = dyn.logit(ti, view)
+        elig = dyn.eligible(ti, S) & observed[None]
+        for li in range(len(dyn.layers)):
+            idx, r, eta = dyn.layer(li, ti, S, eta_all, elig)
+            risk = np.broadcast_to(r, (1, N, K) if isinstance(idx, slice) else r.shape)[0]
+            eta = np.broadcast_to(eta, (1, *risk.shape))[0]
+            k_ = kind[:, idx]
+            dated_open = (k_ == DATED) & (year[:, idx] >= t)
+            cens = (k_ == CENSORED) & (seen[:, idx] >= t)
+            before_int = (k_ == INTERVAL) & (t < lo[:, idx])
+            in_int = (k_ == INTERVAL) & (t >= lo[:, idx]) & (t <= hi[:, idx])
+            obs = risk & (dated_open | cens | before_int | in_int)
+            n_obs += int(obs.sum())
+            adopt_now = (k_ == DATED) & (year[:, idx] == t)
+            if (adopt_now & ~risk).any():
+                i, k = np.argwhere(adopt_now & ~risk)[0]
+                kk = np.arange(K)[idx][k]
+                raise CalibrationError(
+                    f"the record has {w.states[i]} adopting {w.instruments[kk]} in {t}, which scenario "
+                    f"'{scenario.name}' makes impossible (not a member, instrument not open, or prerequisite missing)"
+                )
+            log_h, log_s = link.log_probs(ti, view, eta, idx)
+            log_h = np.broadcast_to(log_h, risk.shape)
+            log_s = np.broadcast_to(log_s, risk.shape)
+            part = np.where(adopt_now & risk, log_h, 0.0)
+            part += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_s, 0.0)
+            ll[:, idx] += part
+            int_surv[:, idx] += np.where(risk & in_int, log_s, 0.0)
+            int_risk[:, idx] |= risk & in_int
     interval = kind == INTERVAL
     if (interval & ~int_risk).any():
         i, k = np.argwhere(interval & ~int_risk)[0]

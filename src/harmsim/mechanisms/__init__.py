@@ -7,7 +7,7 @@ in the order terms are added.
 from __future__ import annotations
 
 from .agreements import Agreements
-from .base import Mechanism, State
+from .base import Mechanism, PastView, State
 from .capacity import Capacity
 from .diffusion import Diffusion
 from .external import External
@@ -15,7 +15,7 @@ from .period import Period
 from .prerequisites import Prerequisites
 from .push_pull import PushPull
 
-__all__ = ["REGISTRY", "Mechanism", "State"]
+__all__ = ["REGISTRY", "Mechanism", "PastView", "State"]
 
 REGISTRY: dict[str, type[Mechanism]] = {
     cls.name: cls for cls in (PushPull, Diffusion, Agreements, External, Capacity, Prerequisites, Period)

@@ -53,12 +53,18 @@ def salience(arrival: np.ndarray, t, beta: np.ndarray, covers: np.ndarray, lag: 
     return (np.where(active, beta * decay, 0.0)) @ covers
 
 
-def compliance(adopt_year, member, open_year, covers_row, t) -> np.ndarray:
-    """Share of (member, covered open instrument) cells adopted before t, per replicate (R,)."""
+def compliance(adopted_before: np.ndarray, member: np.ndarray, open_year: np.ndarray, covers_row, t) -> np.ndarray:
+    """Compliance with an agreement at the start of year ``t``, per replicate (R,).
+
+    The share of (member state, instrument covered by the agreement and open
+    by ``t``) cells adopted before ``t``. ``adopted_before`` is (R, N, K),
+    ``member`` (N,), ``open_year`` (R, K). The one definition: endogenous
+    arrival and the incremental-development figure both call it.
+    """
     inst = covers_row[None, :] & (open_year <= t)  # (R, K)
     cells = member[None, :, None] & inst[:, None, :]  # (R, N, K)
     n = cells.sum(axis=(1, 2))
-    done = (cells & (adopt_year < t)).sum(axis=(1, 2))
+    done = (cells & adopted_before).sum(axis=(1, 2))
     return np.divide(done, n, out=np.zeros(n.shape), where=n > 0)
 
 
@@ -93,22 +99,28 @@ class Agreements(Mechanism):
         "min_gap": Integer(1, 1, 50, "fewest years between an agreement and the one that builds on it"),
     }
 
-    def __init__(self, world, p):
-        super().__init__(world, p)
+    def __init__(self, world, p, transforms=None):
+        super().__init__(world, p, transforms)
         self.beta = np.where(world.binding, p.binding, p.nonbinding)
         self.endogenous = p.arrival == "endogenous"
         rec = world.agreement_year
         self.offset = np.where(world.parent >= 0, rec - rec[np.maximum(world.parent, 0)], 0)
         self.threshold = np.where(world.binding, p.threshold_binding, p.threshold_nonbinding)
 
-    def initial_arrival(self) -> np.ndarray:
-        """(M,) arrival years known at the start: all recorded (observed) or anchors and pre-window ones."""
-        w = self.world
-        rec = np.where(w.agreement_year <= w.end, w.agreement_year, NEVER).astype(YEAR)
+    @property
+    def moves_schedule(self) -> bool:
+        return self.endogenous
+
+    def initial_schedule(self, arrival, open_year, known_until):
+        """Endogenous arrival: only anchors and agreements up to ``known_until`` keep their scheduled year."""
         if not self.endogenous:
-            return rec
-        known = (np.array(w.trigger) == "anchor") | (w.agreement_year < w.start)
-        return np.where(known, rec, NEVER).astype(YEAR)
+            return
+        w = self.world
+        known = (np.array(w.trigger) == "anchor") | (w.agreement_year <= known_until)
+        arrival[~known] = NEVER
+        for k, m in enumerate(w.opened_by):
+            if m >= 0:
+                open_year[k] = arrival[m] if arrival[m] != NEVER else NEVER
 
     def static(self):
         if self.endogenous:
@@ -116,19 +128,20 @@ class Agreements(Mechanism):
         by_kind = _recorded_salience(self.world, self.p.lag, self.p.persistence)  # (2, T, K)
         return (self.p.nonbinding * by_kind[0] + self.p.binding * by_kind[1])[:, None, :]
 
-    def dynamic(self, ti, state):
+    def dynamic(self, ti, view):
         if not self.endogenous:
             return None
         w = self.world
-        s = salience(state.arrival, w.years[ti], self.beta, w.covers, self.p.lag, self.p.persistence)
+        s = salience(view.arrivals(), w.years[ti], self.beta, w.covers, self.p.lag, self.p.persistence)
         return s[:, None, :]
 
-    def before_year(self, ti, state):
+    def before_year(self, ti, view, schedule):
         if not self.endogenous:
             return
         w = self.world
         t = int(w.years[ti])
-        arr = state.arrival
+        arr = schedule.arrival
+        adopted = None
         for m, trig in enumerate(w.trigger):
             par = w.parent[m]
             if trig == "anchor" or par < 0:
@@ -143,9 +156,11 @@ class Agreements(Mechanism):
                 ready = pending & (parent_at != NEVER) & (t >= parent_at + self.p.min_gap)
                 if not ready.any():
                     continue
-                share = compliance(state.adopt_year, w.member[ti], state.open_year, w.covers[par], t)
+                if adopted is None:
+                    adopted = view.adopted_before()
+                share = compliance(adopted, w.member[ti], schedule.open_year, w.covers[par], t)
                 due = ready & (share >= self.threshold[m])
             if due.any():
                 arr[due, m] = t
                 for k in np.flatnonzero(w.opened_by == m):
-                    state.open_year[due, k] = t
+                    schedule.open_year[due, k] = t

@@ -1,4 +1,4 @@
-"""The protocol every mechanism follows, and the state they read.
+"""The protocol every mechanism follows, and the one view of the history they read.
 
 A mechanism adds a term to the log-odds of adoption,
 
@@ -7,13 +7,24 @@ A mechanism adds a term to the log-odds of adoption,
 where ``h`` is the probability that state ``i`` adopts instrument ``k`` in
 year ``t`` if it has not yet. A term has a part that depends only on the
 inputs (``static``: an array ``(T, N, K)`` computed once per parameter set)
-and a part that depends on the simulated history (``dynamic``: evaluated each
-year on a :class:`State` whose arrays carry a leading replicate axis). Both
-engines and the likelihood call these same methods, so each formula exists
-once.
+and a part that depends on the history (``dynamic``: evaluated each year).
+Besides terms, a mechanism may
 
-To add a mechanism, write a module with one :class:`Mechanism` subclass and
-register it in ``harmsim.mechanisms.REGISTRY``.
+* *gate* instruments (``gate``: who may adopt at all this year, plus a term;
+  e.g. a protocol needs its treaty), deciding instruments in layers
+  (``order``) so a gate can see this year's decisions of earlier layers;
+* *move the schedule* of agreements and openings (``initial_schedule``,
+  ``before_year``; e.g. agreements that arrive when members comply enough).
+
+The history reaches mechanisms only through a :class:`PastView` of the year
+being decided: the engines hold the simulated history, the likelihood the
+whole observed record, and the view refuses, with a
+:class:`~harmsim.errors.LookaheadError`, any question about a year not yet
+decided. So a new mechanism cannot leak the future into the likelihood.
+
+Both engines and the likelihood call these same methods, so each formula
+exists once. To add a mechanism, write a module with one :class:`Mechanism`
+subclass and register it in ``harmsim.mechanisms.REGISTRY``.
 """
 
 from __future__ import annotations
@@ -24,15 +35,16 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..errors import LookaheadError
 from ..params import ParamSet
-from ..world import World
+from ..world import NEVER, World
 
-__all__ = ["Mechanism", "State", "zscore"]
+__all__ = ["Mechanism", "PastView", "State"]
 
 
 @dataclass
 class State:
-    """The simulated history at the start of a year, for R replicates.
+    """The history, for R replicates (the engines' working arrays).
 
     adopt_year: (R, N, K) adoption year, NEVER if not adopted.
     arrival: (R, M) arrival year of each agreement, NEVER if not arrived.
@@ -44,6 +56,54 @@ class State:
     open_year: np.ndarray
 
 
+class PastView:
+    """The history as known at the start of year ``t``: what a mechanism may read.
+
+    ``same_year`` (K,) marks instruments already decided this year (earlier
+    decision layers): their adoptions in ``t`` are visible to gates.
+    """
+
+    __slots__ = ("_same", "_state", "t")
+
+    def __init__(self, state: State, t: int, same_year: np.ndarray | None = None):
+        self._state = state
+        self.t = int(t)
+        self._same = same_year
+
+    def _check(self, year: int, what: str) -> None:
+        if year > self.t:
+            raise LookaheadError(f"{what} of {year} asked while deciding {self.t}: a mechanism may read only the past")
+
+    def adopted_before(self, year: int | None = None) -> np.ndarray:
+        """(R, N, K) bool: adopted before ``year`` (default: the year being decided)."""
+        y = self.t if year is None else int(year)
+        self._check(y, "adoptions up to the year before")
+        return self._state.adopt_year < y
+
+    def adoption_years(self, idx=slice(None)) -> np.ndarray:
+        """(R, N, k) adoption years of instruments ``idx``; undecided years read as NEVER.
+
+        The year being decided is visible only for instruments of earlier layers.
+        """
+        ay = self._state.adopt_year[..., idx]
+        limit = np.full(ay.shape[-1], self.t - 1, dtype=np.int64)
+        if self._same is not None:
+            limit = limit + self._same[idx]
+        return np.where(ay <= limit, ay, NEVER)
+
+    def arrivals(self, year: int | None = None) -> np.ndarray:
+        """(R, M) arrival years of agreements by ``year`` (default: the year being decided), else NEVER."""
+        y = self.t if year is None else int(year)
+        self._check(y, "agreement arrivals")
+        a = self._state.arrival
+        return np.where(a <= y, a, NEVER)
+
+    def open_years(self) -> np.ndarray:
+        """(R, K) years instruments opened, NEVER if not open by the year being decided."""
+        o = self._state.open_year
+        return np.where(o <= self.t, o, NEVER)
+
+
 class Mechanism:
     """Base class: subclasses set ``name``, ``summary``, ``params`` and override hooks."""
 
@@ -51,34 +111,39 @@ class Mechanism:
     summary: ClassVar[str]
     params: ClassVar[Mapping]
 
-    def __init__(self, world: World, p: ParamSet):
+    def __init__(self, world: World, p: ParamSet, transforms=None):
         self.world = world
         self.p = p
+        #: the scenario's :class:`~harmsim.features.Transforms` (standardizations fixed on a reference window)
+        self.transforms = transforms
 
     @classmethod
     def check_inputs(cls, world: World, p: ParamSet) -> None:
         """Raise ConfigError if the record lacks data this mechanism needs."""
 
+    @property
+    def moves_schedule(self) -> bool:
+        """True when agreement arrivals or openings depend on the simulated history."""
+        return False
+
     def static(self) -> np.ndarray | None:
         """State-independent part of the term, (T, N, K) or broadcastable; None if zero."""
         return None
 
-    def dynamic(self, ti: int, state: State) -> np.ndarray | None:
+    def dynamic(self, ti: int, view: PastView) -> np.ndarray | None:
         """History-dependent part of the term in year index ``ti``, broadcastable to (R, N, K)."""
         return None
 
-    def before_year(self, ti: int, state: State) -> None:
-        """Update ``state`` at the start of year index ``ti`` (e.g. arrivals)."""
+    def order(self) -> list[np.ndarray] | None:
+        """Instrument indices in decision layers (earlier layers' same-year adoptions are visible), or None."""
+        return None
 
+    def gate(self, ti: int, view: PastView, idx: np.ndarray):
+        """(allowed, term) for instruments ``idx``, each broadcastable to (R, N, len(idx)); None if no gate."""
+        return None
 
-def zscore(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Standardize ``x`` over the cells where ``mask`` holds; NaN and outside become 0.
+    def initial_schedule(self, arrival: np.ndarray, open_year: np.ndarray, known_until: int) -> None:
+        """Adjust the (M,) arrivals and (K,) openings at the start; agreements up to ``known_until`` are given."""
 
-    Standardizing makes each coefficient a log-odds change per standard
-    deviation of its covariate over the member state-years of the window.
-    """
-    vals = x[mask & np.isfinite(x)]
-    if vals.size < 2 or vals.std() == 0:
-        return np.zeros_like(x, dtype=float)
-    z = (x - vals.mean()) / vals.std()
-    return np.where(np.isfinite(z), z, 0.0)
+    def before_year(self, ti: int, view: PastView, schedule: State) -> None:
+        """Update the schedule (``arrival``, ``open_year`` of ``schedule``) at the start of year index ``ti``."""

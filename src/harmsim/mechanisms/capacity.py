@@ -6,7 +6,7 @@ WDI, current US$). The term is
 
     term[i, k, t] = strength * z(log gdp_pc[i, t])
 
-standardized over member state-years of the window. Unlike the push/pull gap
+standardized on the scenario's reference window (:mod:`harmsim.features`). Unlike the push/pull gap
 it is an absolute level, so it also rises as the whole region grows richer.
 Caveat (see the record's sources): Myanmar's GDP before 2012 is depressed by
 the official exchange rate, so its capacity is understated.
@@ -16,18 +16,9 @@ Direction: ``strength > 0`` makes richer states adopt earlier.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
-
 from ..errors import ConfigError
 from ..params import Real
-from .base import Mechanism, zscore
-
-
-def capacity_term(log_gdp: np.ndarray, strength: float, member: np.ndarray) -> np.ndarray:
-    """The (T, N) log-odds term; see the module docstring."""
-    return strength * zscore(log_gdp, member)
+from .base import Mechanism
 
 
 class Capacity(Mechanism):
@@ -43,10 +34,4 @@ class Capacity(Mechanism):
     def static(self):
         if not self.p.strength:
             return None
-        return self.p.strength * _feature(self.world)[:, :, None]
-
-
-@lru_cache(maxsize=64)
-def _feature(world) -> np.ndarray:
-    """z(log GDP per capita), (T, N); cached because it does not depend on the coefficient."""
-    return capacity_term(np.log(world.covariate("gdp_pc")), 1.0, world.member)
+        return self.p.strength * self.transforms.standardized("capacity.log_gdp_pc", self.world)[:, :, None]

@@ -66,13 +66,12 @@ class Diffusion(Mechanism):
         "weight_border": Real(1.0, 0.0, 100.0, "extra weight of members sharing a land border"),
     }
 
-    def __init__(self, world, p):
-        super().__init__(world, p)
+    def __init__(self, world, p, transforms=None):
+        super().__init__(world, p, transforms)
         # strength * normalized weights, per year (membership changes): (T, N, N)
         self.SW = p.strength * _yearly_weights(world, p.weight_all, p.weight_subregion, p.weight_border)
 
-    def dynamic(self, ti, state):
+    def dynamic(self, ti, view):
         if not self.p.strength:
             return None
-        adopted = state.adopt_year < self.world.years[ti]
-        return self.SW[ti] @ adopted
+        return self.SW[ti] @ view.adopted_before()

@@ -30,14 +30,6 @@ from .base import Mechanism
 PRESSURE_TIERS = ("2WL", "3")
 
 
-def lag1(x: np.ndarray, fill=0.0) -> np.ndarray:
-    """Shift a yearly array one year later along axis 0 (first year gets ``fill``)."""
-    out = np.empty_like(x)
-    out[0] = fill
-    out[1:] = x[:-1]
-    return out
-
-
 def external_term(pressured, global_share, monitoring: float, momentum: float) -> np.ndarray:
     """The (T, N) log-odds term from lagged indicators; see the module docstring."""
     return monitoring * pressured + momentum * global_share[:, None]
@@ -76,22 +68,14 @@ class External(Mechanism):
 
 @lru_cache(maxsize=64)
 def _features(world, monitoring: bool, momentum: bool):
-    """Lagged indicators of a world: (T, N) pressure and (T,) global share, both of year t - 1.
+    """Indicators of the year before: (T, N) pressure and (T,) global share.
 
     Cached: they do not depend on the coefficients, which calibration varies.
-    The year before the window comes from the record itself.
+    Raw 0/1 and shares, not standardized: nothing to fix on a reference window.
     """
     T, N = world.member.shape
     pressured = np.zeros((T, N))
     if monitoring:
-        tiers = world.record.tiers
-        prev = tiers[tiers["year"] == world.start - 1].set_index("state")["tier"]
-        first = np.array([prev.get(s, "") in PRESSURE_TIERS for s in world.states], dtype=float)
-        pressured = lag1(np.isin(world.tier(), PRESSURE_TIERS).astype(float), first)
-    share = np.zeros(T)
-    if momentum:
-        series = world.global_series("share_criminalized")
-        g = world.record.global_series
-        prev = g[(g["variable"] == "share_criminalized") & (g["year"] == world.start - 1)]["value"]
-        share = lag1(series, float(prev.iloc[0]) if len(prev) else series[0])
+        pressured = np.isin(world.tier_before(), PRESSURE_TIERS).astype(float)
+    share = world.global_before("share_criminalized") if momentum else np.zeros(T)
     return pressured, share

@@ -50,12 +50,17 @@ class Prerequisites(Mechanism):
     summary = "a protocol needs its treaty first; the two are often ratified together"
     params = {"bundle": Real(2.0, -10.0, 20.0, "log-odds in the year the prerequisite is adopted")}
 
-    def __init__(self, world, p):
-        super().__init__(world, p)
+    def __init__(self, world, p, transforms=None):
+        super().__init__(world, p, transforms)
         self.has = world.requires >= 0
         self.parent_index = np.where(self.has, world.requires, 0)
         self.bundle = float(p.bundle)
 
-    def gate(self, adopt_year: np.ndarray, t: int, idx: np.ndarray):
-        """(allowed, term) of instruments ``idx`` in year ``t``, given adoption years (R, N, K) so far."""
-        return gate(adopt_year[..., self.parent_index[idx]], self.has[idx], t, self.bundle)
+    def order(self):
+        return layers(self.world.requires)
+
+    def gate(self, ti, view, idx):
+        """(allowed, term) of instruments ``idx``: the rule of the module docstring."""
+        if not self.has[idx].any():
+            return None
+        return gate(view.adoption_years(self.parent_index[idx]), self.has[idx], view.t, self.bundle)

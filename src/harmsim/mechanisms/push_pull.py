@@ -10,7 +10,10 @@ enforcement) from cracking down. The term is
 with ``net_migration`` = (immigrants from the region - emigrants to it) /
 population (UN DESA migrant stocks), ``gap`` = log GDP per capita minus the
 mean over members that year (World Bank WDI), and ``z`` a standardization
-over member state-years of the window.
+fixed on the scenario's reference window (:mod:`harmsim.features`), so a
+coefficient keeps its meaning over any horizon and in any counterfactual. The
+gap is relative by definition: multiplying every member's GDP by one factor
+leaves it unchanged (the capacity term, an absolute level, does change).
 
 Direction: ``migration < 0`` makes net receivers (THA, SGP, MYS, BRN) adopt
 later than net senders; ``gdp_gap < 0`` makes richer-than-average states later.
@@ -18,26 +21,9 @@ later than net senders; ``gdp_gap < 0`` makes richer-than-average states later.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import numpy as np
-
 from ..errors import ConfigError
 from ..params import Real
-from .base import Mechanism, zscore
-
-
-def push_pull_term(net_migration, gap, migration: float, gdp_gap: float, member) -> np.ndarray:
-    """The (T, N) log-odds term; see the module docstring."""
-    return migration * zscore(net_migration, member) + gdp_gap * zscore(gap, member)
-
-
-def gdp_gap(log_gdp: np.ndarray, member: np.ndarray) -> np.ndarray:
-    """log GDP per capita minus its mean over that year's members, (T, N)."""
-    masked = np.where(member & np.isfinite(log_gdp), log_gdp, np.nan)
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(masked, axis=1, keepdims=True)
-    return log_gdp - mean
+from .base import Mechanism
 
 
 class PushPull(Mechanism):
@@ -62,20 +48,12 @@ class PushPull(Mechanism):
             )
 
     def static(self):
-        w = self.world
-        zm, zg = _features(w, bool(self.p.migration), bool(self.p.gdp_gap))
-        return (self.p.migration * zm + self.p.gdp_gap * zg)[:, :, None]
-
-
-@lru_cache(maxsize=64)
-def _features(world, migration: bool, gap: bool):
-    """Standardized net migration and GDP gap of a world, (T, N) each (zeros if unused).
-
-    Cached: they do not depend on the coefficients, which calibration varies.
-    """
-    T, N = world.member.shape
-    net = world.net_migration() if migration else np.zeros((T, N))
-    g = gdp_gap(np.log(world.covariate("gdp_pc")), world.member) if gap else np.zeros((T, N))
-    zm = push_pull_term(net, g, 1.0, 0.0, world.member)
-    zg = push_pull_term(net, g, 0.0, 1.0, world.member)
-    return zm, zg
+        w, t = self.world, self.transforms
+        term = 0.0
+        if self.p.migration:
+            term = term + self.p.migration * t.standardized("push_pull.net_migration", w)
+        if self.p.gdp_gap:
+            term = term + self.p.gdp_gap * t.standardized("push_pull.gdp_gap", w)
+        if isinstance(term, float):
+            return None
+        return term[:, :, None]
