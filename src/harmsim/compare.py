@@ -68,9 +68,9 @@ def observed_bounds(record: Record, states, instruments, end: int) -> tuple[np.n
     lo = a["year_min"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
     hi = a["year_max"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
     seen = a["observed"].reindex(idx).fillna(True).to_numpy(dtype=bool) if "observed" in a else True
-    known = (
-        a["seen_until"].reindex(idx).to_numpy(dtype=float, na_value=np.nan) if "seen_until" in a else np.full(len(idx), end)
-    )
+    known = np.full(len(idx), float(end))
+    if "seen_until" in a:
+        known = a["seen_until"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
     never = np.isnan(hi)
     lo = np.where(never, np.where(np.isfinite(known) & (known < end), known + 1, end + 1), lo)
     hi = np.where(never, end + 1, hi)

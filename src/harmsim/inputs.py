@@ -111,15 +111,15 @@ class Extension:
                 out.append((name, Rule("table", table=_read_table(spec["table"], base, where, key))))
                 continue
             if not isinstance(spec, str):
-                raise ConfigError(f"{where}: '{key}' must be \"carry\", \"trend:N\" or {{ table = \"file.csv\" }}")
+                raise ConfigError(f'{where}: \'{key}\' must be "carry", "trend:N" or {{ table = "file.csv" }}')
             if spec == "carry":
                 out.append((name, Rule("carry")))
             elif spec.startswith("trend:") and spec[6:].isdigit() and 2 <= int(spec[6:]) <= 50:
                 out.append((name, Rule("trend", years=int(spec[6:]))))
             else:
                 raise ConfigError(
-                    f"{where}: '{key}' = {spec!r} is not a rule; allowed: \"carry\", \"trend:N\" (N from 2 to 50), "
-                    "or { table = \"file.csv\" }"
+                    f'{where}: \'{key}\' = {spec!r} is not a rule; allowed: "carry", "trend:N" (N from 2 to 50), '
+                    'or { table = "file.csv" }'
                 )
         return cls(tuple(sorted(out)))
 

@@ -36,7 +36,7 @@ from ..compare import aligned_years, fit_metrics, target
 from ..mechanisms.diffusion import peer_share
 from ..rng import SeedLike, spawn_seeds, stream
 from ..scenario import load_scenario
-from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, History, history, loglik_cells
+from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik_cells
 from .mle import default_free, fit_mle
 
 __all__ = ["COMPETITORS", "Comparison", "compare_mechanisms", "fit_bass", "predictive_ensemble"]

@@ -45,7 +45,6 @@ from ..dynamics import LOGIT
 from ..errors import CalibrationError, ConfigError
 from ..mechanisms import PastView, State
 from ..observations import BEFORE, CENSORED, DATED, INTERVAL, UNOBSERVED, Observations, observations
-from ..world import YEAR
 
 __all__ = ["BEFORE", "CENSORED", "DATED", "INTERVAL", "UNOBSERVED", "History", "history", "loglik", "loglik_cells"]
 
