@@ -6,9 +6,10 @@ hand. This script derives the rest, so that every packaged number can be
 traced back to a raw file:
 
 * ``asean/covariates.csv``: GDP per capita and population of the ten members
+  and Timor-Leste (a member from 2025)
   (World Bank WDI, see ``data-raw/README.md``);
-* ``asean/tip_tiers.csv``: US TIP report tiers of the ten members;
-* ``asean/migrant_stock.csv``: bilateral migrant stocks among the ten;
+* ``asean/tip_tiers.csv``: US TIP report tiers of the eleven;
+* ``asean/migrant_stock.csv``: bilateral migrant stocks among the eleven;
 * ``asean/global_series.csv`` and the whole ``global_criminalization`` record:
   from Kelley and Simmons' criminalization coding.
 
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data-raw"
 DATA = ROOT / "src" / "harmsim" / "data"
 ASEAN = ["BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM"]
+# Timor-Leste joined on 26 October 2025 (a state of the record, a member from 2025: data, not code).
+REGION = [*ASEAN, "TLS"]
 WDI_GDP = "World Bank WDI NY.GDP.PCAP.CD (current US$), open-numbers WDI extract (vintage ~2025)"
 WDI_POP = "World Bank WDI SP.POP.TOTL"
 KS = "Kelley and Simmons criminalization coding (criminalization_jk_2015-08-10)"
@@ -45,16 +48,16 @@ def build_asean() -> None:
     gdp = pd.read_csv(RAW / "gdp_per_capita.csv")
     pop = pd.read_csv(RAW / "population.csv")
     cov = gdp.merge(pop, on=["iso3", "year"], how="outer")
-    cov = cov[cov.iso3.isin(ASEAN)].rename(columns={"iso3": "state", "gdp_pc_current_usd": "gdp_pc"})
+    cov = cov[cov.iso3.isin(REGION)].rename(columns={"iso3": "state", "gdp_pc_current_usd": "gdp_pc"})
     cov = cov.sort_values(["state", "year"])[["state", "year", "gdp_pc", "population"]]
     _write(cov, out / "covariates.csv")
 
     tiers = pd.read_csv(RAW / "tip_tiers.csv", dtype=str, keep_default_na=False)
-    tiers = tiers[tiers.iso3.isin(ASEAN)].rename(columns={"iso3": "state", "uncertain_or_note": "note"})
+    tiers = tiers[tiers.iso3.isin(REGION)].rename(columns={"iso3": "state", "uncertain_or_note": "note"})
     _write(tiers[["state", "year", "tier", "note", "source"]], out / "tip_tiers.csv")
 
     mig = pd.read_csv(RAW / "migrant_stock.csv")
-    mig = mig[mig.origin_iso3.isin(ASEAN) & mig.destination_iso3.isin(ASEAN)]
+    mig = mig[mig.origin_iso3.isin(REGION) & mig.destination_iso3.isin(REGION)]
     mig = mig.rename(columns={"origin_iso3": "origin", "destination_iso3": "destination", "edition": "source"})
     _write(mig[["origin", "destination", "year", "migrants", "source"]], out / "migrant_stock.csv")
 

@@ -29,6 +29,7 @@ TABLE2 = {
     "THA": ("yes", "yes", "yes"),
     "VNM": ("yes", "yes", "limited"),
 }
+MEMBERS = ("BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM")  # of 1997-2015
 
 
 def _year(rec, state, inst):
@@ -53,7 +54,7 @@ def test_dated_adoptions_match_the_study(record, inst, table):
 
 
 def test_hsu_founders_dated_others_interval_censored(record):
-    for state in record.state_ids:
+    for state in MEMBERS:
         row = _year(record, state, "hsu_process")
         if state in HSU_FOUNDERS:
             assert row.year == 2004
@@ -77,8 +78,9 @@ def test_status_matches_table2(record):
 
 
 def test_states_and_agreements(record):
-    assert record.state_ids == ("BRN", "KHM", "IDN", "LAO", "MYS", "MMR", "PHL", "SGP", "THA", "VNM")
+    assert record.state_ids == (*MEMBERS, "TLS")
     joined = dict(zip(record.states.state, record.states.joined))
+    assert joined["TLS"] == 2025  # a member after the window: data, not code
     assert joined["KHM"] == 1999 and joined["LAO"] == joined["MMR"] == 1997 and joined["VNM"] == 1995
     ag = record.agreements.set_index("agreement")
     assert ag.loc["actip_2015", "binding"] and ag.loc["actip_2015", "year"] == 2015
@@ -102,7 +104,7 @@ def test_record_patterns_visible_in_the_data(record):
     """RECORD-PATTERNS 2 and 3: bundled ratification and the MLAT's first year."""
     a = record.adoptions.pivot(index="state", columns="instrument", values="year")
     same = (a["tip_protocol"] == a["untoc"]).fillna(False)
-    assert set(a.index[same]) == {"IDN", "LAO", "MMR", "PHL", "THA", "VNM"}
+    assert set(a.index[same]) == {"IDN", "LAO", "MMR", "PHL", "THA", "VNM", "TLS"}  # TLS: 2009, before joining
     assert set(a.index[a["asean_mlat"] == 2005]) == {"MYS", "SGP", "VNM"}
 
 
@@ -110,7 +112,7 @@ def test_covariates_cover_the_window(record):
     c = record.covariates
     assert set(c.state) == set(record.state_ids)
     window = c[(c.year >= 1997) & (c.year <= 2015)]
-    assert window["gdp_pc"].notna().all() and len(window) == 190
+    assert window["gdp_pc"].notna().all() and len(window) == 11 * 19
     assert set(record.migration.year) >= {1995, 2000, 2005, 2010, 2015}
 
 

@@ -6,7 +6,8 @@ window, the record's ``start..end``. This module is the one place where a
 record's adoption table becomes per-cell observations:
 
 ``DATED``       adopted in a known year inside the window;
-``BEFORE``      adopted before the window starts (an initial condition);
+``BEFORE``      adopted before the window starts, or while not a member (an
+                input: the model decides only for members);
 ``INTERVAL``    adopted within ``[lo, hi]``, year unknown (interval-censored);
 ``CENSORED``    not adopted by ``seen`` (right-censored; ``seen`` is the
                 window's end, or earlier where less is known);
@@ -156,6 +157,10 @@ def observations(world, record: Record) -> Observations:
     kind[~np.isfinite(year) & np.isfinite(hi)] = INTERVAL
     start = world.start
     kind[np.isfinite(year) & (year < start)] = BEFORE
+    # An adoption while not a member (before joining) is an input of the world, not an outcome.
+    ti = np.clip(np.nan_to_num(year, nan=start) - start, 0, len(world.years) - 1).astype(int)
+    outside = ~np.take_along_axis(world.member.T, ti, axis=1)
+    kind[np.isfinite(year) & (year >= start) & (year <= world.end) & outside] = BEFORE
     kind[(kind == INTERVAL) & (hi < start)] = BEFORE
     year = np.where((kind == BEFORE) & ~np.isfinite(year), hi, year)
     observed = a["observed"].reindex(idx).fillna(True).to_numpy(dtype=bool).reshape(N, K)

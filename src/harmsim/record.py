@@ -38,8 +38,8 @@ naming the file, the row (its line in the CSV file) and the problem.
 
 >>> import harmsim
 >>> rec = harmsim.observed_record()
->>> rec.start, rec.end, len(rec.state_ids)
-(1997, 2015, 10)
+>>> rec.start, rec.end, len(rec.state_ids)  # ten members and Timor-Leste (joined 2025)
+(1997, 2015, 11)
 >>> int(rec.adoptions.query("state == 'PHL' and instrument == 'tip_law'").year.iloc[0])
 2003
 """

@@ -53,7 +53,7 @@ class World:
     opens: np.ndarray  # (K,) int: first year adoptable (NEVER: opened only by its agreement)
     opened_by: np.ndarray  # (K,) int: agreement index or -1
     requires: np.ndarray  # (K,) int: prerequisite instrument index or -1
-    initial: np.ndarray  # (N, K) int: adoption years before the horizon, else NEVER
+    initial: np.ndarray  # (N, K) int: adoption years before the horizon or before joining, else NEVER
     agreement_year: np.ndarray  # (M,) scheduled year (the record's, or a change file's)
     binding: np.ndarray  # (M,) bool
     covers: np.ndarray  # (M, K) bool
@@ -166,8 +166,13 @@ def _build(record: Record, start: int, end: int, extension: Extension) -> World:
     sidx = {s: j for j, s in enumerate(states)}
     ad = record.adoptions
     for s, k, y in zip(ad["state"], ad["instrument"], ad["year"]):
-        if y is not pd.NA and y < start:
-            initial[sidx[s], kidx[k]] = y
+        if y is pd.NA:
+            continue
+        i = sidx[s]
+        # Adoptions before the horizon, or while not a member (e.g. a treaty ratified before joining),
+        # are inputs: the model decides only for members.
+        if y < start or (y <= end and not member[y - start, i]):
+            initial[i, kidx[k]] = y
     covers = np.zeros((len(agreements), len(instruments)), dtype=bool)
     for j, items in enumerate(ag["covers"]):
         for k in items:
