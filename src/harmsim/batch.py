@@ -24,8 +24,12 @@ __all__ = ["simulate"]
 CHUNK = 512  # replicates per block: small blocks stay in cache (measured fastest)
 
 
-def simulate(scenario, seeds: Sequence[int], progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """Adoption years (R, N, K) and agreement arrival years (R, M) for ``seeds``."""
+def simulate(scenario, seeds: Sequence[int], progress=None, clamp=None) -> tuple[np.ndarray, np.ndarray]:
+    """Adoption years (R, N, K) and agreement arrival years (R, M) for ``seeds``.
+
+    ``clamp`` (:class:`~harmsim.dynamics.Clamp`) conditions every replicate on a
+    known history; the draws are the same with or without it.
+    """
     dyn = scenario.dynamics
     T, N, K = scenario.world.shape
     M = len(scenario.world.agreements)
@@ -37,9 +41,9 @@ def simulate(scenario, seeds: Sequence[int], progress=None) -> tuple[np.ndarray,
         draws = np.empty((len(chunk), T, N, K))
         for j, s in enumerate(chunk):
             stream(s, "adoption").random(out=draws[j])
-        state = dyn.initial_state(len(chunk))
+        state = dyn.initial_state(len(chunk), clamp)
         for ti in range(T):
-            dyn.step(ti, state, draws[:, ti])
+            dyn.step(ti, state, draws[:, ti], clamp=clamp)
         adopt[lo : lo + len(chunk)] = state.adopt_year
         arrival[lo : lo + len(chunk)] = state.arrival
         if progress is not None:

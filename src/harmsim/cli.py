@@ -39,6 +39,7 @@ def _int_at_least(lo: int, what: str):
 
 
 _positive = _int_at_least(1, "a positive integer")
+_year = _int_at_least(1800, "a year (1800 or later)")
 _seed = _int_at_least(0, "a non-negative integer seed")
 
 
@@ -92,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--method", choices=("mle", "abc"), default="mle")
     ca.add_argument("--free", nargs="+", metavar="NAME", help="parameters to estimate (default: all real ones)")
     ca.add_argument("--record", default=None, help="record to fit (default: the scenario's)")
+    ca.add_argument(
+        "--observed-until",
+        type=_year,
+        metavar="YEAR",
+        help="fit on the observations up to YEAR only (a backtest's origin; inputs run further)",
+    )
     ca.add_argument("--out", type=Path, help="folder to save the fit in (fit.json, estimates.csv, trace.md)")
     ca.add_argument("--profile", action="store_true", help="MLE: add 95%% profile-likelihood intervals (slower)")
     ca.add_argument("--prior", action="append", metavar="NAME=LO:HI", help="ABC: a uniform prior (repeat)")
@@ -106,6 +113,21 @@ def _parser() -> argparse.ArgumentParser:
     cm.add_argument("--seed", "-s", type=_seed, default=0)
     cm.add_argument("--no-cv", action="store_true", help="skip the leave-one-out refits (faster)")
     cm.add_argument("--out", type=Path, help="folder for the table, the verdict, the fits and the figures")
+    fc = sub.add_parser("forecast", help="forecast adoption past the end of observation from a fit")
+    fc.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    fc.add_argument("--from-fit", type=Path, metavar="DIR", required=True, help="a saved fit (harmsim calibrate --out)")
+    fc.add_argument("--until", type=_year, required=True, metavar="YEAR", help="last year to forecast")
+    fc.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates (default 1000)")
+    fc.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    fc.add_argument(
+        "--unobserved",
+        choices=("exchangeable", "scenario"),
+        default="exchangeable",
+        help="offset of an instrument with no adoption observed: drawn like the others' (default) or hand-set",
+    )
+    fc.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
+    fc.add_argument("--out", type=Path, required=True, help="output folder")
+    fc.add_argument("--no-figures", action="store_true", help="write tables only")
     sw = sub.add_parser("sweep", help="sweep parameters over a design and score every point against the record")
     sw.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     sw.add_argument(
@@ -167,7 +189,9 @@ def cmd_calibrate(args) -> int:
     if args.method == "mle":
         if args.prior:
             raise ConfigError("--prior is for --method abc")
-        fit = calibrate(sc, method="mle", record=rec, free=args.free, profiles=args.profile)
+        fit = calibrate(
+            sc, method="mle", record=rec, free=args.free, profiles=args.profile, observed_until=args.observed_until
+        )
     else:
         from .sweep import parse_vary
 
@@ -188,12 +212,55 @@ def cmd_calibrate(args) -> int:
             generations=args.generations,
             seed=args.seed,
             workers=args.workers,
+            observed_until=args.observed_until,
         )
     print(fit.summary())
     print(f"({fit.log.get('seconds', 0):.1f} s)")
     if args.out:
         paths = fit.save(args.out)
         print(f"wrote {', '.join(p.name for p in paths)} to {args.out}")
+    return 0
+
+
+def _extended(sc, rules):
+    """The scenario with ``--extend INPUT=RULE`` rules added."""
+    if not rules:
+        return sc
+    parsed = {}
+    for text in rules:
+        name, sep, rule = text.partition("=")
+        if not sep or not name or not rule:
+            raise ConfigError(f"--extend {text!r}: expected INPUT=RULE, e.g. gdp_pc=trend:5")
+        parsed[name.strip()] = rule.strip()
+    return sc.with_extension(parsed)
+
+
+def cmd_forecast(args) -> int:
+    from .calibrate import load_fit
+    from .forecast import forecast
+
+    sc = _extended(load_scenario(args.scenario), args.extend)
+    fit = load_fit(args.from_fit)
+    f = forecast(sc, fit, until=args.until, replicates=args.replicates, seed=args.seed, unobserved=args.unobserved)
+    f.provenance["from_fit"] = str(args.from_fit)
+    paths = f.save(args.out, figures=not args.no_figures)
+    print(
+        f"{sc.name}: forecast from {f.origin} (end of observation) to {f.until}, {len(f.seeds)} replicates, "
+        f"parameters from the {fit.method.upper()} fit in {args.from_fit}"
+    )
+    for note in f.provenance["forecast"]["choices"]:
+        print(f"  {note}")
+    for name, rule, lo, hi in f.scenario.world.extended:
+        print(f"  input {name} extended by '{rule}' over {lo}-{hi}")
+    last = f.fan[f.fan["year"] == f.until].set_index("instrument")
+    now = f.fan[f.fan["year"] == f.origin].set_index("instrument")
+    print(f"\nstates that have adopted, {f.origin} -> {f.until} (median and 90% interval):")
+    for k in sc.world.instruments:
+        print(
+            f"  {k:<14} {int(now.loc[k, 'q50']):>2} -> {last.loc[k, 'q50']:>4.1f}  "
+            f"[{last.loc[k, 'q05']:.0f}, {last.loc[k, 'q95']:.0f}]"
+        )
+    print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
     return 0
 
 
@@ -423,6 +490,7 @@ def main(argv=None) -> int:
         "sweep": cmd_sweep,
         "calibrate": cmd_calibrate,
         "compare-mechanisms": cmd_compare_mechanisms,
+        "forecast": cmd_forecast,
     }[args.command]
     try:
         return handler(args)

@@ -36,7 +36,7 @@ change (common random numbers).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy.special import expit, log_expit
@@ -108,6 +108,8 @@ class Dynamics:
         self.layers = [np.asarray(g) for g in order] if order else [np.arange(K)]
         #: (K,) bool per layer: instruments decided in earlier layers (visible to gates this year)
         self.earlier = [np.isin(np.arange(K), np.concatenate([*self.layers[:i], []])) for i in range(len(self.layers))]
+        #: the gates that can act on each layer
+        self.layer_gates = [[g for g in self.gates if g.gates(idx)] for idx in self.layers]
         self._single = len(self.layers) == 1
 
     def mechanism(self, name: str):
@@ -189,12 +191,13 @@ class Dynamics:
         gates see this year's adoptions of earlier layers.
         """
         idx = self.layers[li]
-        if self._single and not self.gates:
+        gates = self.layer_gates[li]
+        if self._single and not gates:
             return slice(None), risk, eta
         r, e = risk[..., idx], eta[..., idx]
-        if self.gates:
+        if gates:
             view = PastView(state, int(self.world.years[ti]), self.earlier[li])
-            for g in self.gates:
+            for g in gates:
                 out = g.gate(ti, view, idx)
                 if out is not None:
                     r = r & out[0]
@@ -235,6 +238,11 @@ class Dynamics:
 
 
 def _overrides(m, method: str) -> bool:
+    return _class_overrides(type(m), method)
+
+
+@lru_cache(maxsize=256)
+def _class_overrides(cls, method: str) -> bool:
     from .mechanisms import Mechanism
 
-    return getattr(type(m), method) is not getattr(Mechanism, method)
+    return getattr(cls, method) is not getattr(Mechanism, method)

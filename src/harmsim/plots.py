@@ -17,7 +17,16 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["figure_cumulative", "figure_timeline", "plot_cumulative", "plot_timeline"]
+__all__ = [
+    "figure_cumulative",
+    "figure_differences",
+    "figure_fan",
+    "figure_timeline",
+    "plot_cumulative",
+    "plot_difference",
+    "plot_fan",
+    "plot_timeline",
+]
 
 SIM = "#2b6cb0"
 OBS = "#111111"
@@ -302,3 +311,89 @@ def plot_agreement_timing(ax, simulated: pd.DataFrame, recorded: pd.DataFrame, e
     _style(ax)
     ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
     return ax
+
+
+def _mark_agreements(ax, agreements):
+    for year, _ in agreements or ():
+        ax.axvline(year, color="#999999", linewidth=0.6, linestyle=":", zorder=0)
+
+
+def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None, title=None, agreements=None):
+    """A fan chart: observed adopters to ``origin``, then the forecast's 50% and 90% bands and median.
+
+    ``fan``: columns instrument, year, observed, q05, q25, q50, q75, q95 (from
+    :class:`harmsim.forecast.Forecast`). ``agreements``: (year, label) pairs to mark.
+    """
+    f = fan[fan["instrument"] == instrument]
+    after = f[f["year"] >= origin]
+    ax.fill_between(after["year"], after["q05"], after["q95"], color=SIM, alpha=0.18, linewidth=0, step="post")
+    ax.fill_between(after["year"], after["q25"], after["q75"], color=SIM, alpha=0.30, linewidth=0, step="post")
+    ax.step(after["year"], after["q50"], where="post", color=SIM, linewidth=1.4)
+    seen = f[f["observed"].notna()]
+    ax.step(seen["year"], seen["observed"].astype(float), where="post", color=OBS, linewidth=1.6)
+    ax.axvline(origin + 0.5, color=OBS, linewidth=0.8, linestyle="--")
+    _mark_agreements(ax, agreements)
+    ax.set_title(title or instrument, fontsize=9)
+    if n_states:
+        ax.set_ylim(-0.3, n_states + 0.3)
+    ax.set_xlim(f["year"].min(), f["year"].max())
+    _style(ax)
+    return ax
+
+
+def figure_fan(fan, instruments, origin, names=None, n_states=None, agreements=None, suptitle=None):
+    """One fan chart per instrument (see :func:`plot_fan`), with a shared legend."""
+    fig, axes = _grid(len(instruments))
+    for ax, k in zip(axes, instruments):
+        plot_fan(ax, fan, k, origin, n_states, title=(names or {}).get(k, k), agreements=agreements)
+    for ax in axes[-min(3, len(axes)) :]:
+        ax.set_xlabel("year", fontsize=8)
+    fig.supylabel("states that have adopted", fontsize=9)
+    handles = [
+        Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
+        Line2D([], [], color=OBS, linewidth=0.8, linestyle="--", label="end of observation"),
+        Line2D([], [], color=SIM, linewidth=1.4, label="forecast median"),
+        Patch(color=SIM, alpha=0.45, label="50% band"),
+        Patch(color=SIM, alpha=0.2, label="90% band"),
+        Line2D([], [], color="#999999", linewidth=0.6, linestyle=":", label="regional agreement"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=6, fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def plot_difference(ax, diff: pd.DataFrame, instrument: str, title=None, agreements=None):
+    """A counterfactual's effect: adopters gained (+) or lost (-) by year, mean and 90% interval.
+
+    ``diff``: columns instrument, year, mean, q05, q95 (from
+    :class:`harmsim.counterfactual.Counterfactual`).
+    """
+    d = diff[diff["instrument"] == instrument]
+    ax.axhline(0, color=OBS, linewidth=0.6)
+    ax.fill_between(d["year"], d["q05"], d["q95"], color=SIM, alpha=0.22, linewidth=0, step="post")
+    ax.step(d["year"], d["mean"], where="post", color=SIM, linewidth=1.4)
+    _mark_agreements(ax, agreements)
+    ax.set_title(title or instrument, fontsize=9)
+    ax.set_xlim(d["year"].min(), d["year"].max())
+    _style(ax)
+    return ax
+
+
+def figure_differences(diff, instruments, names=None, agreements=None, suptitle=None):
+    """One panel per instrument: adopters gained or lost by a change (see :func:`plot_difference`)."""
+    fig, axes = _grid(len(instruments))
+    for ax, k in zip(axes, instruments):
+        plot_difference(ax, diff, k, title=(names or {}).get(k, k), agreements=agreements)
+    for ax in axes[-min(3, len(axes)) :]:
+        ax.set_xlabel("year", fontsize=8)
+    fig.supylabel("adopters with the change minus without", fontsize=9)
+    handles = [
+        Line2D([], [], color=SIM, linewidth=1.4, label="mean difference"),
+        Patch(color=SIM, alpha=0.3, label="90% interval over paired replicates"),
+        Line2D([], [], color="#999999", linewidth=0.6, linestyle=":", label="regional agreement (without the change)"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig

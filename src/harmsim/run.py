@@ -17,7 +17,7 @@ from .results import EnsembleResult, RunResult, provenance, tidy_adoptions, tidy
 from .rng import SeedLike, spawn_seeds
 from .world import YEAR
 
-__all__ = ["ENGINES", "run", "run_ensemble"]
+__all__ = ["ENGINES", "run", "run_draws", "run_ensemble"]
 
 ENGINES = ("batch", "mesa")
 
@@ -97,3 +97,25 @@ def run_ensemble(
         scenario=scenario,
         provenance=provenance(scenario, seeds, engine),
     )
+
+
+def run_draws(scenario, draws, seeds: Sequence[int], clamp=None) -> tuple[np.ndarray, np.ndarray]:
+    """Replicate ``r`` with the parameters of row ``r`` of ``draws`` and seed ``seeds[r]``, on the batch engine.
+
+    ``draws`` is a DataFrame of flat parameter names (one row per replicate;
+    None: the scenario's own values for all). Returns adoption years (R, N, K)
+    and agreement arrivals (R, M). Replicate ``r`` equals
+    ``run_ensemble(scenario.with_params(draws.iloc[r]), seeds=[seeds[r]])``.
+    """
+    seeds = [int(s) for s in seeds]
+    if draws is None:
+        return batch.simulate(scenario, seeds, clamp=clamp)
+    if len(draws) != len(seeds):
+        raise ConfigError(f"{len(draws)} parameter sets for {len(seeds)} seeds: give one per replicate")
+    w = scenario.world
+    adopt = np.empty((len(seeds), *w.initial.shape), dtype=YEAR)
+    arrival = np.empty((len(seeds), len(w.agreements)), dtype=YEAR)
+    for r, (s, row) in enumerate(zip(seeds, draws.to_dict("records"))):
+        a, g = batch.simulate(scenario._with_checked_values(row), [s], clamp=clamp)
+        adopt[r], arrival[r] = a[0], g[0]
+    return adopt, arrival

@@ -48,6 +48,7 @@ def calibrate(
     free: list[str] | None = None,
     priors: list[RealRange] | None = None,
     profiles: bool = False,
+    observed_until: int | None = None,
     **abc_options,
 ) -> Fit:
     """Fit ``scenario`` to ``record`` (default: the scenario's own record).
@@ -57,9 +58,15 @@ def calibrate(
     ``priors`` (default: :func:`default_priors` of ``free``); further keyword
     arguments (population, budget, seed, workers, ...) go to the sampler.
     ``profiles=True`` (MLE) adds 95% profile-likelihood intervals and takes
-    the identifiability status from them.
+    the identifiability status from them. ``observed_until=YEAR`` fits on the
+    observations up to YEAR only (inputs may run further: they are
+    exogenous), the first step of a backtest.
     """
     record = record if record is not None else scenario.record
+    if observed_until is not None:
+        from ..observations import observed_until as cut
+
+        record = cut(record, observed_until)
     if method not in METHODS:
         raise CalibrationError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "mle":

@@ -237,6 +237,8 @@ def abc_smc(
         scenario=scenario.name,
         scenario_digest=scenario.digest,
         record=record.name,
+        observed_until=record.end,
+        transforms=scenario.transforms.as_dict(),
         method="abc",
         estimates=est,
         loglik=None,

@@ -170,16 +170,12 @@ def _predictive(scenario, fit, replicates: int, seed: SeedLike):
 
     Returns adoption years (R, N, K), agreement arrivals (R, M), the draws and the seeds.
     """
-    from .. import batch
+    from ..run import run_draws
 
     draws = fit.draw(replicates, seed)
     seeds = spawn_seeds(seed, replicates)
-    adopt, arrival = [], []
-    for s, row in zip(seeds, draws.to_dict("records")):
-        a, g = batch.simulate(scenario._with_checked_values(row), [s])
-        adopt.append(a[0])
-        arrival.append(g[0])
-    return np.stack(adopt), np.stack(arrival), draws, seeds
+    adopt, arrival = run_draws(scenario, draws, seeds)
+    return adopt, arrival, draws, seeds
 
 
 def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0):

@@ -31,6 +31,9 @@ class Fit:
     ``status``: identified / weak / not identified / at bound).
     fixed: parameters held at the scenario's values, with the reason.
     samples: posterior draws (ABC) or None.
+    observed_until: the last year of observations the fit used (a backtest's origin).
+    transforms: the feature standardizations the coefficients refer to,
+    ``{feature: [mean, sd]}`` (:mod:`harmsim.features`).
     log: what a reviewer needs to follow the calibration (data, targets,
     method, settings, diagnostics, time).
     """
@@ -46,6 +49,8 @@ class Fit:
     samples: pd.DataFrame | None = None
     fixed: dict = field(default_factory=dict)
     log: dict = field(default_factory=dict)
+    observed_until: int | None = None
+    transforms: dict = field(default_factory=dict)
 
     @property
     def n_params(self) -> int:
@@ -70,6 +75,7 @@ class Fit:
                 f"this fit is of scenario '{self.scenario}', not '{scenario.name}'; "
                 f"calibrate '{scenario.name}' or run '{self.scenario}'"
             )
+        self.check_transforms(scenario)
         known = scenario.parameters()
         unknown = [p for p in self.estimates["parameter"] if p not in known and not p.startswith("hazard.offsets.")]
         if unknown:
@@ -78,6 +84,21 @@ class Fit:
             return scenario.with_params(values if values is not None else self.parameters())
         except ConfigError as exc:
             raise CalibrationError(f"the fit's values do not fit scenario '{scenario.name}': {exc}") from None
+
+    def check_transforms(self, scenario) -> None:
+        """Refuse a scenario whose feature standardizations differ from the fit's.
+
+        The coefficients are log-odds per standard deviation of features fixed on
+        a reference window; if the scenario's inputs over that window changed,
+        the fitted numbers would mean something else.
+        """
+        for name, (mean, sd) in self.transforms.items():
+            m, s = scenario.transforms.values(name)
+            if not (np.isclose(m, mean, rtol=1e-9, atol=1e-12) and np.isclose(s, sd, rtol=1e-9, atol=1e-12)):
+                raise CalibrationError(
+                    f"the fit's standardization of '{name}' (mean {mean:.6g}, sd {sd:.6g}) differs from scenario "
+                    f"'{scenario.name}' ({m:.6g}, {s:.6g}): its inputs over the reference window changed; refit"
+                )
 
     def draw(self, n: int, seed: SeedLike) -> pd.DataFrame:
         """``n`` parameter sets from the fit's uncertainty (one row each).
@@ -156,6 +177,8 @@ class Fit:
             "scenario": self.scenario,
             "scenario_digest": self.scenario_digest,
             "record": self.record,
+            "observed_until": self.observed_until,
+            "transforms": self.transforms,
             "method": self.method,
             "loglik": self.loglik,
             "n_obs": self.n_obs,
@@ -214,6 +237,8 @@ def load_fit(folder: str | Path) -> Fit:
         samples=samples,
         fixed=meta.get("fixed", {}),
         log=meta.get("log", {}),
+        observed_until=meta.get("observed_until"),
+        transforms=meta.get("transforms", {}),
     )
 
 

@@ -112,39 +112,37 @@ def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
     n_obs = 0
     kind, year, lo, hi, seen = hist.kind, hist.year, hist.lo, hist.hi, hist.seen
     observed = (kind != BEFORE) & (kind != UNOBSERVED)
+    dated, cens_k, interval = kind == DATED, kind == CENSORED, kind == INTERVAL
+    risk = np.empty((N, K), dtype=bool)
+    eta = np.empty((N, K))
     for ti, t in enumerate(w.years):
         if t > hist.end:
             break
         view = PastView(S, int(t))
         eta_all = dyn.logit(ti, view)
         elig = dyn.eligible(ti, S) & observed[None]
+        # The engines' risk sets and gates, layer by layer, gathered into (N, K).
         for li in range(len(dyn.layers)):
-            idx, r, eta = dyn.layer(li, ti, S, eta_all, elig)
-            risk = np.broadcast_to(r, (1, N, K) if isinstance(idx, slice) else r.shape)[0]
-            eta = np.broadcast_to(eta, (1, *risk.shape))[0]
-            k_ = kind[:, idx]
-            dated_open = (k_ == DATED) & (year[:, idx] >= t)
-            cens = (k_ == CENSORED) & (seen[:, idx] >= t)
-            before_int = (k_ == INTERVAL) & (t < lo[:, idx])
-            in_int = (k_ == INTERVAL) & (t >= lo[:, idx]) & (t <= hi[:, idx])
-            obs = risk & (dated_open | cens | before_int | in_int)
-            n_obs += int(obs.sum())
-            adopt_now = (k_ == DATED) & (year[:, idx] == t)
-            if (adopt_now & ~risk).any():
-                i, k = np.argwhere(adopt_now & ~risk)[0]
-                kk = np.arange(K)[idx][k]
-                raise CalibrationError(
-                    f"the record has {w.states[i]} adopting {w.instruments[kk]} in {t}, which scenario "
-                    f"'{scenario.name}' makes impossible (not a member, instrument not open, or prerequisite missing)"
-                )
-            log_h, log_s = link.log_probs(ti, view, eta, idx)
-            log_h = np.broadcast_to(log_h, risk.shape)
-            log_s = np.broadcast_to(log_s, risk.shape)
-            part = np.where(adopt_now & risk, log_h, 0.0)
-            part += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_s, 0.0)
-            ll[:, idx] += part
-            int_surv[:, idx] += np.where(risk & in_int, log_s, 0.0)
-            int_risk[:, idx] |= risk & in_int
+            idx, r, e = dyn.layer(li, ti, S, eta_all, elig)
+            risk[:, idx] = r[0]
+            eta[:, idx] = e[0]
+        dated_open = dated & (year >= t)
+        cens = cens_k & (seen >= t)
+        before_int = interval & (t < lo)
+        in_int = interval & (t >= lo) & (t <= hi)
+        n_obs += int((risk & (dated_open | cens | before_int | in_int)).sum())
+        adopt_now = dated & (year == t)
+        if (adopt_now & ~risk).any():
+            i, k = np.argwhere(adopt_now & ~risk)[0]
+            raise CalibrationError(
+                f"the record has {w.states[i]} adopting {w.instruments[k]} in {t}, which scenario "
+                f"'{scenario.name}' makes impossible (not a member, instrument not open, or prerequisite missing)"
+            )
+        log_h, log_s = link.log_probs(ti, view, eta, slice(None))
+        ll += np.where(adopt_now & risk, log_h, 0.0)
+        ll += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_s, 0.0)
+        int_surv += np.where(risk & in_int, log_s, 0.0)
+        int_risk |= risk & in_int
     interval = kind == INTERVAL
     if (interval & ~int_risk).any():
         i, k = np.argwhere(interval & ~int_risk)[0]

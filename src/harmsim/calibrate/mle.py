@@ -187,6 +187,8 @@ def fit_mle(
         scenario=scenario.name,
         scenario_digest=scenario.digest,
         record=record.name,
+        observed_until=record.end,
+        transforms=scenario.transforms.as_dict(),
         method="mle",
         estimates=est,
         loglik=ll,

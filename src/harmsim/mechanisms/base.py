@@ -86,9 +86,7 @@ class PastView:
         The year being decided is visible only for instruments of earlier layers.
         """
         ay = self._state.adopt_year[..., idx]
-        limit = np.full(ay.shape[-1], self.t - 1, dtype=np.int64)
-        if self._same is not None:
-            limit = limit + self._same[idx]
+        limit = self.t - 1 if self._same is None else self._same[idx] + (self.t - 1)
         return np.where(ay <= limit, ay, NEVER)
 
     def arrivals(self, year: int | None = None) -> np.ndarray:
@@ -141,6 +139,10 @@ class Mechanism:
     def gate(self, ti: int, view: PastView, idx: np.ndarray):
         """(allowed, term) for instruments ``idx``, each broadcastable to (R, N, len(idx)); None if no gate."""
         return None
+
+    def gates(self, idx: np.ndarray) -> bool:
+        """Whether :meth:`gate` can act on any of instruments ``idx`` (lets the engines skip it)."""
+        return True
 
     def initial_schedule(self, arrival: np.ndarray, open_year: np.ndarray, known_until: int) -> None:
         """Adjust the (M,) arrivals and (K,) openings at the start; agreements up to ``known_until`` are given."""

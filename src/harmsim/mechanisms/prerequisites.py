@@ -59,6 +59,9 @@ class Prerequisites(Mechanism):
     def order(self):
         return layers(self.world.requires)
 
+    def gates(self, idx):
+        return bool(self.has[idx].any())
+
     def gate(self, ti, view, idx):
         """(allowed, term) of instruments ``idx``: the rule of the module docstring."""
         if not self.has[idx].any():
