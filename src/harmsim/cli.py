@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         default="exchangeable",
         help="offset of an instrument with no adoption observed: drawn like the others' (default) or hand-set",
     )
+    fc.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     fc.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
     fc.add_argument("--out", type=Path, required=True, help="output folder")
     fc.add_argument("--no-figures", action="store_true", help="write tables only")
@@ -241,7 +242,15 @@ def cmd_forecast(args) -> int:
 
     sc = _extended(load_scenario(args.scenario), args.extend)
     fit = load_fit(args.from_fit)
-    f = forecast(sc, fit, until=args.until, replicates=args.replicates, seed=args.seed, unobserved=args.unobserved)
+    f = forecast(
+        sc,
+        fit,
+        until=args.until,
+        replicates=args.replicates,
+        seed=args.seed,
+        unobserved=args.unobserved,
+        workers=args.workers,
+    )
     f.provenance["from_fit"] = str(args.from_fit)
     paths = f.save(args.out, figures=not args.no_figures)
     print(

@@ -193,12 +193,14 @@ def forecast(
     seed: SeedLike = 0,
     record=None,
     unobserved: str = "exchangeable",
+    workers: int = 1,
 ) -> Forecast:
     """Forecast ``scenario`` (with ``fit``'s parameters) from the end of observation to ``until``.
 
     The observations are ``record`` (default: the scenario's), cut at the
     fit's ``observed_until`` when the fit was made on fewer years. See the
     module docstring for what is conditioned on and how parameters are drawn.
+    The result is the same on any number of ``workers``.
     """
     record = record if record is not None else scenario.record
     if fit is not None:
@@ -212,7 +214,7 @@ def forecast(
     obs = observations(sc.world, rec)
     seeds = spawn_seeds(seed, replicates)
     draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved)
-    adopt, arrival = run_draws(sc, draws, seeds, obs.clamp())
+    adopt, arrival = run_draws(sc, draws, seeds, obs.clamp(), workers=workers)
     w = sc.world
     prov = provenance(sc, seeds, "batch")
     prov["forecast"] = {

@@ -99,15 +99,20 @@ def run_ensemble(
     )
 
 
-def run_draws(scenario, draws, seeds: Sequence[int], clamp=None) -> tuple[np.ndarray, np.ndarray]:
+def run_draws(scenario, draws, seeds: Sequence[int], clamp=None, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Replicate ``r`` with the parameters of row ``r`` of ``draws`` and seed ``seeds[r]``, on the batch engine.
 
     ``draws`` is a DataFrame of flat parameter names (one row per replicate;
     None: the scenario's own values for all). Returns adoption years (R, N, K)
     and agreement arrivals (R, M). Replicate ``r`` equals
-    ``run_ensemble(scenario.with_params(draws.iloc[r]), seeds=[seeds[r]])``.
+    ``run_ensemble(scenario.with_params(draws.iloc[r]), seeds=[seeds[r]])``, on
+    any number of ``workers`` (processes).
     """
     seeds = [int(s) for s in seeds]
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    if workers > 1 and len(seeds) > 1:
+        return _run_draws_pool(scenario, draws, seeds, clamp, workers)
     if draws is None:
         return batch.simulate(scenario, seeds, clamp=clamp)
     if len(draws) != len(seeds):
@@ -119,3 +124,18 @@ def run_draws(scenario, draws, seeds: Sequence[int], clamp=None) -> tuple[np.nda
         a, g = batch.simulate(scenario._with_checked_values(row), [s], clamp=clamp)
         adopt[r], arrival[r] = a[0], g[0]
     return adopt, arrival
+
+
+def _run_draws_pool(scenario, draws, seeds, clamp, workers):
+    import concurrent.futures as cf
+    import multiprocessing
+
+    bounds = np.linspace(0, len(seeds), min(workers * 4, len(seeds)) + 1).astype(int)
+    parts = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+    with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [
+            pool.submit(run_draws, scenario, None if draws is None else draws.iloc[lo:hi], seeds[lo:hi], clamp)
+            for lo, hi in parts
+        ]
+        results = [f.result() for f in futures]
+    return np.concatenate([a for a, _ in results]), np.concatenate([g for _, g in results])

@@ -132,7 +132,8 @@ class Fit:
 
     def summary(self) -> str:
         """The fit in words and a table (what `harmsim calibrate` prints)."""
-        lines = [f"{self.method.upper()} fit of scenario '{self.scenario}' to record '{self.record}'"]
+        upto = f" (observations up to {self.observed_until})" if self.observed_until is not None else ""
+        lines = [f"{self.method.upper()} fit of scenario '{self.scenario}' to record '{self.record}'{upto}"]
         if self.loglik is not None:
             lines.append(
                 f"log-likelihood {self.loglik:.2f}, {self.n_params} free parameters, "

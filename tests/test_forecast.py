@@ -1,0 +1,109 @@
+"""Forecasts: conditioned on the record, probabilities that behave, the same on any worker count."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.calibrate import calibrate
+from harmsim.cli import main
+from harmsim.errors import CalibrationError, ConfigError
+from harmsim.forecast import forecast
+from harmsim.world import NEVER
+
+
+@pytest.fixture(scope="module")
+def fit_2008():
+    sc = harmsim.load_scenario("diffusion_only")
+    return sc, calibrate(sc, observed_until=2008)
+
+
+def test_forecast_table_is_complete_monotone_and_one_where_adopted(fit_2008):
+    sc, fit = fit_2008
+    f = forecast(sc, fit, until=2020, replicates=200, seed=3)
+    assert f.origin == 2008 and fit.observed_until == 2008
+    t = f.table
+    w = f.scenario.world
+    assert list(t.columns) == ["state", "instrument", "year", "p_adopted_by_year"]
+    assert len(t) == len(w.states) * len(w.instruments) * 12 and t["year"].min() == 2009
+    assert t.groupby(["state", "instrument"])["p_adopted_by_year"].is_monotonic_increasing.all()
+    assert t["p_adopted_by_year"].between(0, 1).all()
+    p = t.set_index(["state", "instrument", "year"])["p_adopted_by_year"].sort_index()
+    assert (p.loc[("MYS", "untoc")] == 1.0).all()  # ratified 2004, before the origin
+    assert p.loc[("THA", "untoc", 2009)] < 1.0  # ratified 2013: after the origin, not known to the forecast
+    cells = f.cells.set_index(["state", "instrument"])
+    assert cells.loc[("MYS", "untoc"), "status"] == "adopted" and cells.loc[("THA", "untoc"), "status"] == "open"
+
+
+def test_forecast_follows_the_observed_history_through_the_origin(fit_2008, record):
+    sc, fit = fit_2008
+    f = forecast(sc, fit, until=2012, replicates=100, seed=1)
+    w = f.scenario.world
+    y = pd.DataFrame(f.adopt.reshape(len(f.seeds), -1))
+    rec = record.adoptions.set_index(["state", "instrument"])
+    for j, (s, k) in enumerate((s, k) for s in w.states for k in w.instruments):
+        obs = rec.loc[(s, k), "year"]
+        col = y[j]
+        if pd.notna(obs) and obs <= 2008:
+            assert (col == obs).all(), (s, k)
+        elif (rec.loc[(s, k), "observed"] and pd.isna(rec.loc[(s, k), "year_max"])) or (pd.notna(obs) and obs > 2008):
+            assert ((col > 2008) | (col == NEVER)).all(), (s, k)
+
+
+def test_forecast_identical_on_any_worker_count(fit_2008):
+    sc, fit = fit_2008
+    one = forecast(sc, fit, until=2016, replicates=24, seed=9)
+    two = forecast(sc, fit, until=2016, replicates=24, seed=9, workers=2)
+    assert np.array_equal(one.adopt, two.adopt)
+    pd.testing.assert_frame_equal(one.table, two.table)
+
+
+def test_parameters_vary_across_replicates_and_unobserved_offsets_are_stated():
+    sc = harmsim.load_scenario("baseline")
+    fit = calibrate(sc, free=["hazard.intercept", "diffusion.strength", "hazard.offsets.untoc"])
+    f = forecast(sc, fit, until=2018, replicates=50, seed=2)
+    assert f.draws["diffusion.strength"].std() > 0
+    notes = " ".join(f.provenance["forecast"]["choices"])
+    assert "offset of 'actip' (no adoption observed): drawn per replicate" in notes
+    assert f.draws["hazard.offsets.actip"].std() > 0
+    g = forecast(sc, fit, until=2018, replicates=50, seed=2, unobserved="scenario")
+    assert "hand-set -2.0" in " ".join(g.provenance["forecast"]["choices"])
+    assert "hazard.offsets.actip" not in g.draws
+
+
+def test_forecast_refuses_bad_requests(fit_2008, record):
+    sc, fit = fit_2008
+    with pytest.raises(ConfigError, match="after the end of observation"):
+        forecast(sc, fit, until=2005)
+    cov = record.covariates.copy()
+    cov["population"] *= 2  # changes the standardized net migration share
+    other = replace(harmsim.load_scenario("push_pull_only"), record=replace(record, covariates=cov))
+    pfit = calibrate(harmsim.load_scenario("push_pull_only"))
+    with pytest.raises(CalibrationError, match="standardization of 'push_pull.net_migration'"):
+        forecast(other, pfit, until=2020, replicates=5)
+
+
+def test_forecast_command(tmp_path, capsys):
+    fit_dir = tmp_path / "fit"
+    assert main(["calibrate", "diffusion_only", "--observed-until", "2010", "--out", str(fit_dir)]) == 0
+    out = tmp_path / "fc"
+    assert (
+        main(
+            ["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2030", "-r", "60", "--out", str(out)]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "observations up to 2010" in text and "forecast from 2010 (end of observation) to 2030" in text
+    t = pd.read_csv(out / "forecast.csv")
+    assert t["year"].min() == 2011 and t["year"].max() == 2030
+    assert {"forecast.csv", "cells.csv", "fan.csv", "parameters.csv", "provenance.json", "fan.png"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert main(["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2030", "--out", str(out),
+                 "--extend", "gdp_pc"]) == 2  # fmt: skip
+    assert "expected INPUT=RULE" in capsys.readouterr().err
