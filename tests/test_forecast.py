@@ -83,7 +83,7 @@ def test_forecast_refuses_bad_requests(fit_2008, record):
     cov["population"] *= 2  # changes the standardized net migration share
     other = replace(harmsim.load_scenario("push_pull_only"), record=replace(record, covariates=cov))
     pfit = calibrate(harmsim.load_scenario("push_pull_only"))
-    with pytest.raises(CalibrationError, match="standardization of 'push_pull.net_migration'"):
+    with pytest.raises(CalibrationError, match=r"standardization of 'push_pull\.net_migration'"):
         forecast(other, pfit, until=2020, replicates=5)
 
 

@@ -128,10 +128,11 @@ def run_draws(scenario, draws, seeds: Sequence[int], clamp=None, workers: int = 
 
 def _run_draws_pool(scenario, draws, seeds, clamp, workers):
     import concurrent.futures as cf
+    import itertools
     import multiprocessing
 
     bounds = np.linspace(0, len(seeds), min(workers * 4, len(seeds)) + 1).astype(int)
-    parts = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+    parts = [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
     with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [
             pool.submit(run_draws, scenario, None if draws is None else draws.iloc[lo:hi], seeds[lo:hi], clamp)
