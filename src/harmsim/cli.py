@@ -129,6 +129,18 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
     fc.add_argument("--out", type=Path, required=True, help="output folder")
     fc.add_argument("--no-figures", action="store_true", help="write tables only")
+    bt = sub.add_parser(
+        "backtest", help="fit at earlier origins, forecast to the record's end, score against baselines"
+    )
+    bt.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    bt.add_argument(
+        "--origins", default="2005,2008,2011", help="last observed years, comma-separated (default 2005,2008,2011)"
+    )
+    bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
+    bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
+    bt.add_argument("--out", type=Path, required=True, help="output folder")
+    bt.add_argument("--no-figures", action="store_true", help="write tables only")
     sw = sub.add_parser("sweep", help="sweep parameters over a design and score every point against the record")
     sw.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     sw.add_argument(
@@ -270,6 +282,30 @@ def cmd_forecast(args) -> int:
             f"[{last.loc[k, 'q05']:.0f}, {last.loc[k, 'q95']:.0f}]"
         )
     print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def cmd_backtest(args) -> int:
+    from .backtest import backtest
+
+    try:
+        origins = [int(x) for x in args.origins.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--origins {args.origins!r}: expected years separated by commas, e.g. 2005,2008,2011"
+        ) from None
+    sc = load_scenario(args.scenario)
+    bt = backtest(
+        sc,
+        origins,
+        replicates=args.replicates,
+        seed=args.seed,
+        workers=args.workers,
+        progress=lambda what: print(f"fitting and forecasting {what}", file=sys.stderr, flush=True),
+    )
+    print(bt.summary())
+    paths = bt.save(args.out, figures=not args.no_figures)
+    print(f"wrote {len(paths)} files and {len(bt.fits)} fits to {args.out}")
     return 0
 
 
@@ -500,6 +536,7 @@ def main(argv=None) -> int:
         "calibrate": cmd_calibrate,
         "compare-mechanisms": cmd_compare_mechanisms,
         "forecast": cmd_forecast,
+        "backtest": cmd_backtest,
     }[args.command]
     try:
         return handler(args)

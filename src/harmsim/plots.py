@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 __all__ = [
+    "figure_backtest",
     "figure_cumulative",
     "figure_differences",
     "figure_fan",
@@ -394,6 +395,44 @@ def figure_differences(diff, instruments, names=None, agreements=None, suptitle=
         Line2D([], [], color="#999999", linewidth=0.6, linestyle=":", label="regional agreement (without the change)"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+_BACKTEST_METRICS = (
+    ("log_score", "mean log score per event (higher is better)"),
+    ("brier", "Brier score (lower is better)"),
+    ("coverage90", "90% interval coverage (0.9 is calibrated)"),
+)
+
+
+def plot_backtest(ax, scores: pd.DataFrame, metric: str, label: str | None = None):
+    """One backtest score by origin, a line per model (``scores`` from :class:`harmsim.backtest.Backtest`)."""
+    markers = "osD^v<>"
+    colors = (SIM, "#dd6b20", "#38a169", "#805ad5", "#718096", "#d53f8c")
+    for j, (model, g) in enumerate(scores.groupby("model", sort=False)):
+        g = g.sort_values("origin")
+        color = colors[j % len(colors)]
+        ax.plot(g["origin"], g[metric], marker=markers[j % len(markers)], linewidth=1.2, color=color, label=model)
+    if metric == "coverage90":
+        ax.axhline(0.9, color=OBS, linewidth=0.6, linestyle="--")
+        ax.set_ylim(0, 1.02)
+    ax.set_title(label or metric, fontsize=9)
+    ax.set_xlabel("origin (last year observed)", fontsize=8)
+    ax.set_xticks(sorted(scores["origin"].unique()))
+    _style(ax)
+    return ax
+
+
+def figure_backtest(scores: pd.DataFrame, suptitle=None):
+    """Log score, Brier score and coverage by origin for every model (see :func:`plot_backtest`)."""
+    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (metric, label) in zip(axes, _BACKTEST_METRICS):
+        plot_backtest(ax, scores, metric, label)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8, frameon=False)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
