@@ -7,6 +7,7 @@ import pytest
 
 import harmsim
 from harmsim.errors import RecordError
+from harmsim.scenario import scenario_from_dict
 
 # The study, Table 1 (Criminalization): year of the specific national law.
 TABLE1 = dict(BRN=2004, KHM=2008, IDN=2007, LAO=2004, MYS=2007, MMR=2005, PHL=2003, SGP=2015, THA=2008, VNM=2012)
@@ -123,11 +124,37 @@ def test_global_record_loads(record):
     assert harmsim.load_record("global") is g
 
 
-def test_record_roundtrips_through_csv(record, tmp_path):
-    paths = record.to_csv(tmp_path)
-    assert (tmp_path / "adoptions.csv") in paths
-    back = pd.read_csv(tmp_path / "adoptions.csv")
-    assert len(back) == len(record.adoptions)
+@pytest.mark.parametrize("name", ["asean", "global_criminalization"])
+def test_record_roundtrips_through_its_files(name, tmp_path):
+    """load(write(r)) equals r, table by table, and the files keep the packaged format."""
+    rec = harmsim.load_record(name)
+    paths = rec.write(tmp_path)
+    assert tmp_path / "record.toml" in paths
+    back = harmsim.load_record(tmp_path)
+    for field in ("name", "title", "start", "end", "sources", "description", "files"):
+        assert getattr(back, field) == getattr(rec, field), field
+    assert set(back.tables()) == set(rec.tables())
+    for tname, table in rec.tables().items():
+        pd.testing.assert_frame_equal(getattr(back, tname), table, check_dtype=False, obj=tname)
+    if name == "asean":
+        ag = pd.read_csv(tmp_path / "agreements.csv")
+        assert set(ag["binding"]) == {"yes", "no"} and ag["covers"].iloc[0] == "tip_law untoc"
+        assert (tmp_path / "tip_tiers.csv").is_file() and (tmp_path / "migrant_stock.csv").is_file()
+
+
+def test_edited_record_runs(tmp_path, baseline):
+    """A user copies the record, moves the 2004 Declaration to 2002, and runs a scenario on it."""
+    harmsim.observed_record().write(tmp_path)
+    ag = pd.read_csv(tmp_path / "agreements.csv", dtype=str, keep_default_na=False)
+    ag.loc[ag["agreement"] == "decl_tip_2004", "year"] = "2002"
+    ag.to_csv(tmp_path / "agreements.csv", index=False)
+    text = (tmp_path / "record.toml").read_text().replace('name = "asean"', 'name = "asean_moved"')
+    (tmp_path / "record.toml").write_text(text)
+    sc = scenario_from_dict({**baseline.to_dict(), "record": str(tmp_path)}, where="t")
+    assert sc.record.name == "asean_moved" and dict(zip(sc.record.agreement_ids, sc.world.agreement_year))[
+        "decl_tip_2004"
+    ] == 2002
+    assert len(harmsim.run_ensemble(sc, replicates=3, seed=0).adoptions)
 
 
 def test_unknown_record_name():

@@ -256,7 +256,7 @@ def backtest(
     bad = [o for o in origins if not record.start <= o < end]
     if not origins or bad:
         raise ConfigError(
-            f"origins must be years from {record.start} to {end - 1} (the record's end is {end}), got {bad}"
+            f"origins must be years from {record.start} to {end - 1} (the record's end is {end}), got {bad or origins}"
         )
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:

@@ -129,6 +129,17 @@ def _parser() -> argparse.ArgumentParser:
     fc.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
     fc.add_argument("--out", type=Path, required=True, help="output folder")
     fc.add_argument("--no-figures", action="store_true", help="write tables only")
+    cf = sub.add_parser("counterfactual", help="run a fitted scenario with and without a change file, paired")
+    cf.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    cf.add_argument("--from-fit", type=Path, metavar="DIR", help="draw parameters from a saved fit (default: none)")
+    cf.add_argument("--change", type=Path, required=True, metavar="FILE", help="change file (TOML)")
+    cf.add_argument("--until", type=_year, metavar="YEAR", help="last year (default: the scenario's end)")
+    cf.add_argument("--replicates", "-r", type=_positive, default=500, help="paired replicates (default 500)")
+    cf.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    cf.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
+    cf.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
+    cf.add_argument("--out", type=Path, required=True, help="output folder")
+    cf.add_argument("--no-figures", action="store_true", help="write tables only")
     bt = sub.add_parser(
         "backtest", help="fit at earlier origins, forecast to the record's end, score against baselines"
     )
@@ -285,6 +296,28 @@ def cmd_forecast(args) -> int:
     return 0
 
 
+def cmd_counterfactual(args) -> int:
+    from .calibrate import load_fit
+    from .counterfactual import counterfactual
+    from .interventions import load_change
+
+    sc = _extended(load_scenario(args.scenario), args.extend)
+    fit = load_fit(args.from_fit) if args.from_fit else None
+    cf = counterfactual(
+        sc,
+        fit,
+        load_change(args.change),
+        until=args.until,
+        replicates=args.replicates,
+        seed=args.seed,
+        workers=args.workers,
+    )
+    print(cf.report())
+    paths = cf.save(args.out, figures=not args.no_figures)
+    print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
 def cmd_backtest(args) -> int:
     from .backtest import backtest
 
@@ -343,8 +376,8 @@ def _format_fit(fit: pd.DataFrame) -> str:
 def cmd_record(args) -> int:
     rec = load_record(args.name)
     if args.out:
-        paths = rec.to_csv(args.out)
-        print(f"wrote {len(paths)} files to {args.out}")
+        paths = rec.write(args.out)
+        print(f"wrote {len(paths)} files to {args.out} (load them with harmsim record {args.out})")
         return 0
     print(f"{rec.title} ({rec.name}, {rec.start}-{rec.end})\n")
     a = rec.adoptions.copy()
@@ -537,6 +570,7 @@ def main(argv=None) -> int:
         "compare-mechanisms": cmd_compare_mechanisms,
         "forecast": cmd_forecast,
         "backtest": cmd_backtest,
+        "counterfactual": cmd_counterfactual,
     }[args.command]
     try:
         return handler(args)

@@ -47,11 +47,12 @@ naming the file, the row (its line in the CSV file) and the problem.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import RecordError
@@ -101,6 +102,8 @@ class Record:
     global_series: pd.DataFrame
     sources: dict = field(default_factory=dict)
     description: str = ""
+    #: file name of each table in the record's folder (as its record.toml names them)
+    files: dict = field(default_factory=dict)
 
     @property
     def state_ids(self) -> tuple[str, ...]:
@@ -118,19 +121,30 @@ class Record:
         """All non-empty tables by name."""
         return {n: getattr(self, n) for n in _TABLES if len(getattr(self, n))}
 
-    def to_csv(self, folder: str | Path) -> list[Path]:
-        """Write every table as CSV (plus a sources file) into ``folder``."""
+    def write(self, folder: str | Path) -> list[Path]:
+        """Write the record as a folder that :func:`load_record` reads back: record.toml and CSV tables.
+
+        ``load_record(folder)`` then equals this record table by table, so a
+        user can copy the packaged record, edit a table (say, agreements.csv)
+        and run a scenario on it.
+
+        >>> import tempfile, harmsim
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = harmsim.observed_record().write(d)
+        ...     harmsim.load_record(d).agreement_ids[:2]
+        ('vision_2020', 'decl_transnational_crime_1997')
+        """
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
+        files = {name: self.files.get(name, f"{name}.csv") for name in self.tables()}
         written = []
         for name, table in self.tables().items():
-            path = out / f"{name}.csv"
-            table.to_csv(path, index=False)
+            path = out / files[name]
+            _to_file(name, table, self).to_csv(path, index=False, lineterminator="\n")
             written.append(path)
-        src = out / "sources.csv"
-        pd.DataFrame({"item": list(self.sources), "source": list(self.sources.values())}).to_csv(src, index=False)
-        written.append(src)
-        return written
+        manifest = out / "record.toml"
+        manifest.write_text(_manifest(self, files), encoding="utf-8")
+        return [manifest, *written]
 
     def summary(self) -> pd.DataFrame:
         """Adopters per instrument by the end of the record (a quick look)."""
@@ -206,7 +220,8 @@ def _load(folder: str) -> Record:
     for tname in _TABLES:
         fname = meta["tables"].get(tname)
         raw[tname] = None if fname is None else _read(base / fname)
-    return _assemble(meta, raw, str(base), where=str(manifest))
+    rec = _assemble(meta, raw, str(base), where=str(manifest))
+    return replace(rec, files={k: v for k, v in meta["tables"].items() if isinstance(v, str)})
 
 
 def record_from_tables(
@@ -420,8 +435,10 @@ class _Validator:
         ).to_frame(index=False)
         df["_listed"] = True
         out = full.merge(df, on=["state", "instrument"], how="left")
-        for col in ("source", "note"):
-            out[col] = out[col].fillna("")
+        text_cols = [c for c in out.columns if c not in ("state", "instrument", "year", "year_min", "year_max")]
+        for col in text_cols:
+            if col not in ("seen_until", "_listed"):
+                out[col] = out[col].fillna("")
         out["seen_until"] = out["seen_until"].fillna(self.end).astype("Int64")
         out["_listed"] = out["_listed"].fillna(False).astype(bool)
         out["observed"] = True
@@ -445,6 +462,8 @@ class _Validator:
                 says = r["value"] in ("yes", "limited")
                 if r["value"] != "unknown" and says != adopted:
                     raise self.fail(status_path, i, f"status '{r['value']}' of {key} contradicts the adoptions table")
+                if r["value"] == "unknown" and not adopted:  # a blank row says no more than the status
+                    a.loc[key, "observed"] = False
                 continue
             src = r.get("source", "") or "status table"
             if r["value"] in ("yes", "limited"):
@@ -478,7 +497,7 @@ class _Validator:
         for col in ("name", "date", "kind", "trigger", "builds_on", "source", "note"):
             if col not in df:
                 df[col] = "anchor" if col == "trigger" else ""
-        df["year"] = [self.year(path, i, "year", x, nullable=False, hi=self.end) for i, x in enumerate(df["year"])]
+        df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
         binding = []
         for i, b in enumerate(df["binding"]):
             if b not in ("yes", "no"):
@@ -591,3 +610,38 @@ class _Validator:
         df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
         self._numeric(path, df, ["value"])
         return df.reset_index(drop=True)
+
+
+def _to_file(name: str, table: pd.DataFrame, record: Record) -> pd.DataFrame:
+    """A validated table back in its file format (the inverse of the validator's conversions)."""
+    t = table.copy()
+    if name == "adoptions":
+        t = t.drop(columns=["observed"], errors="ignore")
+        not_needed = t["seen_until"].isna() | (t["seen_until"] >= record.end) | t["year_max"].notna()
+        t["seen_until"] = t["seen_until"].astype("Int64").mask(not_needed)
+    elif name == "agreements":
+        t["binding"] = np.where(t["binding"].astype(bool), "yes", "no")
+        t["covers"] = [" ".join(c) for c in t["covers"]]
+    return t
+
+
+def _toml_string(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _manifest(record: Record, files: dict) -> str:
+    lines = [
+        f"name = {_toml_string(record.name)}",
+        f"title = {_toml_string(record.title)}",
+        f"start = {int(record.start)}",
+        f"end = {int(record.end)}",
+        f"description = {_toml_string(record.description)}",
+        "",
+        "[tables]",
+        *[f"{k} = {_toml_string(v)}" for k, v in files.items()],
+        "",
+        "[sources]",
+        *[f"{_toml_string(str(k))} = {_toml_string(str(v))}" for k, v in record.sources.items()],
+        "",
+    ]
+    return "\n".join(lines)
