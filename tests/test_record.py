@@ -151,9 +151,10 @@ def test_edited_record_runs(tmp_path, baseline):
     text = (tmp_path / "record.toml").read_text().replace('name = "asean"', 'name = "asean_moved"')
     (tmp_path / "record.toml").write_text(text)
     sc = scenario_from_dict({**baseline.to_dict(), "record": str(tmp_path)}, where="t")
-    assert sc.record.name == "asean_moved" and dict(zip(sc.record.agreement_ids, sc.world.agreement_year))[
-        "decl_tip_2004"
-    ] == 2002
+    assert (
+        sc.record.name == "asean_moved"
+        and dict(zip(sc.record.agreement_ids, sc.world.agreement_year))["decl_tip_2004"] == 2002
+    )
     assert len(harmsim.run_ensemble(sc, replicates=3, seed=0).adoptions)
 
 

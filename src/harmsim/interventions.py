@@ -224,6 +224,8 @@ def _agreement(ag: pd.DataFrame, inst: pd.DataFrame, a: Mapping, where: str, rec
                 ag.loc[children, "trigger"] = "anchor"
         inst.loc[inst["opened_by"] == target, "opened_by"] = ""
         return ag.drop(index=row).reset_index(drop=True), inst
+    if action == "move" and "year" not in a:
+        raise ConfigError(f"{where}: 'year' must be a year from 1800 to 2100 (where to move '{target}' to)")
     if action in ("move", "set") and "year" in a:
         year = _year(a["year"], where, "year")
         ag.at[row, "year"] = str(year)

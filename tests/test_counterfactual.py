@@ -1,0 +1,170 @@
+"""Interventions, counterfactuals and backtests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.backtest import backtest, outcome_distribution
+from harmsim.calibrate import calibrate
+from harmsim.cli import main
+from harmsim.counterfactual import counterfactual
+from harmsim.errors import ConfigError
+from harmsim.interventions import Change, load_change
+from harmsim.scenario import scenario_from_dict
+from harmsim.world import NEVER
+
+from .test_calibrate import record_with_adoptions
+
+
+# Change files -------------------------------------------------------------------------------------
+def test_each_intervention_changes_the_inputs(record):
+    ag = lambda r: r.agreements.set_index("agreement")  # noqa: E731
+    moved = Change.from_dict({"agreements": [{"move": "actip_2015", "year": 2004}]}).apply(record)
+    assert ag(moved).loc["actip_2015", "year"] == 2004
+    assert moved.instruments.set_index("instrument").loc["actip", "opens"] == 2004  # it opens its own ratification
+    gone = Change.from_dict({"agreements": [{"remove": "decl_tip_2004"}]}).apply(record)
+    assert "decl_tip_2004" not in gone.agreement_ids
+    assert ag(gone).loc["joint_statement_2011", "builds_on"] == "decl_transnational_crime_1997"
+    assert gone.instruments.set_index("instrument").loc["asean_mlat", "opened_by"] == ""
+    bound = Change.from_dict({"agreements": [{"set": "decl_tip_2004", "binding": True, "covers": ["untoc"]}]})
+    b = ag(bound.apply(record))
+    assert b.loc["decl_tip_2004", "binding"] and b.loc["decl_tip_2004", "covers"] == ("untoc",)
+    added = Change.from_dict(
+        {
+            "agreements": [
+                {"add": "x_2020", "year": 2020, "binding": True, "covers": ["actip"], "builds_on": "actip_2015"}
+            ]
+        }
+    ).apply(record)
+    assert ag(added).loc["x_2020", "trigger"] == "consensus"
+    rich = Change.from_dict(
+        {"covariates": [{"name": "gdp_pc", "states": ["THA"], "years": [2000, 2001], "multiply": 2}]}
+    )
+    c0, c1 = record.covariates.set_index(["state", "year"]), rich.apply(record).covariates.set_index(["state", "year"])
+    assert c1.loc[("THA", 2000), "gdp_pc"] == pytest.approx(2 * c0.loc[("THA", 2000), "gdp_pc"])
+    assert c1.loc[("THA", 2002), "gdp_pc"] == pytest.approx(c0.loc[("THA", 2002), "gdp_pc"])
+    quiet = Change.from_dict({"tiers": [{"set": ""}]}).apply(record)
+    assert (quiet.tiers["tier"] == "").all()
+    late = Change.from_dict({"membership": [{"state": "KHM", "joined": 2005}]}).apply(record)
+    assert dict(zip(late.states.state, late.states.joined))["KHM"] == 2005
+
+
+@pytest.mark.parametrize(
+    ("raw", "pattern"),
+    [
+        ({"agreements": [{"remove": "nope"}]}, r"unknown agreement 'nope'; known: vision_2020"),
+        ({"agreements": [{"move": "actip_2015"}]}, r"'year' must be a year"),
+        ({"agreements": [{"set": "decl_tip_2004", "binding": "yes"}]}, r"'binding' must be true or false"),
+        ({"agreements": [{"set": "decl_tip_2004", "covers": ["nope"]}]}, r"unknown instrument 'nope'"),
+        ({"agreements": [{"move": "decl_tip_2004", "year": 1990}]}, r"not valid: .* dated before"),
+        ({"agreements": [{"remove": "a", "move": "b"}]}, r"exactly one of add, remove, move, set"),
+        ({"covariates": [{"name": "gdp", "set": 1}]}, r"one of the record's covariates: gdp_pc, population"),
+        ({"covariates": [{"name": "gdp_pc", "multiply": 2, "states": ["XXX"]}]}, r"unknown state 'XXX'"),
+        ({"tiers": [{"set": "4"}]}, r"'set' must be one of 1, 2, 2WL, 3"),
+        ({"membership": [{"state": "TLS", "joined": "soon"}]}, r"'joined' must be a year"),
+        ({"colour": 1}, r"unknown key 'colour'"),
+    ],
+)
+def test_bad_change_files_say_what_is_wrong(record, raw, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        Change.from_dict(raw, where="c.toml").apply(record)
+
+
+# Counterfactuals ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fitted():
+    sc = harmsim.load_scenario("baseline")
+    return sc, calibrate(sc, free=["hazard.intercept", "agreements.nonbinding", "diffusion.strength"])
+
+
+def test_a_change_that_changes_nothing_differs_by_exactly_zero(fitted, tmp_path):
+    sc, fit = fitted
+    path = tmp_path / "none.toml"
+    path.write_text('name = "none"\n[[covariates]]\nname = "gdp_pc"\nmultiply = 1.0\n')
+    cf = counterfactual(sc, fit, load_change(path), until=2020, replicates=40, seed=3)
+    assert np.array_equal(cf.adopt_base, cf.adopt_changed)
+    assert (cf.differences[["mean", "q05", "q95"]] == 0).all().all()
+    empty = counterfactual(sc, fit, Change(), until=2015, replicates=20, seed=3)
+    assert np.array_equal(empty.adopt_base, empty.adopt_changed)
+
+
+def test_removing_the_2004_declaration_slows_what_it_covers(fitted):
+    sc, fit = fitted
+    cf = counterfactual(
+        sc, fit, Change.from_dict({"agreements": [{"remove": "decl_tip_2004"}]}), replicates=200, seed=1
+    )
+    s = cf.summary.set_index("instrument")
+    assert s.loc["asean_mlat", "gained_mean"] < 0 and s.loc["untoc", "gained_mean"] == 0  # untoc: not covered
+    d = cf.differences
+    assert (d[(d["year"] <= 2004)]["mean"] == 0).all() and (d[d["year"] == 2005]["mean"] < 0).any()  # lag 1
+
+
+def test_binding_counterfactual_carries_a_caution(fitted):
+    sc, fit = fitted
+    cf = counterfactual(sc, fit, Change.from_dict({"agreements": [{"set": "decl_tip_2004", "binding": True}]}),
+                        replicates=20, seed=1)  # fmt: skip
+    assert "not estimated from this record" in cf.report()
+    nd = counterfactual(sc, fit, Change.from_dict({"parameters": {"diffusion.strength": 0.0}}), replicates=20, seed=1)
+    assert "the fit estimates diffusion.strength" in nd.report()
+
+
+def test_counterfactual_command(tmp_path, capsys):
+    fit_dir = tmp_path / "fit"
+    assert main(["calibrate", "diffusion_only", "--out", str(fit_dir)]) == 0
+    out = tmp_path / "cf"
+    args = ["counterfactual", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2020", "-r", "30"]
+    change = "experiments/changes/no_diffusion.toml"
+    assert main([*args, "--change", change, "--out", str(out)]) == 0
+    assert "Counterfactual 'no_diffusion'" in capsys.readouterr().out
+    assert {"differences.csv", "summary.csv", "report.txt", "provenance.json", "differences.png"} <= {
+        p.name for p in out.iterdir()
+    }
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[agreements]]\nremove = 'nope'\n")
+    assert main([*args, "--change", str(bad), "--out", str(out)]) == 2
+    assert "unknown agreement 'nope'" in capsys.readouterr().err
+
+
+# Backtests ----------------------------------------------------------------------------------------
+def test_outcome_distribution_by_hand():
+    adopt = np.array([[[2006]], [[2006]], [[2008]], [[NEVER]]], dtype=np.int16)
+    d = outcome_distribution(adopt, 2005, 2008)  # outcomes 2006, 2007, 2008, later
+    np.testing.assert_allclose(d[0, 0], np.array([2.5, 0.5, 1.5, 1.5]) / 6)
+
+
+@pytest.mark.statistical
+def test_true_parameters_beat_the_baselines_on_a_synthetic_region():
+    """A record simulated from known parameters: forecasts with the truth beat uniform and constant hazard."""
+    from harmsim.synthetic import synthetic_region
+
+    region = synthetic_region(50, 3, seed=8)
+    spec = {
+        "hazard": {"intercept": -3.2},
+        "mechanisms": {"diffusion": {"strength": 3.0}, "prerequisites": {"bundle": 2.0}},
+    }
+    truth = scenario_from_dict(spec, where="truth", record=region)
+    rec = record_with_adoptions(region, harmsim.run(truth, seed=2024).adoptions)
+    sc = scenario_from_dict(spec, where="truth", record=rec)
+    bt = backtest(sc, [2006, 2010], replicates=400, seed=1, refit=False, baselines=("uniform", "constant hazard"))
+    s = bt.scores.pivot(index="origin", columns="model", values="log_score")
+    assert (s[sc.name] > s["uniform"]).all() and (s[sc.name] > s["constant hazard"]).all(), s
+    b = bt.scores.pivot(index="origin", columns="model", values="brier")
+    assert (b[sc.name] < b["uniform"]).all(), b
+
+
+def test_backtest_command_on_the_record(tmp_path, capsys):
+    out = tmp_path / "bt"
+    assert main(["backtest", "diffusion_only", "--origins", "2008,2011", "-r", "100", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "from 2008: 'diffusion_only'" in text
+    scores = pd.read_csv(out / "scores.csv")
+    assert set(scores["model"]) == {"diffusion_only", "event-history logit", "uniform", "constant hazard"}
+    assert set(scores["origin"]) == {2008, 2011}
+    # every model is scored on the same cells
+    assert scores.groupby("origin")["events"].nunique().eq(1).all()
+    assert (out / "backtest.png").is_file() and (out / "fits" / "2008-diffusion_only" / "fit.json").is_file()
+    assert main(["backtest", "diffusion_only", "--origins", "2015", "--out", str(out)]) == 2
+    assert "origins must be years from 1997 to 2014" in capsys.readouterr().err
