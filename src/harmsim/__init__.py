@@ -3,7 +3,10 @@
 Member states (Mesa agents) adopt laws and join institutions year by year
 under push/pull incentives, voluntary diffusion, regional agreements that
 build on each other, external pressure, state capacity and prerequisites.
-The observed ASEAN record of 1997-2015 ships with the package.
+The observed ASEAN record of 1997-2015 ships with the package. Calibrated
+scenarios forecast past the end of observation (``forecast``), are judged by
+backtests inside the record (``backtest``), and answer "what if"
+(``counterfactual`` with a ``Change``).
 
 >>> import harmsim
 >>> sc = harmsim.load_scenario("baseline")
@@ -20,8 +23,13 @@ try:
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
+from .backtest import backtest
 from .compare import compare
+from .counterfactual import counterfactual
 from .errors import CalibrationError, ConfigError, HarmsimError, RecordError
+from .forecast import forecast
+from .interventions import Change, load_change
+from .observations import observed_until
 from .model import HarmonizationModel, MemberState
 from .record import Record, load_record, observed_record
 from .results import EnsembleResult, RunResult
@@ -32,6 +40,7 @@ from .synthetic import synthetic_region, synthetic_scenario
 
 __all__ = [
     "CalibrationError",
+    "Change",
     "ConfigError",
     "EnsembleResult",
     "HarmonizationModel",
@@ -42,11 +51,16 @@ __all__ = [
     "RunResult",
     "Scenario",
     "__version__",
+    "backtest",
     "compare",
+    "counterfactual",
+    "forecast",
     "list_scenarios",
+    "load_change",
     "load_record",
     "load_scenario",
     "observed_record",
+    "observed_until",
     "run",
     "run_ensemble",
     "spawn_seeds",

@@ -101,7 +101,10 @@ class Backtest:
                 verdict = f"from {o}: '{model}' beats {', '.join(beaten) or 'no baseline'} on the log score"
                 if lost:
                     verdict += f" and does not beat {', '.join(lost)}"
-                lines.append(verdict + f" ({int(m['events'])} scored cells; best: '{best['model']}').")
+                lines.append(
+                    verdict + f" ({int(m['events'])} scored cells, {int(m['adoptions'])} of them adoptions; "
+                    f"best: '{best['model']}')."
+                )
         return "\n".join(lines)
 
     def save(self, folder: str | Path, figures: bool = True) -> list[Path]:
@@ -291,6 +294,7 @@ def backtest(
         cells.groupby(["origin", "model"], sort=False)
         .agg(
             events=("log_score", "size"),
+            adoptions=("outcome", lambda o: int((o != "later").sum())),
             log_score=("log_score", "mean"),
             brier=("brier", "mean"),
             coverage90=("covered90", "mean"),

@@ -385,10 +385,11 @@ def cmd_record(args) -> int:
     interval = a["year"].isna() & a["year_max"].notna()
     cell[interval] = a.loc[interval, "year_min"].astype(str) + "-" + a.loc[interval, "year_max"].astype(str)
     a["cell"] = cell.fillna(".")
+    a.loc[~a["observed"].astype(bool), "cell"] = "?"
     wide = a.pivot(index="state", columns="instrument", values="cell").reindex(
         index=list(rec.state_ids), columns=list(rec.instrument_ids)
     )
-    print("Adoption years ('.' = not adopted by the end; a-b = adopted within the interval)")
+    print("Adoption years ('.' = not adopted by the end; a-b = adopted within the interval; ? = not observed)")
     print(wide.to_string())
     if len(rec.status):
         print("\nEnd-of-window status")
