@@ -94,3 +94,14 @@ def test_kendall_tau_b_matches_scipy():
         for k in range(3):
             expected = kendalltau(obs[:, k], sim[r, :, k]).statistic
             assert np.isclose(tau[r, k], expected, equal_nan=True)
+
+
+def test_compliance_curves_by_hand(record):
+    """Compliance with the 1997 Declaration (laws and UNTOC) from the record: 7 of 20 cells by 2004."""
+    from harmsim.compare import compliance_curves
+
+    sc = harmsim.load_scenario("baseline")
+    c = compliance_curves(record.adoptions, sc.world, ["decl_transnational_crime_1997"]).set_index("year")["share"]
+    assert c.loc[2004] == pytest.approx(7 / 20)  # laws: PHL, BRN, LAO; UNTOC: PHL, LAO, MYS, MMR
+    assert c.loc[1997] == 0.0 and c.loc[2015] == 1.0
+    assert c.is_monotonic_increasing

@@ -314,12 +314,17 @@ def year_ranges(result: EnsembleResult) -> pd.DataFrame:
 def compliance_curves(adoptions: pd.DataFrame, world, agreements=None) -> pd.DataFrame:
     """Share of members that comply with an agreement, by year (default: those later ones build on).
 
-    Compliance with agreement ``a`` in year ``t``: the share of (member state,
-    instrument covered by ``a`` and open by ``t``) cells adopted by ``t``. From
-    a tidy adoption table (simulated, with ``replicate``; or the record's,
-    where an interval-censored adoption counts once it is sure, at
-    ``year_max``). Columns: replicate, agreement, year, share.
+    Compliance with agreement ``a`` by the end of year ``t``: the share of
+    (member state, instrument covered by ``a`` and open by ``t``) cells adopted
+    by ``t``, computed by the one definition the endogenous arrival of
+    agreements uses (:func:`harmsim.mechanisms.agreements.compliance`, here
+    with the adoptions of year ``t`` included). From a tidy adoption table
+    (simulated, with ``replicate``; or the record's, where an
+    interval-censored adoption counts once it is sure, at ``year_max``).
+    Columns: replicate, agreement, year, share.
     """
+    from .mechanisms.agreements import compliance
+
     a = adoptions.copy()
     if "replicate" not in a:
         a["replicate"] = 0
@@ -335,10 +340,8 @@ def compliance_curves(adoptions: pd.DataFrame, world, agreements=None) -> pd.Dat
     rows = []
     for m in names:
         j = world.agreements.index(m)
+        opens = np.broadcast_to(world.opens, (len(reps), len(world.opens)))
         for ti, t in enumerate(world.years):
-            inst = world.covers[j] & (world.opens <= t)
-            cells = world.member[ti][:, None] & inst[None, :]
-            n = cells.sum()
-            share = ((y <= t) & cells).sum(axis=(1, 2)) / n if n else np.zeros(len(reps))
+            share = compliance(y <= t, world.member[ti], opens, world.covers[j], t)
             rows.append(pd.DataFrame({"replicate": reps, "agreement": m, "year": int(t), "share": share}))
     return pd.concat(rows, ignore_index=True)
