@@ -29,8 +29,8 @@ from .counterfactual import counterfactual
 from .errors import CalibrationError, ConfigError, HarmsimError, RecordError
 from .forecast import forecast
 from .interventions import Change, load_change
-from .observations import observed_until
 from .model import HarmonizationModel, MemberState
+from .observations import observed_until
 from .record import Record, load_record, observed_record
 from .results import EnsembleResult, RunResult
 from .rng import spawn_seeds
