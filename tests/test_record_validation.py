@@ -96,7 +96,7 @@ def test_malformed_csv(folder):
 
 def test_bad_manifest(folder):
     (folder / "record.toml").write_text("name = [\n")
-    with pytest.raises(RecordError, match="not valid TOML"):
+    with pytest.raises(RecordError, match="TOML syntax error"):
         harmsim.load_record(folder)
 
 

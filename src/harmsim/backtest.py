@@ -118,12 +118,10 @@ class Backtest:
         for (origin, model), fit in self.fits.items():
             fit.save(out / "fits" / f"{origin}-{model.replace(' ', '_')}")
         if figures:
-            from .plots import figure_backtest
+            from .plots import figure_backtest, save_figure
 
             fig = figure_backtest(self.scores, suptitle=f"Backtests of '{self.provenance.get('scenario', '')}'")
-            for ext in ("png", "pdf"):
-                paths.append(out / f"backtest.{ext}")
-                fig.savefig(paths[-1], dpi=200)
+            paths += save_figure(fig, out, "backtest")
         return paths
 
 

@@ -94,21 +94,16 @@ class Counterfactual:
         paths[2].write_text(self.report() + "\n")
         paths[3].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         if figures:
-            from .forecast import _agreement_marks, _short_names
-            from .plots import figure_differences
+            from .plots import agreement_marks, figure_differences, instrument_labels, save_figure
 
-            rec = self.scenario.record
-            names = _short_names(dict(zip(rec.instruments["instrument"], rec.instruments["name"])))
             fig = figure_differences(
                 self.differences,
                 list(self.scenario.world.instruments),
-                names=names,
-                agreements=_agreement_marks(self.scenario),
+                names=instrument_labels(self.scenario.record),
+                agreements=agreement_marks(self.scenario),
                 suptitle=f"Counterfactual '{self.change.name}' against '{self.scenario.name}'",
             )
-            for ext in ("png", "pdf"):
-                paths.append(out / f"differences.{ext}")
-                fig.savefig(paths[-1], dpi=200)
+            paths += save_figure(fig, out, "differences")
         return paths
 
 

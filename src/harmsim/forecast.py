@@ -106,32 +106,19 @@ class Forecast:
         paths.append(out / "provenance.json")
         paths[-1].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         if figures:
-            from .plots import figure_fan
+            from .plots import agreement_marks, figure_fan, instrument_labels, save_figure
 
-            rec = self.scenario.record
-            names = dict(zip(rec.instruments["instrument"], rec.instruments["name"]))
             fig = figure_fan(
                 self.fan,
                 list(self.scenario.world.instruments),
                 self.origin,
-                names=_short_names(names),
+                names=instrument_labels(self.scenario.record),
                 n_states=len(self.scenario.world.states),
-                agreements=_agreement_marks(self.scenario),
+                agreements=agreement_marks(self.scenario),
                 suptitle=f"Forecast from {self.origin}: {self.scenario.name}, {len(self.seeds)} replicates",
             )
-            for ext in ("png", "pdf"):
-                paths.append(out / f"fan.{ext}")
-                fig.savefig(paths[-1], dpi=200)
+            paths += save_figure(fig, out, "fan")
         return paths
-
-
-def _short_names(names: dict) -> dict:
-    return {k: (v if len(v) <= 48 else v[:45] + "...") for k, v in names.items()}
-
-
-def _agreement_marks(scenario) -> list[tuple[int, str]]:
-    ag = scenario.record.agreements
-    return [(int(y), str(a)) for a, y, t in zip(ag["agreement"], ag["year"], ag["trigger"]) if t != "follow_up"]
 
 
 def parameter_draws(

@@ -58,7 +58,6 @@ is allowed: its counterfactual differs from the baseline by exactly zero.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +66,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._toml import read_toml
 from .errors import ConfigError, HarmsimError
 from .record import TIERS, Record, _to_file, record_from_tables
 
@@ -177,13 +177,7 @@ def load_change(path: str | Path) -> Change:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{path}: no such change file")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: TOML syntax error: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not a UTF-8 text file") from None
-    return Change.from_dict(raw, where=str(p))
+    return Change.from_dict(read_toml(p), where=str(p))
 
 
 # Each intervention --------------------------------------------------------------------------------

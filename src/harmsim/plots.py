@@ -436,3 +436,25 @@ def figure_backtest(scores: pd.DataFrame, suptitle=None):
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
+
+
+def save_figure(fig, folder, stem: str, dpi: int = 200) -> list:
+    """Write ``fig`` as ``stem.png`` and ``stem.pdf`` into ``folder``; return the paths."""
+    from pathlib import Path
+
+    paths = [Path(folder) / f"{stem}.{ext}" for ext in ("png", "pdf")]
+    for p in paths:
+        fig.savefig(p, dpi=dpi)
+    return paths
+
+
+def instrument_labels(record, width: int = 48) -> dict:
+    """Instrument id -> its name from the record, shortened to ``width`` characters for panel titles."""
+    names = dict(zip(record.instruments["instrument"], record.instruments["name"]))
+    return {k: (v if len(v) <= width else v[: width - 3] + "...") for k, v in names.items()}
+
+
+def agreement_marks(scenario) -> list[tuple[int, str]]:
+    """(year, id) of the scenario's agreements that are not follow-ups (declarations, conventions)."""
+    ag = scenario.record.agreements
+    return [(int(y), str(a)) for a, y, t in zip(ag["agreement"], ag["year"], ag["trigger"]) if t != "follow_up"]

@@ -46,7 +46,6 @@ naming the file, the row (its line in the CSV file) and the problem.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -55,6 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._toml import read_toml
 from .errors import RecordError
 
 __all__ = ["Record", "load_record", "observed_record", "packaged_records", "record_from_tables"]
@@ -206,10 +206,7 @@ def _resolve(path_or_name: str | Path) -> Path:
 def _load(folder: str) -> Record:
     base = Path(folder)
     manifest = base / "record.toml"
-    try:
-        meta = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise RecordError(f"{manifest}: not valid TOML: {exc}") from None
+    meta = read_toml(manifest, RecordError)
     for key in ("name", "start", "end", "tables"):
         if key not in meta:
             raise RecordError(f"{manifest}: missing key '{key}'")

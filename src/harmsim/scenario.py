@@ -49,6 +49,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ._toml import read_toml
 from .dynamics import HAZARD_PARAMS, Dynamics
 from .errors import ConfigError, HarmsimError
 from .features import Transforms
@@ -296,13 +297,7 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
     if not p.is_file():
         names = ", ".join(n for n, _ in list_scenarios())
         raise ConfigError(f"{path_or_name}: no such scenario file (shipped scenarios: {names})")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: TOML syntax error: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not a UTF-8 text file") from None
-    return scenario_from_dict(raw, where=str(p), base=p.parent, path=str(p))
+    return scenario_from_dict(read_toml(p), where=str(p), base=p.parent, path=str(p))
 
 
 def scenario_from_dict(
