@@ -101,7 +101,7 @@ def test_mle_on_the_asean_record_saves_loads_and_runs(tmp_path):
     fit = calibrate(sc)
     assert np.isfinite(fit.loglik) and fit.aic == pytest.approx(2 * fit.n_params - 2 * fit.loglik)
     est = fit.estimates.set_index("parameter")
-    assert est.loc["diffusion.strength", "status"] == "identified" and est.loc["diffusion.strength", "se"] > 0
+    assert est.loc["diffusion.strength", "status"] == "bounded" and est.loc["diffusion.strength", "se"] > 0
     # the likelihood at the estimates is the reported maximum, and nearby points are lower
     best = fit.apply(sc)
     h = history(best, sc.record)
@@ -411,3 +411,45 @@ def test_profile_likelihood_intervals():
     assert np.isfinite(h["profile_lower"]) and not np.isfinite(h["profile_upper"]) and h["status"] != "identified"
     prof = pd.DataFrame(fit.log["profiles"]["diffusion.strength"])
     assert prof["loglik"].max() <= fit.loglik + 1e-6
+
+
+def test_verdicts_say_signs_nulls_bounds_and_flat_directions():
+    """A fit never calls a Wald-bounded parameter identified, and says in words what goes against the theory."""
+    from harmsim.calibrate.fit import Fit
+
+    est = pd.DataFrame(
+        {
+            "parameter": ["diffusion.strength", "agreements.nonbinding", "hazard.offsets.hsu_process", "period.effect"],
+            "estimate": [-2.04, 0.71, 20.0, -0.5],
+            "se": [1.71, 0.27, np.nan, 0.1],
+            "lower": [-5.40, 0.19, np.nan, -0.7],
+            "upper": [1.32, 1.24, np.nan, -0.3],
+            "bound_lo": [-20.0, -10.0, -20.0, -10.0],
+            "bound_hi": [20.0, 10.0, 20.0, 10.0],
+            "status": ["bounded", "bounded", "at bound", "bounded"],
+        }
+    )
+    log = {"diagnostics": {"converged": True, "flat directions": [{"eigenvalue": 1e-4, "parameters": ["a.x", "b.y"]}]}}
+    words = "\n".join(Fit("s", "d", "r", "mle", est, -90.0, 300, log=log).verdicts())
+    assert "Identified" not in words and "Wald 95% interval inside the allowed range" in words
+    assert "diffusion.strength is estimated negative (-2.04), against the direction the theory predicts" in words
+    assert "its 95% interval (-5.40 to 1.32) includes 0" in words
+    assert "agreements.nonbinding" not in words.split("Wald")[0] and "nonbinding is estimated" not in words
+    assert "period.effect is estimated" not in words  # no direction declared: nothing to say
+    assert "hazard.offsets.hsu_process sits at a bound" in words
+    assert "nearly flat in one direction (Hessian eigenvalue 1.0e-04), along which a.x, b.y trade off" in words
+    assert "convergence is not identification" in words
+
+
+def test_models_identical_on_the_record_are_reported_once():
+    """binding_only and no_asean differ only by a binding effect that acts after 2015: one model, said so."""
+    from harmsim.calibrate.comparison import compare_mechanisms
+
+    scs = [harmsim.load_scenario(n) for n in ("baseline", "binding_only", "no_asean")]
+    comp = compare_mechanisms(scs, replicates=10, seed=1, cross_validate=False)
+    models = list(comp.table["model"])
+    assert "binding_only = no_asean" in models and "binding_only" not in models and "no_asean" not in models
+    assert comp.table["aic_weight"].sum() == pytest.approx(1.0)
+    assert len(comp.tests) == 1 and "equally: do regional agreements matter at all?" in comp.tests["question"].iloc[0]
+    assert "binding_only and no_asean are one model" in comp.verdict
+    assert "Not testable on this record: whether binding agreements act differently" in comp.verdict

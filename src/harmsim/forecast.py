@@ -19,7 +19,7 @@ ratification from 2016) have no fitted intercept offset: the record says
 nothing about them. With ``unobserved="exchangeable"`` (the default) each
 replicate draws their offset from a normal with the mean and standard
 deviation of that replicate's offsets of the instruments that were observed
-and that the record pins down (status "identified"; the reference
+and that the record determines (status identified, bounded or narrowed; the reference
 instrument counting as 0): the new instrument is treated as one more
 instrument like those of the record, and the spread between instruments is
 carried into the forecast as uncertainty. With
@@ -56,6 +56,8 @@ from .world import NEVER
 __all__ = ["UNOBSERVED", "Forecast", "forecast", "parameter_draws"]
 
 UNOBSERVED = ("exchangeable", "scenario")
+#: statuses of a fitted offset that count as determined by the record
+PINNED = ("identified", "bounded", "narrowed")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -153,7 +155,7 @@ def parameter_draws(
             )
         return draws, notes
     status = dict(zip(fit.estimates["parameter"], fit.estimates["status"]))
-    est = [c for c in draws.columns if c.startswith("hazard.offsets.") and status.get(c) == "identified"]
+    est = [c for c in draws.columns if c.startswith("hazard.offsets.") and status.get(c) in PINNED]
     left_out = [c for c in draws.columns if c.startswith("hazard.offsets.") and c not in est]
     values = np.column_stack([np.zeros(len(draws)), draws[est].to_numpy(float)]) if est else np.zeros((len(draws), 1))
     mean, sd = values.mean(axis=1), values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(draws))

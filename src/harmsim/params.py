@@ -35,12 +35,13 @@ __all__ = ["Choice", "InstrumentMap", "Instruments", "Integer", "ParamSet", "Rea
 
 @dataclass(frozen=True)
 class Real:
-    """A real number in ``[lo, hi]``."""
+    """A real number in ``[lo, hi]``; ``expected`` is the sign the theory predicts for a coefficient (0: none)."""
 
     default: float
     lo: float
     hi: float
     doc: str = ""
+    expected: int = 0
 
     def check(self, key: str, value: Any, where: str, ctx: Mapping) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

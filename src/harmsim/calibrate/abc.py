@@ -192,7 +192,7 @@ def abc_smc(
     status = []
     for j in range(len(priors)):
         shrink = (q_hi[j] - q_lo[j]) / (0.95 * (hi[j] - lo[j]))
-        status.append("identified" if shrink < 0.5 else "weak" if shrink < 0.9 else "not identified")
+        status.append("narrowed" if shrink < 0.5 else "weak" if shrink < 0.9 else "not identified")
     est = pd.DataFrame(
         {
             "parameter": names,

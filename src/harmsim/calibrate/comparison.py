@@ -299,6 +299,7 @@ def compare_mechanisms(
     row.update(_scores(target(bass_sc, record), sims))
     rows.append(row)
     table = pd.DataFrame(rows)
+    table, same = _merge_identical(table)
     table["d_aic"] = table["aic"] - table["aic"].min()
     table["d_bic"] = table["bic"] - table["bic"].min()
     wts = np.exp(-0.5 * table["d_aic"])
@@ -307,26 +308,97 @@ def compare_mechanisms(
     cols = ["model", "k", "loglik", "aic", "d_aic", "aic_weight", "bic", "d_bic"]
     cols += [c for c in ("loso_ll", "loio_ll") if c in table] + ["coverage90", "year_mae", "curve_mad"]
     table = table[cols]
-    tests = _nested_tests(fits)
-    return Comparison(table, tests, _verdict(table, tests, record, time.perf_counter() - t0), fits)
+    tests = _nested_tests(fits, same)
+    notes = _identity_notes(same, fits, scs) + _untestable(scs, record)
+    verdict = _verdict(table, tests, record, time.perf_counter() - t0)
+    return Comparison(table, tests, " ".join([*notes, verdict]), fits)
 
 
-def _nested_tests(fits) -> pd.DataFrame:
-    rows = []
+def _merge_identical(table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Merge models that are one model on this record: the same log-likelihood (to 1e-6) and parameter count.
+
+    Returns the table with one row per distinct model (named ``a = b``) and
+    ``{merged name: [models]}``. Akaike weights are then shared by distinct
+    models only, and a likelihood-ratio test against either is one test.
+    """
+    same: dict[str, list[str]] = {}
+    keep = []
+    used = set()
+    for i, r in table.iterrows():
+        if i in used:
+            continue
+        twins = [
+            j
+            for j, s in table.iterrows()
+            if j != i and j not in used and abs(s["loglik"] - r["loglik"]) < 1e-6 and s["k"] == r["k"]
+        ]
+        row = r.copy()
+        if twins:
+            names = [r["model"], *[table.loc[j, "model"] for j in twins]]
+            row["model"] = " = ".join(names)
+            same[row["model"]] = names
+            used.update(twins)
+        keep.append(row)
+    return pd.DataFrame(keep).reset_index(drop=True), same
+
+
+def _identity_notes(same: dict, fits: dict, scenarios) -> list[str]:
+    notes = []
+    for merged, names in same.items():
+        ll = fits[names[0]].loglik if names[0] in fits else float("nan")
+        notes.append(
+            f"On this record {' and '.join(names)} are one model: the same maximized log-likelihood ({ll:.2f}) with "
+            f"the same number of free parameters, so they are reported once ('{merged}') and share one Akaike weight."
+        )
+    return notes
+
+
+def _untestable(scenarios, record) -> list[str]:
+    """Hypotheses the record cannot test, and why (bindingness when no binding agreement acts in the window)."""
+    out = []
+    sc = next((s for s in scenarios if s.mechanism("agreements") is not None), None)
+    if sc is None:
+        return out
+    w, p = sc.world, sc.mechanism("agreements")
+    end = min(record.end, sc.end)
+    acting = [a for a, y, b in zip(w.agreements, w.agreement_year, w.binding) if b and y + p.lag <= end]
+    if not acting:
+        binding = [f"{a} ({y})" for a, y, b in zip(w.agreements, w.agreement_year, w.binding) if b]
+        which = (
+            f"the only binding agreement{'s' if len(binding) > 1 else ''}, {', '.join(binding)}, "
+            if binding
+            else ("no binding agreement ")
+        )
+        out.append(
+            f"Not testable on this record: whether binding agreements act differently from non-binding ones, "
+            f"because {which}takes effect only after the observation window ({record.start}-{end}, lag {p.lag}); "
+            "the binding effect is held at its assumed value and nothing here is evidence about it."
+        )
+    return out
+
+
+def _nested_tests(fits, same: dict | None = None) -> pd.DataFrame:
+    """Likelihood-ratio tests of the nested pairs; a test against a model identical to one already tested is
+    reported once, with both names."""
+    rows: dict[tuple, dict] = {}
+    twin_of = {n: merged for merged, names in (same or {}).items() for n in names}
     for big, small, question in NESTED:
-        if big in fits and small in fits:
-            lr = 2 * (fits[big].loglik - fits[small].loglik)
-            df = max(1, fits[big].n_params - fits[small].n_params)
-            rows.append(
-                {
-                    "test": f"{big} vs {small}",
-                    "question": question,
-                    "LR": lr,
-                    "df": df,
-                    "p": float(chi2.sf(max(lr, 0.0), df)),
-                }
-            )
-    return pd.DataFrame(rows)
+        if big not in fits or small not in fits:
+            continue
+        key = (twin_of.get(big, big), twin_of.get(small, small))
+        if key in rows:  # the same test under another name: one test, both questions
+            rows[key]["question"] += f" (equally: {question})"
+            continue
+        lr = 2 * (fits[big].loglik - fits[small].loglik)
+        df = max(1, fits[big].n_params - fits[small].n_params)
+        rows[key] = {
+            "test": f"{key[0]} vs {key[1]}",
+            "question": question,
+            "LR": lr,
+            "df": df,
+            "p": float(chi2.sf(max(lr, 0.0), df)),
+        }
+    return pd.DataFrame(list(rows.values()))
 
 
 def _strength(d: float) -> str:

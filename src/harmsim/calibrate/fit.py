@@ -28,7 +28,9 @@ class Fit:
 
     estimates: one row per free parameter: ``parameter, estimate, se, lower,
     upper, bound_lo, bound_hi, status`` (``lower``/``upper``: 95% interval;
-    ``status``: identified / weak / not identified / at bound).
+    ``status``: identified (closed profile interval) / bounded (Wald interval
+    inside the range) / narrowed (ABC posterior well inside the prior) /
+    weak / not identified / at bound).
     fixed: parameters held at the scenario's values, with the reason.
     samples: posterior draws (ABC) or None.
     observed_until: the last year of observations the fit used (a backtest's origin).
@@ -148,25 +150,59 @@ class Fit:
                 t[c] = t[c].map(lambda x: "open" if pd.isna(x) else f"{x:.3f}")
             cols += ["profile_lower", "profile_upper"]
         lines.append(t[[*cols, "status"]].to_string(index=False))
-        ident = t.loc[t["status"] == "identified", "parameter"].tolist()
-        weak = t.loc[t["status"] != "identified", "parameter"].tolist()
-        lines.append("The record pins down: " + (", ".join(ident) if ident else "none of the free parameters") + ".")
-        if weak:
-            why = (
-                "posterior about as wide as the prior"
-                if self.method == "abc"
-                else "flat or one-sided likelihood, interval touching a bound"
-            )
-            lines.append(
-                f"It does not pin down ({why}): "
-                + ", ".join(f"{p} ({s})" for p, s in zip(weak, t.loc[t["status"] != "identified", "status"]))
-                + "."
-            )
+        lines.extend(self.verdicts())
         if self.fixed:
             lines.append(
                 "Held fixed: " + "; ".join(f"{k} = {v['value']} ({v['reason']})" for k, v in self.fixed.items()) + "."
             )
         return "\n".join(lines)
+
+    def verdicts(self) -> list[str]:
+        """What the fit can and cannot say, in words: identification, signs against the theory, warnings."""
+        e = self.estimates
+        status = dict(zip(e["parameter"], e["status"]))
+        out = []
+        groups = {
+            "identified": "Identified (95% profile interval closed, inside the allowed range)",
+            "bounded": "Wald 95% interval inside the allowed range (identification not checked: use profiles)",
+            "narrowed": "Posterior clearly narrower than the prior",
+        }
+        for s, text in groups.items():
+            names = [p for p, v in status.items() if v == s]
+            if names:
+                out.append(f"{text}: {', '.join(names)}.")
+        rest = [f"{p} ({v})" for p, v in status.items() if v not in groups]
+        if rest:
+            out.append("Not pinned down by the record: " + ", ".join(rest) + ".")
+        lo_col, hi_col = ("profile_lower", "profile_upper") if "profile_lower" in e else ("lower", "upper")
+        for _, r in e.iterrows():
+            words = _sign_words(r["parameter"], float(r["estimate"]), r[lo_col], r[hi_col], r["status"])
+            if words:
+                out.append(words)
+        for _, r in e[e["status"] == "at bound"].iterrows():
+            out.append(
+                f"Warning: {r['parameter']} sits at a bound of its allowed range ({r['estimate']:.3g}); the likelihood "
+                "rises past it, so its estimate is a limit, not a value the record supports."
+            )
+        for d in self.log.get("diagnostics", {}).get("flat directions", []) or []:
+            names = d["parameters"]
+            where = (
+                f"along {names[0]}: the record hardly bounds it"
+                if len(names) == 1
+                else f"along which {', '.join(names)} trade off: the record cannot tell them apart"
+            )
+            out.append(
+                f"Warning: the log-likelihood is nearly flat in one direction (Hessian eigenvalue "
+                f"{d['eigenvalue']:.1e}), {where}."
+            )
+        conv = self.log.get("diagnostics", {}).get("converged")
+        if conv is False:
+            out.append("Warning: the optimizer did not report convergence; treat the estimates with care.")
+        elif conv and any(s in ("at bound", "not identified", "weak") for s in status.values()):
+            out.append(
+                "The optimizer converged, but convergence is not identification: see the warnings and statuses above."
+            )
+        return out
 
     # Persistence -------------------------------------------------------------------------
     def save(self, folder: str | Path) -> list[Path]:
@@ -284,3 +320,31 @@ def _trace(fit: Fit) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _sign_words(name: str, est: float, lo, hi, status: str) -> str:
+    """A sentence on the sign of a mechanism coefficient: against the theory? interval containing 0?"""
+    from ..mechanisms import REGISTRY
+
+    group, _, key = name.partition(".")
+    spec = REGISTRY[group].params.get(key) if group in REGISTRY else None
+    expected = getattr(spec, "expected", 0)
+    if not expected:
+        return ""
+    sign = "positive" if est > 0 else "negative" if est < 0 else "zero"
+    against = est * expected < 0
+    has_ci = lo is not None and hi is not None and not (pd.isna(lo) and pd.isna(hi))
+    lo_v = -np.inf if lo is None or pd.isna(lo) else float(lo)
+    hi_v = np.inf if hi is None or pd.isna(hi) else float(hi)
+    zero_in = has_ci and lo_v <= 0 <= hi_v
+    if not against and not zero_in:
+        return ""
+    want = "positive" if expected > 0 else "negative"
+    parts = [f"{name} is estimated {sign} ({est:.2f})"]
+    if against:
+        parts[0] += f", against the direction the theory predicts ({want}; {group}: {REGISTRY[group].summary})"
+    if zero_in:
+        lo_t = "open" if not np.isfinite(lo_v) else f"{lo_v:.2f}"
+        hi_t = "open" if not np.isfinite(hi_v) else f"{hi_v:.2f}"
+        parts.append(f"its 95% interval ({lo_t} to {hi_t}) includes 0")
+    return "; ".join(parts) + "."

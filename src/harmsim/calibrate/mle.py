@@ -6,7 +6,9 @@ offsets; see :func:`default_free`). Estimates come with standard errors from
 the observed information (a central-difference Hessian of the
 log-likelihood), Wald 95% intervals, and an identifiability status:
 
-* ``identified``: finite SE and the 95% interval inside the allowed range;
+* ``bounded``: finite SE and the Wald 95% interval inside the allowed range
+  (curvature at the optimum; identification itself is checked only by
+  profiles);
 * ``weak``: the interval reaches past a bound of the allowed range;
 * ``at bound``: the estimate sits on a bound (the likelihood rises past it);
 * ``not identified``: the curvature in its direction is (numerically) zero.
@@ -14,7 +16,11 @@ log-likelihood), Wald 95% intervals, and an identifiability status:
 Parameters that cannot move the likelihood of this record at all (e.g. a
 binding agreement that takes effect only after the window) are held fixed
 and listed with that reason. :func:`with_profiles` adds profile-likelihood
-intervals and takes the status from them instead.
+intervals and takes the status from them instead: ``identified`` (the 95%
+profile interval is closed on both sides), ``weak`` (closed on one side),
+``not identified`` (open on both). Directions in which the log-likelihood is
+nearly flat (small Hessian eigenvalues) are logged with the parameters that
+load on them, and :meth:`Fit.summary` warns about them.
 """
 
 from __future__ import annotations
@@ -164,7 +170,7 @@ def fit_mle(
     log = {
         "data": f"{hist.n_cells} state-instrument histories ({int((hist.kind == 1).sum())} dated adoptions, "
         f"{int((hist.kind == 3).sum())} interval-censored, {int((hist.kind == 2).sum())} not adopted by "
-        f"{scenario.end}), window {scenario.start}-{scenario.end}",
+        f"{hist.end}), observation window {scenario.start}-{hist.end}",
         "targets": "the exact discrete-time event-history likelihood of every adoption history (all weights 1)",
         "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges); "
         "standard errors from a central-difference Hessian of the log-likelihood",
@@ -175,6 +181,7 @@ def fit_mle(
             "iterations": int(res.nit),
             "likelihood evaluations": evals[0],
             "Hessian eigenvalues": np.round(np.linalg.eigvalsh(H), 4).tolist() if np.isfinite(H).all() else "n/a",
+            "flat directions": _flat_directions(H, free),
         },
         "approximations": [
             "interval-censored adoptions enter other cells' terms (peers' diffusion shares, prerequisite gates) "
@@ -219,9 +226,26 @@ def _hessian(f, x, bounds, h):
     return H  # observed information (Hessian of the negative log-likelihood)
 
 
+#: a Hessian eigenvalue below this (log-likelihood units per unit parameter squared) marks a nearly flat direction
+FLAT = 1e-2
+
+
+def _flat_directions(H, free) -> list[dict]:
+    """Nearly flat directions of the log-likelihood: eigenvalue and the parameters loading on each."""
+    if not np.isfinite(H).all():
+        return []
+    w, V = np.linalg.eigh(H)
+    out = []
+    for j in np.flatnonzero(w < FLAT):
+        loads = np.argsort(-np.abs(V[:, j]))
+        names = [free[i] for i in loads if abs(V[i, j]) > 0.3][:4]
+        out.append({"eigenvalue": float(w[j]), "parameters": names})
+    return out
+
+
 def _uncertainty(H, x, bounds):
     p = len(x)
-    status = ["identified"] * p
+    status = ["bounded"] * p
     se = np.full(p, np.nan)
     cov = np.full((p, p), np.nan)
     if np.isfinite(H).all():
@@ -249,7 +273,7 @@ def _uncertainty(H, x, bounds):
         span = hi - lo
         if min(v - lo, hi - v) < 1e-6 * span:
             status[j] = "at bound"
-        elif status[j] == "identified" and (not np.isfinite(se[j]) or v - 1.96 * se[j] < lo or v + 1.96 * se[j] > hi):
+        elif status[j] == "bounded" and (not np.isfinite(se[j]) or v - 1.96 * se[j] < lo or v + 1.96 * se[j] > hi):
             status[j] = "weak" if np.isfinite(se[j]) else "not identified"
     return cov, status, se
 

@@ -35,7 +35,7 @@ def write_comparison(
     paths[2].write_text(str(comparison) + "\n")
     for name, fit in comparison.fits.items():
         fit.save(out / "fits" / name)
-    best = comparison.table.iloc[0]["model"]
+    best = comparison.table.iloc[0]["model"].split(" = ")[0]  # models identical on the record: the first
     for name in dict.fromkeys([best, "baseline"]):
         if name not in comparison.fits:
             continue

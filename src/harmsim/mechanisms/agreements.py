@@ -87,8 +87,8 @@ class Agreements(Mechanism):
     name = "agreements"
     summary = "regional agreements raise the salience of what they cover; observed or endogenous arrival"
     params = {
-        "nonbinding": Real(0.3, -10.0, 10.0, "log-odds per non-binding agreement covering the instrument"),
-        "binding": Real(0.3, -10.0, 10.0, "log-odds per binding agreement covering the instrument"),
+        "nonbinding": Real(0.3, -10.0, 10.0, "log-odds per non-binding agreement covering the instrument", expected=1),
+        "binding": Real(0.3, -10.0, 10.0, "log-odds per binding agreement covering the instrument", expected=1),
         "lag": Integer(1, 0, 10, "years from an agreement's arrival to its first effect"),
         "persistence": Real(1.0, 0.0, 1.0, "yearly factor by which an agreement's effect is kept (1: permanent)"),
         "arrival": Choice("observed", ARRIVALS, "agreements at their recorded dates, or when consensus is reached"),

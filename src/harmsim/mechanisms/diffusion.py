@@ -60,7 +60,7 @@ class Diffusion(Mechanism):
     name = "diffusion"
     summary = "voluntary emulation: the weighted share of peers that have adopted"
     params = {
-        "strength": Real(2.0, -20.0, 20.0, "log-odds when every peer has adopted (vs none)"),
+        "strength": Real(2.0, -20.0, 20.0, "log-odds when every peer has adopted (vs none)", expected=1),
         "weight_all": Real(1.0, 0.0, 100.0, "weight of every other member"),
         "weight_subregion": Real(1.0, 0.0, 100.0, "extra weight of members in the same subregion"),
         "weight_border": Real(1.0, 0.0, 100.0, "extra weight of members sharing a land border"),

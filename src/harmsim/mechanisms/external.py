@@ -39,8 +39,12 @@ class External(Mechanism):
     name = "external"
     summary = "outside monitoring (US TIP tiers) and global momentum of criminalization"
     params = {
-        "monitoring": Real(0.5, -10.0, 10.0, "log-odds when on TIP Tier 2 Watch List or Tier 3 the year before"),
-        "momentum": Real(2.0, -50.0, 50.0, "log-odds per unit share of countries fully criminalizing, year before"),
+        "monitoring": Real(
+            0.5, -10.0, 10.0, "log-odds when on TIP Tier 2 Watch List or Tier 3 the year before", expected=1
+        ),
+        "momentum": Real(
+            2.0, -50.0, 50.0, "log-odds per unit share of countries fully criminalizing, year before", expected=1
+        ),
         "applies_to": Instruments(None, "instruments under external pressure (default: all)"),
     }
 

@@ -30,8 +30,10 @@ class PushPull(Mechanism):
     name = "push_pull"
     summary = "origin states gain, destination states lose from cooperating (migration, GDP gaps)"
     params = {
-        "migration": Real(-0.5, -10.0, 10.0, "log-odds per SD of net immigration share (negative: receivers later)"),
-        "gdp_gap": Real(0.0, -10.0, 10.0, "log-odds per SD of log GDP per capita above the members' mean"),
+        "migration": Real(
+            -0.5, -10.0, 10.0, "log-odds per SD of net immigration share (negative: receivers later)", expected=-1
+        ),
+        "gdp_gap": Real(0.0, -10.0, 10.0, "log-odds per SD of log GDP per capita above the members' mean", expected=-1),
     }
 
     @classmethod
