@@ -15,6 +15,7 @@ import harmsim
 from harmsim.mechanisms import REGISTRY
 from harmsim.mechanisms.base import PastView, State
 from harmsim.params import ParamSet
+from harmsim.rng import stream
 from harmsim.scenario import scenario_from_dict
 from harmsim.world import NEVER
 
@@ -51,6 +52,8 @@ def test_contract(name, baseline):
         assert np.broadcast_shapes(s.shape, (T, N, K)) == (T, N, K)
         assert np.isfinite(s).all()
     state = baseline.dynamics.initial_state(3)
+    if cls.uses_latent:
+        state.latent = stream(0, "contract").standard_normal((3, N))
     order = m.order()
     if order is not None:  # a partition of the instruments
         assert sorted(np.concatenate(order).tolist()) == list(range(K))
@@ -78,6 +81,7 @@ def test_contract(name, baseline):
         ("external", {"monitoring": 0.0, "momentum": 0.0}),
         ("capacity", {"strength": 0.0}),
         ("period", {"effect": 0.0}),
+        ("frailty", {"sd": 0.0}),
     ],
 )
 def test_zero_effect_equals_mechanism_off(name, zero):
@@ -181,8 +185,17 @@ def test_salience_and_compliance_by_hand():
     assert share.tolist() == [0.25]
 
 
-def test_state_protocol_fields():
-    assert {"adopt_year", "arrival", "open_year"} == set(State.__dataclass_fields__)
+def test_initial_state_has_the_documented_shapes(baseline):
+    """Every field of State has the shape its docstring gives, for R replicates; latent only when used."""
+    w = baseline.world
+    T, N, K = w.shape
+    st = baseline.dynamics.initial_state(4)
+    assert st.adopt_year.shape == (4, N, K) and st.arrival.shape == (4, len(w.agreements))
+    assert st.open_year.shape == (4, K) and st.latent is None
+    assert set(State.__dataclass_fields__) == {"adopt_year", "arrival", "open_year", "latent"}
+    fr = scenario_from_dict({"mechanisms": {"frailty": {"sd": 1.0}}}, where="t")
+    z = fr.dynamics.latent_draws([1, 2, 3, 4])
+    assert fr.dynamics.initial_state(4, latent=z).latent.shape == (4, N)
 
 
 def test_period_raises_hazards_from_its_year():

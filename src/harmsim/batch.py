@@ -24,11 +24,13 @@ __all__ = ["simulate"]
 CHUNK = 512  # replicates per block: small blocks stay in cache (measured fastest)
 
 
-def simulate(scenario, seeds: Sequence[int], progress=None, clamp=None) -> tuple[np.ndarray, np.ndarray]:
+def simulate(scenario, seeds: Sequence[int], progress=None, clamp=None, latent=None) -> tuple[np.ndarray, np.ndarray]:
     """Adoption years (R, N, K) and agreement arrival years (R, M) for ``seeds``.
 
     ``clamp`` (:class:`~harmsim.dynamics.Clamp`) conditions every replicate on a
-    known history; the draws are the same with or without it.
+    known history; the draws are the same with or without it. ``latent`` (R, N)
+    replaces the states' propensities each seed would draw (e.g. draws from
+    their posterior given the record, for a forecast).
     """
     dyn = scenario.dynamics
     T, N, K = scenario.world.shape
@@ -41,7 +43,8 @@ def simulate(scenario, seeds: Sequence[int], progress=None, clamp=None) -> tuple
         draws = np.empty((len(chunk), T, N, K))
         for j, s in enumerate(chunk):
             stream(s, "adoption").random(out=draws[j])
-        state = dyn.initial_state(len(chunk), clamp)
+        z = dyn.latent_draws(chunk) if latent is None else latent[lo : lo + len(chunk)]
+        state = dyn.initial_state(len(chunk), clamp, z)
         for ti in range(T):
             dyn.step(ti, state, draws[:, ti], clamp=clamp)
         adopt[lo : lo + len(chunk)] = state.adopt_year

@@ -43,6 +43,7 @@ from scipy.special import expit, log_expit
 
 from .mechanisms import REGISTRY, PastView, State
 from .params import InstrumentMap, Real
+from .rng import stream
 from .world import NEVER, YEAR, World
 
 __all__ = ["HAZARD_PARAMS", "LOGIT", "Clamp", "Dynamics", "Logit"]
@@ -111,6 +112,8 @@ class Dynamics:
         #: the gates that can act on each layer
         self.layer_gates = [[g for g in self.gates if g.gates(idx)] for idx in self.layers]
         self._single = len(self.layers) == 1
+        #: True when some mechanism reads the states' latent propensities (drawn per replicate)
+        self.needs_latent = any(m.uses_latent for m in self.mechanisms)
 
     def mechanism(self, name: str):
         """The bound mechanism ``name``, or None if it is off."""
@@ -139,8 +142,12 @@ class Dynamics:
                 eta += s
         return eta
 
-    def initial_state(self, replicates: int, clamp: Clamp | None = None) -> State:
-        """The history at the start of the horizon, for ``replicates`` copies."""
+    def initial_state(self, replicates: int, clamp: Clamp | None = None, latent: np.ndarray | None = None) -> State:
+        """The history at the start of the horizon, for ``replicates`` copies.
+
+        ``latent`` (R, N): the states' propensities, when a mechanism uses them
+        (the engines draw them with :func:`latent_draws`).
+        """
         w = self.world
         R = replicates
         M = len(w.agreements)
@@ -153,7 +160,15 @@ class Dynamics:
             adopt_year=np.broadcast_to(w.initial, (R, *w.initial.shape)).copy(),
             arrival=np.broadcast_to(arrival, (R, M)).copy(),
             open_year=np.broadcast_to(open_year, (R, len(open_year))).copy(),
+            latent=latent,
         )
+
+    def latent_draws(self, seeds) -> np.ndarray | None:
+        """(R, N) standard normals from each seed's ``frailty`` stream, or None if no mechanism uses them."""
+        if not self.needs_latent:
+            return None
+        N = len(self.world.states)
+        return np.stack([stream(s, "frailty").standard_normal(N) for s in seeds])
 
     # The one at-risk and gating rule ----------------------------------------------------------
     @cached_property

@@ -173,6 +173,30 @@ def parameter_draws(
     return draws, notes
 
 
+def latent_posterior_draws(scenario, record, n: int, seed: SeedLike) -> np.ndarray:
+    """(n, N) draws of the states' propensities from their posterior given ``record``'s observed history.
+
+    Each state's propensity has a standard-normal prior; given the observed
+    history its posterior is proportional to the prior times the likelihood of
+    the state's histories (the same quadrature that integrates it out of the
+    likelihood, :mod:`harmsim.calibrate.likelihood`), evaluated at the
+    scenario's parameters. A late adopter (Thailand) gets a low propensity, an
+    early one a high propensity; a state with no observed years keeps the prior.
+    """
+    from .calibrate.likelihood import LOGIT, _cells, history, quadrature
+
+    hist = history(scenario, record)
+    x, w = quadrature()
+    N = len(scenario.world.states)
+    ll, _ = _cells(scenario, hist, LOGIT, np.repeat(x[:, None], N, axis=1))
+    logp = ll.sum(axis=2) + np.log(w)[:, None]  # (Q, N)
+    post = np.exp(logp - logp.max(axis=0))
+    cdf = np.cumsum(post / post.sum(axis=0), axis=0)  # (Q, N)
+    u = stream(seed, "latent-posterior").random((n, N))
+    idx = np.minimum((u[:, None, :] > cdf[None]).sum(axis=1), len(x) - 1)  # (n, N)
+    return x[idx]
+
+
 def forecast(
     scenario,
     fit=None,
@@ -203,7 +227,14 @@ def forecast(
     obs = observations(sc.world, rec)
     seeds = spawn_seeds(seed, replicates)
     draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved)
-    adopt, arrival = run_draws(sc, draws, seeds, obs.clamp(), workers=workers)
+    latent = None
+    if sc.dynamics.needs_latent:
+        latent = latent_posterior_draws(fit.apply(sc) if fit is not None else sc, rec, replicates, seed)
+        notes.append(
+            "state propensities: drawn per replicate from each state's posterior given its observed history "
+            "(at the fit's point estimate, on the quadrature grid); states with no observed history from the prior"
+        )
+    adopt, arrival = run_draws(sc, draws, seeds, obs.clamp(), workers=workers, latent=latent)
     w = sc.world
     prov = provenance(sc, seeds, "batch")
     prov["forecast"] = {

@@ -112,7 +112,7 @@ class HarmonizationModel(mesa.Model):
         self.seed = seed if seed is not None else rng
         self.collect = collect
         self._draws = stream(ss, "adoption")
-        self.state = self.dynamics.initial_state(1)
+        self.state = self.dynamics.initial_state(1, latent=self.dynamics.latent_draws([ss]))
         self.ti = -1
         self.year = self.world.start - 1
         self.new_adoptions = np.zeros((1, *self.world.initial.shape), dtype=bool)

@@ -99,34 +99,38 @@ def run_ensemble(
     )
 
 
-def run_draws(scenario, draws, seeds: Sequence[int], clamp=None, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def run_draws(
+    scenario, draws, seeds: Sequence[int], clamp=None, workers: int = 1, latent=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Replicate ``r`` with the parameters of row ``r`` of ``draws`` and seed ``seeds[r]``, on the batch engine.
 
     ``draws`` is a DataFrame of flat parameter names (one row per replicate;
     None: the scenario's own values for all). Returns adoption years (R, N, K)
     and agreement arrivals (R, M). Replicate ``r`` equals
     ``run_ensemble(scenario.with_params(draws.iloc[r]), seeds=[seeds[r]])``, on
-    any number of ``workers`` (processes).
+    any number of ``workers`` (processes). ``latent`` (R, N) sets the states'
+    propensities of each replicate (default: drawn from its seed).
     """
     seeds = [int(s) for s in seeds]
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
     if workers > 1 and len(seeds) > 1:
-        return _run_draws_pool(scenario, draws, seeds, clamp, workers)
+        return _run_draws_pool(scenario, draws, seeds, clamp, workers, latent)
     if draws is None:
-        return batch.simulate(scenario, seeds, clamp=clamp)
+        return batch.simulate(scenario, seeds, clamp=clamp, latent=latent)
     if len(draws) != len(seeds):
         raise ConfigError(f"{len(draws)} parameter sets for {len(seeds)} seeds: give one per replicate")
     w = scenario.world
     adopt = np.empty((len(seeds), *w.initial.shape), dtype=YEAR)
     arrival = np.empty((len(seeds), len(w.agreements)), dtype=YEAR)
     for r, (s, row) in enumerate(zip(seeds, draws.to_dict("records"))):
-        a, g = batch.simulate(scenario._with_checked_values(row), [s], clamp=clamp)
+        z = None if latent is None else latent[r : r + 1]
+        a, g = batch.simulate(scenario._with_checked_values(row), [s], clamp=clamp, latent=z)
         adopt[r], arrival[r] = a[0], g[0]
     return adopt, arrival
 
 
-def _run_draws_pool(scenario, draws, seeds, clamp, workers):
+def _run_draws_pool(scenario, draws, seeds, clamp, workers, latent):
     import concurrent.futures as cf
     import itertools
     import multiprocessing
@@ -135,7 +139,15 @@ def _run_draws_pool(scenario, draws, seeds, clamp, workers):
     parts = [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
     with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [
-            pool.submit(run_draws, scenario, None if draws is None else draws.iloc[lo:hi], seeds[lo:hi], clamp)
+            pool.submit(
+                run_draws,
+                scenario,
+                None if draws is None else draws.iloc[lo:hi],
+                seeds[lo:hi],
+                clamp,
+                1,
+                None if latent is None else latent[lo:hi],
+            )
             for lo, hi in parts
         ]
         results = [f.result() for f in futures]

@@ -36,7 +36,7 @@ from ..compare import aligned_years, fit_metrics, target
 from ..mechanisms.diffusion import peer_share
 from ..rng import SeedLike, spawn_seeds, stream
 from ..scenario import load_scenario
-from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik_cells
+from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik, loglik_cells
 from .mle import default_free, fit_mle
 
 __all__ = ["COMPETITORS", "Comparison", "compare_mechanisms", "fit_bass", "predictive_ensemble"]
@@ -106,7 +106,7 @@ class BassLink:
         return self._h(ti, view, idx)
 
     def log_probs(self, ti, view, eta, idx):
-        h = self._h(ti, view, idx)[0]
+        h = self._h(ti, view, idx)
         return np.log(h), np.log1p(-h)
 
 
@@ -219,8 +219,8 @@ def _loo_model(scenario, record, hist, full_fit, groups) -> float:
         start_g = {k: (0.0 if _offset_of_held(k, scenario, held) else v) for k, v in start.items()}
         f = fit_mle(scenario, record, free_g, cells=keep, start=start_g, uncertainty=False)
         sc = scenario._with_checked_values({**start_g, **f.parameters()})
-        ll, _ = loglik_cells(sc, hist)
-        total += float(ll[held].sum())
+        # the held-out cells' predictive log-likelihood given the rest (exact also with state propensities)
+        total += loglik(sc, hist) - loglik(sc, hist, ~held)
     return total
 
 
@@ -280,7 +280,10 @@ def compare_mechanisms(
         rows.append(row)
     if progress:
         progress("bass")
-    bass_sc = next((s for s in scs if s.dynamics.mechanism("prerequisites") is not None), structure)
+    bass_sc = next(
+        (s for s in scs if s.dynamics.mechanism("prerequisites") is not None and not s.dynamics.needs_latent),
+        structure,
+    )
     bass = fit_bass(bass_sc, record)
     n_obs = bass["n_obs"]
     row = {

@@ -180,6 +180,12 @@ class Fit:
             if words:
                 out.append(words)
         for _, r in e[e["status"] == "at bound"].iterrows():
+            if r["bound_lo"] == 0 and abs(r["estimate"]) < 1e-6 * max(1.0, r["bound_hi"]):
+                out.append(
+                    f"{r['parameter']} is estimated at 0, the edge of its range: the record shows none of it beyond "
+                    "what the other terms explain (a boundary estimate: its Wald interval means nothing)."
+                )
+                continue
             out.append(
                 f"Warning: {r['parameter']} sits at a bound of its allowed range ({r['estimate']:.3g}); the likelihood "
                 "rises past it, so its estimate is a limit, not a value the record supports."

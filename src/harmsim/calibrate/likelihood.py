@@ -37,16 +37,31 @@ the free-running model).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
+from scipy.special import logsumexp
 
 from ..dynamics import LOGIT
 from ..errors import CalibrationError, ConfigError
 from ..mechanisms import PastView, State
 from ..observations import BEFORE, CENSORED, DATED, INTERVAL, UNOBSERVED, Observations, observations
 
-__all__ = ["BEFORE", "CENSORED", "DATED", "INTERVAL", "UNOBSERVED", "History", "history", "loglik", "loglik_cells"]
+__all__ = [
+    "BEFORE",
+    "CENSORED",
+    "DATED",
+    "INTERVAL",
+    "UNOBSERVED",
+    "History",
+    "at_risk_years",
+    "history",
+    "loglik",
+    "loglik_cells",
+    "loglik_states",
+    "quadrature",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,26 +110,33 @@ def history(scenario, record) -> History:
     )
 
 
-def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
-    """Log-likelihood contribution of every (state, instrument) cell, (N, K), and the number
-    of at-risk state-instrument-years (the sample size for BIC).
+#: Gauss-Hermite nodes for integrating each state's propensity out of the likelihood (see tests for the error)
+QUADRATURE_NODES = 24
 
-    ``link`` turns the year's log-odds into hazards (``log_probs``); another link
-    (e.g. the Bass model's) reuses the same risk sets and gates.
-    """
+
+def quadrature(n: int = QUADRATURE_NODES) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of the standard normal (probabilists' Gauss-Hermite), weights summing to 1."""
+    x, w = hermegauss(n)
+    return x, w / w.sum()
+
+
+def _cells(scenario, hist: History, link=LOGIT, latent: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """(L, N, K) log-likelihood contribution of every cell for each of L latent settings, and the number of
+    at-risk state-instrument-years. ``latent`` (L, N): the states' propensities (None: no latent mechanism)."""
     w = scenario.world
     dyn = scenario.dynamics
-    S = hist.state
+    S = hist.state if latent is None else replace(hist.state, latent=latent)
     N, K = hist.kind.shape
-    ll = np.zeros((N, K))
-    int_surv = np.zeros((N, K))  # log prob. of no adoption within the interval so far
+    L = 1 if latent is None else len(latent)
+    ll = np.zeros((L, N, K))
+    int_surv = np.zeros((L, N, K))  # log prob. of no adoption within the interval so far
     int_risk = np.zeros((N, K), dtype=bool)
     n_obs = 0
     kind, year, lo, hi, seen = hist.kind, hist.year, hist.lo, hist.hi, hist.seen
     observed = (kind != BEFORE) & (kind != UNOBSERVED)
     dated, cens_k, interval = kind == DATED, kind == CENSORED, kind == INTERVAL
     risk = np.empty((N, K), dtype=bool)
-    eta = np.empty((N, K))
+    eta = np.empty((L, N, K))
     for ti, t in enumerate(w.years):
         if t > hist.end:
             break
@@ -125,7 +147,7 @@ def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
         for li in range(len(dyn.layers)):
             idx, r, e = dyn.layer(li, ti, S, eta_all, elig)
             risk[:, idx] = r[0]
-            eta[:, idx] = e[0]
+            eta[:, :, idx] = e
         dated_open = dated & (year >= t)
         cens = cens_k & (seen >= t)
         before_int = interval & (t < lo)
@@ -143,7 +165,6 @@ def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
         ll += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_s, 0.0)
         int_surv += np.where(risk & in_int, log_s, 0.0)
         int_risk |= risk & in_int
-    interval = kind == INTERVAL
     if (interval & ~int_risk).any():
         i, k = np.argwhere(interval & ~int_risk)[0]
         raise CalibrationError(
@@ -155,6 +176,47 @@ def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
     return ll, n_obs
 
 
-def loglik(scenario, hist: History) -> float:
-    """Log-likelihood of the record under ``scenario``'s parameters."""
-    return float(loglik_cells(scenario, hist)[0].sum())
+def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
+    """Log-likelihood contribution of every (state, instrument) cell, (N, K), and the number
+    of at-risk state-instrument-years (the sample size for BIC).
+
+    ``link`` turns the year's log-odds into hazards (``log_probs``); another link
+    (e.g. the Bass model's) reuses the same risk sets and gates. Under state
+    heterogeneity (a mechanism with latent propensities) the cells of a state
+    are not independent: use :func:`loglik_states` or :func:`loglik`.
+    """
+    if scenario.dynamics.needs_latent:
+        raise CalibrationError(
+            f"scenario '{scenario.name}' has state propensities: its cells do not separate; use loglik_states"
+        )
+    ll, n_obs = _cells(scenario, hist, link)
+    return ll[0], n_obs
+
+
+def at_risk_years(scenario, hist: History) -> int:
+    """The number of at-risk state-instrument-years of the observation window (the sample size for BIC)."""
+    latent = np.zeros((1, len(scenario.world.states))) if scenario.dynamics.needs_latent else None
+    return _cells(scenario, hist, LOGIT, latent)[1]
+
+
+def loglik_states(scenario, hist: History, mask: np.ndarray | None = None, nodes: int = QUADRATURE_NODES) -> np.ndarray:
+    """(N,) log-likelihood of each state's histories (the cells in ``mask``, default all).
+
+    With state propensities, each state's propensity ``z ~ N(0, 1)`` is
+    integrated out by Gauss-Hermite quadrature over ``nodes`` points: given
+    the observed history every other term is fixed, so the states' integrals
+    are one-dimensional and independent.
+    """
+    m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+    if not scenario.dynamics.needs_latent:
+        ll, _ = _cells(scenario, hist)
+        return np.where(m, ll[0], 0.0).sum(axis=1)
+    x, w = quadrature(nodes)
+    ll, _ = _cells(scenario, hist, LOGIT, np.repeat(x[:, None], hist.kind.shape[0], axis=1))
+    per_node = np.where(m[None], ll, 0.0).sum(axis=2)  # (Q, N)
+    return logsumexp(per_node + np.log(w)[:, None], axis=0)
+
+
+def loglik(scenario, hist: History, mask: np.ndarray | None = None, nodes: int = QUADRATURE_NODES) -> float:
+    """Log-likelihood of the record (of the cells in ``mask``) under ``scenario``'s parameters."""
+    return float(loglik_states(scenario, hist, mask, nodes).sum())

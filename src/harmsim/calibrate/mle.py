@@ -35,7 +35,7 @@ from ..errors import CalibrationError
 from ..params import InstrumentMap, Real
 from ..scenario import parameter_spec
 from .fit import Fit
-from .likelihood import BEFORE, history, loglik_cells
+from .likelihood import BEFORE, at_risk_years, history, loglik
 
 __all__ = ["bounds_of", "default_free", "fit_mle"]
 
@@ -117,8 +117,7 @@ def fit_mle(
     scenario.with_params(_values(free, x0))  # validates the names once
 
     def nll(x):
-        ll, _ = loglik_cells(scenario._with_checked_values(_values(free, x)), hist)
-        return -float(ll.sum() if cells is None else ll[cells].sum())
+        return -loglik(scenario._with_checked_values(_values(free, x)), hist, cells)
 
     base = nll(x0)
     if not np.isfinite(base):
@@ -165,7 +164,7 @@ def fit_mle(
         }
     )
     final = scenario.with_params(_values(free, x))
-    _, n_obs = loglik_cells(final, hist)  # (all cells: the sample the model is judged on)
+    n_obs = at_risk_years(final, hist)  # (all cells: the sample the model is judged on)
     elapsed = time.perf_counter() - t0
     log = {
         "data": f"{hist.n_cells} state-instrument histories ({int((hist.kind == 1).sum())} dated adoptions, "
@@ -299,7 +298,7 @@ def profile(scenario, record, fit: Fit, name: str, points: int = 11) -> pd.DataF
         if others:
             ll = fit_mle(fixed_sc, record, others, start=start, uncertainty=False).loglik
         else:
-            ll = float(loglik_cells(fixed_sc, history(fixed_sc, record))[0].sum())
+            ll = loglik(fixed_sc, history(fixed_sc, record))
         rows.append({"value": float(v), "loglik": ll})
     return pd.DataFrame(rows)
 

@@ -11,6 +11,7 @@ from .base import Mechanism, PastView, State
 from .capacity import Capacity
 from .diffusion import Diffusion
 from .external import External
+from .frailty import Frailty
 from .period import Period
 from .prerequisites import Prerequisites
 from .push_pull import PushPull
@@ -18,5 +19,5 @@ from .push_pull import PushPull
 __all__ = ["REGISTRY", "Mechanism", "PastView", "State"]
 
 REGISTRY: dict[str, type[Mechanism]] = {
-    cls.name: cls for cls in (PushPull, Diffusion, Agreements, External, Capacity, Prerequisites, Period)
+    cls.name: cls for cls in (PushPull, Diffusion, Agreements, External, Capacity, Prerequisites, Period, Frailty)
 }

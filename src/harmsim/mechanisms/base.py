@@ -49,11 +49,15 @@ class State:
     adopt_year: (R, N, K) adoption year, NEVER if not adopted.
     arrival: (R, M) arrival year of each agreement, NEVER if not arrived.
     open_year: (R, K) first year each instrument can be adopted.
+    latent: (R, N) standard-normal propensities of the states (drawn once per
+        replicate from its ``frailty`` stream; quadrature nodes in the
+        likelihood), or None when no mechanism uses them.
     """
 
     adopt_year: np.ndarray
     arrival: np.ndarray
     open_year: np.ndarray
+    latent: np.ndarray | None = None
 
 
 class PastView:
@@ -96,6 +100,14 @@ class PastView:
         a = self._state.arrival
         return np.where(a <= y, a, NEVER)
 
+    @property
+    def latent(self) -> np.ndarray:
+        """(R, N) the states' standard-normal propensities (fixed over time: no future to leak)."""
+        z = self._state.latent
+        if z is None:
+            raise LookaheadError("no latent propensities in this history: the mechanism must declare uses_latent")
+        return z
+
     def open_years(self) -> np.ndarray:
         """(R, K) years instruments opened, NEVER if not open by the year being decided."""
         o = self._state.open_year
@@ -108,6 +120,8 @@ class Mechanism:
     name: ClassVar[str]
     summary: ClassVar[str]
     params: ClassVar[Mapping]
+    #: True when the mechanism reads the states' latent propensities (``PastView.latent``)
+    uses_latent: ClassVar[bool] = False
 
     def __init__(self, world: World, p: ParamSet, transforms=None):
         self.world = world

@@ -1,0 +1,120 @@
+"""State heterogeneity (a random intercept per state): engines, likelihood by quadrature, recovery, forecasts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.calibrate import calibrate, history, loglik, loglik_cells
+from harmsim.calibrate.likelihood import loglik_states
+from harmsim.errors import CalibrationError
+from harmsim.forecast import latent_posterior_draws
+from harmsim.scenario import scenario_from_dict
+from harmsim.synthetic import synthetic_region, synthetic_scenario
+from harmsim.world import NEVER
+
+from .test_calibrate import record_with_adoptions
+from .test_horizons import _check_frequencies, tiny
+
+
+def with_frailty(sc, sd=1.0):
+    raw = sc.to_dict()
+    return scenario_from_dict({**raw, "mechanisms": {**raw["mechanisms"], "frailty": {"sd": sd}}}, record=sc.record)
+
+
+def test_engines_identical_with_state_propensities(baseline):
+    sc = with_frailty(baseline, 1.2)
+    seeds = harmsim.spawn_seeds(21, 40)
+    pd.testing.assert_frame_equal(
+        harmsim.run_ensemble(sc, seeds=seeds).adoptions, harmsim.run_ensemble(sc, seeds=seeds, engine="mesa").adoptions
+    )
+    big = with_frailty(synthetic_scenario(synthetic_region(15, 4, seed=2)), 2.0)
+    s2 = harmsim.spawn_seeds(3, 20)
+    pd.testing.assert_frame_equal(
+        harmsim.run_ensemble(big, seeds=s2).adoptions, harmsim.run_ensemble(big, seeds=s2, engine="mesa").adoptions
+    )
+
+
+def test_propensities_spread_states_apart(baseline):
+    """With a large sd, the same state is early (or late) across instruments: adoption years correlate."""
+    seeds = harmsim.spawn_seeds(4, 300)
+    y = harmsim.run_ensemble(with_frailty(baseline, 3.0), seeds=seeds).adoptions
+    y0 = harmsim.run_ensemble(baseline, seeds=seeds).adoptions
+
+    def mean_state_corr(a):
+        w = a.assign(y=a["year"].astype("Float64").fillna(2016).astype(float))
+        w = w[w["instrument"].isin(["tip_law", "untoc", "asean_mlat"]) & (w["state"] != "TLS")]
+        p = w.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
+        return p.corr().to_numpy()[np.triu_indices(3, 1)].mean()
+
+    assert mean_state_corr(y) > mean_state_corr(y0) + 0.2
+
+
+def test_quadrature_error_is_small(baseline, record):
+    sc = with_frailty(baseline, 1.0)
+    h = history(sc, record)
+    exact = loglik(sc, h, nodes=96)
+    assert abs(loglik(sc, h) - exact) < 1e-3  # the default 24 nodes
+    assert abs(loglik(sc, h, nodes=8) - exact) > abs(loglik(sc, h) - exact)
+    with pytest.raises(CalibrationError, match="use loglik_states"):
+        loglik_cells(sc, h)
+    # sd = 0 is the model without heterogeneity
+    assert loglik(with_frailty(baseline, 0.0), h) == pytest.approx(loglik(baseline, history(baseline, record)))
+
+
+def test_held_out_predictive_is_the_difference_of_likelihoods(baseline, record):
+    h = history(baseline, record)
+    held = np.zeros(h.kind.shape, dtype=bool)
+    held[3] = True
+    cells, _ = loglik_cells(baseline, h)
+    assert loglik(baseline, h) - loglik(baseline, h, ~held) == pytest.approx(cells[held].sum())
+    assert loglik_states(baseline, h, held)[3] == pytest.approx(cells[3].sum())
+
+
+@pytest.mark.statistical
+def test_simulated_frequency_matches_likelihood_with_propensities():
+    sc = scenario_from_dict(
+        {"hazard": {"intercept": -1.0}, "mechanisms": {"prerequisites": {"bundle": 1.0}, "frailty": {"sd": 1.5}}},
+        record=tiny(),
+    )
+    ens = harmsim.run_ensemble(sc, replicates=100_000, seed=13)
+    adopt = ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).reshape(100_000, 3, 2)
+
+    def ll(rec):
+        s = scenario_from_dict(sc.to_dict(), record=rec)
+        return loglik(s, history(s, rec))
+
+    _check_frequencies(sc, adopt, ll)
+
+
+@pytest.mark.statistical
+def test_frailty_sd_recovered_on_synthetic_records():
+    region = synthetic_region(40, 4, seed=3)
+    spec = {"hazard": {"intercept": -3.0}, "mechanisms": {"diffusion": {"strength": 1.5}, "frailty": {"sd": 1.5}}}
+    truth = scenario_from_dict(spec, where="truth", record=region)
+    est, covered = [], []
+    for s in harmsim.spawn_seeds(1, 8):
+        rec = record_with_adoptions(region, harmsim.run(truth, seed=s).adoptions)
+        start = {"hazard": {"intercept": -2.0}, "mechanisms": {"diffusion": {"strength": 0.5}, "frailty": {"sd": 0.5}}}
+        fit = calibrate(
+            scenario_from_dict(start, record=rec), free=["hazard.intercept", "diffusion.strength", "frailty.sd"]
+        )
+        e = fit.estimates.set_index("parameter").loc["frailty.sd"]
+        est.append(e["estimate"])
+        covered.append(e["lower"] <= 1.5 <= e["upper"])
+    assert abs(np.mean(est) - 1.5) < 0.4, est
+    assert np.mean(covered) >= 0.6, covered
+
+
+def test_forecast_draws_propensities_from_their_posterior(baseline, record):
+    """Given the record, late adopters get low propensities and early ones high; no history keeps the prior."""
+    sc = with_frailty(baseline, 2.0)
+    z = latent_posterior_draws(sc, record, 4000, seed=1)
+    m = dict(zip(sc.world.states, z.mean(axis=0)))
+    assert m["THA"] < 0 < m["PHL"]
+    assert abs(m["TLS"]) < 0.1 and z[:, sc.world.states.index("TLS")].std() == pytest.approx(1.0, abs=0.1)
+    f = harmsim.forecast(sc, None, until=2020, replicates=50, seed=2)
+    assert "posterior given its observed history" in " ".join(f.provenance["forecast"]["choices"])
+    assert f.table.groupby(["state", "instrument"])["p_adopted_by_year"].is_monotonic_increasing.all()
