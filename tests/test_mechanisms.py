@@ -188,7 +188,7 @@ def test_salience_and_compliance_by_hand():
 def test_initial_state_has_the_documented_shapes(baseline):
     """Every field of State has the shape its docstring gives, for R replicates; latent only when used."""
     w = baseline.world
-    T, N, K = w.shape
+    _, N, K = w.shape
     st = baseline.dynamics.initial_state(4)
     assert st.adopt_year.shape == (4, N, K) and st.arrival.shape == (4, len(w.agreements))
     assert st.open_year.shape == (4, K) and st.latent is None
