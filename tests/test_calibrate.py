@@ -453,3 +453,12 @@ def test_models_identical_on_the_record_are_reported_once():
     assert len(comp.tests) == 1 and "equally: do regional agreements matter at all?" in comp.tests["question"].iloc[0]
     assert "binding_only and no_asean are one model" in comp.verdict
     assert "Not testable on this record: whether binding agreements act differently" in comp.verdict
+
+
+def test_compare_mechanisms_runs_the_placebo_test():
+    from harmsim.calibrate.comparison import compare_mechanisms
+
+    scs = [harmsim.load_scenario(n) for n in ("baseline", "no_asean")]
+    comp = compare_mechanisms(scs, replicates=10, seed=2, cross_validate=False, placebos=2)
+    assert "Placebo test: the recorded agreements' log-likelihood gain" in comp.verdict
+    assert comp.tests["placebo_p"].between(1 / 3, 1).all() and len(comp.placebo) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,3 +170,29 @@ def test_backtest_command_on_the_record(tmp_path, capsys):
     assert (out / "backtest.png").is_file() and (out / "fits" / "2008-diffusion_only" / "fit.json").is_file()
     assert main(["backtest", "diffusion_only", "--origins", "2015", "--out", str(out)]) == 2
     assert "origins must be years from 1997 to 2014" in capsys.readouterr().err
+
+
+# Placebo agreements -------------------------------------------------------------------------------
+def _placebo_pvalues(effect: float, n_records: int) -> list[float]:
+    from harmsim.calibrate.placebo import placebo_test
+    from harmsim.synthetic import synthetic_region
+
+    region = synthetic_region(40, 3, seed=12)
+    mech = {"agreements": {"nonbinding": effect, "binding": 0.0}}
+    truth = scenario_from_dict({"hazard": {"intercept": -3.5}, "mechanisms": mech}, where="truth", record=region)
+    out = []
+    for s in harmsim.spawn_seeds(int(effect * 10) + 1, n_records):
+        rec = replace(record_with_adoptions(region, harmsim.run(truth, seed=s).adoptions), agreements=region.agreements)
+        model = scenario_from_dict({"hazard": {"intercept": -3.0}, "mechanisms": mech}, where="m", record=rec)
+        null = scenario_from_dict({"hazard": {"intercept": -3.0}}, where="n", record=rec)
+        pt = placebo_test(model, null, rec, placebos=9, seed=s, free=["hazard.intercept", "agreements.nonbinding"])
+        out.append(pt.p_value)
+    return out
+
+
+@pytest.mark.statistical
+def test_placebo_p_values_uniform_without_agreement_effects_and_small_with_them():
+    null = _placebo_pvalues(0.0, 8)
+    assert 0.25 <= np.mean(null) <= 0.8 and max(null) >= 0.5, null
+    strong = _placebo_pvalues(2.0, 4)
+    assert np.median(strong) <= 0.2, strong

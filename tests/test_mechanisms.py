@@ -204,3 +204,17 @@ def test_period_raises_hazards_from_its_year():
     assert (a1["y"] <= a0["y"]).all()
     changed = a1["y"] < a0["y"]
     assert changed.any() and (a1.loc[changed, "y"] >= 2005).all()
+
+
+def test_trend_term_by_hand(baseline):
+    """linear per decade from the center, quadratic, and log(1 + years since the instrument opened)."""
+    from harmsim.mechanisms.trend import Trend
+
+    w = baseline.world
+    p = ParamSet.build("trend", Trend.params, {"linear": 1.0, "quadratic": 0.5, "duration": 2.0, "center": 2006},
+                       where="t", ctx={"instruments": w.instruments})  # fmt: skip
+    term = Trend(w, p, baseline.transforms).static()
+    k_law, k_untoc = w.instruments.index("tip_law"), w.instruments.index("untoc")
+    s = (2015 - 2006) / 10
+    assert term[2015 - 1997, 0, k_untoc] == pytest.approx(s + 0.5 * s**2 + 2.0 * np.log1p(2015 - 2000))
+    assert term[0, 0, k_law] == pytest.approx(-0.9 + 0.5 * 0.81 + 0.0)  # open from the reference start: 1997

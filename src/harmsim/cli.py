@@ -112,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     cm.add_argument("--replicates", "-r", type=_positive, default=200, help="predictive draws per model")
     cm.add_argument("--seed", "-s", type=_seed, default=0)
     cm.add_argument("--no-cv", action="store_true", help="skip the leave-one-out refits (faster)")
+    cm.add_argument(
+        "--placebos",
+        type=_int_at_least(0, "a non-negative integer"),
+        default=0,
+        metavar="N",
+        help="placebo test of the agreements with N shifted and permuted schedules (19 recommended; default 0: off)",
+    )
     cm.add_argument("--out", type=Path, help="folder for the table, the verdict, the fits and the figures")
     fc = sub.add_parser("forecast", help="forecast adoption past the end of observation from a fit")
     fc.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
@@ -355,6 +362,7 @@ def cmd_compare_mechanisms(args) -> int:
         replicates=args.replicates,
         seed=args.seed,
         cross_validate=not args.no_cv,
+        placebos=args.placebos,
         progress=lambda n: print(f"fitting {n}", file=sys.stderr, flush=True),
     )
     print(comp)

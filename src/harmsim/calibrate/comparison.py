@@ -48,12 +48,15 @@ COMPETITORS = (
     "diffusion_only",
     "push_pull_only",
     "external_only",
+    "baseline_trend",
+    "no_asean_trend",
     "event_history_logit",
 )
 #: nested pairs tested by likelihood ratio: (larger, smaller, what the test asks)
 NESTED = (
     ("baseline", "binding_only", "do non-binding agreements matter (nonbinding = 0)?"),
     ("baseline", "no_asean", "do regional agreements matter at all?"),
+    ("baseline_trend", "no_asean_trend", "do regional agreements matter beyond a common time trend?"),
 )
 
 
@@ -65,6 +68,8 @@ class Comparison:
     tests: pd.DataFrame
     verdict: str
     fits: dict = field(default_factory=dict)
+    #: placebo schedules' gains per test (None when not run)
+    placebo: pd.DataFrame | None = None
 
     def __str__(self) -> str:
         t = self.table.copy()
@@ -248,9 +253,15 @@ def compare_mechanisms(
     replicates: int = 200,
     seed: SeedLike = 0,
     cross_validate: bool = True,
+    placebos: int = 0,
     progress=None,
 ) -> Comparison:
-    """Fit and score every scenario and the Bass baseline on one record; see the module docstring."""
+    """Fit and score every scenario and the Bass baseline on one record; see the module docstring.
+
+    ``placebos=N`` adds the placebo test of the agreements
+    (:mod:`harmsim.calibrate.placebo`) for each nested pair that asks about
+    them, with N placebo schedules (19 gives p-values in steps of 0.05).
+    """
     t0 = time.perf_counter()
     scs = [load_scenario(s) if isinstance(s, str) else s for s in scenarios]
     record = record if record is not None else scs[0].record
@@ -313,8 +324,26 @@ def compare_mechanisms(
     table = table[cols]
     tests = _nested_tests(fits, same)
     notes = _identity_notes(same, fits, scs) + _untestable(scs, record)
+    placebo_rows, placebo_words = [], []
+    if placebos:
+        from .placebo import placebo_test
+
+        by_name = {s.name: s for s in scs}
+        for big, small, _ in NESTED:
+            if big in fits and small in fits and by_name[big].mechanism("agreements") is not None:
+                if progress:
+                    progress(f"placebo schedules for {big} vs {small}")
+                pt = placebo_test(
+                    by_name[big], by_name[small], record, placebos=placebos, seed=seed, fits=(fits[big], fits[small])
+                )
+                placebo_rows.append(pt.placebos.assign(test=f"{big} vs {small}", real_gain=pt.real_gain))
+                placebo_words.append(f"{big} vs {small}: {pt.words()}")
+                if len(tests):
+                    hit = tests["test"].str.startswith(f"{big} vs")
+                    tests.loc[hit, "placebo_p"] = pt.p_value
     verdict = _verdict(table, tests, record, time.perf_counter() - t0)
-    return Comparison(table, tests, " ".join([*notes, verdict]), fits)
+    placebo = pd.concat(placebo_rows, ignore_index=True) if placebo_rows else None
+    return Comparison(table, tests, " ".join([*notes, verdict, *placebo_words]), fits, placebo)
 
 
 def _merge_identical(table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

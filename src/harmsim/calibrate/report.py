@@ -32,6 +32,9 @@ def write_comparison(
     paths = [out / "comparison.csv", out / "tests.csv", out / "verdict.txt"]
     comparison.table.to_csv(paths[0], index=False)
     comparison.tests.to_csv(paths[1], index=False)
+    if comparison.placebo is not None:
+        paths.append(out / "placebo.csv")
+        comparison.placebo.to_csv(paths[-1], index=False)
     paths[2].write_text(str(comparison) + "\n")
     for name, fit in comparison.fits.items():
         fit.save(out / "fits" / name)

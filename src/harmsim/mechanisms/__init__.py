@@ -15,9 +15,11 @@ from .frailty import Frailty
 from .period import Period
 from .prerequisites import Prerequisites
 from .push_pull import PushPull
+from .trend import Trend
 
 __all__ = ["REGISTRY", "Mechanism", "PastView", "State"]
 
 REGISTRY: dict[str, type[Mechanism]] = {
-    cls.name: cls for cls in (PushPull, Diffusion, Agreements, External, Capacity, Prerequisites, Period, Frailty)
+    cls.name: cls
+    for cls in (PushPull, Diffusion, Agreements, External, Capacity, Prerequisites, Period, Trend, Frailty)
 }
