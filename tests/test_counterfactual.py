@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 
 import harmsim
-from harmsim.backtest import backtest, outcome_distribution
+from harmsim.backtest import backtest
 from harmsim.calibrate import calibrate
 from harmsim.cli import main
 from harmsim.counterfactual import counterfactual
 from harmsim.errors import ConfigError
 from harmsim.interventions import Change, load_change
 from harmsim.scenario import scenario_from_dict
+from harmsim.scores import outcome_distribution
 from harmsim.world import NEVER
 
 from .test_calibrate import record_with_adoptions
@@ -153,7 +154,7 @@ def test_true_parameters_beat_the_baselines_on_a_synthetic_region():
     bt = backtest(sc, [2006, 2010], replicates=400, seed=1, refit=False, baselines=("uniform", "constant hazard"))
     s = bt.scores.pivot(index="origin", columns="model", values="log_score")
     assert (s[sc.name] > s["uniform"]).all() and (s[sc.name] > s["constant hazard"]).all(), s
-    b = bt.scores.pivot(index="origin", columns="model", values="brier")
+    b = bt.scores.pivot(index="origin", columns="model", values="crps")
     assert (b[sc.name] < b["uniform"]).all(), b
 
 

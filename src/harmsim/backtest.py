@@ -27,23 +27,27 @@ not to have adopted at the origin, whose outcome the record shows: adopted in a 
 interval after it, or not adopted by the end ("later"). Cells whose status
 at the origin is unknown (an interval straddling it) are not scored.
 
-Scores (per origin and model; lower is better except the log score):
+Scores (per origin and model):
 
 ``log_score``
     mean over scored cells of log P(observed outcome), the outcome being one
     of the years after the origin or "later" (an interval: the sum over its
-    years). Simulated frequencies are smoothed, ``(count + 1/2) / (R + B/2)``
-    over the B possible outcomes, so an outcome no replicate produced costs
-    a finite amount;
-``brier``
-    mean over scored cells and years after the origin of
-    ``(P(adopted by year) - [adopted by year])^2`` (years inside an
-    interval outcome are skipped);
-``coverage90``
-    share of scored cells whose outcome lies in the central 90% interval of
-    the forecast year ("later" counting as the year after the end);
+    years); higher is better. Simulated frequencies are smoothed, ``(count +
+    1/2) / (R + B/2)`` over the B possible outcomes, so an outcome no
+    replicate produced costs a finite amount;
+``crps``
+    the ranked probability score, summed over the years after the origin,
+    ``(P(adopted by year) - [adopted by year])^2`` (years inside an interval
+    outcome are skipped); lower is better;
+``coverage50``, ``coverage90``
+    share of scored cells whose outcome meets the central 50% / 90% interval
+    of the forecast year ("later" counting as the year after the end);
 ``year_mae``
     mean absolute error of the forecast median year (same convention).
+
+The definitions are those of :mod:`harmsim.scores`, shared with
+``harmsim compare-mechanisms``; per cell the table also holds the randomized
+PIT value (uniform when the forecasts are calibrated).
 
 >>> import harmsim
 >>> bt = backtest(harmsim.load_scenario("diffusion_only"), [2008], replicates=50, baselines=("uniform",))
@@ -65,7 +69,7 @@ from .errors import ConfigError
 from .forecast import forecast
 from .observations import CENSORED, DATED, INTERVAL, observations, observed_until
 from .rng import SeedLike
-from .world import NEVER
+from .scores import outcome_distribution, score_cells
 
 __all__ = ["BASELINES", "Backtest", "backtest", "outcome_distribution"]
 
@@ -125,17 +129,6 @@ class Backtest:
         return paths
 
 
-def outcome_distribution(adopt: np.ndarray, origin: int, end: int) -> np.ndarray:
-    """(N, K, B) smoothed probabilities of the outcomes ``origin+1 .. end`` and "later" from simulated years."""
-    B = end - origin + 1
-    y = np.where((adopt == NEVER) | (adopt > end), end + 1, adopt).astype(int)
-    idx = np.clip(y - (origin + 1), 0, B - 1)
-    counts = np.zeros((*adopt.shape[1:], B))
-    for b in range(B):
-        counts[..., b] = (idx == b).sum(axis=0)
-    return (counts + 0.5) / (len(adopt) + 0.5 * B)
-
-
 def _uniform(shape, origin, end) -> np.ndarray:
     B = end - origin + 1
     return np.full((*shape, B), 1.0 / B)
@@ -173,51 +166,34 @@ def _constant_hazard(scenario, cut, origin: int, end: int) -> np.ndarray:
 
 
 def _score(dist: np.ndarray, full, cut_obs, origin: int, end: int, world) -> pd.DataFrame:
-    """Per scored cell: outcome, log score, Brier score, coverage, absolute error of the median."""
+    """Per scored cell: its outcome and the scores of :mod:`harmsim.scores`."""
     B = end - origin + 1
     years = np.arange(origin + 1, end + 1)
-    states, instruments = world.states, world.instruments
     member_after = world.member[(world.years > origin) & (world.years <= end)].any(axis=0)
     open_at_origin = (cut_obs.kind == CENSORED) & (cut_obs.seen >= origin) & member_after[:, None]
-    rows = []
-    cdf = np.cumsum(dist, axis=2)
-    for i, k in zip(*np.nonzero(open_at_origin)):
-        kind = full.kind[i, k]
-        if kind == DATED and origin < full.year[i, k] <= end:
-            lo_b = hi_b = int(full.year[i, k]) - origin - 1
-            outcome = str(int(full.year[i, k]))
-        elif kind == INTERVAL and full.lo[i, k] > origin:
-            lo_b, hi_b = int(full.lo[i, k]) - origin - 1, int(full.hi[i, k]) - origin - 1
-            outcome = f"{int(full.lo[i, k])}-{int(full.hi[i, k])}"
-        elif kind == CENSORED and full.seen[i, k] >= end:
-            lo_b = hi_b = B - 1
-            outcome = "later"
-        else:
-            continue
-        p = dist[i, k]
-        log_score = float(np.log(p[lo_b : hi_b + 1].sum()))
-        adopted_by = np.arange(B - 1) >= hi_b  # by each year after the origin (known outside the interval)
-        known = (np.arange(B - 1) < lo_b) | (np.arange(B - 1) >= hi_b)
-        brier = float(np.mean(((cdf[i, k, : B - 1] - adopted_by) ** 2)[known])) if known.any() else np.nan
-        q05 = int(np.searchsorted(cdf[i, k], 0.05))
-        q50 = int(np.searchsorted(cdf[i, k], 0.5))
-        q95 = int(np.searchsorted(cdf[i, k], 0.95))
-        covered = (hi_b >= q05) and (lo_b <= q95)
-        err = 0 if lo_b <= q50 <= hi_b else min(abs(q50 - lo_b), abs(q50 - hi_b))
-        rows.append(
-            {
-                "state": states[i],
-                "instrument": instruments[k],
-                "outcome": outcome,
-                "log_score": log_score,
-                "brier": brier,
-                "covered90": bool(covered),
-                "median": "later" if q50 == B - 1 else str(int(years[q50])),
-                "abs_error": float(err),
-            }
-        )
+    dated = (full.kind == DATED) & (full.year > origin) & (full.year <= end)
+    later = (full.kind == CENSORED) & (full.seen >= end)
+    interval = (full.kind == INTERVAL) & (full.lo > origin)
+    mask = open_at_origin & (dated | later | interval)
+    lo = np.where(dated, full.year - origin - 1, np.where(interval, full.lo - origin - 1, B - 1))
+    hi = np.where(dated, full.year - origin - 1, np.where(interval, full.hi - origin - 1, B - 1))
+    lo = np.nan_to_num(lo, nan=B - 1).astype(int)
+    hi = np.nan_to_num(hi, nan=B - 1).astype(int)
+    cells = score_cells(dist, lo, hi, mask, seed=origin)
+    i, k = cells["i"].to_numpy(), cells["k"].to_numpy()
+    outcome = [
+        "later" if a == B - 1 else str(years[a]) if a == b else f"{years[a]}-{years[b]}"
+        for a, b in zip(lo[i, k], hi[i, k])
+    ]
+    med = cells["median_bin"].to_numpy()
     return pd.DataFrame(
-        rows, columns=["state", "instrument", "outcome", "log_score", "brier", "covered90", "median", "abs_error"]
+        {
+            "state": [world.states[x] for x in i],
+            "instrument": [world.instruments[x] for x in k],
+            "outcome": outcome,
+            "median": ["later" if m == B - 1 else str(years[m]) for m in med],
+            **{c: cells[c] for c in ("log_score", "crps", "covered50", "covered90", "pit", "abs_error")},
+        }
     )
 
 
@@ -294,7 +270,8 @@ def backtest(
             events=("log_score", "size"),
             adoptions=("outcome", lambda o: int((o != "later").sum())),
             log_score=("log_score", "mean"),
-            brier=("brier", "mean"),
+            crps=("crps", "mean"),
+            coverage50=("covered50", "mean"),
             coverage90=("covered90", "mean"),
             year_mae=("abs_error", "mean"),
         )

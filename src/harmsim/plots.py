@@ -26,6 +26,7 @@ __all__ = [
     "plot_cumulative",
     "plot_difference",
     "plot_fan",
+    "plot_pit",
     "plot_timeline",
 ]
 
@@ -402,7 +403,7 @@ def figure_differences(diff, instruments, names=None, agreements=None, suptitle=
 
 _BACKTEST_METRICS = (
     ("log_score", "mean log score per event (higher is better)"),
-    ("brier", "Brier score (lower is better)"),
+    ("crps", "ranked probability score (lower is better)"),
     ("coverage90", "90% interval coverage (0.9 is calibrated)"),
 )
 
@@ -458,3 +459,20 @@ def agreement_marks(scenario) -> list[tuple[int, str]]:
     """(year, id) of the scenario's agreements that are not follow-ups (declarations, conventions)."""
     ag = scenario.record.agreements
     return [(int(y), str(a)) for a, y, t in zip(ag["agreement"], ag["year"], ag["trigger"]) if t != "follow_up"]
+
+
+def plot_pit(ax, pit: pd.DataFrame, bins: int = 10, title: str | None = None):
+    """Histogram of PIT values (column ``pit``) with the flat line of calibrated predictions.
+
+    Too many values near 0 and 1 (a U shape): intervals too narrow; a hump in
+    the middle: too wide (see :mod:`harmsim.scores`).
+    """
+    v = pit["pit"].to_numpy(float)
+    ax.hist(v, bins=np.linspace(0, 1, bins + 1), color=SIM, alpha=0.7, edgecolor="white")
+    ax.axhline(len(v) / bins, color=OBS, linewidth=0.8, linestyle="--")
+    ax.set_xlim(0, 1)
+    ax.set_title(title or "PIT", fontsize=9)
+    ax.set_xlabel("PIT", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    return ax

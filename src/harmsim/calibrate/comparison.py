@@ -12,10 +12,13 @@ members adopted, post-2004) and a Bass (1969) diffusion model per instrument
 * out-of-sample: leave-one-state-out and leave-one-instrument-out predictive
   log-likelihood (refit without the held-out histories; a held-out instrument
   is predicted at the common intercept);
-* posterior predictive coverage: the share of observed adoption years inside
-  the model's 90% predictive interval (parameters drawn from the fit's
-  uncertainty, one simulated history per draw), and the fit metrics of
-  :func:`harmsim.compare` on those simulations.
+* calibrated predictions, from the posterior predictive distribution
+  (parameters drawn from the fit's uncertainty, one simulated history per
+  draw): mean log predictive score and ranked probability score (CRPS) of
+  every observed cell's outcome, coverage of the 50% and 90% predictive
+  intervals, the error of the predictive median, PIT values for a
+  calibration histogram (:mod:`harmsim.scores`, the same definitions the
+  backtests use), and the fit metrics of :func:`harmsim.compare`.
 
 The verdict is stated from the numbers (Burnham and Anderson 2002: a ΔAIC
 below 2 is no evidence, 4-7 some, above 10 strong), with likelihood-ratio
@@ -36,6 +39,7 @@ from ..compare import aligned_years, fit_metrics, target
 from ..mechanisms.diffusion import peer_share
 from ..rng import SeedLike, spawn_seeds, stream
 from ..scenario import load_scenario
+from ..scores import outcome_distribution, score_cells, summarize
 from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik, loglik_cells
 from .mle import default_free, fit_mle
 
@@ -70,6 +74,8 @@ class Comparison:
     fits: dict = field(default_factory=dict)
     #: placebo schedules' gains per test (None when not run)
     placebo: pd.DataFrame | None = None
+    #: randomized PIT value of every observed cell under each model's predictive distribution
+    pit: pd.DataFrame | None = None
 
     def __str__(self) -> str:
         t = self.table.copy()
@@ -163,13 +169,6 @@ def _simulate_bass(scenario, params, replicates: int, seed: SeedLike) -> np.ndar
 # Scores ----------------------------------------------------------------------------------
 
 
-def _coverage(tg, sims: np.ndarray) -> float:
-    """Share of observed histories inside the simulations' 90% predictive interval of the adoption year."""
-    q05, q95 = np.quantile(sims, [0.05, 0.95], axis=0)
-    covered = (tg.hi >= q05) & (tg.lo <= q95)  # the observed year (or interval) meets the interval
-    return float(covered.mean())
-
-
 def _predictive(scenario, fit, replicates: int, seed: SeedLike):
     """One simulated history per parameter set drawn from the fit.
 
@@ -204,13 +203,26 @@ def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0
     )
 
 
-def _scores(tg, sims) -> dict:
-    m = fit_metrics(tg, aligned_years(tg, sims))
-    return {
-        "coverage90": _coverage(tg, aligned_years(tg, sims)),
-        "year_mae": float(m["year_mae_all"].mean()),
-        "curve_mad": float(m["curve_mad_all"].mean()),
-    }
+def _scores(tg, sims, seed: SeedLike = 0) -> tuple[dict, np.ndarray]:
+    """Predictive scores of the observed cells (:mod:`harmsim.scores`) and the fit metrics; and the PIT values.
+
+    Each observed cell adopted in the window, within an interval of it, or not by its end is scored against
+    the simulated distribution of its outcome (a year of the window or "later").
+    """
+    y = aligned_years(tg, sims)  # (R, N, K), end + 1 = not adopted
+    m = fit_metrics(tg, y)
+    B = tg.end - tg.start + 2
+    dist = outcome_distribution(y.astype(int), tg.start - 1, tg.end)
+    mask = np.isfinite(tg.lo) & (tg.lo >= tg.start)
+    lo = np.clip(np.nan_to_num(tg.lo, neginf=0) - tg.start, 0, B - 1).astype(int)
+    hi = np.clip(np.nan_to_num(tg.hi, neginf=0) - tg.start, 0, B - 1).astype(int)
+    cells = score_cells(dist, lo, hi, mask, seed)
+    s = summarize(cells)
+    out = {k: s[k] for k in ("log_score", "crps", "coverage50", "coverage90")}
+    out["median_error"] = s["year_mae"]
+    out["year_mae"] = float(m["year_mae_all"].mean())
+    out["curve_mad"] = float(m["curve_mad_all"].mean())
+    return out, cells["pit"].to_numpy()
 
 
 def _loo_model(scenario, record, hist, full_fit, groups) -> float:
@@ -265,7 +277,7 @@ def compare_mechanisms(
     t0 = time.perf_counter()
     scs = [load_scenario(s) if isinstance(s, str) else s for s in scenarios]
     record = record if record is not None else scs[0].record
-    rows, fits = [], {}
+    rows, fits, pit = [], {}, {}
     structure = scs[0]
     hist0 = history(structure, record)
     N, K = hist0.kind.shape
@@ -287,7 +299,8 @@ def compare_mechanisms(
         if cross_validate:
             row["loso_ll"] = _loo_model(sc, record, hist, fit, by_state)
             row["loio_ll"] = _loo_model(sc, record, hist, fit, by_inst)
-        row.update(_scores(tg, _predictive(sc, fit, replicates, seed)[0]))
+        scores, pit[sc.name] = _scores(tg, _predictive(sc, fit, replicates, seed)[0], seed)
+        row.update(scores)
         rows.append(row)
     if progress:
         progress("bass")
@@ -310,7 +323,8 @@ def compare_mechanisms(
         row["loso_ll"] = _loo_bass(bass_sc, record, by_state, fb)
         row["loio_ll"] = _loo_bass(bass_sc, record, by_inst, fb)
     sims = _simulate_bass(bass_sc, bass["params"], replicates, seed)
-    row.update(_scores(target(bass_sc, record), sims))
+    scores, pit["bass (per instrument)"] = _scores(target(bass_sc, record), sims, seed)
+    row.update(scores)
     rows.append(row)
     table = pd.DataFrame(rows)
     table, same = _merge_identical(table)
@@ -320,7 +334,8 @@ def compare_mechanisms(
     table["aic_weight"] = wts / wts.sum()
     table = table.sort_values("aic").reset_index(drop=True)
     cols = ["model", "k", "loglik", "aic", "d_aic", "aic_weight", "bic", "d_bic"]
-    cols += [c for c in ("loso_ll", "loio_ll") if c in table] + ["coverage90", "year_mae", "curve_mad"]
+    cols += [c for c in ("loso_ll", "loio_ll") if c in table]
+    cols += ["log_score", "crps", "coverage50", "coverage90", "median_error", "year_mae", "curve_mad"]
     table = table[cols]
     tests = _nested_tests(fits, same)
     notes = _identity_notes(same, fits, scs) + _untestable(scs, record)
@@ -343,7 +358,8 @@ def compare_mechanisms(
                     tests.loc[hit, "placebo_p"] = pt.p_value
     verdict = _verdict(table, tests, record, time.perf_counter() - t0)
     placebo = pd.concat(placebo_rows, ignore_index=True) if placebo_rows else None
-    return Comparison(table, tests, " ".join([*notes, verdict, *placebo_words]), fits, placebo)
+    pit_table = pd.DataFrame([(m, v) for m, vals in pit.items() for v in vals], columns=["model", "pit"])
+    return Comparison(table, tests, " ".join([*notes, verdict, *placebo_words]), fits, placebo, pit_table)
 
 
 def _merge_identical(table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

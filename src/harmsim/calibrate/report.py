@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 from ..compare import compliance_curves, observed_curves, simulated_curves, year_ranges
 from ..plots import figure_cumulative, figure_timeline, plot_incremental
 from .comparison import Comparison, predictive_ensemble
@@ -35,6 +33,20 @@ def write_comparison(
     if comparison.placebo is not None:
         paths.append(out / "placebo.csv")
         comparison.placebo.to_csv(paths[-1], index=False)
+    if comparison.pit is not None and len(comparison.pit):
+        from matplotlib.figure import Figure
+
+        from ..plots import plot_pit, save_figure
+
+        models = list(dict.fromkeys(comparison.pit["model"]))
+        fig = Figure(figsize=(2.6 * min(4, len(models)), 2.4 * ((len(models) + 3) // 4) + 0.6), layout="constrained")
+        axes = fig.subplots((len(models) + 3) // 4, min(4, len(models)), squeeze=False).ravel()
+        for ax, m in zip(axes, models):
+            plot_pit(ax, comparison.pit[comparison.pit["model"] == m], title=m)
+        for ax in axes[len(models) :]:
+            ax.set_visible(False)
+        fig.suptitle("PIT of every observed adoption outcome: flat when predictions are calibrated", fontsize=10)
+        paths += save_figure(fig, out, "pit")
     paths[2].write_text(str(comparison) + "\n")
     for name, fit in comparison.fits.items():
         fit.save(out / "fits" / name)
