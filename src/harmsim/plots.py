@@ -427,7 +427,7 @@ def plot_backtest(ax, scores: pd.DataFrame, metric: str, label: str | None = Non
 
 
 def figure_backtest(scores: pd.DataFrame, suptitle=None):
-    """Log score, Brier score and coverage by origin for every model (see :func:`plot_backtest`)."""
+    """Log score, ranked probability score and coverage by origin for every model (see :func:`plot_backtest`)."""
     fig = Figure(figsize=(10, 3.4), layout="constrained")
     axes = fig.subplots(1, 3)
     for ax, (metric, label) in zip(axes, _BACKTEST_METRICS):
