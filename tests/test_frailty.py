@@ -1,4 +1,8 @@
-"""State heterogeneity (a random intercept per state): engines, likelihood by quadrature, recovery, forecasts."""
+"""State heterogeneity (a random intercept per state): engines, likelihood by quadrature, recovery, forecasts.
+
+The simulated frequency of small histories against exp(log-likelihood) with state propensities is in
+test_horizons.py, beside the same test for the other models.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,8 @@ from harmsim.errors import CalibrationError
 from harmsim.forecast import latent_posterior_draws
 from harmsim.scenario import scenario_from_dict
 from harmsim.synthetic import synthetic_region, synthetic_scenario
-from harmsim.world import NEVER
 
 from .test_calibrate import record_with_adoptions
-from .test_horizons import _check_frequencies, tiny
 
 
 def with_frailty(sc, sd=1.0):
@@ -71,22 +73,6 @@ def test_held_out_predictive_is_the_difference_of_likelihoods(baseline, record):
     cells, _ = loglik_cells(baseline, h)
     assert loglik(baseline, h) - loglik(baseline, h, ~held) == pytest.approx(cells[held].sum())
     assert loglik_states(baseline, h, held)[3] == pytest.approx(cells[3].sum())
-
-
-@pytest.mark.statistical
-def test_simulated_frequency_matches_likelihood_with_propensities():
-    sc = scenario_from_dict(
-        {"hazard": {"intercept": -1.0}, "mechanisms": {"prerequisites": {"bundle": 1.0}, "frailty": {"sd": 1.5}}},
-        record=tiny(),
-    )
-    ens = harmsim.run_ensemble(sc, replicates=100_000, seed=13)
-    adopt = ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).reshape(100_000, 3, 2)
-
-    def ll(rec):
-        s = scenario_from_dict(sc.to_dict(), record=rec)
-        return loglik(s, history(s, rec))
-
-    _check_frequencies(sc, adopt, ll)
 
 
 @pytest.mark.statistical

@@ -130,10 +130,13 @@ def _check_frequencies(sc, adopt, loglik_of, top=8):
 
 AGENT = {"diffusion": {"strength": 1.5}, "prerequisites": {"bundle": 2.0}}
 LOGIT = {"diffusion": {"strength": 1.0}, "period": {"effect": 0.7, "year": 2001}}
+FRAILTY = {"prerequisites": {"bundle": 1.0}, "frailty": {"sd": 1.5}}  # integrated out by quadrature
 
 
 @pytest.mark.statistical
-@pytest.mark.parametrize("mechs", [AGENT, LOGIT], ids=["agent model", "event-history logit"])
+@pytest.mark.parametrize(
+    "mechs", [AGENT, LOGIT, FRAILTY], ids=["agent model", "event-history logit", "state propensities"]
+)
 def test_simulated_frequency_matches_likelihood(mechs):
     sc = scenario_from_dict({"hazard": {"intercept": -1.2, "offsets": {"y": 0.4}}, "mechanisms": mechs}, record=tiny())
     ens = harmsim.run_ensemble(sc, replicates=100_000, seed=11)
