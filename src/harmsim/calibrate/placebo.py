@@ -85,11 +85,14 @@ def placebo_test(
     seed: SeedLike = 0,
     free: list[str] | None = None,
     fits: tuple | None = None,
+    refits: pd.DataFrame | None = None,
     progress=None,
 ) -> PlaceboTest:
     """Rank the real agreements' likelihood gain (``scenario`` over ``null_scenario``) among placebo schedules.
 
-    ``fits`` = (fit of scenario, fit of null) reuses fits already made.
+    ``fits`` = (fit of scenario, fit of null) reuses fits already made;
+    ``refits`` (the ``placebos`` table of an earlier test of the same scenario,
+    record and seed) reuses its placebo refits, which do not depend on the null.
     """
     record = record if record is not None else scenario.record
     if scenario.mechanism("agreements") is None or scenario.mechanism("agreements").arrival != "observed":
@@ -98,13 +101,15 @@ def placebo_test(
     real, null = fits if fits is not None else (fit_mle(scenario, record, free), None)
     null = null if null is not None else fit_mle(null_scenario, record)
     gain = real.loglik - null.loglik
-    rows = []
-    for j, (shift, fake) in enumerate(placebo_schedules(record, placebos, seed)):
-        if progress:
-            progress(f"placebo {j + 1}/{placebos}")
-        sc = scenario.with_record(fake)
-        f = fit_mle(sc, fake, free, start=real.parameters(), uncertainty=False)
-        rows.append({"placebo": j + 1, "shift": shift, "loglik": f.loglik, "gain": f.loglik - null.loglik})
-    table = pd.DataFrame(rows)
+    if refits is None:
+        rows = []
+        for j, (shift, fake) in enumerate(placebo_schedules(record, placebos, seed)):
+            if progress:
+                progress(f"placebo {j + 1}/{placebos}")
+            sc = scenario.with_record(fake)
+            f = fit_mle(sc, fake, free, start=real.parameters(), uncertainty=False)
+            rows.append({"placebo": j + 1, "shift": shift, "loglik": f.loglik})
+        refits = pd.DataFrame(rows)
+    table = refits[["placebo", "shift", "loglik"]].assign(gain=refits["loglik"] - null.loglik)
     p = (1 + int((table["gain"] >= gain - 1e-9).sum())) / (1 + placebos)
     return PlaceboTest(float(gain), table, float(p))
