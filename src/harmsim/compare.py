@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .observations import observed_until
 from .record import Record
 from .results import EnsembleResult, RunResult, quantile_band
 from .world import NEVER
@@ -165,7 +166,7 @@ def target(scenario, record: Record) -> Target:
     w = scenario.world
     end = min(record.end, scenario.end)
     if end < record.end:
-        record = _observed_until(record, end)
+        record = observed_until(record, end)
     in_window = w.member[w.years <= end].any(axis=0)
     rs, ri = set(record.state_ids), set(record.instrument_ids)
     si = np.array([i for i, s in enumerate(w.states) if s in rs and in_window[i]], dtype=int)
@@ -190,12 +191,6 @@ def target(scenario, record: Record) -> Target:
         ai,
         np.array([rec_year[w.agreements[j]] for j in ai], dtype=float),
     )
-
-
-def _observed_until(record, end):
-    from .observations import observed_until
-
-    return observed_until(record, end)
 
 
 def fit_metrics(tg: Target, sim: np.ndarray, arrival: np.ndarray | None = None) -> dict[str, np.ndarray]:

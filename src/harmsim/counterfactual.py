@@ -35,7 +35,7 @@ from .errors import ConfigError
 from .forecast import parameter_draws
 from .interventions import Change
 from .observations import observations
-from .results import provenance
+from .results import adopters_by_year, provenance
 from .rng import SeedLike, spawn_seeds
 from .run import run_draws
 from .world import NEVER
@@ -140,8 +140,9 @@ def counterfactual(
     a0, _ = run_draws(base, draws, seeds, workers=workers)
     a1, _ = run_draws(changed, draws_changed, seeds, workers=workers)
     w = base.world
-    diff = _differences(w, a0, a1)
-    summary = _summary(w, a0, a1, int(until))
+    d = adopters_by_year(a1, w.years) - adopters_by_year(a0, w.years)  # (R, K, T): adopters gained
+    diff = _differences(w, d)
+    summary = _summary(w, d[..., -1], a0, a1)
     cautions = _cautions(change, fit, base)
     prov = provenance(base, seeds, "batch")
     prov["counterfactual"] = {
@@ -161,12 +162,8 @@ def counterfactual(
     return Counterfactual(diff, summary, a0, a1, change, base, tuple(cautions), prov)
 
 
-def _counts(w, adopt):
-    return (adopt[..., None] <= w.years).sum(axis=1)  # (R, K, T)
-
-
-def _differences(w, a0, a1) -> pd.DataFrame:
-    d = _counts(w, a1) - _counts(w, a0)  # (R, K, T)
+def _differences(w, d) -> pd.DataFrame:
+    """Mean and 90% interval over paired replicates of ``d`` (R, K, T), the adopters gained by each year."""
     K, T = d.shape[1:]
     q05, q95 = np.quantile(d, [0.05, 0.95], axis=0)
     return pd.DataFrame(
@@ -181,16 +178,16 @@ def _differences(w, a0, a1) -> pd.DataFrame:
     )
 
 
-def _median_years(w, adopt, until):
-    """(R, K) median adoption year over the states that are members in some year; inf beyond ``until``."""
+def _median_years(w, adopt):
+    """(R, K) median adoption year over the states that are members in some year; inf beyond the horizon."""
     states = w.member.any(axis=0)
     y = np.where(adopt == NEVER, np.inf, adopt.astype(float))[:, states]
     return np.quantile(y, 0.5, axis=1, method="inverted_cdf")
 
 
-def _summary(w, a0, a1, until) -> pd.DataFrame:
-    g = _counts(w, a1)[..., -1] - _counts(w, a0)[..., -1]  # (R, K) by the last year
-    m0, m1 = _median_years(w, a0, until), _median_years(w, a1, until)
+def _summary(w, g, a0, a1) -> pd.DataFrame:
+    """Per instrument: adopters gained by the last year (``g``, (R, K)) and the shift in the median year."""
+    m0, m1 = _median_years(w, a0), _median_years(w, a1)
     both = np.isfinite(m0) & np.isfinite(m1)
     with np.errstate(invalid="ignore"):  # inf - inf where both medians lie beyond the horizon
         shift = np.where(both, m1 - m0, np.nan)

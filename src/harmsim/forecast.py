@@ -48,7 +48,7 @@ import pandas as pd
 
 from .errors import ConfigError
 from .observations import BEFORE, CENSORED, DATED, INTERVAL, Observations, observations, observed_until
-from .results import provenance
+from .results import adopters_by_year, provenance
 from .rng import SeedLike, spawn_seeds, stream
 from .run import run_draws
 from .world import NEVER
@@ -301,7 +301,7 @@ def _fan(w, adopt: np.ndarray, record, origin: int) -> pd.DataFrame:
     from .compare import observed_curves
 
     years = w.years
-    counts = (adopt[..., None] <= years).sum(axis=1)  # (R, K, T)
+    counts = adopters_by_year(adopt, years)  # (R, K, T)
     qs = np.quantile(counts, QUANTILES, axis=0)  # (Q, K, T)
     K, T = counts.shape[1:]
     out = pd.DataFrame({"instrument": np.repeat(w.instruments, T), "year": np.tile(years, K)})

@@ -32,6 +32,8 @@ __all__ = [
 
 SIM = "#2b6cb0"
 OBS = "#111111"
+#: how a regional agreement's year is marked on a panel
+AGREEMENT = {"color": "#999999", "linewidth": 0.6, "linestyle": ":"}
 
 
 def _style(ax):
@@ -134,14 +136,22 @@ def _grid(n: int, width=10.0, row_height=2.6):
     return fig, axes.ravel()[:n]
 
 
-def figure_cumulative(observed, simulated, instruments, n_states, names=None, suptitle=None):
-    """One panel per instrument: observed vs simulated cumulative adopters."""
+def _panels(instruments, draw, ylabel: str, handles, names=None, suptitle=None):
+    """One panel per instrument, ``draw(ax, instrument, title)`` on each, years below, one legend."""
     fig, axes = _grid(len(instruments))
     for ax, k in zip(axes, instruments):
-        plot_cumulative(ax, observed, simulated, k, n_states, title=(names or {}).get(k, k))
+        draw(ax, k, (names or {}).get(k, k))
     for ax in axes[-min(3, len(axes)) :]:
         ax.set_xlabel("year", fontsize=8)
-    fig.supylabel("states that have adopted", fontsize=9)
+    fig.supylabel(ylabel, fontsize=9)
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def figure_cumulative(observed, simulated, instruments, n_states, names=None, suptitle=None):
+    """One panel per instrument: observed vs simulated cumulative adopters."""
     handles = [
         Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
         Patch(facecolor="none", edgecolor=OBS, hatch="////", label="observed, year known only as interval"),
@@ -149,10 +159,11 @@ def figure_cumulative(observed, simulated, instruments, n_states, names=None, su
         Patch(color=SIM, alpha=0.45, label="simulated 50% band"),
         Patch(color=SIM, alpha=0.2, label="simulated 90% band"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=8, frameon=False)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    return fig
+
+    def draw(ax, k, title):
+        plot_cumulative(ax, observed, simulated, k, n_states, title=title)
+
+    return _panels(instruments, draw, "states that have adopted", handles, names, suptitle)
 
 
 def figure_timeline(observed, ranges, instruments, end, states, names=None, suptitle=None):
@@ -317,7 +328,7 @@ def plot_agreement_timing(ax, simulated: pd.DataFrame, recorded: pd.DataFrame, e
 
 def _mark_agreements(ax, agreements):
     for year, _ in agreements or ():
-        ax.axvline(year, color="#999999", linewidth=0.6, linestyle=":", zorder=0)
+        ax.axvline(year, **AGREEMENT, zorder=0)
 
 
 def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None, title=None, agreements=None):
@@ -345,24 +356,19 @@ def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None,
 
 def figure_fan(fan, instruments, origin, names=None, n_states=None, agreements=None, suptitle=None):
     """One fan chart per instrument (see :func:`plot_fan`), with a shared legend."""
-    fig, axes = _grid(len(instruments))
-    for ax, k in zip(axes, instruments):
-        plot_fan(ax, fan, k, origin, n_states, title=(names or {}).get(k, k), agreements=agreements)
-    for ax in axes[-min(3, len(axes)) :]:
-        ax.set_xlabel("year", fontsize=8)
-    fig.supylabel("states that have adopted", fontsize=9)
     handles = [
         Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
         Line2D([], [], color=OBS, linewidth=0.8, linestyle="--", label="end of observation"),
         Line2D([], [], color=SIM, linewidth=1.4, label="forecast median"),
         Patch(color=SIM, alpha=0.45, label="50% band"),
         Patch(color=SIM, alpha=0.2, label="90% band"),
-        Line2D([], [], color="#999999", linewidth=0.6, linestyle=":", label="regional agreement"),
+        Line2D([], [], **AGREEMENT, label="regional agreement"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=6, fontsize=8, frameon=False)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    return fig
+
+    def draw(ax, k, title):
+        plot_fan(ax, fan, k, origin, n_states, title=title, agreements=agreements)
+
+    return _panels(instruments, draw, "states that have adopted", handles, names, suptitle)
 
 
 def plot_difference(ax, diff: pd.DataFrame, instrument: str, title=None, agreements=None):
@@ -384,21 +390,16 @@ def plot_difference(ax, diff: pd.DataFrame, instrument: str, title=None, agreeme
 
 def figure_differences(diff, instruments, names=None, agreements=None, suptitle=None):
     """One panel per instrument: adopters gained or lost by a change (see :func:`plot_difference`)."""
-    fig, axes = _grid(len(instruments))
-    for ax, k in zip(axes, instruments):
-        plot_difference(ax, diff, k, title=(names or {}).get(k, k), agreements=agreements)
-    for ax in axes[-min(3, len(axes)) :]:
-        ax.set_xlabel("year", fontsize=8)
-    fig.supylabel("adopters with the change minus without", fontsize=9)
     handles = [
         Line2D([], [], color=SIM, linewidth=1.4, label="mean difference"),
         Patch(color=SIM, alpha=0.3, label="90% interval over paired replicates"),
-        Line2D([], [], color="#999999", linewidth=0.6, linestyle=":", label="regional agreement (without the change)"),
+        Line2D([], [], **AGREEMENT, label="regional agreement (without the change)"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    return fig
+
+    def draw(ax, k, title):
+        plot_difference(ax, diff, k, title=title, agreements=agreements)
+
+    return _panels(instruments, draw, "adopters with the change minus without", handles, names, suptitle)
 
 
 _BACKTEST_METRICS = (

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .world import NEVER
 
-__all__ = ["EnsembleResult", "RunResult", "provenance"]
+__all__ = ["EnsembleResult", "RunResult", "adopters_by_year", "provenance"]
 
 
 def _version() -> str:
@@ -178,6 +178,11 @@ def tidy_agreements(world, dynamics, arrival: np.ndarray, seeds=None) -> pd.Data
     cols["binding"] = np.tile(world.binding, R).astype(bool)
     cols["arrival"] = np.full(R * M, ag.p.arrival if ag is not None else "", dtype=object)
     return pd.DataFrame(cols)
+
+
+def adopters_by_year(adopt_year: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """(R, K, T) number of states that have adopted each instrument by each of ``years``, from (R, N, K) years."""
+    return (adopt_year[..., None] <= years).sum(axis=1)
 
 
 def quantile_band(grouped, quantiles) -> pd.DataFrame:
