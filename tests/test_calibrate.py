@@ -56,11 +56,11 @@ def test_likelihood_by_hand_intercepts_and_prerequisites():
         ls(a)
         + lh(a)
         + lh(ey + bundle)
-        # B joins 2001: x adopted in [2001, 2002]: 1 - survival over both years. For what depends on
-        # B's x (its y's gate), x is imputed at the interval's midpoint, rounded: 2002 -> y at risk
-        # in 2002 with the bundle term, not adopted.
-        + np.log(1 - (1 - expit(a)) ** 2)
-        + ls(ey + bundle)
+        # B joins 2001: x adopted in 2001 or 2002, summed over both: in 2001, y is at risk in 2001 with
+        # the bundle term and in 2002 without it; in 2002, y is at risk only in 2002, with the bundle.
+        + np.log(
+            expit(a) * (1 - expit(ey + bundle)) * (1 - expit(ey)) + (1 - expit(a)) * expit(a) * (1 - expit(ey + bundle))
+        )
         # C: x in 2000; y at risk 2000 (bundle), 2001, 2002, never adopted
         + lh(a)
         + ls(ey + bundle)
@@ -326,12 +326,13 @@ def test_leave_one_out_scores_are_predictive():
 
 
 def test_bass_fit():
-    from harmsim.calibrate.comparison import fit_bass
+    from harmsim.calibrate.comparison import BassLink, fit_bass
 
     sc = harmsim.load_scenario("diffusion_only")
     b = fit_bass(sc, sc.record)
     K = len(sc.world.instruments)
-    assert b["k"] == 10 and np.isfinite(b["loglik"]) and b["loglik"] == pytest.approx(b["cells"].sum(), rel=1e-9)
+    link = BassLink(b["params"], sc.world)
+    assert b["k"] == 10 and b["loglik"] == pytest.approx(loglik(sc, b["hist"], link=link), rel=1e-9)
     assert (b["params"][:K] > 0).all() and (b["params"][K:] >= 0).all()
 
 

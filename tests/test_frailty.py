@@ -12,7 +12,7 @@ import pytest
 
 import harmsim
 from harmsim.calibrate import calibrate, history, loglik, loglik_cells
-from harmsim.calibrate.likelihood import loglik_states
+from harmsim.calibrate.likelihood import loglik_sampled, loglik_states
 from harmsim.errors import CalibrationError
 from harmsim.forecast import latent_posterior_draws
 from harmsim.scenario import scenario_from_dict
@@ -62,8 +62,12 @@ def test_quadrature_error_is_small(baseline, record):
     assert abs(loglik(sc, h, nodes=8) - exact) > abs(loglik(sc, h) - exact)
     with pytest.raises(CalibrationError, match="use loglik_states"):
         loglik_cells(sc, h)
-    # sd = 0 is the model without heterogeneity
-    assert loglik(with_frailty(baseline, 0.0), h) == pytest.approx(loglik(baseline, history(baseline, record)))
+    # sd = 0 is the model without heterogeneity: the same midpoint approximation of the interval-censored
+    # HSU years, and the same exact value when their years are summed over
+    zero, hb = with_frailty(baseline, 0.0), history(baseline, record)
+    assert loglik(zero, h) == pytest.approx(float(loglik_states(baseline, hb).sum()), abs=1e-9)
+    value, diag = loglik_sampled(zero, h, samples=64)
+    assert value == pytest.approx(loglik(baseline, hb), abs=1e-9) and diag["effective samples"] == 64
 
 
 def test_held_out_predictive_is_the_difference_of_likelihoods(baseline, record):

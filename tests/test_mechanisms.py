@@ -72,6 +72,48 @@ def test_contract(name, baseline):
             assert np.isfinite(term).all()
 
 
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_reads_adoptions_is_truthful(name, baseline):
+    """A mechanism's terms for instrument k move with instrument j's adoptions only where it says it reads them
+    (the exact likelihood sums unknown years only over those terms)."""
+    cls = REGISTRY[name]
+    world = baseline.world
+    p = baseline.mechanism(name) or ParamSet.build(
+        name, cls.params, {}, where="defaults", ctx={"instruments": world.instruments}
+    )
+    m = cls(world, p, baseline.transforms)
+    T, N, K = world.shape
+    reads = m.reads_adoptions()
+    reads = np.zeros((K, K), dtype=bool) if reads is None else reads
+    assert reads.shape == (K, K) and reads.dtype == bool
+    rng = stream(1, "reads")
+    ti = T - 1
+    t = int(world.years[ti])
+    state = baseline.dynamics.initial_state(2)
+    state.adopt_year[:] = np.where(rng.random((2, N, K)) < 0.5, t - 1 - rng.integers(0, 5, (2, N, K)), NEVER)
+    if cls.uses_latent:
+        state.latent = stream(0, "contract").standard_normal((2, N))
+
+    def terms(st):
+        view = PastView(st, t)
+        d = m.dynamic(ti, view)
+        g = m.gate(ti, view, np.arange(K))
+        d = np.zeros((2, N, K)) if d is None else np.broadcast_to(d, (2, N, K))
+        g = (np.ones((2, N, K), bool), np.zeros((2, N, K))) if g is None else g
+        return d, np.broadcast_to(g[0], (2, N, K)), np.broadcast_to(g[1], (2, N, K))
+
+    before = terms(state)
+    for j in range(K):
+        flipped = State(state.adopt_year.copy(), state.arrival, state.open_year, state.latent)
+        col = flipped.adopt_year[..., j]
+        flipped.adopt_year[..., j] = np.where(col == NEVER, t - 1, NEVER)
+        after = terms(flipped)
+        moved = np.zeros(K, dtype=bool)
+        for a, b in zip(before, after):
+            moved |= (a != b).any(axis=(0, 1))
+        assert not (moved & ~reads[:, j]).any(), f"{name}: instrument {j}'s adoptions move undeclared terms"
+
+
 @pytest.mark.parametrize(
     ("name", "zero"),
     [

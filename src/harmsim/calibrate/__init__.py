@@ -19,7 +19,7 @@ from ..errors import CalibrationError
 from ..params import RealRange
 from .abc import abc_smc, default_priors
 from .fit import Fit, load_fit
-from .likelihood import history, loglik, loglik_cells, loglik_states
+from .likelihood import history, loglik, loglik_cells, loglik_sampled, loglik_states
 from .mle import default_free, fit_mle, profile, with_profiles
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "load_fit",
     "loglik",
     "loglik_cells",
+    "loglik_sampled",
     "loglik_states",
     "profile",
     "with_profiles",

@@ -113,6 +113,9 @@ class BassLink:
         share = peer_share(self.ones, adopted, self.world.member[ti])
         return np.clip(self.p[idx] + self.q[idx] * share, 1e-9, 1 - 1e-9)
 
+    def reads_adoptions(self):
+        return np.eye(len(self.world.instruments), dtype=bool)  # the share of adopters of the same instrument
+
     def prob(self, ti, view, eta, idx):
         return self._h(ti, view, idx)
 
@@ -143,15 +146,14 @@ def fit_bass(scenario, record, cells: np.ndarray | None = None, fallback: np.nda
         return np.concatenate([p, q])
 
     def nll(x):
-        ll, _ = loglik_cells(scenario, hist, BassLink(full(x), scenario.world))
-        return -float(ll[mask].sum())
+        return -loglik(scenario, hist, mask, link=BassLink(full(x), scenario.world))
 
     x0 = np.concatenate([np.full(len(est), 0.02), np.full(len(est), 0.3)])
     bounds = [(1e-6, 0.9)] * len(est) + [(0.0, 3.0)] * len(est)
     res = minimize(nll, x0, method="L-BFGS-B", bounds=bounds)
     params = full(res.x)
-    cells_ll, n_obs = loglik_cells(scenario, hist, BassLink(params, scenario.world))
-    return {"params": params, "loglik": -float(res.fun), "k": 2 * len(est), "n_obs": n_obs, "cells": cells_ll}
+    _, n_obs = loglik_cells(scenario, hist, BassLink(params, scenario.world))
+    return {"params": params, "loglik": -float(res.fun), "k": 2 * len(est), "n_obs": n_obs, "hist": hist}
 
 
 def _simulate_bass(scenario, params, replicates: int, seed: SeedLike) -> np.ndarray:
@@ -254,7 +256,8 @@ def _loo_bass(scenario, record, groups, fallback) -> float:
     for held in groups:
         fb = fallback if held.all(axis=0).any() else None
         f = fit_bass(scenario, record, cells=~held, fallback=fb)
-        total += float(f["cells"][held].sum())
+        link = BassLink(f["params"], scenario.world)
+        total += loglik(scenario, f["hist"], link=link) - loglik(scenario, f["hist"], ~held, link=link)
     return total
 
 

@@ -128,6 +128,9 @@ class Agreements(Mechanism):
         by_kind = _recorded_salience(self.world, self.p.lag, self.p.persistence)  # (2, T, K)
         return (self.p.nonbinding * by_kind[0] + self.p.binding * by_kind[1])[:, None, :]
 
+    def reads_adoptions(self):
+        return None  # arrivals only: in the likelihood the schedule is the recorded one
+
     def dynamic(self, ti, view):
         if not self.endogenous:
             return None

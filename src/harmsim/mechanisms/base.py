@@ -158,6 +158,20 @@ class Mechanism:
         """Whether :meth:`gate` can act on any of instruments ``idx`` (lets the engines skip it)."""
         return True
 
+    def reads_adoptions(self) -> np.ndarray | None:
+        """(K, K) bool: the terms of instrument k read adoptions of instrument j (``[k, j]``); None: none.
+
+        Given the agreement schedule. The exact likelihood sums an unknown
+        adoption year only over the terms that read it. A mechanism that
+        overrides :meth:`dynamic` or :meth:`gate` without overriding this is
+        taken to read every instrument's adoptions.
+        """
+        cls = type(self)
+        if cls.dynamic is Mechanism.dynamic and cls.gate is Mechanism.gate:
+            return None
+        K = len(self.world.instruments)
+        return np.ones((K, K), dtype=bool)
+
     def initial_schedule(self, arrival: np.ndarray, open_year: np.ndarray, known_until: int) -> None:
         """Adjust the (M,) arrivals and (K,) openings at the start; agreements up to ``known_until`` are given."""
 

@@ -71,6 +71,9 @@ class Diffusion(Mechanism):
         # strength * normalized weights, per year (membership changes): (T, N, N)
         self.SW = p.strength * _yearly_weights(world, p.weight_all, p.weight_subregion, p.weight_border)
 
+    def reads_adoptions(self):
+        return np.eye(len(self.world.instruments), dtype=bool)  # peers' adoptions of the same instrument
+
     def dynamic(self, ti, view):
         if not self.p.strength:
             return None

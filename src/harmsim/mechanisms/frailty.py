@@ -30,6 +30,9 @@ class Frailty(Mechanism):
     params = {"sd": Real(1.0, 0.0, 10.0, "standard deviation of the states' propensities (log-odds)")}
     uses_latent = True
 
+    def reads_adoptions(self):
+        return None  # the state's own propensity, no adoptions
+
     def dynamic(self, ti, view):
         if not self.p.sd:
             return None

@@ -62,6 +62,12 @@ class Prerequisites(Mechanism):
     def gates(self, idx):
         return bool(self.has[idx].any())
 
+    def reads_adoptions(self):
+        K = len(self.world.instruments)
+        r = np.zeros((K, K), dtype=bool)
+        r[np.flatnonzero(self.has), self.world.requires[self.has]] = True  # a protocol reads its treaty
+        return r
+
     def gate(self, ti, view, idx):
         """(allowed, term) of instruments ``idx``: the rule of the module docstring."""
         if not self.has[idx].any():
