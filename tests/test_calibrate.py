@@ -463,3 +463,65 @@ def test_compare_mechanisms_runs_the_placebo_test():
     comp = compare_mechanisms(scs, replicates=10, seed=2, cross_validate=False, placebos=2)
     assert "Placebo test: the recorded agreements' log-likelihood gain" in comp.verdict
     assert comp.tests["placebo_p"].between(1 / 3, 1).all() and len(comp.placebo) == 2
+
+
+def test_offsets_pooled_by_kind_give_an_instrument_without_events_a_hazard():
+    """The Convention (no ratification inside 1997-2015) takes its offset from its kind, with that uncertainty."""
+    from harmsim.calibrate.mle import default_free
+    from harmsim.calibrate.pooling import kinds, log_prior
+
+    sc = harmsim.load_scenario("diffusion_only")
+    assert kinds(sc) == {"un_treaty": ["untoc", "tip_protocol"], "regional_treaty": ["asean_mlat", "actip"]}
+    moved = sc.with_params({"hazard.offsets.actip": 0.6 - 2.0})
+    assert log_prior(moved) == pytest.approx(log_prior(sc.with_params({"hazard.offsets.actip": 0.6})) - 4 / 4)
+    fit = calibrate(sc)
+    est = fit.estimates.set_index("parameter")
+    actip, mlat = est.loc["hazard.offsets.actip"], est.loc["hazard.offsets.asean_mlat"]
+    assert abs(actip["estimate"] - mlat["estimate"]) < 2.0 and 0.5 < actip["se"] < 3.0
+    assert fit.log["pooling"]["from kind only"] == ["actip"]
+    assert any("hazard.offsets.actip: no adoption in the window" in v for v in fit.verdicts())
+    # the uncertainty reaches the draws forecasts use
+    draws = fit.draw(2000, seed=1)
+    assert draws["hazard.offsets.actip"].std() == pytest.approx(actip["se"], rel=0.1)
+    # without pooling the Convention's offset is not estimated at all (nothing in the record bears on it)
+    unpooled = sc.with_params({"hazard.pooling": "none"})
+    assert "hazard.offsets.actip" not in default_free(unpooled, unpooled.record)
+    assert log_prior(unpooled) == 0.0
+
+
+def test_arrival_thresholds_are_the_values_that_reproduce_the_recorded_dates():
+    """Endogenous arrival run over the record's own adoptions arrives at the recorded year exactly for thresholds
+    in the reported interval (checked on a grid, with the HSU members' unknown years at either end)."""
+    from harmsim.calibrate.arrival import arrival_statement, arrival_thresholds
+    from harmsim.observations import BEFORE, DATED, INTERVAL, observations
+    from harmsim.world import NEVER
+
+    sc = harmsim.load_scenario("endogenous")
+    table = arrival_thresholds(sc).set_index("agreement")
+    assert list(table.index) == ["decl_tip_2004", "actip_2015"]
+    w = sc.world
+    obs = observations(w, sc.record)
+    known = np.isin(obs.kind, (DATED, BEFORE))
+    completions = {
+        end: np.where(known, obs.year, np.where(obs.kind == INTERVAL, getattr(obs, end), NEVER)).astype(np.int64)
+        for end in ("lo", "hi")
+    }
+
+    def arrival(threshold, name, years):
+        param = table.loc[name, "parameter"]
+        dyn = sc.with_params({param: threshold}).dynamics
+        st = dyn.initial_state(1)
+        st.adopt_year[0] = years
+        for ti in range(len(w.years)):
+            dyn.begin_year(ti, st)
+        return int(st.arrival[0, w.agreements.index(name)])
+
+    for name, r in table.iterrows():
+        for th in np.round(np.arange(0.0, 1.0001, 0.025), 3):
+            hit = {end: arrival(th, name, y) == r["year"] for end, y in completions.items()}
+            if np.isfinite(r["lower"]) and r["lower"] < th <= r["upper"]:
+                assert all(hit.values()), (name, th)
+            if any(hit.values()):
+                assert r["lower_any"] < th <= r["upper_any"] + 1e-12, (name, th)
+    words = " ".join(arrival_statement(arrival_thresholds(sc)))
+    assert "cannot tell them apart" in words and "the scenario's 0.85 is outside it" in words

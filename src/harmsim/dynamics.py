@@ -42,7 +42,7 @@ import numpy as np
 from scipy.special import expit, log_expit
 
 from .mechanisms import REGISTRY, PastView, State
-from .params import InstrumentMap, Real
+from .params import Choice, InstrumentMap, Real
 from .rng import stream
 from .world import NEVER, YEAR, World
 
@@ -51,6 +51,10 @@ __all__ = ["HAZARD_PARAMS", "LOGIT", "Clamp", "Dynamics", "Logit"]
 HAZARD_PARAMS = {
     "intercept": Real(-3.5, -20.0, 10.0, "baseline log-odds of adopting in a year"),
     "offsets": InstrumentMap(0.0, -20.0, 20.0, "per-instrument shift of the intercept"),
+    "pooling": Choice(
+        "kind", ("kind", "none"), "calibration: offsets of instruments of one kind drawn towards each other, or not"
+    ),
+    "pool_sd": Real(1.0, 0.05, 10.0, "calibration: spread (log-odds) of offsets within a kind, when pooled"),
 }
 
 
@@ -115,6 +119,12 @@ class Dynamics:
         self._single = len(self.layers) == 1
         #: True when some mechanism reads the states' latent propensities (drawn per replicate)
         self.needs_latent = any(m.uses_latent for m in self.mechanisms)
+
+    @cached_property
+    def reads_adoptions(self) -> np.ndarray | None:
+        """(K, K) bool: instrument k's terms read instrument j's adoptions under some mechanism; None: none."""
+        parts = [r for r in (m.reads_adoptions() for m in self.mechanisms) if r is not None]
+        return np.logical_or.reduce(parts) if parts else None
 
     def mechanism(self, name: str):
         """The bound mechanism ``name``, or None if it is off."""

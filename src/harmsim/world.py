@@ -19,7 +19,7 @@ Year ``t`` has index ``t - start``. ``NEVER`` marks "not (yet) happened".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,12 @@ class World:
     leaving: tuple[tuple[int, ...], ...]  # per year: states that were members the year before but are not
     #: inputs extended past their data so far, by name (filled as inputs are read)
     _extended: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def kinds(self) -> tuple[str, ...]:
+        """(K,) each instrument's kind from the record (``""`` where none is given)."""
+        table = self.record.instruments.set_index("instrument")["kind"]
+        return tuple(str(table.get(i, "") or "") for i in self.instruments)
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from ..errors import CalibrationError
 from ..params import RealRange
 from .abc import abc_smc, default_priors
+from .arrival import arrival_statement, arrival_thresholds
 from .fit import Fit, load_fit
 from .likelihood import history, loglik, loglik_cells, loglik_sampled, loglik_states
 from .mle import default_free, fit_mle, profile, with_profiles
@@ -75,7 +76,12 @@ def calibrate(
         if priors is not None or abc_options:
             raise CalibrationError("priors and sampler options are for method='abc'")
         fit = fit_mle(scenario, record, free)
-        return with_profiles(scenario, record, fit) if profiles else fit
-    if priors is None:
-        priors = default_priors(scenario, list(free) if free is not None else default_free(scenario, record))
-    return abc_smc(scenario, record, priors, **abc_options)
+        fit = with_profiles(scenario, record, fit) if profiles else fit
+    else:
+        if priors is None:
+            priors = default_priors(scenario, list(free) if free is not None else default_free(scenario, record))
+        fit = abc_smc(scenario, record, priors, **abc_options)
+    ag = scenario.mechanism("agreements")
+    if ag is not None and ag.arrival == "endogenous":
+        fit.log["arrival"] = arrival_statement(arrival_thresholds(scenario, record))
+    return fit

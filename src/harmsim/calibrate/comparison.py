@@ -40,6 +40,7 @@ from ..mechanisms.diffusion import peer_share
 from ..rng import SeedLike, spawn_seeds, stream
 from ..scenario import load_scenario
 from ..scores import outcome_distribution, score_cells, summarize
+from .arrival import arrival_statement, arrival_thresholds
 from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik, loglik_cells
 from .mle import default_free, fit_mle
 
@@ -439,6 +440,10 @@ def _untestable(scenarios, record) -> list[str]:
             f"because {which}takes effect only after the observation window ({record.start}-{end}, lag {p.lag}); "
             "the binding effect is held at its assumed value and nothing here is evidence about it."
         )
+    # recorded against endogenous arrival: what the arrival dates can show
+    endo = sc.with_params({"agreements.arrival": "endogenous"})
+    table = arrival_thresholds(endo, record).assign(value=np.nan)
+    out.extend(arrival_statement(table))
     return out
 
 

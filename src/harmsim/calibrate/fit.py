@@ -201,6 +201,16 @@ class Fit:
                 f"Warning: the log-likelihood is nearly flat in one direction (Hessian eigenvalue "
                 f"{d['eigenvalue']:.1e}), {where}."
             )
+        out.extend(self.log.get("arrival", []))
+        pool = self.log.get("pooling")
+        if pool:
+            kinds = "; ".join(f"{kind}: {', '.join(ks)}" for kind, ks in pool["kinds"].items())
+            out.append(f"Offsets are pooled by kind ({kinds}; spread {pool['sd']:g} log-odds, a declared prior scale).")
+            for k in pool["from kind only"]:
+                out.append(
+                    f"hazard.offsets.{k}: no adoption in the window; its value and interval come from its kind "
+                    "through the pooling, not from evidence on this instrument."
+                )
         conv = self.log.get("diagnostics", {}).get("converged")
         if conv is False:
             out.append("Warning: the optimizer did not report convergence; treat the estimates with care.")

@@ -207,10 +207,8 @@ MAX_HIDDEN = 10
 
 def _reads(scenario, link) -> np.ndarray | None:
     """(K, K) bool: instrument k's terms read instrument j's adoptions, under any mechanism or the link."""
-    parts = [m.reads_adoptions() for m in scenario.dynamics.mechanisms]
     reads = getattr(link, "reads_adoptions", None)
-    parts.append(reads() if reads is not None else None)
-    parts = [r for r in parts if r is not None]
+    parts = [r for r in (scenario.dynamics.reads_adoptions, reads() if reads else None) if r is not None]
     return np.logical_or.reduce(parts) if parts else None
 
 
@@ -222,9 +220,19 @@ def _hidden(scenario, hist: History, mask: np.ndarray, link) -> list[tuple[np.nd
     separate; a cell no term reads is exact by itself and in no group.
     """
     cells = np.argwhere((hist.kind == INTERVAL) & mask)
-    reads = _reads(scenario, link)
-    if not len(cells) or reads is None:
+    if not len(cells):
         return []
+    reads = _reads(scenario, link)
+    if reads is None:
+        return []
+    key = ("groups", mask.tobytes(), reads.tobytes())
+    if key not in hist.cache:
+        hist.cache[key] = _groups(scenario, cells, reads)
+    return hist.cache[key]
+
+
+def _groups(scenario, cells: np.ndarray, reads: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The connected groups of :func:`_hidden`."""
     K = reads.shape[0]
     hidden_k = np.unique(cells[:, 1])
     hidden_k = hidden_k[reads[:, hidden_k].any(axis=0)]  # instruments some term reads
@@ -299,6 +307,7 @@ def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict
         a, b = before[:, None], code[None, :]
         ok = ((a & ~b) == 0) & ((b & ~a & ~(window @ weight)) == 0) & ((due[:, None] & ~b) == 0)  # (A, P)
         y = {"t": int(t), "ti": ti, "before": before, "window": window}
+        y["quiet"] = len(before) == 1 and not window.any() and not due.any()
         y["now"] = dated & (year == t)
         ivl = own & (kind == INTERVAL)  # interval-censored cells no term reads: exact by themselves
         y["stay"] = own & ((dated & (year > t)) | (cens_k & (seen >= t)) | (ivl & (t < hist.lo)))
@@ -364,6 +373,14 @@ def _forward(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray, link
         int_surv += np.where(y["in_interval"] & risk[0], log_s[0], 0.0)
         r = risk[:, hs, hk] & ~A  # hidden cells at risk, not yet adopted
         lh, ls = log_h[:, hs, hk], log_s[:, hs, hk]
+        if y["quiet"]:  # one pattern and no interval open: nothing moves
+            fixed += np.where(r, ls, 0.0).sum(1)
+            alpha[before] += fixed
+            if steps is not None:
+                step = np.full((1, plan["P"]), -np.inf)
+                step[0, before] = alpha[before]
+                steps.append((t, before, step))
+            continue
         if plan["pairs"]:
             C, ia, ib = y["C"], y["ia"], y["ib"]
             good = ~(C & ~r).any(-1)

@@ -36,6 +36,7 @@ from ..params import InstrumentMap, Real
 from ..scenario import parameter_spec
 from .fit import Fit
 from .likelihood import BEFORE, INTERVAL, at_risk_years, history, loglik, loglik_sampled
+from .pooling import kinds, log_prior
 
 __all__ = ["bounds_of", "default_free", "fit_mle"]
 
@@ -65,12 +66,18 @@ def default_free(scenario, record) -> list[str]:
     ``agreements.nonbinding = 0`` in ``binding_only``) are left out.
 
     Offsets: one per instrument with an observed adoption in the window, except
-    the first such instrument (the reference, absorbed by the intercept).
+    the first such instrument (the reference, absorbed by the intercept); with
+    pooling by kind (:mod:`~harmsim.calibrate.pooling`), also one per
+    instrument without events whose kind has an instrument with events.
     """
     hist = history(scenario, record)
     observed = ((hist.kind != BEFORE) & (np.isfinite(hist.year) | np.isfinite(hist.hi))).any(axis=0)
     inst = [k for k, o in zip(scenario.world.instruments, observed) if o]
-    names = ["hazard.intercept", *[f"hazard.offsets.{k}" for k in inst[1:]]]
+    # with pooling, an instrument without events takes its offset from its kind
+    pooled = {k for ks in kinds(scenario).values() if set(ks) & set(inst) for k in ks}
+    ref = inst[0] if inst else None
+    names = ["hazard.intercept"]
+    names += [f"hazard.offsets.{k}" for k in scenario.world.instruments if k != ref and (k in inst or k in pooled)]
     for name, value in scenario.parameters().items():
         group = name.split(".")[0]
         if group == "hazard" or name in _NOT_BY_DEFAULT or name in scenario.fixed:
@@ -117,7 +124,8 @@ def fit_mle(
     scenario.with_params(_values(free, x0))  # validates the names once
 
     def nll(x):
-        return -loglik(scenario._with_checked_values(_values(free, x)), hist, cells)
+        sc = scenario._with_checked_values(_values(free, x))
+        return -loglik(sc, hist, cells) - log_prior(sc)
 
     base = nll(x0)
     if not np.isfinite(base):
@@ -143,7 +151,9 @@ def fit_mle(
 
     res = minimize(f, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6})
     x = res.x
-    ll = -float(res.fun)
+    final = scenario.with_params(_values(free, x))
+    prior = log_prior(final)
+    ll = -float(res.fun) - prior  # the record's log-likelihood, without the pooling term
     if uncertainty:
         H = _hessian(f, x, bounds, hessian_step)
         cov, status, se = _uncertainty(H, x, bounds)
@@ -163,14 +173,14 @@ def fit_mle(
             "status": status,
         }
     )
-    final = scenario.with_params(_values(free, x))
     n_obs = at_risk_years(final, hist)  # (all cells: the sample the model is judged on)
     elapsed = time.perf_counter() - t0
     log = {
         "data": f"{hist.n_cells} state-instrument histories ({int((hist.kind == 1).sum())} dated adoptions, "
         f"{int((hist.kind == 3).sum())} interval-censored, {int((hist.kind == 2).sum())} not adopted by "
         f"{hist.end}), observation window {scenario.start}-{hist.end}",
-        "targets": "the exact discrete-time event-history likelihood of every adoption history (all weights 1)",
+        "targets": "the exact discrete-time event-history likelihood of every adoption history (all weights 1)"
+        + (", plus the pooling of offsets by kind" if kinds(scenario) else ""),
         "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges); "
         "standard errors from a central-difference Hessian of the log-likelihood",
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},
@@ -188,6 +198,8 @@ def fit_mle(
         ],
         "seconds": elapsed,
     }
+    if kinds(scenario):
+        log["pooling"] = _pooling_log(final, free, hist, prior)
     return Fit(
         scenario=scenario.name,
         scenario_digest=scenario.digest,
@@ -202,6 +214,22 @@ def fit_mle(
         fixed=fixed,
         log=log,
     )
+
+
+def _pooling_log(scenario, free, hist, prior: float) -> dict:
+    """What the pooling did: the kinds, the spread, and the offsets that rest on their kind alone."""
+    w = scenario.world
+    events = ((hist.kind != BEFORE) & (np.isfinite(hist.year) | np.isfinite(hist.hi))).any(axis=0)
+    groups = kinds(scenario)
+    alone = [
+        k for ks in groups.values() for k in ks if f"hazard.offsets.{k}" in free and not events[w.instruments.index(k)]
+    ]
+    return {
+        "sd": float(scenario.hazard.pool_sd),
+        "kinds": groups,
+        "log prior": prior,
+        "from kind only": alone,
+    }
 
 
 def _interval_note(scenario, hist, ll: float) -> list[str]:
@@ -312,9 +340,10 @@ def profile(scenario, record, fit: Fit, name: str, points: int = 11) -> pd.DataF
     for v in grid:
         fixed_sc = scenario._with_checked_values({name: float(v)})
         if others:
-            ll = fit_mle(fixed_sc, record, others, start=start, uncertainty=False).loglik
+            f = fit_mle(fixed_sc, record, others, start=start, uncertainty=False)
+            ll = f.loglik + f.log.get("pooling", {}).get("log prior", 0.0)
         else:
-            ll = loglik(fixed_sc, history(fixed_sc, record))
+            ll = loglik(fixed_sc, history(fixed_sc, record)) + log_prior(fixed_sc)
         rows.append({"value": float(v), "loglik": ll})
     return pd.DataFrame(rows)
 
@@ -352,7 +381,7 @@ def with_profiles(scenario, record, fit: Fit, points: int = 11) -> Fit:
     for j, name in enumerate(est["parameter"]):
         table = profile(scenario, record, fit, name, points)
         profiles[name] = table.to_dict("list")
-        lo, hi = profile_interval(table, fit.loglik)
+        lo, hi = profile_interval(table, fit.loglik + fit.log.get("pooling", {}).get("log prior", 0.0))
         est.loc[j, "profile_lower"], est.loc[j, "profile_upper"] = lo, hi
         found = np.isfinite([lo, hi]).sum()
         if est.loc[j, "status"] != "at bound":
