@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -454,6 +456,18 @@ def test_models_identical_on_the_record_are_reported_once():
     assert len(comp.tests) == 1 and "equally: do regional agreements matter at all?" in comp.tests["question"].iloc[0]
     assert "binding_only and no_asean are one model" in comp.verdict
     assert "Not testable on this record: whether binding agreements act differently" in comp.verdict
+    assert "Endogenous arrival rests on 2 recorded dates (2004, 2015)" in comp.verdict
+
+
+def test_compare_mechanisms_on_two_workers_gives_the_same_result():
+    from harmsim.calibrate.comparison import compare_mechanisms
+
+    scs = [harmsim.load_scenario(n) for n in ("diffusion_only", "push_pull_only")]
+    one = compare_mechanisms(scs, replicates=10, seed=3, cross_validate=False)
+    two = compare_mechanisms(scs, replicates=10, seed=3, cross_validate=False, workers=2)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    untimed = [re.sub(r"\(\d+ s\)", "", c.verdict) for c in (one, two)]  # the verdict ends with its time
+    assert untimed[0] == untimed[1]
 
 
 def test_compare_mechanisms_runs_the_placebo_test():

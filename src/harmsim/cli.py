@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     cm.add_argument("--replicates", "-r", type=_positive, default=200, help="predictive draws per model")
     cm.add_argument("--seed", "-s", type=_seed, default=0)
     cm.add_argument("--no-cv", action="store_true", help="skip the leave-one-out refits (faster)")
+    cm.add_argument("--workers", "-w", type=_positive, default=1, help="processes (one model per task)")
     cm.add_argument(
         "--placebos",
         type=_int_at_least(0, "a non-negative integer"),
@@ -363,7 +364,8 @@ def cmd_compare_mechanisms(args) -> int:
         seed=args.seed,
         cross_validate=not args.no_cv,
         placebos=args.placebos,
-        progress=lambda n: print(f"fitting {n}", file=sys.stderr, flush=True),
+        workers=args.workers,
+        progress=lambda n: print(f"fitted {n}" if args.workers > 1 else f"fitting {n}", file=sys.stderr, flush=True),
     )
     print(comp)
     if args.out:

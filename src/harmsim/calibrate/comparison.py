@@ -244,6 +244,19 @@ def _loo_model(scenario, record, hist, full_fit, groups) -> float:
     return total
 
 
+def _model(sc, record, by_state, by_inst, cross_validate, replicates, seed):
+    """One model's fit, leave-one-out scores and predictive scores (a task of its own: no shared state)."""
+    fit = fit_mle(sc, record, default_free(sc, record))
+    hist = history(sc, record)
+    row = {"model": sc.name, "k": fit.n_params, "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic}
+    if cross_validate:
+        row["loso_ll"] = _loo_model(sc, record, hist, fit, by_state)
+        row["loio_ll"] = _loo_model(sc, record, hist, fit, by_inst)
+    scores, pit = _scores(target(sc, record), _predictive(sc, fit, replicates, seed)[0], seed)
+    row.update(scores)
+    return row, fit, pit
+
+
 def _offset_of_held(name: str, scenario, held: np.ndarray) -> bool:
     """Is ``name`` the intercept offset of an instrument whose every history is held out?"""
     if not name.startswith("hazard.offsets."):
@@ -270,9 +283,13 @@ def compare_mechanisms(
     seed: SeedLike = 0,
     cross_validate: bool = True,
     placebos: int = 0,
+    workers: int = 1,
     progress=None,
 ) -> Comparison:
     """Fit and score every scenario and the Bass baseline on one record; see the module docstring.
+
+    ``workers`` > 1 fits the scenarios in that many processes (the results do
+    not depend on it: each model's work is seeded by ``seed`` alone).
 
     ``placebos=N`` adds the placebo test of the agreements
     (:mod:`harmsim.calibrate.placebo`) for each nested pair that asks about
@@ -292,19 +309,27 @@ def compare_mechanisms(
         for k in range(K)
         if ((hist0.kind[:, k] == DATED) | (hist0.kind[:, k] == INTERVAL)).any()
     ]
-    for sc in scs:
-        if progress:
-            progress(sc.name)
-        fit = fit_mle(sc, record, default_free(sc, record))
+    args = (record, by_state, by_inst, cross_validate, replicates, seed)
+    if workers > 1 and len(scs) > 1:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        with cf.ProcessPoolExecutor(min(workers, len(scs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_model, sc, *args) for sc in scs]
+            done = []
+            for sc, fut in zip(scs, futures):
+                done.append(fut.result())
+                if progress:
+                    progress(sc.name)
+    else:
+        done = []
+        for sc in scs:
+            if progress:
+                progress(sc.name)
+            done.append(_model(sc, *args))
+    for sc, (row, fit, p) in zip(scs, done):
         fits[sc.name] = fit
-        hist = history(sc, record)
-        tg = target(sc, record)
-        row = {"model": sc.name, "k": fit.n_params, "loglik": fit.loglik, "aic": fit.aic, "bic": fit.bic}
-        if cross_validate:
-            row["loso_ll"] = _loo_model(sc, record, hist, fit, by_state)
-            row["loio_ll"] = _loo_model(sc, record, hist, fit, by_inst)
-        scores, pit[sc.name] = _scores(tg, _predictive(sc, fit, replicates, seed)[0], seed)
-        row.update(scores)
+        pit[sc.name] = p
         rows.append(row)
     if progress:
         progress("bass")
@@ -367,6 +392,7 @@ def compare_mechanisms(
                     seed=seed,
                     fits=(fits[big], fits[small]),
                     refits=refitted.get(big),
+                    workers=workers,
                 )
                 refitted[big] = pt.placebos
                 placebo_rows.append(pt.placebos.assign(test=f"{key[0]} vs {key[1]}", real_gain=pt.real_gain))

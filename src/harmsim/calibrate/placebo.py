@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from ..errors import CalibrationError
@@ -76,6 +77,11 @@ def placebo_schedules(record, n: int, seed: SeedLike) -> list[tuple[int, object]
     return out
 
 
+def _refit(scenario, fake, free, start) -> float:
+    """The maximized log-likelihood of ``scenario`` on the placebo record ``fake``."""
+    return fit_mle(scenario.with_record(fake), fake, free, start=start, uncertainty=False).loglik
+
+
 def placebo_test(
     scenario,
     null_scenario,
@@ -86,6 +92,7 @@ def placebo_test(
     free: list[str] | None = None,
     fits: tuple | None = None,
     refits: pd.DataFrame | None = None,
+    workers: int = 1,
     progress=None,
 ) -> PlaceboTest:
     """Rank the real agreements' likelihood gain (``scenario`` over ``null_scenario``) among placebo schedules.
@@ -102,14 +109,22 @@ def placebo_test(
     null = null if null is not None else fit_mle(null_scenario, record)
     gain = real.loglik - null.loglik
     if refits is None:
-        rows = []
-        for j, (shift, fake) in enumerate(placebo_schedules(record, placebos, seed)):
-            if progress:
-                progress(f"placebo {j + 1}/{placebos}")
-            sc = scenario.with_record(fake)
-            f = fit_mle(sc, fake, free, start=real.parameters(), uncertainty=False)
-            rows.append({"placebo": j + 1, "shift": shift, "loglik": f.loglik})
-        refits = pd.DataFrame(rows)
+        schedules = placebo_schedules(record, placebos, seed)
+        tasks = [(scenario, fake, free, real.parameters()) for _, fake in schedules]
+        if workers > 1 and len(tasks) > 1:
+            import concurrent.futures as cf
+            import multiprocessing
+
+            with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                lls = list(pool.map(_refit, *zip(*tasks)))
+        else:
+            lls = []
+            for j, task in enumerate(tasks):
+                if progress:
+                    progress(f"placebo {j + 1}/{placebos}")
+                lls.append(_refit(*task))
+        shifts = [shift for shift, _ in schedules]
+        refits = pd.DataFrame({"placebo": np.arange(1, len(lls) + 1), "shift": shifts, "loglik": lls})
     table = refits[["placebo", "shift", "loglik"]].assign(gain=refits["loglik"] - null.loglik)
     p = (1 + int((table["gain"] >= gain - 1e-9).sum())) / (1 + placebos)
     return PlaceboTest(float(gain), table, float(p))
