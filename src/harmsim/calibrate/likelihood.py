@@ -311,7 +311,9 @@ def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict
         y["now"] = dated & (year == t)
         ivl = own & (kind == INTERVAL)  # interval-censored cells no term reads: exact by themselves
         y["stay"] = own & ((dated & (year > t)) | (cens_k & (seen >= t)) | (ivl & (t < hist.lo)))
-        y["in_interval"] = ivl & (hist.lo <= t) & (t <= hist.hi)
+        y["now_flat"] = np.flatnonzero(dated & (year == t))
+        y["stay_flat"] = np.flatnonzero(y["stay"])
+        y["interval_flat"] = np.flatnonzero(ivl & (hist.lo <= t) & (t <= hist.hi))
         if pairs:
             ia, ib = np.nonzero(ok)
             y.update(ia=ia, ib=ib, C=bits[ib] & ~bits[before[ia]])
@@ -326,6 +328,7 @@ def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict
         years.append(y)
     plan = {"hs": hs, "hk": hk, "lo": lo, "hi": hi, "P": P, "pairs": pairs, "weight": weight, "years": years}
     plan["intervals"] = own & (kind == INTERVAL)
+    plan["hidden_flat"] = hs * kind.shape[1] + hk
     plan.update(bitsT=bits.T.astype(float), observed=(kind != BEFORE) & (kind != UNOBSERVED))
     hist.cache[key] = plan
     return plan
@@ -357,22 +360,29 @@ def _forward(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray, link
     """
     dyn = scenario.dynamics
     plan = _plan(scenario, hist, mask, hidden)
-    hs, hk, lo, hi = plan["hs"], plan["hk"], plan["lo"], plan["hi"]
+    lo, hi = plan["lo"], plan["hi"]
     z = None if not dyn.needs_latent else np.zeros((1, hist.kind.shape[0]))
     alpha = np.full(plan["P"], -np.inf)
     alpha[0] = 0.0
-    int_surv = np.zeros(hist.kind.shape)  # unread interval-censored cells: log prob. of no adoption so far
+    int_surv = np.zeros(hist.kind.size)  # unread interval-censored cells: log prob. of no adoption so far
+    hid = plan["hidden_flat"]
     for y in plan["years"]:
         t, before, A = y["t"], y["before"], y["A"]
         S = replace(hist.state, adopt_year=y["ay"], latent=z)
         risk, log_h, log_s = _year_terms(dyn, link, y["ti"], S, plan["observed"])
-        impossible = y["now"] & ~risk  # a dated adoption some adoption sets rule out (e.g. before its treaty)
-        _check_possible(scenario, impossible.all(0), t)
-        fixed = np.where(y["now"] & risk, log_h, np.where(y["stay"] & risk, log_s, 0.0)).sum((1, 2))
-        fixed[impossible.any((1, 2))] = -np.inf
-        int_surv += np.where(y["in_interval"] & risk[0], log_s[0], 0.0)
-        r = risk[:, hs, hk] & ~A  # hidden cells at risk, not yet adopted
-        lh, ls = log_h[:, hs, hk], log_s[:, hs, hk]
+        R = len(risk)
+        risk, log_h, log_s = risk.reshape(R, -1), log_h.reshape(R, -1), log_s.reshape(R, -1)
+        now, stay, ivl = y["now_flat"], y["stay_flat"], y["interval_flat"]
+        at_risk = risk[:, now]
+        fixed = log_h[:, now].sum(1) + (log_s[:, stay] * risk[:, stay]).sum(1)
+        if not at_risk.all():  # a dated adoption some adoption sets rule out (e.g. before its treaty)
+            impossible = np.zeros((R, hist.kind.size), dtype=bool)
+            impossible[:, now] = ~at_risk
+            _check_possible(scenario, impossible.all(0).reshape(hist.kind.shape), t)
+            fixed[~at_risk.all(1)] = -np.inf
+        int_surv[ivl] += log_s[0, ivl] * risk[0, ivl]
+        r = risk[:, hid] & ~A  # hidden cells at risk, not yet adopted
+        lh, ls = log_h[:, hid], log_s[:, hid]
         if y["quiet"]:  # one pattern and no interval open: nothing moves
             fixed += np.where(r, ls, 0.0).sum(1)
             alpha[before] += fixed
@@ -398,7 +408,7 @@ def _forward(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray, link
             steps.append((t, before, step))
         alpha = _lse(step)
     with np.errstate(divide="ignore"):
-        own = np.log(-np.expm1(np.minimum(int_surv, -1e-300)))[plan["intervals"]].sum()
+        own = np.log(-np.expm1(np.minimum(int_surv, -1e-300)))[plan["intervals"].ravel()].sum()
     return float(_lse(alpha[:, None])[0]) + float(own)
 
 

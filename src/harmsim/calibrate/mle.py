@@ -324,16 +324,19 @@ def _uncertainty(H, x, bounds):
 def profile(scenario, record, fit: Fit, name: str, points: int = 11) -> pd.DataFrame:
     """The profile log-likelihood of one parameter: the others re-maximized at each value.
 
-    The grid spans the estimate +- 3 standard errors (+- 5 without one), within
-    the parameter's allowed range. Columns: value, loglik.
+    The grid spans the estimate +- 3 standard errors within the parameter's
+    allowed range, or the whole range (and the estimate) without a standard
+    error. Columns: value, loglik.
     """
     est = fit.estimates.set_index("parameter")
     if name not in est.index:
         raise CalibrationError(f"'{name}' is not a free parameter of this fit")
     lo, hi = bounds_of(scenario, name)
     x, se = float(est.loc[name, "estimate"]), float(est.loc[name, "se"])
-    half = 3 * se if np.isfinite(se) and se > 0 else 5.0
-    grid = np.unique(np.clip(np.linspace(x - half, x + half, points), lo, hi))
+    if np.isfinite(se) and se > 0:
+        grid = np.unique(np.clip(np.linspace(x - 3 * se, x + 3 * se, points), lo, hi))
+    else:  # no curvature at the estimate: the profile must look over the whole allowed range
+        grid = np.unique(np.append(np.linspace(lo, hi, points), x))
     others = [p for p in est.index if p != name]
     start = fit.parameters()
     rows = []
