@@ -540,4 +540,4 @@ def test_arrival_thresholds_are_the_values_that_reproduce_the_recorded_dates():
             if any(hit.values()):
                 assert r["lower_any"] < th <= r["upper_any"] + 1e-12, (name, th)
     words = " ".join(arrival_statement(arrival_thresholds(sc)))
-    assert "cannot tell them apart" in words and "the scenario's 0.85 is outside it" in words
+    assert "cannot tell them apart" in words and "the scenario's 0.85 is within those bounds" in words

@@ -118,7 +118,10 @@ def arrival_statement(table: pd.DataFrame) -> list[str]:
             f"(for some years of the interval-censored adoptions, at most ({r['lower_any']:.3f}, "
             f"{r['upper_any']:.3f}])"
         )
-        if np.isfinite(r["value"]):
+        if np.isfinite(r["value"]) and np.isfinite(r["lower"]):
             words += f"; the scenario's {r['value']:g} is {'inside' if r['inside'] else 'outside'} it"
+        elif np.isfinite(r["value"]):
+            within = r["lower_any"] < r["value"] <= r["upper_any"]
+            words += f"; the scenario's {r['value']:g} is {'within' if within else 'outside'} those bounds"
         out.append(words + ".")
     return out
