@@ -43,10 +43,18 @@ def main(argv=None):
     ap.add_argument("--replicates", type=int, default=200)
     ap.add_argument("--backtest-replicates", type=int, default=1000)
     ap.add_argument("--no-backtest", action="store_true")
+    ap.add_argument("--only-backtest", action="store_true", help="skip the comparison (in-sample and held-out)")
     ap.add_argument("--workers", type=int, default=2, help="processes for the comparison (one model per task)")
     a = ap.parse_args(argv)
     pd.set_option("display.width", 200)
 
+    if not a.only_backtest:
+        _comparison(a)
+    if not a.no_backtest:
+        _backtests(a)
+
+
+def _comparison(a):
     t0 = time.perf_counter()
     cmp = compare_mechanisms(MODELS, replicates=a.replicates, seed=0, workers=a.workers)
     t_cmp = time.perf_counter() - t0
@@ -65,8 +73,8 @@ def main(argv=None):
     gain = float(base["loso_ll"] - logit["loso_ll"])
     print(_goal("leave-one-state-out log score >= logit's + 10", f"{gain:+.1f} units", gain >= 10))
 
-    if a.no_backtest:
-        return
+
+def _backtests(a):
     print(f"\nBacktests from {', '.join(map(str, ORIGINS))} ({a.backtest_replicates} replicates)")
     all_scores = []
     for name in BACKTESTED:

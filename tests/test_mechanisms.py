@@ -34,6 +34,15 @@ def years(sc) -> pd.DataFrame:
     return a
 
 
+def _bound(name, baseline):
+    """Mechanism ``name`` bound to the baseline's world, with the baseline's parameters or its defaults."""
+    cls = REGISTRY[name]
+    p = baseline.mechanism(name) or ParamSet.build(
+        name, cls.params, {}, where="defaults", ctx={"instruments": baseline.world.instruments}
+    )
+    return cls(baseline.world, p, baseline.transforms)
+
+
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_contract(name, baseline):
     cls = REGISTRY[name]
@@ -42,10 +51,7 @@ def test_contract(name, baseline):
     doc = __import__(cls.__module__, fromlist=["x"]).__doc__
     assert "Direction" in doc, f"{name} must document the direction of its effect"
     world = baseline.world
-    p = baseline.mechanism(name) or ParamSet.build(
-        name, cls.params, {}, where="defaults", ctx={"instruments": world.instruments}
-    )
-    m = cls(world, p, baseline.transforms)
+    m = _bound(name, baseline)
     T, N, K = world.shape
     s = m.static()
     if s is not None:
@@ -78,10 +84,7 @@ def test_reads_adoptions_is_truthful(name, baseline):
     (the exact likelihood sums unknown years only over those terms)."""
     cls = REGISTRY[name]
     world = baseline.world
-    p = baseline.mechanism(name) or ParamSet.build(
-        name, cls.params, {}, where="defaults", ctx={"instruments": world.instruments}
-    )
-    m = cls(world, p, baseline.transforms)
+    m = _bound(name, baseline)
     T, N, K = world.shape
     reads = m.reads_adoptions()
     reads = np.zeros((K, K), dtype=bool) if reads is None else reads
