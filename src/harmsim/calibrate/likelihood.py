@@ -217,7 +217,9 @@ def _hidden(scenario, hist: History, mask: np.ndarray, link) -> list[tuple[np.nd
 
     Each group: (M, 2) cells and the (K,) instruments whose terms read them
     (with their own). Groups touch disjoint instruments, so their sums are
-    separate; a cell no term reads is exact by itself and in no group.
+    separate; every interval-censored cell of a group's instruments is in the
+    group (its own terms may read the others); a cell of an instrument no
+    group touches is exact by itself.
     """
     cells = np.argwhere((hist.kind == INTERVAL) & mask)
     if not len(cells):
@@ -252,7 +254,8 @@ def _groups(scenario, cells: np.ndarray, reads: np.ndarray) -> list[tuple[np.nda
                 break
             cols = grown
         seen |= cols
-        g = cells[np.isin(cells[:, 1], np.flatnonzero(cols & np.isin(np.arange(K), hidden_k)))]
+        # every unknown year in the group's instruments: an unread one's own terms may read the others
+        g = cells[np.isin(cells[:, 1], np.flatnonzero(cols))]
         if len(g) > MAX_HIDDEN:
             w = scenario.world
             raise CalibrationError(
