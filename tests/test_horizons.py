@@ -224,27 +224,38 @@ def test_dependent_interval_censored_cell_matches_simulation():
     assert biased, "the midpoint rule should be detectably wrong on some of these histories"
 
 
+def _check_tiny_intervals(sc, seed, intervals, n=200_000, top=8):
+    """Simulated frequencies against the exact likelihood on :func:`tiny`, with ``intervals`` ((state index,
+    instrument index, lo, hi), ...) known only within their bounds."""
+    ens = harmsim.run_ensemble(sc, replicates=n, seed=seed)
+    adopt = ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).reshape(n, 3, 2).astype(np.int16)
+    w = sc.world
+    cells = [(i, k) for i, k, _, _ in intervals]
+
+    def make(y):
+        rows = [(w.states[i], w.instruments[k], lo, hi) for i, k, lo, hi in intervals]
+        rows += [
+            (s, k, int(y[i, j]))
+            for i, s in enumerate(w.states)
+            for j, k in enumerate(w.instruments)
+            if y[i, j] != NEVER and (i, j) not in cells
+        ]
+        states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 1990, 2001], "subregion": ["n", "n", "s"]})
+        inst = pd.DataFrame({"instrument": ["x", "y"], "opens": ["", ""], "requires": ["", "x"]})
+        return _interval_record("tiny", 2000, 2002, states, inst, rows)
+
+    los, his = [lo for *_, lo, _ in intervals], [hi for *_, hi in intervals]
+    for freq, exact, _ in _interval_probabilities(sc, adopt, make, cells, los, his, top=top):
+        se = np.sqrt(exact * (1 - exact) / n)
+        assert abs(freq - exact) < 4.5 * se + 1e-5, (freq, exact)
+
+
 @pytest.mark.statistical
 def test_interval_censored_prerequisite_matches_simulation():
     """A treaty known only within [2000, 2002] gates its protocol in the same state (bundled in its year) and
     acts on peers through diffusion: each (before, after) pair of adoption sets is summed."""
     sc = scenario_from_dict({"hazard": {"intercept": -1.2, "offsets": {"y": 0.4}}, "mechanisms": AGENT}, record=tiny())
-    n = 200_000
-    ens = harmsim.run_ensemble(sc, replicates=n, seed=12)
-    adopt = ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).reshape(n, 3, 2).astype(np.int16)
-    w = sc.world
-
-    def make(y):
-        rows = [("A", "x", 2000, 2002)]
-        rows += [(s, k, int(y[i, j])) for i, s in enumerate(w.states) for j, k in enumerate(w.instruments)]
-        rows = [r for r in rows if len(r) == 4 or (r[2] != NEVER and (r[0], r[1]) != ("A", "x"))]
-        states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 1990, 2001], "subregion": ["n", "n", "s"]})
-        inst = pd.DataFrame({"instrument": ["x", "y"], "opens": ["", ""], "requires": ["", "x"]})
-        return _interval_record("tiny", 2000, 2002, states, inst, rows)
-
-    for freq, exact, _ in _interval_probabilities(sc, adopt, make, (0, 0), 2000, 2002, top=8):
-        se = np.sqrt(exact * (1 - exact) / n)
-        assert abs(freq - exact) < 4.5 * se + 1e-5, (freq, exact)
+    _check_tiny_intervals(sc, 12, [(0, 0, 2000, 2002)])
 
 
 @pytest.mark.statistical
@@ -253,23 +264,7 @@ def test_unknown_years_of_a_treaty_and_its_protocol_match_simulation():
     but its own gate reads the treaty's unknown year, so both are summed over together."""
     mechs = {"prerequisites": {"bundle": 2.0}}
     sc = scenario_from_dict({"hazard": {"intercept": -1.0, "offsets": {"y": 0.3}}, "mechanisms": mechs}, record=tiny())
-    n = 200_000
-    ens = harmsim.run_ensemble(sc, replicates=n, seed=21)
-    adopt = ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).reshape(n, 3, 2).astype(np.int16)
-    w = sc.world
-
-    def make(y):
-        rows = [("A", "x", 2000, 2001), ("A", "y", 2001, 2002)]
-        rows += [(s, k, int(y[i, j])) for i, s in enumerate(w.states) for j, k in enumerate(w.instruments) if i]
-        rows = [r for r in rows if len(r) == 4 or r[2] != NEVER]
-        states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 1990, 2001], "subregion": ["n", "n", "s"]})
-        inst = pd.DataFrame({"instrument": ["x", "y"], "opens": ["", ""], "requires": ["", "x"]})
-        return _interval_record("tiny", 2000, 2002, states, inst, rows)
-
-    cells, los, his = [(0, 0), (0, 1)], [2000, 2001], [2001, 2002]
-    for freq, exact, _ in _interval_probabilities(sc, adopt, make, cells, los, his, top=6):
-        se = np.sqrt(exact * (1 - exact) / n)
-        assert abs(freq - exact) < 4.5 * se + 1e-5, (freq, exact)
+    _check_tiny_intervals(sc, 21, [(0, 0, 2000, 2001), (0, 1, 2001, 2002)], top=6)
 
 
 # History by view ----------------------------------------------------------------------------------
