@@ -36,12 +36,13 @@ change (common random numbers).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 from scipy.special import expit, log_expit
 
 from .mechanisms import REGISTRY, PastView, State
+from .mechanisms.base import overrides
 from .params import Choice, InstrumentMap, Real
 from .rng import stream
 from .world import NEVER, YEAR, World
@@ -264,11 +265,4 @@ class Dynamics:
 
 
 def _overrides(m, method: str) -> bool:
-    return _class_overrides(type(m), method)
-
-
-@lru_cache(maxsize=256)
-def _class_overrides(cls, method: str) -> bool:
-    from .mechanisms import Mechanism
-
-    return getattr(cls, method) is not getattr(Mechanism, method)
+    return overrides(type(m), method)

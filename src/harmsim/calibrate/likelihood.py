@@ -299,6 +299,7 @@ def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict
     dated, cens_k = (kind == DATED) & mask, (kind == CENSORED) & mask
     own = mask.copy()
     own[hs, hk] = False
+    ivl = own & (kind == INTERVAL)  # interval-censored cells outside the sum: exact by themselves
     years = []
     for ti, t in enumerate(w.years):
         if t > hist.end:
@@ -311,11 +312,8 @@ def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict
         ok = ((a & ~b) == 0) & ((b & ~a & ~(window @ weight)) == 0) & ((due[:, None] & ~b) == 0)  # (A, P)
         y = {"t": int(t), "ti": ti, "before": before, "window": window}
         y["quiet"] = len(before) == 1 and not window.any() and not due.any()
-        y["now"] = dated & (year == t)
-        ivl = own & (kind == INTERVAL)  # interval-censored cells no term reads: exact by themselves
-        y["stay"] = own & ((dated & (year > t)) | (cens_k & (seen >= t)) | (ivl & (t < hist.lo)))
         y["now_flat"] = np.flatnonzero(dated & (year == t))
-        y["stay_flat"] = np.flatnonzero(y["stay"])
+        y["stay_flat"] = np.flatnonzero(own & ((dated & (year > t)) | (cens_k & (seen >= t)) | (ivl & (t < hist.lo))))
         y["interval_flat"] = np.flatnonzero(ivl & (hist.lo <= t) & (t <= hist.hi))
         if pairs:
             ia, ib = np.nonzero(ok)
@@ -329,8 +327,7 @@ def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict
         ay[:, hs, hk] = np.where(y["A"], t - 1, np.where(adopting, t, NEVER))
         y["ay"] = ay
         years.append(y)
-    plan = {"hs": hs, "hk": hk, "lo": lo, "hi": hi, "P": P, "pairs": pairs, "weight": weight, "years": years}
-    plan["intervals"] = own & (kind == INTERVAL)
+    plan = {"lo": lo, "hi": hi, "P": P, "pairs": pairs, "weight": weight, "years": years, "intervals": ivl}
     plan["hidden_flat"] = hs * kind.shape[1] + hk
     plan.update(bitsT=bits.T.astype(float), observed=(kind != BEFORE) & (kind != UNOBSERVED))
     hist.cache[key] = plan

@@ -71,8 +71,7 @@ def default_free(scenario, record) -> list[str]:
     instrument without events whose kind has an instrument with events.
     """
     hist = history(scenario, record)
-    observed = ((hist.kind != BEFORE) & (np.isfinite(hist.year) | np.isfinite(hist.hi))).any(axis=0)
-    inst = [k for k, o in zip(scenario.world.instruments, observed) if o]
+    inst = [k for k, o in zip(scenario.world.instruments, _with_events(hist)) if o]
     # with pooling, an instrument without events takes its offset from its kind
     pooled = {k for ks in kinds(scenario).values() if set(ks) & set(inst) for k in ks}
     ref = inst[0] if inst else None
@@ -193,7 +192,7 @@ def fit_mle(
             "flat directions": _flat_directions(H, free),
         },
         "approximations": [
-            *_interval_note(final, hist, ll),
+            *_interval_note(final, hist, ll, check=uncertainty),
             "agreements enter at their recorded dates (endogenous arrival is not part of this likelihood)",
         ],
         "seconds": elapsed,
@@ -216,10 +215,15 @@ def fit_mle(
     )
 
 
+def _with_events(hist) -> np.ndarray:
+    """(K,) bool: instruments with an adoption observed inside the window (dated or within an interval)."""
+    return ((hist.kind != BEFORE) & (np.isfinite(hist.year) | np.isfinite(hist.hi))).any(axis=0)
+
+
 def _pooling_log(scenario, free, hist, prior: float) -> dict:
     """What the pooling did: the kinds, the spread, and the offsets that rest on their kind alone."""
     w = scenario.world
-    events = ((hist.kind != BEFORE) & (np.isfinite(hist.year) | np.isfinite(hist.hi))).any(axis=0)
+    events = _with_events(hist)
     groups = kinds(scenario)
     alone = [
         k for ks in groups.values() for k in ks if f"hazard.offsets.{k}" in free and not events[w.instruments.index(k)]
@@ -232,12 +236,21 @@ def _pooling_log(scenario, free, hist, prior: float) -> dict:
     }
 
 
-def _interval_note(scenario, hist, ll: float) -> list[str]:
-    """How the fit treated interval-censored adoptions that other cells' terms depend on."""
+def _interval_note(scenario, hist, ll: float, check: bool = True) -> list[str]:
+    """How the fit treated interval-censored adoptions that other cells' terms depend on.
+
+    ``check``: with state propensities, compute the importance-sampled exact value at the estimate (about a
+    second; skipped for the internal refits of leave-one-out scores, profiles and placebos).
+    """
     if not (hist.kind == INTERVAL).any():
         return []
     if not scenario.dynamics.needs_latent:
         return ["none for interval-censored adoptions: where other cells depend on one, its year is summed over"]
+    if not check:
+        return [
+            "with state propensities, interval-censored adoptions enter other cells' terms at their interval "
+            "midpoints (no exact check for this refit)"
+        ]
     value, diag = loglik_sampled(scenario, hist)
     if not diag["samples"]:
         return []

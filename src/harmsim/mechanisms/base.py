@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -166,8 +167,7 @@ class Mechanism:
         overrides :meth:`dynamic` or :meth:`gate` without overriding this is
         taken to read every instrument's adoptions.
         """
-        cls = type(self)
-        if cls.dynamic is Mechanism.dynamic and cls.gate is Mechanism.gate:
+        if not (overrides(type(self), "dynamic") or overrides(type(self), "gate")):
             return None
         K = len(self.world.instruments)
         return np.ones((K, K), dtype=bool)
@@ -177,3 +177,9 @@ class Mechanism:
 
     def before_year(self, ti: int, view: PastView, schedule: State) -> None:
         """Update the schedule (``arrival``, ``open_year`` of ``schedule``) at the start of year index ``ti``."""
+
+
+@lru_cache(maxsize=256)
+def overrides(cls, method: str) -> bool:
+    """True when mechanism class ``cls`` overrides hook ``method`` of :class:`Mechanism`."""
+    return getattr(cls, method) is not getattr(Mechanism, method)
