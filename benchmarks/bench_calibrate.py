@@ -15,7 +15,8 @@ import time
 
 import harmsim
 from harmsim.calibrate import calibrate
-from harmsim.calibrate.likelihood import history, loglik, loglik_states
+from harmsim.calibrate.likelihood import history, loglik, loglik_many, loglik_states
+from harmsim.calibrate.mle import default_free
 
 
 def main(argv=None):
@@ -37,6 +38,27 @@ def main(argv=None):
     midpoint = per_eval(lambda s, hh: loglik_states(s, hh).sum())  # the rule exactness replaced
     print(f"likelihood evaluation       {exact * 1e3:6.2f} ms (exact interval censoring)")
     print(f"  midpoint rule, same run   {midpoint * 1e3:6.2f} ms (ratio {exact / midpoint:.2f})")
+    for name in ("baseline", "heterogeneity"):
+        s0 = harmsim.load_scenario(name)
+        h0 = history(s0, s0.record)
+        free = default_free(s0, s0.record)
+        base = s0.parameters()
+        # a forward-difference gradient's parameter sets: the point and one neighbour per free parameter
+        sets = [s0] + [s0._with_checked_values({f: base.get(f, 0.0) + 1e-6}) for f in free if f in base]
+        loglik_many(sets, h0)
+        t = time.perf_counter()
+        for _ in range(5):
+            loglik_many(sets, h0)
+        block = (time.perf_counter() - t) / 5
+        t = time.perf_counter()
+        for _ in range(5):
+            for s1 in sets:
+                loglik(s1, h0)
+        single = (time.perf_counter() - t) / 5
+        print(
+            f"gradient block of {len(sets):>2} sets, {name:<13} {block * 1e3:6.1f} ms; one at a time "
+            f"{single * 1e3:6.1f} ms (ratio {single / block:.1f})"
+        )
     for name in ("baseline", "heterogeneity"):
         t = time.perf_counter()
         fit = calibrate(harmsim.load_scenario(name))

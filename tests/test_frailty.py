@@ -6,6 +6,8 @@ test_horizons.py, beside the same test for the other models.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from harmsim.calibrate import calibrate, history, loglik, loglik_cells
 from harmsim.calibrate.likelihood import loglik_sampled, loglik_states
 from harmsim.errors import CalibrationError
 from harmsim.forecast import latent_posterior_draws
+from harmsim.rng import stream
 from harmsim.scenario import scenario_from_dict
 from harmsim.synthetic import synthetic_region, synthetic_scenario
 
@@ -37,6 +40,37 @@ def test_engines_identical_with_state_propensities(baseline):
     pd.testing.assert_frame_equal(
         harmsim.run_ensemble(big, seeds=s2).adoptions, harmsim.run_ensemble(big, seeds=s2, engine="mesa").adoptions
     )
+
+
+def test_propensities_per_kind(baseline, record):
+    """By kind: one propensity per state and instrument kind, the same in both engines; with one kind it is the
+    model with one propensity per state; its likelihood integrates each (state, kind) separately."""
+    raw = baseline.to_dict()
+    by_kind = scenario_from_dict(
+        {**raw, "mechanisms": {**raw["mechanisms"], "frailty": {"sd": 1.2, "by": "kind"}}}, record=baseline.record
+    )
+    dyn = by_kind.dynamics
+    assert dyn.latent_width == len(set(by_kind.world.kinds)) > 1
+    z = dyn.latent_draws([5, 6])
+    assert z.shape == (2, len(by_kind.world.states), dyn.latent_width)
+    # one propensity per state: the same draws as before propensities had columns
+    one = with_frailty(baseline, 1.2).dynamics.latent_draws([5, 6])
+    N = len(baseline.world.states)
+    np.testing.assert_array_equal(one[..., 0], [stream(s, "frailty").standard_normal(N) for s in (5, 6)])
+    seeds = harmsim.spawn_seeds(8, 30)
+    pd.testing.assert_frame_equal(
+        harmsim.run_ensemble(by_kind, seeds=seeds).adoptions,
+        harmsim.run_ensemble(by_kind, seeds=seeds, engine="mesa").adoptions,
+    )
+    # independent propensities per kind make a state's instruments of different kinds independent
+    h = history(by_kind, record)
+    assert loglik(by_kind, h) != pytest.approx(loglik(with_frailty(baseline, 1.2), h), abs=1e-3)
+    inst = baseline.record.instruments.assign(kind="all")
+    single = replace(baseline.record, instruments=inst)
+    a = scenario_from_dict(by_kind.to_dict(), record=single)
+    b = scenario_from_dict(with_frailty(baseline, 1.2).to_dict(), record=single)
+    assert a.dynamics.latent_width == 1
+    assert loglik(a, history(a, single)) == pytest.approx(loglik(b, history(b, single)), abs=1e-12)
 
 
 def test_propensities_spread_states_apart(baseline):
@@ -108,3 +142,23 @@ def test_forecast_draws_propensities_from_their_posterior(baseline, record):
     f = harmsim.forecast(sc, None, until=2020, replicates=50, seed=2)
     assert "posterior given its observed history" in " ".join(f.provenance["forecast"]["choices"])
     assert f.table.groupby(["state", "instrument"])["p_adopted_by_year"].is_monotonic_increasing.all()
+
+
+@pytest.mark.parametrize("name", ["baseline", "heterogeneity", "baseline_trend"])
+def test_loglik_many_equals_one_at_a_time(name):
+    """The parameter block (finite-difference neighbours, and far-apart sets) gives each set's own likelihood,
+    also with unknown years summed over and with propensities integrated out."""
+    from harmsim.calibrate.likelihood import loglik_many
+    from harmsim.calibrate.mle import default_free
+
+    sc = harmsim.load_scenario(name)
+    h = history(sc, sc.record)
+    free = default_free(sc, sc.record)
+    scs = [sc] + [sc._with_checked_values({n: 0.37 * (j % 3) - 0.2}) for j, n in enumerate(free)]
+    many = loglik_many(scs, h)
+    one = np.array([loglik(s, h) for s in scs])
+    np.testing.assert_allclose(many, one, rtol=0, atol=1e-10)
+    assert len(np.unique(np.round(one, 8))) > len(scs) // 2  # the sets differ
+    held = np.ones(h.kind.shape, dtype=bool)
+    held[2] = False
+    np.testing.assert_allclose(loglik_many(scs[:4], h, held), [loglik(s, h, held) for s in scs[:4]], atol=1e-10)

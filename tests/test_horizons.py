@@ -105,7 +105,7 @@ def test_uniform_gdp_change_moves_capacity_not_the_relative_gap(baseline, record
 def tiny(adoptions=()):
     """Three states, x and y (y requires x), 2000-2002; C joins in 2001."""
     states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 1990, 2001], "subregion": ["n", "n", "s"]})
-    inst = pd.DataFrame({"instrument": ["x", "y"], "opens": ["", ""], "requires": ["", "x"]})
+    inst = pd.DataFrame({"instrument": ["x", "y"], "opens": ["", ""], "requires": ["", "x"], "kind": ["law", "treaty"]})
     ad = pd.DataFrame(list(adoptions), columns=["state", "instrument", "year"])
     return record_from_tables("tiny", 2000, 2002, {"states": states, "instruments": inst, "adoptions": ad})
 
@@ -131,11 +131,14 @@ def _check_frequencies(sc, adopt, loglik_of, top=8):
 AGENT = {"diffusion": {"strength": 1.5}, "prerequisites": {"bundle": 2.0}}
 LOGIT = {"diffusion": {"strength": 1.0}, "period": {"effect": 0.7, "year": 2001}}
 FRAILTY = {"prerequisites": {"bundle": 1.0}, "frailty": {"sd": 1.5}}  # integrated out by quadrature
+BY_KIND = {"prerequisites": {"bundle": 1.0}, "frailty": {"sd": 2.0, "by": "kind"}}  # one propensity per kind
 
 
 @pytest.mark.statistical
 @pytest.mark.parametrize(
-    "mechs", [AGENT, LOGIT, FRAILTY], ids=["agent model", "event-history logit", "state propensities"]
+    "mechs",
+    [AGENT, LOGIT, FRAILTY, BY_KIND],
+    ids=["agent model", "event-history logit", "state propensities", "propensities per kind"],
 )
 def test_simulated_frequency_matches_likelihood(mechs):
     sc = scenario_from_dict({"hazard": {"intercept": -1.2, "offsets": {"y": 0.4}}, "mechanisms": mechs}, record=tiny())
@@ -241,7 +244,9 @@ def _check_tiny_intervals(sc, seed, intervals, n=200_000, top=8):
             if y[i, j] != NEVER and (i, j) not in cells
         ]
         states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 1990, 2001], "subregion": ["n", "n", "s"]})
-        inst = pd.DataFrame({"instrument": ["x", "y"], "opens": ["", ""], "requires": ["", "x"]})
+        inst = pd.DataFrame(
+            {"instrument": ["x", "y"], "opens": ["", ""], "requires": ["", "x"], "kind": ["law", "treaty"]}
+        )
         return _interval_record("tiny", 2000, 2002, states, inst, rows)
 
     los, his = [lo for *_, lo, _ in intervals], [hi for *_, hi in intervals]

@@ -59,7 +59,7 @@ def test_contract(name, baseline):
         assert np.isfinite(s).all()
     state = baseline.dynamics.initial_state(3)
     if cls.uses_latent:
-        state.latent = stream(0, "contract").standard_normal((3, N))
+        state.latent = stream(0, "contract").standard_normal((3, N, 1))
     order = m.order()
     if order is not None:  # a partition of the instruments
         assert sorted(np.concatenate(order).tolist()) == list(range(K))
@@ -95,7 +95,7 @@ def test_reads_adoptions_is_truthful(name, baseline):
     state = baseline.dynamics.initial_state(2)
     state.adopt_year[:] = np.where(rng.random((2, N, K)) < 0.5, t - 1 - rng.integers(0, 5, (2, N, K)), NEVER)
     if cls.uses_latent:
-        state.latent = stream(0, "contract").standard_normal((2, N))
+        state.latent = stream(0, "contract").standard_normal((2, N, 1))
 
     def terms(st):
         view = PastView(st, t)
@@ -240,7 +240,7 @@ def test_initial_state_has_the_documented_shapes(baseline):
     assert set(State.__dataclass_fields__) == {"adopt_year", "arrival", "open_year", "latent"}
     fr = scenario_from_dict({"mechanisms": {"frailty": {"sd": 1.0}}}, where="t")
     z = fr.dynamics.latent_draws([1, 2, 3, 4])
-    assert fr.dynamics.initial_state(4, latent=z).latent.shape == (4, N)
+    assert fr.dynamics.initial_state(4, latent=z).latent.shape == (4, N, 1)
 
 
 def test_period_raises_hazards_from_its_year():
@@ -263,3 +263,60 @@ def test_trend_term_by_hand(baseline):
     s = (2015 - 2006) / 10
     assert term[2015 - 1997, 0, k_untoc] == pytest.approx(s + 0.5 * s**2 + 2.0 * np.log1p(2015 - 2000))
     assert term[0, 0, k_law] == pytest.approx(-0.9 + 0.5 * 0.81 + 0.0)  # open from the reference start: 1997
+
+
+def _variants(sc, rng, n=5):
+    """``sc`` and ``n`` copies with every real parameter moved at random (some to exactly 0), within range."""
+    from harmsim.calibrate.mle import bounds_of
+
+    reals = [k for k, v in sc.parameters().items() if isinstance(v, float)]
+    out = [sc]
+    for _ in range(n):
+        values = {}
+        for name in rng.choice(reals, size=min(3, len(reals)), replace=False):
+            lo, hi = bounds_of(sc, name)
+            values[name] = 0.0 if rng.random() < 0.3 and lo <= 0 <= hi else float(rng.uniform(max(lo, -3), min(hi, 3)))
+        out.append(sc.with_params(values))
+    return out
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_block_rows_equal_each_parameter_set(name, baseline):
+    """A parameter block's row b is what scenario b's own Dynamics gives, to the bit: log-odds and every gate."""
+    from harmsim.dynamics import Block
+
+    cls = REGISTRY[name]
+    mechs = {m: {k: v for k, v in p.as_dict().items() if v is not None} for m, p in baseline.mechanisms}
+    mechs.setdefault(name, {})
+    sc = scenario_from_dict({"hazard": {"intercept": -3.0}, "mechanisms": mechs}, where="test")
+    scs = _variants(sc, stream(7, f"block {name}"))
+    block = Block(scs)
+    world = sc.world
+    T, N, K = world.shape
+    rng = stream(3, "block history")
+    state = sc.dynamics.initial_state(3)
+    state.adopt_year[:] = np.where(rng.random((3, N, K)) < 0.4, world.start + rng.integers(0, T, (3, N, K)), NEVER)
+    if cls.uses_latent or block.needs_latent:
+        state.latent = stream(0, "contract").standard_normal((3, N, 1))
+    risk = np.ones((3, N, K), dtype=bool)
+    for ti in range(T):
+        view = PastView(state, int(world.years[ti]))
+        eta = np.broadcast_to(block.logit(ti, view), (len(scs), 3, N, K))
+        for b, s in enumerate(scs):
+            np.testing.assert_array_equal(eta[b], np.broadcast_to(s.dynamics.logit(ti, view), (3, N, K)))
+        for li in range(len(block.layers)):
+            idx, r, e = block.layer(li, ti, state, eta, risk)
+            for b, s in enumerate(scs):
+                idx1, r1, e1 = s.dynamics.layer(li, ti, state, eta[b], risk)
+                assert np.array_equal(np.arange(K)[idx], np.arange(K)[idx1])
+                np.testing.assert_array_equal(np.broadcast_to(r, (len(scs), *np.shape(r1)))[b], r1)
+                np.testing.assert_array_equal(np.broadcast_to(e, (len(scs), *np.shape(e1)))[b], e1)
+
+
+def test_block_refuses_scenarios_of_different_structure(baseline):
+    from harmsim.dynamics import Block
+    from harmsim.errors import ConfigError
+
+    other = scenario({"diffusion": {}})
+    with pytest.raises(ConfigError, match="cannot share a parameter block"):
+        Block([baseline, other])

@@ -28,7 +28,7 @@ def simulate(scenario, seeds: Sequence[int], progress=None, clamp=None, latent=N
     """Adoption years (R, N, K) and agreement arrival years (R, M) for ``seeds``.
 
     ``clamp`` (:class:`~harmsim.dynamics.Clamp`) conditions every replicate on a
-    known history; the draws are the same with or without it. ``latent`` (R, N)
+    known history; the draws are the same with or without it. ``latent`` (R, N, C)
     replaces the states' propensities each seed would draw (e.g. draws from
     their posterior given the record, for a forecast).
     """

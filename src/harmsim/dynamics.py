@@ -41,13 +41,14 @@ from functools import cached_property
 import numpy as np
 from scipy.special import expit, log_expit
 
+from .errors import ConfigError
 from .mechanisms import REGISTRY, PastView, State
 from .mechanisms.base import overrides
 from .params import Choice, InstrumentMap, Real
 from .rng import stream
 from .world import NEVER, YEAR, World
 
-__all__ = ["HAZARD_PARAMS", "LOGIT", "Clamp", "Dynamics", "Logit"]
+__all__ = ["HAZARD_PARAMS", "LOGIT", "Block", "Clamp", "Dynamics", "Logit"]
 
 HAZARD_PARAMS = {
     "intercept": Real(-3.5, -20.0, 10.0, "baseline log-odds of adopting in a year"),
@@ -122,6 +123,24 @@ class Dynamics:
         self.needs_latent = any(m.uses_latent for m in self.mechanisms)
 
     @cached_property
+    def latent_columns(self) -> np.ndarray | None:
+        """(K,) int: the propensity column each instrument's terms read, or None without propensities."""
+        cols = [c for c in (m.latent_columns() for m in self.mechanisms) if c is not None]
+        if not cols:
+            return None
+        if any(not np.array_equal(c, cols[0]) for c in cols[1:]):
+            raise ConfigError(
+                f"scenario '{self.scenario.name}': mechanisms with state propensities disagree on their columns"
+            )
+        return np.asarray(cols[0])
+
+    @property
+    def latent_width(self) -> int:
+        """C, the propensities per state (0 without any)."""
+        cols = self.latent_columns
+        return 0 if cols is None else int(cols.max()) + 1
+
+    @cached_property
     def reads_adoptions(self) -> np.ndarray | None:
         """(K, K) bool: instrument k's terms read instrument j's adoptions under some mechanism; None: none."""
         parts = [r for r in (m.reads_adoptions() for m in self.mechanisms) if r is not None]
@@ -139,9 +158,7 @@ class Dynamics:
     @cached_property
     def intercept(self) -> np.ndarray:
         """(K,) baseline log-odds per instrument."""
-        h = self.scenario.hazard
-        offsets = dict(h.offsets)
-        return np.array([h.intercept + offsets.get(k, 0.0) for k in self.world.instruments])
+        return _intercept(self.world, self.scenario.hazard)
 
     @cached_property
     def static_logit(self) -> np.ndarray:
@@ -157,7 +174,7 @@ class Dynamics:
     def initial_state(self, replicates: int, clamp: Clamp | None = None, latent: np.ndarray | None = None) -> State:
         """The history at the start of the horizon, for ``replicates`` copies.
 
-        ``latent`` (R, N): the states' propensities, when a mechanism uses them
+        ``latent`` (R, N, C): the states' propensities, when a mechanism uses them
         (the engines draw them with :func:`latent_draws`).
         """
         w = self.world
@@ -176,11 +193,15 @@ class Dynamics:
         )
 
     def latent_draws(self, seeds) -> np.ndarray | None:
-        """(R, N) standard normals from each seed's ``frailty`` stream, or None if no mechanism uses them."""
+        """(R, N, C) standard normals from each seed's ``frailty`` stream, or None if no mechanism uses them.
+
+        A state's C values are consecutive draws, so one column per state gives the same values as before
+        columns existed.
+        """
         if not self.needs_latent:
             return None
-        N = len(self.world.states)
-        return np.stack([stream(s, "frailty").standard_normal(N) for s in seeds])
+        shape = (len(self.world.states), self.latent_width)
+        return np.stack([stream(s, "frailty").standard_normal(shape) for s in seeds])
 
     # The one at-risk and gating rule ----------------------------------------------------------
     @cached_property
@@ -266,3 +287,130 @@ class Dynamics:
 
 def _overrides(m, method: str) -> bool:
     return overrides(type(m), method)
+
+
+def _intercept(world: World, hazard) -> np.ndarray:
+    offsets = dict(hazard.offsets)
+    return np.array([hazard.intercept + offsets.get(k, 0.0) for k in world.instruments])
+
+
+def _stack(parts: list, pick: np.ndarray, fill) -> np.ndarray | None:
+    """One hook's values per parameter set, (B or 1, ...), from the distinct sets' results (None: ``fill``).
+
+    Each result is broadcastable to (T or R, N, K); it gets the three axes before the parameter axis goes in
+    front.
+    """
+    if all(x is None for x in parts):
+        return None
+    arrays = [np.asarray(fill if x is None else x) for x in parts]
+    arrays = [a.reshape((1,) * (3 - a.ndim) + a.shape) for a in arrays]
+    if len(arrays) == 1:
+        return arrays[0][None]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    return np.stack([np.broadcast_to(a, shape) for a in arrays])[pick]
+
+
+class Block:
+    """Many parameter sets of one scenario on one history, evaluated together: a leading parameter axis.
+
+    The likelihood's finite-difference gradients and Hessians ask for dozens
+    of parameter sets that differ in one or two values. A block binds each
+    mechanism once per *distinct* value of its own parameters and adds the
+    terms with a leading axis ``B`` (one row per parameter set), so a year's
+    Python work is paid once per block, not once per set. Every term is the
+    mechanism's own hook, added in the order of :class:`Dynamics`, so row
+    ``b`` equals what ``scenarios[b].dynamics`` gives (tested to the bit).
+
+    The scenarios must share the world and the list of mechanisms (those of
+    ``with_params`` or calibration variants of one scenario); the history
+    (``State``) is shared by every row.
+    """
+
+    def __init__(self, scenarios):
+        self.scenarios = list(scenarios)
+        first = self.scenarios[0]
+        self.template = dyn = first.dynamics
+        self.world = dyn.world
+        names = [n for n, _ in first.mechanisms]
+        for sc in self.scenarios[1:]:
+            if sc.world is not self.world or [n for n, _ in sc.mechanisms] != names:
+                raise ConfigError(
+                    f"scenario '{sc.name}' cannot share a parameter block with '{first.name}': the block needs one "
+                    "world and one list of mechanisms"
+                )
+        self.B = len(self.scenarios)
+        self.layers, self.needs_latent = dyn.layers, dyn.needs_latent
+        #: per mechanism: its bound copies (one per distinct parameter set) and each row's copy, (B,)
+        self.bound, self.pick = [], []
+        for j, m in enumerate(dyn.mechanisms):
+            copies, index, pick = [m], {m.p: 0}, []
+            for sc in self.scenarios:
+                p = sc.mechanisms[j][1]
+                if p not in index:
+                    index[p] = len(copies)
+                    copies.append(type(m)(self.world, p, sc.transforms))
+                pick.append(index[p])
+            self.bound.append(copies)
+            self.pick.append(np.asarray(pick))
+        position = {id(m): j for j, m in enumerate(dyn.mechanisms)}
+        self._dynamic = [position[id(m)] for m in dyn.dynamic_terms]
+        self._gates = [[position[id(g)] for g in gs] for gs in dyn.layer_gates]
+
+    @property
+    def reads_adoptions(self) -> np.ndarray | None:
+        return self.template.reads_adoptions
+
+    @property
+    def latent_columns(self) -> np.ndarray | None:
+        return self.template.latent_columns
+
+    @property
+    def latent_width(self) -> int:
+        return self.template.latent_width
+
+    def eligible(self, ti: int, state: State) -> np.ndarray:
+        return self.template.eligible(ti, state)
+
+    @cached_property
+    def static_logit(self) -> np.ndarray:
+        """(B, T, N, K) intercepts plus every state-independent term, per parameter set."""
+        shape = (self.B, *self.world.shape)
+        eta = np.empty(shape)
+        eta[:] = np.stack([_intercept(self.world, sc.hazard) for sc in self.scenarios])[:, None, None, :]
+        for copies, pick in zip(self.bound, self.pick):
+            s = _stack([m.static() for m in copies], pick, 0.0)
+            if s is not None:
+                eta += s
+        return eta
+
+    def logit(self, ti: int, view: PastView) -> np.ndarray:
+        """(B, R or 1, N, K) log-odds from the history before year index ``ti``."""
+        eta = self.static_logit[:, ti][:, None]
+        for j in self._dynamic:
+            d = _stack([m.dynamic(ti, view) for m in self.bound[j]], self.pick[j], 0.0)
+            if d is not None:
+                eta = eta + d
+        return eta
+
+    def layer(self, li: int, ti: int, state: State, eta: np.ndarray, risk: np.ndarray):
+        """(idx, risk, eta) of decision layer ``li`` after every gate, as :meth:`Dynamics.layer` per row.
+
+        ``eta`` (B, R, N, K), ``risk`` (R or 1, N, K); the results carry the parameter axis where a gate
+        adds one.
+        """
+        idx = self.layers[li]
+        gates = self._gates[li]
+        if len(self.layers) == 1 and not gates:
+            return slice(None), risk, eta
+        r, e = risk[..., idx], eta[..., idx]
+        if gates:
+            view = PastView(state, int(self.world.years[ti]), self.template.earlier[li])
+            for j in gates:
+                outs = [m.gate(ti, view, idx) for m in self.bound[j]]
+                if all(o is None for o in outs):
+                    continue
+                allowed = _stack([None if o is None else o[0] for o in outs], self.pick[j], True)
+                term = _stack([None if o is None else o[1] for o in outs], self.pick[j], 0.0)
+                r = r & allowed
+                e = e + term
+        return idx, r, e

@@ -94,10 +94,18 @@ class Forecast:
             f"replicates={len(self.seeds)})"
         )
 
-    def save(self, folder: str | Path, figures: bool = True) -> list[Path]:
-        """Write forecast.csv, cells.csv, fan.csv, parameters.csv, provenance.json and fan figures."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
+    def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
+        """Write forecast.csv, cells.csv, fan.csv, parameters.csv, provenance.json and fan figures.
+
+        Into a new ``folder``; an existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
+        """
+        from ._output import ResultFolder
+
+        with ResultFolder(folder, "forecast", force) as rf:
+            rf.add(self._write(rf.path, figures))
+        return rf.final
+
+    def _write(self, out: Path, figures: bool) -> list[Path]:
         paths = []
         for name, table in (("forecast", self.table), ("cells", self.cells), ("fan", self.fan)):
             paths.append(out / f"{name}.csv")
@@ -174,7 +182,7 @@ def parameter_draws(
 
 
 def latent_posterior_draws(scenario, record, n: int, seed: SeedLike) -> np.ndarray:
-    """(n, N) draws of the states' propensities from their posterior given ``record``'s observed history.
+    """(n, N, C) draws of the states' propensities (C per state) from their posterior given ``record``'s history.
 
     Each state's propensity has a standard-normal prior; given the observed
     history its posterior is proportional to the prior times the likelihood of
@@ -183,17 +191,17 @@ def latent_posterior_draws(scenario, record, n: int, seed: SeedLike) -> np.ndarr
     scenario's parameters. A late adopter (Thailand) gets a low propensity, an
     early one a high propensity; a state with no observed years keeps the prior.
     """
-    from .calibrate.likelihood import LOGIT, _cells, history, quadrature
+    from .calibrate.likelihood import LOGIT, _by_column, _cells, _nodes, history, quadrature
 
     hist = history(scenario, record)
     x, w = quadrature()
-    N = len(scenario.world.states)
-    ll, _ = _cells(scenario, hist, LOGIT, np.repeat(x[:, None], N, axis=1))
-    logp = ll.sum(axis=2) + np.log(w)[:, None]  # (Q, N)
+    dyn = scenario.dynamics
+    ll, _ = _cells(scenario, hist, LOGIT, _nodes(dyn, x))
+    logp = _by_column(ll[0], dyn) + np.log(w)[:, None, None]  # (Q, N, C)
     post = np.exp(logp - logp.max(axis=0))
-    cdf = np.cumsum(post / post.sum(axis=0), axis=0)  # (Q, N)
-    u = stream(seed, "latent-posterior").random((n, N))
-    idx = np.minimum((u[:, None, :] > cdf[None]).sum(axis=1), len(x) - 1)  # (n, N)
+    cdf = np.cumsum(post / post.sum(axis=0), axis=0)
+    u = stream(seed, "latent-posterior").random((n, *logp.shape[1:]))
+    idx = np.minimum((u[:, None] > cdf[None]).sum(axis=1), len(x) - 1)  # (n, N, C)
     return x[idx]
 
 

@@ -41,12 +41,13 @@ replaced by the recorded dates (use ABC for the free-running model).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import logsumexp
 
-from ..dynamics import LOGIT
+from ..dynamics import LOGIT, Block
 from ..errors import CalibrationError, ConfigError
 from ..mechanisms import PastView, State
 from ..observations import BEFORE, CENSORED, DATED, INTERVAL, UNOBSERVED, Observations, observations
@@ -64,6 +65,7 @@ __all__ = [
     "history",
     "loglik",
     "loglik_cells",
+    "loglik_many",
     "loglik_sampled",
     "loglik_states",
     "quadrature",
@@ -121,44 +123,74 @@ def history(scenario, record) -> History:
 QUADRATURE_NODES = 24
 
 
+@lru_cache(maxsize=8)
 def quadrature(n: int = QUADRATURE_NODES) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of the standard normal (probabilists' Gauss-Hermite), weights summing to 1."""
     x, w = hermegauss(n)
-    return x, w / w.sum()
+    x.flags.writeable = False
+    w = w / w.sum()
+    w.flags.writeable = False
+    return x, w
 
 
-def _year_terms(dyn, link, ti: int, S, observed: np.ndarray):
-    """The year's risk sets and (log h, log(1 - h)), each (R, N, K), for the R histories in ``S``."""
-    view = PastView(S, int(dyn.world.years[ti]))
-    eta_all = dyn.logit(ti, view)
-    elig = dyn.eligible(ti, S) & observed[None]
+def _nodes(dyn, x: np.ndarray) -> np.ndarray:
+    """(L, N, C) propensities: every state's every column at node ``x[l]`` (``dyn``: Dynamics or Block)."""
+    return np.broadcast_to(np.asarray(x, dtype=float)[:, None, None], (len(x), len(dyn.world.states), dyn.latent_width))
+
+
+def _by_column(ll: np.ndarray, dyn) -> np.ndarray:
+    """(..., N, C) cell terms (..., N, K) summed over the instruments that read each propensity column."""
+    cols = dyn.latent_columns
+    return np.stack([ll[..., cols == c].sum(axis=-1) for c in range(dyn.latent_width)], axis=-1)
+
+
+def _block(model) -> Block:
+    """A scenario as a block of one parameter set; a block as itself."""
+    return model if isinstance(model, Block) else Block([model])
+
+
+def _year_terms(block: Block, link, ti: int, S, observed: np.ndarray, cols=slice(None)):
+    """The year's risk sets and (log h, log(1 - h)), each (B, R, N, K): B parameter sets, R histories in ``S``.
+
+    ``cols``: the instruments to return (all by default); the hazards of the others are not computed.
+    """
+    view = PastView(S, int(block.world.years[ti]))
+    eta_all = block.logit(ti, view)
+    elig = block.eligible(ti, S) & observed[None]
     N, K = observed.shape
     R = max(len(S.adopt_year), 1 if S.latent is None else len(S.latent))
-    risk = np.empty((R, N, K), dtype=bool)
-    eta = np.empty((R, N, K))
+    risk = np.empty((block.B, R, N, K), dtype=bool)
+    eta = np.empty((block.B, R, N, K))
     # The engines' risk sets and gates, layer by layer.
-    for li in range(len(dyn.layers)):
-        idx, r, e = dyn.layer(li, ti, S, eta_all, elig)
-        risk[:, :, idx] = r
-        eta[:, :, idx] = e
-    log_h, log_s = link.log_probs(ti, view, eta, slice(None))
+    for li in range(len(block.layers)):
+        idx, r, e = block.layer(li, ti, S, eta_all, elig)
+        risk[..., idx] = r
+        eta[..., idx] = e
+    risk, eta = risk[..., cols], eta[..., cols]
+    log_h, log_s = link.log_probs(ti, view, eta, cols)
+    if log_h.shape != eta.shape:  # a link that reads the history alone (the Bass model's)
+        log_h, log_s = np.broadcast_to(log_h, eta.shape), np.broadcast_to(log_s, eta.shape)
     return risk, log_h, log_s
 
 
-def _cells(scenario, hist: History, link=LOGIT, latent: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    """(L, N, K) log-likelihood contribution of every cell for each of L latent settings, and the number of
-    at-risk state-instrument-years. ``latent`` (L, N): the states' propensities (None: no latent mechanism).
+def _cells(
+    model, hist: History, link=LOGIT, latent: np.ndarray | None = None, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
+    """(B, L, N, K) log-likelihood contribution of every cell for each of B parameter sets (``model``: a
+    scenario or a :class:`~harmsim.dynamics.Block`) and L latent settings, and the number of at-risk
+    state-instrument-years. ``latent`` (L, N): the states' propensities (None: no latent mechanism).
 
     Other cells read an interval-censored adoption at its midpoint (``hist.state``): exact only where no
-    cell depends on one (see :func:`loglik`).
+    cell depends on one (see :func:`loglik`). ``mask``: the cells whose possibility is checked (default all).
     """
-    w = scenario.world
-    dyn = scenario.dynamics
+    block = _block(model)
+    checked = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+    scenario, w = block.scenarios[0], block.world
     S = hist.state if latent is None else replace(hist.state, latent=latent)
     N, K = hist.kind.shape
     L = 1 if latent is None else len(latent)
-    ll = np.zeros((L, N, K))
-    int_surv = np.zeros((L, N, K))  # log prob. of no adoption within the interval so far
+    ll = np.zeros((block.B, L, N, K))
+    int_surv = np.zeros((block.B, L, N, K))  # log prob. of no adoption within the interval so far
     int_risk = np.zeros((N, K), dtype=bool)
     n_obs = 0
     kind, year, lo, hi, seen = hist.kind, hist.year, hist.lo, hist.hi, hist.seen
@@ -167,21 +199,20 @@ def _cells(scenario, hist: History, link=LOGIT, latent: np.ndarray | None = None
     for ti, t in enumerate(w.years):
         if t > hist.end:
             break
-        risk, log_h, log_s = _year_terms(dyn, link, ti, S, observed)
-        risk = risk[0]  # the rows differ only in propensities
+        risk, log_h, log_s = _year_terms(block, link, ti, S, observed)
         dated_open = dated & (year >= t)
         cens = cens_k & (seen >= t)
         before_int = interval & (t < lo)
         in_int = interval & (t >= lo) & (t <= hi)
-        n_obs += int((risk & (dated_open | cens | before_int | in_int)).sum())
+        n_obs += int((risk[0, 0] & (dated_open | cens | before_int | in_int)).sum())
         adopt_now = dated & (year == t)
-        _check_possible(scenario, adopt_now & ~risk, t)
+        _check_possible(scenario, (adopt_now & ~risk).any(axis=(0, 1)) & checked, t)
         ll += np.where(adopt_now & risk, log_h, 0.0)
         ll += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_s, 0.0)
         int_surv += np.where(risk & in_int, log_s, 0.0)
-        int_risk |= risk & in_int
-    if (interval & ~int_risk).any():
-        i, k = np.argwhere(interval & ~int_risk)[0]
+        int_risk |= (risk & in_int).any(axis=(0, 1))
+    if (interval & ~int_risk & checked).any():
+        i, k = np.argwhere(interval & ~int_risk & checked)[0]
         raise CalibrationError(
             f"the record has {w.states[i]} adopting {w.instruments[k]} within [{lo[i, k]:.0f}, {hi[i, k]:.0f}], "
             f"but it is never at risk then in scenario '{scenario.name}'"
@@ -267,22 +298,30 @@ def _groups(scenario, cells: np.ndarray, reads: np.ndarray) -> list[tuple[np.nda
     return groups
 
 
-def _exact(scenario, hist: History, mask: np.ndarray, groups, link, steps=None) -> float:
-    """Sum of the groups' forward recursions, the cells outside every group taken with the first."""
+def _exact(block: Block, hist: History, mask: np.ndarray, groups, link, steps=None) -> np.ndarray:
+    """(B,) sum of the groups' forward recursions plus the cells outside every group (exact by themselves).
+
+    ``steps``: a dict to which each group's recursion steps are added (see :func:`_forward`)."""
     outside = mask & ~np.logical_or.reduce([cols for _, cols in groups])[None, :]
-    total = 0.0
+    total = np.zeros(block.B)
     for j, (g, cols) in enumerate(groups):
-        m = mask & cols[None, :]
-        if j == 0:
-            m = m | outside
-        total += _forward(scenario, hist, m, g, link, None if steps is None else steps.setdefault(j, []))
+        total += _forward(
+            block, hist, mask & cols[None, :], g, cols, link, steps.setdefault(j, []) if steps is not None else None
+        )
+    if outside.any():  # propensities, if any, held at 0 as in the recursion
+        z = _nodes(block, [0.0]) if block.needs_latent else None
+        ll, _ = _cells(block, hist, link, z, mask=outside)
+        total += np.where(outside, ll[:, 0], 0.0).sum(axis=(1, 2))
     return total
 
 
-def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict:
-    """What :func:`_forward` needs that does not depend on the parameters, computed once per history."""
+def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray, cols: np.ndarray) -> dict:
+    """What :func:`_forward` needs that does not depend on the parameters, computed once per history.
+
+    Cells are indexed flat over the group's instruments ``cols`` (N * kc).
+    """
     w = scenario.world
-    key = ("plan", mask.tobytes(), hidden.tobytes(), w.start, w.end, w.requires.tobytes())
+    key = ("plan", mask.tobytes(), hidden.tobytes(), cols.tobytes(), w.start, w.end, w.requires.tobytes())
     if key in hist.cache:
         return hist.cache[key]
     kind, year, seen = hist.kind, hist.year, hist.seen
@@ -312,9 +351,10 @@ def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict
         ok = ((a & ~b) == 0) & ((b & ~a & ~(window @ weight)) == 0) & ((due[:, None] & ~b) == 0)  # (A, P)
         y = {"t": int(t), "ti": ti, "before": before, "window": window}
         y["quiet"] = len(before) == 1 and not window.any() and not due.any()
-        y["now_flat"] = np.flatnonzero(dated & (year == t))
-        y["stay_flat"] = np.flatnonzero(own & ((dated & (year > t)) | (cens_k & (seen >= t)) | (ivl & (t < hist.lo))))
-        y["interval_flat"] = np.flatnonzero(ivl & (hist.lo <= t) & (t <= hist.hi))
+        y["now_flat"] = np.flatnonzero((dated & (year == t))[:, cols])
+        stay = own & ((dated & (year > t)) | (cens_k & (seen >= t)) | (ivl & (t < hist.lo)))
+        y["stay_flat"] = np.flatnonzero(stay[:, cols])
+        y["interval_flat"] = np.flatnonzero((ivl & (hist.lo <= t) & (t <= hist.hi))[:, cols])
         if pairs:
             ia, ib = np.nonzero(ok)
             y.update(ia=ia, ib=ib, C=bits[ib] & ~bits[before[ia]])
@@ -327,23 +367,28 @@ def _plan(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray) -> dict
         ay[:, hs, hk] = np.where(y["A"], t - 1, np.where(adopting, t, NEVER))
         y["ay"] = ay
         years.append(y)
-    plan = {"lo": lo, "hi": hi, "P": P, "pairs": pairs, "weight": weight, "years": years, "intervals": ivl}
-    plan["hidden_flat"] = hs * kind.shape[1] + hk
+    plan = {"lo": lo, "hi": hi, "P": P, "pairs": pairs, "weight": weight, "years": years, "intervals": ivl[:, cols]}
+    sub = np.flatnonzero(cols)
+    plan["hidden_flat"] = hs * len(sub) + np.searchsorted(sub, hk)
+    plan["cols"] = sub
     plan.update(bitsT=bits.T.astype(float), observed=(kind != BEFORE) & (kind != UNOBSERVED))
     hist.cache[key] = plan
     return plan
 
 
-def _lse(x: np.ndarray) -> np.ndarray:
-    """log-sum-exp over axis 0 (columns of all -inf give -inf), without scipy's per-call overhead."""
-    m = x.max(axis=0)
+def _lse(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """log-sum-exp over ``axis`` (all -inf gives -inf), without scipy's per-call overhead."""
+    m = x.max(axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
-        return np.log(np.exp(x - m).sum(axis=0)) + m
+        return np.log(np.exp(x - m).sum(axis=axis)) + np.squeeze(m, axis=axis)
 
 
-def _forward(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray, link=LOGIT, steps=None) -> float:
-    """Exact log-likelihood of the cells in ``mask`` when the interval-censored cells ``hidden`` matter to others.
+def _forward(
+    block: Block, hist: History, mask: np.ndarray, hidden: np.ndarray, cols: np.ndarray, link=LOGIT, steps=None
+) -> np.ndarray:
+    """(B,) exact log-likelihood of the cells in ``mask`` when the interval-censored cells ``hidden`` matter to
+    others, for each parameter set of ``block``; ``mask`` holds cells of the group's instruments ``cols`` only.
 
     The unknown years are summed over by a forward recursion on the set of
     hidden cells adopted before each year (2**M patterns). Given that set and
@@ -355,61 +400,64 @@ def _forward(scenario, hist: History, mask: np.ndarray, hidden: np.ndarray, link
     otherwise each (before, after) pair is evaluated. A hidden cell adopts
     within its interval, at the latest in its last year. ``steps``: a list
     to which each year's (year, sets before, log weights to the sets after) is
-    appended, for drawing patterns backwards. States' propensities, if any,
-    are held at 0.
+    appended, for drawing patterns backwards (a block of one). States'
+    propensities, if any, are held at 0.
     """
-    dyn = scenario.dynamics
-    plan = _plan(scenario, hist, mask, hidden)
+    scenario = block.scenarios[0]
+    plan = _plan(scenario, hist, mask, hidden, cols)
     lo, hi = plan["lo"], plan["hi"]
-    z = None if not dyn.needs_latent else np.zeros((1, hist.kind.shape[0]))
-    alpha = np.full(plan["P"], -np.inf)
-    alpha[0] = 0.0
-    int_surv = np.zeros(hist.kind.size)  # unread interval-censored cells: log prob. of no adoption so far
+    z = None if not block.needs_latent else _nodes(block, [0.0])
+    B, NK = block.B, hist.kind.shape[0] * len(plan["cols"])
+    alpha = np.full((B, plan["P"]), -np.inf)
+    alpha[:, 0] = 0.0
+    int_surv = np.zeros((B, NK))  # unread interval-censored cells: log prob. of no adoption so far
     hid = plan["hidden_flat"]
     for y in plan["years"]:
         t, before, A = y["t"], y["before"], y["A"]
         S = replace(hist.state, adopt_year=y["ay"], latent=z)
-        risk, log_h, log_s = _year_terms(dyn, link, y["ti"], S, plan["observed"])
-        R = len(risk)
-        risk, log_h, log_s = risk.reshape(R, -1), log_h.reshape(R, -1), log_s.reshape(R, -1)
+        risk, log_h, log_s = _year_terms(block, link, y["ti"], S, plan["observed"], plan["cols"])
+        R = risk.shape[1]
+        risk, log_h, log_s = risk.reshape(B, R, NK), log_h.reshape(B, R, NK), log_s.reshape(B, R, NK)
         now, stay, ivl = y["now_flat"], y["stay_flat"], y["interval_flat"]
-        at_risk = risk[:, now]
-        fixed = log_h[:, now].sum(1) + (log_s[:, stay] * risk[:, stay]).sum(1)
+        at_risk = risk[:, :, now]
+        fixed = log_h[:, :, now].sum(-1) + (log_s[:, :, stay] * risk[:, :, stay]).sum(-1)  # (B, R)
         if not at_risk.all():  # a dated adoption some adoption sets rule out (e.g. before its treaty)
-            impossible = np.zeros((R, hist.kind.size), dtype=bool)
-            impossible[:, now] = ~at_risk
-            _check_possible(scenario, impossible.all(0).reshape(hist.kind.shape), t)
-            fixed[~at_risk.all(1)] = -np.inf
-        int_surv[ivl] += log_s[0, ivl] * risk[0, ivl]
-        r = risk[:, hid] & ~A  # hidden cells at risk, not yet adopted
-        lh, ls = log_h[:, hid], log_s[:, hid]
+            impossible = np.zeros(hist.kind.shape, dtype=bool)
+            impossible[:, plan["cols"]] = np.isin(np.arange(NK), now[(~at_risk).all(axis=1).any(axis=0)]).reshape(
+                -1, len(plan["cols"])
+            )
+            _check_possible(scenario, impossible, t)
+            fixed[~at_risk.all(-1)] = -np.inf
+        int_surv[:, ivl] += log_s[:, 0, ivl] * risk[:, 0, ivl]
+        r = risk[:, :, hid] & ~A  # hidden cells at risk, not yet adopted
+        lh, ls = log_h[:, :, hid], log_s[:, :, hid]
         if y["quiet"]:  # one pattern and no interval open: nothing moves
-            fixed += np.where(r, ls, 0.0).sum(1)
-            alpha[before] += fixed
+            fixed += np.where(r, ls, 0.0).sum(-1)
+            alpha[:, before] += fixed
             if steps is not None:
                 step = np.full((1, plan["P"]), -np.inf)
-                step[0, before] = alpha[before]
+                step[0, before] = alpha[0, before]
                 steps.append((t, before, step))
             continue
         if plan["pairs"]:
             C, ia, ib = y["C"], y["ia"], y["ib"]
             good = ~(C & ~r).any(-1)
             val = fixed + np.where(C, lh, np.where(r & (t <= hi), ls, 0.0)).sum(-1)
-            step = np.full((len(before), plan["P"]), -np.inf)
-            step[ia, ib] = np.where(good, alpha[before[ia]] + val, -np.inf)
+            step = np.full((B, len(before), plan["P"]), -np.inf)
+            step[:, ia, ib] = np.where(good, alpha[:, before[ia]] + val, -np.inf)
         else:
             cand = r & y["window"]
-            fixed += np.where(r & (t < lo) | cand, ls, 0.0).sum(1)
-            # B = A + C: each cell of C trades its log(1 - h) for log h
+            fixed += np.where(r & (t < lo) | cand, ls, 0.0).sum(-1)
+            # after = before + C: each cell of C trades its log(1 - h) for log h
             move = np.where(cand, lh - ls, 0.0) @ plan["bitsT"]
-            ok = y["ok"] & ((y["free"] & ~(cand @ plan["weight"])[:, None]) == 0)
-            step = np.where(ok, (alpha[before] + fixed)[:, None] + move, -np.inf)
+            ok = y["ok"] & ((y["free"] & ~(cand @ plan["weight"])[..., None]) == 0)
+            step = np.where(ok, (alpha[:, before] + fixed)[..., None] + move, -np.inf)
         if steps is not None:
-            steps.append((t, before, step))
-        alpha = _lse(step)
+            steps.append((t, before, step[0]))
+        alpha = _lse(step, axis=1)
     with np.errstate(divide="ignore"):
-        own = np.log(-np.expm1(np.minimum(int_surv, -1e-300)))[plan["intervals"].ravel()].sum()
-    return float(_lse(alpha[:, None])[0]) + float(own)
+        own = np.log(-np.expm1(np.minimum(int_surv, -1e-300)))[:, plan["intervals"].ravel()].sum(-1)
+    return _lse(alpha, axis=1) + own
 
 
 def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
@@ -426,12 +474,12 @@ def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
             f"scenario '{scenario.name}' has state propensities: its cells do not separate; use loglik_states"
         )
     ll, n_obs = _cells(scenario, hist, link)
-    return ll[0], n_obs
+    return ll[0, 0], n_obs
 
 
 def at_risk_years(scenario, hist: History) -> int:
     """The number of at-risk state-instrument-years of the observation window (the sample size for BIC)."""
-    latent = np.zeros((1, len(scenario.world.states))) if scenario.dynamics.needs_latent else None
+    latent = _nodes(scenario.dynamics, [0.0]) if scenario.dynamics.needs_latent else None
     return _cells(scenario, hist, LOGIT, latent)[1]
 
 
@@ -443,7 +491,7 @@ def _patterns(scenario, hist: History, mask: np.ndarray, groups, samples: int):
     """(cells (M, 2), years (S, M), log q (S,)): the hidden cells' years drawn from their exact posterior with
     propensities at 0, group by group (the groups are independent), backwards through the forward recursion."""
     steps: dict = {}
-    _exact(scenario, hist, mask, groups, LOGIT, steps)
+    _exact(_block(scenario), hist, mask, groups, LOGIT, steps)
     u = stream(PATTERN_SEED, "interval patterns")
     cells, years, logq = [], [], np.zeros(samples)
     for j, (g, _) in enumerate(groups):
@@ -491,10 +539,11 @@ def _sampled(scenario, hist: History, mask: np.ndarray, groups, nodes: int, samp
     ay = np.broadcast_to(hist.state.adopt_year[0], (S, *kind.shape)).copy()
     ay[:, hs, hk] = years
     ay = np.repeat(ay, Q, axis=0)
-    z = np.tile(np.repeat(x[:, None], N, axis=1), (S, 1))  # rows: path-major, node-minor
+    dyn = scenario.dynamics
+    z = np.tile(_nodes(dyn, x), (S, 1, 1))  # rows: path-major, node-minor
     state = replace(hist.state, adopt_year=ay, latent=z)
-    ll = _dated_terms(scenario, hist, kind, np.repeat(yr, Q, axis=0), state, mask)  # (S*Q, N)
-    per = logsumexp(ll.reshape(S, Q, N) + np.log(w)[None, :, None], axis=1).sum(1)  # (S,)
+    ll = _by_column(_dated_terms(scenario, hist, kind, np.repeat(yr, Q, axis=0), state, mask), dyn)  # (S*Q, N, C)
+    per = logsumexp(ll.reshape(S, Q, N, -1) + np.log(w)[None, :, None, None], axis=1).sum(axis=(1, 2))  # (S,)
     lw = per - logq
     return float(logsumexp(lw) - np.log(S)), _ess(lw)
 
@@ -509,8 +558,8 @@ def _ess(lw: np.ndarray) -> dict:
 
 
 def _dated_terms(scenario, hist: History, kind, year, state, mask) -> np.ndarray:
-    """(R, N) per-state log-likelihood of fully dated histories (``year`` (R, N, K)), one per row of ``state``."""
-    w, dyn = scenario.world, scenario.dynamics
+    """(R, N, K) log-likelihood of fully dated histories (``year`` (R, N, K)), one per row of ``state``."""
+    w = scenario.world
     observed = (kind != BEFORE) & (kind != UNOBSERVED)
     dated = ((kind == DATED) & mask)[None]
     cens = (kind == CENSORED) & mask
@@ -519,12 +568,12 @@ def _dated_terms(scenario, hist: History, kind, year, state, mask) -> np.ndarray
     for ti, t in enumerate(w.years):
         if t > hist.end:
             break
-        risk, log_h, log_s = _year_terms(dyn, LOGIT, ti, state, observed)
+        risk, log_h, log_s = (a[0] for a in _year_terms(_block(scenario), LOGIT, ti, state, observed))
         now = dated & (year == t)
         ll += np.where(now & risk, log_h, 0.0)
         ll += np.where(risk & ((dated & (year > t)) | (cens & (hist.seen >= t))[None]), log_s, 0.0)
         ll = np.where(now & ~risk, -np.inf, ll)
-    return ll.sum(axis=2)
+    return ll
 
 
 def loglik_states(scenario, hist: History, mask: np.ndarray | None = None, nodes: int = QUADRATURE_NODES) -> np.ndarray:
@@ -533,18 +582,24 @@ def loglik_states(scenario, hist: History, mask: np.ndarray | None = None, nodes
     With state propensities, each state's propensity ``z ~ N(0, 1)`` is
     integrated out by Gauss-Hermite quadrature over ``nodes`` points: given
     the observed history every other term is fixed, so the states' integrals
-    are one-dimensional and independent. Where another cell depends on an
+    are one-dimensional and independent (as are a state's propensities per
+    instrument kind, each read by its own instruments' terms). Where another cell depends on an
     interval-censored adoption the states do not separate: :func:`loglik`
     sums over its year; this function reads it at its midpoint.
     """
+    return _states(_block(scenario), hist, mask, nodes)[0]
+
+
+def _states(block: Block, hist: History, mask: np.ndarray | None, nodes: int) -> np.ndarray:
+    """(B, N) :func:`loglik_states` for each parameter set of ``block``."""
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
-    if not scenario.dynamics.needs_latent:
-        ll, _ = _cells(scenario, hist)
-        return np.where(m, ll[0], 0.0).sum(axis=1)
+    if not block.needs_latent:
+        ll, _ = _cells(block, hist)
+        return np.where(m, ll[:, 0], 0.0).sum(axis=2)
     x, w = quadrature(nodes)
-    ll, _ = _cells(scenario, hist, LOGIT, np.repeat(x[:, None], hist.kind.shape[0], axis=1))
-    per_node = np.where(m[None], ll, 0.0).sum(axis=2)  # (Q, N)
-    return logsumexp(per_node + np.log(w)[:, None], axis=0)
+    ll, _ = _cells(block, hist, LOGIT, _nodes(block, x))
+    per_node = _by_column(np.where(m, ll, 0.0), block)  # (B, Q, N, C): states and propensities separate
+    return _lse(per_node + np.log(w)[:, None, None], axis=1).sum(axis=-1)
 
 
 def loglik(
@@ -567,16 +622,40 @@ def loglik(
     exact), unless ``samples`` asks for importance sampling over its year
     (:func:`loglik_sampled` reports the Monte Carlo error).
     """
-    m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
-    groups = _hidden(scenario, hist, m, link)
-    if scenario.dynamics.needs_latent:
-        if groups and samples:
+    if samples and scenario.dynamics.needs_latent:
+        m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+        groups = _hidden(scenario, hist, m, link)
+        if groups:
             return _sampled(scenario, hist, m, groups, nodes, samples)[0]
-        return float(loglik_states(scenario, hist, m, nodes).sum())
+    return float(loglik_many([scenario], hist, mask, nodes, link)[0])
+
+
+def loglik_many(
+    scenarios, hist: History, mask: np.ndarray | None = None, nodes: int = QUADRATURE_NODES, link=LOGIT
+) -> np.ndarray:
+    """(B,) :func:`loglik` of each of ``scenarios`` (variants of one scenario: its parameters changed).
+
+    The parameter sets are evaluated together (:class:`~harmsim.dynamics.Block`):
+    a block of finite-difference neighbours costs a few evaluations, not one
+    each. Each value equals ``loglik(scenarios[b], ...)``.
+
+    >>> import harmsim
+    >>> from harmsim.calibrate.likelihood import history, loglik_many
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> h = history(sc, sc.record)
+    >>> lls = loglik_many([sc.with_params({"diffusion.strength": v}) for v in (0.0, 1.0)], h)
+    >>> lls.shape
+    (2,)
+    """
+    block = _block(scenarios) if isinstance(scenarios, Block) else Block(scenarios)
+    m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+    groups = _hidden(block.scenarios[0], hist, m, link)
+    if block.needs_latent:
+        return _states(block, hist, m, nodes).sum(axis=1)
     if groups:
-        return _exact(scenario, hist, m, groups, link)
-    ll, _ = _cells(scenario, hist, link)
-    return float(ll[0][m].sum())
+        return _exact(block, hist, m, groups, link)
+    ll, _ = _cells(block, hist, link)
+    return np.where(m, ll[:, 0], 0.0).sum(axis=(1, 2))
 
 
 def loglik_sampled(scenario, hist: History, samples: int = PATTERN_SAMPLES, nodes: int = QUADRATURE_NODES) -> tuple:

@@ -35,7 +35,7 @@ from ..errors import CalibrationError
 from ..params import InstrumentMap, Real
 from ..scenario import parameter_spec
 from .fit import Fit
-from .likelihood import BEFORE, INTERVAL, at_risk_years, history, loglik, loglik_sampled
+from .likelihood import BEFORE, INTERVAL, at_risk_years, history, loglik, loglik_many, loglik_sampled
 from .pooling import kinds, log_prior
 
 __all__ = ["bounds_of", "default_free", "fit_mle"]
@@ -122,39 +122,77 @@ def fit_mle(
 
     scenario.with_params(_values(free, x0))  # validates the names once
 
-    def nll(x):
-        sc = scenario._with_checked_values(_values(free, x))
-        return -loglik(sc, hist, cells) - log_prior(sc)
+    def nll_many(X) -> np.ndarray:
+        """Negative log posterior (log-likelihood plus pooling) at each row of X, evaluated as one block."""
+        scs = [scenario._with_checked_values(_values(free, x)) for x in X]
+        return -loglik_many(scs, hist, cells) - np.array([log_prior(sc) for sc in scs])
 
-    base = nll(x0)
+    base = nll_many([x0])[0]
     if not np.isfinite(base):
         raise CalibrationError(f"the record is impossible under scenario '{scenario.name}' at its start values")
     # Parameters that do not move this record's likelihood at all are held fixed.
-    fixed = {}
-    keep = []
-    for j, name in enumerate(free):
-        x = x0.copy()
-        x[j] = x0[j] + 0.5 if x0[j] + 0.5 <= bounds[j][1] else x0[j] - 0.5
-        if abs(nll(x) - base) < 1e-9:
-            fixed[name] = {"value": float(x0[j]), "reason": "no effect on the likelihood of this record"}
-        else:
-            keep.append(j)
+    moved = np.repeat(x0[None], len(free), axis=0)
+    for j in range(len(free)):
+        moved[j, j] = x0[j] + 0.5 if x0[j] + 0.5 <= bounds[j][1] else x0[j] - 0.5
+    still = np.abs(nll_many(moved) - base) < 1e-9
+    fixed = {
+        n: {"value": float(x0[j]), "reason": "no effect on the likelihood of this record"}
+        for j, n in enumerate(free)
+        if still[j]
+    }
+    keep = np.flatnonzero(~still)
     free = [free[j] for j in keep]
     bounds = [bounds[j] for j in keep]
     x0 = x0[keep]
     evals = [0]
 
-    def f(x):
-        evals[0] += 1
-        return nll(x)
+    def f_many(X) -> np.ndarray:
+        evals[0] += len(X)
+        return nll_many(X)
 
-    res = minimize(f, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6})
+    def f(x):
+        return f_many([x])[0]
+
+    def f_and_grad(x):
+        # forward differences (scipy's relative step), the point and its neighbours in one block
+        steps = _GRAD_STEP * np.maximum(1.0, np.abs(x))
+        up = x + steps <= np.array([hi for _, hi in bounds])
+        steps = np.where(up, steps, -steps)
+        X = np.repeat(x[None], len(x) + 1, axis=0)
+        X[1:] += np.diag(steps)
+        v = f_many(X)
+        return v[0], (v[1:] - v[0]) / steps
+
+    path = []
+
+    def plateau(intermediate_result):
+        # a parameter without curvature drifts towards its bound while the likelihood barely moves: stop there
+        path.append(float(intermediate_result.fun))
+        if len(path) > PLATEAU_ITERATIONS and path[-1 - PLATEAU_ITERATIONS] - path[-1] < PLATEAU_GAIN:
+            raise StopIteration
+
+    res = minimize(
+        f_and_grad,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        callback=plateau,
+        options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
+    )
+    on_plateau = not res.success and len(path) > PLATEAU_ITERATIONS and "StopIteration" in str(res.message)
+    message = (
+        f"stopped on a plateau: the log-likelihood rose by less than {PLATEAU_GAIN:g} over the last "
+        f"{PLATEAU_ITERATIONS} iterations"
+        if on_plateau
+        else str(res.message)
+    )
     x = res.x
     final = scenario.with_params(_values(free, x))
     prior = log_prior(final)
     ll = -float(res.fun) - prior  # the record's log-likelihood, without the pooling term
     if uncertainty:
-        H = _hessian(f, x, bounds, hessian_step)
+        H = _hessian(f_many, x, bounds, hessian_step)
         cov, status, se = _uncertainty(H, x, bounds)
     else:
         H = np.full((len(x), len(x)), np.nan)
@@ -184,8 +222,8 @@ def fit_mle(
         "standard errors from a central-difference Hessian of the log-likelihood",
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},
         "diagnostics": {
-            "converged": bool(res.success),
-            "message": str(res.message),
+            "converged": bool(res.success or on_plateau),
+            "message": message,
             "iterations": int(res.nit),
             "likelihood evaluations": evals[0],
             "Hessian eigenvalues": np.round(np.linalg.eigvalsh(H), 4).tolist() if np.isfinite(H).all() else "n/a",
@@ -202,6 +240,7 @@ def fit_mle(
     return Fit(
         scenario=scenario.name,
         scenario_digest=scenario.digest,
+        model_digest=scenario.model_digest(free),
         record=record.name,
         observed_until=record.end,
         transforms=scenario.transforms.as_dict(),
@@ -262,24 +301,36 @@ def _interval_note(scenario, hist, ll: float, check: bool = True) -> list[str]:
     ]
 
 
-def _hessian(f, x, bounds, h):
-    """Central-difference Hessian of the log-likelihood (= -Hessian of f), steps kept inside bounds."""
+def _hessian(f_many, x, bounds, h):
+    """Central-difference Hessian of the negative log-likelihood (the observed information), steps kept inside
+    bounds; every point in one block of evaluations."""
     p = len(x)
     steps = np.array([min(h * max(1.0, abs(v)), (hi - lo) / 4) for v, (lo, hi) in zip(x, bounds)])
     xc = np.array([np.clip(v, lo + s, hi - s) for v, (lo, hi), s in zip(x, bounds, steps)])
-    f0 = f(xc)
+    E = np.diag(steps)
+    pairs = [(i, j) for i in range(p) for j in range(i)]
+    points = [xc]
+    points += [xc + sign * E[i] for i in range(p) for sign in (1, -1)]
+    points += [xc + si * E[i] + sj * E[j] for i, j in pairs for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+    v = np.concatenate(
+        [f_many(np.array(points[k : k + _HESSIAN_BLOCK])) for k in range(0, len(points), _HESSIAN_BLOCK)]
+    )
+    f0, diag, cross = v[0], v[1 : 1 + 2 * p].reshape(p, 2), v[1 + 2 * p :].reshape(-1, 4)
     H = np.empty((p, p))
-    for i in range(p):
-        ei = np.zeros(p)
-        ei[i] = steps[i]
-        H[i, i] = (f(xc + ei) - 2 * f0 + f(xc - ei)) / steps[i] ** 2
-        for j in range(i):
-            ej = np.zeros(p)
-            ej[j] = steps[j]
-            H[i, j] = H[j, i] = (f(xc + ei + ej) - f(xc + ei - ej) - f(xc - ei + ej) + f(xc - ei - ej)) / (
-                4 * steps[i] * steps[j]
-            )
-    return H  # observed information (Hessian of the negative log-likelihood)
+    H[np.arange(p), np.arange(p)] = (diag[:, 0] - 2 * f0 + diag[:, 1]) / steps**2
+    for (i, j), (pp, pm, mp, mm) in zip(pairs, cross):
+        H[i, j] = H[j, i] = (pp - pm - mp + mm) / (4 * steps[i] * steps[j])
+    return H
+
+
+#: the optimizer stops when the log-likelihood rose by less than PLATEAU_GAIN over PLATEAU_ITERATIONS iterations
+#: (likelihood-ratio statistics are then accurate to about twice that)
+PLATEAU_GAIN = 1e-4
+PLATEAU_ITERATIONS = 20
+#: relative forward-difference step of the gradient (scipy's default for '2-point': sqrt of machine epsilon)
+_GRAD_STEP = np.sqrt(np.finfo(float).eps)
+#: parameter sets per block of Hessian points
+_HESSIAN_BLOCK = 64
 
 
 #: a Hessian eigenvalue below this (log-likelihood units per unit parameter squared) marks a nearly flat direction
@@ -334,6 +385,11 @@ def _uncertainty(H, x, bounds):
     return cov, status, se
 
 
+def _objective(fit: Fit) -> float:
+    """What the fit maximized: the record's log-likelihood plus the pooling term, if any."""
+    return fit.loglik + fit.log.get("pooling", {}).get("log prior", 0.0)
+
+
 def profile(scenario, record, fit: Fit, name: str, points: int = 11) -> pd.DataFrame:
     """The profile log-likelihood of one parameter: the others re-maximized at each value.
 
@@ -357,7 +413,7 @@ def profile(scenario, record, fit: Fit, name: str, points: int = 11) -> pd.DataF
         fixed_sc = scenario._with_checked_values({name: float(v)})
         if others:
             f = fit_mle(fixed_sc, record, others, start=start, uncertainty=False)
-            ll = f.loglik + f.log.get("pooling", {}).get("log prior", 0.0)
+            ll = _objective(f)
         else:
             ll = loglik(fixed_sc, history(fixed_sc, record)) + log_prior(fixed_sc)
         rows.append({"value": float(v), "loglik": ll})
@@ -397,7 +453,7 @@ def with_profiles(scenario, record, fit: Fit, points: int = 11) -> Fit:
     for j, name in enumerate(est["parameter"]):
         table = profile(scenario, record, fit, name, points)
         profiles[name] = table.to_dict("list")
-        lo, hi = profile_interval(table, fit.loglik + fit.log.get("pooling", {}).get("log prior", 0.0))
+        lo, hi = profile_interval(table, _objective(fit))
         est.loc[j, "profile_lower"], est.loc[j, "profile_upper"] = lo, hi
         found = np.isfinite([lo, hi]).sum()
         if est.loc[j, "status"] != "at bound":

@@ -50,9 +50,11 @@ class State:
     adopt_year: (R, N, K) adoption year, NEVER if not adopted.
     arrival: (R, M) arrival year of each agreement, NEVER if not arrived.
     open_year: (R, K) first year each instrument can be adopted.
-    latent: (R, N) standard-normal propensities of the states (drawn once per
-        replicate from its ``frailty`` stream; quadrature nodes in the
-        likelihood), or None when no mechanism uses them.
+    latent: (R, N, C) standard-normal propensities of the states, C per state
+        (one per instrument group a mechanism declares, see
+        :meth:`Mechanism.latent_columns`; drawn once per replicate from its
+        ``frailty`` stream; quadrature nodes in the likelihood), or None when
+        no mechanism uses them.
     """
 
     adopt_year: np.ndarray
@@ -103,7 +105,7 @@ class PastView:
 
     @property
     def latent(self) -> np.ndarray:
-        """(R, N) the states' standard-normal propensities (fixed over time: no future to leak)."""
+        """(R, N, C) the states' standard-normal propensities (fixed over time: no future to leak)."""
         z = self._state.latent
         if z is None:
             raise LookaheadError("no latent propensities in this history: the mechanism must declare uses_latent")
@@ -171,6 +173,16 @@ class Mechanism:
             return None
         K = len(self.world.instruments)
         return np.ones((K, K), dtype=bool)
+
+    def latent_columns(self) -> np.ndarray | None:
+        """(K,) int: the column of the states' propensities (``PastView.latent``) each instrument's terms read.
+
+        None for a mechanism without propensities; a mechanism with them reads
+        one column (0) unless it says otherwise. The likelihood integrates each
+        state's columns out separately, so each instrument's terms must read
+        only its own column.
+        """
+        return np.zeros(len(self.world.instruments), dtype=np.int64) if self.uses_latent else None
 
     def initial_schedule(self, arrival: np.ndarray, open_year: np.ndarray, known_until: int) -> None:
         """Adjust the (M,) arrivals and (K,) openings at the start; agreements up to ``known_until`` are given."""
