@@ -50,14 +50,14 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     sc = harmsim.load_scenario("baseline")
     fit = calibrate(sc)
-    fit.save(a.out / "fit")
+    fit.save(a.out / "fit", force=True)  # this script owns its result folders
     here = Path(__file__).resolve().parent / "changes"
     rows = []
     for name in CHANGES:
         cf = counterfactual(
             sc, fit, load_change(here / f"{name}.toml"), until=a.until, replicates=a.replicates, seed=a.seed
         )
-        cf.save(a.out / name)
+        cf.save(a.out / name, force=True)
         print(cf.report(), end="\n\n")
         rows.append(cf.summary.assign(change=name))
     table = pd.concat(rows, ignore_index=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import harmsim
 
@@ -20,3 +22,9 @@ def record():
 @pytest.fixture(scope="session")
 def baseline():
     return harmsim.load_scenario(ROOT / "scenarios" / "baseline.toml")
+
+
+# Hypothesis profiles: "ci" (the default test run) and "fuzz" (scripts/fuzz.sh: 10,000 inputs per property).
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("fuzz", max_examples=10_000, deadline=None)
+settings.load_profile(os.environ.get("HARMSIM_HYPOTHESIS_PROFILE", "ci"))

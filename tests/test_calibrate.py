@@ -133,15 +133,14 @@ def test_binding_effect_outside_the_window_is_held_fixed():
     [
         (["diffusion.strenght"], "unknown parameter 'diffusion.strenght'"),
         ([], "nothing to estimate"),
-        (["agreements.arrival"], None),
+        (["agreements.arrival"], "'agreements.arrival' is not real-valued"),
     ],
 )
 def test_bad_free_parameters(free, pattern):
     sc = harmsim.load_scenario("baseline")
-    with pytest.raises((CalibrationError, harmsim.ConfigError)) as info:
+    with pytest.raises(CalibrationError) as info:
         calibrate(sc, free=free)
-    if pattern:
-        assert pattern in str(info.value)
+    assert pattern in str(info.value)
 
 
 def test_fit_of_another_scenario_is_refused(tmp_path, capsys):
@@ -251,6 +250,18 @@ def test_abc_and_mle_agree_within_their_uncertainty(name, free):
         assert gap < 2 * np.hypot(mle.loc[p, "se"], abc.loc[p, "se"]), p
     # ABC summarizes the record, so it cannot be more certain than the exact likelihood
     assert (abc["se"] >= 0.5 * mle["se"]).all()
+    # ... but it must have learned: an ABC that never updates returns its prior (the width ratio would be 1)
+    assert (abc["upper"] - abc["lower"] < 0.8 * (abc["bound_hi"] - abc["bound_lo"])).any()
+
+
+def test_abc_stops_when_no_proposal_falls_inside_the_priors(monkeypatch):
+    """A proposal kernel far wider than the priors used to loop forever; the generation now stops and says why."""
+    sc = harmsim.load_scenario("diffusion_only")
+    priors = [harmsim.params.RealRange("hazard.intercept", -5, 0), harmsim.params.RealRange("diffusion.strength", 0, 3)]
+    monkeypatch.setattr(np.linalg, "cholesky", lambda a: 1e6 * np.eye(len(a)))
+    fit = calibrate(sc, "abc", priors=priors, population=20, budget=200, generations=3, seed=1)
+    gens = fit.log["diagnostics"]["generations"]
+    assert gens[-1]["stopped"] == "every proposal fell outside the priors"
 
 
 def test_abc_is_reproducible_on_any_worker_count(tmp_path):
@@ -311,10 +322,11 @@ def test_compare_mechanisms_table_and_verdict(tmp_path, comparison):
     # binding_only fixes the non-binding effect at 0: one parameter fewer, likelihood no higher
     assert t.loc["binding_only = no_asean", "k"] == t.loc["baseline", "k"] - 1
     assert t.loc["binding_only = no_asean", "loglik"] <= t.loc["baseline", "loglik"] + 1e-6
-    assert t["coverage90"].between(0, 1).all()
+    assert (t["coverage90"] >= t["coverage50"]).all() and (t["coverage50"] > 0.3).all()
+    assert t.loc["baseline", "coverage90"] > 0.8  # the fitted model's 90% intervals hold most observed years
     tests = comp.tests.set_index("test")
     assert tests.loc["baseline vs binding_only = no_asean", "df"] == 1
-    assert "lowest AIC" in comp.verdict
+    assert f"'{t['d_aic'].idxmin()}' has the lowest AIC" in comp.verdict
     paths = write_comparison(comp, scs, tmp_path, replicates=20, seed=1)
     names_written = {p.name for p in paths}
     assert {"comparison.csv", "verdict.txt", "baseline_incremental.png", "baseline_cumulative.pdf"} <= names_written
@@ -541,3 +553,80 @@ def test_arrival_thresholds_are_the_values_that_reproduce_the_recorded_dates():
                 assert r["lower_any"] < th <= r["upper_any"] + 1e-12, (name, th)
     words = " ".join(arrival_statement(arrival_thresholds(sc)))
     assert "cannot tell them apart" in words and "the scenario's 0.85 is within those bounds" in words
+
+
+def test_draw_holds_only_parameters_without_a_standard_error():
+    """A NaN row of the covariance holds that parameter at its estimate, the others keep their spread; a
+    covariance with a negative variance direction is refused."""
+    from dataclasses import replace
+
+    fit = calibrate(harmsim.load_scenario("baseline"), free=["hazard.intercept", "diffusion.strength"])
+    names = list(fit.estimates["parameter"])
+    cov = fit.covariance.copy()
+    cov.loc["hazard.intercept", :] = np.nan
+    cov.loc[:, "hazard.intercept"] = np.nan
+    draws = replace(fit, covariance=cov).draw(4000, seed=3)
+    est = fit.estimates.set_index("parameter")
+    assert (draws["hazard.intercept"] == est.loc["hazard.intercept", "estimate"]).all()
+    assert draws["diffusion.strength"].std() == pytest.approx(np.sqrt(fit.covariance.iloc[1, 1]), rel=0.1)
+    bad = pd.DataFrame([[1.0, 2.0], [2.0, 1.0]], index=names, columns=names)  # eigenvalues 3 and -1
+    with pytest.raises(CalibrationError, match="not positive semi-definite"):
+        replace(fit, covariance=bad).draw(10, seed=3)
+
+
+def test_a_fit_folder_keeps_nothing_of_an_earlier_fit_and_refuses_an_edited_scenario(tmp_path):
+    """A fit folder is replaced whole, only when asked (no stale samples from an ABC fit); a scenario of the same
+    name with a changed fixed parameter or mechanism is refused."""
+    from dataclasses import replace
+
+    from harmsim.errors import OutputError
+
+    sc = harmsim.load_scenario("baseline")
+    fit = calibrate(sc, free=["hazard.intercept", "diffusion.strength"])
+    abc_like = replace(fit, samples=pd.DataFrame({"hazard.intercept": [-9.0], "diffusion.strength": [9.0]}))
+    d = tmp_path / "fit"
+    abc_like.save(d)
+    assert (d / "samples.csv").is_file()
+    with pytest.raises(OutputError, match="pass --force"):
+        fit.save(d)
+    assert (d / "samples.csv").is_file()  # refused: the earlier result is untouched
+    fit.save(d, force=True)
+    assert not (d / "samples.csv").exists()
+    loaded = load_fit(d)
+    assert loaded.samples is None and loaded.model_digest == fit.model_digest
+    assert loaded.draw(3, seed=1)["diffusion.strength"].nunique() == 3  # from the covariance, not old samples
+    # the fitted parameters may differ; anything the fit held given may not
+    loaded.apply(sc.with_params({"diffusion.strength": 0.1}))
+    with pytest.raises(CalibrationError, match="is not the one this fit is of"):
+        loaded.apply(sc.with_params({"push_pull.migration": 0.3}))
+    # the horizon is not part of the model: forecasts extend it
+    loaded.apply(sc.with_horizon(2020))
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (lambda d: _json_edit(d, n_obs="many"), "'n_obs' must be a non-negative integer"),
+        (lambda d: _json_edit(d, n_obs=None), "'n_obs' must be a non-negative integer"),
+        (lambda d: _json_edit(d, loglik="high"), "'loglik' must be a number"),
+        (lambda d: (d / "covariance.csv").write_text(""), "covariance.csv"),
+        (lambda d: (d / "covariance.csv").write_text("x,a\na,1\n"), "rows and columns"),
+        (lambda d: (d / "estimates.csv").write_bytes(b"\xff\xfe\x00"), "estimates.csv"),
+        (lambda d: (d / "fit.json").write_text('{"format": '), "not valid JSON"),
+    ],
+)
+def test_a_damaged_fit_folder_is_one_clear_error(tmp_path, edit, pattern):
+    fit = calibrate(harmsim.load_scenario("baseline"), free=["hazard.intercept", "diffusion.strength"])
+    d = tmp_path / "fit"
+    fit.save(d)
+    edit(d)
+    with pytest.raises(CalibrationError, match=pattern):
+        load_fit(d)
+
+
+def _json_edit(d, **values):
+    import json
+
+    meta = json.loads((d / "fit.json").read_text())
+    meta.update(values)
+    (d / "fit.json").write_text(json.dumps(meta))

@@ -127,8 +127,10 @@ def test_counterfactual_command(tmp_path, capsys):
     }
     bad = tmp_path / "bad.toml"
     bad.write_text("[[agreements]]\nremove = 'nope'\n")
-    assert main([*args, "--change", str(bad), "--out", str(out)]) == 2
+    assert main([*args, "--change", str(bad), "--out", str(tmp_path / "cf2")]) == 2
     assert "unknown agreement 'nope'" in capsys.readouterr().err
+    assert main([*args, "--change", change, "--out", str(out)]) == 2  # the earlier result stays
+    assert "pass --force" in capsys.readouterr().err
 
 
 # Backtests ----------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ def test_backtest_command_on_the_record(tmp_path, capsys):
     # every model is scored on the same cells
     assert scores.groupby("origin")["events"].nunique().eq(1).all()
     assert (out / "backtest.png").is_file() and (out / "fits" / "2008-diffusion_only" / "fit.json").is_file()
-    assert main(["backtest", "diffusion_only", "--origins", "2015", "--out", str(out)]) == 2
+    assert main(["backtest", "diffusion_only", "--origins", "2015", "--out", str(out), "--force"]) == 2
     assert "origins must be years from 1997 to 2014" in capsys.readouterr().err
 
 

@@ -9,6 +9,7 @@ harmsim's own runs have none of these, on either Mesa version.
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import weakref
@@ -191,3 +192,55 @@ def test_ensemble_parameters_table(baseline):
     ens = harmsim.run_ensemble(baseline, replicates=2, seed=0)
     p = ens.parameters.set_index("parameter")["value"]
     assert p["diffusion.strength"] == baseline.parameters()["diffusion.strength"]
+
+
+def test_result_folders_are_written_aside_and_replaced_only_when_asked(tmp_path, baseline):
+    """A result appears complete (with its manifest) or not at all; an earlier result is replaced only with
+    force, whole; a folder that is not a harmsim result is never replaced; a failed save leaves no trace."""
+    import json
+
+    from harmsim._output import MANIFEST, ResultFolder, is_complete
+
+    ens = harmsim.run_ensemble(baseline, replicates=3, seed=1)
+    out = tmp_path / "out"
+    paths = ens.save(out)
+    assert is_complete(out) and all(p.parent == out and p.is_file() for p in paths)
+    assert sorted(json.loads((out / MANIFEST).read_text())["files"]) == sorted(p.name for p in paths)
+    f = harmsim.forecast(baseline, None, until=2017, replicates=4, seed=2)
+    with pytest.raises(harmsim.OutputError, match="pass --force"):
+        f.save(out, figures=False)
+    f.save(out, figures=False, force=True)
+    assert not (out / "adoptions.csv").exists() and (out / "forecast.csv").is_file() and is_complete(out)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(harmsim.OutputError, match="never replaced"):
+        ens.save(mine, force=True)
+    assert (mine / "notes.txt").read_text() == "keep"
+    with pytest.raises(RuntimeError), ResultFolder(out, "ensemble", force=True) as rf:
+        ens.write(rf.path)
+        raise RuntimeError("killed half way")
+    assert (out / "forecast.csv").is_file() and is_complete(out)  # the earlier complete result
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial folder left
+    (out / "forecast.csv").unlink()
+    assert not is_complete(out)
+    with pytest.raises(harmsim.OutputError, match="not a usable output folder"):
+        ens.save("")
+
+
+def test_a_killed_save_leaves_no_litter_for_the_next(tmp_path, baseline):
+    """Partial and replaced folders of a save whose process died are removed by the next save there."""
+    from harmsim._output import is_complete
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = dead.stdout.strip()
+    (tmp_path / f".out.partial-{pid}-abc").mkdir()
+    (tmp_path / f".out.old-{pid}-def").mkdir()
+    (tmp_path / f".out.partial-{os.getpid()}-live").mkdir()  # a save in progress (this process) is left alone
+    (tmp_path / ".other.partial-1-x").mkdir()  # another destination's
+    harmsim.run_ensemble(baseline, replicates=2, seed=1).save(tmp_path / "out")
+    assert is_complete(tmp_path / "out")
+    assert {p.name for p in tmp_path.iterdir() if p.name.startswith(".")} == {
+        f".out.partial-{os.getpid()}-live",
+        ".other.partial-1-x",
+    }

@@ -105,5 +105,5 @@ def test_forecast_command(tmp_path, capsys):
         p.name for p in out.iterdir()
     }
     assert main(["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2030", "--out", str(out),
-                 "--extend", "gdp_pc"]) == 2  # fmt: skip
+                 "--force", "--extend", "gdp_pc"]) == 2  # fmt: skip
     assert "expected INPUT=RULE" in capsys.readouterr().err

@@ -27,6 +27,21 @@ def test_unseeded_runs_are_refused(baseline):
         harmsim.run(baseline, seed=-1)
 
 
+def test_provenance_seed_reproduces_the_run(baseline):
+    """A child SeedSequence is recorded with its spawn key: the recorded seed reruns the same history."""
+    import json
+
+    child = np.random.SeedSequence(5, spawn_key=(3,))
+    a = harmsim.run(baseline, seed=child)
+    recorded = json.loads(json.dumps(a.provenance))["seeds"][0]  # as written to provenance.json
+    assert recorded == {"entropy": 5, "spawn_key": [3]} == a.seed
+    pd.testing.assert_frame_equal(harmsim.run(baseline, seed=recorded).adoptions, a.adoptions)
+    assert not harmsim.run(baseline, seed=5).adoptions.equals(a.adoptions)  # the parent is another run
+    assert harmsim.run(baseline, seed=np.random.SeedSequence(5)).seed == 5
+    with pytest.raises(harmsim.ConfigError, match="not a valid seed sequence"):
+        harmsim.run(baseline, seed={"entropy": "x", "spawn_key": [1]})
+
+
 def test_spawned_seeds_are_stable_and_distinct():
     s = spawn_seeds(42, 50)
     assert s == spawn_seeds(42, 50) and len(set(s)) == 50

@@ -79,6 +79,19 @@ def _edit(path, old, new):
             ',untox,"UN Treaty',
             r"instruments.csv, line 4: requires unknown",
         ),
+        # wrong data that loaded before: values out of their range, duplicates, self-borders
+        ("global_series.csv", "1967,share_criminalized,0.006369", "1967,share_criminalized,1.4", r"is a share"),
+        ("covariates.csv", "BRN,1990,23658.7166330381", "BRN,1990,-23658.7", r"line 2: gdp_pc -23658.7 is outside"),
+        ("covariates.csv", "BRN,1990,23658.7166330381", "BRN,1990,1e308", r"line 2: gdp_pc 1e308 is outside"),
+        ("covariates.csv", "BRN,1990,23658.7166330381", "BRN,1990,inf", r"line 2: gdp_pc 'inf' is not a finite"),
+        ("borders.csv", "BRN,MYS,", "BRN,BRN,", r"borders.csv, line 2: a state cannot border itself"),
+        ("borders.csv", "state_a,state_b,source\n", "state_a,state_b,source\nMYS,BRN,x\n", r"duplicate row"),
+        ("migrant_stock.csv", "BRN,KHM,1990,0,", "BRN,IDN,1990,0,", r"duplicate row for \(BRN, IDN, 1990\)"),
+        ("tip_tiers.csv", "BRN,2002,", "BRN,2001,", r"tip_tiers.csv, line 3: duplicate row for \(BRN, 2001\)"),
+        ("global_series.csv", "1968,share_cri", "1967,share_cri", r"duplicate row for \(share_criminalized, 1967\)"),
+        ("record.toml", "start = 1997", "start = true", r"start and end must be integer years"),
+        ("record.toml", "end = 2015", "end = 100000000000", r"start and end must be integer years"),
+        ("record.toml", 'states = "states.csv"', "states = 5", r"'tables' must be a table of file names"),
     ],
 )
 def test_bad_files(folder, file, old, new, pattern):

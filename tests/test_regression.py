@@ -36,3 +36,26 @@ def test_fit_table_matches_stored_baseline(name):
             err_msg=f"{name}: {col}",
         )
     assert (now["replicates"].to_numpy() == stored["replicates"].to_numpy()).all()
+
+
+def test_baseline_mle_matches_stored_baseline():
+    """The log-likelihood to 2e-3 (the optimizer's stopping rule); each estimate with a standard error within 5%
+    of it (parameters the record does not bound drift along their flat direction and are not compared)."""
+    stored = pd.read_csv(ROOT / "tests" / "baselines" / "baseline_mle.csv").set_index("parameter")
+    now = regen.mle_table().set_index("parameter")
+    assert list(now.index) == list(stored.index)
+    assert now.loc["loglik", "estimate"] == pytest.approx(stored.loc["loglik", "estimate"], abs=2e-3)
+    est = stored.drop("loglik")
+    bounded = est["se"].notna() & est["status"].isin(["bounded", "weak"])
+    assert bounded.sum() >= 10
+    gap = (now.loc[est.index, "estimate"] - est["estimate"]).abs()
+    assert (gap[bounded] < 0.05 * est.loc[bounded, "se"]).all(), gap[bounded].to_dict()
+    assert (now.loc[est.index, "status"] == est["status"]).all()
+
+
+@pytest.mark.parametrize("name", ["sweep.csv", "abc_samples.csv"])
+def test_sweep_and_abc_match_stored_baselines(name):
+    stored = pd.read_csv(ROOT / "tests" / "baselines" / name)
+    now = regen.TABLES[name]()
+    now = pd.read_csv(__import__("io").StringIO(now.to_csv(index=False, float_format="%.12g")))
+    pd.testing.assert_frame_equal(now, stored, check_dtype=False, rtol=1e-9, atol=1e-12)

@@ -84,6 +84,16 @@ def test_with_params_validates(baseline):
     assert sc.digest != baseline.digest
 
 
+def test_with_params_changes_only_the_offsets_it_names(baseline):
+    before = dict(baseline.hazard.offsets)
+    sc = baseline.with_params({"hazard.offsets": {"untoc": 1.0}})
+    assert dict(sc.hazard.offsets) == {**before, "untoc": 1.0}
+    with pytest.raises(ConfigError, match="not a string"):
+        baseline.with_params({1: 1})
+    with pytest.raises(ConfigError, match="takes a mapping"):
+        baseline.with_params(None)
+
+
 @settings(max_examples=80, deadline=None)
 @given(value=st.one_of(st.floats(allow_nan=True), st.integers(), st.text(max_size=5), st.booleans()))
 def test_any_value_is_accepted_or_refused_cleanly(value):
@@ -108,3 +118,13 @@ def test_every_scenario_loads_and_runs(path):
     years = res.adoptions["year"].dropna()
     assert years.between(sc.record.start - 100, sc.end).all()
     assert res.model.year == sc.end
+
+
+def test_names_never_become_paths_outside_a_folder(tmp_path):
+    """A scenario's name names the folders of its fits: one that could leave a folder is refused."""
+    for bad in ("../../ESCAPED", "a\x00b", ".hidden", "x" * 65, "a/b", ""):
+        with pytest.raises(ConfigError, match="'name' must be"):
+            scenario_from_dict({"name": bad}, where="evil.toml")
+    f = tmp_path / "my scenario (v2).toml"
+    f.write_text("[mechanisms.diffusion]\nstrength = 1.0\n")
+    assert harmsim.load_scenario(f).name == "my_scenario__v2_"

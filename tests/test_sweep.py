@@ -262,3 +262,136 @@ def test_sweep_figures(tmp_path):
     assert (tmp_path / "g_landscape.png").stat().st_size > 10_000
     t = pd.read_csv(out)
     assert np.isfinite(t[["year_mae", "curve_mad", "year_mae_q05", "year_mae_q95"]].to_numpy()).all()
+
+
+def test_a_sweep_is_redone_when_the_record_data_change(baseline, tmp_path):
+    """The sweep's identity holds the record's contents: new data give a new table, not the old one."""
+    from dataclasses import replace
+
+    out = tmp_path / "s.csv"
+    sweep(baseline, VARY, replicates=3, seed=1, out=out, progress=False)
+    rec = baseline.record
+    changed = replace(rec, adoptions=rec.adoptions.assign(year_min=rec.adoptions["year_min"] + 1))
+    assert changed.digest != rec.digest
+    with pytest.raises(ConfigError, match="different sweep"):
+        sweep(baseline, VARY, replicates=3, seed=1, out=out, record=changed, progress=False)
+
+
+def test_resume_state_damage_is_survived_or_said_in_one_line(baseline, tmp_path):
+    """A parts folder without its spec (killed between two steps) starts afresh; a truncated chunk is recomputed;
+    a truncated spec or provenance is one clear error; a Parquet name for the table is refused; a second
+    sweep on the same output while one runs is refused."""
+    from harmsim.sweep import _Lock
+
+    kw = dict(replicates=3, seed=1, chunk_size=2, progress=False)
+    full = sweep(baseline, VARY, **kw).table
+    out = tmp_path / "a.csv"
+    (tmp_path / "a.csv.parts").mkdir()  # killed before spec.json was written
+    pd.testing.assert_frame_equal(sweep(baseline, VARY, out=out, **kw).table, full, check_dtype=False)
+    # a truncated chunk
+    out2 = tmp_path / "b.csv"
+    parts = tmp_path / "b.csv.parts"
+    import harmsim.sweep as sw
+
+    real = sw._run_chunk
+    calls = []
+
+    def stop_after_two(task):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    sw._run_chunk = stop_after_two
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sweep(baseline, VARY, out=out2, **kw)
+    finally:
+        sw._run_chunk = real
+    chunk = parts / "chunk-000001.csv"
+    text = chunk.read_text().splitlines()
+    chunk.write_text("\n".join(text[:-1]) + "\n")  # one row lost
+    pd.testing.assert_frame_equal(sweep(baseline, VARY, out=out2, **kw).table, full, check_dtype=False)
+    # a truncated provenance
+    prov = tmp_path / "b.provenance.json"
+    prov.write_text(prov.read_text()[:40])
+    with pytest.raises(ConfigError, match="cannot be read"):
+        sweep(baseline, VARY, out=out2, **kw)
+    with pytest.raises(ConfigError, match="name the CSV table"):
+        sweep(baseline, VARY, out=tmp_path / "c.parquet", **kw)
+    # another live process holds the lock
+    parts3 = tmp_path / "d.csv.parts"
+    parts3.mkdir()
+    (parts3 / ".lock").write_text(str(os.getppid()))
+    with pytest.raises(ConfigError, match="another sweep"):
+        sweep(baseline, VARY, out=tmp_path / "d.csv", **kw)
+    # a lock left by a process that is gone is taken over
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (parts3 / ".lock").write_text(dead.stdout.strip())
+    pd.testing.assert_frame_equal(sweep(baseline, VARY, out=tmp_path / "d.csv", **kw).table, full, check_dtype=False)
+    assert not parts3.exists()
+    lock = _Lock(tmp_path / "x.lock")  # this process holds it: a second taker in another process is refused
+    taker = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from harmsim.sweep import _Lock; _Lock(__import__('pathlib').Path({str(tmp_path / 'x.lock')!r}))",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert taker.returncode != 0 and "another sweep" in taker.stderr
+    lock.release()
+    assert not (tmp_path / "x.lock").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_pool_workers_exit_when_the_sweep_process_is_killed(tmp_path):
+    """Killing only a sweep's main process leaves no pool workers behind."""
+    script = tmp_path / "s.py"
+    code = (
+        "import os, sys, time\n"
+        "from harmsim._workers import process_pool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = process_pool(2)\n"
+        "    futs = [pool.submit(time.sleep, 0.01) for _ in range(4)]\n"
+        "    [f.result() for f in futs]\n"
+        "    print(' '.join(str(p) for p in pool._processes), flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    script.write_text(code)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = [int(p) for p in proc.stdout.readline().split()]
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 15
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in workers if _running(p)]
+    assert not alive, f"workers {alive} outlived their parent"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by init) counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def test_a_script_without_a_main_guard_is_told_in_one_line(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import harmsim\n"
+        "from harmsim.sweep import sweep\n"
+        "sweep(harmsim.load_scenario('baseline'), ['diffusion.strength=0:2:4'], replicates=2, workers=2,"
+        " progress=False)\n"
+    )
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert p.returncode != 0 and 'if __name__ == "__main__":' in p.stderr.splitlines()[-1]

@@ -18,3 +18,5 @@ def read_toml(path: Path, error: type[HarmsimError] = ConfigError) -> dict:
         raise error(f"{path}: TOML syntax error: {exc}") from None
     except UnicodeDecodeError:
         raise error(f"{path}: not a UTF-8 text file") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to be a harmsim file") from None

@@ -1,4 +1,8 @@
-"""What a worker process keeps between tasks of one job (a sweep, an ABC run).
+"""Worker processes: how they are started, and what they keep between tasks of one job (a sweep, an ABC run).
+
+Pools start their workers with ``spawn`` everywhere (:func:`process_pool`):
+the same behaviour on Linux, macOS and Windows, and no copy of a parent's
+threads or locks (a forked Dask or BLAS thread pool can hang).
 
 A job pickles its big, read-only inputs (scenario, record) once and sends the
 bytes with every task, keyed by a random token. A worker unpickles them for
@@ -8,10 +12,51 @@ rest. The token is a cache key only: it never enters a result.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import multiprocessing
+import os
 import pickle
+import threading
+import time
 import uuid
 
-__all__ = ["job_inputs", "job_payload"]
+__all__ = ["POOL_BROKE", "job_inputs", "job_payload", "process_pool"]
+
+#: what a pool that lost its workers at start-up usually means
+POOL_BROKE = (
+    "the worker processes stopped before doing any work; in a script, code that starts workers "
+    '(workers > 1) must sit under `if __name__ == "__main__":` (they re-import the script)'
+)
+
+
+def process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes, each of which exits when the process that started it dies."""
+    from ._limits import check_workers
+
+    check_workers(workers)
+    return cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+#: seconds between a worker's checks that its parent still runs
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Start a daemon thread that ends this worker once ``parent`` is gone (a killed sweep leaves no workers)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            if os.getppid() != parent:  # re-parented: the pool's owner has died
+                os._exit(1)
+
+    threading.Thread(target=watch, name="harmsim-parent-watch", daemon=True).start()
+
 
 _CACHE: dict[str, object] = {}
 

@@ -111,22 +111,33 @@ class Backtest:
                 )
         return "\n".join(lines)
 
-    def save(self, folder: str | Path, figures: bool = True) -> list[Path]:
-        """Write scores.csv, cells.csv, provenance.json, the fits and a figure of the scores."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
+    def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
+        """Write scores.csv, cells.csv, provenance.json, the fits and a figure of the scores.
+
+        Into a new ``folder``; an existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
+        Returns the top-level files (the fits are in ``fits/``).
+        """
+        from ._output import ResultFolder
+
+        with ResultFolder(folder, "backtest", force) as rf:
+            paths, written = self._write(rf.path, figures)
+            rf.add(paths, written)
+        return [p for p in rf.final if p.parent == rf.dest]
+
+    def _write(self, out: Path, figures: bool) -> tuple[list[Path], list[Path]]:
         paths = [out / "scores.csv", out / "cells.csv", out / "provenance.json"]
         self.scores.to_csv(paths[0], index=False)
         self.cells.to_csv(paths[1], index=False)
         paths[2].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
+        written = []
         for (origin, model), fit in self.fits.items():
-            fit.save(out / "fits" / f"{origin}-{model.replace(' ', '_')}")
+            written += fit.save(out / "fits" / f"{origin}-{model.replace(' ', '_')}")
         if figures:
             from .plots import figure_backtest, save_figure
 
             fig = figure_backtest(self.scores, suptitle=f"Backtests of '{self.provenance.get('scenario', '')}'")
             paths += save_figure(fig, out, "backtest")
-        return paths
+        return paths, written
 
 
 def _uniform(shape, origin, end) -> np.ndarray:

@@ -7,12 +7,14 @@ is printed as one line on stderr with exit code 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
+from ._output import ResultFolder
 from .compare import compare, observed_curves, simulated_curves, year_ranges
 from .errors import ConfigError, HarmsimError
 from .params import CategoricalRange, RealRange
@@ -41,6 +43,21 @@ def _int_at_least(lo: int, what: str):
 _positive = _int_at_least(1, "a positive integer")
 _year = _int_at_least(1800, "a year (1800 or later)")
 _seed = _int_at_least(0, "a non-negative integer seed")
+
+
+def _out_file(text: str) -> Path:
+    """An argparse type: a file to write (a name, not a folder)."""
+    p = _out_folder(text)
+    if p.name in ("", ".", "..") or text.endswith(("/", "\\")) or p.is_dir():
+        raise argparse.ArgumentTypeError(f"expected a file name, got the folder {text!r}")
+    return p
+
+
+def _out_folder(text: str) -> Path:
+    """An argparse type: a result folder's name (not empty, no NUL)."""
+    if not text.strip() or "\x00" in text:
+        raise argparse.ArgumentTypeError(f"expected an output folder, got {text!r}")
+    return Path(text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
         )
         c.add_argument("--record", default=None, help="record to compare with (default: the scenario's)")
         if name == "run":
-            c.add_argument("--out", type=Path, required=True, help="output folder")
+            c.add_argument("--out", type=_out_folder, required=True, help="output folder")
+            c.add_argument("--force", action="store_true", help="replace an earlier result in --out")
             c.add_argument(
                 "--from-fit",
                 type=Path,
@@ -87,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
             )
             c.add_argument("--no-figures", action="store_true", help="write tables only")
         else:
-            c.add_argument("--out", type=Path, help="also write the fit table as CSV")
+            c.add_argument("--out", type=_out_file, help="also write the fit table as CSV")
     ca = sub.add_parser("calibrate", help="fit a scenario's parameters to the record")
     ca.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     ca.add_argument("--method", choices=("mle", "abc"), default="mle")
@@ -99,7 +117,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="YEAR",
         help="fit on the observations up to YEAR only (a backtest's origin; inputs run further)",
     )
-    ca.add_argument("--out", type=Path, help="folder to save the fit in (fit.json, estimates.csv, trace.md)")
+    ca.add_argument("--out", type=_out_folder, help="folder to save the fit in (fit.json, estimates.csv, trace.md)")
+    ca.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     ca.add_argument("--profile", action="store_true", help="MLE: add 95%% profile-likelihood intervals (slower)")
     ca.add_argument("--prior", action="append", metavar="NAME=LO:HI", help="ABC: a uniform prior (repeat)")
     ca.add_argument("--population", type=_positive, default=500, help="ABC: particles per generation")
@@ -120,7 +139,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="placebo test of the agreements with N shifted and permuted schedules (19 recommended; default 0: off)",
     )
-    cm.add_argument("--out", type=Path, help="folder for the table, the verdict, the fits and the figures")
+    cm.add_argument("--out", type=_out_folder, help="folder for the table, the verdict, the fits and the figures")
+    cm.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     fc = sub.add_parser("forecast", help="forecast adoption past the end of observation from a fit")
     fc.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     fc.add_argument("--from-fit", type=Path, metavar="DIR", required=True, help="a saved fit (harmsim calibrate --out)")
@@ -135,7 +155,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     fc.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     fc.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
-    fc.add_argument("--out", type=Path, required=True, help="output folder")
+    fc.add_argument("--out", type=_out_folder, required=True, help="output folder")
+    fc.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     fc.add_argument("--no-figures", action="store_true", help="write tables only")
     cf = sub.add_parser("counterfactual", help="run a fitted scenario with and without a change file, paired")
     cf.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
@@ -146,7 +167,8 @@ def _parser() -> argparse.ArgumentParser:
     cf.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
     cf.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     cf.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
-    cf.add_argument("--out", type=Path, required=True, help="output folder")
+    cf.add_argument("--out", type=_out_folder, required=True, help="output folder")
+    cf.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     cf.add_argument("--no-figures", action="store_true", help="write tables only")
     bt = sub.add_parser(
         "backtest", help="fit at earlier origins, forecast to the record's end, score against baselines"
@@ -158,7 +180,8 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
     bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
     bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
-    bt.add_argument("--out", type=Path, required=True, help="output folder")
+    bt.add_argument("--out", type=_out_folder, required=True, help="output folder")
+    bt.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     bt.add_argument("--no-figures", action="store_true", help="write tables only")
     sw = sub.add_parser("sweep", help="sweep parameters over a design and score every point against the record")
     sw.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
@@ -174,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--replicates", "-r", type=_positive, default=20)
     sw.add_argument("--seed", "-s", type=_seed, default=0)
     sw.add_argument("--record", default=None, help="record to compare with (default: the scenario's)")
-    sw.add_argument("--out", type=Path, required=True, help="CSV file (resumed if interrupted)")
+    sw.add_argument("--out", type=_out_file, required=True, help="CSV file (resumed if interrupted)")
     sw.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler instead")
     sw.add_argument("--chunk-size", type=_positive, help="points per task (default: from the number of points)")
@@ -249,7 +272,7 @@ def cmd_calibrate(args) -> int:
     print(fit.summary())
     print(f"({fit.log.get('seconds', 0):.1f} s)")
     if args.out:
-        paths = fit.save(args.out)
+        paths = fit.save(args.out, force=args.force)
         print(f"wrote {', '.join(p.name for p in paths)} to {args.out}")
     return 0
 
@@ -283,7 +306,7 @@ def cmd_forecast(args) -> int:
         workers=args.workers,
     )
     f.provenance["from_fit"] = str(args.from_fit)
-    paths = f.save(args.out, figures=not args.no_figures)
+    paths = f.save(args.out, figures=not args.no_figures, force=args.force)
     print(
         f"{sc.name}: forecast from {f.origin} (end of observation) to {f.until}, {len(f.seeds)} replicates, "
         f"parameters from the {fit.method.upper()} fit in {args.from_fit}"
@@ -321,7 +344,7 @@ def cmd_counterfactual(args) -> int:
         workers=args.workers,
     )
     print(cf.report())
-    paths = cf.save(args.out, figures=not args.no_figures)
+    paths = cf.save(args.out, figures=not args.no_figures, force=args.force)
     print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
     return 0
 
@@ -345,7 +368,7 @@ def cmd_backtest(args) -> int:
         progress=lambda what: print(f"fitting and forecasting {what}", file=sys.stderr, flush=True),
     )
     print(bt.summary())
-    paths = bt.save(args.out, figures=not args.no_figures)
+    paths = bt.save(args.out, figures=not args.no_figures, force=args.force)
     print(f"wrote {len(paths)} files and {len(bt.fits)} fits to {args.out}")
     return 0
 
@@ -371,7 +394,9 @@ def cmd_compare_mechanisms(args) -> int:
     if args.out:
         from .calibrate.report import write_comparison
 
-        paths = write_comparison(comp, scenarios, args.out, replicates=args.replicates, seed=args.seed)
+        paths = write_comparison(
+            comp, scenarios, args.out, replicates=args.replicates, seed=args.seed, force=args.force
+        )
         print(f"wrote {len(paths)} files and the fits to {args.out}")
     return 0
 
@@ -460,8 +485,16 @@ def cmd_compare(args) -> int:
 
 def cmd_run(args) -> int:
     sc, ens, rec = _ensemble(args)
-    out = args.out
-    paths = ens.save(out)
+    with ResultFolder(args.out, "run", args.force) as rf:
+        rf.add(_write_run(rf.path, sc, ens, rec, args))
+    paths = rf.final
+    print(f"{sc.name}: {ens.replicates} replicate(s), seed {args.seed}, engine {ens.provenance['engine']}")
+    print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def _write_run(out: Path, sc, ens, rec, args) -> list[Path]:
+    paths = ens.write(out)
     fit = compare(ens, rec)
     fit.to_csv(out / "fit.csv", index=False)
     paths.append(out / "fit.csv")
@@ -495,9 +528,7 @@ def cmd_run(args) -> int:
                 p = out / f"{stem}.{ext}"
                 f.savefig(p, dpi=200)
                 paths.append(p)
-    print(f"{sc.name}: {ens.replicates} replicate(s), seed {args.seed}, engine {ens.provenance['engine']}")
-    print(f"wrote {len(paths)} files to {out}: {', '.join(p.name for p in paths)}")
-    return 0
+    return paths
 
 
 def cmd_sweep(args) -> int:
@@ -514,7 +545,7 @@ def cmd_sweep(args) -> int:
             raise ConfigError("--scheduler needs Dask: pip install 'harmsim[distributed]'") from None
         try:
             client = Client(args.scheduler, timeout="10s")
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:
             raise ConfigError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
         executor = client.get_executor()
     try:
@@ -584,10 +615,16 @@ def main(argv=None) -> int:
         "counterfactual": cmd_counterfactual,
     }[args.command]
     try:
+        force = getattr(args, "force", None)
+        if force is not None and getattr(args, "out", None) is not None:
+            ResultFolder(args.out, args.command, force)  # refuse an occupied --out before any work
         return handler(args)
     except HarmsimError as exc:
         print(f"harmsim: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (e.g. `harmsim compare ... | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"harmsim: error: {exc}", file=sys.stderr)
         return 2

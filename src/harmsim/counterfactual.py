@@ -84,10 +84,18 @@ class Counterfactual:
         lines.extend(self.cautions)
         return "\n".join(lines)
 
-    def save(self, folder: str | Path, figures: bool = True) -> list[Path]:
-        """Write differences.csv, summary.csv, report.txt, provenance.json and a figure."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
+    def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
+        """Write differences.csv, summary.csv, report.txt, provenance.json and a figure.
+
+        Into a new ``folder``; an existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
+        """
+        from ._output import ResultFolder
+
+        with ResultFolder(folder, "counterfactual", force) as rf:
+            rf.add(self._write(rf.path, figures))
+        return rf.final
+
+    def _write(self, out: Path, figures: bool) -> list[Path]:
         paths = [out / "differences.csv", out / "summary.csv", out / "report.txt", out / "provenance.json"]
         self.differences.to_csv(paths[0], index=False)
         self.summary.to_csv(paths[1], index=False)

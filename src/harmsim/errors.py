@@ -15,7 +15,7 @@ and what is allowed.
 
 from __future__ import annotations
 
-__all__ = ["CalibrationError", "ConfigError", "HarmsimError", "LookaheadError", "RecordError"]
+__all__ = ["CalibrationError", "ConfigError", "HarmsimError", "LookaheadError", "OutputError", "RecordError"]
 
 
 class HarmsimError(Exception):
@@ -32,6 +32,10 @@ class RecordError(HarmsimError, ValueError):
 
 class CalibrationError(HarmsimError):
     """A calibration cannot be run, or a saved fit cannot be used."""
+
+
+class OutputError(HarmsimError):
+    """A result cannot be written where asked (an existing folder without force, an unusable name)."""
 
 
 class LookaheadError(HarmsimError):

@@ -46,7 +46,10 @@ class Real:
     def check(self, key: str, value: Any, where: str, ctx: Mapping) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: '{key}' must be a number, got {value!r}")
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an integer too large for a float
+            v = math.inf
         if not (math.isfinite(v) and self.lo <= v <= self.hi):
             raise ConfigError(f"{where}: '{key}' = {value!r} is outside the allowed range [{self.lo}, {self.hi}]")
         return v

@@ -46,8 +46,9 @@ naming the file, the row (its line in the CSV file) and the problem.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -63,6 +64,10 @@ STATUS_VALUES = ("yes", "limited", "no", "unknown")
 TRIGGERS = ("anchor", "follow_up", "consensus")
 TIERS = ("1", "2", "2WL", "3", "not_ranked", "")
 _MIN_YEAR, _MAX_YEAR = 1800, 2100
+#: no quantity in a record is this large; a bigger value is an error, not data
+_HUGE = 1e15
+#: plausible ranges of the covariates the mechanisms read: (lo, hi, "open") excludes lo
+_COVARIATES = {"gdp_pc": (0.0, 1e7, "open"), "population": (0.0, 1e11, "open")}
 _ALIASES = {"global": "global_criminalization"}
 _TABLES = {
     "states": True,
@@ -116,6 +121,21 @@ class Record:
     @property
     def agreement_ids(self) -> tuple[str, ...]:
         return tuple(self.agreements["agreement"])
+
+    @cached_property
+    def digest(self) -> str:
+        """A short hash of the record's contents (window and every table): results computed on a record
+        carry it, so a changed data file is never mistaken for the same record.
+
+        >>> from harmsim.record import load_record
+        >>> len(load_record("asean").digest)
+        12
+        """
+        h = hashlib.sha256(f"{self.start}-{self.end}".encode())
+        for name in _TABLES:
+            h.update(name.encode())
+            h.update(getattr(self, name).to_csv(index=False).encode())
+        return h.hexdigest()[:12]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """All non-empty tables by name."""
@@ -210,6 +230,11 @@ def _load(folder: str) -> Record:
     for key in ("name", "start", "end", "tables"):
         if key not in meta:
             raise RecordError(f"{manifest}: missing key '{key}'")
+    tables = meta["tables"]
+    if not isinstance(tables, dict) or not all(isinstance(v, str) and v for v in tables.values()):
+        raise RecordError(f"{manifest}: 'tables' must be a table of file names, e.g. [tables] states = \"states.csv\"")
+    if not isinstance(meta["name"], str) or not meta["name"]:
+        raise RecordError(f"{manifest}: 'name' must be a non-empty string")
     unknown = set(meta["tables"]) - set(_TABLES)
     if unknown:
         raise RecordError(f"{manifest}: unknown table(s) {sorted(unknown)}; known: {', '.join(_TABLES)}")
@@ -256,8 +281,13 @@ def record_from_tables(
 
 def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
     start, end = meta["start"], meta["end"]
-    if not (isinstance(start, int) and isinstance(end, int) and start <= end):
-        raise RecordError(f"{where}: start and end must be years with start <= end")
+    if not all(isinstance(y, int) and not isinstance(y, bool) for y in (start, end)) or not (
+        _MIN_YEAR <= start <= end <= _MAX_YEAR
+    ):
+        raise RecordError(
+            f"{where}: start and end must be integer years in {_MIN_YEAR}-{_MAX_YEAR} with start <= end, got "
+            f"{start!r} and {end!r}"
+        )
     for tname, required in _TABLES.items():
         if required and raw[tname] is None:
             raise RecordError(f"{where}: the table '{tname}' is required")
@@ -554,16 +584,32 @@ class _Validator:
         path, df = self.require(src, ["state_a", "state_b"])
         self.ids(path, df, "state_a", self.state_ids, "state")
         self.ids(path, df, "state_b", self.state_ids, "state")
+        same = (df["state_a"] == df["state_b"]).to_numpy()
+        if same.any():
+            i = int(same.nonzero()[0][0])
+            raise self.fail(path, i, f"a state cannot border itself ({df['state_a'].iloc[i]})")
+        pair = pd.DataFrame({"a": df[["state_a", "state_b"]].min(axis=1), "b": df[["state_a", "state_b"]].max(axis=1)})
+        self.unique(path, pair, ["a", "b"])  # a border is listed once, in either order
         return df.reset_index(drop=True)
 
-    def _numeric(self, path, df, cols):
+    def _numeric(self, path, df, cols, ranges=None):
+        """Columns as floats: a number, blank (missing), finite, and inside ``ranges[col]`` = (lo, hi) if given
+        (exclusive of a bound marked by a tuple's third item ``"open"``)."""
         for c in cols:
             vals = pd.to_numeric(df[c].replace("", None), errors="coerce")
-            bad = vals.isna() & (df[c] != "")
+            bad = (vals.isna() & (df[c] != "")) | np.isinf(vals.astype(float))
             if bad.any():
                 i = int(bad.to_numpy().nonzero()[0][0])
-                raise self.fail(path, i, f"{c} '{df[c].iloc[i]}' is not a number")
-            df[c] = vals.astype(float)
+                raise self.fail(path, i, f"{c} '{df[c].iloc[i]}' is not a finite number")
+            vals = vals.astype(float)
+            lo, hi, *how = (ranges or {}).get(c, (-_HUGE, _HUGE))
+            low = (vals <= lo) if how else (vals < lo)
+            out = (low | (vals > hi)).fillna(False).to_numpy()
+            if out.any():
+                i = int(out.nonzero()[0][0])
+                side = "above" if how else "at least"
+                raise self.fail(path, i, f"{c} {df[c].iloc[i]} is outside its range ({side} {lo:g}, at most {hi:g})")
+            df[c] = vals
 
     def covariates(self, src):
         if src is None:
@@ -572,7 +618,7 @@ class _Validator:
         self.ids(path, df, "state", self.state_ids, "state")
         df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
         self.unique(path, df.astype({"year": str}), ["state", "year"])
-        self._numeric(path, df, [c for c in df.columns if c not in ("state", "year", "source", "note")])
+        self._numeric(path, df, [c for c in df.columns if c not in ("state", "year", "source", "note")], _COVARIATES)
         return df.reset_index(drop=True)
 
     def tiers(self, src):
@@ -581,6 +627,7 @@ class _Validator:
         path, df = self.require(src, ["state", "year", "tier"])
         self.ids(path, df, "state", self.state_ids, "state")
         df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
+        self.unique(path, df.astype({"year": str}), ["state", "year"])
         for i, t in enumerate(df["tier"]):
             if t not in TIERS:
                 allowed = ", ".join(x or "(blank)" for x in TIERS)
@@ -594,6 +641,7 @@ class _Validator:
         self.ids(path, df, "origin", self.state_ids, "state")
         self.ids(path, df, "destination", self.state_ids, "state")
         df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
+        self.unique(path, df.astype({"year": str}), ["origin", "destination", "year"])
         self._numeric(path, df, ["migrants"])
         if (df["migrants"] < 0).any():
             i = int((df["migrants"] < 0).to_numpy().nonzero()[0][0])
@@ -605,7 +653,12 @@ class _Validator:
             return pd.DataFrame(columns=["year", "variable", "value"])
         path, df = self.require(src, ["year", "variable", "value"])
         df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
+        self.unique(path, df.astype({"year": str}), ["variable", "year"])
         self._numeric(path, df, ["value"])
+        share = df["variable"].astype(str).str.startswith("share").to_numpy() & ~df["value"].between(0, 1).to_numpy()
+        if share.any():
+            i = int(share.nonzero()[0][0])
+            raise self.fail(path, i, f"{df['variable'].iloc[i]} {df['value'].iloc[i]} is a share: it must be in [0, 1]")
         return df.reset_index(drop=True)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .rng import seed_record
 from .world import NEVER
 
 __all__ = ["EnsembleResult", "RunResult", "adopters_by_year", "provenance"]
@@ -49,7 +50,7 @@ def provenance(scenario, seeds, engine: str) -> dict[str, Any]:
         "mechanisms": list(scenario.enabled),
         "parameters": scenario.parameters(),
         "engine": engine,
-        "seeds": [int(s) for s in seeds],
+        "seeds": [seed_record(s) for s in seeds],
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -64,7 +65,7 @@ class RunResult:
 
     adoptions: pd.DataFrame
     agreements: pd.DataFrame
-    seed: int
+    seed: int | dict  # see harmsim.rng.seed_record
     scenario: Any
     model: Any = None
     provenance: dict = field(default_factory=dict)
@@ -114,10 +115,19 @@ class EnsembleResult:
         c["share"] = c["adopters"] / n
         return quantile_band(c.groupby(["instrument", "year"], sort=False)["share"], quantiles)
 
-    def save(self, folder: str | Path) -> list[Path]:
-        """Write adoptions.csv, agreements.csv, parameters.csv and provenance.json."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
+    def save(self, folder: str | Path, force: bool = False) -> list[Path]:
+        """Write adoptions.csv, agreements.csv, parameters.csv and provenance.json into a new ``folder``.
+
+        An existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
+        """
+        from ._output import ResultFolder
+
+        with ResultFolder(folder, "ensemble", force) as rf:
+            rf.add(self.write(rf.path))
+        return rf.final
+
+    def write(self, out: Path) -> list[Path]:
+        """Write the tables into the existing folder ``out`` (what :meth:`save` writes); return the paths."""
         paths = [
             out / "adoptions.csv",
             out / "agreements.csv",

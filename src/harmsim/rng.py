@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["SeedLike", "seed_sequence", "spawn_seeds", "stream", "stream_seed"]
+__all__ = ["SeedLike", "seed_record", "seed_sequence", "spawn_seeds", "stream", "stream_seed"]
 
 SeedLike = int | np.integer | np.random.SeedSequence
 
@@ -37,11 +37,37 @@ def seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     """
     if isinstance(seed, np.random.SeedSequence):
         return seed
+    if isinstance(seed, dict) and set(seed) == {"entropy", "spawn_key"}:  # as :func:`seed_record` writes it
+        try:
+            return np.random.SeedSequence(seed["entropy"], spawn_key=tuple(int(k) for k in seed["spawn_key"]))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"seed {seed!r} is not a valid seed sequence: {exc}") from None
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise ConfigError(f"seed must be a non-negative integer or numpy SeedSequence, got {seed!r}")
     if seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed}")
     return np.random.SeedSequence(int(seed))
+
+
+def seed_record(seed: SeedLike) -> int | dict:
+    """What provenance records of a seed so that it reproduces the same draws.
+
+    An integer stays an integer; a SeedSequence without a spawn key is its
+    integer entropy; one with a spawn key (a child of another) is
+    ``{"entropy": ..., "spawn_key": [...]}``, which :func:`seed_sequence`
+    accepts back.
+
+    >>> import numpy as np
+    >>> seed_record(np.random.SeedSequence(5, spawn_key=(3,)))
+    {'entropy': 5, 'spawn_key': [3]}
+    >>> seed_record(7)
+    7
+    """
+    ss = seed_sequence(seed)
+    if not ss.spawn_key and isinstance(ss.entropy, (int, np.integer)):
+        return int(ss.entropy)
+    entropy = int(ss.entropy) if isinstance(ss.entropy, (int, np.integer)) else [int(e) for e in ss.entropy]
+    return {"entropy": entropy, "spawn_key": [int(k) for k in ss.spawn_key]}
 
 
 def _stream_key(name: str) -> int:

@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import batch
+from ._limits import check_memory
 from .errors import ConfigError
 from .model import HarmonizationModel
 from .results import EnsembleResult, RunResult, provenance, tidy_adoptions, tidy_agreements
-from .rng import SeedLike, spawn_seeds
+from .rng import SeedLike, seed_record, spawn_seeds
 from .world import YEAR
 
 __all__ = ["ENGINES", "run", "run_draws", "run_ensemble"]
@@ -34,15 +35,19 @@ def run(scenario, seed: SeedLike) -> RunResult:
     """
     model = HarmonizationModel(scenario, seed)
     model.run_model()
-    seed_int = int(seed) if not isinstance(seed, np.random.SeedSequence) else int(seed.entropy)
+    seed_rec = seed_record(seed)  # a child SeedSequence keeps its spawn key: the record reproduces the run
     return RunResult(
         adoptions=model.adoptions(),
         agreements=model.agreement_years(),
-        seed=seed_int,
+        seed=seed_rec,
         scenario=scenario,
         model=model,
-        provenance=provenance(scenario, [seed_int], "mesa"),
+        provenance=provenance(scenario, [seed_rec], "mesa"),
     )
+
+
+#: memory per simulated state-instrument cell: the engine's arrays and the tidy adoption table (measured, rounded up)
+_BYTES_PER_CELL = 64
 
 
 def run_ensemble(
@@ -70,6 +75,11 @@ def run_ensemble(
     if seeds is None:
         if replicates is None or seed is None:
             raise ConfigError("give either seeds=[...] or both replicates=R and seed=S")
+        if isinstance(replicates, int) and not isinstance(replicates, bool) and replicates > 0:
+            N, K = len(scenario.world.states), len(scenario.world.instruments)
+            check_memory(
+                replicates * N * K * _BYTES_PER_CELL, f"{replicates:,} replicates of {N} states x {K} instruments"
+            )
         seeds = spawn_seeds(seed, replicates)
     elif replicates is not None or seed is not None:
         raise ConfigError("give either seeds=[...] or replicates=R with seed=S, not both")
@@ -108,7 +118,7 @@ def run_draws(
     None: the scenario's own values for all). Returns adoption years (R, N, K)
     and agreement arrivals (R, M). Replicate ``r`` equals
     ``run_ensemble(scenario.with_params(draws.iloc[r]), seeds=[seeds[r]])``, on
-    any number of ``workers`` (processes). ``latent`` (R, N) sets the states'
+    any number of ``workers`` (processes). ``latent`` (R, N, C) sets the states'
     propensities of each replicate (default: drawn from its seed).
     """
     seeds = [int(s) for s in seeds]
@@ -131,13 +141,13 @@ def run_draws(
 
 
 def _run_draws_pool(scenario, draws, seeds, clamp, workers, latent):
-    import concurrent.futures as cf
     import itertools
-    import multiprocessing
+
+    from ._workers import process_pool
 
     bounds = np.linspace(0, len(seeds), min(workers * 4, len(seeds)) + 1).astype(int)
     parts = [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
-    with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with process_pool(workers) as pool:
         futures = [
             pool.submit(
                 run_draws,

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -61,6 +62,8 @@ from .world import MAX_YEARS, World
 
 __all__ = ["Scenario", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
 
+#: a scenario's name becomes a folder name (fits of a comparison): nothing that could leave that folder
+_NAME = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,63}")
 _TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mechanisms", "fixed")
 
 
@@ -142,15 +145,37 @@ class Scenario:
         text = json.dumps(self.to_dict(), sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
+    def model_digest(self, free) -> str:
+        """A short hash of what a fit of the parameters ``free`` holds given: the mechanisms and every other
+        parameter's value, and the window's start. A fit checks it before it is applied (an edited scenario
+        of the same name is refused). The horizon's end and the record are not in it: forecasts extend the
+        one, backtests cut the other."""
+        free = set(free)
+        fixed = {k: v for k, v in self.parameters().items() if k not in free}
+        text = json.dumps(
+            {"mechanisms": list(self.enabled), "fixed": fixed, "start": self.start}, sort_keys=True, default=list
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
     def with_params(self, values: Mapping[str, Any]) -> Scenario:
         """A copy with flat-named parameters changed, validated like a file.
 
         Names are ``group.key`` as in :meth:`parameters`, e.g.
         ``"agreements.binding"`` or ``"hazard.offsets.untoc"``. A parameter
-        of a mechanism that is off is refused.
+        of a mechanism that is off is refused. A map given for a map
+        parameter (``{"hazard.offsets": {"untoc": 1.0}}``) changes the keys it
+        names and keeps the others.
+
+        >>> sc = load_scenario("baseline").with_params({"hazard.offsets": {"untoc": 1.0}})
+        >>> dict(sc.hazard.offsets)["untoc"], dict(sc.hazard.offsets)["asean_mlat"]
+        (1.0, 0.6)
         """
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"with_params takes a mapping of parameter names to values, got {type(values).__name__}")
         raw = json.loads(json.dumps(self.to_dict(), default=list))
         for name, value in values.items():
+            if not isinstance(name, str):
+                raise ConfigError(f"parameter name {name!r} is not a string (names are 'group.key')")
             parts = name.split(".")
             if parts[0] == "hazard":
                 target = raw.setdefault("hazard", {})
@@ -169,6 +194,8 @@ class Scenario:
                     raise ConfigError(f"unknown parameter '{name}'")
             if len(parts) < 2:
                 raise ConfigError(f"unknown parameter '{name}': give group.key")
+            if isinstance(value, Mapping) and isinstance(target.get(parts[-1]), dict):
+                value = {**target[parts[-1]], **value}  # a map (the offsets) changes where given, keeps the rest
             target[parts[-1]] = value
         raw["inputs"].pop("extend", None)
         sc = scenario_from_dict(
@@ -291,6 +318,8 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
     >>> load_scenario("no_asean").enabled
     ('push_pull', 'diffusion', 'external', 'capacity', 'prerequisites')
     """
+    if not isinstance(path_or_name, (str, Path)) or not str(path_or_name) or "\x00" in str(path_or_name):
+        raise ConfigError(f"{path_or_name!r}: not a scenario file or the name of a shipped scenario")
     p = Path(path_or_name)
     if not p.exists() and p.suffix == "" and (scenario_dir() / f"{p}.toml").is_file():
         p = scenario_dir() / f"{p}.toml"
@@ -298,6 +327,12 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
         names = ", ".join(n for n, _ in list_scenarios())
         raise ConfigError(f"{path_or_name}: no such scenario file (shipped scenarios: {names})")
     return scenario_from_dict(read_toml(p), where=str(p), base=p.parent, path=str(p))
+
+
+def _safe_stem(path) -> str:
+    """A file's stem as a scenario name: characters a folder name should not carry become '_'."""
+    stem = re.sub(r"[^A-Za-z0-9_.@+-]", "_", Path(path).stem)[:64].lstrip(".")
+    return stem or "scenario"
 
 
 def scenario_from_dict(
@@ -318,9 +353,12 @@ def scenario_from_dict(
     unknown = [k for k in raw if k not in _TOP_KEYS]
     if unknown:
         raise ConfigError(f"{where}: unknown key '{unknown[0]}'; allowed: {', '.join(_TOP_KEYS)}")
-    name = raw.get("name", Path(path).stem if path else "scenario")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{where}: 'name' must be a non-empty string")
+    name = raw.get("name", _safe_stem(path) if path else "scenario")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"{where}: 'name' must be 1-64 letters, digits or any of _ - . @ +, not starting with '.' (it names "
+            f"output folders), got {name!r}"
+        )
     desc = raw.get("description", "")
     if not isinstance(desc, str):
         raise ConfigError(f"{where}: 'description' must be a string")

@@ -32,13 +32,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import math
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -48,7 +48,8 @@ import numpy as np
 import pandas as pd
 
 from . import batch
-from ._workers import job_inputs, job_payload
+from ._limits import check_memory, check_workers
+from ._workers import POOL_BROKE, job_inputs, job_payload, process_pool
 from .compare import aligned_years, fit_metrics, target
 from .errors import ConfigError
 from .params import (
@@ -61,6 +62,7 @@ from .params import (
     Real,
     RealRange,
 )
+from .results import _version
 from .rng import SeedLike, spawn_seeds, stream
 from .scenario import parameter_spec
 from .world import NEVER
@@ -146,10 +148,12 @@ def design(
         for r in ranges:
             if isinstance(r, RealRange) and r.n is None:
                 raise ConfigError(f"grid sampling needs N for '{r.name}' (NAME=LO:HI:N)")
+        check_memory(math.prod(_grid_size(r) for r in ranges) * _BYTES_PER_POINT, "the grid of this sweep")
         rows = list(product(*(r.grid() for r in ranges)))
     else:
         if points is None or isinstance(points, bool) or points < 1:
             raise ConfigError(f"{sample} sampling needs --points P >= 1, got {points!r}")
+        check_memory(points * _BYTES_PER_POINT, f"{points:,} {sample} points")
         gen = stream(seed, "design")
         engine = (
             qmc.LatinHypercube(d=len(ranges), rng=gen)
@@ -170,6 +174,19 @@ def design(
 
 
 # Evaluation ------------------------------------------------------------------------------
+
+
+#: memory per design point: its row in the design and in the result table (about 60 columns), rounded up
+_BYTES_PER_POINT = 2000
+
+
+def _grid_size(r) -> int:
+    """Points of a range's grid, without building it."""
+    if isinstance(r, CategoricalRange):
+        return len(r.choices)
+    if isinstance(r, IntegerRange) and r.n is None:
+        return r.hi - r.lo + 1
+    return r.n or 2
 
 
 def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict[str, Any]:
@@ -285,6 +302,8 @@ def sweep(
         raise ConfigError(f"replicates must be a positive integer, got {replicates!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    if executor is None and workers > 1:
+        check_workers(workers)
     record = record if record is not None else scenario.record
     ranges = [parse_vary(v, scenario) if isinstance(v, str) else v for v in vary]
     for r in ranges:
@@ -302,6 +321,8 @@ def sweep(
         "scenario": scenario.name,
         "scenario_digest": scenario.digest,
         "record": record.name,
+        "record_digest": record.digest,
+        "harmsim_version": _version(),
         "vary": [repr(r) for r in ranges],
         "sample": sample,
         "points": n,
@@ -309,31 +330,52 @@ def sweep(
         "seed": int(seed),
         "chunk_size": chunk,
     }
+    if out is not None and (not str(out).strip() or "\x00" in str(out) or Path(out).name in ("", ".", "..")):
+        raise ConfigError(f"out must name a CSV file, got {out!r}")
     path = Path(out) if out is not None else None
+    if path is not None and path.is_dir():
+        raise ConfigError(f"out {path} is a folder; name the CSV file to write")
     parts = path.with_name(path.name + ".parts") if path else None
     done: dict[int, pd.DataFrame] = {}
+    lock = None
     if path is not None:
+        if path.suffix.lower() == ".parquet":
+            raise ConfigError(
+                f"--out {path}: name the CSV table (e.g. {path.with_suffix('.csv').name}); a Parquet copy is "
+                "written beside it when pyarrow is installed"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         prov_path = _provenance_path(path)
         if path.exists() and prov_path.exists() and not (parts and parts.exists()):
-            prov = json.loads(prov_path.read_text())
+            prov = _read_json(prov_path, "the sweep's provenance")
             if prov.get("spec") == spec:
                 return SweepResult(pd.read_csv(path), prov, path)
-            raise ConfigError(f"{path} holds the results of a different sweep; choose another --out or delete it")
-        if parts.exists():
-            old = json.loads((parts / "spec.json").read_text()) if (parts / "spec.json").exists() else None
-            if old != spec:
-                raise ConfigError(
-                    f"{parts} belongs to a different sweep (scenario, ranges, sampling, replicates or seed "
-                    "differ); rerun with the same arguments to resume, or delete it"
-                )
-            for i in range(len(chunks)):
-                f = parts / f"chunk-{i:06d}.csv"
-                if f.exists():
-                    done[i] = pd.read_csv(f)
-        else:
-            parts.mkdir(parents=True)
+            raise ConfigError(
+                f"{path} holds the results of a different sweep (other arguments, record data or harmsim "
+                "version); choose another --out or delete it"
+            )
+        parts.mkdir(parents=True, exist_ok=True)
+        lock = _Lock(parts / ".lock")
+        spec_path = parts / "spec.json"
+        old = _read_json(spec_path, "the interrupted sweep's spec") if spec_path.exists() else None
+        chunk_files = sorted(parts.glob("chunk-*.csv"))
+        if old is None and chunk_files:
+            lock.release()
+            raise ConfigError(f"{parts} holds chunks but no spec.json: it cannot be resumed safely; delete it")
+        if old is not None and old != spec:
+            lock.release()
+            raise ConfigError(
+                f"{parts} belongs to a different sweep (scenario, ranges, sampling, replicates, seed, record data "
+                "or harmsim version differ); rerun with the same arguments to resume, or delete it"
+            )
+        if old is None:  # a new sweep, or one killed before its spec was written
             _atomic_write_text(parts / "spec.json", json.dumps(spec, indent=2))
+        for i in range(len(chunks)):
+            f = parts / f"chunk-{i:06d}.csv"
+            if f.exists():
+                df = _read_chunk(f, chunks[i])
+                if df is not None:
+                    done[i] = df
     todo = [i for i in range(len(chunks)) if i not in done]
     # token: a cache key for workers only (never enters a result)
     # The scenario and record go pickled once per sweep, not once per task.
@@ -352,9 +394,7 @@ def sweep(
     )
     own_pool = None
     if executor is None and workers > 1 and len(todo) > 1:
-        own_pool = executor = cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-        )
+        own_pool = executor = process_pool(workers)
     try:
         if executor is None:
             for i in todo:
@@ -372,10 +412,16 @@ def sweep(
         where = f"; {saved} of {len(chunks)} chunks are saved in {parts}" if parts else ""
         print(f"harmsim: sweep interrupted{where}. Run the same command again to resume.", file=sys.stderr)
         raise
+    except BrokenProcessPool:
+        if own_pool is None:
+            raise
+        raise ConfigError(POOL_BROKE) from None
     finally:
         if own_pool is not None:
             own_pool.shutdown()
         bar.close()
+        if lock is not None and len(done) < len(chunks):  # interrupted or failed: the next run may resume
+            lock.release()
     result = pd.concat([done[i] for i in range(len(chunks))], ignore_index=True)
     result = result.sort_values("point", kind="stable").reset_index(drop=True)
     from .results import provenance
@@ -391,9 +437,84 @@ def sweep(
         except ImportError:
             pass
         _atomic_write_text(_provenance_path(path), json.dumps(prov, indent=2, default=str) + "\n")
+        lock.release()
         shutil.rmtree(parts, ignore_errors=True)
         result = pd.read_csv(path)  # what a later reader sees, exactly
     return SweepResult(result, prov, path)
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: {what} cannot be read ({exc}); delete it to start again") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {what} is not a JSON object; delete it to start again")
+    return value
+
+
+def _read_chunk(path: Path, points: list[int]) -> pd.DataFrame | None:
+    """A saved chunk, or None (to be recomputed) when it is unreadable or lacks a point or a value."""
+    try:
+        df = pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    if "point" not in df or len(df) != len(points) or sorted(df["point"].tolist()) != sorted(points):
+        return None
+    if df.isna().any().any() and not _nan_is_data(df):
+        return None
+    return df
+
+
+def _nan_is_data(df: pd.DataFrame) -> bool:
+    """Metrics may be NaN by definition (e.g. agreement timing without endogenous agreements): only columns
+    that are NaN in every row are taken as such."""
+    holes = df.isna()
+    return bool((holes.all() | ~holes.any()).all())
+
+
+class _Lock:
+    """One sweep at a time per output: a lock file holding the writer's process id, taken atomically.
+
+    A lock left by a process that no longer runs (a killed sweep) is taken over.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pid = self._owner()
+                if pid is not None and pid != os.getpid() and _alive(pid):
+                    raise ConfigError(
+                        f"another sweep (process {pid}) is writing to {path.parent}; wait for it or use another --out"
+                    ) from None
+                path.unlink(missing_ok=True)  # stale: its owner is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return
+        raise ConfigError(f"cannot take the lock {path}; another sweep may be starting there")
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def landscape(table: pd.DataFrame, x: str, y: str, metric: str = "year_mae") -> pd.DataFrame:

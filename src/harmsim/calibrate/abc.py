@@ -37,14 +37,15 @@ and records every generation in the fit's log.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pandas as pd
 
 from .. import batch
-from .._workers import job_inputs, job_payload
+from .._limits import check_workers
+from .._workers import POOL_BROKE, job_inputs, job_payload, process_pool
 from ..compare import aligned_years, fit_metrics, target
 from ..errors import CalibrationError
 from ..params import RealRange
@@ -88,6 +89,10 @@ def _simulate(task: dict) -> np.ndarray:
     return out
 
 
+#: rounds of proposals that all fall outside the priors before a generation stops (instead of looping forever)
+MAX_EMPTY_ROUNDS = 100
+
+
 def abc_smc(
     scenario,
     record,
@@ -121,6 +126,8 @@ def abc_smc(
             raise CalibrationError(f"prior for '{p.name}' [{p.lo}, {p.hi}] leaves its allowed range [{blo}, {bhi}]")
     if population < 10 or budget < population:
         raise CalibrationError("need population >= 10 and budget >= population")
+    if executor is None and workers > 1:
+        check_workers(workers)
     lo = np.array([p.lo for p in priors])
     hi = np.array([p.hi for p in priors])
     g = stream(seed, "abc")
@@ -128,7 +135,7 @@ def abc_smc(
     job = job_payload(scenario, record)
     own_pool = None
     if executor is None and workers > 1:
-        own_pool = executor = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        own_pool = executor = process_pool(workers)
     used = 0
 
     def run_batch(theta: np.ndarray) -> np.ndarray:
@@ -139,7 +146,12 @@ def abc_smc(
         tasks = [{**job, "names": names, "theta": theta[c].tolist(), "seeds": seeds[c]} for c in chunks]
         if executor is None:
             return np.concatenate([_simulate(t) for t in tasks])
-        return np.concatenate(list(executor.map(_simulate, tasks)))
+        try:
+            return np.concatenate(list(executor.map(_simulate, tasks)))
+        except BrokenProcessPool:
+            if own_pool is None:
+                raise
+            raise CalibrationError(POOL_BROKE) from None
 
     history = []
     try:
@@ -152,13 +164,16 @@ def abc_smc(
             cov = 2.0 * np.atleast_2d(np.cov(theta.T, aweights=w))
             chol = np.linalg.cholesky(cov + 1e-12 * np.eye(len(priors)))
             inv = np.linalg.inv(cov + 1e-12 * np.eye(len(priors)))
-            acc_t, acc_d, proposed = [], [], 0
+            acc_t, acc_d, proposed, outside = [], [], 0, 0
             while sum(len(a) for a in acc_t) < population and used < budget:
                 n = min(max(population, 2 * (population - sum(len(a) for a in acc_t))), budget - used)
                 parents = theta[g.choice(len(theta), size=4 * n, p=w)]
                 prop = parents + g.standard_normal(parents.shape) @ chol.T
                 prop = prop[((prop >= lo) & (prop <= hi)).all(axis=1)][:n]
                 if not len(prop):
+                    outside += 1
+                    if outside >= MAX_EMPTY_ROUNDS:  # the kernel has outgrown the priors: no proposal can be run
+                        break
                     continue
                 dist = run_batch(prop)
                 proposed += len(prop)
@@ -167,7 +182,8 @@ def abc_smc(
                 acc_d.append(dist[keep])
             new_t = np.concatenate(acc_t)[:population] if acc_t else np.empty((0, len(priors)))
             if len(new_t) < population:
-                history.append(_generation_row(gen, eps, len(new_t), proposed, new_t, None, names, stopped="budget"))
+                why = "budget" if outside < MAX_EMPTY_ROUNDS else "every proposal fell outside the priors"
+                history.append(_generation_row(gen, eps, len(new_t), proposed, new_t, None, names, stopped=why))
                 break
             new_d = np.concatenate(acc_d)[:population]
             diff = new_t[:, None, :] - theta[None, :, :]
@@ -236,6 +252,7 @@ def abc_smc(
     return Fit(
         scenario=scenario.name,
         scenario_digest=scenario.digest,
+        model_digest=scenario.model_digest(names),
         record=record.name,
         observed_until=record.end,
         transforms=scenario.transforms.as_dict(),

@@ -311,10 +311,9 @@ def compare_mechanisms(
     ]
     args = (record, by_state, by_inst, cross_validate, replicates, seed)
     if workers > 1 and len(scs) > 1:
-        import concurrent.futures as cf
-        import multiprocessing
+        from .._workers import process_pool
 
-        with cf.ProcessPoolExecutor(min(workers, len(scs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        with process_pool(min(workers, len(scs))) as pool:
             futures = [pool.submit(_model, sc, *args) for sc in scs]
             done = []
             for sc, fut in zip(scs, futures):

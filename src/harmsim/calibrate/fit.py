@@ -36,6 +36,8 @@ class Fit:
     observed_until: the last year of observations the fit used (a backtest's origin).
     transforms: the feature standardizations the coefficients refer to,
     ``{feature: [mean, sd]}`` (:mod:`harmsim.features`).
+    model_digest: :meth:`Scenario.model_digest <harmsim.scenario.Scenario.model_digest>` of the scenario
+    fitted, for its free parameters (None in fits saved before it existed).
     log: what a reviewer needs to follow the calibration (data, targets,
     method, settings, diagnostics, time).
     """
@@ -53,6 +55,7 @@ class Fit:
     log: dict = field(default_factory=dict)
     observed_until: int | None = None
     transforms: dict = field(default_factory=dict)
+    model_digest: str | None = None
 
     @property
     def n_params(self) -> int:
@@ -78,6 +81,13 @@ class Fit:
                 f"calibrate '{scenario.name}' or run '{self.scenario}'"
             )
         self.check_transforms(scenario)
+        free = list(self.estimates["parameter"])
+        if self.model_digest is not None and scenario.model_digest(free) != self.model_digest:
+            raise CalibrationError(
+                f"scenario '{scenario.name}' is not the one this fit is of: its mechanisms or the values of "
+                f"parameters the fit held given changed since (model digest {scenario.model_digest(free)}, "
+                f"fit {self.model_digest}); refit"
+            )
         known = scenario.parameters()
         unknown = [p for p in self.estimates["parameter"] if p not in known and not p.startswith("hazard.offsets.")]
         if unknown:
@@ -117,16 +127,29 @@ class Fit:
         names = list(est.index)
         mean = est["estimate"].to_numpy(float)
         lo, hi = est["bound_lo"].to_numpy(float), est["bound_hi"].to_numpy(float)
-        if self.covariance is None or not np.isfinite(self.covariance.to_numpy()).all():
-            return pd.DataFrame(np.tile(mean, (n, 1)), columns=names)
-        cov = self.covariance.loc[names, names].to_numpy(float)
-        out = np.empty((n, len(names)))
+        out = np.tile(mean, (n, 1))
+        if self.covariance is None:
+            return pd.DataFrame(out, columns=names)
+        full = self.covariance.reindex(index=names, columns=names).to_numpy(float)
+        # parameters with a standard error are drawn jointly; the others stay at their estimates
+        var = np.diag(full)
+        free = np.flatnonzero(np.isfinite(var) & (var > 0))
+        free = free[np.isfinite(full[np.ix_(free, free)]).all(axis=1)]
+        if not len(free):
+            return pd.DataFrame(out, columns=names)
+        cov = full[np.ix_(free, free)]
+        w = np.linalg.eigvalsh(cov)
+        if w.min() < -1e-8 * max(1.0, w.max()):
+            raise CalibrationError(
+                f"the fit's covariance of {', '.join(names[j] for j in free)} is not positive semi-definite "
+                f"(smallest eigenvalue {w.min():.3g}): no draws from it"
+            )
         filled = 0
         for _ in range(1000):
-            x = g.multivariate_normal(mean, cov, size=max(n, 64), method="eigh")
-            ok = x[((x >= lo) & (x <= hi)).all(axis=1)]
+            x = g.multivariate_normal(mean[free], cov, size=max(n, 64), method="eigh")
+            ok = x[((x >= lo[free]) & (x <= hi[free])).all(axis=1)]
             take = min(len(ok), n - filled)
-            out[filled : filled + take] = ok[:take]
+            out[filled : filled + take, free] = ok[:take]
             filled += take
             if filled == n:
                 return pd.DataFrame(out, columns=names)
@@ -221,10 +244,19 @@ class Fit:
         return out
 
     # Persistence -------------------------------------------------------------------------
-    def save(self, folder: str | Path) -> list[Path]:
-        """Write fit.json, estimates.csv, covariance.csv, samples.csv and trace.md into ``folder``."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
+    def save(self, folder: str | Path, force: bool = False) -> list[Path]:
+        """Write fit.json, estimates.csv, covariance.csv, samples.csv and trace.md into a new ``folder``.
+
+        The folder is written aside and renamed into place when complete, so it never mixes two fits; an
+        existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
+        """
+        from .._output import ResultFolder
+
+        with ResultFolder(folder, "fit", force) as rf:
+            rf.add(self._write(rf.path))
+        return rf.final
+
+    def _write(self, out: Path) -> list[Path]:
         meta = {
             "format": _FORMAT,
             "scenario": self.scenario,
@@ -232,6 +264,7 @@ class Fit:
             "record": self.record,
             "observed_until": self.observed_until,
             "transforms": self.transforms,
+            "model_digest": self.model_digest,
             "method": self.method,
             "loglik": self.loglik,
             "n_obs": self.n_obs,
@@ -241,7 +274,6 @@ class Fit:
             "log": self.log,
         }
         paths = [out / "fit.json", out / "estimates.csv"]
-        paths[0].write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
         self.estimates.to_csv(paths[1], index=False)
         if self.covariance is not None:
             self.covariance.to_csv(out / "covariance.csv")
@@ -251,6 +283,7 @@ class Fit:
             paths.append(out / "samples.csv")
         (out / "trace.md").write_text(_trace(self))
         paths.append(out / "trace.md")
+        paths[0].write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
         return paths
 
 
@@ -261,38 +294,66 @@ def load_fit(folder: str | Path) -> Fit:
     if not meta_path.is_file():
         raise CalibrationError(f"{d}: no fit.json (not a saved fit)")
     try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CalibrationError(f"{meta_path}: not valid JSON: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise CalibrationError(f"{meta_path}: not a harmsim fit (format {_FORMAT})")
     for key in ("scenario", "scenario_digest", "record", "method", "n_obs"):
         if key not in meta:
             raise CalibrationError(f"{meta_path}: missing '{key}'")
-    try:
-        est = pd.read_csv(d / "estimates.csv")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise CalibrationError(f"{d / 'estimates.csv'}: {exc}") from None
+    for key in ("scenario", "scenario_digest", "record", "method"):
+        if not isinstance(meta[key], str):
+            raise CalibrationError(f"{meta_path}: '{key}' must be a string, got {meta[key]!r}")
+    n_obs = meta["n_obs"]
+    if isinstance(n_obs, bool) or not isinstance(n_obs, int) or n_obs < 0:
+        raise CalibrationError(f"{meta_path}: 'n_obs' must be a non-negative integer, got {n_obs!r}")
+    loglik = meta.get("loglik")
+    if loglik is not None and (isinstance(loglik, bool) or not isinstance(loglik, (int, float))):
+        raise CalibrationError(f"{meta_path}: 'loglik' must be a number or null, got {loglik!r}")
+    for key in ("fixed", "log", "transforms"):
+        if not isinstance(meta.get(key, {}), dict):
+            raise CalibrationError(f"{meta_path}: '{key}' must be a JSON object")
+    est = _csv(d / "estimates.csv")
     need = {"parameter", "estimate", "se", "lower", "upper", "bound_lo", "bound_hi", "status"}
     if not need <= set(est.columns):
         raise CalibrationError(f"{d / 'estimates.csv'}: missing columns {sorted(need - set(est.columns))}")
-    cov = pd.read_csv(d / "covariance.csv", index_col=0) if (d / "covariance.csv").is_file() else None
-    samples = pd.read_csv(d / "samples.csv") if (d / "samples.csv").is_file() else None
+    names = list(est["parameter"].astype(str))
+    if not pd.api.types.is_numeric_dtype(est["estimate"]) or not np.isfinite(est["estimate"].to_numpy(float)).all():
+        raise CalibrationError(f"{d / 'estimates.csv'}: every estimate must be a finite number")
+    cov = None
+    if (d / "covariance.csv").is_file():
+        cov = _csv(d / "covariance.csv", index_col=0)
+        if list(cov.index.astype(str)) != names or list(cov.columns.astype(str)) != names:
+            raise CalibrationError(f"{d / 'covariance.csv'}: rows and columns must be the estimates' parameters")
+        if not all(pd.api.types.is_numeric_dtype(cov[c]) for c in cov.columns):
+            raise CalibrationError(f"{d / 'covariance.csv'}: every entry must be a number (or empty)")
+    samples = _csv(d / "samples.csv") if (d / "samples.csv").is_file() else None
+    if samples is not None and list(samples.columns.astype(str)) != names:
+        raise CalibrationError(f"{d / 'samples.csv'}: its columns must be the estimates' parameters")
     return Fit(
         scenario=meta["scenario"],
         scenario_digest=meta["scenario_digest"],
         record=meta["record"],
         method=meta["method"],
         estimates=est,
-        loglik=meta.get("loglik"),
-        n_obs=int(meta["n_obs"]),
+        loglik=loglik,
+        n_obs=n_obs,
         covariance=cov,
         samples=samples,
         fixed=meta.get("fixed", {}),
         log=meta.get("log", {}),
         observed_until=meta.get("observed_until"),
         transforms=meta.get("transforms", {}),
+        model_digest=meta.get("model_digest"),
     )
+
+
+def _csv(path: Path, **kw) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, **kw)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CalibrationError(f"{path}: {exc}") from None
 
 
 def _json_default(x):

@@ -112,10 +112,9 @@ def placebo_test(
         schedules = placebo_schedules(record, placebos, seed)
         tasks = [(scenario, fake, free, real.parameters()) for _, fake in schedules]
         if workers > 1 and len(tasks) > 1:
-            import concurrent.futures as cf
-            import multiprocessing
+            from .._workers import process_pool
 
-            with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            with process_pool(workers) as pool:
                 lls = list(pool.map(_refit, *zip(*tasks)))
         else:
             lls = []

@@ -16,7 +16,13 @@ __all__ = ["write_comparison"]
 
 
 def write_comparison(
-    comparison: Comparison, scenarios: dict, folder: str | Path, *, replicates: int = 200, seed: int = 0
+    comparison: Comparison,
+    scenarios: dict,
+    folder: str | Path,
+    *,
+    replicates: int = 200,
+    seed: int = 0,
+    force: bool = False,
 ) -> list[Path]:
     """Save the comparison table, tests, verdict, every fit, and posterior predictive figures.
 
@@ -25,8 +31,15 @@ def write_comparison(
     predictive intervals, and incremental institutional development (after
     the study's Figure 3).
     """
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    from .._output import ResultFolder
+
+    with ResultFolder(folder, "comparison", force) as rf:
+        paths, written = _write(comparison, scenarios, rf.path, replicates, seed)
+        rf.add(paths, written)
+    return [p for p in rf.final if p.parent == rf.dest]
+
+
+def _write(comparison, scenarios, out: Path, replicates: int, seed: int) -> tuple[list[Path], list[Path]]:
     paths = [out / "comparison.csv", out / "tests.csv", out / "verdict.txt"]
     comparison.table.to_csv(paths[0], index=False)
     comparison.tests.to_csv(paths[1], index=False)
@@ -48,8 +61,9 @@ def write_comparison(
         fig.suptitle("PIT of every observed adoption outcome: flat when predictions are calibrated", fontsize=10)
         paths += save_figure(fig, out, "pit")
     paths[2].write_text(str(comparison) + "\n")
+    written = []
     for name, fit in comparison.fits.items():
-        fit.save(out / "fits" / name)
+        written += fit.save(out / "fits" / name)
     best = comparison.table.iloc[0]["model"].split(" = ")[0]  # models identical on the record: the first
     for name in dict.fromkeys([best, "baseline"]):
         if name not in comparison.fits:
@@ -88,4 +102,4 @@ def write_comparison(
                 p = out / f"{stem}.{ext}"
                 fig.savefig(p, dpi=200)
                 paths.append(p)
-    return paths
+    return paths, written
