@@ -131,7 +131,7 @@ def test_record_roundtrips_through_its_files(name, tmp_path):
     paths = rec.write(tmp_path)
     assert tmp_path / "record.toml" in paths
     back = harmsim.load_record(tmp_path)
-    for field in ("name", "title", "start", "end", "sources", "description", "files"):
+    for field in ("name", "title", "start", "end", "sources", "description", "files", "status_items"):
         assert getattr(back, field) == getattr(rec, field), field
     assert set(back.tables()) == set(rec.tables())
     for tname, table in rec.tables().items():

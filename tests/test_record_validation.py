@@ -92,6 +92,7 @@ def _edit(path, old, new):
         ("record.toml", "start = 1997", "start = true", r"start and end must be integer years"),
         ("record.toml", "end = 2015", "end = 100000000000", r"start and end must be integer years"),
         ("record.toml", 'states = "states.csv"', "states = 5", r"'tables' must be a table of file names"),
+        ("status.csv", "BRN,specialist_unit,yes", "BRN,specalist_unit,yes", r"status.csv, line 2: unknown item"),
     ],
 )
 def test_bad_files(folder, file, old, new, pattern):

@@ -109,6 +109,9 @@ class Record:
     description: str = ""
     #: file name of each table in the record's folder (as its record.toml names them)
     files: dict = field(default_factory=dict)
+    #: items of the status table that are not instruments (record.toml's ``status_items``), e.g. the study's
+    #: Table 2 specialist units; a status row naming neither is an error (a mistyped id is never skipped)
+    status_items: tuple = ()
 
     @property
     def state_ids(self) -> tuple[str, ...]:
@@ -255,6 +258,7 @@ def record_from_tables(
     title: str = "",
     sources: dict | None = None,
     description: str = "",
+    status_items=(),
 ) -> Record:
     """Build and validate a record from in-memory tables (same columns as the files).
 
@@ -275,6 +279,7 @@ def record_from_tables(
         "end": end,
         "sources": sources or {},
         "description": description,
+        "status_items": list(status_items),
     }
     return _assemble(meta, raw, f"<{name}>", where=f"<{name}>")
 
@@ -296,7 +301,10 @@ def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
     instruments = v.instruments(raw["instruments"])
     agreements = v.agreements(raw["agreements"], instruments)
     v.check_opened_by(instruments, agreements)
-    status = v.status(raw["status"])
+    items = meta.get("status_items", [])
+    if not isinstance(items, list) or not all(isinstance(x, str) and x for x in items):
+        raise RecordError(f"{where}: 'status_items' must be a list of item ids, e.g. [\"specialist_unit\"]")
+    status = v.status(raw["status"], tuple(items))
     adoptions = v.merge_status(v.adoptions(raw["adoptions"]), status, raw["status"][0] if raw["status"] else None)
     return Record(
         name=str(meta["name"]),
@@ -316,6 +324,7 @@ def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
         global_series=v.global_series(raw["global_series"]),
         sources=dict(meta.get("sources", {})),
         description=str(meta.get("description", "")).strip(),
+        status_items=tuple(items),
     )
 
 
@@ -567,11 +576,20 @@ class _Validator:
             if a and a not in known:
                 raise self.fail(self.instruments_path, i, f"opened_by names unknown agreement '{a}'")
 
-    def status(self, src):
+    def status(self, src, items=()):
         if src is None:
             return pd.DataFrame(columns=["state", "instrument", "value"])
         path, df = self.require(src, ["state", "instrument", "value"])
         self.ids(path, df, "state", self.state_ids, "state")
+        known = self.instrument_ids | set(items)
+        for i, x in enumerate(df["instrument"]):
+            if x not in known:
+                raise self.fail(
+                    path,
+                    i,
+                    f"unknown item '{x}' (instruments: {', '.join(self.instrument_order)}; status-only items, as "
+                    f"record.toml's status_items declares them: {', '.join(items) or 'none'})",
+                )
         self.unique(path, df, ["state", "instrument"])
         for i, v in enumerate(df["value"]):
             if v not in STATUS_VALUES:
@@ -686,6 +704,11 @@ def _manifest(record: Record, files: dict) -> str:
         f"start = {int(record.start)}",
         f"end = {int(record.end)}",
         f"description = {_toml_string(record.description)}",
+        *(
+            [f"status_items = [{', '.join(_toml_string(x) for x in record.status_items)}]"]
+            if record.status_items
+            else []
+        ),
         "",
         "[tables]",
         *[f"{k} = {_toml_string(v)}" for k, v in files.items()],
