@@ -395,3 +395,45 @@ def test_a_script_without_a_main_guard_is_told_in_one_line(tmp_path):
     )
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert p.returncode != 0 and 'if __name__ == "__main__":' in p.stderr.splitlines()[-1]
+
+
+def test_any_design_is_evaluated_like_a_sweep(baseline, tmp_path, capsys):
+    """evaluate() on a user's table gives the rows sweep() gives for the same points; --design on the command
+    line; a bad design is refused before any work."""
+    from harmsim.sweep import evaluate
+
+    kw = dict(replicates=4, seed=2, progress=False)
+    swept = sweep(baseline, VARY, **kw).table
+    points = swept[["diffusion.strength", "agreements.nonbinding"]].iloc[::-1].reset_index(drop=True)
+    points.insert(0, "point", np.arange(10, 10 + len(points)))
+    mine = evaluate(baseline, points, **kw).table.set_index(["diffusion.strength", "agreements.nonbinding"])
+    ref = swept.set_index(["diffusion.strength", "agreements.nonbinding"]).loc[mine.index]
+    pd.testing.assert_frame_equal(mine.drop(columns="point"), ref.drop(columns="point"))
+    assert sorted(mine["point"]) == list(range(10, 16))
+    assert (swept["year_mae_se"] == swept["year_mae_sd"] / np.sqrt(4)).all()
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        evaluate(baseline, pd.DataFrame({"diffusion.strenght": [1.0]}), **kw)
+    with pytest.raises(ConfigError, match="missing values"):
+        evaluate(baseline, pd.DataFrame({"diffusion.strength": [1.0, None]}), **kw)
+    f = tmp_path / "design.csv"
+    points.to_csv(f, index=False)
+    out = tmp_path / "d.csv"
+    assert main(["sweep", "baseline", "--design", str(f), "-r", "4", "--seed", "2", "--out", str(out)]) == 0
+    assert "best points by year_mae (lower is better" in capsys.readouterr().out
+    from_cli = pd.read_csv(out).sort_values("point").reset_index(drop=True)
+    from_py = mine.reset_index().sort_values("point").reset_index(drop=True)[from_cli.columns]
+    pd.testing.assert_frame_equal(from_cli, from_py, check_dtype=False, rtol=1e-12)
+    assert main(["sweep", "baseline", "--out", str(tmp_path / "e.csv")]) == 2
+    assert "one of the two" in capsys.readouterr().err
+
+
+def test_ranking_says_which_points_cannot_be_told_apart():
+    from harmsim.sweep import ranking
+
+    t = pd.DataFrame({"point": [0, 1, 2], "year_mae": [2.0, 2.1, 3.0], "year_mae_se": [0.05, 0.05, 0.05]})
+    r = ranking(t, n=3).set_index("point")
+    # gap 0.1 <= 2 * sqrt(0.05^2 + 0.05^2) = 0.141: tied; gap 1.0: not
+    assert r.loc[0, "tied_with_best"] and r.loc[1, "tied_with_best"] and not r.loc[2, "tied_with_best"]
+    assert r.loc[1, "gap_se"] == pytest.approx(np.hypot(0.05, 0.05))
+    with pytest.raises(ConfigError, match="no standard error"):
+        ranking(t.drop(columns="year_mae_se"))

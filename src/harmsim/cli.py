@@ -188,9 +188,14 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument(
         "--vary",
         action="append",
-        required=True,
         metavar="NAME=LO:HI[:N]",
         help="a parameter range (repeat); NAME=A,B,... for choices",
+    )
+    sw.add_argument(
+        "--design",
+        type=Path,
+        metavar="CSV",
+        help="evaluate these points instead: a column per parameter (flat names), one row per point",
     )
     sw.add_argument("--sample", choices=("grid", "lhs", "sobol"), default="grid")
     sw.add_argument("--points", type=_positive, help="number of points for lhs and sobol")
@@ -532,10 +537,12 @@ def _write_run(out: Path, sc, ens, rec, args) -> list[Path]:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import parse_vary, sweep
+    from .sweep import evaluate, parse_vary, ranking, sweep
 
     sc = load_scenario(args.scenario)
-    ranges = [parse_vary(v, sc) for v in args.vary]
+    if (args.design is None) == (not args.vary):
+        raise ConfigError("give the points as --vary ranges or as a --design table (one of the two)")
+    ranges = [parse_vary(v, sc) for v in args.vary or []]
     rec = load_record(args.record) if args.record else None
     executor, client = None, None
     if args.scheduler:
@@ -548,50 +555,78 @@ def cmd_sweep(args) -> int:
         except (OSError, ValueError, TypeError) as exc:
             raise ConfigError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
         executor = client.get_executor()
+    kw = dict(
+        replicates=args.replicates,
+        seed=args.seed,
+        record=rec,
+        workers=args.workers,
+        executor=executor,
+        out=args.out,
+        chunk_size=args.chunk_size,
+    )
     try:
-        res = sweep(
-            sc,
-            ranges,
-            sample=args.sample,
-            points=args.points,
-            replicates=args.replicates,
-            seed=args.seed,
-            record=rec,
-            workers=args.workers,
-            executor=executor,
-            out=args.out,
-            chunk_size=args.chunk_size,
-        )
+        if args.design is not None:
+            res = evaluate(sc, _read_design(args.design), **kw)
+        else:
+            res = sweep(sc, ranges, sample=args.sample, points=args.points, **kw)
     finally:
         if client is not None:
             client.close()
     t = res.table
-    names = [r.name for r in ranges]
+    names = [r.name for r in ranges] if ranges else [c for c in _read_design(args.design).columns if c != "point"]
     print(f"{sc.name}: {len(t)} points x {args.replicates} replicates, seed {args.seed} -> {args.out}")
-    print("best points by year_mae:")
-    best = t.nsmallest(5, "year_mae")[["point", *names, "year_mae", "curve_mad", "rank_tau"]]
-    print(best.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-    if not args.no_figures:
+    print("best points by year_mae (lower is better; mean and standard error over replicates):")
+    best = ranking(t, "year_mae")
+    print(
+        best[["point", *names, "year_mae", "year_mae_se", "tied_with_best", "curve_mad", "rank_tau"]].to_string(
+            index=False, float_format=lambda x: f"{x:.3g}"
+        )
+    )
+    tied = int(best["tied_with_best"].sum()) - 1
+    if tied:
+        print(
+            f"{tied} of the next {len(best) - 1} points are within two standard errors of the best: the replicates "
+            "cannot tell them apart (more replicates would)."
+        )
+    if not args.no_figures and ranges:
         numeric = [r.name for r in ranges if not isinstance(r, CategoricalRange)]
-        written = _sweep_figures(res.table, numeric, args.out, args.sample)
+        written = _sweep_figures(res.table, numeric, args.out, args.sample, sc)
         if written:
             print(f"figures: {', '.join(str(p) for p in written)}")
     return 0
 
 
-def _sweep_figures(table, numeric, out: Path, sample: str) -> list[Path]:
+def _read_design(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ConfigError(f"--design {path}: {exc}") from None
+
+
+def _sweep_figures(table, numeric, out: Path, sample: str, sc) -> list[Path]:
     from matplotlib.figure import Figure
 
     from .plots import plot_landscape, plot_response
-    from .sweep import landscape
+    from .sweep import landscape, ranking
 
+    own = sc.parameters()
+    reps = int(table["replicates"].iloc[0])
     if len(numeric) == 1:
         fig = Figure(figsize=(5.5, 3.6), layout="constrained")
-        plot_response(fig.subplots(), table, numeric[0])
+        ax = plot_response(fig.subplots(), table, numeric[0], own=own.get(numeric[0]))
+        ax.set_title(f"{sc.name}: year MAE against {numeric[0]} ({reps} replicates per point)", fontsize=9)
         path = out.with_name(out.stem + "_response.png")
     elif len(numeric) == 2 and sample == "grid":
         fig = Figure(figsize=(5.8, 4.4), layout="constrained")
-        plot_landscape(fig.subplots(), landscape(table, numeric[0], numeric[1]))
+        ranked = ranking(table, "year_mae", n=len(table)).assign(tied=lambda d: d["tied_with_best"].astype(float))
+        ax = plot_landscape(
+            fig.subplots(),
+            landscape(table, numeric[0], numeric[1]),
+            label="mean absolute error of adoption years (lower is better)",
+            own=(own.get(numeric[0]), own.get(numeric[1])),
+            tied=landscape(ranked, numeric[0], numeric[1], "tied") > 0.5,
+        )
+        ax.set_title(f"{sc.name}: fit landscape, {reps} replicates per point", fontsize=9)
         path = out.with_name(out.stem + "_landscape.png")
     else:
         return []

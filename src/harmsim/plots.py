@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
 __all__ = [
@@ -192,28 +192,57 @@ def figure_timeline(observed, ranges, instruments, end, states, names=None, supt
     return fig
 
 
-def plot_landscape(ax, grid: pd.DataFrame, metric: str = "year_mae", cmap: str = "viridis_r"):
+def plot_landscape(
+    ax,
+    grid: pd.DataFrame,
+    metric: str = "year_mae",
+    cmap: str = "viridis_r",
+    label: str | None = None,
+    own=None,
+    tied: pd.DataFrame | None = None,
+):
     """A fit landscape: ``grid`` from :func:`harmsim.sweep.landscape` (index y, columns x) as a heatmap.
 
-    The best cell (lowest value) is marked with a white star.
+    Lower is better (``cmap`` reversed: bright is good). The best cell is
+    marked with a white star; ``own`` (x, y), if given, marks the scenario's
+    own values with a white circle; ``tied`` (bool, shaped like ``grid``)
+    outlines the cells the replicates cannot tell from the best
+    (:func:`harmsim.sweep.ranking`). ``label`` names the colour bar (default:
+    ``metric``).
     """
     xs, ys = grid.columns.to_numpy(dtype=float), grid.index.to_numpy(dtype=float)
     mesh = ax.pcolormesh(_edges(xs), _edges(ys), grid.to_numpy(dtype=float), cmap=cmap, shading="flat")
     cb = ax.figure.colorbar(mesh, ax=ax)
-    cb.set_label(metric, fontsize=8)
+    cb.set_label(label or f"{metric} (lower is better)", fontsize=8)
     cb.ax.tick_params(labelsize=8)
     iy, ix = np.unravel_index(np.nanargmin(grid.to_numpy(dtype=float)), grid.shape)
-    ax.plot(xs[ix], ys[iy], marker="*", color="white", markersize=12, markeredgecolor="black")
+    if tied is not None:
+        ex, ey = _edges(xs), _edges(ys)
+        first = True
+        for (jy, jx), t in np.ndenumerate(tied.reindex(index=grid.index, columns=grid.columns).to_numpy(dtype=bool)):
+            if t:
+                ax.add_patch(
+                    Rectangle((ex[jx], ey[jy]), ex[jx + 1] - ex[jx], ey[jy + 1] - ey[jy], fill=False, ec="white",
+                              ls=":", lw=1.2, label="not told apart from the best" if first else None)
+                )  # fmt: skip
+                first = False
+    ax.plot(xs[ix], ys[iy], marker="*", color="white", markersize=12, markeredgecolor="black", ls="none",
+            label="best point")  # fmt: skip
+    if own is not None and all(v is not None for v in own):
+        ax.plot(*own, marker="o", markersize=8, markerfacecolor="none", markeredgecolor="white", markeredgewidth=1.5,
+                ls="none", label="the scenario's values")  # fmt: skip
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.6)
     ax.set_xlabel(grid.columns.name, fontsize=9)
     ax.set_ylabel(grid.index.name, fontsize=9)
     ax.tick_params(labelsize=8)
     return ax
 
 
-def plot_response(ax, table: pd.DataFrame, x: str, metric: str = "year_mae"):
-    """A one-parameter response curve: mean ``metric`` with its 5-95% band over replicates.
+def plot_response(ax, table: pd.DataFrame, x: str, metric: str = "year_mae", own=None):
+    """A one-parameter response curve: mean ``metric`` with its 5-95% band over replicates (lower is better).
 
-    ``table`` is a sweep table with columns ``x``, ``metric``, ``metric_q05`` and ``metric_q95``.
+    ``table`` is a sweep table with columns ``x``, ``metric``, ``metric_q05`` and ``metric_q95``; ``own``, if
+    given, marks the scenario's own value of ``x`` with a dashed line.
     """
     t = table.sort_values(x)
     ax.fill_between(
@@ -226,8 +255,10 @@ def plot_response(ax, table: pd.DataFrame, x: str, metric: str = "year_mae"):
         label="5-95% over replicates",
     )
     ax.plot(t[x], t[metric], color=SIM, marker="o", markersize=3, linewidth=1.4, label="mean")
+    if own is not None:
+        ax.axvline(own, color="0.4", linestyle="--", linewidth=0.8, label="the scenario's value")
     ax.set_xlabel(x, fontsize=9)
-    ax.set_ylabel(metric, fontsize=9)
+    ax.set_ylabel(f"{metric} (lower is better)", fontsize=9)
     ax.legend(fontsize=8, frameon=False)
     _style(ax)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6))

@@ -67,7 +67,17 @@ from .rng import SeedLike, spawn_seeds, stream
 from .scenario import parameter_spec
 from .world import NEVER
 
-__all__ = ["SAMPLERS", "SweepResult", "design", "evaluate_point", "landscape", "parse_vary", "sweep"]
+__all__ = [
+    "SAMPLERS",
+    "SweepResult",
+    "design",
+    "evaluate",
+    "evaluate_point",
+    "landscape",
+    "parse_vary",
+    "ranking",
+    "sweep",
+]
 
 SAMPLERS = ("grid", "lhs", "sobol")
 Range = RealRange | IntegerRange | CategoricalRange
@@ -193,8 +203,8 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     """Fit metrics and outcome summaries of one point (a pure function of its arguments).
 
     Metrics are the replicate means of :func:`harmsim.compare.fit_metrics`
-    (``curve_mad``, ``year_mae`` overall with their SD and 5%/95% quantiles
-    over replicates, ``rank_tau`` averaged
+    (``curve_mad``, ``year_mae`` overall with their SD, standard error of the
+    mean and 5%/95% quantiles over replicates, ``rank_tau`` averaged
     over instruments, and per instrument); outcomes are the share of
     (replicate, state) pairs adopting each instrument by the end and its mean
     adoption year among adopters.
@@ -209,6 +219,7 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
         v = m[f"{metric}_all"]
         out[metric] = float(v.mean())
         out[f"{metric}_sd"] = float(v.std(ddof=1)) if len(seeds) > 1 else float("nan")
+        out[f"{metric}_se"] = out[f"{metric}_sd"] / math.sqrt(len(seeds))
         out[f"{metric}_q05"], out[f"{metric}_q95"] = (float(q) for q in np.quantile(v, [0.05, 0.95]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # instruments nobody adopts: all-NaN tau
@@ -298,6 +309,55 @@ def sweep(
     chunk_size : points per task (default from the number of points; fixed for a resume)
     progress : show a progress bar (default: when stderr is a terminal)
     """
+    ranges = [parse_vary(v, scenario) if isinstance(v, str) else v for v in vary]
+    for r in ranges:
+        parameter_spec(scenario, r.name)
+    table = design(ranges, sample, points, seed)
+    res = evaluate(
+        scenario,
+        table,
+        replicates=replicates,
+        seed=seed,
+        record=record,
+        workers=workers,
+        executor=executor,
+        out=out,
+        chunk_size=chunk_size,
+        progress=progress,
+        described={"vary": [repr(r) for r in ranges], "sample": sample},
+    )
+    return res
+
+
+def evaluate(
+    scenario,
+    points: pd.DataFrame,
+    *,
+    replicates: int = 20,
+    seed: int = 0,
+    record=None,
+    workers: int = 1,
+    executor: cf.Executor | None = None,
+    out: str | Path | None = None,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+    described: dict | None = None,
+) -> SweepResult:
+    """Evaluate any design: one row per point, a column per parameter (flat names, as ``with_params`` takes).
+
+    The evaluation step of :func:`sweep`, for designs made elsewhere (a
+    SALib problem's samples, a user's table): the same replicate seeds at
+    every point, the same resumable chunks and executors. A ``point`` column,
+    if given, numbers the rows (default 0..n-1). ``described`` adds what made
+    the design to its identity (sweep passes its ranges).
+
+    >>> import pandas as pd, harmsim
+    >>> from harmsim.sweep import evaluate
+    >>> pts = pd.DataFrame({"diffusion.strength": [0.0, 2.0], "agreements.nonbinding": [0.5, 0.5]})
+    >>> res = evaluate(harmsim.load_scenario("baseline"), pts, replicates=4, seed=0, progress=False)
+    >>> res.table[["point", "diffusion.strength"]].to_numpy().tolist()
+    [[0.0, 0.0], [1.0, 2.0]]
+    """
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ConfigError(f"replicates must be a positive integer, got {replicates!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -305,11 +365,8 @@ def sweep(
     if executor is None and workers > 1:
         check_workers(workers)
     record = record if record is not None else scenario.record
-    ranges = [parse_vary(v, scenario) if isinstance(v, str) else v for v in vary]
-    for r in ranges:
-        parameter_spec(scenario, r.name)
-    table = design(ranges, sample, points, seed)
-    names = [r.name for r in ranges]
+    table = _checked_points(scenario, points)
+    names = [c for c in table.columns if c != "point"]
     # Refuse a bad point before any work is done.
     for values in table[names].drop_duplicates().to_dict("records"):
         scenario.with_params(_plain(values))
@@ -317,14 +374,15 @@ def sweep(
     n = len(table)
     chunk = chunk_size or _default_chunk(n)
     chunks = [list(range(a, min(a + chunk, n))) for a in range(0, n, chunk)]
+    pid = table["point"].to_numpy()
     spec = {
         "scenario": scenario.name,
         "scenario_digest": scenario.digest,
         "record": record.name,
         "record_digest": record.digest,
         "harmsim_version": _version(),
-        "vary": [repr(r) for r in ranges],
-        "sample": sample,
+        **(described or {}),
+        "design_digest": _digest(table),
         "points": n,
         "replicates": replicates,
         "seed": int(seed),
@@ -373,14 +431,16 @@ def sweep(
         for i in range(len(chunks)):
             f = parts / f"chunk-{i:06d}.csv"
             if f.exists():
-                df = _read_chunk(f, chunks[i])
+                df = _read_chunk(f, [int(pid[p]) for p in chunks[i]])
                 if df is not None:
                     done[i] = df
     todo = [i for i in range(len(chunks)) if i not in done]
     # token: a cache key for workers only (never enters a result)
     # The scenario and record go pickled once per sweep, not once per task.
     base = {**job_payload(scenario, record), "seeds": seeds, "seed": int(seed)}
-    tasks = {i: {**base, "points": [(int(p), _plain(table.loc[p, names].to_dict())) for p in chunks[i]]} for i in todo}
+    tasks = {
+        i: {**base, "points": [(int(pid[p]), _plain(table.loc[p, names].to_dict())) for p in chunks[i]]} for i in todo
+    }
     from tqdm.auto import tqdm
 
     bar = tqdm(
@@ -427,7 +487,9 @@ def sweep(
     from .results import provenance
 
     prov = provenance(scenario, seeds, "batch")
-    prov.update({"spec": spec, "design": sample, "ranges": [repr(r) for r in ranges]})
+    prov.update(
+        {"spec": spec, "design": (described or {}).get("sample", "given"), "ranges": (described or {}).get("vary", [])}
+    )
     if path is not None:
         _atomic_write_csv(path, result)
         try:
@@ -441,6 +503,32 @@ def sweep(
         shutil.rmtree(parts, ignore_errors=True)
         result = pd.read_csv(path)  # what a later reader sees, exactly
     return SweepResult(result, prov, path)
+
+
+def _checked_points(scenario, points) -> pd.DataFrame:
+    """A design table: numeric or choice columns named after the scenario's parameters, a point number."""
+    if not isinstance(points, pd.DataFrame) or not len(points):
+        raise ConfigError("a design is a table with one row per point and a column per parameter")
+    table = points.reset_index(drop=True).copy()
+    names = [c for c in table.columns if c != "point"]
+    if not names:
+        raise ConfigError("a design needs at least one parameter column")
+    for name in names:
+        parameter_spec(scenario, str(name))
+        if table[name].isna().any():
+            raise ConfigError(f"design column '{name}' has missing values")
+    if "point" not in table:
+        table.insert(0, "point", np.arange(len(table)))
+    elif table["point"].duplicated().any():
+        raise ConfigError("design column 'point' must number the points without repeats")
+    check_memory(len(table) * _BYTES_PER_POINT, f"a design of {len(table):,} points")
+    return table[["point", *names]]
+
+
+def _digest(table: pd.DataFrame) -> str:
+    import hashlib
+
+    return hashlib.sha256(table.to_csv(index=False, float_format="%.17g").encode()).hexdigest()[:16]
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -515,6 +603,27 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def ranking(table: pd.DataFrame, metric: str = "year_mae", n: int = 5) -> pd.DataFrame:
+    """The ``n`` best points by ``metric`` (lower is better), and which of them the replicates cannot tell
+    from the best.
+
+    ``tied_with_best``: the difference from the best point is within twice its
+    standard error, taken as sqrt(se_best**2 + se**2) from the points' own
+    standard errors. The points share their replicate seeds (common random
+    numbers), which makes the true standard error of a difference smaller, so
+    this is conservative: "tied" means the replicates do not separate them,
+    not that they are equal.
+    """
+    if f"{metric}_se" not in table:
+        raise ConfigError(f"the sweep table has no standard error for '{metric}' (a table from an older harmsim?)")
+    best = table.nsmallest(n, metric).copy()
+    b = best.iloc[0]
+    gap = best[metric] - b[metric]
+    best["gap_se"] = np.sqrt(b[f"{metric}_se"] ** 2 + best[f"{metric}_se"] ** 2)
+    best["tied_with_best"] = gap <= 2 * best["gap_se"]
+    return best
 
 
 def landscape(table: pd.DataFrame, x: str, y: str, metric: str = "year_mae") -> pd.DataFrame:
