@@ -437,3 +437,14 @@ def test_ranking_says_which_points_cannot_be_told_apart():
     assert r.loc[1, "gap_se"] == pytest.approx(np.hypot(0.05, 0.05))
     with pytest.raises(ConfigError, match="no standard error"):
         ranking(t.drop(columns="year_mae_se"))
+
+
+def test_force_replaces_a_different_sweep(baseline, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    args = ["sweep", "baseline", "--vary", "diffusion.strength=0:1:2", "--no-figures", "--out", str(out)]
+    assert main([*args, "-r", "2"]) == 0
+    capsys.readouterr()
+    assert main([*args, "-r", "3"]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert main([*args, "-r", "3", "--force"]) == 0
+    assert (pd.read_csv(out)["replicates"] == 3).all() and not (tmp_path / "s.csv.parts").exists()

@@ -183,6 +183,21 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", type=_out_folder, required=True, help="output folder")
     bt.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     bt.add_argument("--no-figures", action="store_true", help="write tables only")
+    se = sub.add_parser("sensitivity", help="global sensitivity analysis: Sobol indices or Morris screening (SALib)")
+    se.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    se.add_argument("--method", choices=("sobol", "morris"), default="sobol", help="default sobol")
+    se.add_argument(
+        "--base", type=_positive, default=256, help="Sobol: base sample (a power of two); Morris: trajectories"
+    )
+    se.add_argument("--vary", action="append", metavar="NAME=LO:HI", help="a parameter's range (repeat)")
+    se.add_argument("--from-fit", type=Path, metavar="DIR", help="ranges from a fit's uncertainty instead")
+    se.add_argument("--replicates", "-r", type=_positive, default=10, help="replicates per point (default 10)")
+    se.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    se.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
+    se.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler instead")
+    se.add_argument("--out", type=_out_folder, required=True, help="output folder")
+    se.add_argument("--force", action="store_true", help="replace an earlier result in --out")
+    se.add_argument("--no-figures", action="store_true", help="write tables only")
     sw = sub.add_parser("sweep", help="sweep parameters over a design and score every point against the record")
     sw.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     sw.add_argument(
@@ -203,6 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--seed", "-s", type=_seed, default=0)
     sw.add_argument("--record", default=None, help="record to compare with (default: the scenario's)")
     sw.add_argument("--out", type=_out_file, required=True, help="CSV file (resumed if interrupted)")
+    sw.add_argument("--force", action="store_true", help="replace a different sweep's table or chunks at --out")
     sw.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed scheduler instead")
     sw.add_argument("--chunk-size", type=_positive, help="points per task (default: from the number of points)")
@@ -544,17 +560,7 @@ def cmd_sweep(args) -> int:
         raise ConfigError("give the points as --vary ranges or as a --design table (one of the two)")
     ranges = [parse_vary(v, sc) for v in args.vary or []]
     rec = load_record(args.record) if args.record else None
-    executor, client = None, None
-    if args.scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ConfigError("--scheduler needs Dask: pip install 'harmsim[distributed]'") from None
-        try:
-            client = Client(args.scheduler, timeout="10s")
-        except (OSError, ValueError, TypeError) as exc:
-            raise ConfigError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
-        executor = client.get_executor()
+    executor, client = _executor(args.scheduler)
     kw = dict(
         replicates=args.replicates,
         seed=args.seed,
@@ -563,6 +569,7 @@ def cmd_sweep(args) -> int:
         executor=executor,
         out=args.out,
         chunk_size=args.chunk_size,
+        force=args.force,
     )
     try:
         if args.design is not None:
@@ -594,6 +601,61 @@ def cmd_sweep(args) -> int:
         if written:
             print(f"figures: {', '.join(str(p) for p in written)}")
     return 0
+
+
+def cmd_sensitivity(args) -> int:
+    from .calibrate import load_fit
+    from .sensitivity import sensitivity
+
+    sc = load_scenario(args.scenario)
+    if (args.vary is None) == (args.from_fit is None):
+        raise ConfigError("give the parameters' ranges as --vary NAME=LO:HI or take them from --from-fit DIR")
+    fit = load_fit(args.from_fit) if args.from_fit else None
+    if fit is not None:
+        sc = fit.apply(sc)
+    executor, client = _executor(args.scheduler)
+    # the evaluation resumes from a cache beside the output folder; it goes once the result is in place
+    cache = args.out.with_name(f".{args.out.name}.points.csv")
+    try:
+        res = sensitivity(
+            sc,
+            ranges=args.vary,
+            fit=fit,
+            method=args.method,
+            base=args.base,
+            replicates=args.replicates,
+            seed=args.seed,
+            workers=args.workers,
+            executor=executor,
+            cache=cache,
+            force=args.force,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    paths = res.save(args.out, figures=not args.no_figures, force=args.force)
+    for p in (cache, cache.with_name(cache.stem + ".provenance.json"), cache.with_suffix(".parquet")):
+        p.unlink(missing_ok=True)
+    print(f"{sc.name}: {args.method} sensitivity, {len(res.points)} points x {args.replicates} replicates")
+    for output in ("year_mae", "curve_mad"):
+        print(res.summary(output))
+    print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def _executor(address):
+    """(executor, client) for a Dask scheduler address, or (None, None)."""
+    if not address:
+        return None, None
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("--scheduler needs Dask: pip install 'harmsim[distributed]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"--scheduler {address}: cannot connect ({exc})") from None
+    return client.get_executor(), client
 
 
 def _read_design(path: Path) -> pd.DataFrame:
@@ -634,6 +696,10 @@ def _sweep_figures(table, numeric, out: Path, sample: str, sc) -> list[Path]:
     return [path]
 
 
+#: commands whose --out is a result folder (harmsim._output)
+_RESULT_FOLDERS = {"run", "calibrate", "compare-mechanisms", "forecast", "counterfactual", "backtest", "sensitivity"}
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -643,6 +709,7 @@ def main(argv=None) -> int:
         "compare": cmd_compare,
         "run": cmd_run,
         "sweep": cmd_sweep,
+        "sensitivity": cmd_sensitivity,
         "calibrate": cmd_calibrate,
         "compare-mechanisms": cmd_compare_mechanisms,
         "forecast": cmd_forecast,
@@ -650,9 +717,8 @@ def main(argv=None) -> int:
         "counterfactual": cmd_counterfactual,
     }[args.command]
     try:
-        force = getattr(args, "force", None)
-        if force is not None and getattr(args, "out", None) is not None:
-            ResultFolder(args.out, args.command, force)  # refuse an occupied --out before any work
+        if args.command in _RESULT_FOLDERS and getattr(args, "out", None) is not None:
+            ResultFolder(args.out, args.command, args.force)  # refuse an occupied --out before any work
         return handler(args)
     except HarmsimError as exc:
         print(f"harmsim: error: {exc}", file=sys.stderr)

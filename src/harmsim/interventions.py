@@ -167,6 +167,7 @@ class Change:
                 title=f"{record.title} (changed: {self.name})",
                 sources=record.sources,
                 description=record.description,
+                status_items=record.status_items,
             )
         except HarmsimError as exc:
             raise ConfigError(f"{self.where}: the changed record is not valid: {exc}") from None

@@ -26,6 +26,7 @@ __all__ = [
     "plot_cumulative",
     "plot_difference",
     "plot_fan",
+    "plot_indices",
     "plot_pit",
     "plot_timeline",
 ]
@@ -235,6 +236,35 @@ def plot_landscape(
     ax.set_xlabel(grid.columns.name, fontsize=9)
     ax.set_ylabel(grid.index.name, fontsize=9)
     ax.tick_params(labelsize=8)
+    return ax
+
+
+def plot_indices(ax, indices: pd.DataFrame, output: str = "year_mae", method: str = "sobol"):
+    """Sensitivity indices of one ``output``: Sobol first-order and total with confidence intervals, or
+    Morris mu* with its interval and sigma; parameters sorted by the total (or mu*), largest on top.
+
+    ``indices`` is the tidy table of :func:`harmsim.sensitivity.analyze`.
+    """
+    t = indices[indices["output"] == output]
+    key = "ST" if method == "sobol" else "mu_star"
+    t = t.sort_values(key, ascending=True)
+    y = np.arange(len(t))
+    if method == "sobol":
+        ax.barh(y + 0.2, t["ST"], height=0.4, xerr=t["ST_conf"], color=SIM, alpha=0.8, label="total (ST)")
+        ax.barh(y - 0.2, t["S1"], height=0.4, xerr=t["S1_conf"], color=OBS, alpha=0.8, label="first order (S1)")
+        ax.set_xlabel(f"Sobol index of {output} (share of its variance)", fontsize=9)
+    else:
+        ax.barh(y, t["mu_star"], height=0.5, xerr=t["mu_star_conf"], color=SIM, alpha=0.8, label="mu* (95% interval)",
+                error_kw={"ecolor": "0.35", "capsize": 2, "lw": 0.8})  # fmt: skip
+        ax.plot(t["sigma"], y + 0.32, "v", color=OBS, markersize=4, ls="none", label="sigma (interactions)")
+        ax.set_xlabel(f"Morris elementary effects on {output}", fontsize=9)
+    noise = t["noise_share"].dropna()
+    if len(noise):
+        ax.set_title(f"simulation noise: {noise.iloc[0]:.0%} of the output's variance", fontsize=8)
+    ax.set_yticks(y, t["parameter"], fontsize=8)
+    ax.axvline(0, color="0.5", linewidth=0.6)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _style(ax)
     return ax
 
 

@@ -206,8 +206,11 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     (``curve_mad``, ``year_mae`` overall with their SD, standard error of the
     mean and 5%/95% quantiles over replicates, ``rank_tau`` averaged
     over instruments, and per instrument); outcomes are the share of
-    (replicate, state) pairs adopting each instrument by the end and its mean
-    adoption year among adopters.
+    (replicate, state) pairs adopting each instrument by the end, its mean
+    adoption year among adopters and its median year over all pairs ("not
+    adopted" counted as the year after the end), and with endogenous
+    agreements each agreement's mean arrival year among the replicates where
+    it arrived.
     """
     sc = scenario.with_params(values) if values else scenario
     adopt, arrival = batch.simulate(sc, seeds)
@@ -232,10 +235,18 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
         y = adopt[:, :, j].astype(float)
         adopted = (y != NEVER) & (y <= end)
         out[f"adopted.{k}"] = float(adopted.mean())
+        per_rep = adopted.mean(axis=1)
+        out[f"adopted.{k}_se"] = float(per_rep.std(ddof=1) / math.sqrt(len(seeds))) if len(seeds) > 1 else math.nan
         out[f"mean_year.{k}"] = float(y[adopted].mean()) if adopted.any() else float("nan")
+        # median over every (replicate, state), "not adopted by the end" counted as end + 1
+        out[f"median_year.{k}"] = float(np.median(np.where(adopted, y, end + 1)))
     if "agreement_error" in m:
         for j, a in enumerate(tg.agreements):
             out[f"agreement_error.{a}"] = float(m["agreement_error"][:, j].mean())
+    if endo:
+        for j, a in enumerate(sc.world.agreements):
+            arrived = (arrival[:, j] != NEVER) & (arrival[:, j] <= end)
+            out[f"arrival.{a}"] = float(arrival[arrived, j].mean()) if arrived.any() else float("nan")
     return out
 
 
@@ -293,6 +304,7 @@ def sweep(
     out: str | Path | None = None,
     chunk_size: int | None = None,
     progress: bool | None = None,
+    force: bool = False,
 ) -> SweepResult:
     """Run a sweep; see the module docstring.
 
@@ -308,6 +320,7 @@ def sweep(
     out : CSV file to write (and resume from); Parquet beside it if pyarrow is installed
     chunk_size : points per task (default from the number of points; fixed for a resume)
     progress : show a progress bar (default: when stderr is a terminal)
+    force : replace a finished table or the saved chunks of a different sweep at ``out``
     """
     ranges = [parse_vary(v, scenario) if isinstance(v, str) else v for v in vary]
     for r in ranges:
@@ -325,6 +338,7 @@ def sweep(
         chunk_size=chunk_size,
         progress=progress,
         described={"vary": [repr(r) for r in ranges], "sample": sample},
+        force=force,
     )
     return res
 
@@ -342,6 +356,7 @@ def evaluate(
     chunk_size: int | None = None,
     progress: bool | None = None,
     described: dict | None = None,
+    force: bool = False,
 ) -> SweepResult:
     """Evaluate any design: one row per point, a column per parameter (flat names, as ``with_params`` takes).
 
@@ -349,7 +364,9 @@ def evaluate(
     SALib problem's samples, a user's table): the same replicate seeds at
     every point, the same resumable chunks and executors. A ``point`` column,
     if given, numbers the rows (default 0..n-1). ``described`` adds what made
-    the design to its identity (sweep passes its ranges).
+    the design to its identity (sweep passes its ranges). ``force`` replaces a
+    finished table or the saved chunks of a different sweep at ``out``
+    instead of refusing.
 
     >>> import pandas as pd, harmsim
     >>> from harmsim.sweep import evaluate
@@ -405,26 +422,30 @@ def evaluate(
         path.parent.mkdir(parents=True, exist_ok=True)
         prov_path = _provenance_path(path)
         if path.exists() and prov_path.exists() and not (parts and parts.exists()):
-            prov = _read_json(prov_path, "the sweep's provenance")
+            prov = _read_json(prov_path, "the sweep's provenance") if not force else {}
             if prov.get("spec") == spec:
                 return SweepResult(pd.read_csv(path), prov, path)
-            raise ConfigError(
-                f"{path} holds the results of a different sweep (other arguments, record data or harmsim "
-                "version); choose another --out or delete it"
-            )
+            if not force:
+                raise ConfigError(
+                    f"{path} holds the results of a different sweep (other arguments, record data or harmsim "
+                    "version); pass --force (force=True) to replace it, or choose another --out"
+                )
         parts.mkdir(parents=True, exist_ok=True)
         lock = _Lock(parts / ".lock")
         spec_path = parts / "spec.json"
+        if force:  # start afresh: the earlier table and any saved chunks go (the lock is ours)
+            for p in (path, prov_path, path.with_suffix(".parquet"), spec_path, *parts.glob("chunk-*.csv")):
+                p.unlink(missing_ok=True)
         old = _read_json(spec_path, "the interrupted sweep's spec") if spec_path.exists() else None
         chunk_files = sorted(parts.glob("chunk-*.csv"))
         if old is None and chunk_files:
             lock.release()
-            raise ConfigError(f"{parts} holds chunks but no spec.json: it cannot be resumed safely; delete it")
+            raise ConfigError(f"{parts} holds chunks but no spec.json: it cannot be resumed safely; pass --force")
         if old is not None and old != spec:
             lock.release()
             raise ConfigError(
                 f"{parts} belongs to a different sweep (scenario, ranges, sampling, replicates, seed, record data "
-                "or harmsim version differ); rerun with the same arguments to resume, or delete it"
+                "or harmsim version differ); rerun with the same arguments to resume, or pass --force to start afresh"
             )
         if old is None:  # a new sweep, or one killed before its spec was written
             _atomic_write_text(parts / "spec.json", json.dumps(spec, indent=2))

@@ -1,0 +1,115 @@
+"""Global sensitivity analysis: analytic test functions through the same design and analysis code, and the
+harmsim pipeline's determinism, resumability and ranges from a fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.cli import main
+from harmsim.errors import ConfigError
+
+pytest.importorskip("SALib")
+
+from harmsim.sensitivity import analyze, design, problem, sensitivity
+
+#: Ishigami (a = 7, b = 0.1): analytic first-order and total indices (Sobol' and Levitan 1999)
+ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
+ISHIGAMI_ST = [0.5576, 0.4424, 0.2437]
+
+
+@pytest.mark.statistical
+def test_ishigami_indices_match_the_analytic_values():
+    from SALib.test_functions import Ishigami
+
+    prob = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
+    pts = design(prob, "sobol", base=1024, seed=3)
+    assert len(pts) == 1024 * (2 * 3 + 2)
+    y = pd.DataFrame({"ishigami": Ishigami.evaluate(pts.to_numpy())})
+    idx = analyze(prob, "sobol", pts, y, seed=3).set_index("parameter")
+    for j, name in enumerate(prob["names"]):
+        r = idx.loc[name]
+        assert abs(r["S1"] - ISHIGAMI_S1[j]) <= max(r["S1_conf"], 0.02), (name, r["S1"], r["S1_conf"])
+        assert abs(r["ST"] - ISHIGAMI_ST[j]) <= max(r["ST_conf"], 0.02), (name, r["ST"], r["ST_conf"])
+
+
+def test_morris_ranks_a_function_with_a_known_order():
+    prob = {"num_vars": 4, "names": ["big", "mid", "small", "none"], "bounds": [[0.0, 1.0]] * 4}
+    pts = design(prob, "morris", base=20, seed=2)
+    y = pd.DataFrame({"y": 8 * pts["big"] + 3 * pts["mid"] ** 2 + 0.5 * pts["small"]})
+    idx = analyze(prob, "morris", pts, y, seed=2).set_index("parameter")
+    assert idx.sort_values("mu_star", ascending=False).index.tolist() == ["big", "mid", "small", "none"]
+    assert idx.loc["none", "mu_star"] == pytest.approx(0.0, abs=1e-12)
+    assert idx.loc["big", "sigma"] == pytest.approx(0.0, abs=1e-9)  # linear: no interaction, no curvature
+
+
+VARY = ["diffusion.strength=0:3", "agreements.nonbinding=0:1.5", "push_pull.migration=-2:0"]
+
+
+def test_same_indices_on_any_worker_count_and_after_a_resume(baseline, tmp_path, monkeypatch):
+    import harmsim.sweep as sw
+
+    kw = dict(ranges=VARY, method="morris", base=4, replicates=4, seed=5)
+    one = sensitivity(baseline, **kw)
+    assert len(one.points) == 4 * (3 + 1)
+    two = sensitivity(baseline, workers=2, **kw)
+    pd.testing.assert_frame_equal(one.indices, two.indices)
+    # interrupted after two chunks, then resumed from its cache: the same indices
+    cache = tmp_path / "points.csv"
+    real, calls = sw._run_chunk, []
+
+    def stop(task):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr(sw, "_run_chunk", stop)
+    with pytest.raises(KeyboardInterrupt):
+        sensitivity(baseline, cache=cache, **{**kw, "base": 40})
+    monkeypatch.setattr(sw, "_run_chunk", real)
+    resumed = sensitivity(baseline, cache=cache, **{**kw, "base": 40})
+    fresh = sensitivity(baseline, **{**kw, "base": 40})
+    pd.testing.assert_frame_equal(resumed.indices, fresh.indices)
+    # outputs: fit metrics, adoption shares and median years, with the noise share beside the indices
+    outs = set(one.indices["output"])
+    assert {"year_mae", "curve_mad", "adopted.tip_law", "median_year.untoc"} <= outs
+    assert one.indices.loc[one.indices["output"] == "year_mae", "noise_share"].between(0, 1).all()
+    assert "largest mu*" in one.summary()
+
+
+def test_ranges_from_a_fit_and_bad_requests(baseline, tmp_path, capsys):
+    from harmsim.calibrate import calibrate
+
+    fit = calibrate(baseline, free=["hazard.intercept", "diffusion.strength", "agreements.nonbinding"])
+    prob = problem(baseline, fit=fit)
+    est = fit.estimates.set_index("parameter")
+    for name, (lo, hi) in zip(prob["names"], prob["bounds"]):
+        e, se = est.loc[name, "estimate"], est.loc[name, "se"]
+        assert lo == pytest.approx(max(e - 2 * se, -20)) and hi == pytest.approx(min(e + 2 * se, 20))
+    with pytest.raises(ConfigError, match="power of two"):
+        design(prob, "sobol", base=100)
+    with pytest.raises(ConfigError, match="one of the two"):
+        problem(baseline)
+    with pytest.raises(ConfigError, match="real ranges"):
+        problem(baseline, ranges=["agreements.arrival=observed,endogenous", "diffusion.strength=0:1"])
+    out = tmp_path / "s"
+    args = ["sensitivity", "baseline", "--method", "morris", "--base", "3", "-r", "3"]
+    varied = [a for v in VARY for a in ("--vary", v)]
+    assert main([*args, *varied, "--out", str(out)]) == 0
+    assert {"indices.csv", "points.csv", "indices.png", "harmsim-output.json"} <= {p.name for p in out.iterdir()}
+    t = pd.read_csv(out / "indices.csv")
+    assert {"parameter", "output", "mu_star", "mu_star_conf", "sigma", "noise_share"} <= set(t.columns)
+    assert not list(tmp_path.glob(".s.points*"))  # the evaluation cache goes once the result is in place
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "t")]) == 2
+    assert "--vary" in capsys.readouterr().err
+
+
+def test_sobol_columns_as_documented(baseline):
+    res = sensitivity(baseline, ranges=VARY[:2], method="sobol", base=4, replicates=2, seed=1)
+    assert list(res.indices.columns) == ["parameter", "output", "S1", "S1_conf", "ST", "ST_conf", "noise_share"]
+    assert len(res.points) == 4 * (2 * 2 + 2)
+    assert harmsim.__version__ == res.provenance["harmsim_version"]
