@@ -244,3 +244,15 @@ def test_a_killed_save_leaves_no_litter_for_the_next(tmp_path, baseline):
         f".out.partial-{os.getpid()}-live",
         ".other.partial-1-x",
     }
+
+
+def test_files_put_in_the_destination_during_a_save_are_never_replaced(tmp_path, baseline):
+    from harmsim._output import ResultFolder
+
+    ens = harmsim.run_ensemble(baseline, replicates=2, seed=1)
+    dest = tmp_path / "out"
+    with pytest.raises(harmsim.OutputError, match="not a harmsim result while"), ResultFolder(dest, "ensemble") as rf:
+        rf.add(ens.write(rf.path))
+        dest.mkdir()
+        (dest / "thesis.tex").write_text("mine")
+    assert (dest / "thesis.tex").read_text() == "mine"

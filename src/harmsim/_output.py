@@ -110,6 +110,12 @@ class ResultFolder:
         }
         (self.path / MANIFEST).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         old = None
+        if self.dest.exists() and any(self.dest.iterdir()) and not (self.dest / MANIFEST).is_file():
+            # someone put files there while we worked: never replace them; the result stays where it was written
+            raise OutputError(
+                f"{self.dest} has become a folder that is not a harmsim result while this one was written; the "
+                f"result is in {self.path}"
+            )
         if self.dest.exists():  # empty, or a result being replaced (checked on entry)
             old = self.dest.with_name(f".{self.dest.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
             os.replace(self.dest, old)
