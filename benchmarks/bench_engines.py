@@ -168,6 +168,33 @@ def main(argv=None):
         f"   peak traced memory: engine alone {peak_engine / 2**20:.0f} MiB, "
         f"run_ensemble with the table {peak_all / 2**20:.0f} MiB"
     )
+    parameter_axis(sc, 1000 if q else 5000)
+
+
+def parameter_axis(sc, R: int) -> None:
+    """5. One parameter set per replicate (the parameter axis) against one set for all, and one call per set."""
+    from harmsim.calibrate.mle import bounds_of
+
+    names = ["hazard.intercept", "diffusion.strength", "agreements.nonbinding", "push_pull.migration"]
+    g = np.random.default_rng(np.random.SeedSequence(5))
+    rows = [sc._with_checked_values({n: float(g.uniform(*bounds_of(sc, n)) * 0.1) for n in names}) for _ in range(R)]
+    seeds = harmsim.spawn_seeds(9, R)
+    t = time.perf_counter()
+    batch.simulate(sc, seeds)
+    fixed = R / (time.perf_counter() - t)
+    t = time.perf_counter()
+    batch.simulate(sc, seeds, rows=rows)
+    axis = R / (time.perf_counter() - t)
+    n = min(R, 500)
+    t = time.perf_counter()
+    for row, s in zip(rows[:n], seeds[:n]):
+        batch.simulate(row, [s])
+    one = n / (time.perf_counter() - t)
+    print(f"\n5. {R:,} replicates, a parameter set each (4 parameters varied), 1 process:")
+    print(f"   one set for all           {fixed:10,.0f} runs/s")
+    ratio = axis / fixed
+    print(f"   a set per replicate, axis {axis:10,.0f} runs/s ({ratio:.2f} of the fixed-parameter engine; goal 0.5)")
+    print(f"   one call per set          {one:10,.0f} runs/s ({one / fixed:.2f})")
 
 
 if __name__ == "__main__":

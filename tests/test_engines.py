@@ -23,6 +23,8 @@ from harmsim._mesa import mesa
 from harmsim.model import HarmonizationModel
 from harmsim.synthetic import synthetic_region, synthetic_scenario
 
+from .conftest import SCENARIOS
+
 MESA = tuple(int(x) for x in mesa.__version__.split(".")[:2])
 
 
@@ -256,3 +258,41 @@ def test_files_put_in_the_destination_during_a_save_are_never_replaced(tmp_path,
         dest.mkdir()
         (dest / "thesis.tex").write_text("mine")
     assert (dest / "thesis.tex").read_text() == "mine"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_parameter_axis_equals_one_run_per_parameter_set(path):
+    """Replicate r with parameters theta_r in one engine call equals the batch engine and the Mesa model run with
+    theta_r alone, to the bit: intercept, offsets and every linear coefficient varied at random (some at 0)."""
+    from harmsim import batch
+    from harmsim.calibrate.mle import bounds_of
+    from harmsim.rng import stream
+
+    sc = harmsim.load_scenario(path)
+    names = ["hazard.intercept"] + [f"hazard.offsets.{k}" for k in sc.world.instruments[:3]]
+    for (mname, _), m in zip(sc.mechanisms, sc.dynamics.mechanisms):
+        names += [f"{mname}.{c}" for c in m.linear_coefficients()]
+    g = stream(3, path.stem)
+    rows = []
+    for _ in range(6):
+        values = {}
+        for n in names:
+            lo, hi = bounds_of(sc, n)
+            values[n] = 0.0 if g.random() < 0.2 and lo <= 0 <= hi else float(g.uniform(max(lo, -3), min(hi, 3)))
+        rows.append(sc.with_params(values))
+    seeds = harmsim.spawn_seeds(11, len(rows))
+    adopt, arrival = batch.simulate(sc, seeds, rows=rows)
+    for r, (row, seed) in enumerate(zip(rows, seeds)):
+        a1, g1 = batch.simulate(row, [seed])
+        np.testing.assert_array_equal(a1[0], adopt[r])
+        np.testing.assert_array_equal(g1[0], arrival[r])
+    mesa_run = harmsim.run(rows[0], seed=seeds[0])
+    np.testing.assert_array_equal(mesa_run.model.state.adopt_year[0], adopt[0])
+
+
+def test_parameter_axis_refuses_rows_that_differ_in_a_non_linear_parameter(baseline):
+    from harmsim import batch
+
+    rows = [baseline, baseline.with_params({"agreements.lag": 2})]
+    with pytest.raises(harmsim.ConfigError, match=r"'agreements': lag differs between rows and is not a linear"):
+        batch.simulate(baseline, [1, 2], rows=rows)

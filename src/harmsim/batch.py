@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .dynamics import Rows
+from .errors import ConfigError
 from .rng import stream
 from .world import YEAR
 
@@ -24,14 +26,25 @@ __all__ = ["simulate"]
 CHUNK = 512  # replicates per block: small blocks stay in cache (measured fastest)
 
 
-def simulate(scenario, seeds: Sequence[int], progress=None, clamp=None, latent=None) -> tuple[np.ndarray, np.ndarray]:
+def simulate(
+    scenario, seeds: Sequence[int], progress=None, clamp=None, latent=None, rows=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Adoption years (R, N, K) and agreement arrival years (R, M) for ``seeds``.
 
     ``clamp`` (:class:`~harmsim.dynamics.Clamp`) conditions every replicate on a
     known history; the draws are the same with or without it. ``latent`` (R, N, C)
     replaces the states' propensities each seed would draw (e.g. draws from
-    their posterior given the record, for a forecast).
+    their posterior given the record, for a forecast). ``rows`` (R scenarios,
+    variants of ``scenario``) gives each replicate its own parameters
+    (:class:`~harmsim.dynamics.Rows`): replicate r equals
+    ``simulate(rows[r], [seeds[r]])``; rows that differ in a non-linear
+    parameter raise ConfigError.
     """
+    if rows is not None:
+        rows = list(rows)
+        if len(rows) != len(seeds):
+            raise ConfigError(f"{len(rows)} parameter rows for {len(seeds)} seeds")
+        Rows(rows)  # refuse rows the parameter axis cannot carry, before any work
     dyn = scenario.dynamics
     T, N, K = scenario.world.shape
     M = len(scenario.world.agreements)
@@ -40,6 +53,8 @@ def simulate(scenario, seeds: Sequence[int], progress=None, clamp=None, latent=N
     arrival = np.empty((R, M), dtype=YEAR)
     for lo in range(0, R, CHUNK):
         chunk = seeds[lo : lo + CHUNK]
+        if rows is not None:
+            dyn = Rows(rows[lo : lo + CHUNK])
         draws = np.empty((len(chunk), T, N, K))
         for j, s in enumerate(chunk):
             stream(s, "adoption").random(out=draws[j])

@@ -48,7 +48,7 @@ from .params import Choice, InstrumentMap, Real
 from .rng import stream
 from .world import NEVER, YEAR, World
 
-__all__ = ["HAZARD_PARAMS", "LOGIT", "Block", "Clamp", "Dynamics", "Logit"]
+__all__ = ["HAZARD_PARAMS", "LOGIT", "Block", "Clamp", "Dynamics", "Logit", "Rows"]
 
 HAZARD_PARAMS = {
     "intercept": Real(-3.5, -20.0, 10.0, "baseline log-odds of adopting in a year"),
@@ -289,6 +289,11 @@ def _overrides(m, method: str) -> bool:
     return overrides(type(m), method)
 
 
+def _same_world(a: World, b: World) -> bool:
+    """The same inputs: one object, or built from the same record over the same horizon and extension rules."""
+    return a is b or (a.record is b.record and (a.start, a.end) == (b.start, b.end) and a.extension == b.extension)
+
+
 def _intercept(world: World, hazard) -> np.ndarray:
     offsets = dict(hazard.offsets)
     return np.array([hazard.intercept + offsets.get(k, 0.0) for k in world.instruments])
@@ -333,7 +338,7 @@ class Block:
         self.world = dyn.world
         names = [n for n, _ in first.mechanisms]
         for sc in self.scenarios[1:]:
-            if sc.world is not self.world or [n for n, _ in sc.mechanisms] != names:
+            if not _same_world(sc.world, self.world) or [n for n, _ in sc.mechanisms] != names:
                 raise ConfigError(
                     f"scenario '{sc.name}' cannot share a parameter block with '{first.name}': the block needs one "
                     "world and one list of mechanisms"
@@ -414,3 +419,112 @@ class Block:
                 r = r & allowed
                 e = e + term
         return idx, r, e
+
+
+class Rows(Dynamics):
+    """One parameter set per replicate: the simulation's parameter axis.
+
+    ``scenarios[r]`` (variants of one scenario) gives replicate r's
+    parameters. Where rows differ only in the intercept, the offsets and
+    coefficients a mechanism declares *linear* (its terms are coefficient x
+    unit term, the coefficient multiplied last), each mechanism is bound once
+    per coefficient with that coefficient 1 and the others 0, and the rows'
+    terms are the unit terms times (R, 1, 1) columns of coefficients, summed
+    in the mechanism's order: row r equals ``scenarios[r].dynamics`` to the
+    bit (tested on every shipped scenario). Any other parameter that differs
+    between rows (a lag, weights, a threshold) is refused with ConfigError;
+    the caller then runs the rows one at a time.
+    """
+
+    def __init__(self, scenarios):
+        scenarios = list(scenarios)
+        first = scenarios[0]
+        super().__init__(first.world, first, first.transforms)
+        names = [n for n, _ in first.mechanisms]
+        for sc in scenarios[1:]:
+            if not _same_world(sc.world, self.world) or [n for n, _ in sc.mechanisms] != names:
+                raise ConfigError("rows of a parameter axis need one world and one list of mechanisms")
+        self.R = len(scenarios)
+        self.row_intercepts = np.stack([_intercept(self.world, sc.hazard) for sc in scenarios])  # (R, K)
+        #: per mechanism: [(coefficients (R,) or None, bound unit copy)] (None: the row-0 instance as is)
+        self.parts = []
+        for j, m in enumerate(self.mechanisms):
+            sets = [sc.mechanisms[j][1] for sc in scenarios]
+            varying = {k for ps in sets[1:] for (k, v), (_, v0) in zip(ps.items, sets[0].items) if v != v0}
+            linear = m.linear_coefficients()
+            if not varying:
+                self.parts.append([(None, m)])
+                continue
+            if not varying <= set(linear):
+                raise ConfigError(
+                    f"mechanism '{m.name}': {', '.join(sorted(varying - set(linear)))} differs between rows and is "
+                    "not a linear coefficient; run those rows one at a time"
+                )
+            units = []
+            for c in linear:
+                coef = np.array([getattr(ps, c) for ps in sets], dtype=float)
+                if not coef.any():
+                    continue
+                values = {k: (1.0 if k == c else 0.0 if k in linear else v) for k, v in sets[0].items}
+                unit = type(m)(self.world, type(sets[0])(sets[0].group, tuple(values.items())), first.transforms)
+                units.append((coef, unit))
+            self.parts.append(units)
+        self._row_dynamic = [j for j, m in enumerate(self.mechanisms) if _overrides(m, "dynamic")]
+        self._row_gates = [
+            [j for j, m in enumerate(self.mechanisms) if _overrides(m, "gate") and m.gates(idx)] for idx in self.layers
+        ]
+
+    @cached_property
+    def static_logit(self) -> np.ndarray:
+        """(R, T, N, K) intercepts plus every state-independent term, per row."""
+        T, N, K = self.world.shape
+        eta = np.broadcast_to(self.row_intercepts[:, None, None, :], (self.R, T, N, K)).copy()
+        for units in self.parts:
+            s = _combine([(c, u.static()) for c, u in units], ndim=4)
+            if s is not None:
+                eta += s
+        return eta
+
+    def logit(self, ti: int, view: PastView) -> np.ndarray:
+        eta = self.static_logit[:, ti]
+        for j in self._row_dynamic:
+            d = _combine([(c, u.dynamic(ti, view)) for c, u in self.parts[j]], ndim=3)
+            if d is not None:
+                eta = eta + d
+        return eta
+
+    def layer(self, li: int, ti: int, state: State, eta: np.ndarray, risk: np.ndarray):
+        idx = self.layers[li]
+        gates = self._row_gates[li]
+        if self._single and not gates:
+            return slice(None), risk, eta
+        r, e = risk[..., idx], eta[..., idx]
+        if gates:
+            view = PastView(state, int(self.world.years[ti]), self.earlier[li])
+            for j in gates:
+                outs = [(c, u.gate(ti, view, idx)) for c, u in self.parts[j]]
+                if all(o is None for _, o in outs):
+                    continue
+                allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
+                r = r & allowed
+                term = _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=3)
+                if term is not None:
+                    e = e + term
+        return idx, r, e
+
+
+def _combine(parts, ndim: int):
+    """Sum of coefficient column x unit term over ``parts`` [(coef (R,) or None, term)], in order; None if none.
+
+    A part without coefficients is the row-0 instance's own term, the same for every row.
+    """
+    total = None
+    for coef, term in parts:
+        if term is None:
+            continue
+        term = np.asarray(term, dtype=float)
+        if coef is not None:
+            shaped = coef.reshape((-1,) + (1,) * (ndim - 1))
+            term = shaped * term
+        total = term if total is None else total + term
+    return total

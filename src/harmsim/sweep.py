@@ -214,6 +214,11 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     """
     sc = scenario.with_params(values) if values else scenario
     adopt, arrival = batch.simulate(sc, seeds)
+    return _point_summary(sc, adopt, arrival, seeds, record)
+
+
+def _point_summary(sc, adopt, arrival, seeds, record) -> dict[str, Any]:
+    """:func:`evaluate_point`'s summaries of one point's simulated replicates."""
     tg = target(sc, record)
     endo = sc.dynamics.schedule_moves
     m = fit_metrics(tg, aligned_years(tg, adopt), arrival if endo else None)
@@ -253,10 +258,22 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
 def _run_chunk(task: dict) -> list[dict]:
     """Worker entry point: evaluate a chunk of points (top-level so it pickles)."""
     scenario, record = job_inputs(task)
+    seeds = list(task["seeds"])
+    scs = [scenario.with_params(values) if values else scenario for _, values in task["points"]]
+    runs = None
+    if len(scs) > 1:
+        try:  # the parameter axis: every point's replicates in one engine call (each equals its own run)
+            adopt, arrival = batch.simulate(scenario, seeds * len(scs), rows=[sc for sc in scs for _ in seeds])
+            R = len(seeds)
+            runs = [(adopt[j * R : (j + 1) * R], arrival[j * R : (j + 1) * R]) for j in range(len(scs))]
+        except ConfigError:  # a non-linear parameter varies between points: one call per point
+            runs = None
+    if runs is None:
+        runs = [batch.simulate(sc, seeds) for sc in scs]
     rows = []
-    for point, values in task["points"]:
-        row = {"point": point, **values, "replicates": len(task["seeds"]), "seed": task["seed"]}
-        row.update(evaluate_point(scenario, values, task["seeds"], record))
+    for (point, values), sc, (adopt, arrival) in zip(task["points"], scs, runs):
+        row = {"point": point, **values, "replicates": len(seeds), "seed": task["seed"]}
+        row.update(_point_summary(sc, adopt, arrival, seeds, record))
         rows.append(row)
     return rows
 

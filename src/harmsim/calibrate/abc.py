@@ -47,7 +47,7 @@ from .. import batch
 from .._limits import check_workers
 from .._workers import POOL_BROKE, job_inputs, job_payload, process_pool
 from ..compare import aligned_years, fit_metrics, target
-from ..errors import CalibrationError
+from ..errors import CalibrationError, ConfigError
 from ..params import RealRange
 from ..rng import SeedLike, spawn_seeds, stream
 from .fit import Fit
@@ -81,12 +81,14 @@ def _simulate(task: dict) -> np.ndarray:
     scenario, record = job_inputs(task)
     tg = target(scenario, record)
     endo = scenario.dynamics.schedule_moves
-    out = np.empty(len(task["theta"]))
-    for j, (theta, seed) in enumerate(zip(task["theta"], task["seeds"])):
-        sc = scenario._with_checked_values(dict(zip(task["names"], theta)))
-        adopt, arrival = batch.simulate(sc, [seed])
-        out[j] = distance(fit_metrics(tg, aligned_years(tg, adopt), arrival if endo else None))[0]
-    return out
+    rows = [scenario._with_checked_values(dict(zip(task["names"], theta))) for theta in task["theta"]]
+    try:  # the parameter axis: the whole batch in one engine call
+        adopt, arrival = batch.simulate(scenario, task["seeds"], rows=rows)
+    except ConfigError:  # a non-linear parameter varies: one call per particle
+        runs = [batch.simulate(sc, [seed]) for sc, seed in zip(rows, task["seeds"])]
+        adopt = np.concatenate([a for a, _ in runs])
+        arrival = np.concatenate([g for _, g in runs])
+    return distance(fit_metrics(tg, aligned_years(tg, adopt), arrival if endo else None))
 
 
 #: rounds of proposals that all fall outside the priors before a generation stops (instead of looping forever)

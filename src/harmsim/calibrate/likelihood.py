@@ -302,13 +302,19 @@ def _exact(block: Block, hist: History, mask: np.ndarray, groups, link, steps=No
     """(B,) sum of the groups' forward recursions plus the cells outside every group (exact by themselves).
 
     ``steps``: a dict to which each group's recursion steps are added (see :func:`_forward`)."""
-    outside = mask & ~np.logical_or.reduce([cols for _, cols in groups])[None, :]
+    touched = np.logical_or.reduce([cols for _, cols in groups])
+    outside = mask & ~touched[None, :]
+    # One parameter set: the outside cells ride along with the first group (one pass over the years); a block
+    # evaluates them apart, in one pass without the adoption patterns' rows (cheaper per set).
+    along = block.B == 1 and outside.any()
     total = np.zeros(block.B)
     for j, (g, cols) in enumerate(groups):
+        if j == 0 and along:
+            cols = cols | ~touched
         total += _forward(
             block, hist, mask & cols[None, :], g, cols, link, steps.setdefault(j, []) if steps is not None else None
         )
-    if outside.any():  # propensities, if any, held at 0 as in the recursion
+    if outside.any() and not along:  # propensities, if any, held at 0 as in the recursion
         z = _nodes(block, [0.0]) if block.needs_latent else None
         ll, _ = _cells(block, hist, link, z, mask=outside)
         total += np.where(outside, ll[:, 0], 0.0).sum(axis=(1, 2))

@@ -86,6 +86,7 @@ def _recorded_salience(world, lag: int, persistence: float) -> np.ndarray:
 class Agreements(Mechanism):
     name = "agreements"
     summary = "regional agreements raise the salience of what they cover; observed or endogenous arrival"
+    linear = ("nonbinding", "binding")
     params = {
         "nonbinding": Real(0.3, -10.0, 10.0, "log-odds per non-binding agreement covering the instrument", expected=1),
         "binding": Real(0.3, -10.0, 10.0, "log-odds per binding agreement covering the instrument", expected=1),
@@ -110,6 +111,10 @@ class Agreements(Mechanism):
     @property
     def moves_schedule(self) -> bool:
         return self.endogenous
+
+    def linear_coefficients(self):
+        # endogenous salience sums beta x decay over agreements in one product: linear, but not term by term
+        return () if self.endogenous else self.linear
 
     def initial_schedule(self, arrival, open_year, known_until):
         """Endogenous arrival: only anchors and agreements up to ``known_until`` keep their scheduled year."""

@@ -125,6 +125,9 @@ class Mechanism:
     params: ClassVar[Mapping]
     #: True when the mechanism reads the states' latent propensities (``PastView.latent``)
     uses_latent: ClassVar[bool] = False
+    #: coefficients its terms are linear in, each multiplied last: term = sum of coefficient x unit term, summed
+    #: in this order (the engines' parameter axis relies on it; a contract test checks it to the bit)
+    linear: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, world: World, p: ParamSet, transforms=None):
         self.world = world
@@ -173,6 +176,11 @@ class Mechanism:
             return None
         K = len(self.world.instruments)
         return np.ones((K, K), dtype=bool)
+
+    def linear_coefficients(self) -> tuple[str, ...]:
+        """The coefficients of :attr:`linear` that this bound instance is linear in (all, unless a mode such as
+        endogenous arrival makes a term non-linear)."""
+        return self.linear
 
     def latent_columns(self) -> np.ndarray | None:
         """(K,) int: the column of the states' propensities (``PastView.latent``) each instrument's terms read.

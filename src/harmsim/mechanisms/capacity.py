@@ -24,6 +24,7 @@ from .base import Mechanism
 class Capacity(Mechanism):
     name = "capacity"
     summary = "richer states (log GDP per capita) implement faster"
+    linear = ("strength",)
     params = {"strength": Real(0.3, -10.0, 10.0, "log-odds per SD of log GDP per capita", expected=1)}
 
     @classmethod

@@ -59,6 +59,7 @@ def _yearly_weights(world, weight_all: float, weight_subregion: float, weight_bo
 class Diffusion(Mechanism):
     name = "diffusion"
     summary = "voluntary emulation: the weighted share of peers that have adopted"
+    linear = ("strength",)
     params = {
         "strength": Real(2.0, -20.0, 20.0, "log-odds when every peer has adopted (vs none)", expected=1),
         "weight_all": Real(1.0, 0.0, 100.0, "weight of every other member"),
@@ -68,8 +69,8 @@ class Diffusion(Mechanism):
 
     def __init__(self, world, p, transforms=None):
         super().__init__(world, p, transforms)
-        # strength * normalized weights, per year (membership changes): (T, N, N)
-        self.SW = p.strength * _yearly_weights(world, p.weight_all, p.weight_subregion, p.weight_border)
+        # normalized weights, per year (membership changes): (T, N, N); the strength multiplies last
+        self.W = _yearly_weights(world, p.weight_all, p.weight_subregion, p.weight_border)
 
     def reads_adoptions(self):
         return np.eye(len(self.world.instruments), dtype=bool)  # peers' adoptions of the same instrument
@@ -77,4 +78,4 @@ class Diffusion(Mechanism):
     def dynamic(self, ti, view):
         if not self.p.strength:
             return None
-        return self.SW[ti] @ view.adopted_before()
+        return self.p.strength * (self.W[ti] @ view.adopted_before())

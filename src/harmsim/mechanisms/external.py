@@ -38,6 +38,7 @@ def external_term(pressured, global_share, monitoring: float, momentum: float) -
 class External(Mechanism):
     name = "external"
     summary = "outside monitoring (US TIP tiers) and global momentum of criminalization"
+    linear = ("monitoring", "momentum")
     params = {
         "monitoring": Real(
             0.5, -10.0, 10.0, "log-odds when on TIP Tier 2 Watch List or Tier 3 the year before", expected=1

@@ -38,6 +38,7 @@ from .base import Mechanism
 class Frailty(Mechanism):
     name = "frailty"
     summary = "state heterogeneity: a random intercept per state (standard deviation estimated)"
+    linear = ("sd",)
     params = {
         "sd": Real(1.0, 0.0, 10.0, "standard deviation of the states' propensities (log-odds)"),
         "by": Choice("state", ("state", "kind"), "one propensity per state, or one per state and instrument kind"),

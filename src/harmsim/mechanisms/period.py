@@ -22,6 +22,7 @@ from .base import Mechanism
 class Period(Mechanism):
     name = "period"
     summary = "a shift of every hazard from a given year on (post-2004 dummy)"
+    linear = ("effect",)
     params = {
         "effect": Real(0.5, -10.0, 10.0, "log-odds added from `year` on"),
         "year": Integer(2005, 1800, 2100, "first year of the period"),

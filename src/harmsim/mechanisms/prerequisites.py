@@ -48,6 +48,7 @@ def gate(parent_year: np.ndarray, has: np.ndarray, t: int, bundle: float):
 class Prerequisites(Mechanism):
     name = "prerequisites"
     summary = "a protocol needs its treaty first; the two are often ratified together"
+    linear = ("bundle",)
     params = {"bundle": Real(2.0, -10.0, 20.0, "log-odds in the year the prerequisite is adopted", expected=1)}
 
     def __init__(self, world, p, transforms=None):

@@ -29,6 +29,7 @@ from .base import Mechanism
 class PushPull(Mechanism):
     name = "push_pull"
     summary = "origin states gain, destination states lose from cooperating (migration, GDP gaps)"
+    linear = ("migration", "gdp_gap")
     params = {
         "migration": Real(
             -0.5, -10.0, 10.0, "log-odds per SD of net immigration share (negative: receivers later)", expected=-1

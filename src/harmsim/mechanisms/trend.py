@@ -33,6 +33,7 @@ from .base import Mechanism
 class Trend(Mechanism):
     name = "trend"
     summary = "a common period trend (quadratic in decades) and duration since an instrument opened"
+    linear = ("linear", "quadratic", "duration")
     params = {
         "linear": Real(0.0, -20.0, 20.0, "log-odds per decade from the center year"),
         "quadratic": Real(0.0, -20.0, 20.0, "log-odds per squared decade from the center year"),
