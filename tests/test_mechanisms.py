@@ -320,3 +320,52 @@ def test_block_refuses_scenarios_of_different_structure(baseline):
     other = scenario({"diffusion": {}})
     with pytest.raises(ConfigError, match="cannot share a parameter block"):
         Block([baseline, other])
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_linear_coefficients_are_linear_to_the_bit(name, baseline):
+    """What a mechanism declares linear (Mechanism.linear) is: rows of the parameter axis, each varying only
+    those coefficients (some at 0), give every row's own log-odds and gates exactly."""
+    from harmsim.dynamics import Rows
+
+    cls = REGISTRY[name]
+    mechs = {m: {k: v for k, v in p.as_dict().items() if v is not None} for m, p in baseline.mechanisms}
+    mechs.setdefault(name, {})
+    sc = scenario_from_dict({"hazard": {"intercept": -3.0}, "mechanisms": mechs}, where="test")
+    rng = stream(5, f"linear {name}")
+    rows = []
+    for _ in range(4):
+        values = {}
+        for c in cls.linear:
+            spec = cls.params[c]
+            values[f"{name}.{c}"] = (
+                0.0 if rng.random() < 0.25 else float(rng.uniform(max(spec.lo, -2), min(spec.hi, 2)))
+            )
+        values["hazard.intercept"] = float(rng.uniform(-4, -1))
+        rows.append(sc.with_params(values))
+    dyn = Rows(rows)
+    world = sc.world
+    T, N, K = world.shape
+    state = sc.dynamics.initial_state(4)
+    g = stream(3, "linear history")
+    state.adopt_year[:] = np.where(g.random((4, N, K)) < 0.4, world.start + g.integers(0, T, (4, N, K)), NEVER)
+    if dyn.needs_latent:
+        state.latent = stream(0, "contract").standard_normal((4, N, dyn.latent_width))
+    risk = np.ones((4, N, K), dtype=bool)
+    for ti in range(T):
+        view = PastView(state, int(world.years[ti]))
+        eta = dyn.logit(ti, view)
+        for r, row in enumerate(rows):
+            sub = State(state.adopt_year[r : r + 1], state.arrival[r : r + 1], state.open_year[r : r + 1],
+                        None if state.latent is None else state.latent[r : r + 1])  # fmt: skip
+            own = row.dynamics.logit(ti, PastView(sub, int(world.years[ti])))
+            np.testing.assert_array_equal(np.broadcast_to(eta, (4, N, K))[r], np.broadcast_to(own, (1, N, K))[0])
+        for li in range(len(dyn.layers)):
+            _, rr, e = dyn.layer(li, ti, state, np.broadcast_to(eta, (4, N, K)), risk)
+            for r, row in enumerate(rows):
+                sub = State(state.adopt_year[r : r + 1], state.arrival[r : r + 1], state.open_year[r : r + 1],
+                            None if state.latent is None else state.latent[r : r + 1])  # fmt: skip
+                e_row = np.broadcast_to(eta, (4, N, K))[r : r + 1]
+                _, r1, e1 = row.dynamics.layer(li, ti, sub, e_row, risk[r : r + 1])
+                np.testing.assert_array_equal(np.broadcast_to(rr, (4, *np.shape(r1)[1:]))[r], np.asarray(r1)[0])
+                np.testing.assert_array_equal(np.broadcast_to(e, (4, *np.shape(e1)[1:]))[r], np.asarray(e1)[0])
