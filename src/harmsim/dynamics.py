@@ -239,18 +239,28 @@ class Dynamics:
         gates see this year's adoptions of earlier layers.
         """
         idx = self.layers[li]
-        gates = self.layer_gates[li]
-        if self._single and not gates:
+        gated = self._gated(li)
+        if self._single and not gated:
             return slice(None), risk, eta
         r, e = risk[..., idx], eta[..., idx]
-        if gates:
+        if gated:
             view = PastView(state, int(self.world.years[ti]), self.earlier[li])
-            for g in gates:
-                out = g.gate(ti, view, idx)
-                if out is not None:
-                    r = r & out[0]
-                    e = e + out[1]
+            for allowed, term in self._gate_terms(li, ti, view, idx):
+                r = r & allowed
+                if term is not None:
+                    e = e + term
         return idx, r, e
+
+    def _gated(self, li: int) -> bool:
+        """Whether some gate can act on decision layer ``li``."""
+        return bool(self.layer_gates[li])
+
+    def _gate_terms(self, li: int, ti: int, view: PastView, idx):
+        """(allowed, term or None) of each gate acting on layer ``li`` this year (the parameter axes override)."""
+        for g in self.layer_gates[li]:
+            out = g.gate(ti, view, idx)
+            if out is not None:
+                yield out
 
     # The engines' step --------------------------------------------------------------------------
     def begin_year(self, ti: int, state: State) -> None:
@@ -344,7 +354,8 @@ class Block:
                     "world and one list of mechanisms"
                 )
         self.B = len(self.scenarios)
-        self.layers, self.needs_latent = dyn.layers, dyn.needs_latent
+        self.layers, self.earlier, self._single = dyn.layers, dyn.earlier, dyn._single
+        self.needs_latent = dyn.needs_latent
         #: per mechanism: its bound copies (one per distinct parameter set) and each row's copy, (B,)
         self.bound, self.pick = [], []
         for j, m in enumerate(dyn.mechanisms):
@@ -397,28 +408,19 @@ class Block:
                 eta = eta + d
         return eta
 
-    def layer(self, li: int, ti: int, state: State, eta: np.ndarray, risk: np.ndarray):
-        """(idx, risk, eta) of decision layer ``li`` after every gate, as :meth:`Dynamics.layer` per row.
+    #: the one gating rule (``eta`` (B, R, N, K); results carry the parameter axis where a gate adds one)
+    layer = Dynamics.layer
 
-        ``eta`` (B, R, N, K), ``risk`` (R or 1, N, K); the results carry the parameter axis where a gate
-        adds one.
-        """
-        idx = self.layers[li]
-        gates = self._gates[li]
-        if len(self.layers) == 1 and not gates:
-            return slice(None), risk, eta
-        r, e = risk[..., idx], eta[..., idx]
-        if gates:
-            view = PastView(state, int(self.world.years[ti]), self.template.earlier[li])
-            for j in gates:
-                outs = [m.gate(ti, view, idx) for m in self.bound[j]]
-                if all(o is None for o in outs):
-                    continue
-                allowed = _stack([None if o is None else o[0] for o in outs], self.pick[j], True)
-                term = _stack([None if o is None else o[1] for o in outs], self.pick[j], 0.0)
-                r = r & allowed
-                e = e + term
-        return idx, r, e
+    def _gated(self, li: int) -> bool:
+        return bool(self._gates[li])
+
+    def _gate_terms(self, li: int, ti: int, view: PastView, idx):
+        for j in self._gates[li]:
+            outs = [m.gate(ti, view, idx) for m in self.bound[j]]
+            if all(o is None for o in outs):
+                continue
+            allowed = _stack([None if o is None else o[0] for o in outs], self.pick[j], True)
+            yield allowed, _stack([None if o is None else o[1] for o in outs], self.pick[j], 0.0)
 
 
 class Rows(Dynamics):
@@ -493,24 +495,16 @@ class Rows(Dynamics):
                 eta = eta + d
         return eta
 
-    def layer(self, li: int, ti: int, state: State, eta: np.ndarray, risk: np.ndarray):
-        idx = self.layers[li]
-        gates = self._row_gates[li]
-        if self._single and not gates:
-            return slice(None), risk, eta
-        r, e = risk[..., idx], eta[..., idx]
-        if gates:
-            view = PastView(state, int(self.world.years[ti]), self.earlier[li])
-            for j in gates:
-                outs = [(c, u.gate(ti, view, idx)) for c, u in self.parts[j]]
-                if all(o is None for _, o in outs):
-                    continue
-                allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
-                r = r & allowed
-                term = _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=3)
-                if term is not None:
-                    e = e + term
-        return idx, r, e
+    def _gated(self, li: int) -> bool:
+        return bool(self._row_gates[li])
+
+    def _gate_terms(self, li: int, ti: int, view: PastView, idx):
+        for j in self._row_gates[li]:
+            outs = [(c, u.gate(ti, view, idx)) for c, u in self.parts[j]]
+            if all(o is None for _, o in outs):
+                continue
+            allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
+            yield allowed, _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=3)
 
 
 def _combine(parts, ndim: int):

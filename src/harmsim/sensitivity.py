@@ -154,34 +154,19 @@ def analyze(
             with warnings.catch_warnings():  # an output constant on part of the design: its indices say so
                 warnings.simplefilter("ignore", UserWarning)
                 r = sobol.analyze(prob, y, calc_second_order=True, seed=s)
-            for j, name in enumerate(prob["names"]):
-                rows.append(
-                    {
-                        "parameter": name,
-                        "output": out,
-                        "S1": r["S1"][j],
-                        "S1_conf": r["S1_conf"][j],
-                        "ST": r["ST"][j],
-                        "ST_conf": r["ST_conf"][j],
-                        "noise_share": noise,
-                    }
-                )
         else:
             from SALib.analyze import morris
 
             r = morris.analyze(prob, points[prob["names"]].to_numpy(dtype=float), y, num_levels=4, seed=s)
-            for j, name in enumerate(prob["names"]):
-                rows.append(
-                    {
-                        "parameter": name,
-                        "output": out,
-                        "mu_star": r["mu_star"][j],
-                        "mu_star_conf": r["mu_star_conf"][j],
-                        "sigma": r["sigma"][j],
-                        "noise_share": noise,
-                    }
-                )
+        for j, name in enumerate(prob["names"]):
+            rows.append(
+                {"parameter": name, "output": out, **{c: r[c][j] for c in _INDICES[method]}, "noise_share": noise}
+            )
     return pd.DataFrame(rows)
+
+
+#: the index columns of each method, as SALib names them
+_INDICES = {"sobol": ("S1", "S1_conf", "ST", "ST_conf"), "morris": ("mu_star", "mu_star_conf", "sigma")}
 
 
 def outputs_of(table: pd.DataFrame) -> list[str]:
@@ -265,11 +250,24 @@ def sensitivity(
     """Design, evaluate and analyze; see the module docstring. ``cache``: a CSV file for the evaluation
     (resumed if interrupted, like a sweep's ``out``; ``force`` replaces another analysis's cache there)."""
     from .results import _version
+    from .sweep import evaluate
 
     _salib()
     prob = problem(scenario, ranges, fit)
     pts = design(prob, method, base, seed)
-    res = _evaluate(scenario, pts, replicates, seed, record, workers, executor, cache, progress, method, force)
+    res = evaluate(
+        scenario,
+        pts,
+        replicates=replicates,
+        seed=seed,
+        record=record,
+        workers=workers,
+        executor=executor,
+        out=cache,
+        progress=progress,
+        described={"design": f"SALib {method}"},
+        force=force,
+    )
     table = res.table.sort_values("point").reset_index(drop=True)
     outs = outputs_of(table)
     se = pd.DataFrame({o: table[f"{o}_se"] for o in outs if f"{o}_se" in table})
@@ -284,21 +282,3 @@ def sensitivity(
         "harmsim_version": _version(),
     }
     return SensitivityResult(idx, table, prob, method, prov)
-
-
-def _evaluate(scenario, pts, replicates, seed, record, workers, executor, cache, progress, method, force):
-    from .sweep import evaluate
-
-    return evaluate(
-        scenario,
-        pts,
-        replicates=replicates,
-        seed=seed,
-        record=record,
-        workers=workers,
-        executor=executor,
-        out=cache,
-        progress=progress,
-        described={"design": f"SALib {method}"},
-        force=force,
-    )

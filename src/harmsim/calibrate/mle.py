@@ -150,9 +150,6 @@ def fit_mle(
         evals[0] += len(X)
         return nll_many(X)
 
-    def f(x):
-        return f_many([x])[0]
-
     def f_and_grad(x):
         # forward differences (scipy's relative step), the point and its neighbours in one block
         steps = _GRAD_STEP * np.maximum(1.0, np.abs(x))
