@@ -76,7 +76,8 @@ def test_standardization_is_fixed_on_the_reference_window(world):
     mean, sd = tr.values("push_pull.gdp_gap")
     assert mean == pytest.approx(0.0) and sd == pytest.approx(np.log(4) / 2)
     z = tr.standardized("push_pull.gdp_gap", world)
-    np.testing.assert_allclose(z[:, 0], -1.0) and np.testing.assert_allclose(z[:, 1], 1.0)
+    np.testing.assert_allclose(z[:, 0], -1.0)
+    np.testing.assert_allclose(z[:, 1], 1.0)
     # a later horizon reuses the reference numbers: its z-scores mean the same
     assert tr.values("capacity.log_gdp_pc") == pytest.approx((np.log(1000 * 4000) / 2, np.log(4) / 2))
 
