@@ -7,8 +7,11 @@ Prints:
    19 steps, three uniform draws per agent and step), with and without the
    per-year DataCollector;
 2. the batch engine against the Mesa engine (runs per second, one core), and
-   against the cost of the uniform draws alone (the bound for any engine that
-   draws one number per state, instrument and year);
+   against the cost of drawing one uniform per state, instrument and year in
+   bulk (the bound named in the engine's goals); beside it, the cost of the
+   engine's own draws (one counter-based threshold per state and instrument,
+   all replicates at once) and of the former design (a SeedSequence-keyed
+   generator per replicate, one uniform per cell and year);
 3. batch cost against region size (synthetic regions of 10, 50, 200 states);
 4. time and peak traced memory of a 1e5-run ensemble.
 """
@@ -27,6 +30,7 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 import harmsim  # noqa: E402
 import harmsim.rng  # noqa: E402
@@ -111,12 +115,18 @@ def main(argv=None):
         spans.append(time.perf_counter() - t)
     per_draw = min(spans) / draws
     bound = 1 / (per_draw * T * N * K)
-    # Replicate r must equal run(seed=seeds[r]): each replicate seeds its own generator.
     k = 20_000
     t = time.perf_counter()
     for s in seeds[:k]:
         harmsim.rng.stream(s, "adoption").random((T, N, K))
-    floor = k / (time.perf_counter() - t)
+    former = k / (time.perf_counter() - t)
+    spans = []
+    for _ in range(3):
+        t = time.perf_counter()
+        for lo in range(0, k, batch.CHUNK):
+            sc.dynamics.thresholds(seeds[lo : lo + batch.CHUNK])
+        spans.append(time.perf_counter() - t)
+    own = k / min(spans)
     print("2. Batch engine against the Mesa engine (one core)")
     print(f"   Mesa engine (collect=False) {1 / t_mesa_nc:9.0f} runs/s")
     print(
@@ -127,8 +137,12 @@ def main(argv=None):
         f"{T * N * K} draws per run); batch at {bound * t_batch:4.1f}x the bound (goal <= 3x)"
     )
     print(
-        f"   per-seed draw floor         {floor:9.0f} runs/s   (a generator per replicate, then its draws); "
-        f"batch at {floor * t_batch:4.1f}x the floor\n"
+        f"   the engine's draws alone    {own:9.0f} runs/s   ({N * K} counter-based thresholds per run: "
+        f"{100 / (own * t_batch):.1f}% of the batch engine's time)"
+    )
+    print(
+        f"   former draws alone          {former:9.0f} runs/s   (a SeedSequence-keyed generator per replicate, "
+        f"{T * N * K} uniforms)\n"
     )
 
     print("3. Batch cost against region size (synthetic regions, 6 instruments, 20 years)")
@@ -177,14 +191,19 @@ def parameter_axis(sc, R: int) -> None:
 
     names = ["hazard.intercept", "diffusion.strength", "agreements.nonbinding", "push_pull.migration"]
     g = np.random.default_rng(np.random.SeedSequence(5))
-    rows = [sc._with_checked_values({n: float(g.uniform(*bounds_of(sc, n)) * 0.1) for n in names}) for _ in range(R)]
+    values = [{n: float(g.uniform(*bounds_of(sc, n)) * 0.1) for n in names} for _ in range(R)]
+    rows = [sc._with_checked_values(v) for v in values]
+    table = pd.DataFrame(values)
     seeds = harmsim.spawn_seeds(9, R)
     t = time.perf_counter()
     batch.simulate(sc, seeds)
     fixed = R / (time.perf_counter() - t)
     t = time.perf_counter()
-    batch.simulate(sc, seeds, rows=rows)
+    batch.simulate(sc, seeds, rows=table)
     axis = R / (time.perf_counter() - t)
+    t = time.perf_counter()
+    batch.simulate(sc, seeds, rows=rows)
+    axis_sc = R / (time.perf_counter() - t)
     n = min(R, 500)
     t = time.perf_counter()
     for row, s in zip(rows[:n], seeds[:n]):
@@ -194,6 +213,7 @@ def parameter_axis(sc, R: int) -> None:
     print(f"   one set for all           {fixed:10,.0f} runs/s")
     ratio = axis / fixed
     print(f"   a set per replicate, axis {axis:10,.0f} runs/s ({ratio:.2f} of the fixed-parameter engine; goal 0.5)")
+    print(f"     the same rows as scenarios {axis_sc:7,.0f} runs/s ({axis_sc / fixed:.2f}; a Scenario object per row)")
     print(f"   one call per set          {one:10,.0f} runs/s ({one / fixed:.2f})")
 
 

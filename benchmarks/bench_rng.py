@@ -1,24 +1,20 @@
-"""How the batch engine could draw its uniforms faster: candidate generators, measured side by side in one run.
+"""How the engines draw their randomness: the chosen design against the candidates, measured side by side in one run.
 
     python benchmarks/bench_rng.py [--replicates 20000]
 
-The batch engine draws, for each replicate, T x N x K uniforms from the
-replicate's own ``adoption`` stream (a PCG64 generator keyed by a
-SeedSequence of its seed), so that replicate i equals ``run(seed_i)``. This
-prints, per replicate of the baseline's shape and against drawing the same
-number of uniforms in bulk (the bound):
+Replicate i must equal ``run(seed_i)``, so each replicate's numbers depend
+on its seed alone. Per replicate of the baseline's shape, against drawing
+one uniform per state, instrument and year (T x N x K) in bulk from one
+generator (the bound named in the engine's goals), this prints:
 
-1. today: a SeedSequence-keyed PCG64 per replicate (``harmsim.rng.stream``);
-2. the SeedSequence hashing alone;
-3. a Philox generator keyed directly by the seed (a counter-based generator: no
-   SeedSequence, still one generator object per replicate);
-4. a counter-based hash computed for all replicates at once (SplitMix64 of
-   seed, stream and counter, in numpy): no per-replicate Python work; the Mesa
-   model would compute the same hash for one replicate.
-
-Measure before choosing: a candidate must keep replicate i identical in both
-engines, and every stored result (regression baselines, documented figures)
-changes with the generator.
+1. the former design: a SeedSequence-keyed PCG64 generator per replicate,
+   T x N x K uniforms (and its SeedSequence hashing alone);
+2. Philox keyed directly by the seed (no SeedSequence, still one generator
+   object per replicate), T x N x K uniforms;
+3. a counter-based hash (SplitMix64 of seed, stream and counter) for all
+   replicates at once, T x N x K uniforms (one per cell and year);
+4. harmsim's design: the same counter-based hash for N x K thresholds per
+   replicate (one per cell for the whole run, ``Dynamics.thresholds``).
 """
 
 from __future__ import annotations
@@ -101,12 +97,19 @@ def main(argv=None) -> int:
             np.random.Generator(np.random.Philox(key=s)).random(out=out[j])
 
     arr = np.asarray(seeds, dtype=np.uint64)
+    dyn = sc.dynamics
+
+    def thresholds():
+        for lo in range(0, R, 512):  # the batch engine's blocks
+            dyn.thresholds(seeds[lo : lo + 512])
+
     rows = [
         ("bulk draws (the bound)", bound),
-        ("today: SeedSequence + PCG64 per replicate", timed(today)),
+        ("former: SeedSequence + PCG64 per replicate", timed(today)),
         ("  of which SeedSequence hashing", timed(hashing)),
         ("Philox keyed by the seed, per replicate", timed(philox)),
-        ("counter-based hash, all replicates at once", timed(lambda: counter_uniforms(arr, 7, n))),
+        ("counter-based hash, one per cell and year", timed(lambda: counter_uniforms(arr, 7, n))),
+        (f"harmsim: counter-based, {N * K} thresholds", timed(thresholds)),
     ]
     print(f"{R:,} replicates x {n} uniforms (the baseline's {T} years x {N} states x {K} instruments)")
     for name, t in rows:

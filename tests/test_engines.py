@@ -273,15 +273,22 @@ def test_parameter_axis_equals_one_run_per_parameter_set(path):
     for (mname, _), m in zip(sc.mechanisms, sc.dynamics.mechanisms):
         names += [f"{mname}.{c}" for c in m.linear_coefficients()]
     g = stream(3, path.stem)
-    rows = []
+    rows, table = [], []
     for _ in range(6):
         values = {}
         for n in names:
             lo, hi = bounds_of(sc, n)
             values[n] = 0.0 if g.random() < 0.2 and lo <= 0 <= hi else float(g.uniform(max(lo, -3), min(hi, 3)))
         rows.append(sc.with_params(values))
+        table.append(values)
+    table = pd.DataFrame(table)
+    table["diffusion.strength" if "diffusion.strength" in table else names[0]] = 0.5  # a shared value
+    rows[:] = [sc.with_params(v) for v in table.to_dict("records")]
     seeds = harmsim.spawn_seeds(11, len(rows))
     adopt, arrival = batch.simulate(sc, seeds, rows=rows)
+    a_table, g_table = batch.simulate(sc, seeds, rows=table)  # the same rows as a matrix of values
+    np.testing.assert_array_equal(a_table, adopt)
+    np.testing.assert_array_equal(g_table, arrival)
     for r, (row, seed) in enumerate(zip(rows, seeds)):
         a1, g1 = batch.simulate(row, [seed])
         np.testing.assert_array_equal(a1[0], adopt[r])
@@ -296,3 +303,13 @@ def test_parameter_axis_refuses_rows_that_differ_in_a_non_linear_parameter(basel
     rows = [baseline, baseline.with_params({"agreements.lag": 2})]
     with pytest.raises(harmsim.ConfigError, match=r"'agreements': lag differs between rows and is not a linear"):
         batch.simulate(baseline, [1, 2], rows=rows)
+    table = pd.DataFrame({"agreements.lag": [1.0, 2.0]})
+    with pytest.raises(harmsim.ConfigError, match=r"'agreements': lag differs between rows and is not a linear"):
+        batch.simulate(baseline, [1, 2], rows=table)
+    with pytest.raises(harmsim.ConfigError, match=r"'diffusion\.nonsense' is not a real parameter"):
+        batch.simulate(baseline, [1, 2], rows=pd.DataFrame({"diffusion.nonsense": [1.0, 2.0]}))
+    # a non-linear value shared by every row goes into the template: the run with that value
+    shared = pd.DataFrame({"agreements.lag": [2.0, 2.0], "diffusion.strength": [0, 1]})
+    a, _ = batch.simulate(baseline, [1, 2], rows=shared)
+    b, _ = batch.simulate(baseline.with_params({"agreements.lag": 2, "diffusion.strength": 1.0}), [2])
+    np.testing.assert_array_equal(a[1], b[0])

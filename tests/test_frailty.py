@@ -17,7 +17,7 @@ from harmsim.calibrate import calibrate, history, loglik, loglik_cells
 from harmsim.calibrate.likelihood import loglik_sampled, loglik_states
 from harmsim.errors import CalibrationError
 from harmsim.forecast import latent_posterior_draws
-from harmsim.rng import stream
+from harmsim.rng import normals
 from harmsim.scenario import scenario_from_dict
 from harmsim.synthetic import synthetic_region, synthetic_scenario
 
@@ -53,10 +53,12 @@ def test_propensities_per_kind(baseline, record):
     assert dyn.latent_width == len(set(by_kind.world.kinds)) > 1
     z = dyn.latent_draws([5, 6])
     assert z.shape == (2, len(by_kind.world.states), dyn.latent_width)
-    # one propensity per state: the same draws as before propensities had columns
-    one = with_frailty(baseline, 1.2).dynamics.latent_draws([5, 6])
+    # each seed's counter-based frailty stream, state by state and kind by kind
+    C = dyn.latent_width
     N = len(baseline.world.states)
-    np.testing.assert_array_equal(one[..., 0], [stream(s, "frailty").standard_normal(N) for s in (5, 6)])
+    np.testing.assert_array_equal(z, normals([5, 6], "frailty", N * C).reshape(2, N, C))
+    one = with_frailty(baseline, 1.2).dynamics.latent_draws([5, 6])
+    np.testing.assert_array_equal(one[..., 0], normals([5, 6], "frailty", N))
     seeds = harmsim.spawn_seeds(8, 30)
     pd.testing.assert_frame_equal(
         harmsim.run_ensemble(by_kind, seeds=seeds).adoptions,

@@ -237,10 +237,15 @@ def test_initial_state_has_the_documented_shapes(baseline):
     st = baseline.dynamics.initial_state(4)
     assert st.adopt_year.shape == (4, N, K) and st.arrival.shape == (4, len(w.agreements))
     assert st.open_year.shape == (4, K) and st.latent is None
-    assert set(State.__dataclass_fields__) == {"adopt_year", "arrival", "open_year", "latent"}
+    assert st.threshold is None and st.survival is None  # the likelihood has no draws
+    fields = {"adopt_year", "arrival", "open_year", "latent", "threshold", "survival"}
+    assert set(State.__dataclass_fields__) == fields
     fr = scenario_from_dict({"mechanisms": {"frailty": {"sd": 1.0}}}, where="t")
     z = fr.dynamics.latent_draws([1, 2, 3, 4])
-    assert fr.dynamics.initial_state(4, latent=z).latent.shape == (4, N, 1)
+    u = fr.dynamics.thresholds([1, 2, 3, 4])
+    st = fr.dynamics.initial_state(4, latent=z, threshold=u)
+    assert st.latent.shape == (4, N, 1) and st.threshold.shape == st.survival.shape == (4, N, K)
+    assert (st.survival == 1).all()
 
 
 def test_period_raises_hazards_from_its_year():

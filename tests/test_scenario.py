@@ -34,6 +34,7 @@ def test_scenario_meanings():
     }
 
 
+_DIFFUSION = "[mechanisms.diffusion]\n[ranges]\n"
 BAD = [
     ("colour = 1\n", r"unknown key 'colour'; allowed: name"),
     ("[mechanisms.diffusion]\nstrenght = 1\n", r"unknown key 'diffusion.strenght'; allowed: strength"),
@@ -50,6 +51,11 @@ BAD = [
     ("[mechanisms.external]\napplies_to = ['x']\n", r"unknown instrument 'x'"),
     ("name = [\n", r"TOML syntax error"),
     ("[mechanisms.diffusion]\nenabled = 'yes'\n", r"enabled' must be true or false"),
+    ('[ranges]\n"diffusion.strenght" = [0, 1]\n', r"'ranges': unknown parameter 'diffusion.strenght'"),
+    ('[mechanisms.agreements]\n[ranges]\n"agreements.lag" = [0, 2]\n', r"only real parameters take a range"),
+    (f'{_DIFFUSION}"diffusion.strength" = [1, 0]\n', r"must be \[lo, hi\] with lo < hi inside .*-20.0, 20.0"),
+    (f'{_DIFFUSION}"diffusion.strength" = [0, 99]\n', r"must be \[lo, hi\] with lo < hi"),
+    (f"{_DIFFUSION}\"diffusion.strength\" = 'wide'\n", r"must be \[lo, hi\]"),
 ]
 
 
@@ -128,3 +134,14 @@ def test_names_never_become_paths_outside_a_folder(tmp_path):
     f = tmp_path / "my scenario (v2).toml"
     f.write_text("[mechanisms.diffusion]\nstrength = 1.0\n")
     assert harmsim.load_scenario(f).name == "my_scenario__v2_"
+
+
+def test_declared_ranges_round_trip_and_stay_out_of_the_digest(baseline, tmp_path):
+    """[ranges] is read, written back by to_dict, carried by with_params, and does not change the digest."""
+    names = [n for n, _, _ in baseline.ranges]
+    assert "diffusion.strength" in names and ("diffusion.strength", -1.0, 3.0) in baseline.ranges
+    again = scenario_from_dict(baseline.to_dict(), where="t")
+    assert again.ranges == baseline.ranges and again.digest == baseline.digest
+    raw = {k: v for k, v in baseline.to_dict().items() if k != "ranges"}
+    assert scenario_from_dict(raw, where="t").digest == baseline.digest
+    assert baseline.with_params({"diffusion.strength": 0.5}).ranges == baseline.ranges

@@ -91,8 +91,13 @@ def test_ranges_from_a_fit_and_bad_requests(baseline, tmp_path, capsys):
         assert lo == pytest.approx(max(e - 2 * se, -20)) and hi == pytest.approx(min(e + 2 * se, 20))
     with pytest.raises(ConfigError, match="power of two"):
         design(prob, "sobol", base=100)
-    with pytest.raises(ConfigError, match="one of the two"):
-        problem(baseline)
+    with pytest.raises(ConfigError, match="not both"):
+        problem(baseline, ranges=VARY, fit=fit)
+    declared = problem(baseline)  # the scenario's [ranges]
+    assert declared["names"] == [n for n, _, _ in baseline.ranges]
+    assert declared["bounds"] == [[lo, hi] for _, lo, hi in baseline.ranges]
+    with pytest.raises(ConfigError, match=r"declares no \[ranges\]: give .*--vary"):
+        problem(harmsim.load_scenario("diffusion_only"))
     with pytest.raises(ConfigError, match="real ranges"):
         problem(baseline, ranges=["agreements.arrival=observed,endogenous", "diffusion.strength=0:1"])
     out = tmp_path / "s"
@@ -104,7 +109,8 @@ def test_ranges_from_a_fit_and_bad_requests(baseline, tmp_path, capsys):
     assert {"parameter", "output", "mu_star", "mu_star_conf", "sigma", "noise_share"} <= set(t.columns)
     assert not list(tmp_path.glob(".s.points*"))  # the evaluation cache goes once the result is in place
     capsys.readouterr()
-    assert main([*args, "--out", str(tmp_path / "t")]) == 2
+    no_ranges = ["sensitivity", "diffusion_only", "--method", "morris", "--base", "3", "-r", "3"]
+    assert main([*no_ranges, "--out", str(tmp_path / "t")]) == 2
     assert "--vary" in capsys.readouterr().err
 
 

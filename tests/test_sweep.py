@@ -448,3 +448,15 @@ def test_force_replaces_a_different_sweep(baseline, tmp_path, capsys):
     assert "pass --force" in capsys.readouterr().err
     assert main([*args, "-r", "3", "--force"]) == 0
     assert (pd.read_csv(out)["replicates"] == 3).all() and not (tmp_path / "s.csv.parts").exists()
+
+
+def test_dask_workers_get_their_arrays_from_the_heap(monkeypatch):
+    """Dask's MALLOC_TRIM_THRESHOLD_ fixes glibc's mmap threshold; a worker raises it back (Linux only)."""
+    import sys
+
+    from harmsim._workers import _arrays_from_the_heap
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert _arrays_from_the_heap() is False
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    assert _arrays_from_the_heap() is sys.platform.startswith("linux")

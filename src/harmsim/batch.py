@@ -1,8 +1,9 @@
 """The batch engine: many replicates of one scenario at once, over arrays.
 
-Replicate ``r`` draws its uniforms from its own seed's ``adoption`` stream in
-the same order as the Mesa model (year by year, one per state and
-instrument), and every year goes through the same
+Replicate ``r`` takes its cells' thresholds from its own seed's
+counter-based ``adoption`` stream with the same function as the Mesa model
+(:meth:`~harmsim.dynamics.Dynamics.thresholds`, computed for all replicates
+at once), and every year goes through the same
 :meth:`~harmsim.dynamics.Dynamics.step`; so replicate ``r`` equals
 ``harmsim.run(scenario, seed=seeds[r])`` exactly, while the Python overhead
 is paid once per year for all replicates instead of once per agent.
@@ -18,7 +19,6 @@ import numpy as np
 
 from .dynamics import Rows
 from .errors import ConfigError
-from .rng import stream
 from .world import YEAR
 
 __all__ = ["simulate"]
@@ -34,17 +34,40 @@ def simulate(
     ``clamp`` (:class:`~harmsim.dynamics.Clamp`) conditions every replicate on a
     known history; the draws are the same with or without it. ``latent`` (R, N, C)
     replaces the states' propensities each seed would draw (e.g. draws from
-    their posterior given the record, for a forecast). ``rows`` (R scenarios,
-    variants of ``scenario``) gives each replicate its own parameters
-    (:class:`~harmsim.dynamics.Rows`): replicate r equals
-    ``simulate(rows[r], [seeds[r]])``; rows that differ in a non-linear
-    parameter raise ConfigError.
+    their posterior given the record, for a forecast). ``rows`` gives each
+    replicate its own parameters (:class:`~harmsim.dynamics.Rows`): R
+    scenarios (variants of ``scenario``), or a DataFrame with one column per
+    dotted parameter name and one row per replicate (the other parameters as
+    in ``scenario``). Replicate r equals ``simulate(row_r, [seeds[r]])``; rows
+    that differ in a non-linear parameter raise ConfigError.
+
+    >>> import harmsim, pandas as pd
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> seeds = harmsim.spawn_seeds(1, 3)
+    >>> rows = pd.DataFrame({"diffusion.strength": [0.0, 1.0, 2.0]})
+    >>> adopt, _ = simulate(sc, seeds, rows=rows)
+    >>> one, _ = simulate(sc.with_params({"diffusion.strength": 2.0}), seeds[2:])
+    >>> bool((adopt[2] == one[0]).all())
+    True
     """
+    matrix = None
     if rows is not None:
-        rows = list(rows)
-        if len(rows) != len(seeds):
-            raise ConfigError(f"{len(rows)} parameter rows for {len(seeds)} seeds")
-        Rows(rows)  # refuse rows the parameter axis cannot carry, before any work
+        if hasattr(rows, "columns"):  # a DataFrame of values
+            names, matrix = [str(c) for c in rows.columns], rows.to_numpy(dtype=float)
+            if len(matrix) != len(seeds):
+                raise ConfigError(f"{len(matrix)} parameter rows for {len(seeds)} seeds")
+            # refuse what the axis cannot carry before any work: two rows in which every varying column varies
+            probe = np.repeat(matrix[:1], 2, axis=0)
+            for j in range(matrix.shape[1]):
+                other = np.flatnonzero(matrix[:, j] != matrix[0, j])
+                if len(other):
+                    probe[1, j] = matrix[other[0], j]
+            Rows.from_values(scenario, names, probe)
+        else:
+            rows = list(rows)
+            if len(rows) != len(seeds):
+                raise ConfigError(f"{len(rows)} parameter rows for {len(seeds)} seeds")
+            Rows(rows)  # refuse rows the parameter axis cannot carry, before any work
     dyn = scenario.dynamics
     T, N, K = scenario.world.shape
     M = len(scenario.world.agreements)
@@ -53,15 +76,14 @@ def simulate(
     arrival = np.empty((R, M), dtype=YEAR)
     for lo in range(0, R, CHUNK):
         chunk = seeds[lo : lo + CHUNK]
-        if rows is not None:
+        if matrix is not None:
+            dyn = Rows.from_values(scenario, names, matrix[lo : lo + CHUNK])
+        elif rows is not None:
             dyn = Rows(rows[lo : lo + CHUNK])
-        draws = np.empty((len(chunk), T, N, K))
-        for j, s in enumerate(chunk):
-            stream(s, "adoption").random(out=draws[j])
         z = dyn.latent_draws(chunk) if latent is None else latent[lo : lo + len(chunk)]
-        state = dyn.initial_state(len(chunk), clamp, z)
+        state = dyn.initial_state(len(chunk), clamp, z, dyn.thresholds(chunk))
         for ti in range(T):
-            dyn.step(ti, state, draws[:, ti], clamp=clamp)
+            dyn.step(ti, state, clamp=clamp)
         adopt[lo : lo + len(chunk)] = state.adopt_year
         arrival[lo : lo + len(chunk)] = state.arrival
         if progress is not None:

@@ -187,9 +187,17 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     se.add_argument("--method", choices=("sobol", "morris"), default="sobol", help="default sobol")
     se.add_argument(
-        "--base", type=_positive, default=256, help="Sobol: base sample (a power of two); Morris: trajectories"
+        "--base",
+        type=_positive,
+        default=256,
+        help="Sobol: base sample, a power of two (default 256); Morris: trajectories",
     )
-    se.add_argument("--vary", action="append", metavar="NAME=LO:HI", help="a parameter's range (repeat)")
+    se.add_argument(
+        "--vary",
+        action="append",
+        metavar="NAME=LO:HI",
+        help="a parameter's range (repeat; default: the ranges the scenario declares in [ranges])",
+    )
     se.add_argument("--from-fit", type=Path, metavar="DIR", help="ranges from a fit's uncertainty instead")
     se.add_argument("--replicates", "-r", type=_positive, default=10, help="replicates per point (default 10)")
     se.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
@@ -608,8 +616,8 @@ def cmd_sensitivity(args) -> int:
     from .sensitivity import sensitivity
 
     sc = load_scenario(args.scenario)
-    if (args.vary is None) == (args.from_fit is None):
-        raise ConfigError("give the parameters' ranges as --vary NAME=LO:HI or take them from --from-fit DIR")
+    if args.vary is not None and args.from_fit is not None:
+        raise ConfigError("give the parameters' ranges as --vary NAME=LO:HI or take them from --from-fit DIR, not both")
     fit = load_fit(args.from_fit) if args.from_fit else None
     if fit is not None:
         sc = fit.apply(sc)

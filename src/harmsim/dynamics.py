@@ -14,17 +14,22 @@ and holds the model's one definition of a year:
    prerequisite depth); gates (a mechanism's ``gate``) remove cells and add
    terms, seeing this year's decisions of earlier layers
    (:meth:`Dynamics.layer`);
-5. state ``i`` adopts ``k`` when ``u[i, k] < h(eta[i, k])``, with ``u`` the
-   run's uniform draws for that year, one per cell, drawn whether or not
-   the cell is at risk, and ``h`` the link (logistic by default; the Bass
-   baseline brings its own).
+5. a cell at risk adopts with probability ``h(eta)``, ``h`` the link
+   (logistic by default; the Bass baseline brings its own). The engines
+   decide it by inversion: each cell has one uniform ``u`` for the whole run
+   (its *threshold*) and adopts in the first year in which its probability of
+   not having adopted since it became at risk, ``S = prod (1 - h)``, falls to
+   ``u`` or below. Given no adoption before (``u < S_prev``), that happens
+   with probability ``h`` exactly, so the model is the same as one uniform
+   per cell and year, with one draw per cell instead of one per cell-year.
 
 Steps 2 and 4 are the at-risk and gating rule; the engines (:meth:`step`),
 the likelihood and the non-agent baselines all call them, so there is one.
 Every array carries a leading replicate axis ``R``: the Mesa model calls
 :meth:`step` with ``R = 1``, the batch engine with many replicates; because a
-replicate's draws come from its own seed in the same order, both give
-identical histories.
+replicate's thresholds come from its own seed (:meth:`Dynamics.thresholds`,
+a counter-based stream, :func:`harmsim.rng.uniforms`), both give identical
+histories.
 
 A :class:`Clamp` conditions a run on a known history: through each cell's
 last known year it adopts exactly when the record says, whatever its draw.
@@ -45,7 +50,7 @@ from .errors import ConfigError
 from .mechanisms import REGISTRY, PastView, State
 from .mechanisms.base import overrides
 from .params import Choice, InstrumentMap, Real
-from .rng import stream
+from .rng import normals, uniforms
 from .world import NEVER, YEAR, World
 
 __all__ = ["HAZARD_PARAMS", "LOGIT", "Block", "Clamp", "Dynamics", "Logit", "Rows"]
@@ -63,8 +68,9 @@ HAZARD_PARAMS = {
 class Logit:
     """The model's link: h = expit(eta)."""
 
-    def prob(self, ti: int, view: PastView, eta: np.ndarray, idx) -> np.ndarray:
-        return expit(eta)
+    def survival(self, ti: int, view: PastView, eta: np.ndarray, idx) -> np.ndarray:
+        """1 - h = expit(-eta), one ufunc call (exact in the tail, unlike 1 - expit(eta))."""
+        return expit(-eta)
 
     def log_probs(self, ti: int, view: PastView, eta: np.ndarray, idx) -> tuple[np.ndarray, np.ndarray]:
         """(log h, log(1 - h)), from one ``log_expit``: log(1 - h) = log h - eta (absolute error ~1e-16 |eta|)."""
@@ -116,6 +122,8 @@ class Dynamics:
         self.layers = [np.asarray(g) for g in order] if order else [np.arange(K)]
         #: (K,) bool per layer: instruments decided in earlier layers (visible to gates this year)
         self.earlier = [np.isin(np.arange(K), np.concatenate([*self.layers[:i], []])) for i in range(len(self.layers))]
+        #: (K,) bool: the first layer's instruments
+        self.first_layer = np.isin(np.arange(K), self.layers[0])
         #: the gates that can act on each layer
         self.layer_gates = [[g for g in self.gates if g.gates(idx)] for idx in self.layers]
         self._single = len(self.layers) == 1
@@ -171,11 +179,18 @@ class Dynamics:
                 eta += s
         return eta
 
-    def initial_state(self, replicates: int, clamp: Clamp | None = None, latent: np.ndarray | None = None) -> State:
+    def initial_state(
+        self,
+        replicates: int,
+        clamp: Clamp | None = None,
+        latent: np.ndarray | None = None,
+        threshold: np.ndarray | None = None,
+    ) -> State:
         """The history at the start of the horizon, for ``replicates`` copies.
 
         ``latent`` (R, N, C): the states' propensities, when a mechanism uses them
-        (the engines draw them with :func:`latent_draws`).
+        (the engines draw them with :meth:`latent_draws`). ``threshold`` (R, N, K):
+        the cells' uniforms (:meth:`thresholds`), for the engines' :meth:`step`.
         """
         w = self.world
         R = replicates
@@ -190,18 +205,29 @@ class Dynamics:
             arrival=np.broadcast_to(arrival, (R, M)).copy(),
             open_year=np.broadcast_to(open_year, (R, len(open_year))).copy(),
             latent=latent,
+            threshold=threshold,
+            survival=None if threshold is None else np.ones(threshold.shape),
         )
 
-    def latent_draws(self, seeds) -> np.ndarray | None:
-        """(R, N, C) standard normals from each seed's ``frailty`` stream, or None if no mechanism uses them.
+    def thresholds(self, seeds) -> np.ndarray:
+        """(R, N, K) each cell's uniform from each seed's counter-based ``adoption`` stream.
 
-        A state's C values are consecutive draws, so one column per state gives the same values as before
-        columns existed.
+        Cell (i, k) is number ``i * K + k`` of the stream: a replicate's thresholds
+        depend on its seed alone, and the Mesa model (R = 1) and the batch engine
+        compute them with the same function.
+        """
+        N, K = self.world.initial.shape
+        return uniforms(seeds, "adoption", N * K).reshape(-1, N, K)
+
+    def latent_draws(self, seeds) -> np.ndarray | None:
+        """(R, N, C) standard normals from each seed's counter-based ``frailty`` stream, or None if unused.
+
+        State i's C values are numbers ``i * C`` to ``i * C + C - 1`` of the stream.
         """
         if not self.needs_latent:
             return None
-        shape = (len(self.world.states), self.latent_width)
-        return np.stack([stream(s, "frailty").standard_normal(shape) for s in seeds])
+        N, C = len(self.world.states), self.latent_width
+        return normals(seeds, "frailty", N * C).reshape(-1, N, C)
 
     # The one at-risk and gating rule ----------------------------------------------------------
     @cached_property
@@ -270,24 +296,41 @@ class Dynamics:
             for m in self.schedulers:
                 m.before_year(ti, view, state)
 
-    def step(self, ti: int, state: State, draws: np.ndarray, link=LOGIT, clamp: Clamp | None = None) -> np.ndarray:
-        """Advance ``state`` through year index ``ti``; return the (R, N, K) new adoptions."""
+    def step(self, ti: int, state: State, link=LOGIT, clamp: Clamp | None = None) -> np.ndarray:
+        """Advance ``state`` through year index ``ti``; return the (R, N, K) new adoptions.
+
+        ``state`` carries the cells' thresholds and survival products (:meth:`initial_state`).
+        """
         t = int(self.world.years[ti])
         self.begin_year(ti, state)
         view = PastView(state, t)
         eta = self.logit(ti, view)
-        ay = state.adopt_year
+        ay, u, surv = state.adopt_year, state.threshold, state.survival
         risk = self.eligible(ti, state) & (ay == NEVER)
         new = np.zeros(ay.shape, dtype=bool)
         for li in range(len(self.layers)):
-            idx, r, e = self.layer(li, ti, state, eta, risk)
-            adopt = r & (draws[..., idx] < link.prob(ti, view, e, idx))
+            if li == 0 and not self._gated(0):  # on the whole arrays, masked to the layer's columns: no copies
+                idx, r, e = slice(None), (risk if self._single else risk & self.first_layer), eta
+            elif li > 0 and not risk[..., self.layers[li]].any():
+                continue  # nobody at risk in this layer: nothing to decide
+            else:
+                idx, r, e = self.layer(li, ti, state, eta, risk)
+            whole = isinstance(idx, slice)
+            s = surv if whole else surv[..., idx]
+            q = s * link.survival(ti, view, e, idx)
+            adopt = r & (u[..., idx] >= q)
+            grow = r
             if clamp is not None:
                 adopt = clamp.apply(t, adopt, idx, ay)
-            if isinstance(idx, slice):
+                if whole and not self._single:
+                    adopt &= self.first_layer  # the clamp speaks for every column; later layers decide theirs
+                grow = r & (t > clamp.known_until[:, idx])  # known years do not use the threshold
+            np.copyto(s, q, where=grow)
+            if whole:
                 np.putmask(ay, adopt, t)
                 new = adopt
             else:
+                surv[..., idx] = s
                 sub = ay[..., idx]
                 sub[adopt] = t
                 ay[..., idx] = sub
@@ -441,34 +484,92 @@ class Rows(Dynamics):
     def __init__(self, scenarios):
         scenarios = list(scenarios)
         first = scenarios[0]
-        super().__init__(first.world, first, first.transforms)
         names = [n for n, _ in first.mechanisms]
         for sc in scenarios[1:]:
-            if not _same_world(sc.world, self.world) or [n for n, _ in sc.mechanisms] != names:
+            if not _same_world(sc.world, first.world) or [n for n, _ in sc.mechanisms] != names:
                 raise ConfigError("rows of a parameter axis need one world and one list of mechanisms")
-        self.R = len(scenarios)
-        self.row_intercepts = np.stack([_intercept(self.world, sc.hazard) for sc in scenarios])  # (R, K)
+        intercepts = np.stack([_intercept(first.world, sc.hazard) for sc in scenarios])  # (R, K)
+        varying = []
+        for j in range(len(first.mechanisms)):
+            sets = [sc.mechanisms[j][1] for sc in scenarios]
+            varying.append({k for ps in sets[1:] for (k, v), (_, v0) in zip(ps.items, sets[0].items) if v != v0})
+
+        def column(j: int, name: str) -> np.ndarray:
+            return np.array([getattr(sc.mechanisms[j][1], name) for sc in scenarios], dtype=float)
+
+        self._setup(first, intercepts, varying, column)
+
+    @classmethod
+    def from_values(cls, scenario, names, values) -> Rows:
+        """Rows from a matrix: ``values[r, j]`` is parameter ``names[j]`` (dotted) of row r; the rest as in
+        ``scenario``.
+
+        The same rows as ``Rows([scenario.with_params(dict(zip(names, v))) for v in values])``, without a
+        scenario per row (what ABC, sweeps and sensitivity analyses run: thousands of rows). Values are taken
+        as given: callers check them against the parameters' ranges.
+        """
+        values = np.asarray(values, dtype=float)
+        names = list(names)
+        if values.ndim != 2 or values.shape[1] != len(names):
+            raise ConfigError(f"a parameter matrix needs one column per name ({len(names)}), got shape {values.shape}")
+        R = len(values)
+        mech = [n for n, _ in scenario.mechanisms]
+        for n in names:
+            parts = n.split(".")
+            known = (
+                parts[0] == "hazard" and (parts[1:] == ["intercept"] or (len(parts) == 3 and parts[1] == "offsets"))
+            ) or (len(parts) == 2 and parts[0] in mech and parts[1] in dict(dict(scenario.mechanisms)[parts[0]].items))
+            if not known:
+                raise ConfigError(f"'{n}' is not a real parameter of scenario '{scenario.name}'")
+        same = (values == values[:1]).all(axis=0) if R else np.zeros(len(names), dtype=bool)
+        if same.any():  # a value shared by every row belongs to the template, as in the rows of scenarios
+            scenario = scenario._with_checked_values({n: values[0, j] for j, n in enumerate(names) if same[j]})
+        col = {n: values[:, j] for j, n in enumerate(names) if not same[j]}
+        names = list(col)
+        hz = scenario.hazard
+        offsets = dict(hz.offsets)
+        base = col.get("hazard.intercept", np.full(R, float(hz.intercept)))
+        fill = {k: np.full(R, float(offsets.get(k, 0.0))) for k in scenario.world.instruments}
+        intercepts = np.stack([base + col.get(f"hazard.offsets.{k}", fill[k]) for k in scenario.world.instruments], 1)
+        varying = [{n.split(".")[1] for n in names if n.split(".")[0] == m} for m in mech]
+
+        def column(j: int, name: str) -> np.ndarray:
+            key = f"{mech[j]}.{name}"
+            return col[key] if key in col else np.full(R, float(getattr(scenario.mechanisms[j][1], name)))
+
+        rows = cls.__new__(cls)
+        rows._setup(scenario, intercepts, varying, column)
+        return rows
+
+    def _setup(self, first, intercepts: np.ndarray, varying: list[set], column) -> None:
+        """Bind ``first``'s mechanisms and, for those whose parameters vary, unit copies per linear coefficient.
+
+        ``varying[j]``: the parameters of mechanism j that differ between rows; ``column(j, name)``: their (R,)
+        values.
+        """
+        Dynamics.__init__(self, first.world, first, first.transforms)
+        self.R = len(intercepts)
+        self.row_intercepts = intercepts
         #: per mechanism: [(coefficients (R,) or None, bound unit copy)] (None: the row-0 instance as is)
         self.parts = []
         for j, m in enumerate(self.mechanisms):
-            sets = [sc.mechanisms[j][1] for sc in scenarios]
-            varying = {k for ps in sets[1:] for (k, v), (_, v0) in zip(ps.items, sets[0].items) if v != v0}
+            ps0 = first.mechanisms[j][1]
             linear = m.linear_coefficients()
-            if not varying:
+            if not varying[j]:
                 self.parts.append([(None, m)])
                 continue
-            if not varying <= set(linear):
+            if not varying[j] <= set(linear):
                 raise ConfigError(
-                    f"mechanism '{m.name}': {', '.join(sorted(varying - set(linear)))} differs between rows and is "
-                    "not a linear coefficient; run those rows one at a time"
+                    f"mechanism '{m.name}': {', '.join(sorted(varying[j] - set(linear)))} differs between rows and "
+                    "is not a linear coefficient; run those rows one at a time"
                 )
             units = []
             for c in linear:
-                coef = np.array([getattr(ps, c) for ps in sets], dtype=float)
+                coef = column(j, c)
                 if not coef.any():
                     continue
-                values = {k: (1.0 if k == c else 0.0 if k in linear else v) for k, v in sets[0].items}
-                unit = type(m)(self.world, type(sets[0])(sets[0].group, tuple(values.items())), first.transforms)
+                values = {k: (1.0 if k == c else 0.0 if k in linear else v) for k, v in ps0.items}
+                unit = type(m)(self.world, type(ps0)(ps0.group, tuple(values.items())), first.transforms)
                 units.append((coef, unit))
             self.parts.append(units)
         self._row_dynamic = [j for j, m in enumerate(self.mechanisms) if _overrides(m, "dynamic")]

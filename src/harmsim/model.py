@@ -5,14 +5,14 @@
 region and keeps its own adoption record. A year (one :meth:`step`):
 
 1. states joining this year enter (new agents); states leaving are removed;
-2. the year's uniform draws are taken from the run's ``adoption`` stream,
-   one per (state, instrument) cell;
-3. the model evaluates the year's decisions of all states at once with
+2. the model evaluates the year's decisions of all states at once with
    :class:`~harmsim.dynamics.Dynamics` (synchronous update: every state
    decides on the region as it stood at the end of the previous year, so the
-   order agents act in cannot matter);
-4. each agent applies its own decisions (``MemberState.step``);
-5. the ``DataCollector`` records each state's adoptions.
+   order agents act in cannot matter); each (state, instrument) cell
+   carries one uniform threshold for the whole run, from the run's
+   counter-based ``adoption`` stream, as in the batch engine;
+3. each agent applies its own decisions (``MemberState.step``);
+4. the ``DataCollector`` records each state's adoptions.
 
 The decision step is the same function the batch engine and the likelihood
 use; that is what makes the engines agree exactly.
@@ -35,7 +35,7 @@ import pandas as pd
 from ._mesa import mesa
 from .errors import ConfigError
 from .results import tidy_adoptions, tidy_agreements
-from .rng import SeedLike, seed_sequence, stream, stream_seed
+from .rng import SeedLike, seed_sequence, stream_seed
 from .scenario import Scenario, load_scenario
 from .world import NEVER
 
@@ -111,8 +111,9 @@ class HarmonizationModel(mesa.Model):
         self.dynamics = scenario.dynamics
         self.seed = seed if seed is not None else rng
         self.collect = collect
-        self._draws = stream(ss, "adoption")
-        self.state = self.dynamics.initial_state(1, latent=self.dynamics.latent_draws([ss]))
+        self.state = self.dynamics.initial_state(
+            1, latent=self.dynamics.latent_draws([ss]), threshold=self.dynamics.thresholds([ss])
+        )
         self.ti = -1
         self.year = self.world.start - 1
         self.new_adoptions = np.zeros((1, *self.world.initial.shape), dtype=bool)
@@ -149,8 +150,7 @@ class HarmonizationModel(mesa.Model):
         self.ti += 1
         self.year = int(self.world.years[self.ti])
         self._update_membership(self.ti)
-        draws = self._draws.random(self.world.initial.shape)[None]
-        self.new_adoptions = self.dynamics.step(self.ti, self.state, draws)
+        self.new_adoptions = self.dynamics.step(self.ti, self.state)
         rows, cols = np.nonzero(self.new_adoptions[0])  # few cells: a Python loop is cheapest
         inst = self.world.instruments
         self.decisions = {}

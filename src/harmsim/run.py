@@ -130,10 +130,9 @@ def run_draws(
         return batch.simulate(scenario, seeds, clamp=clamp, latent=latent)
     if len(draws) != len(seeds):
         raise ConfigError(f"{len(draws)} parameter sets for {len(seeds)} seeds: give one per replicate")
-    rows = [scenario._with_checked_values(row) for row in draws.to_dict("records")]
     try:  # the parameter axis: every replicate's parameters in one engine call
-        return batch.simulate(scenario, seeds, clamp=clamp, latent=latent, rows=rows)
-    except ConfigError:  # rows differ in a non-linear parameter: one call per replicate
+        return batch.simulate(scenario, seeds, clamp=clamp, latent=latent, rows=draws.astype(float))
+    except (ConfigError, ValueError, TypeError):  # a non-linear or non-numeric parameter differs: one call each
         pass
     w = scenario.world
     adopt = np.empty((len(seeds), *w.initial.shape), dtype=YEAR)

@@ -24,6 +24,9 @@ A scenario is a TOML file::
     [mechanisms.agreements]
     enabled = false             # or switched off explicitly
 
+    [ranges]                    # optional: plausible ranges, what sensitivity analyses explore by default
+    "diffusion.strength" = [-1.0, 3.0]
+
 Every key is checked against the declared parameter specs
 (:mod:`harmsim.params`); a bad file raises :class:`~harmsim.errors.ConfigError`
 naming the file, the key and what is allowed. A :class:`Scenario` is frozen;
@@ -41,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -56,15 +60,15 @@ from .errors import ConfigError, HarmsimError
 from .features import Transforms
 from .inputs import Extension
 from .mechanisms import REGISTRY
-from .params import ParamSet
+from .params import InstrumentMap, ParamSet, Real
 from .record import Record, load_record
 from .world import MAX_YEARS, World
 
-__all__ = ["Scenario", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
+__all__ = ["Scenario", "keyword_parameters", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
 
 #: a scenario's name becomes a folder name (fits of a comparison): nothing that could leave that folder
 _NAME = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,63}")
-_TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mechanisms", "fixed")
+_TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mechanisms", "fixed", "ranges")
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +90,9 @@ class Scenario:
     reference: tuple[int, int] | None = None
     #: how inputs are extended past their data
     extension: Extension = field(default_factory=Extension)
+    #: plausible ranges of real parameters, (name, lo, hi): what sensitivity analyses and sweeps explore
+    #: by default (``[ranges]``); not part of the parameterization
+    ranges: tuple[tuple[str, float, float], ...] = ()
     #: transforms inherited from the scenario this one was derived from (counterfactuals, fits)
     inherited_transforms: Transforms | None = field(default=None, repr=False)
     _raw: Mapping = field(default_factory=dict, repr=False)
@@ -137,12 +144,14 @@ class Scenario:
             "hazard": {**self.hazard.as_dict(), "offsets": dict(self.hazard.offsets)},
             "mechanisms": mech,
             "fixed": list(self.fixed),
+            **({"ranges": {n: [lo, hi] for n, lo, hi in self.ranges}} if self.ranges else {}),
         }
 
     @property
     def digest(self) -> str:
-        """A short hash of the full parameterization (for provenance)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, default=list)
+        """A short hash of the full parameterization (for provenance; the declared ranges are not in it)."""
+        raw = {k: v for k, v in self.to_dict().items() if k != "ranges"}
+        text = json.dumps(raw, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def model_digest(self, free) -> str:
@@ -423,8 +432,34 @@ def scenario_from_dict(
     for name in sc.fixed:
         if name not in known:
             raise ConfigError(f"{where}: 'fixed' names unknown parameter '{name}'; valid: {', '.join(known)}")
+    if "ranges" in raw:
+        sc = replace(sc, ranges=_ranges(sc, _table(raw, "ranges", where), where))
     sc._validate_inputs(where)
     return sc
+
+
+def _ranges(sc: Scenario, table: dict, where: str) -> tuple[tuple[str, float, float], ...]:
+    """Validate ``[ranges]``: ``"group.name" = [lo, hi]`` for real parameters, inside their allowed range."""
+    out = []
+    for name, value in table.items():
+        try:
+            spec = parameter_spec(sc, name)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: 'ranges': {exc}") from None
+        if not isinstance(spec, (Real, InstrumentMap)):
+            raise ConfigError(f"{where}: 'ranges.\"{name}\"': only real parameters take a range")
+        ok = (
+            isinstance(value, (list, tuple))
+            and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+        )
+        if not ok or not spec.lo <= value[0] < value[1] <= spec.hi:
+            raise ConfigError(
+                f"{where}: 'ranges.\"{name}\"' must be [lo, hi] with lo < hi inside the allowed range "
+                f"[{spec.lo}, {spec.hi}], got {value!r}"
+            )
+        out.append((name, float(value[0]), float(value[1])))
+    return tuple(out)
 
 
 def _inputs(table: dict, record: Record, where: str, base: Path | None):
@@ -462,6 +497,38 @@ def _record(ref: str, base: Path | None, where: str) -> Record:
         return load_record(ref)
     except HarmsimError as exc:
         raise ConfigError(f"{where}: record '{ref}': {exc}") from None
+
+
+def keyword_parameters(scenario: Scenario, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters given as Python keywords (dots as underscores) -> the same values under their dotted names.
+
+    Every parameter of ``scenario`` has a keyword, its dotted name with the
+    dots replaced by underscores (``diffusion_strength``,
+    ``hazard_offsets_untoc``): what a Mesa model's constructor and
+    ``mesa.batch_run`` pass. A keyword that two parameters share that way is
+    refused, naming both.
+
+    >>> import harmsim
+    >>> keyword_parameters(harmsim.load_scenario("baseline"), {"diffusion_strength": 0.5})
+    {'diffusion.strength': 0.5}
+    """
+    dotted = [*scenario.parameters(), *(f"hazard.offsets.{k}" for k in scenario.record.instrument_ids)]
+    names: dict[str, list[str]] = {}
+    for name in dict.fromkeys(dotted):
+        names.setdefault(name.replace(".", "_"), []).append(name)
+    out = {}
+    for key, value in params.items():
+        match = names.get(key)
+        if match is None:
+            valid = ", ".join(k for k, v in names.items() if len(v) == 1)
+            raise ConfigError(f"unknown parameter keyword '{key}' for scenario '{scenario.name}'; valid: {valid}")
+        if len(match) > 1:
+            raise ConfigError(
+                f"parameter keyword '{key}' is ambiguous ({' or '.join(match)}): give the dotted name to "
+                "Scenario.with_params instead"
+            )
+        out[match[0]] = value
+    return out
 
 
 def parameter_spec(scenario: Scenario, name: str):

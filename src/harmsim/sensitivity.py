@@ -64,13 +64,21 @@ def _salib():
 
 
 def problem(scenario, ranges=None, fit=None) -> dict:
-    """A SALib problem: ``names`` and ``bounds``, from ranges (``"NAME=LO:HI"`` or RealRange) or a fit."""
+    """A SALib problem: ``names`` and ``bounds``, from ranges (``"NAME=LO:HI"`` or RealRange), a fit, or else
+    the ranges the scenario declares (its ``[ranges]`` table)."""
     from .calibrate.mle import bounds_of
     from .params import RealRange
     from .sweep import parse_vary
 
-    if (ranges is None) == (fit is None):
-        raise ConfigError("give the parameters' ranges or a fit (one of the two)")
+    if ranges is not None and fit is not None:
+        raise ConfigError("give the parameters' ranges or a fit, not both")
+    if ranges is None and fit is None:
+        if not scenario.ranges:
+            raise ConfigError(
+                f"scenario '{scenario.name}' declares no [ranges]: give the parameters' ranges (--vary NAME=LO:HI) "
+                "or a fit (--from-fit DIR)"
+            )
+        ranges = [RealRange(n, lo, hi) for n, lo, hi in scenario.ranges]
     names, bounds = [], []
     if ranges is not None:
         for r in ranges:

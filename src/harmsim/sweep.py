@@ -49,7 +49,7 @@ import pandas as pd
 
 from . import batch
 from ._limits import check_memory, check_workers
-from ._workers import POOL_BROKE, job_inputs, job_payload, process_pool
+from ._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from .compare import aligned_years, fit_metrics, target
 from .errors import ConfigError
 from .params import (
@@ -214,67 +214,97 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     """
     sc = scenario.with_params(values) if values else scenario
     adopt, arrival = batch.simulate(sc, seeds)
-    return _point_summary(sc, adopt, arrival, seeds, record)
-
-
-def _point_summary(sc, adopt, arrival, seeds, record) -> dict[str, Any]:
-    """:func:`evaluate_point`'s summaries of one point's simulated replicates."""
     tg = target(sc, record)
-    endo = sc.dynamics.schedule_moves
-    m = fit_metrics(tg, aligned_years(tg, adopt), arrival if endo else None)
-    out: dict[str, Any] = {}
+    return _summaries(sc, tg, adopt, arrival if sc.dynamics.schedule_moves else None, 1)[0]
+
+
+def _summaries(sc, tg, adopt, arrival, points: int) -> list[dict[str, Any]]:
+    """:func:`evaluate_point`'s summaries of ``points`` points whose replicates lie one point after another.
+
+    ``adopt`` (P x R, N, K) and ``arrival`` (P x R, M, or None when agreements are not endogenous): the
+    metrics are computed once for all and summarized per point along a point axis.
+    """
+    P = points
+    R = len(adopt) // P
+    m = fit_metrics(tg, aligned_years(tg, adopt), arrival)
+
+    def per_point(a):
+        return a.reshape(P, R, *a.shape[1:])
+
+    cols: dict[str, np.ndarray] = {}
     for metric in ("curve_mad", "year_mae"):
-        v = m[f"{metric}_all"]
-        out[metric] = float(v.mean())
-        out[f"{metric}_sd"] = float(v.std(ddof=1)) if len(seeds) > 1 else float("nan")
-        out[f"{metric}_se"] = out[f"{metric}_sd"] / math.sqrt(len(seeds))
-        out[f"{metric}_q05"], out[f"{metric}_q95"] = (float(q) for q in np.quantile(v, [0.05, 0.95]))
+        v = per_point(m[f"{metric}_all"])
+        cols[metric] = v.mean(axis=1)
+        cols[f"{metric}_sd"] = v.std(axis=1, ddof=1) if R > 1 else np.full(P, np.nan)
+        cols[f"{metric}_se"] = cols[f"{metric}_sd"] / math.sqrt(R)
+        cols[f"{metric}_q05"], cols[f"{metric}_q95"] = np.quantile(v, [0.05, 0.95], axis=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # instruments nobody adopts: all-NaN tau
-        out["rank_tau"] = float(np.nanmean(np.nanmean(m["rank_tau"], axis=0)))
+        cols["rank_tau"] = np.nanmean(np.nanmean(per_point(m["rank_tau"]), axis=1), axis=1)
     for metric in ("curve_mad", "year_mae"):
+        v = per_point(m[metric]).mean(axis=1)
         for j, k in enumerate(tg.instruments):
-            out[f"{metric}.{k}"] = float(m[metric][:, j].mean())
+            cols[f"{metric}.{k}"] = v[:, j]
     end = sc.end
+    y = per_point(adopt).astype(float)  # (P, R, N, K)
+    adopted = (y != NEVER) & (y <= end)
+    share = adopted.mean(axis=(1, 2))
+    per_rep = adopted.mean(axis=2)  # (P, R, K)
+    se = per_rep.std(axis=1, ddof=1) / math.sqrt(R) if R > 1 else np.full(share.shape, np.nan)
+    n_adopted = adopted.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_year = np.where(adopted, y, 0.0).sum(axis=(1, 2)) / n_adopted
+    # median over every (replicate, state), "not adopted by the end" counted as end + 1
+    median = np.median(np.where(adopted, y, end + 1).reshape(P, -1, y.shape[-1]), axis=1)
     for j, k in enumerate(sc.world.instruments):
-        y = adopt[:, :, j].astype(float)
-        adopted = (y != NEVER) & (y <= end)
-        out[f"adopted.{k}"] = float(adopted.mean())
-        per_rep = adopted.mean(axis=1)
-        out[f"adopted.{k}_se"] = float(per_rep.std(ddof=1) / math.sqrt(len(seeds))) if len(seeds) > 1 else math.nan
-        out[f"mean_year.{k}"] = float(y[adopted].mean()) if adopted.any() else float("nan")
-        # median over every (replicate, state), "not adopted by the end" counted as end + 1
-        out[f"median_year.{k}"] = float(np.median(np.where(adopted, y, end + 1)))
+        cols[f"adopted.{k}"] = share[:, j]
+        cols[f"adopted.{k}_se"] = se[:, j]
+        cols[f"mean_year.{k}"] = np.where(n_adopted[:, j] > 0, mean_year[:, j], np.nan)
+        cols[f"median_year.{k}"] = median[:, j]
     if "agreement_error" in m:
+        err = per_point(m["agreement_error"]).mean(axis=1)
         for j, a in enumerate(tg.agreements):
-            out[f"agreement_error.{a}"] = float(m["agreement_error"][:, j].mean())
-    if endo:
+            cols[f"agreement_error.{a}"] = err[:, j]
+    if arrival is not None:
+        arr = per_point(arrival).astype(float)  # (P, R, M)
+        arrived = (arr != NEVER) & (arr <= end)
+        n = arrived.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_arrival = np.where(arrived, arr, 0.0).sum(axis=1) / n
         for j, a in enumerate(sc.world.agreements):
-            arrived = (arrival[:, j] != NEVER) & (arrival[:, j] <= end)
-            out[f"arrival.{a}"] = float(arrival[arrived, j].mean()) if arrived.any() else float("nan")
-    return out
+            cols[f"arrival.{a}"] = np.where(n[:, j] > 0, mean_arrival[:, j], np.nan)
+    return [{k: float(v[p]) for k, v in cols.items()} for p in range(P)]
 
 
 def _run_chunk(task: dict) -> list[dict]:
     """Worker entry point: evaluate a chunk of points (top-level so it pickles)."""
     scenario, record = job_inputs(task)
     seeds = list(task["seeds"])
-    scs = [scenario.with_params(values) if values else scenario for _, values in task["points"]]
+    R = len(seeds)
+    values = [v for _, v in task["points"]]
+    names = sorted({n for v in values for n in v})
     runs = None
-    if len(scs) > 1:
+    if len(values) > 1 and all(set(v) == set(names) for v in values):
+        table = pd.DataFrame([[v[n] for n in names] for v in values for _ in seeds], columns=names)
         try:  # the parameter axis: every point's replicates in one engine call (each equals its own run)
-            adopt, arrival = batch.simulate(scenario, seeds * len(scs), rows=[sc for sc in scs for _ in seeds])
-            R = len(seeds)
-            runs = [(adopt[j * R : (j + 1) * R], arrival[j * R : (j + 1) * R]) for j in range(len(scs))]
-        except ConfigError:  # a non-linear parameter varies between points: one call per point
+            table = table.astype(float)
+            scs = [scenario.with_params(values[0])]  # every point's values were checked with the design
+            adopt, arrival = batch.simulate(scenario, seeds * len(values), rows=table)
+            endo = scs[0].dynamics.schedule_moves
+            runs = [(adopt, arrival if endo else None, len(values), scs[0])]
+        except (ConfigError, ValueError, TypeError):  # a non-linear or non-numeric parameter varies
             runs = None
     if runs is None:
-        runs = [batch.simulate(sc, seeds) for sc in scs]
+        runs = []
+        for v in values:
+            sc = scenario.with_params(v) if v else scenario
+            adopt, arrival = batch.simulate(sc, seeds)
+            runs.append((adopt, arrival if sc.dynamics.schedule_moves else None, 1, sc))
+    tg = job_derived(task, "target", lambda: target(scenario, record))
+    summaries = [row for adopt, arrival, P, sc in runs for row in _summaries(sc, tg, adopt, arrival, P)]
     rows = []
-    for (point, values), sc, (adopt, arrival) in zip(task["points"], scs, runs):
-        row = {"point": point, **values, "replicates": len(seeds), "seed": task["seed"]}
-        row.update(_point_summary(sc, adopt, arrival, seeds, record))
-        rows.append(row)
+    for (point, v), summary in zip(task["points"], summaries):
+        rows.append({"point": point, **v, "replicates": R, "seed": task["seed"], **summary})
     return rows
 
 
@@ -401,9 +431,14 @@ def evaluate(
     record = record if record is not None else scenario.record
     table = _checked_points(scenario, points)
     names = [c for c in table.columns if c != "point"]
-    # Refuse a bad point before any work is done.
-    for values in table[names].drop_duplicates().to_dict("records"):
-        scenario.with_params(_plain(values))
+    # Refuse a bad point before any work is done: ranges column by column (_checked_points), then what the
+    # scenario checks beyond ranges (choices, data a non-zero coefficient needs) on few representative points.
+    real = [n for n in names if isinstance(parameter_spec(scenario, n), (Real, InstrumentMap))]
+    real = [n for n in real if pd.api.types.is_numeric_dtype(table[n])]
+    rep = {n: (table[n][table[n] != 0].iloc[0] if (table[n] != 0).any() else 0.0) for n in real}
+    others = [n for n in names if n not in real]
+    for combo in table[others].drop_duplicates().to_dict("records") if others else [{}]:
+        scenario.with_params(_plain({**rep, **combo}))
     seeds = spawn_seeds(seed, replicates)
     n = len(table)
     chunk = chunk_size or _default_chunk(n)
@@ -476,9 +511,8 @@ def evaluate(
     # token: a cache key for workers only (never enters a result)
     # The scenario and record go pickled once per sweep, not once per task.
     base = {**job_payload(scenario, record), "seeds": seeds, "seed": int(seed)}
-    tasks = {
-        i: {**base, "points": [(int(pid[p]), _plain(table.loc[p, names].to_dict())) for p in chunks[i]]} for i in todo
-    }
+    values = table[names].to_dict("records")
+    tasks = {i: {**base, "points": [(int(pid[p]), _plain(values[p])) for p in chunks[i]]} for i in todo}
     from tqdm.auto import tqdm
 
     bar = tqdm(
@@ -552,9 +586,21 @@ def _checked_points(scenario, points) -> pd.DataFrame:
     if not names:
         raise ConfigError("a design needs at least one parameter column")
     for name in names:
-        parameter_spec(scenario, str(name))
-        if table[name].isna().any():
+        spec = parameter_spec(scenario, str(name))
+        col = table[name]
+        if col.isna().any():
             raise ConfigError(f"design column '{name}' has missing values")
+        if isinstance(spec, (Real, InstrumentMap)) and pd.api.types.is_numeric_dtype(col):
+            v = col.to_numpy(dtype=float)
+            bad = np.flatnonzero(~(np.isfinite(v) & (v >= spec.lo) & (v <= spec.hi)))
+            if len(bad):
+                raise ConfigError(
+                    f"design column '{name}': {v[bad[0]]!r} (row {bad[0]}) is outside the allowed range "
+                    f"[{spec.lo}, {spec.hi}]"
+                )
+        else:
+            for value in pd.unique(col):
+                spec.check(str(name), value.item() if hasattr(value, "item") else value, f"design column '{name}'", {})
     if "point" not in table:
         table.insert(0, "point", np.arange(len(table)))
     elif table["point"].duplicated().any():

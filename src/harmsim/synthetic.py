@@ -188,5 +188,6 @@ def synthetic_scenario(region: Record, like: str = "baseline"):
     base["hazard"].pop("offsets", None)
     base.get("mechanisms", {}).get("external", {}).pop("applies_to", None)
     base.pop("window", None)
+    base.pop("ranges", None)  # ranges name the source record's instruments
     base["name"] = f"{base['name']}@{region.name}"
     return scenario_from_dict(base, where=f"synthetic scenario like '{like}'", record=region)

@@ -45,7 +45,7 @@ import pandas as pd
 
 from .. import batch
 from .._limits import check_workers
-from .._workers import POOL_BROKE, job_inputs, job_payload, process_pool
+from .._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from ..compare import aligned_years, fit_metrics, target
 from ..errors import CalibrationError, ConfigError
 from ..params import RealRange
@@ -79,12 +79,13 @@ def default_priors(scenario, free: list[str], width: float = 3.0) -> list[RealRa
 def _simulate(task: dict) -> np.ndarray:
     """Worker: distances of a batch of parameter sets (one replicate each)."""
     scenario, record = job_inputs(task)
-    tg = target(scenario, record)
+    tg = job_derived(task, "target", lambda: target(scenario, record))
     endo = scenario.dynamics.schedule_moves
-    rows = [scenario._with_checked_values(dict(zip(task["names"], theta))) for theta in task["theta"]]
     try:  # the parameter axis: the whole batch in one engine call
-        adopt, arrival = batch.simulate(scenario, task["seeds"], rows=rows)
+        table = pd.DataFrame(task["theta"], columns=task["names"])
+        adopt, arrival = batch.simulate(scenario, task["seeds"], rows=table)
     except ConfigError:  # a non-linear parameter varies: one call per particle
+        rows = [scenario._with_checked_values(dict(zip(task["names"], theta))) for theta in task["theta"]]
         runs = [batch.simulate(sc, [seed]) for sc, seed in zip(rows, task["seeds"])]
         adopt = np.concatenate([a for a, _ in runs])
         arrival = np.concatenate([g for _, g in runs])
@@ -188,8 +189,11 @@ def abc_smc(
                 history.append(_generation_row(gen, eps, len(new_t), proposed, new_t, None, names, stopped=why))
                 break
             new_d = np.concatenate(acc_d)[:population]
-            diff = new_t[:, None, :] - theta[None, :, :]
-            kern = np.exp(-0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff))
+            # Mahalanobis distances |A'(x - y)|^2 with inv = A A' : one (n x p)(p x n) product
+            a = np.linalg.cholesky(inv)
+            zn, zo = new_t @ a, theta @ a
+            sq = (zn**2).sum(axis=1)[:, None] + (zo**2).sum(axis=1)[None, :] - 2.0 * (zn @ zo.T)
+            kern = np.exp(-0.5 * np.maximum(sq, 0.0))
             new_w = 1.0 / (kern @ w)
             new_w /= new_w.sum()
             theta, d, w = new_t, new_d, new_w

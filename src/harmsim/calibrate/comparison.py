@@ -117,8 +117,8 @@ class BassLink:
     def reads_adoptions(self):
         return np.eye(len(self.world.instruments), dtype=bool)  # the share of adopters of the same instrument
 
-    def prob(self, ti, view, eta, idx):
-        return self._h(ti, view, idx)
+    def survival(self, ti, view, eta, idx):
+        return 1.0 - self._h(ti, view, idx)
 
     def log_probs(self, ti, view, eta, idx):
         h = self._h(ti, view, idx)
@@ -161,11 +161,10 @@ def _simulate_bass(scenario, params, replicates: int, seed: SeedLike) -> np.ndar
     """Simulated adoption years (R, N, K) of the Bass model, on the engines' own step and risk sets."""
     w = scenario.world
     dyn = scenario.dynamics
-    state = dyn.initial_state(replicates)
+    state = dyn.initial_state(replicates, threshold=stream(seed, "bass").random((replicates, *w.initial.shape)))
     link = BassLink(params, w)
-    g = stream(seed, "bass")
     for ti in range(len(w.years)):
-        dyn.step(ti, state, g.random((replicates, *w.initial.shape)), link=link)
+        dyn.step(ti, state, link=link)
     return state.adopt_year
 
 

@@ -55,12 +55,19 @@ class State:
         :meth:`Mechanism.latent_columns`; drawn once per replicate from its
         ``frailty`` stream; quadrature nodes in the likelihood), or None when
         no mechanism uses them.
+    threshold: (R, N, K) each cell's uniform draw, fixed for the run: the cell
+        adopts in the first year its probability of not having adopted since
+        it became at risk falls to or below it (the engines' randomness; None
+        in the likelihood).
+    survival: (R, N, K) that probability so far (1 until the cell is at risk).
     """
 
     adopt_year: np.ndarray
     arrival: np.ndarray
     open_year: np.ndarray
     latent: np.ndarray | None = None
+    threshold: np.ndarray | None = None
+    survival: np.ndarray | None = None
 
 
 class PastView:

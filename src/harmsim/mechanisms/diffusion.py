@@ -71,11 +71,12 @@ class Diffusion(Mechanism):
         super().__init__(world, p, transforms)
         # normalized weights, per year (membership changes): (T, N, N); the strength multiplies last
         self.W = _yearly_weights(world, p.weight_all, p.weight_subregion, p.weight_border)
+        self.strength = float(p.strength)
 
     def reads_adoptions(self):
         return np.eye(len(self.world.instruments), dtype=bool)  # peers' adoptions of the same instrument
 
     def dynamic(self, ti, view):
-        if not self.p.strength:
+        if not self.strength:
             return None
-        return self.p.strength * (self.W[ti] @ view.adopted_before())
+        return self.strength * (self.W[ti] @ view.adopted_before())

@@ -56,6 +56,7 @@ class Prerequisites(Mechanism):
         self.has = world.requires >= 0
         self.parent_index = np.where(self.has, world.requires, 0)
         self.bundle = float(p.bundle)
+        self._subsets: dict[bytes, tuple] = {}  # per decision layer: (has, parent index) of its instruments
 
     def order(self):
         return layers(self.world.requires)
@@ -71,6 +72,10 @@ class Prerequisites(Mechanism):
 
     def gate(self, ti, view, idx):
         """(allowed, term) of instruments ``idx``: the rule of the module docstring."""
-        if not self.has[idx].any():
+        key = idx.tobytes()
+        sub = self._subsets.get(key)
+        if sub is None:
+            sub = self._subsets[key] = (self.has[idx], self.parent_index[idx]) if self.has[idx].any() else None
+        if sub is None:
             return None
-        return gate(view.adoption_years(self.parent_index[idx]), self.has[idx], view.t, self.bundle)
+        return gate(view.adoption_years(sub[1]), sub[0], view.t, self.bundle)
