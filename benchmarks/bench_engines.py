@@ -88,8 +88,8 @@ def main(argv=None):
 
     n = 100 if q else 500
     t_min = per_run(minimal, n)
-    t_mesa = per_run(lambda s: HarmonizationModel(sc, s).run_model(), n)
-    t_mesa_nc = per_run(lambda s: HarmonizationModel(sc, s, collect=False).run_model(), n)
+    t_mesa = per_run(lambda s: HarmonizationModel(sc, rng=s).run_model(), n)
+    t_mesa_nc = per_run(lambda s: HarmonizationModel(sc, rng=s, collect=False).run_model(), n)
     print("1. Mesa engine against a minimal Mesa model (10 agents, 19 steps, 3 draws/agent/step)")
     print(f"   minimal Mesa model          {t_min * 1e3:7.3f} ms/run")
     print(f"   harmsim, DataCollector on   {t_mesa * 1e3:7.3f} ms/run   ratio {t_mesa / t_min:5.2f}x")

@@ -259,7 +259,8 @@ def test_abc_stops_when_no_proposal_falls_inside_the_priors(monkeypatch):
     sc = harmsim.load_scenario("diffusion_only")
     priors = [harmsim.params.RealRange("hazard.intercept", -5, 0), harmsim.params.RealRange("diffusion.strength", 0, 3)]
     monkeypatch.setattr(np.linalg, "cholesky", lambda a: 1e6 * np.eye(len(a)))
-    fit = calibrate(sc, "abc", priors=priors, population=20, budget=200, generations=3, seed=1)
+    with pytest.warns(harmsim.HarmsimWarning, match=r"stopped early \(every proposal fell outside the priors\)"):
+        fit = calibrate(sc, "abc", priors=priors, population=20, budget=200, generations=3, seed=1)
     gens = fit.log["diagnostics"]["generations"]
     assert gens[-1]["stopped"] == "every proposal fell outside the priors"
 

@@ -184,3 +184,71 @@ def test_bad_output_names_and_scheduler_are_one_line(capsys, tmp_path):
     )
     err = capsys.readouterr().err
     assert "cannot connect" in err and err.count("\n") == 1
+
+
+def test_help_shows_every_default(capsys):
+    """Every option with a default names it in --help, in every command."""
+    import argparse
+
+    from harmsim.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        text = " ".join(parser.format_help().split())
+        for action in parser._actions:
+            d = action.default
+            if not action.option_strings or d in (None, False, argparse.SUPPRESS):
+                continue
+            shown = ",".join(map(str, d)) if isinstance(d, (list, tuple)) else str(d)
+            assert re.search(rf"default:? {re.escape(shown)}\b", text), (name, action.option_strings, shown)
+
+
+def test_provenance_names_the_code_and_the_command(tmp_path):
+    """provenance.json and every manifest carry the command line, and the git commit when run from a checkout."""
+    out = tmp_path / "r"
+    assert main(["run", "baseline", "-r", "3", "--no-figures", "--out", str(out)]) == 0
+    prov = json.loads((out / "provenance.json").read_text())
+    manifest = json.loads((out / "harmsim-output.json").read_text())
+    for meta in (prov, manifest):
+        assert {"git_commit", "git_dirty", "command_line", "harmsim_version"} <= set(meta)
+        from pathlib import Path
+
+        checkout = (Path(__file__).resolve().parents[1] / ".git").exists()
+        assert (meta["git_commit"] is not None) == checkout
+        if checkout:
+            assert re.fullmatch(r"[0-9a-f]{40}", meta["git_commit"]) and isinstance(meta["git_dirty"], bool)
+
+
+def test_abc_warns_when_it_stops_at_its_generation_cap(tmp_path, capsys):
+    """A run cut by --generations says so in one line, in its log, and its trace has no numpy reprs."""
+    out = tmp_path / "abc"
+    args = ["calibrate", "diffusion_only", "--method", "abc", "--population", "50", "--budget", "3000"]
+    assert main([*args, "--generations", "2", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "harmsim: warning: ABC stopped at its generation cap (2) after" in err and "Traceback" not in err
+    trace = (out / "trace.md").read_text()
+    assert "np.float64" not in trace and "| generation | epsilon |" in trace
+    assert json.loads((out / "fit.json").read_text())["log"]["diagnostics"]["stopped"] == "generation cap (2)"
+    assert main([*args, "--generations", "2", "--min-acceptance", "0.9", "--out", str(tmp_path / "b")]) == 0
+    assert "warning" not in capsys.readouterr().err  # stopped on purpose, by its acceptance rule
+
+
+def test_progress_bars_for_calibration_and_steps(capsys):
+    """MLE shows its iterations and log posterior, ABC its simulations against the budget with the remaining time,
+    step bars their count; all on stderr, none when asked not to."""
+    import harmsim
+    from harmsim.calibrate import calibrate
+    from harmsim.cli import _steps
+
+    sc = harmsim.load_scenario("diffusion_only")
+    calibrate(sc, progress=True)
+    err = capsys.readouterr().err
+    assert "MLE diffusion_only" in err and "log posterior" in err and "standard errors" in err
+    calibrate(sc, "abc", population=50, budget=1000, min_acceptance=0.5, progress=True)
+    err = capsys.readouterr().err
+    assert "ABC diffusion_only" in err and "/1000" in err and "<" in err  # elapsed<remaining
+    calibrate(sc, progress=False)
+    assert capsys.readouterr().err == ""
+    step = _steps(2, "compare-mechanisms")
+    for what in ("a", "b", "placebo"):  # a step beyond the total extends it
+        step(what)

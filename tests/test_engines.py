@@ -62,7 +62,7 @@ def test_chunked_batch_equals_unchunked(baseline, monkeypatch):
 
 
 def test_final_year_is_kept_and_no_extra_step(baseline):
-    m = HarmonizationModel(baseline, seed=3)
+    m = HarmonizationModel(baseline, rng=3)
     m.run_model()
     assert not m.running and m.steps == 19 and m.year == 2015
     m.step()  # a stopped model does not move
@@ -74,51 +74,113 @@ def test_final_year_is_kept_and_no_extra_step(baseline):
     assert agents["Step"].max() == 19
     final = harmsim.run(baseline, seed=3).adoptions.dropna(subset=["year"])
     final = final[final["state"].isin(members_by(baseline, 2015))]  # agents are the members
-    recorded = {(r.state, i) for r in last.itertuples() for i in r.adopted.split()}
+    inst = baseline.world.instruments
+    recorded = {(r["state"], k) for _, r in last.iterrows() for k in inst if r[f"adopted_{k}"]}
     assert recorded == set(zip(final["state"], final["instrument"]))
 
 
 def test_mesa_batch_run_matches_batch_engine(baseline):
-    """mesa.batch_run drives HarmonizationModel; its rows agree with harmsim's own runs.
+    """mesa.batch_run drives HarmonizationModel over a parameter; its rows agree with harmsim's own runs.
 
     Mesa 3.3 reports the step before the last for a model that stops itself
     (its known defect, fixed in 3.4): there the rows are compared with the
     harmsim result as of that year.
     """
     seeds = [11, 12, 13]
+    strengths = [0.0, 2.0]
     if MESA >= (3, 4):
         rows = mesa.batch_run(
             HarmonizationModel,
-            {"scenario": "baseline"},
+            {"scenario": "baseline", "diffusion_strength": strengths},
             rng=seeds,
             number_processes=1,
             data_collection_period=-1,
             display_progress=False,
         )
-        seed_of = dict(enumerate(seeds))
-        key = "RunId"
+        df = pd.DataFrame(rows)
+        df["seed"] = df["RunId"].map(dict(enumerate(s for s in seeds for _ in strengths)))
     else:
         rows = mesa.batch_run(
             HarmonizationModel,
-            {"scenario": "baseline", "seed": seeds},
+            {"scenario": "baseline", "seed": seeds, "diffusion_strength": strengths},
             iterations=1,
             number_processes=1,
             data_collection_period=-1,
             display_progress=False,
         )
-        seed_of = None
-        key = "seed"
-    df = pd.DataFrame(rows)
-    reported = set(df["year"])
-    assert reported == ({2015} if MESA >= (3, 4) else {2014})
-    ens = harmsim.run_ensemble(baseline, seeds=seeds)
-    for run, g in df.groupby(key):
-        s = seed_of[run] if seed_of else run
+        df = pd.DataFrame(rows)
+    assert set(df["year"]) == ({2015} if MESA >= (3, 4) else {2014})
+    assert set(map(float, df["diffusion_strength"])) == set(strengths) and df["scenario"].eq("baseline").all()
+    inst = baseline.world.instruments
+    for (s, strength), g in df.groupby(["seed", "diffusion_strength"]):
+        ens = harmsim.run_ensemble(baseline.with_params({"diffusion.strength": strength}), seeds=[s])
         a = ens.adoptions
         y = g["year"].iloc[0]
-        expected = a[(a["seed"] == s) & (a["year"] <= y) & a["state"].isin(members_by(baseline, y))]
-        got = {(r.state, i) for r in g.itertuples() for i in str(r.adopted).split() if i != "nan"}
-        assert got == set(zip(expected["state"], expected["instrument"]))
+        expected = a[(a["year"] <= y) & a["state"].isin(members_by(baseline, y))]
+        got = {(r["state"], k) for _, r in g.iterrows() for k in inst if r[f"adopted_{k}"]}
+        assert got == set(zip(expected["state"], expected["instrument"])), (s, strength)
+        for k in inst:  # model reporters: adopters per instrument among the members
+            assert (g[f"adopters_{k}"] == (expected["instrument"] == k).sum()).all()
+
+
+def test_constructor_follows_mesa_conventions(baseline):
+    """No seed: a fresh one, recorded, that reproduces the run; parameters as keywords; refusals name the key."""
+    m, other = HarmonizationModel("baseline"), HarmonizationModel("baseline")
+    assert isinstance(m.seed, int) and m.seed != other.seed
+    m.run_model()
+    other.run_model()  # finished models are released (Mesa 3.3 keeps unfinished ones: docs/engines.md)
+    again = HarmonizationModel("baseline", rng=m.seed)
+    again.run_model()
+    np.testing.assert_array_equal(m.state.adopt_year, again.state.adopt_year)
+    kw = HarmonizationModel(baseline, rng=4, diffusion_strength=0.5, hazard_offsets_untoc=1.0)
+    p = kw.config.parameters()
+    assert p["diffusion.strength"] == 0.5 and p["hazard.offsets.untoc"] == 1.0
+    kw.run_model()
+    with pytest.raises(harmsim.ConfigError, match=r"unknown parameter keyword 'difusion_strength'.*diffusion_strength"):
+        HarmonizationModel(baseline, rng=1, difusion_strength=1.0)
+    with pytest.raises(harmsim.ConfigError, match="outside the allowed range"):
+        HarmonizationModel(baseline, rng=1, diffusion_strength=99.0)
+    with pytest.raises(harmsim.ConfigError, match="not both"):
+        HarmonizationModel(baseline, rng=1, seed=1)
+    with pytest.raises(harmsim.ConfigError, match="not a numpy Generator"):
+        HarmonizationModel(baseline, rng=np.random.default_rng(np.random.SeedSequence(1)))
+
+
+def test_ambiguous_keywords_are_refused():
+    from types import SimpleNamespace
+
+    from harmsim.scenario import keyword_parameters
+
+    fake = SimpleNamespace(
+        name="fake",
+        parameters=lambda: {"a.b_c": 1.0, "a_b.c": 2.0, "d.e": 3.0},
+        record=SimpleNamespace(instrument_ids=()),
+    )
+    assert keyword_parameters(fake, {"d_e": 1.0}) == {"d.e": 1.0}
+    with pytest.raises(harmsim.ConfigError, match=r"'a_b_c' is ambiguous \(a\.b_c or a_b\.c\)"):
+        keyword_parameters(fake, {"a_b_c": 1.0})
+
+
+def test_user_draws_do_not_move_the_adoption_stream(baseline):
+    """Agent code drawing from model.rng and model.random (and shuffling agents) leaves the history alone."""
+
+    class Noisy(HarmonizationModel):
+        def step(self):
+            self.rng.random(5)
+            self.random.random()
+            self.agents.shuffle_do("__repr__")
+            super().step()
+
+    seeds = harmsim.spawn_seeds(21, 5)
+    ens = harmsim.run_ensemble(baseline, seeds=seeds)
+    for r, s in enumerate(seeds):
+        m = Noisy(baseline, rng=s, collect=False)
+        m.run_model()
+        got = m.adoptions().dropna(subset=["year"])
+        want = ens.adoptions[ens.adoptions["replicate"] == r].dropna(subset=["year"])
+        assert set(zip(got["state"], got["instrument"], got["year"])) == set(
+            zip(want["state"], want["instrument"], want["year"])
+        )
 
 
 def test_finished_models_are_not_kept_alive(baseline):
@@ -148,7 +210,7 @@ def test_memory_flat_over_10000_mesa_runs(baseline):
 
     def runs(n, first):
         for i in range(first, first + n):
-            HarmonizationModel(baseline, seed=i, collect=False).run_model()
+            HarmonizationModel(baseline, rng=i, collect=False).run_model()
         gc.collect()
         return sys.getallocatedblocks()
 
@@ -178,16 +240,18 @@ def test_synthetic_ensemble_has_one_row_per_replicate_state_instrument():
 def test_datacollector_year_by_year_matches_batch_engine(baseline):
     """Every year's DataCollector record of the Mesa model equals the batch engine's history."""
     seed = harmsim.spawn_seeds(8, 1)[0]
-    m = HarmonizationModel(baseline, seed=seed)
+    m = HarmonizationModel(baseline, rng=seed)
     m.run_model()
     years = m.datacollector.get_model_vars_dataframe()["year"].to_numpy()
     agents = m.datacollector.get_agent_vars_dataframe().reset_index()
+    inst = baseline.world.instruments
     batch_years = harmsim.run_ensemble(baseline, seeds=[seed]).adoptions.dropna(subset=["year"])
     for step, g in agents.groupby("Step"):
         year = years[int(step)]
-        recorded = {(r.state, i) for r in g.itertuples() for i in r.adopted.split()}
+        recorded = {(r["state"], k) for _, r in g.iterrows() for k in inst if r[f"adopted_{k}"]}
         expected = batch_years[(batch_years["year"] <= year) & batch_years["state"].isin(members_by(baseline, year))]
         assert recorded == set(zip(expected["state"], expected["instrument"])), year
+        assert (g["n_adopted"] == g[[f"adopted_{k}" for k in inst]].sum(axis=1)).all()
 
 
 def test_ensemble_parameters_table(baseline):

@@ -26,7 +26,7 @@ except PackageNotFoundError:  # running from a source tree without install
 from .backtest import backtest
 from .compare import compare
 from .counterfactual import counterfactual
-from .errors import CalibrationError, ConfigError, HarmsimError, OutputError, RecordError
+from .errors import CalibrationError, ConfigError, HarmsimError, HarmsimWarning, OutputError, RecordError
 from .forecast import forecast
 from .interventions import Change, load_change
 from .model import HarmonizationModel, MemberState
@@ -45,6 +45,7 @@ __all__ = [
     "EnsembleResult",
     "HarmonizationModel",
     "HarmsimError",
+    "HarmsimWarning",
     "MemberState",
     "OutputError",
     "Record",

@@ -98,14 +98,14 @@ class ResultFolder:
         if exc_type is not None:
             shutil.rmtree(self.path, ignore_errors=True)
             return
-        from .results import _version
+        from .results import build_info
 
         root = self.path.resolve()
         files = sorted({p.resolve().relative_to(root).as_posix() for p in self._files})
         meta = {
             "kind": self.kind,
             "files": files,
-            "harmsim_version": _version(),
+            **build_info(),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (self.path / MANIFEST).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

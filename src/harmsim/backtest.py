@@ -85,6 +85,11 @@ class Backtest:
     fits: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(repr(self))}</pre>"
+
     def __repr__(self) -> str:
         models = list(dict.fromkeys(self.scores["model"]))
         return f"Backtest(origins={sorted(set(self.scores['origin']))}, models={models})"

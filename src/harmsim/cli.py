@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from . import __version__
 from ._output import ResultFolder
-from .compare import compare, observed_curves, simulated_curves, year_ranges
-from .errors import ConfigError, HarmsimError
+from .compare import compare
+from .errors import ConfigError, HarmsimError, HarmsimWarning
 from .params import CategoricalRange, RealRange
 from .record import load_record, packaged_records
 from .run import ENGINES, run_ensemble
@@ -60,7 +62,31 @@ def _out_folder(text: str) -> Path:
     return Path(text)
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Every option's default in its help, unless the help already says it."""
+
+    def _get_help_string(self, action):
+        text = (action.help or "").strip()
+        default = action.default
+        if default is None or default is False or default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+        if re.search(rf"\bdefault:? {re.escape(shown)}\b", text) or "(default:" in text:
+            return text
+        return f"{text} (default: {shown})" if text else f"default: {shown}"
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Defaults)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        # an option without help text still shows its default
+        if kwargs.get("help") is None and args and str(args[0]).startswith("-"):
+            kwargs["help"] = " "  # argparse prints no line for an empty help
+        return super().add_argument(*args, **kwargs)
+
     def error(self, message):  # one line, exit 2 (argparse's own convention)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
@@ -85,7 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     ):
         c = sub.add_parser(name, help=helptext)
         c.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
-        c.add_argument("--replicates", "-r", type=_positive, default=100 if name == "compare" else 1)
+        c.add_argument(
+            "--replicates",
+            "-r",
+            type=_positive,
+            default=100 if name == "compare" else 1,
+            help="replicates (compare: for the fit table's spread; run: 1 is one Mesa run to inspect)",
+        )
         c.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
         c.add_argument(
             "--engine",
@@ -108,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--out", type=_out_file, help="also write the fit table as CSV")
     ca = sub.add_parser("calibrate", help="fit a scenario's parameters to the record")
     ca.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
-    ca.add_argument("--method", choices=("mle", "abc"), default="mle")
+    ca.add_argument("--method", choices=("mle", "abc"), default="mle", help="exact likelihood (mle) or ABC-SMC (abc)")
     ca.add_argument("--free", nargs="+", metavar="NAME", help="parameters to estimate (default: all real ones)")
     ca.add_argument("--record", default=None, help="record to fit (default: the scenario's)")
     ca.add_argument(
@@ -124,6 +156,12 @@ def _parser() -> argparse.ArgumentParser:
     ca.add_argument("--population", type=_positive, default=500, help="ABC: particles per generation")
     ca.add_argument("--budget", type=_positive, default=100_000, help="ABC: most simulations in all")
     ca.add_argument("--generations", type=_positive, default=8, help="ABC: most generations")
+    ca.add_argument(
+        "--min-acceptance",
+        type=float,
+        default=0.02,
+        help="ABC: stop when a generation accepts fewer of its proposals than this",
+    )
     ca.add_argument("--seed", "-s", type=_seed, default=0, help="ABC: root seed")
     ca.add_argument("--workers", "-w", type=_positive, default=1, help="ABC: processes")
     cm = sub.add_parser("compare-mechanisms", help="fit every competing scenario and two baselines; rank them")
@@ -151,7 +189,8 @@ def _parser() -> argparse.ArgumentParser:
         "--unobserved",
         choices=("exchangeable", "scenario"),
         default="exchangeable",
-        help="offset of an instrument with no adoption observed: drawn like the others' (default) or hand-set",
+        help="offset of an instrument with no adoption observed: drawn like the others' (exchangeable) or as the "
+        "scenario sets it (scenario)",
     )
     fc.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     fc.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
@@ -220,9 +259,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="CSV",
         help="evaluate these points instead: a column per parameter (flat names), one row per point",
     )
-    sw.add_argument("--sample", choices=("grid", "lhs", "sobol"), default="grid")
+    sw.add_argument("--sample", choices=("grid", "lhs", "sobol"), default="grid", help="how points are placed")
     sw.add_argument("--points", type=_positive, help="number of points for lhs and sobol")
-    sw.add_argument("--replicates", "-r", type=_positive, default=20)
+    sw.add_argument("--replicates", "-r", type=_positive, default=20, help="replicates per point")
     sw.add_argument("--seed", "-s", type=_seed, default=0)
     sw.add_argument("--record", default=None, help="record to compare with (default: the scenario's)")
     sw.add_argument("--out", type=_out_file, required=True, help="CSV file (resumed if interrupted)")
@@ -239,7 +278,7 @@ def _ensemble(args):
     if getattr(args, "from_fit", None):
         return _ensemble_from_fit(sc, args)
     engine = args.engine or ("batch" if args.replicates > 1 else "mesa")
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     with tqdm(
         total=args.replicates,
@@ -274,7 +313,13 @@ def cmd_calibrate(args) -> int:
         if args.prior:
             raise ConfigError("--prior is for --method abc")
         fit = calibrate(
-            sc, method="mle", record=rec, free=args.free, profiles=args.profile, observed_until=args.observed_until
+            sc,
+            method="mle",
+            record=rec,
+            free=args.free,
+            profiles=args.profile,
+            observed_until=args.observed_until,
+            progress=None,
         )
     else:
         from .sweep import parse_vary
@@ -294,9 +339,11 @@ def cmd_calibrate(args) -> int:
             population=args.population,
             budget=args.budget,
             generations=args.generations,
+            min_acceptance=args.min_acceptance,
             seed=args.seed,
             workers=args.workers,
             observed_until=args.observed_until,
+            progress=None,
         )
     print(fit.summary())
     print(f"({fit.log.get('seconds', 0):.1f} s)")
@@ -402,6 +449,24 @@ def cmd_backtest(args) -> int:
     return 0
 
 
+def _steps(total: int, desc: str):
+    """A progress bar of named steps on stderr (shown on a terminal), as a callback ``step(what)`` called when a
+    step is done; a step beyond ``total`` (e.g. placebo refits) extends it."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", disable=None, file=sys.stderr)
+
+    def step(what: str) -> None:
+        if bar.n >= bar.total:
+            bar.total += 1
+        bar.update(1)
+        bar.set_postfix_str(f"done: {what}")
+        if bar.n >= bar.total:
+            bar.close()
+
+    return step
+
+
 def cmd_compare_mechanisms(args) -> int:
     from .calibrate.comparison import COMPETITORS, compare_mechanisms
 
@@ -417,7 +482,7 @@ def cmd_compare_mechanisms(args) -> int:
         cross_validate=not args.no_cv,
         placebos=args.placebos,
         workers=args.workers,
-        progress=lambda n: print(f"fitted {n}" if args.workers > 1 else f"fitting {n}", file=sys.stderr, flush=True),
+        progress=_steps(len(scenarios) + 1, "compare-mechanisms"),
     )
     print(comp)
     if args.out:
@@ -517,7 +582,9 @@ def cmd_run(args) -> int:
     with ResultFolder(args.out, "run", args.force) as rf:
         rf.add(_write_run(rf.path, sc, ens, rec, args))
     paths = rf.final
-    print(f"{sc.name}: {ens.replicates} replicate(s), seed {args.seed}, engine {ens.provenance['engine']}")
+    pred = ens.provenance.get("predictive")
+    how = f"parameters drawn from the {pred['fit'].upper()} fit in {args.from_fit}" if pred else "scenario's parameters"
+    print(f"{sc.name}: {ens.replicates} replicate(s), {how}, seed {args.seed}, engine {ens.provenance['engine']}")
     print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
     return 0
 
@@ -528,31 +595,7 @@ def _write_run(out: Path, sc, ens, rec, args) -> list[Path]:
     fit.to_csv(out / "fit.csv", index=False)
     paths.append(out / "fit.csv")
     if not args.no_figures:
-        from .plots import figure_cumulative, figure_timeline
-
-        inst = [k for k in sc.world.instruments if k in rec.instrument_ids]
-        names = dict(zip(rec.instruments["instrument"], rec.instruments["instrument"]))
-        title = f"{sc.name}: {ens.replicates} replicate(s) against the record '{rec.name}'"
-        fig = figure_cumulative(
-            observed_curves(rec, sc.start, sc.end, inst),
-            simulated_curves(ens),
-            inst,
-            len(sc.world.states),
-            names,
-            title,
-        )
-        fig2 = figure_timeline(rec.adoptions, year_ranges(ens), inst, sc.end, list(sc.world.states), names, title)
-        figs = [(fig, "cumulative"), (fig2, "timeline")]
-        ag = ens.agreements
-        if len(ag) and (ag["arrival"] == "endogenous").any() and len(rec.agreements):
-            from matplotlib.figure import Figure
-
-            from .plots import plot_agreement_timing
-
-            fig3 = Figure(figsize=(7.5, 3.8), layout="constrained")
-            plot_agreement_timing(fig3.subplots(), ag, rec.agreements, sc.end).set_title(title, fontsize=9)
-            figs.append((fig3, "agreements"))
-        for f, stem in figs:
+        for stem, f in ens.plot.all(rec).items():
             for ext in ("png", "pdf"):
                 p = out / f"{stem}.{ext}"
                 f.savefig(p, dpi=200)
@@ -724,6 +767,20 @@ def main(argv=None) -> int:
         "backtest": cmd_backtest,
         "counterfactual": cmd_counterfactual,
     }[args.command]
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(handler, args)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """harmsim's warnings as one line on stderr; others as Python prints them."""
+    if issubclass(category, HarmsimWarning):
+        print(f"harmsim: warning: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
+
+
+def _run(handler, args) -> int:
     try:
         if args.command in _RESULT_FOLDERS and getattr(args, "out", None) is not None:
             ResultFolder(args.out, args.command, args.force)  # refuse an occupied --out before any work

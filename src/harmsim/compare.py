@@ -295,14 +295,20 @@ def simulated_curves(result: EnsembleResult, quantiles=(0.05, 0.25, 0.5, 0.75, 0
     return quantile_band(c.groupby(["instrument", "year"], sort=False)["adopters"], quantiles)
 
 
-def year_ranges(result: EnsembleResult) -> pd.DataFrame:
-    """Per (state, instrument): share of replicates adopting, and quantiles of the year among adopters."""
+def year_ranges(result: EnsembleResult, end: int | None = None) -> pd.DataFrame:
+    """Per (state, instrument): share of replicates adopting by ``end``, and quantiles of the adoption year over
+    all replicates, "not adopted by ``end``" counted as ``end + 1`` (so a median after ``end`` says most
+    replicates do not adopt). ``end`` defaults to the scenario's last year. Quantiles are years that occur.
+    """
+    end = result.scenario.end if end is None else end
     a = result.adoptions
-    g = a.groupby(["state", "instrument"], sort=False)["year"]
-    out = pd.DataFrame({"p_adopted": g.apply(lambda s: s.notna().mean())})
-    yrs = a.dropna(subset=["year"]).astype({"year": float}).groupby(["state", "instrument"], sort=False)["year"]
+    y = a["year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    y = np.where(np.isnan(y) | (y > end), end + 1, y)
+    t = pd.DataFrame({"state": a["state"].astype(str), "instrument": a["instrument"].astype(str), "year": y})
+    g = t.groupby(["state", "instrument"], sort=False)["year"]
+    out = pd.DataFrame({"p_adopted": g.agg(lambda s: float((s <= end).mean()))})
     for q, name in ((0.05, "q05"), (0.5, "q50"), (0.95, "q95")):
-        out[name] = yrs.quantile(q)
+        out[name] = g.agg(lambda s, q=q: np.quantile(s.to_numpy(), q, method="inverted_cdf"))
     return out.reset_index()
 
 

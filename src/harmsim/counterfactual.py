@@ -56,6 +56,11 @@ class Counterfactual:
     cautions: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(repr(self))}</pre>"
+
     def __repr__(self) -> str:
         n = len(self.adopt_base)
         return f"Counterfactual(change={self.change.name!r}, scenario={self.scenario.name!r}, replicates={n})"

@@ -9,13 +9,25 @@ catch :class:`HarmsimError` and report one clear line::
     ├── CalibrationError   a fit cannot be made or loaded
     └── LookaheadError     a mechanism asked for history of a year not yet decided
 
+and one warning, :class:`HarmsimWarning`, for a result that was produced but
+should be read with care (e.g. a calibration that stopped at its generation
+cap); the CLI prints it as one line.
+
 Each message names where the problem is (file, key or row), what was found,
 and what is allowed.
 """
 
 from __future__ import annotations
 
-__all__ = ["CalibrationError", "ConfigError", "HarmsimError", "LookaheadError", "OutputError", "RecordError"]
+__all__ = [
+    "CalibrationError",
+    "ConfigError",
+    "HarmsimError",
+    "HarmsimWarning",
+    "LookaheadError",
+    "OutputError",
+    "RecordError",
+]
 
 
 class HarmsimError(Exception):
@@ -45,3 +57,7 @@ class LookaheadError(HarmsimError):
     which raises this instead of answering; it guards the likelihood, which
     holds the whole observed record, against terms that peek at the future.
     """
+
+
+class HarmsimWarning(UserWarning):
+    """A result was produced, but a stated condition limits how far it can be trusted."""

@@ -88,6 +88,11 @@ class Forecast:
     observations: Observations
     provenance: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(repr(self))}</pre>"
+
     def __repr__(self) -> str:
         return (
             f"Forecast(scenario={self.scenario.name!r}, origin={self.origin}, until={self.until}, "

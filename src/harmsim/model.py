@@ -12,21 +12,31 @@ region and keeps its own adoption record. A year (one :meth:`step`):
    carries one uniform threshold for the whole run, from the run's
    counter-based ``adoption`` stream, as in the batch engine;
 3. each agent applies its own decisions (``MemberState.step``);
-4. the ``DataCollector`` records each state's adoptions.
+4. the ``DataCollector`` records the year: adopters and share of members per
+   instrument (model level), and per state which instruments it has adopted
+   (agent level, one column per instrument).
 
 The decision step is the same function the batch engine and the likelihood
 use; that is what makes the engines agree exactly.
 
+**Whose randomness is whose.** The adoption thresholds (and the states'
+propensities, when a scenario has them) are fixed when the model is built,
+from counter-based streams of the run's seed. Mesa's own generators,
+``model.random`` and ``model.rng``, are seeded from a separate stream of the
+same seed and belong to your code: agent code that draws from them (or
+shuffles agents) does not change the adoption history, which stays equal to
+the batch engine's for the same seed.
+
 >>> import harmsim
->>> sc = harmsim.load_scenario("baseline")
->>> m = HarmonizationModel(sc, seed=1)
+>>> m = HarmonizationModel("baseline", rng=1, diffusion_strength=0.5)
 >>> m.run_model()
->>> m.year, len(m.agents)
-(2015, 10)
+>>> m.year, len(m.agents), m.config.parameters()["diffusion.strength"]
+(2015, 10, 0.5)
 """
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 
 import numpy as np
@@ -35,8 +45,8 @@ import pandas as pd
 from ._mesa import mesa
 from .errors import ConfigError
 from .results import tidy_adoptions, tidy_agreements
-from .rng import SeedLike, seed_sequence, stream_seed
-from .scenario import Scenario, load_scenario
+from .rng import SeedLike, seed_record, seed_sequence, stream_seed
+from .scenario import Scenario, keyword_parameters, load_scenario
 from .world import NEVER
 
 __all__ = ["HarmonizationModel", "MemberState"]
@@ -56,16 +66,15 @@ class MemberState(mesa.Agent):
         #: instrument id -> year adopted (pre-window adoptions included)
         self.adopted: dict[str, int] = {w.instruments[k]: int(y) for k, y in enumerate(w.initial[index]) if y != NEVER}
         self.adopted_this_year: tuple[str, ...] = ()
-        #: space-separated ids of the instruments adopted so far (a DataCollector column)
-        self.adopted_ids: str = " ".join(self.adopted)
 
     def step(self) -> None:
         """Apply this year's decisions, taken by the shared dynamics on this state's row."""
         self.adopted_this_year = self.model.decisions.get(self.index, ())
-        if self.adopted_this_year:
-            for inst in self.adopted_this_year:
-                self.adopted[inst] = self.model.year
-            self.adopted_ids = " ".join(self.adopted)
+        for inst in self.adopted_this_year:
+            self.adopted[inst] = self.model.year
+
+    def __repr__(self) -> str:
+        return f"MemberState({self.state_id}, {len(self.adopted)} instruments adopted)"
 
 
 class HarmonizationModel(mesa.Model):
@@ -75,41 +84,54 @@ class HarmonizationModel(mesa.Model):
     ----------
     scenario : Scenario, or a scenario file or shipped scenario name
         What to simulate (record, window, mechanisms, parameters).
-    seed : int or numpy.random.SeedSequence
-        The run's seed. Mesa's own generator gets a seed derived from it; the
-        adoption draws come from the separate named stream ``adoption``.
-    rng : int, optional
-        Alternative name for ``seed``, so that ``mesa.batch_run(...,
-        rng=[...])`` works; give one of the two.
+    rng : int or numpy.random.SeedSequence, optional
+        The run's seed (Mesa's name for it). Without one the model picks a
+        fresh 63-bit seed and records it in ``model.seed``, as Mesa models do.
+    seed : int, optional
+        The same as ``rng`` (Mesa 3.3's ``batch_run`` passes ``seed``); give
+        one of the two.
     collect : bool
-        Record each state's adoptions every year in ``datacollector``
-        (default). ``False`` skips the per-year tables (the run's outcome is
-        the same) and makes a run about twice as fast.
+        Record every year in ``datacollector`` (default). ``False`` skips the
+        tables (the run's outcome is the same) and makes a run faster.
+    **params
+        Any scenario parameter, by its dotted name with dots as underscores:
+        ``diffusion_strength=0.5``, ``hazard_offsets_untoc=1.0``. A name that
+        two parameters share that way is refused (use the Scenario's
+        ``with_params``); see :func:`harmsim.scenario.keyword_parameters`.
 
-    ``mesa.batch_run`` works with it (see docs/engines.md)::
+    ``mesa.batch_run`` works with it over any parameter (see docs/engines.md)::
 
-        mesa.batch_run(HarmonizationModel, {"scenario": "baseline"}, rng=range(10))
+        mesa.batch_run(HarmonizationModel, {"diffusion_strength": [0, 1, 2]}, rng=range(10))
     """
 
     def __init__(
         self,
         scenario="baseline",
-        seed: SeedLike | None = None,
         *,
         rng: SeedLike | None = None,
+        seed: SeedLike | None = None,
         collect: bool = True,
+        **params,
     ):
-        if (seed is None) == (rng is None):
-            raise ConfigError("HarmonizationModel needs exactly one of seed= or rng= (an integer)")
+        if rng is not None and seed is not None:
+            raise ConfigError("give the run's seed as rng= or seed=, not both")
+        given = rng if rng is not None else seed
+        if isinstance(given, np.random.Generator):
+            raise ConfigError("rng must be an integer seed or a SeedSequence, not a numpy Generator")
+        if given is None:
+            given = secrets.randbits(63)  # Mesa's convention; recorded in self.seed, so the run can be repeated
         if not isinstance(scenario, Scenario):
             scenario = _cached_scenario(str(scenario))
-        ss = seed_sequence(seed if seed is not None else rng)
+        if params:
+            scenario = scenario.with_params(keyword_parameters(scenario, params))
+        ss = seed_sequence(given)
         super().__init__(rng=stream_seed(ss, "mesa"))
         #: the harmsim Scenario (not ``scenario``: Mesa 3.5 reserves ``Model.scenario``)
         self.config = scenario
         self.world = scenario.world
         self.dynamics = scenario.dynamics
-        self.seed = seed if seed is not None else rng
+        #: the run's seed, as given or picked (an int, or {"entropy", "spawn_key"} for a spawned sequence)
+        self.seed = seed_record(given)
         self.collect = collect
         self.state = self.dynamics.initial_state(
             1, latent=self.dynamics.latent_draws([ss]), threshold=self.dynamics.thresholds([ss])
@@ -120,19 +142,36 @@ class HarmonizationModel(mesa.Model):
         #: this year's decisions: state index -> instrument ids adopted
         self.decisions: dict[int, tuple[str, ...]] = {}
         self._agent_of: dict[int, MemberState] = {}
-        self.datacollector = mesa.DataCollector(
-            model_reporters={"year": "year", "adopters": "n_adopters"},
-            agent_reporters={"state": "state_id", "adopted": "adopted_ids"},
-        )
         self._update_membership(0)
         self.running = True
+        self.datacollector = mesa.DataCollector(
+            model_reporters=self._model_reporters(), agent_reporters=self._agent_reporters()
+        )
         if collect:  # Mesa's convention: step 0 holds the initial state (year start - 1)
             self.datacollector.collect(self)
 
+    def _model_reporters(self) -> dict:
+        out = {"year": "year", "members": lambda m: len(m._agent_of), "adopters": "n_adopters"}
+        for k, inst in enumerate(self.world.instruments):
+            out[f"adopters_{inst}"] = lambda m, k=k: m.adopters_of(k)
+            out[f"share_{inst}"] = lambda m, k=k: m.adopters_of(k) / max(len(m._agent_of), 1)
+        return out
+
+    def _agent_reporters(self) -> dict:
+        out = {"state": "state_id", "n_adopted": lambda a: len(a.adopted)}
+        for inst in self.world.instruments:
+            out[f"adopted_{inst}"] = lambda a, inst=inst: inst in a.adopted
+        return out
+
     @property
     def n_adopters(self) -> int:
-        """(state, instrument) adoptions so far, pre-window ones included."""
-        return int((self.state.adopt_year[0] != NEVER).sum())
+        """(state, instrument) adoptions of the current members so far, pre-window ones included."""
+        return sum(self.adopters_of(k) for k in range(len(self.world.instruments)))
+
+    def adopters_of(self, k: int) -> int:
+        """Current members that have adopted instrument ``k`` (an index of ``world.instruments``)."""
+        members = np.fromiter(self._agent_of, dtype=int, count=len(self._agent_of))
+        return int((self.state.adopt_year[0, members, k] != NEVER).sum())
 
     def _update_membership(self, ti: int) -> None:
         entering, leaving = self.world.entering[ti], self.world.leaving[ti]
@@ -176,6 +215,12 @@ class HarmonizationModel(mesa.Model):
     def agreement_years(self) -> pd.DataFrame:
         """Tidy agreement table: agreement, year (Int64; missing = did not arrive)."""
         return tidy_agreements(self.world, self.dynamics, self.state.arrival)
+
+    def __repr__(self) -> str:
+        return (
+            f"HarmonizationModel(scenario={self.config.name!r}, seed={self.seed!r}, year={self.year}, "
+            f"members={len(self._agent_of)}, adoptions={self.n_adopters})"
+        )
 
 
 def _forget_model(model) -> None:

@@ -34,7 +34,9 @@ __all__ = [
 SIM = "#2b6cb0"
 OBS = "#111111"
 #: how a regional agreement's year is marked on a panel
-AGREEMENT = {"color": "#999999", "linewidth": 0.6, "linestyle": ":"}
+AGREEMENT = {"color": "#8a8a8a", "linewidth": 0.8, "linestyle": "--"}
+#: how a binding agreement's year is marked
+BINDING = {"color": "#555555", "linewidth": 1.1, "linestyle": "-"}
 
 
 def _style(ax):
@@ -52,12 +54,17 @@ def plot_cumulative(
     instrument: str,
     n_states: int | None = None,
     title: str | None = None,
+    agreements=None,
+    note: str | None = None,
 ):
     """Observed adopters (step line; shaded where interval-censored) against the simulated band.
 
     ``observed``: columns instrument, year, sure, possible.
     ``simulated``: columns instrument, year, q05, q25, q50, q95 (and q75).
+    ``agreements``: (year, label[, binding]) to mark; ``note``: a line written in the panel.
     """
+    _mark_agreements(ax, agreements)
+    _note(ax, note)
     o = observed[observed["instrument"] == instrument]
     s = simulated[simulated["instrument"] == instrument]
     ax.fill_between(s["year"], s["q05"], s["q95"], color=SIM, alpha=0.18, linewidth=0, step="post")
@@ -79,7 +86,7 @@ def plot_cumulative(
     ax.set_title(title or instrument, fontsize=9)
     if n_states:
         ax.set_ylim(-0.3, n_states + 0.3)
-    ax.set_xlim(o["year"].min(), o["year"].max())
+    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)  # agreements of the first and last year show
     _style(ax)
     return ax
 
@@ -92,23 +99,33 @@ def plot_timeline(
     end: int,
     states=None,
     title: str | None = None,
+    labels=None,
+    agreements=None,
+    note: str | None = None,
 ):
-    """Per state: observed adoption year (dot; bar for an interval) against the simulated 90% range.
+    """Per state: observed adoption year (dot; bar for an interval) against the simulated 5-95% range and median.
 
     ``observed``: the record's adoptions (state, instrument, year, year_min, year_max).
-    ``ranges``: :func:`harmsim.compare.year_ranges` output. States that did
-    not adopt by ``end`` are drawn at ``end + 1`` (marked "not by").
+    ``ranges``: :func:`harmsim.compare.year_ranges` output (quantiles over all
+    replicates, "not adopted by ``end``" as ``end + 1``). Both are drawn at
+    ``end + 1``, the column labelled "later", when they fall after ``end``.
+    ``labels``: state id -> name for the rows; ``agreements``: (year, label[,
+    binding]) to mark; ``note``: a line written in the panel.
     """
     o = observed[observed["instrument"] == instrument].set_index("state")
     r = ranges[ranges["instrument"] == instrument].set_index("state")
     states = list(states or o.index)
     never = end + 1
+    _mark_agreements(ax, agreements)
     for y, s in enumerate(states):
-        if s in r.index and r.loc[s, "p_adopted"] > 0:
-            q05, q50, q95 = (r.loc[s, c] for c in ("q05", "q50", "q95"))
-            alpha = 0.25 + 0.65 * float(r.loc[s, "p_adopted"])
-            ax.plot([q05, q95], [y, y], color=SIM, linewidth=4, alpha=alpha, solid_capstyle="butt")
+        if s in r.index:
+            q05, q50, q95 = (min(float(r.loc[s, c]), never) for c in ("q05", "q50", "q95"))
+            if q05 < never:  # some replicates adopt by the end
+                alpha = 0.25 + 0.65 * float(r.loc[s, "p_adopted"])
+                ax.plot([q05, q95], [y, y], color=SIM, linewidth=4, alpha=alpha, solid_capstyle="butt")
             ax.plot(q50, y, "|", color=SIM, markersize=9, markeredgewidth=1.5)
+        if s not in o.index:
+            continue
         lo, hi = o.loc[s, "year_min"], o.loc[s, "year_max"]
         if pd.isna(hi):
             ax.plot(never, y, marker=">", color=OBS, markersize=5, markerfacecolor="white")
@@ -117,13 +134,29 @@ def plot_timeline(
         else:
             ax.plot([lo, hi], [y, y], color=OBS, linewidth=1.2)
             ax.plot([lo, hi], [y, y], "|", color=OBS, markersize=6)
-    ax.set_yticks(range(len(states)), states)
+    ax.set_yticks(range(len(states)), [(labels or {}).get(s, s) for s in states])
     ax.invert_yaxis()
     ax.axvline(end + 0.5, color="#999999", linewidth=0.6, linestyle=":")
     ax.set_title(title or instrument, fontsize=9)
     _style(ax)
+    _later_axis(ax, end)
+    _note(ax, note)
     ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
     return ax
+
+
+def _note(ax, note: str | None) -> None:
+    if note:
+        ax.text(0.03, 0.5, note, transform=ax.transAxes, fontsize=7, va="center", color="#555555")
+
+
+def _later_axis(ax, end: int) -> None:
+    """Year ticks every five years up to ``end``, and ``end + 1`` labelled "later" (not by ``end``)."""
+    lo = ax.get_xlim()[0]
+    first = int(math.ceil(lo / 5) * 5)
+    ticks = [t for t in range(first, end - 1, 5)]
+    ax.set_xticks([*ticks, end + 1], [*(str(t) for t in ticks), "later"])
+    ax.set_xlim(right=end + 1.7)
 
 
 def _grid(n: int, width=10.0, row_height=2.6):
@@ -137,6 +170,17 @@ def _grid(n: int, width=10.0, row_height=2.6):
     return fig, axes.ravel()[:n]
 
 
+def _agreement_handles(agreements) -> list:
+    """Legend entries for the agreement marks that appear."""
+    kinds = {bool(a[2]) if len(a) > 2 else False for a in agreements or ()}
+    out = []
+    if False in kinds:
+        out.append(Line2D([], [], **AGREEMENT, label="ASEAN declaration (non-binding)"))
+    if True in kinds:
+        out.append(Line2D([], [], **BINDING, label="ASEAN convention (binding)"))
+    return out
+
+
 def _panels(instruments, draw, ylabel: str, handles, names=None, suptitle=None):
     """One panel per instrument, ``draw(ax, instrument, title)`` on each, years below, one legend."""
     fig, axes = _grid(len(instruments))
@@ -145,49 +189,59 @@ def _panels(instruments, draw, ylabel: str, handles, names=None, suptitle=None):
     for ax in axes[-min(3, len(axes)) :]:
         ax.set_xlabel("year", fontsize=8)
     fig.supylabel(ylabel, fontsize=9)
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=8, frameon=False)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
 
 
-def figure_cumulative(observed, simulated, instruments, n_states, names=None, suptitle=None):
-    """One panel per instrument: observed vs simulated cumulative adopters."""
+def figure_cumulative(
+    observed, simulated, instruments, n_states, names=None, suptitle=None, agreements=None, notes=None, what="simulated"
+):
+    """One panel per instrument: observed vs simulated cumulative adopters (``what`` names the simulation)."""
     handles = [
         Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
         Patch(facecolor="none", edgecolor=OBS, hatch="////", label="observed, year known only as interval"),
-        Line2D([], [], color=SIM, linewidth=1.4, label="simulated median"),
-        Patch(color=SIM, alpha=0.45, label="simulated 50% band"),
-        Patch(color=SIM, alpha=0.2, label="simulated 90% band"),
+        Line2D([], [], color=SIM, linewidth=1.4, label=f"{what}: median"),
+        Patch(color=SIM, alpha=0.45, label=f"{what}: 50% band"),
+        Patch(color=SIM, alpha=0.2, label=f"{what}: 90% band"),
+        *_agreement_handles(agreements),
     ]
 
     def draw(ax, k, title):
-        plot_cumulative(ax, observed, simulated, k, n_states, title=title)
+        plot_cumulative(ax, observed, simulated, k, n_states, title, agreements, (notes or {}).get(k))
 
-    return _panels(instruments, draw, "states that have adopted", handles, names, suptitle)
+    return _panels(instruments, draw, "member states that have adopted", handles, names, suptitle)
 
 
-def figure_timeline(observed, ranges, instruments, end, states, names=None, suptitle=None):
-    """One panel per instrument: per-state observed year vs simulated range."""
+def figure_timeline(
+    observed,
+    ranges,
+    instruments,
+    end,
+    states,
+    names=None,
+    suptitle=None,
+    state_names=None,
+    agreements=None,
+    notes=None,
+    what="simulated",
+):
+    """One panel per instrument: per-state observed year vs simulated range (rows in the order of ``states``)."""
     fig, axes = _grid(len(instruments), row_height=3.0)
     for ax, k in zip(axes, instruments):
-        plot_timeline(ax, observed, ranges, k, end, states, title=(names or {}).get(k, k))
+        plot_timeline(
+            ax, observed, ranges, k, end, states, (names or {}).get(k, k), state_names, agreements, (notes or {}).get(k)
+        )
     handles = [
         Line2D([], [], marker="o", color=OBS, linestyle="", label="observed year"),
         Line2D([], [], color=OBS, marker="|", label="observed interval"),
-        Line2D(
-            [],
-            [],
-            marker=">",
-            color=OBS,
-            markerfacecolor="white",
-            linestyle="",
-            label=f"not adopted by {end}",
-        ),
-        Line2D([], [], color=SIM, linewidth=4, alpha=0.6, label="simulated 5-95% (opacity: share adopting)"),
-        Line2D([], [], color=SIM, marker="|", linestyle="", markersize=9, label="simulated median"),
+        Line2D([], [], marker=">", color=OBS, markerfacecolor="white", linestyle="", label=f"not adopted by {end}"),
+        Line2D([], [], color=SIM, linewidth=4, alpha=0.6, label=f"{what}: 5-95% (opacity: share adopting)"),
+        Line2D([], [], color=SIM, marker="|", linestyle="", markersize=9, label=f"{what}: median over all runs"),
+        *_agreement_handles(agreements),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=5, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
@@ -357,39 +411,61 @@ def plot_incremental(ax, observed: pd.DataFrame, simulated: pd.DataFrame, agreem
     return ax
 
 
-def plot_agreement_timing(ax, simulated: pd.DataFrame, recorded: pd.DataFrame, end: int):
+def plot_agreement_timing(ax, simulated: pd.DataFrame, recorded: pd.DataFrame, end: int, labels=None):
     """Endogenous agreements: the simulated distribution of arrival years against the recorded year.
 
     ``simulated``: agreement table of an ensemble (replicate, agreement, year);
     ``recorded``: the record's agreements (agreement, year, binding). Agreements
-    that did not arrive by ``end`` are counted at ``end + 1`` ("not by").
+    that did not arrive by ``end`` are counted at ``end + 1`` ("later").
+    ``labels``: agreement id -> name for the rows. Adds its own legend.
     """
     names = [a for a in recorded["agreement"] if a in set(simulated["agreement"])]
     rec = recorded.set_index("agreement")
     for y, name in enumerate(names):
         yrs = simulated.loc[simulated["agreement"] == name, "year"].astype("Float64").fillna(end + 1).astype(float)
+        yrs = yrs.clip(upper=end + 1)
         counts = yrs.value_counts(normalize=True).sort_index()
         ax.scatter(counts.index, np.full(len(counts), y), s=400 * counts.values, color=SIM, alpha=0.5, linewidths=0)
+        binding = bool(rec.loc[name, "binding"])
         ax.plot(
             rec.loc[name, "year"],
             y,
-            marker="s" if rec.loc[name, "binding"] else "o",
+            marker="s" if binding else "o",
             color=OBS,
-            markerfacecolor=OBS if rec.loc[name, "binding"] else "white",
+            markerfacecolor=OBS if binding else "white",
             markersize=6,
         )
-    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_yticks(range(len(names)), [_wrap((labels or {}).get(n, n), 48) for n in names], fontsize=7)
     ax.invert_yaxis()
     ax.axvline(end + 0.5, color="#999999", linewidth=0.6, linestyle=":")
-    ax.set_xlabel(f"year (disc area: share of replicates; {end + 1} = not by {end}; black: recorded)", fontsize=8)
     _style(ax)
+    _later_axis(ax, end)
+    ax.set_xlabel("year of arrival", fontsize=8)
     ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+    dot = {"linestyle": "", "color": OBS}
+    ax.legend(
+        handles=[
+            Line2D([], [], marker="o", markerfacecolor="white", label="recorded (non-binding)", **dot),
+            Line2D([], [], marker="s", label="recorded (binding)", **dot),
+            Line2D([], [], marker="o", color=SIM, alpha=0.5, linestyle="", markersize=9, label="simulated (runs)"),
+        ],
+        fontsize=7,
+        frameon=False,
+        loc="lower left",
+    )
     return ax
 
 
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
 def _mark_agreements(ax, agreements):
-    for year, _ in agreements or ():
-        ax.axvline(year, **AGREEMENT, zorder=0)
+    """A vertical line per (year, label[, binding]): dashed for non-binding agreements, solid for binding ones."""
+    for a in agreements or ():
+        ax.axvline(a[0], **(BINDING if len(a) > 2 and a[2] else AGREEMENT), zorder=0)
 
 
 def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None, title=None, agreements=None):
@@ -423,7 +499,7 @@ def figure_fan(fan, instruments, origin, names=None, n_states=None, agreements=N
         Line2D([], [], color=SIM, linewidth=1.4, label="forecast median"),
         Patch(color=SIM, alpha=0.45, label="50% band"),
         Patch(color=SIM, alpha=0.2, label="90% band"),
-        Line2D([], [], **AGREEMENT, label="regional agreement"),
+        *_agreement_handles(agreements),
     ]
 
     def draw(ax, k, title):
@@ -454,7 +530,7 @@ def figure_differences(diff, instruments, names=None, agreements=None, suptitle=
     handles = [
         Line2D([], [], color=SIM, linewidth=1.4, label="mean difference"),
         Patch(color=SIM, alpha=0.3, label="90% interval over paired replicates"),
-        Line2D([], [], **AGREEMENT, label="regional agreement (without the change)"),
+        *_agreement_handles(agreements),
     ]
 
     def draw(ax, k, title):
@@ -511,16 +587,24 @@ def save_figure(fig, folder, stem: str, dpi: int = 200) -> list:
     return paths
 
 
-def instrument_labels(record, width: int = 48) -> dict:
-    """Instrument id -> its name from the record, shortened to ``width`` characters for panel titles."""
-    names = dict(zip(record.instruments["instrument"], record.instruments["name"]))
-    return {k: (v if len(v) <= width else v[: width - 3] + "...") for k, v in names.items()}
+def instrument_labels(record, width: int = 34) -> dict[str, str]:
+    """Instrument id -> its name from the record without the parenthesis, wrapped at ``width`` characters, for
+    panel titles."""
+    out = {}
+    for k, name in zip(record.instruments["instrument"], record.instruments["name"]):
+        short = str(name).split(" (")[0] if isinstance(name, str) and name else str(k)
+        out[str(k)] = _wrap(short, width)
+    return out
 
 
-def agreement_marks(scenario) -> list[tuple[int, str]]:
-    """(year, id) of the scenario's agreements that are not follow-ups (declarations, conventions)."""
+def agreement_marks(scenario) -> list[tuple[int, str, bool]]:
+    """(year, name, binding) of the record's agreements that are not follow-ups (declarations, conventions)."""
     ag = scenario.record.agreements
-    return [(int(y), str(a)) for a, y, t in zip(ag["agreement"], ag["year"], ag["trigger"]) if t != "follow_up"]
+    return [
+        (int(y), str(n), bool(b))
+        for n, y, t, b in zip(ag["name"], ag["year"], ag["trigger"], ag["binding"])
+        if t != "follow_up"
+    ]
 
 
 def plot_pit(ax, pit: pd.DataFrame, bins: int = 10, title: str | None = None):

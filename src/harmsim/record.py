@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import _repr
 from ._toml import read_toml
 from .errors import RecordError
 
@@ -112,6 +113,22 @@ class Record:
     #: items of the status table that are not instruments (record.toml's ``status_items``), e.g. the study's
     #: Table 2 specialist units; a status row naming neither is an error (a mistyped id is never skipped)
     status_items: tuple = ()
+
+    def _facts(self) -> dict:
+        return {
+            "name": self.name,
+            "years": f"{self.start}-{self.end}",
+            "states": len(self.states),
+            "instruments": len(self.instruments),
+            "adoptions": int((self.adoptions["year"].notna() | self.adoptions["year_max"].notna()).sum()),
+            "agreements": len(self.agreements),
+        }
+
+    def __repr__(self) -> str:
+        return _repr.text("Record", self._facts())
+
+    def _repr_html_(self) -> str:
+        return _repr.html("Record", {"title": self.title, **self._facts()})
 
     @property
     def state_ids(self) -> tuple[str, ...]:

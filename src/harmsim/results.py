@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import json
 import platform
+import shlex
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import _repr
 from .rng import seed_record
 from .world import NEVER
 
-__all__ = ["EnsembleResult", "RunResult", "adopters_by_year", "provenance"]
+__all__ = ["EnsembleResult", "RunResult", "adopters_by_year", "build_info", "provenance"]
 
 
 def _version() -> str:
@@ -31,12 +35,44 @@ def _version() -> str:
     return __version__
 
 
+def build_info() -> dict[str, Any]:
+    """Which code, and which command, made a result: harmsim's version; when harmsim runs from a git checkout,
+    its commit and whether the checkout had uncommitted changes (``None`` for an installed package); the
+    command line.
+
+    >>> sorted(build_info())
+    ['command_line', 'git_commit', 'git_dirty', 'harmsim_version']
+    """
+    commit, dirty = _git_state()
+    argv = [Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]]
+    return {
+        "harmsim_version": _version(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "command_line": shlex.join(argv),
+    }
+
+
+@lru_cache(maxsize=1)
+def _git_state() -> tuple[str | None, bool | None]:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None, None
+    try:
+        run = {"cwd": root, "capture_output": True, "text": True, "timeout": 10, "check": True}
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], **run).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], **run).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit or None, bool(status.strip())
+
+
 def provenance(scenario, seeds, engine: str) -> dict[str, Any]:
-    """What produced a result: enough to rerun it."""
+    """What produced a result: enough to rerun it (with :func:`build_info`: code version and command line)."""
     from ._mesa import mesa
 
     return {
-        "harmsim_version": _version(),
+        **build_info(),
         "mesa_version": mesa.__version__,
         "numpy_version": np.__version__,
         "pandas_version": pd.__version__,
@@ -70,6 +106,20 @@ class RunResult:
     model: Any = None
     provenance: dict = field(default_factory=dict)
 
+    def _facts(self) -> dict:
+        return {
+            "scenario": getattr(self.scenario, "name", self.scenario),
+            "seed": self.seed,
+            "engine": self.provenance.get("engine", "mesa" if self.model is not None else "batch"),
+            "adoptions": int(self.adoptions["year"].notna().sum()),
+        }
+
+    def __repr__(self) -> str:
+        return _repr.text("RunResult", self._facts())
+
+    def _repr_html_(self) -> str:
+        return _repr.html("RunResult", self._facts(), "tables: adoptions, agreements; provenance")
+
 
 @dataclass(frozen=True, eq=False)
 class EnsembleResult:
@@ -81,15 +131,50 @@ class EnsembleResult:
     scenario: Any
     provenance: dict = field(default_factory=dict)
 
+    def _facts(self) -> dict:
+        return {
+            "scenario": getattr(self.scenario, "name", self.scenario),
+            "replicates": len(self.seeds),
+            "engine": self.provenance.get("engine", "batch"),
+            "window": f"{self.scenario.start}-{self.scenario.end}",
+        }
+
+    def __repr__(self) -> str:
+        return _repr.text("EnsembleResult", self._facts())
+
+    def _repr_html_(self) -> str:
+        return _repr.html("EnsembleResult", self._facts(), "tables: adoptions, agreements; provenance")
+
     @property
     def replicates(self) -> int:
         return len(self.seeds)
 
     @property
+    def plot(self):
+        """The ensemble's figures in one call each: ``ens.plot.cumulative()``, ``.timeline()``, ``.agreements()``
+        (:class:`harmsim.figures.EnsemblePlots`; pass ``record=`` to compare with another record)."""
+        from .figures import EnsemblePlots
+
+        return EnsemblePlots(self)
+
+    @property
     def parameters(self) -> pd.DataFrame:
-        """The scenario's parameters (one row each), as run."""
-        p = self.provenance.get("parameters", {})
-        return pd.DataFrame({"parameter": list(p), "value": list(p.values())})
+        """The parameters as run: columns ``replicate, parameter, value, source``.
+
+        A parameter every replicate shares has one row with ``replicate`` missing and ``source`` "scenario";
+        a parameter drawn from a fit (a predictive ensemble) has one row per replicate with ``source`` "fit
+        (mle)" or "fit (abc)".
+        """
+        pred = self.provenance.get("predictive") or {}
+        drawn = pred.get("draws", {})
+        held = {k: v for k, v in self.provenance.get("parameters", {}).items() if k not in drawn}
+        rows = [{"replicate": pd.NA, "parameter": k, "value": v, "source": "scenario"} for k, v in held.items()]
+        source = f"fit ({pred.get('fit', '?')})"
+        for k, values in drawn.items():
+            rows += [{"replicate": r, "parameter": k, "value": v, "source": source} for r, v in enumerate(values)]
+        out = pd.DataFrame(rows, columns=["replicate", "parameter", "value", "source"])
+        out["replicate"] = out["replicate"].astype("Int64")
+        return out
 
     def replicate(self, i: int) -> RunResult:
         """Replicate ``i`` as a :class:`RunResult` (without a model)."""
@@ -136,13 +221,9 @@ class EnsembleResult:
         ]
         self.adoptions.to_csv(paths[0], index=False)
         self.agreements.to_csv(paths[1], index=False)
-        params = self.provenance.get("parameters", {})
-        pd.DataFrame(
-            {
-                "parameter": list(params),
-                "value": [json.dumps(v) if isinstance(v, (list, tuple)) else v for v in params.values()],
-            }
-        ).to_csv(paths[2], index=False)
+        params = self.parameters
+        params["value"] = [json.dumps(v) if isinstance(v, (list, tuple)) else v for v in params["value"]]
+        params.to_csv(paths[2], index=False)
         paths[3].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         return paths
 
@@ -195,11 +276,20 @@ def adopters_by_year(adopt_year: np.ndarray, years: np.ndarray) -> np.ndarray:
     return (adopt_year[..., None] <= years).sum(axis=1)
 
 
+_EMPIRICAL = "inverted_cdf"  # a quantile is a value the data take
+
+
 def quantile_band(grouped, quantiles) -> pd.DataFrame:
-    """Mean and quantiles (columns ``mean``, ``q05``, ...) of a grouped series, as a flat table."""
+    """Mean and quantiles (columns ``mean``, ``q05``, ...) of a grouped series, as a flat table.
+
+    Quantiles are values the series takes (the inverse of its empirical distribution function), so a
+    median of counts of states is a whole number of states.
+    """
     out = grouped.mean().rename("mean").to_frame()
     for q in quantiles:
-        out[f"q{round(q * 100):02d}"] = grouped.quantile(q)
+        out[f"q{round(q * 100):02d}"] = grouped.agg(
+            lambda x, q=q: np.quantile(x.to_numpy(float), q, method="inverted_cdf")
+        )
     return out.reset_index()
 
 

@@ -33,7 +33,7 @@ def run(scenario, seed: SeedLike) -> RunResult:
     >>> res.model.year
     2015
     """
-    model = HarmonizationModel(scenario, seed)
+    model = HarmonizationModel(scenario, rng=seed)
     model.run_model()
     seed_rec = seed_record(seed)  # a child SeedSequence keeps its spawn key: the record reproduces the run
     return RunResult(
@@ -95,7 +95,7 @@ def run_ensemble(
         adopt = np.empty((len(seeds), *w.initial.shape), dtype=YEAR)
         arrival = np.empty((len(seeds), len(w.agreements)), dtype=YEAR)
         for r, s in enumerate(seeds):
-            m = HarmonizationModel(scenario, s, collect=False)
+            m = HarmonizationModel(scenario, rng=s, collect=False)
             m.run_model()
             adopt[r], arrival[r] = m.state.adopt_year[0], m.state.arrival[0]
             if progress is not None:

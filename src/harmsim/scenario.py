@@ -54,6 +54,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import _repr
 from ._toml import read_toml
 from .dynamics import HAZARD_PARAMS, Dynamics
 from .errors import ConfigError, HarmsimError
@@ -96,6 +97,21 @@ class Scenario:
     #: transforms inherited from the scenario this one was derived from (counterfactuals, fits)
     inherited_transforms: Transforms | None = field(default=None, repr=False)
     _raw: Mapping = field(default_factory=dict, repr=False)
+
+    def _facts(self) -> dict:
+        return {
+            "name": self.name,
+            "record": self.record.name,
+            "window": f"{self.start}-{self.end}",
+            "mechanisms": ", ".join(self.enabled) or "none",
+            "parameters": len(self.parameters()),
+        }
+
+    def __repr__(self) -> str:
+        return _repr.text("Scenario", self._facts())
+
+    def _repr_html_(self) -> str:
+        return _repr.html("Scenario", {**self._facts(), "description": self.description})
 
     @property
     def observed_until(self) -> int:

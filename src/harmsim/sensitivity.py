@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import _repr
 from .errors import ConfigError
 from .rng import SeedLike, stream_seed
 
@@ -194,6 +195,21 @@ class SensitivityResult:
     method: str
     provenance: dict = field(default_factory=dict)
 
+    def _facts(self) -> dict:
+        return {
+            "scenario": self.provenance.get("scenario"),
+            "method": self.method,
+            "parameters": len(self.problem.get("names", [])),
+            "points": len(self.points),
+            "replicates": self.provenance.get("replicates"),
+        }
+
+    def __repr__(self) -> str:
+        return _repr.text("SensitivityResult", self._facts())
+
+    def _repr_html_(self) -> str:
+        return _repr.html("SensitivityResult", self._facts(), self.summary("year_mae"))
+
     def summary(self, output: str = "year_mae") -> str:
         """The indices of one output in words: the leading parameters, and how much is noise."""
         t = self.indices[self.indices["output"] == output]
@@ -257,7 +273,7 @@ def sensitivity(
 ) -> SensitivityResult:
     """Design, evaluate and analyze; see the module docstring. ``cache``: a CSV file for the evaluation
     (resumed if interrupted, like a sweep's ``out``; ``force`` replaces another analysis's cache there)."""
-    from .results import _version
+    from .results import build_info
     from .sweep import evaluate
 
     _salib()
@@ -286,7 +302,7 @@ def sensitivity(
         "base": base,
         "replicates": replicates,
         "problem": prob,
-        "ranges_from": "a fit" if fit is not None else "given ranges",
-        "harmsim_version": _version(),
+        "ranges_from": "a fit" if fit is not None else "given ranges" if ranges is not None else "scenario [ranges]",
+        **build_info(),
     }
     return SensitivityResult(idx, table, prob, method, prov)

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import batch
+from . import _repr, batch
 from ._limits import check_memory, check_workers
 from ._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from .compare import aligned_years, fit_metrics, target
@@ -319,6 +319,20 @@ class SweepResult:
     provenance: dict = field(default_factory=dict)
     path: Path | None = None
 
+    def _facts(self) -> dict:
+        return {
+            "scenario": self.provenance.get("scenario"),
+            "points": len(self.table),
+            "replicates": int(self.table["replicates"].iloc[0]) if len(self.table) else None,
+            "path": None if self.path is None else str(self.path),
+        }
+
+    def __repr__(self) -> str:
+        return _repr.text("SweepResult", self._facts())
+
+    def _repr_html_(self) -> str:
+        return _repr.html("SweepResult", self._facts(), "table: one row per point (fit metrics, outcomes)")
+
 
 def _atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -513,7 +527,7 @@ def evaluate(
     base = {**job_payload(scenario, record), "seeds": seeds, "seed": int(seed)}
     values = table[names].to_dict("records")
     tasks = {i: {**base, "points": [(int(pid[p]), _plain(values[p])) for p in chunks[i]]} for i in todo}
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(
         total=n,

@@ -52,6 +52,7 @@ def calibrate(
     priors: list[RealRange] | None = None,
     profiles: bool = False,
     observed_until: int | None = None,
+    progress: bool | None = False,
     **abc_options,
 ) -> Fit:
     """Fit ``scenario`` to ``record`` (default: the scenario's own record).
@@ -63,7 +64,8 @@ def calibrate(
     ``profiles=True`` (MLE) adds 95% profile-likelihood intervals and takes
     the identifiability status from them. ``observed_until=YEAR`` fits on the
     observations up to YEAR only (inputs may run further: they are
-    exogenous), the first step of a backtest.
+    exogenous), the first step of a backtest. ``progress=True`` shows a
+    progress bar (None: on a terminal only).
     """
     record = record if record is not None else scenario.record
     if observed_until is not None:
@@ -75,12 +77,12 @@ def calibrate(
     if method == "mle":
         if priors is not None or abc_options:
             raise CalibrationError("priors and sampler options are for method='abc'")
-        fit = fit_mle(scenario, record, free)
+        fit = fit_mle(scenario, record, free, progress=progress)
         fit = with_profiles(scenario, record, fit) if profiles else fit
     else:
         if priors is None:
             priors = default_priors(scenario, list(free) if free is not None else default_free(scenario, record))
-        fit = abc_smc(scenario, record, priors, **abc_options)
+        fit = abc_smc(scenario, record, priors, progress=progress, **abc_options)
     ag = scenario.mechanism("agreements")
     if ag is not None and ag.arrival == "endogenous":
         fit.log["arrival"] = arrival_statement(arrival_thresholds(scenario, record))

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import time
+import warnings
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -47,7 +48,7 @@ from .. import batch
 from .._limits import check_workers
 from .._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from ..compare import aligned_years, fit_metrics, target
-from ..errors import CalibrationError, ConfigError
+from ..errors import CalibrationError, ConfigError, HarmsimWarning
 from ..params import RealRange
 from ..rng import SeedLike, spawn_seeds, stream
 from .fit import Fit
@@ -110,8 +111,13 @@ def abc_smc(
     workers: int = 1,
     executor: cf.Executor | None = None,
     batch_size: int = 250,
+    progress: bool | None = False,
 ) -> Fit:
-    """Run ABC-SMC; see the module docstring. Returns a :class:`Fit` with posterior samples."""
+    """Run ABC-SMC; see the module docstring. Returns a :class:`Fit` with posterior samples.
+
+    ``progress``: a bar of the simulations spent against the budget, with the
+    generation, tolerance and acceptance (None: on a terminal only).
+    """
     t0 = time.perf_counter()
     if not priors:
         raise CalibrationError("ABC needs at least one prior")
@@ -140,11 +146,15 @@ def abc_smc(
     if executor is None and workers > 1:
         own_pool = executor = process_pool(workers)
     used = 0
+    from .mle import _bar
+
+    bar = _bar(progress, f"ABC {scenario.name}", "sim", budget)
 
     def run_batch(theta: np.ndarray) -> np.ndarray:
         nonlocal used
         seeds = spawn_seeds(np.random.SeedSequence(seed_ss.entropy, spawn_key=(used,)), len(theta))
         used += len(theta)
+        bar.update(len(theta))
         chunks = [slice(a, min(a + batch_size, len(theta))) for a in range(0, len(theta), batch_size)]
         tasks = [{**job, "names": names, "theta": theta[c].tolist(), "seeds": seeds[c]} for c in chunks]
         if executor is None:
@@ -199,10 +209,14 @@ def abc_smc(
             theta, d, w = new_t, new_d, new_w
             rate = population / proposed
             history.append(_generation_row(gen, eps, population, proposed, theta, w, names))
+            bar.set_postfix_str(f"generation {gen}, tolerance {eps:.3g}, acceptance {rate:.2f}", refresh=False)
             if rate < min_acceptance:
                 history[-1]["stopped"] = f"acceptance {rate:.3f} < {min_acceptance}"
                 break
+        else:
+            history[-1]["stopped"] = f"generation cap ({generations})"
     finally:
+        bar.close()
         if own_pool is not None:
             own_pool.shutdown()
     # Posterior: equally weighted resample of the last population.
@@ -229,6 +243,23 @@ def abc_smc(
     )
     gens = pd.DataFrame(history)
     elapsed = time.perf_counter() - t0
+    stopped = str(history[-1].get("stopped", ""))
+    last = history[-1]
+    if stopped.startswith("generation cap"):
+        warnings.warn(
+            f"ABC stopped at its {stopped} after {used:,} of its {budget:,} simulations, with acceptance "
+            f"{last['acceptance']:.3f} and the tolerance ({last['epsilon']:.3g}) still falling: the posterior may be "
+            "wider than the summaries allow (raise --generations, or set --min-acceptance to stop on purpose)",
+            HarmsimWarning,
+            stacklevel=2,
+        )
+    elif not stopped.startswith(("acceptance", "budget")):
+        warnings.warn(
+            f"ABC stopped early ({stopped}) after {used:,} of its {budget:,} simulations: the posterior is the last "
+            "complete generation's",
+            HarmsimWarning,
+            stacklevel=2,
+        )
     log = {
         "data": f"record '{record.name}', window {scenario.start}-{scenario.end}",
         "targets": "distance = mean absolute error of adoption years + mean absolute gap of cumulative adoption "
@@ -246,6 +277,7 @@ def abc_smc(
         },
         "diagnostics": {
             "simulations": used,
+            "stopped": stopped,
             "generations run": int(gens["generation"].max()),
             "final tolerance": float(gens["epsilon"].iloc[-1]),
             "final effective sample size": float(1 / np.sum(w**2)),

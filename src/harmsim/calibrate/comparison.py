@@ -195,6 +195,7 @@ def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0
     fit.apply(scenario)  # refuses a fit of another scenario
     adopt, arrival, draws, seeds = _predictive(scenario, fit, replicates, seed)
     prov = provenance(scenario, seeds, "batch")
+    prov["parameters"] = {k: v for k, v in prov["parameters"].items() if k not in draws}  # the held ones
     prov["predictive"] = {"fit": fit.method, "scenario": fit.scenario, "draws": draws.to_dict("list")}
     return EnsembleResult(
         tidy_adoptions(scenario.world, adopt, seeds),
@@ -290,6 +291,8 @@ def compare_mechanisms(
     ``workers`` > 1 fits the scenarios in that many processes (the results do
     not depend on it: each model's work is seeded by ``seed`` alone).
 
+    ``progress(what)`` is called when each model, the Bass baseline and each placebo test is done.
+
     ``placebos=N`` adds the placebo test of the agreements
     (:mod:`harmsim.calibrate.placebo`) for each nested pair that asks about
     them, with N placebo schedules (19 gives p-values in steps of 0.05).
@@ -322,15 +325,13 @@ def compare_mechanisms(
     else:
         done = []
         for sc in scs:
+            done.append(_model(sc, *args))
             if progress:
                 progress(sc.name)
-            done.append(_model(sc, *args))
     for sc, (row, fit, p) in zip(scs, done):
         fits[sc.name] = fit
         pit[sc.name] = p
         rows.append(row)
-    if progress:
-        progress("bass")
     bass_sc = next(
         (s for s in scs if s.dynamics.mechanism("prerequisites") is not None and not s.dynamics.needs_latent),
         structure,
@@ -353,6 +354,8 @@ def compare_mechanisms(
     scores, pit["bass (per instrument)"] = _scores(target(bass_sc, record), sims, seed)
     row.update(scores)
     rows.append(row)
+    if progress:
+        progress("bass")
     table = pd.DataFrame(rows)
     table, same = _merge_identical(table)
     table["d_aic"] = table["aic"] - table["aic"].min()
@@ -380,8 +383,6 @@ def compare_mechanisms(
                 continue
             done.add(key)
             if big in fits and small in fits and by_name[big].mechanism("agreements") is not None:
-                if progress:
-                    progress(f"placebo schedules for {big} vs {small}")
                 pt = placebo_test(
                     by_name[big],
                     by_name[small],
@@ -395,6 +396,8 @@ def compare_mechanisms(
                 refitted[big] = pt.placebos
                 placebo_rows.append(pt.placebos.assign(test=f"{key[0]} vs {key[1]}", real_gain=pt.real_gain))
                 placebo_words.append(f"{key[0]} vs {key[1]}: {pt.words()}")
+                if progress:
+                    progress(f"placebo schedules for {big} vs {small}")
                 if len(tests):
                     hit = tests["test"].str.startswith(f"{big} vs")
                     tests.loc[hit, "placebo_p"] = pt.p_value

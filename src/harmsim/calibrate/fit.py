@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import _repr
 from ..errors import CalibrationError, ConfigError
 from ..rng import SeedLike, stream
 
@@ -56,6 +57,23 @@ class Fit:
     observed_until: int | None = None
     transforms: dict = field(default_factory=dict)
     model_digest: str | None = None
+
+    def _facts(self) -> dict:
+        return {
+            "scenario": self.scenario,
+            "method": self.method,
+            "record": self.record,
+            "observed_until": self.observed_until,
+            "parameters": len(self.estimates),
+            "loglik": None if self.loglik is None else round(float(self.loglik), 3),
+        }
+
+    def __repr__(self) -> str:
+        return _repr.text("Fit", self._facts())
+
+    def _repr_html_(self) -> str:
+        est = self.estimates[[c for c in ("parameter", "estimate", "se", "status") if c in self.estimates]]
+        return _repr.html("Fit", self._facts()) + est.to_html(index=False, float_format=lambda x: f"{x:.3g}")
 
     @property
     def n_params(self) -> int:
@@ -380,10 +398,13 @@ def _trace(fit: Fit) -> str:
         f"- {log.get('method', '')}",
     ]
     for k, v in log.get("settings", {}).items():
-        lines.append(f"- {k}: {v}")
+        lines.append(f"- {k}: {_plain(v)}")
     lines += ["", "## Diagnostics"]
     for k, v in log.get("diagnostics", {}).items():
-        lines.append(f"- {k}: {v}")
+        if isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
+            lines += [f"- {k}:", "", *_table(v), ""]
+        else:
+            lines.append(f"- {k}: {_plain(v)}")
     lines += ["", "## Approximations", *[f"- {a}" for a in log.get("approximations", [])], ""]
     lines += [
         "## Time",
@@ -397,6 +418,28 @@ def _trace(fit: Fit) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _plain(v):
+    """Numbers as a reader writes them (no ``np.float64(...)``), in dicts and lists too."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_plain(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(str(_plain(x)) for x in v) + "]"
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return v
+
+
+def _table(rows: list[dict]) -> list[str]:
+    """A Markdown table of dict rows (columns in first-seen order)."""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        out.append("| " + " | ".join(str(_plain(r.get(c, ""))) for c in cols) + " |")
+    return out
 
 
 def _sign_words(name: str, est: float, lo, hi, status: str) -> str:

@@ -99,13 +99,15 @@ def fit_mle(
     start: dict | None = None,
     uncertainty: bool = True,
     hessian_step: float = 1e-3,
+    progress: bool | None = False,
 ) -> Fit:
     """Maximize the exact likelihood of ``record`` under ``scenario`` over ``free``.
 
     ``cells`` (N, K) bool restricts the likelihood to those state-instrument
     histories (the others still act on peers): the basis of leave-one-out
     scores. ``start`` overrides start values; ``uncertainty=False`` skips the
-    Hessian (standard errors are then NaN).
+    Hessian (standard errors are then NaN). ``progress``: a bar of the
+    optimizer's iterations and the log-likelihood (None: on a terminal only).
     """
     t0 = time.perf_counter()
     free = list(free) if free is not None else default_free(scenario, record)
@@ -161,10 +163,13 @@ def fit_mle(
         return v[0], (v[1:] - v[0]) / steps
 
     path = []
+    bar = _bar(progress, f"MLE {scenario.name}", "iteration")
 
     def plateau(intermediate_result):
         # a parameter without curvature drifts towards its bound while the likelihood barely moves: stop there
         path.append(float(intermediate_result.fun))
+        bar.update(1)
+        bar.set_postfix_str(f"log posterior {-path[-1]:.3f}, {evals[0]:,} evaluations", refresh=False)
         if len(path) > PLATEAU_ITERATIONS and path[-1 - PLATEAU_ITERATIONS] - path[-1] < PLATEAU_GAIN:
             raise StopIteration
 
@@ -189,11 +194,13 @@ def fit_mle(
     prior = log_prior(final)
     ll = -float(res.fun) - prior  # the record's log-likelihood, without the pooling term
     if uncertainty:
+        bar.set_description(f"MLE {scenario.name}: standard errors")
         H = _hessian(f_many, x, bounds, hessian_step)
         cov, status, se = _uncertainty(H, x, bounds)
     else:
         H = np.full((len(x), len(x)), np.nan)
         cov, status, se = H.copy(), ["not assessed"] * len(x), np.full(len(x), np.nan)
+    bar.close()
     lower, upper = x - 1.96 * se, x + 1.96 * se
     est = pd.DataFrame(
         {
@@ -318,6 +325,15 @@ def _hessian(f_many, x, bounds, h):
     for (i, j), (pp, pm, mp, mm) in zip(pairs, cross):
         H[i, j] = H[j, i] = (pp - pm - mp + mm) / (4 * steps[i] * steps[j])
     return H
+
+
+def _bar(progress: bool | None, desc: str, unit: str, total: int | None = None):
+    """A progress bar on stderr (``progress`` None: shown on a terminal only; False: never)."""
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=None if progress is None else not progress, file=sys.stderr)
 
 
 #: the optimizer stops when the log-likelihood rose by less than PLATEAU_GAIN over PLATEAU_ITERATIONS iterations

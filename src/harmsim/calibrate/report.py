@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..compare import compliance_curves, observed_curves, simulated_curves, year_ranges
-from ..plots import figure_cumulative, figure_timeline, plot_incremental
+from ..compare import compliance_curves
+from ..plots import plot_incremental
 from .comparison import Comparison, predictive_ensemble
 
 __all__ = ["write_comparison"]
@@ -72,20 +72,7 @@ def _write(comparison, scenarios, out: Path, replicates: int, seed: int) -> tupl
         fit = comparison.fits[name]
         ens = predictive_ensemble(sc, fit, replicates, seed)
         rec = sc.record
-        inst = list(sc.world.instruments)
-        title = f"{name}: fitted by maximum likelihood, {replicates} predictive draws, against the record"
-        figs = {
-            f"{name}_cumulative": figure_cumulative(
-                observed_curves(rec, sc.start, sc.end, inst),
-                simulated_curves(ens),
-                inst,
-                len(sc.world.states),
-                suptitle=title,
-            ),
-            f"{name}_timeline": figure_timeline(
-                rec.adoptions, year_ranges(ens), inst, sc.end, list(sc.world.states), suptitle=title
-            ),
-        }
+        figs = {f"{name}_{stem}": f for stem, f in ens.plot.all().items()}
         if len(rec.agreements):
             fig = Figure(figsize=(7.5, 4.2), layout="constrained")
             ax = fig.subplots()

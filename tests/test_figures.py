@@ -1,0 +1,102 @@
+"""What the figures say, checked on their content: names not ids, agreement dates, legends, medians over all runs,
+the order of states, and what was simulated (hand-set or fitted)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.calibrate import calibrate
+from harmsim.calibrate.comparison import predictive_ensemble
+from harmsim.cli import main
+from harmsim.compare import simulated_curves, year_ranges
+from harmsim.figures import instrument_labels, state_labels, states_by_adoption
+
+
+@pytest.fixture(scope="module")
+def ens():
+    return harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=200, seed=3)
+
+
+def _texts(fig):
+    return [t.get_text() for t in fig.findobj(match=lambda o: hasattr(o, "get_text"))]
+
+
+def _vlines(ax):
+    return {round(line.get_xdata()[0], 3) for line in ax.get_lines() if len(set(line.get_xdata())) == 1}
+
+
+def test_timeline_speaks_in_names_and_marks_the_agreements(ens):
+    rec = ens.scenario.record
+    fig = ens.plot.timeline()
+    inst = instrument_labels(rec)
+    states = state_labels(rec)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == [inst[k] for k in ens.scenario.world.instruments]
+    members = [s for s in ens.scenario.world.states if s != "TLS"]
+    order = states_by_adoption(rec, members, list(ens.scenario.world.instruments))
+    for ax in panels:
+        assert [t.get_text() for t in ax.get_yticklabels()] == [states[s] for s in order]
+        assert {1997, 2004, 2015} <= _vlines(ax)  # the declarations and the binding convention
+        assert ax.get_xticks()[-1] == 2016  # "later": not adopted by 2015
+    assert panels[-1].get_xticklabels()[-1].get_text() == "later"
+    text = " ".join(_texts(fig))
+    for words in ("ASEAN declaration (non-binding)", "ASEAN convention (binding)", "median over all runs"):
+        assert words in text
+    assert "no member adopted it by 2015" in text  # the Convention's panel says why it is empty
+    assert "the scenario's parameters, 200 runs" in fig._suptitle.get_text()
+    # states by observed adoption: Lao PDR and the Philippines (early adopters) before Singapore
+    assert order.index("LAO") < order.index("SGP") and order.index("PHL") < order.index("SGP")
+
+
+def test_medians_are_over_all_replicates(ens):
+    """A state-instrument that most runs never adopt has its median at 'later' (end + 1), not at the adopters'."""
+    r = year_ranges(ens).set_index(["state", "instrument"])
+    actip = r.xs("actip", level="instrument")
+    assert (actip["p_adopted"] < 0.5).all() and (actip["q50"] == 2016).all()
+    law = r.xs("tip_law", level="instrument").drop(index="TLS")  # Timor-Leste joins in 2025
+    assert (law["q50"] <= 2015).all() and (law["q50"] == law["q50"].round()).all()
+    curves = simulated_curves(ens)
+    assert (curves["q50"] == curves["q50"].round()).all()  # whole numbers of states
+
+
+def test_a_fitted_ensemble_says_so_and_lists_its_draws(tmp_path, capsys):
+    sc = harmsim.load_scenario("diffusion_only")
+    fit = calibrate(sc)
+    pred = predictive_ensemble(sc, fit, 50, seed=1)
+    assert "fitted by maximum likelihood, 50 draws" in pred.plot.cumulative()._suptitle.get_text()
+    p = pred.parameters
+    drawn = p[p["source"] == "fit (mle)"]
+    assert set(drawn["parameter"]) == set(fit.estimates["parameter"]) and drawn["replicate"].notna().all()
+    assert drawn.groupby("parameter")["value"].nunique().max() > 1  # one value per draw
+    held = p[p["source"] == "scenario"]
+    assert held["replicate"].isna().all() and not set(held["parameter"]) & set(drawn["parameter"])
+    fit.save(tmp_path / "fit")
+    out = tmp_path / "run"
+    assert main(["run", "diffusion_only", "--from-fit", str(tmp_path / "fit"), "-r", "20", "--out", str(out)]) == 0
+    assert "parameters drawn from the MLE fit" in capsys.readouterr().out
+    csv = pd.read_csv(out / "parameters.csv")
+    intercept = csv.loc[csv["parameter"] == "hazard.intercept", "value"].astype(float)
+    assert len(intercept) == 20 and intercept.nunique() > 1
+
+
+def test_agreements_figure_names_its_rows_and_has_a_legend():
+    sc = harmsim.load_scenario("endogenous")
+    ens = harmsim.run_ensemble(sc, replicates=50, seed=1)
+    fig = ens.plot.agreements()
+    ax = fig.axes[0]
+    names = dict(zip(sc.record.agreements["agreement"], sc.record.agreements["name"]))
+    labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
+    assert labels and all(lbl in names.values() for lbl in labels)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["recorded (non-binding)", "recorded (binding)", "simulated (runs)"]
+    assert harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=2, seed=1).plot.agreements() is None
+
+
+def test_every_figure_of_the_command_line_is_the_result_method(tmp_path):
+    out = tmp_path / "r"
+    assert main(["run", "endogenous", "-r", "30", "--out", str(out)]) == 0
+    assert {"cumulative.png", "timeline.png", "agreements.png"} <= {p.name for p in out.iterdir()}
+    assert np.isfinite(pd.read_csv(out / "fit.csv")["mean"]).any()
