@@ -100,3 +100,20 @@ def test_every_figure_of_the_command_line_is_the_result_method(tmp_path):
     assert main(["run", "endogenous", "-r", "30", "--out", str(out)]) == 0
     assert {"cumulative.png", "timeline.png", "agreements.png"} <= {p.name for p in out.iterdir()}
     assert np.isfinite(pd.read_csv(out / "fit.csv")["mean"]).any()
+
+
+def test_backtest_figure_ticks_are_the_origins():
+    from harmsim.plots import figure_backtest
+
+    scores = pd.DataFrame(
+        {
+            "origin": [2005, 2008, 2011] * 2,
+            "model": ["a"] * 3 + ["b"] * 3,
+            "log_score": [-2.0, -1.5, -1.0, -2.1, -1.4, -1.1],
+            "crps": [1.0, 0.8, 0.5, 1.1, 0.7, 0.6],
+            "coverage90": [0.9, 1.0, 1.0, 0.8, 0.9, 1.0],
+        }
+    )
+    fig = figure_backtest(scores)
+    for ax in fig.axes:
+        assert list(ax.get_xticks()) == [2005, 2008, 2011]

@@ -559,8 +559,8 @@ def plot_backtest(ax, scores: pd.DataFrame, metric: str, label: str | None = Non
         ax.set_ylim(0, 1.02)
     ax.set_title(label or metric, fontsize=9)
     ax.set_xlabel("origin (last year observed)", fontsize=8)
-    ax.set_xticks(sorted(scores["origin"].unique()))
     _style(ax)
+    ax.set_xticks(sorted(scores["origin"].unique()))  # after _style, whose locator would replace them
     return ax
 
 
