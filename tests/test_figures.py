@@ -117,3 +117,18 @@ def test_backtest_figure_ticks_are_the_origins():
     fig = figure_backtest(scores)
     for ax in fig.axes:
         assert list(ax.get_xticks()) == [2005, 2008, 2011]
+
+
+def test_incremental_figure_names_the_agreements(ens):
+    from matplotlib.figure import Figure
+
+    from harmsim.compare import compliance_curves
+    from harmsim.plots import plot_incremental
+
+    sc = ens.scenario
+    ax = Figure().subplots()
+    observed = compliance_curves(sc.record.adoptions, sc.world)
+    plot_incremental(ax, observed, compliance_curves(ens.adoptions, sc.world), sc.record.agreements)
+    text = " ".join(_texts(ax.figure)).replace("\n", " ")
+    assert "ASEAN Declaration on Transnational Crime" in text and "(binding)" in text
+    assert not any(a in text for a in sc.record.agreements["agreement"])  # no ids

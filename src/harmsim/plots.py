@@ -368,16 +368,19 @@ def plot_incremental(ax, observed: pd.DataFrame, simulated: pd.DataFrame, agreem
     ``agreements``: agreement, year, binding, trigger, builds_on.
     """
     colors = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1"]
+    label = dict(zip(agreements["agreement"], agreements["name"])) if "name" in agreements else {}
     for c, (name, g) in zip(colors, simulated.groupby("agreement", sort=False)):
         band = g.groupby("year")["share"].quantile([0.05, 0.5, 0.95]).unstack()
         ax.fill_between(band.index, band[0.05], band[0.95], color=c, alpha=0.15, linewidth=0)
         ax.plot(band.index, band[0.5], color=c, linewidth=1.2, linestyle="--")
         o = observed[observed["agreement"] == name].groupby("year")["share"].mean()
-        ax.plot(o.index, o.values, color=c, linewidth=1.8, label=f"compliance with {name}")
+        legend = _wrap(f"compliance with the {label.get(name, name)}", 60)
+        ax.plot(o.index, o.values, color=c, linewidth=1.8, label=legend)
         for _, r in agreements[(agreements["builds_on"] == name) & (agreements["trigger"] == "consensus")].iterrows():
             ax.axvline(r["year"], color=c, linewidth=1.0, linestyle="-" if r["binding"] else ":")
+            kind = "binding" if r["binding"] else "non-binding"
             ax.annotate(
-                f"{r['agreement']}\n({'binding' if r['binding'] else 'non-binding'})",
+                f"{_wrap(label.get(r['agreement'], r['agreement']), 28)}\n({kind})",
                 (r["year"], 1.0),
                 xytext=(-4, -2),
                 textcoords="offset points",
