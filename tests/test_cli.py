@@ -249,6 +249,8 @@ def test_progress_bars_for_calibration_and_steps(capsys):
     assert "ABC diffusion_only" in err and "/1000" in err and "<" in err  # elapsed<remaining
     calibrate(sc, progress=False)
     assert capsys.readouterr().err == ""
-    step = _steps(2, "compare-mechanisms")
+    step = _steps(2, "compare-mechanisms", progress=True)
     for what in ("a", "b", "placebo"):  # a step beyond the total extends it
         step(what)
+    assert (step.bar.n, step.bar.total) == (3, 3)
+    assert "compare-mechanisms" in capsys.readouterr().err

@@ -449,21 +449,20 @@ def cmd_backtest(args) -> int:
     return 0
 
 
-def _steps(total: int, desc: str):
+def _steps(total: int, desc: str, progress: bool | None = None):
     """A progress bar of named steps on stderr (shown on a terminal), as a callback ``step(what)`` called when a
-    step is done; a step beyond ``total`` (e.g. placebo refits) extends it."""
+    step is done; a step beyond ``total`` (e.g. placebo refits) extends it. Close ``step.bar`` at the end."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit="step", disable=None, file=sys.stderr)
+    bar = tqdm(total=total, desc=desc, unit="step", disable=None if progress is None else not progress, file=sys.stderr)
 
     def step(what: str) -> None:
         if bar.n >= bar.total:
             bar.total += 1
         bar.update(1)
         bar.set_postfix_str(f"done: {what}")
-        if bar.n >= bar.total:
-            bar.close()
 
+    step.bar = bar  # the caller closes it when the work is done
     return step
 
 
@@ -475,15 +474,19 @@ def cmd_compare_mechanisms(args) -> int:
     for n in names:
         sc = load_scenario(n)
         scenarios[sc.name] = sc
-    comp = compare_mechanisms(
-        list(scenarios.values()),
-        replicates=args.replicates,
-        seed=args.seed,
-        cross_validate=not args.no_cv,
-        placebos=args.placebos,
-        workers=args.workers,
-        progress=_steps(len(scenarios) + 1, "compare-mechanisms"),
-    )
+    step = _steps(len(scenarios) + 1, "compare-mechanisms")
+    try:
+        comp = compare_mechanisms(
+            list(scenarios.values()),
+            replicates=args.replicates,
+            seed=args.seed,
+            cross_validate=not args.no_cv,
+            placebos=args.placebos,
+            workers=args.workers,
+            progress=step,
+        )
+    finally:
+        step.bar.close()
     print(comp)
     if args.out:
         from .calibrate.report import write_comparison

@@ -77,39 +77,41 @@ class EnsemblePlots:
     def __init__(self, ens, record=None):
         self.ens = ens
         self.record = record if record is not None else ens.scenario.record
+        self._ranges: dict = {}  # year ranges per (record, end): shared by the figures of one call to all()
 
-    def _context(self):
-        sc, rec = self.ens.scenario, self.record
+    def _context(self, record=None):
+        """(scenario, record, end, instruments, members of the window, title) for ``record`` (default: this one's)."""
+        sc, rec = self.ens.scenario, record if record is not None else self.record
         end = min(sc.end, rec.end)
         inst = [k for k in sc.world.instruments if k in set(rec.instrument_ids)]
+        members = [s for s, m in zip(sc.world.states, sc.world.member[sc.world.years <= end].any(axis=0)) if m]
         title = f"{sc.name}: {describe(self.ens)}, against the observed record '{rec.name}' ({rec.start}-{rec.end})"
-        return sc, rec, end, inst, title
+        return sc, rec, end, inst, members, title
+
+    def _year_ranges(self, rec, end: int) -> pd.DataFrame:
+        key = (id(rec), end)
+        if key not in self._ranges:
+            self._ranges[key] = year_ranges(self.ens, end)
+        return self._ranges[key]
 
     def cumulative(self, record=None):
         """Observed against simulated cumulative adopters, one panel per instrument, agreements marked."""
-        if record is not None:
-            return EnsemblePlots(self.ens, record).cumulative()
-        sc, rec, end, inst, title = self._context()
-        ranges = year_ranges(self.ens, end)
-        members = int(sc.world.member[sc.world.years <= end].any(axis=0).sum())
+        sc, rec, end, inst, members, title = self._context(record)
         return figure_cumulative(
             observed_curves(rec, sc.start, end, inst),
             simulated_curves(self.ens),
             inst,
-            members,
+            len(members),
             instrument_labels(rec),
             title,
             agreement_marks(sc),
-            notes(rec, ranges, inst, end),
+            notes(rec, self._year_ranges(rec, end), inst, end),
         )
 
     def timeline(self, record=None):
         """Per state and instrument: observed year against the simulated range and median over all runs."""
-        if record is not None:
-            return EnsemblePlots(self.ens, record).timeline()
-        sc, rec, end, inst, title = self._context()
-        ranges = year_ranges(self.ens, end)
-        members = [s for s, m in zip(sc.world.states, sc.world.member[sc.world.years <= end].any(axis=0)) if m]
+        sc, rec, end, inst, members, title = self._context(record)
+        ranges = self._year_ranges(rec, end)
         return figure_timeline(
             rec.adoptions,
             ranges,
@@ -125,11 +127,9 @@ class EnsemblePlots:
 
     def agreements(self, record=None):
         """Endogenous agreements: simulated arrival years against the recorded ones (None when none is endogenous)."""
-        if record is not None:
-            return EnsemblePlots(self.ens, record).agreements()
         from matplotlib.figure import Figure
 
-        _, rec, end, _, title = self._context()
+        _, rec, end, _, _, title = self._context(record)
         ag = self.ens.agreements
         if not len(ag) or "arrival" not in ag or not (ag["arrival"] == "endogenous").any() or not len(rec.agreements):
             return None
