@@ -62,6 +62,16 @@ def _out_folder(text: str) -> Path:
     return Path(text)
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {text!r}")
+    return port
+
+
 class _Defaults(argparse.HelpFormatter):
     """Every option's default in its help, unless the help already says it."""
 
@@ -222,6 +232,23 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", type=_out_folder, required=True, help="output folder")
     bt.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     bt.add_argument("--no-figures", action="store_true", help="write tables only")
+    da = sub.add_parser(
+        "dashboard",
+        help="the model in the browser (Mesa's SolaraViz; needs pip install 'harmsim[viz]')",
+        description="Serve the dashboard: the member states stepping year by year, sliders for the mechanisms' "
+        "parameters, this run against the record. Open the address it prints; Ctrl-C stops it.",
+    )
+    da.add_argument(
+        "scenario",
+        nargs="?",
+        default="baseline",
+        help="scenario file, or the name of a shipped scenario (default: baseline)",
+    )
+    da.add_argument(
+        "--from-fit", type=Path, metavar="DIR", help="a saved fit: sliders start at its estimates, charts show its band"
+    )
+    da.add_argument("--port", "-p", type=_port, default=8765, help="port to serve on")
+    da.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     se = sub.add_parser("sensitivity", help="global sensitivity analysis: Sobol indices or Morris screening (SALib)")
     se.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
     se.add_argument("--method", choices=("sobol", "morris"), default="sobol", help="default sobol")
@@ -539,6 +566,13 @@ def cmd_record(args) -> int:
     return 0
 
 
+def cmd_dashboard(args) -> int:
+    from .dashboard import serve
+
+    fit = None if args.from_fit is None else str(args.from_fit)
+    return serve(args.scenario, fit=fit, port=args.port, host=args.host)
+
+
 def cmd_scenarios(args) -> int:
     rows = list_scenarios()
     width = max(len(n) for n, _ in rows)
@@ -769,6 +803,7 @@ def main(argv=None) -> int:
         "forecast": cmd_forecast,
         "backtest": cmd_backtest,
         "counterfactual": cmd_counterfactual,
+        "dashboard": cmd_dashboard,
     }[args.command]
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning

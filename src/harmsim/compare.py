@@ -42,7 +42,7 @@ import pandas as pd
 from .errors import ConfigError
 from .observations import observed_until
 from .record import Record
-from .results import EnsembleResult, RunResult, quantile_band
+from .results import EnsembleResult, RunResult, cumulative_counts, quantile_band
 from .world import NEVER
 
 __all__ = [
@@ -269,13 +269,14 @@ def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFra
 # Tables for figures ---------------------------------------------------------------------
 
 
-def observed_curves(record: Record, start: int, end: int, instruments=None) -> pd.DataFrame:
+def observed_curves(record: Record, start: int, end: int, instruments=None, states=None) -> pd.DataFrame:
     """Observed adopters by year per instrument: ``sure`` (adopted for certain) and ``possible``.
 
-    The two differ only where adoption years are interval-censored.
+    The two differ only where adoption years are interval-censored. ``states`` (default: every state of the
+    record) limits the count, e.g. to the members of a window: the record also holds states that join later.
     """
     instruments = list(instruments or record.instrument_ids)
-    states = list(record.state_ids)
+    states = list(record.state_ids if states is None else states)
     lo, hi = observed_bounds(record, states, instruments, end)
     years = np.arange(start, end + 1)
     sure, possible = observed_counts(lo, hi, years)
@@ -289,9 +290,13 @@ def observed_curves(record: Record, start: int, end: int, instruments=None) -> p
     )
 
 
-def simulated_curves(result: EnsembleResult, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
-    """Simulated adopters by year per instrument: mean and quantiles over replicates."""
-    c = result.cumulative()
+def simulated_curves(result: EnsembleResult, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95), states=None) -> pd.DataFrame:
+    """Simulated adopters by year per instrument: mean and quantiles over replicates (of ``states`` if given)."""
+    if states is None:
+        c = result.cumulative()
+    else:
+        a = result.adoptions
+        c = cumulative_counts(a[a["state"].isin(list(states))], result.scenario.start, result.scenario.end)
     return quantile_band(c.groupby(["instrument", "year"], sort=False)["adopters"], quantiles)
 
 

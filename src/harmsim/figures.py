@@ -84,7 +84,7 @@ class EnsemblePlots:
         sc, rec = self.ens.scenario, record if record is not None else self.record
         end = min(sc.end, rec.end)
         inst = [k for k in sc.world.instruments if k in set(rec.instrument_ids)]
-        members = [s for s, m in zip(sc.world.states, sc.world.member[sc.world.years <= end].any(axis=0)) if m]
+        members = list(sc.world.members_until(end))
         title = f"{sc.name}: {describe(self.ens)}, against the observed record '{rec.name}' ({rec.start}-{rec.end})"
         return sc, rec, end, inst, members, title
 
@@ -98,8 +98,8 @@ class EnsemblePlots:
         """Observed against simulated cumulative adopters, one panel per instrument, agreements marked."""
         sc, rec, end, inst, members, title = self._context(record)
         return figure_cumulative(
-            observed_curves(rec, sc.start, end, inst),
-            simulated_curves(self.ens),
+            observed_curves(rec, sc.start, end, inst, members),
+            simulated_curves(self.ens, states=members),
             inst,
             len(members),
             instrument_labels(rec),

@@ -83,7 +83,11 @@ class HarmonizationModel(mesa.Model):
     Parameters
     ----------
     scenario : Scenario, or a scenario file or shipped scenario name
-        What to simulate (record, window, mechanisms, parameters).
+        What to simulate (record, window, mechanisms, parameters); default
+        the class's ``default_scenario``, "baseline". Mesa 3.5's SolaraViz
+        passes a Mesa ``Scenario`` object on Reset: its values are taken as
+        keyword parameters (and its ``rng`` as the seed) of the default
+        scenario.
     rng : int or numpy.random.SeedSequence, optional
         The run's seed (Mesa's name for it). Without one the model picks a
         fresh 63-bit seed and records it in ``model.seed``, as Mesa models do.
@@ -93,26 +97,40 @@ class HarmonizationModel(mesa.Model):
     collect : bool
         Record every year in ``datacollector`` (default). ``False`` skips the
         tables (the run's outcome is the same) and makes a run faster.
-    **params
+    **kwargs
         Any scenario parameter, by its dotted name with dots as underscores:
         ``diffusion_strength=0.5``, ``hazard_offsets_untoc=1.0``. A name that
         two parameters share that way is refused (use the Scenario's
         ``with_params``); see :func:`harmsim.scenario.keyword_parameters`.
+        ``<mechanism>_enabled=False`` switches a mechanism off.
 
     ``mesa.batch_run`` works with it over any parameter (see docs/engines.md)::
 
         mesa.batch_run(HarmonizationModel, {"diffusion_strength": [0, 1, 2]}, rng=range(10))
     """
 
+    #: the scenario a model is built on when none is given (a subclass may set its own)
+    default_scenario: Scenario | str = "baseline"
+
     def __init__(
         self,
-        scenario="baseline",
+        scenario: Scenario | str | None = None,
         *,
         rng: SeedLike | None = None,
         seed: SeedLike | None = None,
         collect: bool = True,
-        **params,
+        **kwargs,  # named kwargs: Mesa 3.3's SolaraViz accepts parameters through a **kwargs only
     ):
+        if scenario is None:
+            scenario = type(self).default_scenario
+        elif _is_mesa_scenario(scenario):
+            values = dict(scenario)
+            mesa_rng = values.pop("rng", None)
+            if mesa_rng is not None:
+                if rng is not None or seed is not None:
+                    raise ConfigError("give the run's seed in the Mesa Scenario or as rng=/seed=, not both")
+                rng = mesa_rng
+            scenario, kwargs = type(self).default_scenario, {**values, **kwargs}
         if rng is not None and seed is not None:
             raise ConfigError("give the run's seed as rng= or seed=, not both")
         given = rng if rng is not None else seed
@@ -122,8 +140,8 @@ class HarmonizationModel(mesa.Model):
             given = secrets.randbits(63)  # Mesa's convention; recorded in self.seed, so the run can be repeated
         if not isinstance(scenario, Scenario):
             scenario = _cached_scenario(str(scenario))
-        if params:
-            scenario = scenario.with_params(keyword_parameters(scenario, params))
+        if kwargs:
+            scenario = scenario.with_params(keyword_parameters(scenario, kwargs))
         ss = seed_sequence(given)
         super().__init__(rng=stream_seed(ss, "mesa"))
         #: the harmsim Scenario (not ``scenario``: Mesa 3.5 reserves ``Model.scenario``)
@@ -221,6 +239,15 @@ class HarmonizationModel(mesa.Model):
             f"HarmonizationModel(scenario={self.config.name!r}, seed={self.seed!r}, year={self.year}, "
             f"members={len(self._agent_of)}, adoptions={self.n_adopters})"
         )
+
+
+def _is_mesa_scenario(obj) -> bool:
+    """Whether ``obj`` is a Mesa (3.5 and later) ``Scenario``: what SolaraViz's Reset passes as ``scenario``."""
+    try:
+        from mesa.experimental.scenarios import Scenario as MesaScenario
+    except ImportError:  # Mesa 3.3 has none
+        return False
+    return isinstance(obj, MesaScenario)
 
 
 def _forget_model(model) -> None:

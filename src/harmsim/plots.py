@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Circle, Patch, Rectangle, Wedge
 from matplotlib.ticker import MaxNLocator
 
 __all__ = [
@@ -22,12 +22,15 @@ __all__ = [
     "figure_cumulative",
     "figure_differences",
     "figure_fan",
+    "figure_run",
     "figure_timeline",
     "plot_cumulative",
     "plot_difference",
     "plot_fan",
     "plot_indices",
     "plot_pit",
+    "plot_run",
+    "plot_states",
     "plot_timeline",
 ]
 
@@ -159,11 +162,11 @@ def _later_axis(ax, end: int) -> None:
     ax.set_xlim(right=end + 1.7)
 
 
-def _grid(n: int, width=10.0, row_height=2.6):
+def _grid(n: int, width=10.0, row_height=2.6, layout="constrained"):
     cols = min(3, n)
     rows = math.ceil(n / cols)
     # A bare Figure (no pyplot): no global state, freed when dropped.
-    fig = Figure(figsize=(width, row_height * rows + 0.9), layout="constrained")
+    fig = Figure(figsize=(width, row_height * rows + 0.9), layout=layout)
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
@@ -181,15 +184,19 @@ def _agreement_handles(agreements) -> list:
     return out
 
 
-def _panels(instruments, draw, ylabel: str, handles, names=None, suptitle=None):
-    """One panel per instrument, ``draw(ax, instrument, title)`` on each, years below, one legend."""
-    fig, axes = _grid(len(instruments))
+def _panels(instruments, draw, ylabel: str, handles, names=None, suptitle=None, layout="constrained"):
+    """One panel per instrument, ``draw(ax, instrument, title)`` on each, years below, one legend.
+
+    ``layout=None`` leaves the margins to the caller (``subplots_adjust``), the legend at the bottom edge.
+    """
+    fig, axes = _grid(len(instruments), layout=layout)
     for ax, k in zip(axes, instruments):
         draw(ax, k, (names or {}).get(k, k))
     for ax in axes[-min(3, len(axes)) :]:
         ax.set_xlabel("year", fontsize=8)
     fig.supylabel(ylabel, fontsize=9)
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=8, frameon=False)
+    loc = "outside lower center" if layout == "constrained" else "lower center"
+    fig.legend(handles=handles, loc=loc, ncol=min(len(handles), 4), fontsize=8, frameon=False)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
@@ -625,3 +632,129 @@ def plot_pit(ax, pit: pd.DataFrame, bins: int = 10, title: str | None = None):
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=8)
     return ax
+
+
+#: one color per instrument in the dashboard's state rings (Okabe-Ito, readable with colour-blindness)
+INSTRUMENT_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#000000")
+#: a single run, against the observed step line and the bands
+RUN = "#c0392b"
+
+
+def plot_states(
+    ax, states: pd.DataFrame, cells: pd.DataFrame, borders: pd.DataFrame, labels=None, title=None, legend_ax=None
+):
+    """The member states as a network at rough geographic positions, each a ring of one wedge per instrument.
+
+    ``states``: columns state, name, x, y, member (bool), note (text under the name, may be empty).
+    ``cells``: columns state, instrument, adopted (bool), new (bool: adopted this year, drawn with a dark edge).
+    ``borders``: columns state_a, state_b (the links drawn). ``labels``: instrument id -> legend text.
+    Wedges run clockwise from the top in the order instruments first appear in ``cells``; a state not yet a
+    member is drawn hollow with a dashed outline. The legend goes on ``legend_ax`` if given (its frame
+    hidden), else beside the map.
+    """
+    instruments = list(dict.fromkeys(cells["instrument"]))
+    color = {k: INSTRUMENT_COLORS[i % len(INSTRUMENT_COLORS)] for i, k in enumerate(instruments)}
+    at = states.set_index("state")
+    span = max(np.ptp(states["x"]), np.ptp(states["y"]), 1.0)
+    r = 0.042 * span
+    for a, b in zip(borders["state_a"], borders["state_b"]):
+        if a in at.index and b in at.index:
+            ax.plot(*zip(at.loc[a, ["x", "y"]], at.loc[b, ["x", "y"]]), color="#c8c8c8", linewidth=1.2, zorder=0)
+    step = 360.0 / max(len(instruments), 1)
+    for s, row in at.iterrows():
+        c = cells[cells["state"] == s].set_index("instrument")
+        for i, k in enumerate(instruments):
+            adopted = bool(row["member"]) and k in c.index and bool(c.loc[k, "adopted"])
+            new = adopted and bool(c.loc[k, "new"])
+            ax.add_patch(
+                Wedge(
+                    (row["x"], row["y"]),
+                    r,
+                    90 - (i + 1) * step,
+                    90 - i * step,
+                    width=0.45 * r,
+                    facecolor=color[k] if adopted else ("#eeeeee" if row["member"] else "white"),
+                    edgecolor="#222222" if new else "white" if row["member"] else "#999999",
+                    linewidth=1.6 if new else 0.8,
+                    linestyle="-" if row["member"] else "--",
+                    zorder=3 if new else 2,
+                )
+            )
+        ax.add_patch(Circle((row["x"], row["y"]), 0.55 * r, facecolor="white", edgecolor="none", zorder=1))
+        n = int(c["adopted"].sum()) if row["member"] and len(c) else 0
+        ax.text(row["x"], row["y"], str(n) if row["member"] else "", ha="center", va="center", fontsize=8)
+        text = str(row["name"]) + (f"\n{row['note']}" if row.get("note") else "")
+        ax.text(row["x"], row["y"] - 1.25 * r, text, ha="center", va="top", fontsize=7.5, color="#333333")
+    ax.set_aspect("equal")
+    ax.set_xlim(states["x"].min() - 2 * r, states["x"].max() + 2 * r)
+    ax.set_ylim(states["y"].min() - 3 * r, states["y"].max() + 1.5 * r)
+    ax.set_axis_off()
+    handles = [Patch(facecolor=color[k], label=(labels or {}).get(k, k)) for k in instruments]
+    handles.append(Patch(facecolor="#eeeeee", label="not adopted"))
+    handles.append(Patch(facecolor="white", edgecolor="#222222", linewidth=1.6, label="adopted this year"))
+    if legend_ax is not None:
+        legend_ax.set_axis_off()
+        legend_ax.legend(handles=handles, loc="center left", fontsize=7.5, frameon=False, title="instruments")
+    else:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None, agreements=None):
+    """One run's adopters so far (red) against the observed step line and, if given, a band of many runs.
+
+    ``observed``: columns instrument, year, sure (observed adopters). ``run``: columns instrument, year, adopters
+    (the years simulated so far). ``band``: columns instrument, year, q05, q25, q75, q95, or None.
+    """
+    _mark_agreements(ax, agreements)
+    if band is not None:
+        b = band[band["instrument"] == instrument]
+        ax.fill_between(b["year"], b["q05"], b["q95"], color=SIM, alpha=0.16, linewidth=0, step="post")
+        ax.fill_between(b["year"], b["q25"], b["q75"], color=SIM, alpha=0.26, linewidth=0, step="post")
+    o = observed[observed["instrument"] == instrument]
+    ax.step(o["year"], o["sure"], where="post", color=OBS, linewidth=1.5)
+    s = run[run["instrument"] == instrument]
+    if len(s):
+        ax.step(s["year"], s["adopters"], where="post", color=RUN, linewidth=2.0)
+        ax.plot(s["year"].iloc[-1], s["adopters"].iloc[-1], "o", color=RUN, markersize=4)
+    ax.set_title(title or instrument, fontsize=9)
+    if n_states:
+        ax.set_ylim(-0.3, n_states + 0.3)
+    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)
+    _style(ax)
+    return ax
+
+
+def figure_run(
+    observed,
+    run,
+    instruments,
+    n_states,
+    band=None,
+    band_label=None,
+    names=None,
+    agreements=None,
+    suptitle=None,
+    layout="constrained",
+):
+    """One panel per instrument (:func:`plot_run`), with one legend: the dashboard's chart.
+
+    ``layout=None``: no layout engine (the caller sets the margins), for a figure redrawn every step.
+    """
+    handles = [
+        Line2D([], [], color=OBS, linewidth=1.5, label="observed"),
+        Line2D([], [], color=RUN, linewidth=2.0, label="this run"),
+    ]
+    if band is not None:
+        handles += [
+            Patch(color=SIM, alpha=0.4, label=f"{band_label or 'simulated'}: 50% band"),
+            Patch(color=SIM, alpha=0.18, label=f"{band_label or 'simulated'}: 90% band"),
+        ]
+    handles += _agreement_handles(agreements)
+
+    def draw(ax, k, title):
+        plot_run(ax, observed, run, k, band, n_states, title, agreements)
+
+    return _panels(instruments, draw, "member states that have adopted", handles, names, suptitle, layout)

@@ -54,6 +54,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import _repr
 from ._toml import read_toml
 from .dynamics import HAZARD_PARAMS, Dynamics
@@ -189,15 +191,32 @@ class Scenario:
         ``"agreements.binding"`` or ``"hazard.offsets.untoc"``. A parameter
         of a mechanism that is off is refused. A map given for a map
         parameter (``{"hazard.offsets": {"untoc": 1.0}}``) changes the keys it
-        names and keeps the others.
+        names and keeps the others. ``"<mechanism>.enabled"`` switches a
+        mechanism off or on, as ``enabled`` does in a scenario file (one
+        switched on starts from its defaults, changed by the values given
+        with it).
 
         >>> sc = load_scenario("baseline").with_params({"hazard.offsets": {"untoc": 1.0}})
         >>> dict(sc.hazard.offsets)["untoc"], dict(sc.hazard.offsets)["asean_mlat"]
         (1.0, 0.6)
+        >>> "diffusion" in load_scenario("baseline").with_params({"diffusion.enabled": False}).enabled
+        False
         """
         if not isinstance(values, Mapping):
             raise ConfigError(f"with_params takes a mapping of parameter names to values, got {type(values).__name__}")
         raw = json.loads(json.dumps(self.to_dict(), default=list))
+        on = set(self.enabled)
+        values = dict(values)
+        for name in [n for n in values if isinstance(n, str) and n.endswith(".enabled") and n.count(".") == 1]:
+            mech, switch = name.split(".")[0], values.pop(name)
+            if mech not in REGISTRY:
+                raise ConfigError(f"unknown mechanism in '{name}'; mechanisms: {', '.join(REGISTRY)}")
+            if not isinstance(switch, (bool, np.bool_)):
+                raise ConfigError(f"'{name}' must be true or false, got {switch!r}")
+            raw["mechanisms"].setdefault(mech, {})["enabled"] = bool(switch)
+            on.add(mech)  # its values may come with the switch, whichever way it goes
+            if not switch and "ranges" in raw:  # the ranges of a mechanism switched off go with it
+                raw["ranges"] = {k: v for k, v in raw["ranges"].items() if k.split(".")[0] != mech}
         for name, value in values.items():
             if not isinstance(name, str):
                 raise ConfigError(f"parameter name {name!r} is not a string (names are 'group.key')")
@@ -205,7 +224,7 @@ class Scenario:
             if parts[0] == "hazard":
                 target = raw.setdefault("hazard", {})
             elif parts[0] in REGISTRY:
-                if parts[0] not in self.enabled:
+                if parts[0] not in on:
                     raise ConfigError(
                         f"parameter '{name}': mechanism '{parts[0]}' is off in scenario '{self.name}' "
                         f"(on: {', '.join(self.enabled) or 'none'})"
@@ -521,14 +540,19 @@ def keyword_parameters(scenario: Scenario, params: Mapping[str, Any]) -> dict[st
     Every parameter of ``scenario`` has a keyword, its dotted name with the
     dots replaced by underscores (``diffusion_strength``,
     ``hazard_offsets_untoc``): what a Mesa model's constructor and
-    ``mesa.batch_run`` pass. A keyword that two parameters share that way is
-    refused, naming both.
+    ``mesa.batch_run`` pass. ``<mechanism>_enabled`` switches a mechanism
+    (``diffusion_enabled=False``). A keyword that two parameters share that
+    way is refused, naming both.
 
     >>> import harmsim
     >>> keyword_parameters(harmsim.load_scenario("baseline"), {"diffusion_strength": 0.5})
     {'diffusion.strength': 0.5}
     """
-    dotted = [*scenario.parameters(), *(f"hazard.offsets.{k}" for k in scenario.record.instrument_ids)]
+    dotted = [
+        *scenario.parameters(),
+        *(f"hazard.offsets.{k}" for k in scenario.record.instrument_ids),
+        *(f"{m}.enabled" for m in REGISTRY),  # switches, as in a scenario file
+    ]
     names: dict[str, list[str]] = {}
     for name in dict.fromkeys(dotted):
         names.setdefault(name.replace(".", "_"), []).append(name)

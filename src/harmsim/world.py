@@ -74,6 +74,11 @@ class World:
         table = self.record.instruments.set_index("instrument")["kind"]
         return tuple(str(table.get(i, "") or "") for i in self.instruments)
 
+    def members_until(self, year: int) -> tuple[str, ...]:
+        """States that are members in some year of the horizon up to ``year`` (the record also holds states
+        that join later, counted by no figure of those years)."""
+        return tuple(s for s, m in zip(self.states, self.member[self.years <= year].any(axis=0)) if m)
+
     @property
     def shape(self) -> tuple[int, int, int]:
         """(years, states, instruments)."""

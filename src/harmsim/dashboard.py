@@ -1,0 +1,475 @@
+"""The dashboard: the Mesa model in the browser, on Mesa's SolaraViz.
+
+``harmsim dashboard [SCENARIO] [--fit DIR] [--port P]`` serves it (the
+optional extra ``harmsim[viz]`` installs Mesa's visualization and Solara).
+It looks and works like any Mesa model's page: Reset, play/pause and Step in
+the sidebar, one step a year; a switch for every mechanism the scenario has
+on, a slider or choice for each of their parameters, and a seed box (empty:
+a fresh seed each Reset, shown under the charts). As in every Mesa page, the
+sliders take effect at Reset. The main view shows
+
+* the member states as a network at rough geographic positions (links:
+  shared land borders), each a ring with one wedge per instrument, filled
+  once the state has adopted it and outlined in the year it does;
+* per instrument, this run's adopters so far against the observed record
+  (1997-2015) and a band of many runs, the regional agreements' dates
+  marked (dashed: non-binding declarations; solid: the binding
+  Convention). Without a fit the band is 200 runs of the parameters now in
+  force; with ``--fit`` it is the fit's predictive band (its uncertainty
+  drawn, 500 runs) and the sliders start at the fit's estimates.
+
+Everything a page draws comes from the model (its adoption table) and from
+the functions of :mod:`harmsim.compare`; :mod:`harmsim.plots` draws it.
+
+Python use, in a notebook or a ``solara run`` script::
+
+    from harmsim.dashboard import Page    # the page of the baseline
+    Page                                  # shows it in a notebook
+
+    from harmsim.dashboard import make_page
+    page = make_page("baseline", fit="fits/baseline")
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import plots
+from .compare import observed_curves, simulated_curves
+from .errors import ConfigError
+from .mechanisms import REGISTRY
+from .model import HarmonizationModel
+from .params import Choice, InstrumentMap, Integer, Real
+from .results import cumulative_counts
+from .scenario import Scenario, load_scenario, parameter_spec
+
+__all__ = [
+    "POSITIONS",
+    "changes",
+    "controls",
+    "fit_band",
+    "make_page",
+    "model_class",
+    "run_tables",
+    "serve",
+    "state_tables",
+]
+
+#: Rough layout positions (longitude, latitude in degrees) of the member states: about each country's centre,
+#: Malaysia and Singapore set apart so that their rings do not overlap. For drawing only: nothing is computed
+#: from them. A state of another record without a position goes on a circle below.
+POSITIONS = {
+    "BRN": (114.8, 6.3),
+    "KHM": (104.9, 12.4),
+    "IDN": (111.0, -3.5),
+    "LAO": (102.6, 19.4),
+    "MYS": (101.8, 5.2),
+    "MMR": (96.0, 20.5),
+    "PHL": (122.0, 12.5),
+    "SGP": (104.6, 0.8),
+    "THA": (100.6, 14.8),
+    "VNM": (107.6, 15.9),
+    "TLS": (125.8, -8.8),
+}
+#: environment variables through which ``harmsim dashboard`` hands its arguments to the served page
+ENV_SCENARIO, ENV_FIT = "HARMSIM_DASHBOARD_SCENARIO", "HARMSIM_DASHBOARD_FIT"
+#: runs in the band of the parameters in force (no fit), and in a fit's predictive band
+BAND_RUNS, FIT_RUNS = 200, 500
+
+
+def _viz():
+    """Mesa's visualization and Solara, or a ConfigError saying how to install them."""
+    try:
+        with warnings.catch_warnings():  # Solara's check of Mesa's own components' hooks: not the user's concern
+            warnings.filterwarnings("ignore", category=UserWarning, module="solara.validate_hooks")
+            import solara
+            from mesa.visualization import SolaraViz
+            from mesa.visualization.utils import update_counter
+    except ImportError as exc:
+        raise ConfigError(
+            f"the dashboard needs Mesa's visualization (missing: {exc.name}); install it with "
+            "pip install 'harmsim[viz]'"
+        ) from None
+    return solara, SolaraViz, update_counter
+
+
+# Controls ------------------------------------------------------------------------------------------------------
+def _label(sc: Scenario, name: str) -> str:
+    group, _, key = name.partition(".")
+    if key.startswith("offsets."):
+        inst = key.split(".", 1)[1]
+        name = plots.instrument_labels(sc.record, 10_000).get(inst, inst)
+        return f"offset: {_shorten(name, 22)}"
+    return f"{group}: {key.replace('_', ' ')}"
+
+
+def _shorten(text: str, width: int) -> str:
+    """``text`` cut after its last whole word within ``width`` characters, with an ellipsis if cut."""
+    if len(text) <= width:
+        return text
+    words, out = text.split(), ""
+    for w in words:
+        if len(out) + len(w) + 1 > width - 1:
+            break
+        out = f"{out} {w}".strip()
+    return (out or text[: width - 1]).rstrip(" ,") + "…"
+
+
+def _step(lo: float, hi: float) -> float:
+    """A round slider step of about a hundredth of the range."""
+    raw = (hi - lo) / 100
+    return float(10 ** math.floor(math.log10(raw))) if raw > 0 else 0.01
+
+
+def _control(sc: Scenario, name: str, value, ranges: dict) -> dict | None:
+    """One Mesa user parameter for a scenario parameter, or None for those a dashboard does not vary."""
+    spec = parameter_spec(sc, name)
+    if str(getattr(spec, "doc", "")).startswith("calibration:"):
+        return None  # how a fit pools offsets: no part of a run
+    label = _label(sc, name)
+    if isinstance(spec, Choice):
+        return {"type": "Select", "value": value, "values": list(spec.choices), "label": label}
+    if isinstance(spec, Integer):
+        lo, hi = spec.lo, min(spec.hi, max(value, spec.lo) + 10)
+        return {"type": "SliderInt", "value": int(value), "min": lo, "max": hi, "step": 1, "label": label}
+    if isinstance(spec, (Real, InstrumentMap)) and isinstance(value, (int, float)):
+        # the declared range, widened to hold the value; else the value +- 2 inside what is allowed
+        lo, hi = ranges.get(name, (max(spec.lo, value - 2.0), min(spec.hi, value + 2.0)))
+        lo, hi = min(lo, value), max(hi, value)
+        step = _step(lo, hi)
+        return {"type": "SliderFloat", "value": float(value), "min": lo, "max": hi, "step": step, "label": label}
+    return None
+
+
+def controls(scenario: Scenario | str = "baseline", fit=None) -> dict:
+    """Mesa's ``model_params`` for the dashboard: seed box, mechanism switches, parameter sliders and choices.
+
+    Keys are :class:`~harmsim.model.HarmonizationModel` keywords (``diffusion_strength``,
+    ``diffusion_enabled``, ``rng``). Sliders span the scenario's declared ``[ranges]`` (widened to hold
+    the starting value) or, for a parameter without one, its value +- 2 inside what the parameter allows.
+    They start at the scenario's values, or at a fit's estimates when ``fit`` is given.
+
+    >>> c = controls("baseline")
+    >>> c["diffusion_strength"]["min"], c["diffusion_strength"]["max"], c["diffusion_strength"]["value"]
+    (-1.0, 3.0, 0.9)
+    >>> c["diffusion_enabled"]["type"], c["rng"]["type"]
+    ('Checkbox', 'InputText')
+    """
+    sc = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
+    if fit is not None:
+        sc = fit.apply(sc)
+    ranges = {n: (lo, hi) for n, lo, hi in sc.ranges}
+    values = sc.parameters()
+    out: dict = {"rng": {"type": "InputText", "value": "", "label": "seed (empty: a new one at each Reset)"}}
+    for group in ("hazard", *REGISTRY):
+        if group != "hazard":
+            if group not in sc.enabled:
+                continue
+            out[f"{group}_enabled"] = {"type": "Checkbox", "value": True, "label": f"{group.replace('_', '/')} on"}
+        for name, value in values.items():
+            if name.split(".")[0] != group:
+                continue
+            c = _control(sc, name, value, ranges)
+            if c is not None:
+                out[name.replace(".", "_")] = c
+    return out
+
+
+def model_class(scenario: Scenario) -> type[HarmonizationModel]:
+    """The dashboard's model: :class:`HarmonizationModel` on ``scenario``, its seed given as text.
+
+    The seed box gives a string: empty for a fresh seed, else a whole number.
+
+    >>> M = model_class(load_scenario("baseline"))
+    >>> M(rng="7").seed
+    7
+    """
+
+    class DashboardModel(HarmonizationModel):
+        default_scenario = scenario
+
+        def __init__(self, scenario=None, *, rng=None, **kwargs):
+            super().__init__(scenario, rng=_seed(rng), **kwargs)
+
+    DashboardModel.__qualname__ = DashboardModel.__name__ = f"HarmonizationModel[{scenario.name}]"
+    return DashboardModel
+
+
+def _seed(text):
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return secrets.randbits(63)
+    if isinstance(text, str):
+        try:
+            text = int(text.strip())
+        except ValueError:
+            raise ConfigError(f"seed must be a whole number (or empty for a new one), got {text!r}") from None
+    if isinstance(text, (int, np.integer)) and not isinstance(text, bool) and text >= 0:
+        return int(text)
+    raise ConfigError(f"seed must be a whole number >= 0 (or empty for a new one), got {text!r}")
+
+
+# Tables --------------------------------------------------------------------------------------------------------
+def state_tables(model: HarmonizationModel) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What the network draws: (states, cells, borders) tables of the model's current year.
+
+    ``states``: state, name, x, y, member, note (for states that join later in the window: when);
+    ``cells``: state, instrument, adopted, new (adopted this year); ``borders``: the record's land borders.
+
+    >>> m = HarmonizationModel("baseline", rng=1, collect=False)
+    >>> m.step()
+    >>> states, cells, borders = state_tables(m)
+    >>> states.loc[states["state"] == "KHM", ["member", "note"]].values.tolist()
+    [[False, 'joins 1999']]
+    """
+    w = model.world
+    members = {a.state_id for a in model.agents}
+    window = set(w.members_until(w.end))
+    in_window = [i for i, s in enumerate(w.states) if s in window]
+    ids = [w.states[i] for i in in_window]
+    missing = [s for s in ids if s not in POSITIONS]
+    xy = dict(POSITIONS)
+    for n, s in enumerate(missing):  # states without a position: on a circle
+        t = 2 * math.pi * n / max(len(missing), 1)
+        xy[s] = (110 + 14 * math.cos(t), 5 + 14 * math.sin(t))
+    states = pd.DataFrame(
+        {
+            "state": ids,
+            "name": [w.state_names[i] for i in in_window],
+            "x": [xy[s][0] for s in ids],
+            "y": [xy[s][1] for s in ids],
+            "member": [s in members for s in ids],
+            "note": [
+                "" if s in members or w.joined[i] <= model.year else f"joins {w.joined[i]}"
+                for i, s in zip(in_window, ids)
+            ],
+        }
+    )
+    a = model.adoptions()
+    a = a[a["state"].isin(ids)]
+    year = a["year"].astype("Float64").to_numpy(dtype=float, na_value=np.inf)
+    cells = pd.DataFrame(
+        {
+            "state": a["state"].astype(str).to_numpy(),
+            "instrument": a["instrument"].astype(str).to_numpy(),
+            "adopted": year <= model.year,
+            "new": year == model.year,
+        }
+    )
+    return states, cells, model.config.record.borders[["state_a", "state_b"]]
+
+
+def run_tables(model: HarmonizationModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(observed, run): the record's adopters per instrument and year over the window, and this run's so far.
+
+    >>> m = HarmonizationModel("baseline", rng=1, collect=False)
+    >>> for _ in range(3):
+    ...     m.step()
+    >>> observed, run = run_tables(m)
+    >>> int(run["year"].max()), int(observed["year"].max())
+    (1999, 2015)
+    """
+    sc = model.config
+    members = list(model.world.members_until(sc.observed_until))  # not states that join after the window
+    observed = observed_curves(sc.record, sc.start, sc.observed_until, states=members)
+    if model.year < sc.start:
+        run = pd.DataFrame({"instrument": [], "year": [], "adopters": []})
+    else:
+        a = model.adoptions()
+        run = cumulative_counts(a[a["state"].isin(members)], sc.start, model.year).drop(columns="replicate")
+    return observed, run
+
+
+@lru_cache(maxsize=16)
+def _band_of(sc: Scenario) -> pd.DataFrame:
+    from .run import run_ensemble
+
+    return simulated_curves(run_ensemble(sc, replicates=BAND_RUNS, seed=0))
+
+
+def fit_band(scenario: Scenario, fit, runs: int = FIT_RUNS, seed: int = 0) -> pd.DataFrame:
+    """A fit's predictive band: quantiles of adopters per instrument and year over ``runs`` draws."""
+    from .calibrate.comparison import predictive_ensemble
+
+    return simulated_curves(predictive_ensemble(scenario, fit, runs, seed))
+
+
+# Page ----------------------------------------------------------------------------------------------------------
+def _titles(sc: Scenario) -> tuple[dict, list]:
+    return plots.instrument_labels(sc.record), plots.agreement_marks(sc)
+
+
+def _network_figure(model) -> Figure:
+    states, cells, borders = state_tables(model)
+    fig = Figure(figsize=(8.4, 5.0))  # a fixed layout: constrained layout would cost half of every step's drawing
+    ax, legend_ax = fig.subplots(1, 2, width_ratios=[2.3, 1])
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.02, wspace=0.02)
+    labels = plots.instrument_labels(model.config.record, 28)
+    adopted = int(cells["adopted"].sum())
+    title = f"{model.year}: {adopted} of {len(cells)} adoptions" if model.year >= model.world.start else "before 1997"
+    plots.plot_states(ax, states, cells, borders, labels, title, legend_ax)
+    return fig
+
+
+def _chart_figure(model, band: pd.DataFrame | None, band_label: str) -> Figure:
+    observed, run = run_tables(model)
+    names, marks = _titles(model.config)
+    n = len(model.world.members_until(model.world.end))
+    fig = plots.figure_run(
+        observed,
+        run,
+        list(model.world.instruments),
+        n,
+        band=band,
+        band_label=band_label,
+        names=names,
+        agreements=marks,
+        suptitle=f"Member states that have adopted each instrument: the record, and this run to {model.year}",
+        layout=None,  # fixed margins: constrained layout would cost half of every step's drawing
+    )
+    fig.set_size_inches(10, 6.2)
+    fig.subplots_adjust(left=0.065, right=0.99, top=0.87, bottom=0.2, hspace=0.62, wspace=0.16)
+    return fig
+
+
+def changes(model: HarmonizationModel, start: Scenario) -> list[str]:
+    """What the model's parameters change from the dashboard's starting point ``start``, in words.
+
+    >>> sc = load_scenario("baseline")
+    >>> changes(HarmonizationModel(sc, rng=1, diffusion_strength=3.0, capacity_enabled=False), sc)
+    ['capacity off', 'diffusion: strength 3 (was 0.9)']
+    """
+    out = [f"{m} off" for m in start.enabled if m not in model.config.enabled]
+    now, before = model.config.parameters(), start.parameters()
+    for name, value in now.items():
+        if name in before and value != before[name]:
+            out.append(f"{_label(start, name)} {_fmt(value)} (was {_fmt(before[name])})")
+    return out
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _status(model, start: Scenario, fit_dir) -> str:
+    """The line under the charts (HTML): the year, the seed, and where the parameters come from."""
+    if model.year < model.world.start:
+        year = f"<b>Before {model.world.start}</b>: press Step to simulate a year, or ▶ to play"
+    else:
+        year = f"<b>{model.year}</b>" + ("" if model.running else ": the end of the window")
+    how = f"the fit in {fit_dir}" if fit_dir else f"scenario '{start.name}'"
+    diff = changes(model, start)
+    how += f", changed: {'; '.join(diff)}" if diff else ""
+    return (
+        f"{year} · {len(model.agents)} members · {model.n_adopters} adoptions · seed <code>{model.seed}</code> "
+        f"(type it in the seed box and Reset to repeat this run) · parameters from {html.escape(how)}"
+    )
+
+
+def make_page(scenario: Scenario | str = "baseline", fit=None, fit_dir: str | None = None):
+    """A Solara page component (Mesa's SolaraViz) for ``scenario``, with a fit's band and estimates if given.
+
+    Each browser session gets its own model. ``fit`` is a :class:`~harmsim.calibrate.Fit` (or a fit folder).
+    """
+    solara, SolaraViz, update_counter = _viz()
+    sc = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
+    if isinstance(fit, (str, Path)):
+        from .calibrate import load_fit
+
+        fit_dir, fit = str(fit), load_fit(fit)
+    start_sc = fit.apply(sc) if fit is not None else sc
+    params = controls(sc, fit)
+    Model = model_class(start_sc)
+    fixed_band = fit_band(sc, fit) if fit is not None else None
+    fit_label = f"fit ({fit.method.upper()}, {FIT_RUNS} draws)" if fit is not None else ""
+
+    @solara.component
+    def Network(model):
+        update_counter.get()
+        solara.FigureMatplotlib(_network_figure(model), format="svg")
+
+    @solara.component
+    def Adoption(model):
+        update_counter.get()
+        band = fixed_band if fixed_band is not None else _band_of(model.config)
+        label = fit_label or f"these parameters ({BAND_RUNS} runs)"
+        solara.FigureMatplotlib(_chart_figure(model, band, label), format="svg")
+        solara.HTML(tag="p", unsafe_innerHTML=_status(model, start_sc, fit_dir))  # no Markdown: it loads KaTeX
+
+    @solara.component
+    def Page():
+        model = solara.use_memo(lambda: Model(**{k: v["value"] for k, v in params.items()}), [])
+        return SolaraViz(
+            model,
+            components=[(Adoption, 0), (Network, 0)],
+            model_params=params,
+            name=f"harmsim: {sc.name}",
+            play_interval=400,
+        )
+
+    return Page
+
+
+def _app_page():
+    """The page ``harmsim dashboard`` serves: scenario and fit from the environment."""
+    return make_page(os.environ.get(ENV_SCENARIO, "baseline"), fit=os.environ.get(ENV_FIT) or None)
+
+
+def serve(scenario: str = "baseline", *, fit: str | None = None, port: int = 8765, host: str = "127.0.0.1") -> int:
+    """Serve the dashboard with Solara until interrupted; returns the server's exit code.
+
+    Everything a page needs is checked first (the extra installed, the scenario, the fit, the port), so a
+    mistake is one error here rather than a traceback in the browser.
+    """
+    _viz()
+    sc = load_scenario(scenario)
+    if fit is not None:
+        from .calibrate import load_fit
+
+        fit_band(sc, load_fit(fit), runs=2)  # refuses a fit of another scenario
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a port just freed is free
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot serve on {host}:{port} ({exc.strerror}); choose another --port") from None
+    env = {**os.environ, ENV_SCENARIO: sc.path or scenario, ENV_FIT: str(fit or ""), "SOLARA_CHECK_HOOKS": "off"}
+    cmd = [sys.executable, "-m", "solara", "run", "harmsim._dashboard_app", "--host", host, "--port", str(port)]
+    cmd += ["--production", "--no-open", "--log-level", "warning"]
+    print(f"harmsim dashboard: http://{host}:{port} (scenario {sc.name}{f', fit {fit}' if fit else ''}); Ctrl-C stops")
+    server = subprocess.Popen(cmd, env=env)
+
+    def stop(*_):
+        """Stop the server; it waits for open pages to close, so after a few seconds it is killed."""
+        server.terminate()
+        threading.Timer(5.0, lambda: server.poll() is None and server.kill()).start()
+
+    previous = signal.signal(signal.SIGTERM, stop)  # a terminated `harmsim dashboard` takes its server with it
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # Ctrl-C
+        stop()
+        server.wait()
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def __getattr__(name):
+    if name == "Page":  # the baseline's page, built when asked for (it needs the viz extra)
+        return make_page("baseline")
+    raise AttributeError(name)

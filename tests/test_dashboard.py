@@ -1,0 +1,362 @@
+"""The dashboard: its controls, its model, its tables and figures, and the page in a real browser.
+
+The browser tests start ``harmsim dashboard`` as a user would and drive Debian's Chromium through
+Playwright's Python API (``scripts/install_browser.sh`` installs the browser; nothing is downloaded at
+test time). Without a Chromium they skip, unless ``HARMSIM_REQUIRE_BROWSER=1`` (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim import HarmonizationModel
+from harmsim.batch import simulate
+from harmsim.calibrate import calibrate
+from harmsim.cli import main
+from harmsim.errors import CalibrationError, ConfigError
+
+solara = pytest.importorskip("solara", reason="the dashboard needs pip install 'harmsim[viz]'")
+from harmsim import dashboard  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sc():
+    return harmsim.load_scenario("baseline")
+
+
+# Controls --------------------------------------------------------------------------------------------------------
+def test_every_declared_range_is_a_slider_with_that_range_and_the_scenarios_value(sc):
+    c = dashboard.controls(sc)
+    values = sc.parameters()
+    for name, lo, hi in sc.ranges:
+        s = c[name.replace(".", "_")]
+        assert s["type"] == "SliderFloat" and (s["min"], s["max"]) == (lo, hi)
+        assert s["value"] == values[name] and 0 < s["step"] <= (hi - lo) / 50
+    assert c["agreements_lag"]["type"] == "SliderInt" and c["agreements_arrival"]["type"] == "Select"
+    assert c["agreements_arrival"]["values"] == ["observed", "endogenous"]
+    assert "hazard_pooling" not in c and "hazard_pool_sd" not in c  # calibration settings, no part of a run
+    assert [k for k in c if k.endswith("_enabled")] == [f"{m}_enabled" for m in sc.enabled]
+    assert c["rng"] == {"type": "InputText", "value": "", "label": "seed (empty: a new one at each Reset)"}
+    # names, not ids: an offset's slider says which instrument
+    assert c["hazard_offsets_untoc"]["label"] == "offset: UN Convention against…"
+    assert all(len(v["label"]) <= 36 for k, v in c.items() if k != "rng")
+
+
+def test_every_control_is_a_keyword_the_model_takes(sc):
+    c = dashboard.controls(sc)
+    m = HarmonizationModel(sc, rng=1, **{k: v["value"] for k, v in c.items() if k != "rng"})
+    assert m.config.parameters() == sc.parameters()  # the sliders start where the scenario is
+
+
+def test_controls_start_at_a_fits_estimates_and_hold_them_in_range():
+    sc = harmsim.load_scenario("diffusion_only")
+    fit = calibrate(sc)
+    c = dashboard.controls(sc, fit)
+    for name, est in fit.parameters().items():
+        s = c[name.replace(".", "_")]
+        assert s["value"] == pytest.approx(est) and s["min"] <= est <= s["max"]
+
+
+def test_a_slider_without_a_declared_range_spans_the_value_plus_minus_two_inside_what_is_allowed(sc):
+    c = dashboard.controls(sc)
+    w = c["diffusion_weight_all"]  # value 1, allowed 0-100, no declared range
+    assert (w["min"], w["max"], w["value"]) == (0.0, 3.0, 1.0)
+
+
+# The dashboard's model ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, seed", [("7", 7), (" 12 ", 12), (3, 3)])
+def test_the_seed_box_gives_the_seed(sc, text, seed):
+    assert dashboard.model_class(sc)(rng=text).seed == seed
+
+
+@pytest.mark.parametrize("text", ["x", "1.5", "-3", True])
+def test_a_bad_seed_is_refused_naming_what_is_allowed(sc, text):
+    with pytest.raises(ConfigError, match="seed must be a whole number"):
+        dashboard.model_class(sc)(rng=text)
+
+
+def test_an_empty_seed_box_gives_a_fresh_recorded_seed_that_repeats_the_run(sc):
+    M = dashboard.model_class(sc)
+    a, b = M(rng=""), M(rng="")
+    assert a.seed != b.seed
+    a.run_model()
+    again = M(rng=str(a.seed))
+    again.run_model()
+    pd.testing.assert_frame_equal(a.adoptions(), again.adoptions())
+
+
+def _reset_kwargs(model, params):
+    """What SolaraViz's Reset passes to the model class, on the installed Mesa."""
+    from mesa.visualization import solara_viz
+
+    if hasattr(solara_viz, "_build_model_init_kwargs"):  # Mesa 3.5: a Mesa Scenario object joins the keywords
+        return solara_viz._build_model_init_kwargs(
+            model, params, add_scenario_when_empty=True, require_model_accepts_scenario=True
+        )
+    return dict(params)  # Mesa 3.3: the keywords as they are
+
+
+def test_reset_with_moved_sliders_equals_the_batch_engine_with_those_parameters(sc):
+    """Reset as SolaraViz does it: a switch off and a slider moved reach the model, identical to the batch engine."""
+    M = dashboard.model_class(sc)
+    params = {k: v["value"] for k, v in dashboard.controls(sc).items()}
+    params.update(rng="5", diffusion_strength=2.5, capacity_enabled=False)
+    m = M(**_reset_kwargs(M(rng="1"), params))
+    assert m.config.parameters()["diffusion.strength"] == 2.5 and "capacity" not in m.config.enabled
+    assert dashboard.changes(m, sc) == ["capacity off", "diffusion: strength 2.5 (was 0.9)"]
+    m.run_model()
+    adopt, _ = simulate(m.config, [5])
+    np.testing.assert_array_equal(m.state.adopt_year, adopt)
+
+
+def test_the_model_takes_a_mesa_scenario_as_mesa_35s_reset_gives_it(sc):
+    scenarios = pytest.importorskip("mesa.experimental.scenarios", reason="Mesa 3.5 and later")
+    m = HarmonizationModel(scenario=scenarios.Scenario(rng=4, diffusion_strength=0.2))
+    assert m.seed == 4 and m.config.name == "baseline" and m.config.parameters()["diffusion.strength"] == 0.2
+    with pytest.raises(ConfigError, match="not both"):
+        HarmonizationModel(scenario=scenarios.Scenario(rng=4), rng=5)
+
+
+# Tables and figures ---------------------------------------------------------------------------------------------
+def test_state_tables_follow_membership_and_the_years_adoptions(sc):
+    m = HarmonizationModel(sc, rng=2, collect=False)
+    m.step()  # 1997: Cambodia joins in 1999
+    states, cells, borders = dashboard.state_tables(m)
+    khm = states.set_index("state").loc["KHM"]
+    assert not khm["member"] and khm["note"] == "joins 1999"
+    assert "TLS" not in set(states["state"])  # joins after the window
+    assert set(borders.columns) == {"state_a", "state_b"} and len(cells) == len(states) * len(m.world.instruments)
+    while m.year < 2006:
+        m.step()
+    states, cells, _ = dashboard.state_tables(m)
+    assert states["member"].all() and (states["note"] == "").all()
+    a = m.adoptions().dropna(subset=["year"])
+    got = cells[cells["new"]].set_index(["state", "instrument"]).index
+    want = a[a["year"] == 2006].set_index(["state", "instrument"]).index
+    assert sorted(got) == sorted(want.map(lambda t: (str(t[0]), str(t[1]))))
+    assert cells["adopted"].sum() == (a["year"] <= 2006).sum()
+
+
+def test_run_tables_count_this_runs_adopters_so_far(sc):
+    m = HarmonizationModel(sc, rng=9)
+    observed, run = dashboard.run_tables(m)
+    assert run.empty and observed["year"].min() == 1997 and observed["year"].max() == 2015
+    m.run_model()
+    _, run = dashboard.run_tables(m)
+    by = run.set_index(["instrument", "year"])["adopters"]
+    reported = m.datacollector.get_model_vars_dataframe().set_index("year")
+    for inst in m.world.instruments:  # every state is a member from 1999
+        assert by[(inst, 2015)] == reported.loc[2015, f"adopters_{inst}"]
+
+
+def test_the_chart_names_instruments_marks_agreements_and_says_what_the_band_is(sc):
+    m = dashboard.model_class(sc)(rng="1")
+    for _ in range(5):
+        m.step()
+    fig = dashboard._chart_figure(m, dashboard._band_of(m.config), "these parameters (200 runs)")
+    titles = [ax.get_title().replace("\n", " ") for ax in fig.axes]
+    assert titles[0] == "Specific national law on trafficking in persons" and "tip_law" not in titles
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ["observed", "this run"] and "these parameters (200 runs): 90% band" in legend
+    assert "ASEAN declaration (non-binding)" in legend and "ASEAN convention (binding)" in legend
+    assert "this run to 2001" in fig._suptitle.get_text()
+    years = {round(line.get_xdata()[0]) for line in fig.axes[0].lines if line.get_linestyle() == "--"}
+    assert {1997, 2004} <= years
+    net = dashboard._network_figure(m)
+    texts = [t.get_text() for t in net.axes[0].texts]
+    assert "Cambodia" in texts and net.axes[0].get_title().startswith("2001: ")
+
+
+def test_a_fits_band_is_its_predictive_band():
+    sc = harmsim.load_scenario("diffusion_only")
+    fit = calibrate(sc)
+    band = dashboard.fit_band(sc, fit, runs=50)
+    assert {"instrument", "year", "q05", "q25", "q75", "q95"} <= set(band.columns)
+    assert (band["q05"] <= band["q95"]).all()
+    with pytest.raises(CalibrationError, match="this fit is of scenario 'diffusion_only'"):
+        dashboard.fit_band(harmsim.load_scenario("baseline"), fit, runs=2)
+
+
+# The command ----------------------------------------------------------------------------------------------------
+def test_the_command_refuses_a_bad_scenario_and_a_busy_port_in_one_line(capsys):
+    assert main(["dashboard", "no_such_scenario"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harmsim: error: no_such_scenario") and err.count("\n") == 1
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["dashboard", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1:{port}" in err and "Traceback" not in err
+
+
+def test_the_command_refuses_a_fit_of_another_scenario(tmp_path, capsys):
+    fit = calibrate(harmsim.load_scenario("diffusion_only"))
+    fit.save(tmp_path / "fit")
+    assert main(["dashboard", "baseline", "--from-fit", str(tmp_path / "fit")]) == 2
+    assert "this fit is of scenario 'diffusion_only'" in capsys.readouterr().err
+
+
+# In the browser -------------------------------------------------------------------------------------------------
+def _chromium() -> str | None:
+    path = os.environ.get("HARMSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None and os.environ.get("HARMSIM_REQUIRE_BROWSER") == "1":
+        pytest.fail("no Chromium found, and HARMSIM_REQUIRE_BROWSER=1: run scripts/install_browser.sh")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """``harmsim dashboard`` running in a process of its own, as a user starts it."""
+
+    def __init__(self, *args: str, log):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
+        cmd = [sys.executable, "-c", "import sys; from harmsim.cli import main; sys.exit(main())"]
+        with open(log, "w") as out:  # a file, not a pipe: a full pipe would stop the server
+            self.proc = subprocess.Popen(
+                [*cmd, "dashboard", *args, "--port", str(self.port)], stdout=out, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the dashboard stopped: {self.text()}")
+            try:
+                urllib.request.urlopen(self.url, timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise AssertionError("the dashboard did not answer within 60 s")
+
+    def text(self) -> str:
+        return open(self.log).read()
+
+    def stop(self) -> str:
+        """Terminate ``harmsim dashboard``; its server must go with it (the port free again)."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            except ConnectionRefusedError:
+                return self.text()
+            if time.monotonic() > deadline:
+                raise AssertionError("the dashboard's server outlived the command")
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = _chromium()
+    if path is None:
+        pytest.skip("no Chromium: run scripts/install_browser.sh (or set HARMSIM_CHROMIUM)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=path,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield b
+        b.close()
+
+
+def _open(browser, url):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    page.goto(url)
+    page.get_by_role("button", name="Step").wait_for(timeout=30_000)
+    return page, problems
+
+
+def _chart(page, wait_for: str | None = None, timeout: float = 30) -> str:
+    """The SVG text of the adoption chart (the image whose text names the record)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for img in page.locator("img").all():
+            src = img.get_attribute("src") or ""
+            if src.startswith(("blob:", "data:")):
+                try:
+                    svg = page.evaluate("async (src) => await (await fetch(src)).text()", src)
+                except Exception as exc:  # the image was replaced while read (Playwright's Error): read again
+                    if "Failed to fetch" not in str(exc):
+                        raise
+                    continue
+                if "Member states that have adopted each instrument" in svg and (wait_for is None or wait_for in svg):
+                    return svg
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no adoption chart{f' showing {wait_for!r}' if wait_for else ''} on the page")
+        time.sleep(0.2)
+
+
+def _no_errors(page, problems, server_log: str = "") -> None:
+    assert problems == [], "\n".join(problems)
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and "error in step" not in body
+    assert "Traceback" not in server_log
+
+
+@pytest.mark.browser
+def test_the_page_loads_a_slider_moves_the_model_steps_and_the_chart_changes(browser, tmp_path):
+    served = Served("baseline", log=tmp_path / "server.log")
+    try:
+        page, problems = _open(browser, served.url)
+        before = _chart(page, "this run to 1996")
+        assert "these parameters (200 runs): 90% band" in before and "Specific national law on" in before
+        slider = page.locator(".v-input", has_text="diffusion: strength").get_by_role("slider")
+        slider.focus()
+        slider.press("End")  # to the top of the declared range, 3.0
+        page.get_by_role("button", name="Reset").click()  # Mesa's pages apply sliders at Reset
+        page.get_by_text("diffusion: strength 3 (was 0.9)").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Step").click()
+        after = _chart(page, "this run to 1997")
+        assert after != before
+        page.get_by_text("1997", exact=False).first.wait_for()
+        _no_errors(page, problems)
+    finally:
+        log = served.stop()
+    assert "Traceback" not in log, log
+
+
+@pytest.mark.browser
+def test_a_fit_loaded_shows_its_predictive_band(browser, tmp_path):
+    sc = harmsim.load_scenario("diffusion_only")
+    calibrate(sc).save(tmp_path / "fit")
+    served = Served("diffusion_only", "--from-fit", str(tmp_path / "fit"), log=tmp_path / "server.log")
+    try:
+        page, problems = _open(browser, served.url)
+        chart = _chart(page)
+        assert "fit (MLE, 500 draws): 90% band" in chart
+        page.get_by_text(f"the fit in {tmp_path / 'fit'}").wait_for(timeout=30_000)
+        _no_errors(page, problems)
+    finally:
+        log = served.stop()
+    assert "Traceback" not in log, log
