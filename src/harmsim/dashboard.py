@@ -341,8 +341,8 @@ def _chart_figure(model, band: pd.DataFrame | None, band_label: str) -> Figure:
         suptitle=f"Member states that have adopted each instrument: the record, and this run to {model.year}",
         layout=None,  # fixed margins: constrained layout would cost half of every step's drawing
     )
-    fig.set_size_inches(10, 6.2)
-    fig.subplots_adjust(left=0.065, right=0.99, top=0.87, bottom=0.2, hspace=0.62, wspace=0.16)
+    fig.set_size_inches(10.8, 6.2)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.87, bottom=0.2, hspace=0.62, wspace=0.16)
     return fig
 
 

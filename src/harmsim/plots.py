@@ -73,6 +73,17 @@ def plot_cumulative(
     ax.fill_between(s["year"], s["q05"], s["q95"], color=SIM, alpha=0.18, linewidth=0, step="post")
     ax.fill_between(s["year"], s["q25"], s["q75"], color=SIM, alpha=0.30, linewidth=0, step="post")
     ax.step(s["year"], s["q50"], where="post", color=SIM, linewidth=1.4)
+    _observed(ax, o)
+    ax.set_title(title or instrument, fontsize=9)
+    if n_states:
+        ax.set_ylim(-0.3, n_states + 0.3)
+    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)  # agreements of the first and last year show
+    _style(ax)
+    return ax
+
+
+def _observed(ax, o: pd.DataFrame) -> None:
+    """The observed adopters (step line), hatched up to those possible where years are known as intervals."""
     if (o["possible"] != o["sure"]).any():
         ax.fill_between(
             o["year"],
@@ -86,12 +97,6 @@ def plot_cumulative(
             alpha=0.5,
         )
     ax.step(o["year"], o["sure"], where="post", color=OBS, linewidth=1.6)
-    ax.set_title(title or instrument, fontsize=9)
-    if n_states:
-        ax.set_ylim(-0.3, n_states + 0.3)
-    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)  # agreements of the first and last year show
-    _style(ax)
-    return ax
 
 
 def plot_timeline(
@@ -705,7 +710,7 @@ def plot_states(
 def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None, agreements=None):
     """One run's adopters so far (red) against the observed step line and, if given, a band of many runs.
 
-    ``observed``: columns instrument, year, sure (observed adopters). ``run``: columns instrument, year, adopters
+    ``observed``: columns instrument, year, sure, possible. ``run``: columns instrument, year, adopters
     (the years simulated so far). ``band``: columns instrument, year, q05, q25, q75, q95, or None.
     """
     _mark_agreements(ax, agreements)
@@ -714,7 +719,7 @@ def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None
         ax.fill_between(b["year"], b["q05"], b["q95"], color=SIM, alpha=0.16, linewidth=0, step="post")
         ax.fill_between(b["year"], b["q25"], b["q75"], color=SIM, alpha=0.26, linewidth=0, step="post")
     o = observed[observed["instrument"] == instrument]
-    ax.step(o["year"], o["sure"], where="post", color=OBS, linewidth=1.5)
+    _observed(ax, o)
     s = run[run["instrument"] == instrument]
     if len(s):
         ax.step(s["year"], s["adopters"], where="post", color=RUN, linewidth=2.0)
@@ -744,7 +749,8 @@ def figure_run(
     ``layout=None``: no layout engine (the caller sets the margins), for a figure redrawn every step.
     """
     handles = [
-        Line2D([], [], color=OBS, linewidth=1.5, label="observed"),
+        Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
+        Patch(facecolor="none", edgecolor=OBS, hatch="////", label="observed, year known only as interval"),
         Line2D([], [], color=RUN, linewidth=2.0, label="this run"),
     ]
     if band is not None:

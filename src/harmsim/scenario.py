@@ -486,7 +486,10 @@ def _ranges(sc: Scenario, table: dict, where: str) -> tuple[tuple[str, float, fl
         ok = (
             isinstance(value, (list, tuple))
             and len(value) == 2
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+            and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and (isinstance(v, int) or math.isfinite(v))
+                for v in value
+            )  # an int of any size is finite (math.isfinite would overflow on a huge one)
         )
         if not ok or not spec.lo <= value[0] < value[1] <= spec.hi:
             raise ConfigError(
