@@ -447,9 +447,19 @@ def serve(scenario: str = "baseline", *, fit: str | None = None, port: int = 876
             s.bind((host, port))
         except OSError as exc:
             raise ConfigError(f"cannot serve on {host}:{port} ({exc.strerror}); choose another --port") from None
-    env = {**os.environ, ENV_SCENARIO: sc.path or scenario, ENV_FIT: str(fit or ""), "SOLARA_CHECK_HOOKS": "off"}
+    env = {
+        # Solara's defaults a user may override: no usage telemetry sent, no check of Mesa's hooks, no warning
+        # that a plain-http localhost page gets lax cookies
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_CHECK_HOOKS": "off",
+        "PYTHONWARNINGS": "ignore::UserWarning:solara.server.starlette",
+        **os.environ,
+        ENV_SCENARIO: sc.path or scenario,
+        ENV_FIT: str(fit or ""),
+    }
     cmd = [sys.executable, "-m", "solara", "run", "harmsim._dashboard_app", "--host", host, "--port", str(port)]
-    cmd += ["--production", "--no-open", "--log-level", "warning"]
+    # production: no reloader; no check for a newer Solara (the viz extra holds it at the release its files match)
+    cmd += ["--production", "--no-open", "--no-check-version", "--log-level", "warning"]
     print(f"harmsim dashboard: http://{host}:{port} (scenario {sc.name}{f', fit {fit}' if fit else ''}); Ctrl-C stops")
     server = subprocess.Popen(cmd, env=env)
 
