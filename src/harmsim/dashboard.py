@@ -72,7 +72,7 @@ __all__ = [
 
 #: Rough layout positions (longitude, latitude in degrees) of the member states: about each country's centre,
 #: Malaysia and Singapore set apart so that their rings do not overlap. For drawing only: nothing is computed
-#: from them. A state of another record without a position goes on a circle below.
+#: from them. A state of another record without a position goes on a circle around the region.
 POSITIONS = {
     "BRN": (114.8, 6.3),
     "KHM": (104.9, 12.4),
