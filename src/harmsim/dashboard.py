@@ -285,13 +285,19 @@ def run_tables(model: HarmonizationModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     sc = model.config
     members = list(model.world.members_until(sc.observed_until))  # not states that join after the window
-    observed = observed_curves(sc.record, sc.start, sc.observed_until, states=members)
+    observed = _observed_of(sc)
     if model.year < sc.start:
         run = pd.DataFrame({"instrument": [], "year": [], "adopters": []})
     else:
         a = model.adoptions()
         run = cumulative_counts(a[a["state"].isin(members)], sc.start, model.year).drop(columns="replicate")
     return observed, run
+
+
+@lru_cache(maxsize=16)
+def _observed_of(sc: Scenario) -> pd.DataFrame:
+    """The record's adopters per instrument and year over the window, of its members (the same every step)."""
+    return observed_curves(sc.record, sc.start, sc.observed_until, states=sc.world.members_until(sc.observed_until))
 
 
 @lru_cache(maxsize=16)
@@ -440,7 +446,7 @@ def serve(scenario: str = "baseline", *, fit: str | None = None, port: int = 876
     if fit is not None:
         from .calibrate import load_fit
 
-        fit_band(sc, load_fit(fit), runs=2)  # refuses a fit of another scenario
+        load_fit(fit).apply(sc)  # refuses a fit of another scenario, before the server starts
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a port just freed is free
         try:

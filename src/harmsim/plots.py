@@ -70,16 +70,42 @@ def plot_cumulative(
     _note(ax, note)
     o = observed[observed["instrument"] == instrument]
     s = simulated[simulated["instrument"] == instrument]
-    ax.fill_between(s["year"], s["q05"], s["q95"], color=SIM, alpha=0.18, linewidth=0, step="post")
-    ax.fill_between(s["year"], s["q25"], s["q75"], color=SIM, alpha=0.30, linewidth=0, step="post")
+    _band(ax, s)
     ax.step(s["year"], s["q50"], where="post", color=SIM, linewidth=1.4)
     _observed(ax, o)
-    ax.set_title(title or instrument, fontsize=9)
+    return _frame(ax, o, title or instrument, n_states)
+
+
+def _band(ax, b: pd.DataFrame) -> None:
+    """The 90% and 50% bands (columns year, q05, q25, q75, q95), as steps."""
+    ax.fill_between(b["year"], b["q05"], b["q95"], color=SIM, alpha=0.18, linewidth=0, step="post")
+    ax.fill_between(b["year"], b["q25"], b["q75"], color=SIM, alpha=0.30, linewidth=0, step="post")
+
+
+def _frame(ax, o: pd.DataFrame, title: str, n_states) -> object:
+    """Title, the states' scale and the observed years (with room for agreements of the first and last year)."""
+    ax.set_title(title, fontsize=9)
     if n_states:
         ax.set_ylim(-0.3, n_states + 0.3)
-    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)  # agreements of the first and last year show
+    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)
     _style(ax)
     return ax
+
+
+def _observed_handles() -> list:
+    """Legend entries of :func:`_observed`."""
+    return [
+        Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
+        Patch(facecolor="none", edgecolor=OBS, hatch="////", label="observed, year known only as interval"),
+    ]
+
+
+def _band_handles(what: str) -> list:
+    """Legend entries of :func:`_band`, ``what`` naming the runs."""
+    return [
+        Patch(color=SIM, alpha=0.45, label=f"{what}: 50% band"),
+        Patch(color=SIM, alpha=0.2, label=f"{what}: 90% band"),
+    ]
 
 
 def _observed(ax, o: pd.DataFrame) -> None:
@@ -212,11 +238,9 @@ def figure_cumulative(
 ):
     """One panel per instrument: observed vs simulated cumulative adopters (``what`` names the simulation)."""
     handles = [
-        Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
-        Patch(facecolor="none", edgecolor=OBS, hatch="////", label="observed, year known only as interval"),
+        *_observed_handles(),
         Line2D([], [], color=SIM, linewidth=1.4, label=f"{what}: median"),
-        Patch(color=SIM, alpha=0.45, label=f"{what}: 50% band"),
-        Patch(color=SIM, alpha=0.2, label=f"{what}: 90% band"),
+        *_band_handles(what),
         *_agreement_handles(agreements),
     ]
 
@@ -491,8 +515,7 @@ def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None,
     """
     f = fan[fan["instrument"] == instrument]
     after = f[f["year"] >= origin]
-    ax.fill_between(after["year"], after["q05"], after["q95"], color=SIM, alpha=0.18, linewidth=0, step="post")
-    ax.fill_between(after["year"], after["q25"], after["q75"], color=SIM, alpha=0.30, linewidth=0, step="post")
+    _band(ax, after)
     ax.step(after["year"], after["q50"], where="post", color=SIM, linewidth=1.4)
     seen = f[f["observed"].notna()]
     ax.step(seen["year"], seen["observed"].astype(float), where="post", color=OBS, linewidth=1.6)
@@ -715,21 +738,14 @@ def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None
     """
     _mark_agreements(ax, agreements)
     if band is not None:
-        b = band[band["instrument"] == instrument]
-        ax.fill_between(b["year"], b["q05"], b["q95"], color=SIM, alpha=0.16, linewidth=0, step="post")
-        ax.fill_between(b["year"], b["q25"], b["q75"], color=SIM, alpha=0.26, linewidth=0, step="post")
+        _band(ax, band[band["instrument"] == instrument])
     o = observed[observed["instrument"] == instrument]
     _observed(ax, o)
     s = run[run["instrument"] == instrument]
     if len(s):
         ax.step(s["year"], s["adopters"], where="post", color=RUN, linewidth=2.0)
         ax.plot(s["year"].iloc[-1], s["adopters"].iloc[-1], "o", color=RUN, markersize=4)
-    ax.set_title(title or instrument, fontsize=9)
-    if n_states:
-        ax.set_ylim(-0.3, n_states + 0.3)
-    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)
-    _style(ax)
-    return ax
+    return _frame(ax, o, title or instrument, n_states)
 
 
 def figure_run(
@@ -748,16 +764,9 @@ def figure_run(
 
     ``layout=None``: no layout engine (the caller sets the margins), for a figure redrawn every step.
     """
-    handles = [
-        Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
-        Patch(facecolor="none", edgecolor=OBS, hatch="////", label="observed, year known only as interval"),
-        Line2D([], [], color=RUN, linewidth=2.0, label="this run"),
-    ]
+    handles = [*_observed_handles(), Line2D([], [], color=RUN, linewidth=2.0, label="this run")]
     if band is not None:
-        handles += [
-            Patch(color=SIM, alpha=0.4, label=f"{band_label or 'simulated'}: 50% band"),
-            Patch(color=SIM, alpha=0.18, label=f"{band_label or 'simulated'}: 90% band"),
-        ]
+        handles += _band_handles(band_label or "simulated")
     handles += _agreement_handles(agreements)
 
     def draw(ax, k, title):
