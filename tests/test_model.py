@@ -78,6 +78,23 @@ def test_datacollector_matches_adoption_table(baseline):
     assert list(years) == list(range(1996, 2016))  # step 0: the initial state
 
 
+def test_a_run_without_collection_has_an_empty_datacollector_and_the_same_history(baseline):
+    """collect=False skips the tables (the DataCollector is made only when asked for); the history is the same."""
+    from harmsim.model import HarmonizationModel
+
+    quiet = HarmonizationModel(baseline, rng=5, collect=False)
+    quiet.run_model()
+    assert quiet.datacollector.get_model_vars_dataframe().empty
+    loud = HarmonizationModel(baseline, rng=5)
+    loud.run_model()
+    assert len(loud.datacollector.get_model_vars_dataframe()) == len(baseline.world.years) + 1
+    pd.testing.assert_frame_equal(quiet.adoptions(), loud.adoptions())
+    replacement = harmsim.model.mesa.DataCollector(model_reporters={"year": "year"})
+    quiet.datacollector = replacement  # a user's own collector, as in any Mesa model
+    quiet.datacollector.collect(quiet)
+    assert quiet.datacollector is replacement and list(replacement.get_model_vars_dataframe()["year"]) == [2015]
+
+
 def test_states_enter_when_they_join(baseline):
     res = harmsim.run(baseline, seed=0)
     khm = res.adoptions.query("state == 'KHM'")["year"].dropna()

@@ -2,7 +2,8 @@
 
 Unit: a row depends on its seed alone, whatever the seed's type; refusals. Statistical: uniformity,
 no correlation between numbers of one seed or of neighbouring seeds; adoption by threshold gives the
-hazard exactly, also where a known history stops (a fresh threshold for the unknown years).
+hazard exactly, also where a known history stops (a fresh threshold for the unknown years); the rule
+evaluated on the cells at risk only equals it on whole arrays, to the bit.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import harmsim
-from harmsim.dynamics import Clamp
+from harmsim.dynamics import LOGIT, Clamp, _positions, _take
 from harmsim.errors import ConfigError
+from harmsim.observations import observations
 from harmsim.rng import normals, stream_keys, uniforms
 from harmsim.scenario import scenario_from_dict
 from harmsim.world import NEVER
@@ -119,3 +121,91 @@ def test_a_known_history_leaves_a_fresh_threshold():
     assert stats.binomtest(n, R, h).pvalue > 1e-4, (n / R, h)
     ay = state.adopt_year
     assert not ((ay >= w.start) & (ay <= known)).any()  # nothing adopted while the history is known
+
+
+class _WholeArrays:
+    """The logistic link evaluated on whole arrays (``elementwise = False``), the way a link that reads more
+    than a cell's log-odds is."""
+
+    elementwise = False
+
+    def survival(self, ti, view, eta, idx):
+        return LOGIT.survival(ti, view, np.broadcast_to(eta, eta.shape).copy(), idx)
+
+
+class _Counting:
+    """The logistic link, recording how many cells each evaluation gets."""
+
+    elementwise = True
+
+    def __init__(self):
+        self.sizes = []
+
+    def survival(self, ti, view, eta, idx):
+        self.sizes.append(eta.size)
+        return LOGIT.survival(ti, view, eta, idx)
+
+
+def _history(sc, seeds, link, clamp=None):
+    dyn = sc.dynamics
+    state = dyn.initial_state(len(seeds), clamp, dyn.latent_draws(seeds), dyn.thresholds(seeds))
+    for ti in range(len(sc.world.years)):
+        dyn.step(ti, state, link=link, clamp=clamp)
+    return state
+
+
+@pytest.mark.parametrize("clamped", [False, True])
+def test_the_rule_on_the_cells_at_risk_equals_the_rule_on_whole_arrays(clamped):
+    """The engines evaluate an elementwise link on the cells at risk only; the history and every survival
+    product equal those of the link evaluated on whole arrays, to the bit (baseline: a gated layer,
+    diffusion; clamped to the record as forecasts are)."""
+    sc = harmsim.load_scenario("baseline")
+    clamp = observations(sc.world, sc.record).clamp() if clamped else None
+    seeds = harmsim.spawn_seeds(21, 300)
+    a = _history(sc, seeds, LOGIT, clamp)
+    b = _history(sc, seeds, _WholeArrays(), clamp)
+    np.testing.assert_array_equal(a.adopt_year, b.adopt_year)
+    np.testing.assert_array_equal(a.survival, b.survival)
+    assert (a.adopt_year != NEVER).sum() > 1000  # many adoptions were decided
+
+
+def test_the_link_gets_only_the_cells_at_risk():
+    sc = harmsim.load_scenario("baseline")
+    dyn = sc.dynamics
+    seeds = harmsim.spawn_seeds(22, 64)
+    state = dyn.initial_state(len(seeds), None, None, dyn.thresholds(seeds))
+    link = _Counting()
+    first, later = dyn.layers[0], np.concatenate(dyn.layers[1:])
+    evaluated = 0
+    for ti in range(len(sc.world.years)):
+        risk = dyn.eligible(ti, state) & (state.adopt_year == NEVER)
+        link.sizes.clear()
+        dyn.step(ti, state, link=link)
+        if not risk.any():
+            assert link.sizes in ([], [0])
+            continue
+        assert link.sizes[0] == risk[..., first].sum()  # the first layer: exactly its cells at risk
+        assert sum(link.sizes[1:]) <= risk[..., later].sum()  # later layers: those at risk the gates let through
+        evaluated += sum(link.sizes)
+    assert 0 < evaluated < 0.5 * state.adopt_year.size * len(sc.world.years)
+
+
+@given(
+    st.integers(1, 4),
+    st.integers(1, 5),
+    st.lists(st.integers(0, 6), min_size=1, max_size=7, unique=True),
+    st.data(),
+)
+def test_cell_positions_and_gathers(R, N, cols, data):
+    """A layer's cells map to the state's (R, N, K) positions, and a broadcast array is gathered at them."""
+    K = 7
+    idx = np.array(sorted(cols))
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=R * N * len(idx), max_size=R * N * len(idx))))
+    cells = np.flatnonzero(mask)
+    full = np.arange(R * N * K).reshape(R, N, K)
+    np.testing.assert_array_equal(_positions(cells, idx, K), full[..., idx].reshape(-1)[cells])
+    shape = (R, N, len(idx))
+    for a in (np.arange(R * N * len(idx), dtype=float).reshape(shape), np.arange(N * len(idx)).reshape(1, N, -1)):
+        np.testing.assert_array_equal(_take(a, shape, cells), np.broadcast_to(a, shape).reshape(-1)[cells])
+    column = np.arange(len(idx), dtype=float)  # broadcast along two axes: the general case
+    np.testing.assert_array_equal(_take(column, shape, cells), np.broadcast_to(column, shape).reshape(-1)[cells])

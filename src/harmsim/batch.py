@@ -23,7 +23,7 @@ from .world import YEAR
 
 __all__ = ["simulate"]
 
-CHUNK = 512  # replicates per block: small blocks stay in cache (measured fastest)
+CHUNK = 1024  # replicates per block: fewer Python calls per replicate, arrays still in cache (measured fastest)
 
 
 def simulate(

@@ -22,6 +22,10 @@ and holds the model's one definition of a year:
    ``u`` or below. Given no adoption before (``u < S_prev``), that happens
    with probability ``h`` exactly, so the model is the same as one uniform
    per cell and year, with one draw per cell instead of one per cell-year.
+   Only the cells at risk are computed (their log-odds gathered, the rule
+   applied, the results put back): the values are those of the rule on whole
+   arrays, to the bit, at the cost of the cells at risk (a third of the
+   cells in an average year of the baseline).
 
 Steps 2 and 4 are the at-risk and gating rule; the engines (:meth:`step`),
 the likelihood and the non-agent baselines all call them, so there is one.
@@ -67,6 +71,9 @@ HAZARD_PARAMS = {
 
 class Logit:
     """The model's link: h = expit(eta)."""
+
+    #: h depends on each cell's log-odds alone, so the engines evaluate it on the cells at risk only
+    elementwise = True
 
     def survival(self, ti: int, view: PastView, eta: np.ndarray, idx) -> np.ndarray:
         """1 - h = expit(-eta), one ufunc call (exact in the tail, unlike 1 - expit(eta))."""
@@ -238,6 +245,16 @@ class Dynamics:
         w = self.world
         return w.member[:, :, None] & (w.opens[None, None, :] <= w.years[:, None, None])
 
+    def _first_eligible(self, ti: int, elig: np.ndarray) -> np.ndarray:
+        """``elig`` restricted to the first decision layer's instruments (precomputed when eligibility is static)."""
+        static = self._static_first_eligible
+        return elig & self.first_layer if static is None else static[ti][None]
+
+    @cached_property
+    def _static_first_eligible(self) -> np.ndarray | None:
+        static = self._static_eligible
+        return None if static is None else static & self.first_layer
+
     def eligible(self, ti: int, state: State) -> np.ndarray:
         """Cells that could adopt in year index ``ti`` if not yet adopted: member and instrument open.
 
@@ -305,37 +322,70 @@ class Dynamics:
         self.begin_year(ti, state)
         view = PastView(state, t)
         eta = self.logit(ti, view)
-        ay, u, surv = state.adopt_year, state.threshold, state.survival
-        risk = self.eligible(ti, state) & (ay == NEVER)
+        ay = state.adopt_year
+        elig = self.eligible(ti, state)
+        notyet = ay == NEVER
+        risk = elig & notyet
         new = np.zeros(ay.shape, dtype=bool)
         for li in range(len(self.layers)):
             if li == 0 and not self._gated(0):  # on the whole arrays, masked to the layer's columns: no copies
-                idx, r, e = slice(None), (risk if self._single else risk & self.first_layer), eta
+                idx, r, e = slice(None), (risk if self._single else self._first_eligible(ti, elig) & notyet), eta
             elif li > 0 and not risk[..., self.layers[li]].any():
                 continue  # nobody at risk in this layer: nothing to decide
             else:
                 idx, r, e = self.layer(li, ti, state, eta, risk)
-            whole = isinstance(idx, slice)
-            s = surv if whole else surv[..., idx]
-            q = s * link.survival(ti, view, e, idx)
-            adopt = r & (u[..., idx] >= q)
-            grow = r
-            if clamp is not None:
-                adopt = clamp.apply(t, adopt, idx, ay)
-                if whole and not self._single:
-                    adopt &= self.first_layer  # the clamp speaks for every column; later layers decide theirs
-                grow = r & (t > clamp.known_until[:, idx])  # known years do not use the threshold
-            np.copyto(s, q, where=grow)
-            if whole:
-                np.putmask(ay, adopt, t)
-                new = adopt
-            else:
-                surv[..., idx] = s
-                sub = ay[..., idx]
-                sub[adopt] = t
-                ay[..., idx] = sub
-                new[..., idx] = adopt
+            self._decide(t, ti, view, state, idx, r, e, link, clamp, new)
         return new
+
+    def _decide(self, t, ti, view, state, idx, r, e, link, clamp, new) -> None:
+        """The threshold rule (step 5) on the cells ``r`` (., N, k) at risk in one layer; updates ``state``, ``new``.
+
+        Only the cells at risk are computed (a third of the cells in an average
+        year of the baseline): their link is evaluated on their log-odds alone
+        when the link is elementwise, so every value equals the whole-array
+        computation's to the bit.
+        """
+        ay, K = state.adopt_year, state.adopt_year.shape[-1]
+        whole = isinstance(idx, slice)
+        cells = r.reshape(-1).nonzero()[0]  # positions in r's (R, N, k)
+        pos = cells if whole else _positions(cells, idx, K)  # the same cells in the state's (R, N, K)
+        if getattr(link, "elementwise", False):
+            f = link.survival(ti, view, _take(e, r.shape, cells), idx)
+        else:
+            f = _take(link.survival(ti, view, e, idx), r.shape, cells)
+        surv = state.survival.reshape(-1)
+        q = surv.take(pos) * f
+        hit = state.threshold.reshape(-1).take(pos) >= q
+        if clamp is None:
+            surv[pos] = q
+            adopted = pos.compress(hit)
+        else:  # known years adopt as the record says and leave the survival product alone
+            grow = t > clamp.known_until.reshape(-1)[pos % ay[0].size]
+            surv[pos[grow]] = q[grow]
+            adopt = np.zeros(r.shape, dtype=bool)
+            adopt.reshape(-1)[cells[hit]] = True
+            adopt = clamp.apply(t, adopt, idx, ay)
+            if whole and not self._single:
+                adopt &= self.first_layer  # the clamp speaks for every column; later layers decide theirs
+            found = adopt.reshape(-1).nonzero()[0]
+            adopted = found if whole else _positions(found, idx, K)
+        ay.reshape(-1)[adopted] = t
+        new.reshape(-1)[adopted] = True
+
+
+def _positions(cells: np.ndarray, idx: np.ndarray, K: int) -> np.ndarray:
+    """Flat positions in (R, N, K) of flat positions ``cells`` in (R, N, len(idx)), the columns ``idx``."""
+    row, j = np.divmod(cells, len(idx))
+    return row * K + idx[j]
+
+
+def _take(a: np.ndarray, shape: tuple, cells: np.ndarray) -> np.ndarray:
+    """``np.broadcast_to(a, shape).reshape(-1)[cells]`` without making the broadcast array."""
+    if a.shape == shape:
+        return a.reshape(-1).take(cells)
+    if a.shape[0] == 1 and a.shape[1:] == shape[1:]:
+        return a.reshape(-1).take(cells % a.size)  # one row for every replicate
+    return np.broadcast_to(a, shape)[np.unravel_index(cells, shape)]
 
 
 def _overrides(m, method: str) -> bool:

@@ -64,7 +64,9 @@ class MemberState(mesa.Agent):
         self.subregion: str = w.subregion[index]
         self.joined: int = int(w.joined[index])
         #: instrument id -> year adopted (pre-window adoptions included)
-        self.adopted: dict[str, int] = {w.instruments[k]: int(y) for k, y in enumerate(w.initial[index]) if y != NEVER}
+        self.adopted: dict[str, int] = {
+            w.instruments[k]: y for k, y in enumerate(w.initial[index].tolist()) if y != NEVER
+        }
         self.adopted_this_year: tuple[str, ...] = ()
 
     def step(self) -> None:
@@ -162,11 +164,22 @@ class HarmonizationModel(mesa.Model):
         self._agent_of: dict[int, MemberState] = {}
         self._update_membership(0)
         self.running = True
-        self.datacollector = mesa.DataCollector(
-            model_reporters=self._model_reporters(), agent_reporters=self._agent_reporters()
-        )
+        self._datacollector = None  # made when first used: without collect a run never needs it
         if collect:  # Mesa's convention: step 0 holds the initial state (year start - 1)
             self.datacollector.collect(self)
+
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """Mesa's DataCollector of the run's years (empty tables when the model was made with ``collect=False``)."""
+        if self._datacollector is None:
+            self._datacollector = mesa.DataCollector(
+                model_reporters=self._model_reporters(), agent_reporters=self._agent_reporters()
+            )
+        return self._datacollector
+
+    @datacollector.setter
+    def datacollector(self, value) -> None:
+        self._datacollector = value
 
     def _model_reporters(self) -> dict:
         out = {"year": "year", "members": lambda m: len(m._agent_of), "adopters": "n_adopters"}
@@ -243,11 +256,18 @@ class HarmonizationModel(mesa.Model):
 
 def _is_mesa_scenario(obj) -> bool:
     """Whether ``obj`` is a Mesa (3.5 and later) ``Scenario``: what SolaraViz's Reset passes as ``scenario``."""
+    cls = _mesa_scenario_class()
+    return cls is not None and isinstance(obj, cls)
+
+
+@lru_cache(maxsize=1)
+def _mesa_scenario_class():
+    """Mesa's ``Scenario`` class, or None (Mesa 3.3 has none); looked up once, not per model."""
     try:
         from mesa.experimental.scenarios import Scenario as MesaScenario
-    except ImportError:  # Mesa 3.3 has none
-        return False
-    return isinstance(obj, MesaScenario)
+    except ImportError:
+        return None
+    return MesaScenario
 
 
 def _forget_model(model) -> None:

@@ -102,6 +102,9 @@ class BassLink:
     and in the likelihood alike.
     """
 
+    #: h reads the peers' adoptions, not a cell's log-odds: the engines evaluate it on whole arrays
+    elementwise = False
+
     def __init__(self, params: np.ndarray, world):
         K = params.shape[0] // 2
         self.p, self.q = params[:K], params[K:]
