@@ -345,7 +345,7 @@ class Dynamics:
         when the link is elementwise, so every value equals the whole-array
         computation's to the bit.
         """
-        ay, K = state.adopt_year, state.adopt_year.shape[-1]
+        ay, K = state.adopt_year, state.adopt_year.shape[-1]  # C-contiguous (initial_state): flat views write through
         whole = isinstance(idx, slice)
         cells = r.reshape(-1).nonzero()[0]  # positions in r's (R, N, k)
         pos = cells if whole else _positions(cells, idx, K)  # the same cells in the state's (R, N, K)
