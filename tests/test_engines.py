@@ -370,8 +370,12 @@ def test_parameter_axis_refuses_rows_that_differ_in_a_non_linear_parameter(basel
     table = pd.DataFrame({"agreements.lag": [1.0, 2.0]})
     with pytest.raises(harmsim.ConfigError, match=r"'agreements': lag differs between rows and is not a linear"):
         batch.simulate(baseline, [1, 2], rows=table)
-    with pytest.raises(harmsim.ConfigError, match=r"'diffusion\.nonsense' is not a real parameter"):
+    with pytest.raises(harmsim.ConfigError, match=r"unknown parameter 'diffusion\.nonsense'.*valid: .*strength"):
         batch.simulate(baseline, [1, 2], rows=pd.DataFrame({"diffusion.nonsense": [1.0, 2.0]}))
+    with pytest.raises(harmsim.ConfigError, match=r"unknown parameter 'hazard\.offsets\.nonsense'"):
+        batch.simulate(baseline, [1, 2], rows=pd.DataFrame({"hazard.offsets.nonsense": [1.0, 2.0]}))
+    with pytest.raises(harmsim.ConfigError, match=r"'agreements\.arrival' is not a numeric parameter"):
+        batch.simulate(baseline, [1, 2], rows=pd.DataFrame({"agreements.arrival": [1.0, 2.0]}))
     # a non-linear value shared by every row goes into the template: the run with that value
     shared = pd.DataFrame({"agreements.lag": [2.0, 2.0], "diffusion.strength": [0, 1]})
     a, _ = batch.simulate(baseline, [1, 2], rows=shared)

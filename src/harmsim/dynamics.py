@@ -53,7 +53,7 @@ from scipy.special import expit, log_expit
 from .errors import ConfigError
 from .mechanisms import REGISTRY, PastView, State
 from .mechanisms.base import overrides
-from .params import Choice, InstrumentMap, Real
+from .params import Choice, InstrumentMap, Integer, Real
 from .rng import normals, uniforms
 from .world import NEVER, YEAR, World
 
@@ -564,13 +564,11 @@ class Rows(Dynamics):
             raise ConfigError(f"a parameter matrix needs one column per name ({len(names)}), got shape {values.shape}")
         R = len(values)
         mech = [n for n, _ in scenario.mechanisms]
-        for n in names:
-            parts = n.split(".")
-            known = (
-                parts[0] == "hazard" and (parts[1:] == ["intercept"] or (len(parts) == 3 and parts[1] == "offsets"))
-            ) or (len(parts) == 2 and parts[0] in mech and parts[1] in dict(dict(scenario.mechanisms)[parts[0]].items))
-            if not known:
-                raise ConfigError(f"'{n}' is not a real parameter of scenario '{scenario.name}'")
+        from .scenario import parameter_spec  # here, not at the top: the scenario module imports this one
+
+        for n in names:  # unknown names refused with the valid ones; a matrix of numbers holds numbers only
+            if not isinstance(parameter_spec(scenario, n), (Real, Integer, InstrumentMap)):
+                raise ConfigError(f"'{n}' is not a numeric parameter of scenario '{scenario.name}'")
         same = (values == values[:1]).all(axis=0) if R else np.zeros(len(names), dtype=bool)
         if same.any():  # a value shared by every row belongs to the template, as in the rows of scenarios
             scenario = scenario._with_checked_values({n: values[0, j] for j, n in enumerate(names) if same[j]})

@@ -207,8 +207,7 @@ def _cells(
         n_obs += int((risk[0, 0] & (dated_open | cens | before_int | in_int)).sum())
         adopt_now = dated & (year == t)
         _check_possible(scenario, (adopt_now & ~risk).any(axis=(0, 1)) & checked, t)
-        ll += np.where(adopt_now & risk, log_h, 0.0)
-        ll += np.where(risk & ((dated_open & ~adopt_now) | cens | before_int), log_s, 0.0)
+        _add_year(ll, risk, log_h, log_s, adopt_now, (dated_open & ~adopt_now) | cens | before_int)
         int_surv += np.where(risk & in_int, log_s, 0.0)
         int_risk |= (risk & in_int).any(axis=(0, 1))
     if (interval & ~int_risk & checked).any():
@@ -220,6 +219,13 @@ def _cells(
     with np.errstate(divide="ignore"):
         ll += np.where(interval, np.log(-np.expm1(np.minimum(int_surv, -1e-300))), 0.0)
     return ll, n_obs
+
+
+def _add_year(ll: np.ndarray, risk, log_h, log_s, adopts: np.ndarray, survives: np.ndarray) -> None:
+    """Add a year's terms to ``ll`` in place: log h where a cell at risk adopts, log(1 - h) where it is known
+    not to have adopted that year (the one rule of the dated and censored terms)."""
+    ll += np.where(adopts & risk, log_h, 0.0)
+    ll += np.where(risk & survives, log_s, 0.0)
 
 
 def _check_possible(scenario, impossible: np.ndarray, t) -> None:
@@ -576,8 +582,7 @@ def _dated_terms(scenario, hist: History, kind, year, state, mask) -> np.ndarray
             break
         risk, log_h, log_s = (a[0] for a in _year_terms(_block(scenario), LOGIT, ti, state, observed))
         now = dated & (year == t)
-        ll += np.where(now & risk, log_h, 0.0)
-        ll += np.where(risk & ((dated & (year > t)) | (cens & (hist.seen >= t))[None]), log_s, 0.0)
+        _add_year(ll, risk, log_h, log_s, now, (dated & (year > t)) | (cens & (hist.seen >= t))[None])
         ll = np.where(now & ~risk, -np.inf, ll)
     return ll
 
