@@ -230,6 +230,18 @@ def test_import_does_not_change_the_start_method():
     assert out[0] == out[1]
 
 
+def test_mesa_is_imported_only_with_the_mesa_model():
+    """The batch engine, sweeps' workers and the CLI's start-up do without Mesa; the model's classes load it."""
+    code = (
+        "import sys, harmsim, harmsim.sweep, harmsim.sensitivity, harmsim.cli; "
+        "sc = harmsim.load_scenario('baseline'); harmsim.run_ensemble(sc, replicates=2, seed=0); "
+        "before = 'mesa' in sys.modules; m = harmsim.HarmonizationModel; "
+        "print(before, 'mesa' in sys.modules, m is harmsim.model.HarmonizationModel, hasattr(harmsim, 'nothing'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "True", "False"]
+
+
 def test_synthetic_ensemble_has_one_row_per_replicate_state_instrument():
     small = synthetic_scenario(synthetic_region(10, 2, seed=0))
     a = harmsim.run_ensemble(small, replicates=5, seed=0)

@@ -29,7 +29,6 @@ from .counterfactual import counterfactual
 from .errors import CalibrationError, ConfigError, HarmsimError, HarmsimWarning, OutputError, RecordError
 from .forecast import forecast
 from .interventions import Change, load_change
-from .model import HarmonizationModel, MemberState
 from .observations import observed_until
 from .record import Record, load_record, observed_record
 from .results import EnsembleResult, RunResult
@@ -69,3 +68,13 @@ __all__ = [
     "synthetic_region",
     "synthetic_scenario",
 ]
+
+
+def __getattr__(name: str):
+    """The Mesa model's classes, imported when first asked for: Mesa (and what it imports) costs most of
+    ``import harmsim``, and the batch engine, sweeps' workers and most commands never use it."""
+    if name in ("HarmonizationModel", "MemberState"):
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module 'harmsim' has no attribute {name!r}")

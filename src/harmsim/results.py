@@ -8,6 +8,7 @@ parameter, seeds, engine) and is written beside the tables by :meth:`save`.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import platform
 import shlex
@@ -67,13 +68,19 @@ def _git_state() -> tuple[str | None, bool | None]:
     return commit or None, bool(status.strip())
 
 
+def _installed(package: str) -> str:
+    """An installed package's version, read from its metadata (without importing it: Mesa costs a second)."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def provenance(scenario, seeds, engine: str) -> dict[str, Any]:
     """What produced a result: enough to rerun it (with :func:`build_info`: code version and command line)."""
-    from ._mesa import mesa
-
     return {
         **build_info(),
-        "mesa_version": mesa.__version__,
+        "mesa_version": _installed("mesa"),
         "numpy_version": np.__version__,
         "pandas_version": pd.__version__,
         "python": sys.version.split()[0],

@@ -13,7 +13,6 @@ import numpy as np
 from . import batch
 from ._limits import check_memory
 from .errors import ConfigError
-from .model import HarmonizationModel
 from .results import EnsembleResult, RunResult, provenance, tidy_adoptions, tidy_agreements
 from .rng import SeedLike, seed_record, spawn_seeds
 from .world import YEAR
@@ -33,6 +32,8 @@ def run(scenario, seed: SeedLike) -> RunResult:
     >>> res.model.year
     2015
     """
+    from .model import HarmonizationModel  # Mesa is imported when a Mesa model is made, not before
+
     model = HarmonizationModel(scenario, rng=seed)
     model.run_model()
     seed_rec = seed_record(seed)  # a child SeedSequence keeps its spawn key: the record reproduces the run
@@ -92,6 +93,8 @@ def run_ensemble(
     if engine == "batch":
         adopt, arrival = batch.simulate(scenario, seeds, progress)
     else:
+        from .model import HarmonizationModel
+
         adopt = np.empty((len(seeds), *w.initial.shape), dtype=YEAR)
         arrival = np.empty((len(seeds), len(w.agreements)), dtype=YEAR)
         for r, s in enumerate(seeds):
