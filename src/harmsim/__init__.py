@@ -78,3 +78,7 @@ def __getattr__(name: str):
 
         return getattr(model, name)
     raise AttributeError(f"module 'harmsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "HarmonizationModel", "MemberState"})  # the lazy ones too, for completion
