@@ -210,6 +210,14 @@ def test_the_command_refuses_a_bad_scenario_and_a_busy_port_in_one_line(capsys):
     assert f"cannot serve on 127.0.0.1:{port}" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(("port", "said"), [("70000", "got 70000"), ("0", "got 0"), ("http", "got 'http'")])
+def test_the_command_refuses_a_port_that_is_not_one(port, said, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["dashboard", "--port", port])
+    assert info.value.code == 2
+    assert f"expected a port number 1-65535, {said}" in capsys.readouterr().err
+
+
 def test_the_command_refuses_a_fit_of_another_scenario(fitted, capsys):
     assert main(["dashboard", "baseline", "--from-fit", str(fitted[1])]) == 2
     assert "this fit is of scenario 'diffusion_only'" in capsys.readouterr().err

@@ -27,15 +27,15 @@ from .scenario import list_scenarios, load_scenario
 __all__ = ["main"]
 
 
-def _int_at_least(lo: int, what: str):
-    """An argparse type: an integer >= ``lo``, refused with one clear line otherwise."""
+def _int_at_least(lo: int, what: str, hi: int | None = None):
+    """An argparse type: an integer >= ``lo`` (and <= ``hi`` if given), refused with one clear line otherwise."""
 
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if v < lo:
+        if v < lo or (hi is not None and v > hi):
             raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
         return v
 
@@ -45,6 +45,7 @@ def _int_at_least(lo: int, what: str):
 _positive = _int_at_least(1, "a positive integer")
 _year = _int_at_least(1800, "a year (1800 or later)")
 _seed = _int_at_least(0, "a non-negative integer seed")
+_port = _int_at_least(1, "a port number 1-65535", hi=65535)
 
 
 def _out_file(text: str) -> Path:
@@ -60,16 +61,6 @@ def _out_folder(text: str) -> Path:
     if not text.strip() or "\x00" in text:
         raise argparse.ArgumentTypeError(f"expected an output folder, got {text!r}")
     return Path(text)
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {text!r}")
-    return port
 
 
 class _Defaults(argparse.HelpFormatter):

@@ -292,11 +292,8 @@ def observed_curves(record: Record, start: int, end: int, instruments=None, stat
 
 def simulated_curves(result: EnsembleResult, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95), states=None) -> pd.DataFrame:
     """Simulated adopters by year per instrument: mean and quantiles over replicates (of ``states`` if given)."""
-    if states is None:
-        c = result.cumulative()
-    else:
-        a = result.adoptions
-        c = cumulative_counts(a[a["state"].isin(list(states))], result.scenario.start, result.scenario.end)
+    a = result.adoptions if states is None else result.adoptions[result.adoptions["state"].isin(list(states))]
+    c = cumulative_counts(a, result.scenario.start, result.scenario.end)
     return quantile_band(c.groupby(["instrument", "year"], sort=False)["adopters"], quantiles)
 
 

@@ -284,34 +284,38 @@ def run_tables(model: HarmonizationModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     (1999, 2015)
     """
     sc = model.config
-    members = list(model.world.members_until(sc.observed_until))  # not states that join after the window
     observed = _observed_of(sc)
     if model.year < sc.start:
         run = pd.DataFrame({"instrument": [], "year": [], "adopters": []})
     else:
         a = model.adoptions()
-        run = cumulative_counts(a[a["state"].isin(members)], sc.start, model.year).drop(columns="replicate")
+        run = cumulative_counts(a[a["state"].isin(_members(sc))], sc.start, model.year).drop(columns="replicate")
     return observed, run
+
+
+def _members(sc: Scenario) -> tuple[str, ...]:
+    """The states every chart counts: members in the observed window (not states that join after it)."""
+    return sc.world.members_until(sc.observed_until)
 
 
 @lru_cache(maxsize=16)
 def _observed_of(sc: Scenario) -> pd.DataFrame:
     """The record's adopters per instrument and year over the window, of its members (the same every step)."""
-    return observed_curves(sc.record, sc.start, sc.observed_until, states=sc.world.members_until(sc.observed_until))
+    return observed_curves(sc.record, sc.start, sc.observed_until, states=_members(sc))
 
 
 @lru_cache(maxsize=16)
 def _band_of(sc: Scenario) -> pd.DataFrame:
     from .run import run_ensemble
 
-    return simulated_curves(run_ensemble(sc, replicates=BAND_RUNS, seed=0))
+    return simulated_curves(run_ensemble(sc, replicates=BAND_RUNS, seed=0), states=_members(sc))
 
 
 def fit_band(scenario: Scenario, fit, runs: int = FIT_RUNS, seed: int = 0) -> pd.DataFrame:
     """A fit's predictive band: quantiles of adopters per instrument and year over ``runs`` draws."""
     from .calibrate.comparison import predictive_ensemble
 
-    return simulated_curves(predictive_ensemble(scenario, fit, runs, seed))
+    return simulated_curves(predictive_ensemble(scenario, fit, runs, seed), states=_members(scenario))
 
 
 # Page ----------------------------------------------------------------------------------------------------------
@@ -334,7 +338,7 @@ def _network_figure(model) -> Figure:
 def _chart_figure(model, band: pd.DataFrame | None, band_label: str) -> Figure:
     observed, run = run_tables(model)
     names, marks = _titles(model.config)
-    n = len(model.world.members_until(model.world.end))
+    n = len(_members(model.config))
     fig = plots.figure_run(
         observed,
         run,
