@@ -168,6 +168,17 @@ def test_run_tables_count_this_runs_adopters_so_far(sc):
         assert by[(inst, 2015)] == reported.loc[2015, f"adopters_{inst}"]
 
 
+def test_the_band_counts_the_states_the_lines_count(sc):
+    """The band, the record's line and this run's line all count the window's members: not Timor-Leste, a
+    member from 2025 whose 2009 ratifications are inputs of the world (the band once reached 11 of 10)."""
+    band = dashboard._band_of(sc)
+    members = sc.world.members_until(sc.observed_until)
+    assert "TLS" not in members and len(members) == 10
+    assert band["q95"].max() <= len(members)
+    observed, _ = dashboard.run_tables(HarmonizationModel(sc, rng=1))
+    assert observed["possible"].max() <= len(members)
+
+
 def test_the_chart_names_instruments_marks_agreements_and_says_what_the_band_is(sc):
     m = dashboard.model_class(sc)(rng="1")
     for _ in range(5):
