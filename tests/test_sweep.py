@@ -460,3 +460,21 @@ def test_dask_workers_get_their_arrays_from_the_heap(monkeypatch):
     assert _arrays_from_the_heap() is False
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     assert _arrays_from_the_heap() is sys.platform.startswith("linux")
+
+
+def test_a_saved_chunk_with_undefined_metrics_is_read_back_and_a_cut_one_is_not(tmp_path):
+    """An empty field is an undefined metric (kept); a line with fewer fields than the header is damage."""
+    from harmsim.sweep import _atomic_write_csv, _read_chunk
+
+    df = pd.DataFrame({"point": [4, 5], "x": [0.5, 1.5], "year_mae": [2.0, 2.5], "mean_year.actip": [np.nan, 2014.0]})
+    path = tmp_path / "chunk-000002.csv"
+    _atomic_write_csv(path, df)
+    pd.testing.assert_frame_equal(_read_chunk(path, [4, 5]), df)
+    assert _read_chunk(path, [4, 6]) is None  # not this chunk's points
+    text = path.read_text()
+    path.write_text(text[: text.rindex(",")] + "\n")  # the last line loses its last field
+    assert _read_chunk(path, [4, 5]) is None
+    path.write_text(text.rstrip("\n"))  # the final newline missing: the write did not finish
+    assert _read_chunk(path, [4, 5]) is None
+    path.write_text("")
+    assert _read_chunk(path, [4, 5]) is None

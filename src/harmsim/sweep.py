@@ -30,6 +30,8 @@ table with a row per point: the parameter values, the fit metrics of
 from __future__ import annotations
 
 import concurrent.futures as cf
+import csv
+import io
 import json
 import math
 import os
@@ -640,23 +642,26 @@ def _read_json(path: Path, what: str) -> dict:
 
 
 def _read_chunk(path: Path, points: list[int]) -> pd.DataFrame | None:
-    """A saved chunk, or None (to be recomputed) when it is unreadable or lacks a point or a value."""
+    """A saved chunk, or None (to be recomputed) when it is unreadable, cut short or lacks a point.
+
+    Chunks are written whole (a temporary file renamed into place), so one on
+    disk is complete unless something else damaged it. A row with fewer
+    fields than the header (a cut line) is damage; an empty field is not: a
+    metric can be undefined at a point (the mean adoption year of an
+    instrument no replicate adopted), and such chunks must resume like any
+    other.
+    """
     try:
-        df = pd.read_csv(path)
+        text = path.read_text()
+        df = pd.read_csv(io.StringIO(text))
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not text.endswith("\n") or any(len(r) != len(rows[0]) for r in rows[1:]):
         return None
     if "point" not in df or len(df) != len(points) or sorted(df["point"].tolist()) != sorted(points):
         return None
-    if df.isna().any().any() and not _nan_is_data(df):
-        return None
     return df
-
-
-def _nan_is_data(df: pd.DataFrame) -> bool:
-    """Metrics may be NaN by definition (e.g. agreement timing without endogenous agreements): only columns
-    that are NaN in every row are taken as such."""
-    holes = df.isna()
-    return bool((holes.all() | ~holes.any()).all())
 
 
 class _Lock:
