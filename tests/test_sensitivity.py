@@ -88,7 +88,8 @@ def test_same_indices_on_any_worker_count_and_after_a_resume(baseline, tmp_path,
     outs = set(one.indices["output"])
     assert {"year_mae", "curve_mad", "adopted.tip_law", "median_year.untoc"} <= outs
     assert one.indices.loc[one.indices["output"] == "year_mae", "noise_share"].between(0, 1).all()
-    assert "largest mu*" in one.summary()
+    assert "largest mu*" in one.summary() and "Simulation noise is" in one.summary()
+    assert "noise is not measured" in one.summary("median_year.untoc")  # a median has no standard error here
 
 
 def test_ranges_from_a_fit_and_bad_requests(baseline, tmp_path, capsys):

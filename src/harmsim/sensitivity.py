@@ -223,6 +223,8 @@ class SensitivityResult:
         if np.isfinite(noise):
             words += f" Simulation noise is {noise:.0%} of its variance over the design"
             words += "; the indices mostly read noise: use more replicates." if noise > 0.3 else "."
+        else:
+            words += " Its simulation noise is not measured (no standard error over replicates for this output)."
         return words
 
     def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
