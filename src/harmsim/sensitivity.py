@@ -248,7 +248,7 @@ class SensitivityResult:
                 fig = Figure(figsize=(6.5, 0.45 * self.problem["num_vars"] + 1.6), layout="constrained")
                 plot_indices(fig.subplots(), self.indices, "year_mae", self.method)
                 fig.suptitle(
-                    f"Sensitivity of the year MAE ({self.method}, {len(self.points)} points, "
+                    f"Sensitivity of the year MAE ({self.method.capitalize()}, {len(self.points):,} points, "
                     f"{self.provenance.get('replicates', '?')} replicates each)",
                     fontsize=9,
                 )
