@@ -23,6 +23,26 @@ def test_scenarios_and_record(capsys, tmp_path):
     assert (tmp_path / "rec" / "adoptions.csv").is_file()
 
 
+def test_record_status_lists_the_status_items_only(capsys):
+    """The end-of-window status of the study's Table 2 items, without a column of an instrument (Timor-Leste's
+    unobserved tip_law is a '?' in the adoption table, not an empty status column)."""
+    assert main(["record"]) == 0
+    out = capsys.readouterr().out
+    status = out.split("End-of-window status")[1].split("Regional agreements")[0]
+    assert "specialist_unit" in status and "tip_law" not in status and "NaN" not in status
+
+
+def test_record_world_prints_a_summary_and_asked_states(capsys):
+    assert main(["record", "world"]) == 0
+    out = capsys.readouterr().out
+    assert "188 states: --states" in out and "Organizations" in out and "coe_cets_197" in out
+    assert "\nFRA " not in out  # no row per state for a record this large
+    assert main(["record", "world", "--states", "BGD,FRA"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(("BGD ", "FRA "))}
+    assert rows["BGD"][-2:] == ["2002-2005", "-"] and rows["FRA"][3] == "2006-2008"
+
+
 def test_compare_prints_fit_table(capsys, tmp_path):
     assert main(["compare", "baseline", "-r", "20", "--seed", "3", "--out", str(tmp_path / "fit.csv")]) == 0
     out = capsys.readouterr().out
@@ -84,6 +104,7 @@ def test_an_occupied_out_folder_is_refused_before_any_work(tmp_path, capsys):
     [
         (["run", "no_such_scenario", "--out", "x"], "no such scenario file"),
         (["compare", "baseline", "--record", "atlantis"], "no such record"),
+        (["record", "world", "--states", "FRA,XXX"], "unknown state(s) XXX in record 'world'"),
     ],
 )
 def test_errors_are_one_line_exit_2(capsys, args, pattern):
@@ -106,6 +127,9 @@ def test_bad_option_exit_2(capsys):
         main(["compare", "baseline", "-r", "0"])
     assert info.value.code == 2
     assert "positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["record", "world", "--states", "FRA,,BGD"])
+    assert info.value.code == 2 and "expected comma-separated ids" in capsys.readouterr().err
 
 
 def test_run_endogenous_draws_agreement_timing(tmp_path):

@@ -143,11 +143,19 @@ def test_record_roundtrips_through_its_files(name, tmp_path):
 
 
 def test_edited_record_runs(tmp_path, baseline):
-    """A user copies the record, moves the 2004 Declaration to 2002, and runs a scenario on it."""
+    """A user copies the record, moves the 2004 Declaration to 2002, and runs a scenario on it.
+
+    The year is what counts: a date left in the old year is refused in one line, naming both."""
     harmsim.observed_record().write(tmp_path)
     ag = pd.read_csv(tmp_path / "agreements.csv", dtype=str, keep_default_na=False)
     ag.loc[ag["agreement"] == "decl_tip_2004", "year"] = "2002"
     ag.to_csv(tmp_path / "agreements.csv", index=False)
+    harmsim.record._load.cache_clear()
+    with pytest.raises(RecordError, match=r"agreements.csv, line \d+: date 2004-11-29 does not fall in the year 2002"):
+        harmsim.load_record(tmp_path)
+    ag.loc[ag["agreement"] == "decl_tip_2004", "date"] = ""
+    ag.to_csv(tmp_path / "agreements.csv", index=False)
+    harmsim.record._load.cache_clear()
     text = (tmp_path / "record.toml").read_text().replace('name = "asean"', 'name = "asean_moved"')
     (tmp_path / "record.toml").write_text(text)
     sc = scenario_from_dict({**baseline.to_dict(), "record": str(tmp_path)}, where="t")

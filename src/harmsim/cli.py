@@ -48,6 +48,14 @@ _seed = _int_at_least(0, "a non-negative integer seed")
 _port = _int_at_least(1, "a port number 1-65535", hi=65535)
 
 
+def _id_list(text: str) -> list[str]:
+    """An argparse type: comma-separated ids (state codes and the like), none empty."""
+    ids = [x.strip() for x in text.split(",")]
+    if not all(ids):
+        raise argparse.ArgumentTypeError(f"expected comma-separated ids, e.g. BRN,KHM; got {text!r}")
+    return ids
+
+
 def _out_file(text: str) -> Path:
     """An argparse type: a file to write (a name, not a folder)."""
     p = _out_folder(text)
@@ -100,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("record", help="print the observed record, or write it as CSV")
     r.add_argument("name", nargs="?", default="asean", help=f"record name or folder ({', '.join(packaged_records())})")
     r.add_argument("--out", type=Path, help="folder to write the record's tables to")
+    r.add_argument(
+        "--states",
+        type=_id_list,
+        default=None,
+        help=f"print these states' adoption years (comma-separated ids; a record of more than {_RECORD_ROWS} "
+        "states prints its summary otherwise)",
+    )
 
     sub.add_parser("scenarios", help="list the shipped scenarios")
 
@@ -523,37 +538,53 @@ def _format_fit(fit: pd.DataFrame) -> str:
     return out.to_string(index=False)
 
 
+#: a record with more states than this prints its summary, not a row per state (unless --states asks)
+_RECORD_ROWS = 40
+
+
 def cmd_record(args) -> int:
     rec = load_record(args.name)
     if args.out:
         paths = rec.write(args.out)
         print(f"wrote {len(paths)} files to {args.out} (load them with harmsim record {args.out})")
         return 0
+    unknown = [s for s in args.states or () if s not in rec.state_ids]
+    if unknown:
+        raise ConfigError(f"--states: unknown state(s) {', '.join(unknown)} in record '{rec.name}'")
     print(f"{rec.title} ({rec.name}, {rec.start}-{rec.end})\n")
-    a = rec.adoptions.copy()
-    cell = a["year"].astype("string")
-    interval = a["year"].isna() & a["year_max"].notna()
-    cell[interval] = a.loc[interval, "year_min"].astype(str) + "-" + a.loc[interval, "year_max"].astype(str)
-    a["cell"] = cell.fillna(".")
-    a.loc[~a["observed"].astype(bool), "cell"] = "?"
-    wide = a.pivot(index="state", columns="instrument", values="cell").reindex(
-        index=list(rec.state_ids), columns=list(rec.instrument_ids)
-    )
-    print("Adoption years ('.' = not adopted by the end; a-b = adopted within the interval; ? = not observed)")
-    print(wide.to_string())
-    if len(rec.status):
-        print("\nEnd-of-window status")
-        print(
-            rec.status.pivot(index="state", columns="instrument", values="value")
-            .reindex(list(rec.state_ids))
-            .to_string()
-        )
-    if len(rec.agreements):
-        print("\nRegional agreements")
-        g = rec.agreements[["year", "agreement", "binding", "covers"]].copy()
-        g["binding"] = g["binding"].map({True: "binding", False: "non-binding"})
-        g["covers"] = g["covers"].map(" ".join)
-        print(g.to_string(index=False))
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print("Per instrument: how its pairs of state and instrument are observed")
+        print(rec.summary().to_string())
+        wide = rec.cells()
+        if args.states:
+            wide = wide.loc[args.states]
+        if args.states or len(wide) <= _RECORD_ROWS:
+            print(
+                "\nAdoption years (a-b = within the interval; . = not adopted by the end; >Y = not adopted by Y, "
+                "unobserved after; ? = not observed; - = not open to the state)"
+            )
+            print(wide.to_string())
+        else:
+            print(f"\n{len(wide)} states: --states A,B,... prints their adoption years; --out DIR writes every table")
+        items = rec.status[rec.status["instrument"].isin(rec.status_items)]
+        if len(items):
+            print("\nEnd-of-window status")
+            print(
+                items.pivot(index="state", columns="instrument", values="value")
+                .reindex(index=list(rec.state_ids), columns=list(rec.status_items))
+                .dropna(how="all")
+                .to_string()
+            )
+        if len(rec.organizations):
+            print("\nOrganizations (members at the end of the window; missing = members by year not recorded)")
+            print(rec.organization_summary().to_string())
+        if len(rec.agreements):
+            print("\nRegional agreements")
+            cols = ["year", "agreement", *(["organization"] if len(rec.organizations) else []), "binding", "covers"]
+            g = rec.agreements[cols].copy()
+            g["binding"] = g["binding"].map({True: "binding", False: "non-binding"})
+            g["covers"] = g["covers"].map(" ".join)
+            print(g.to_string(index=False))
     return 0
 
 

@@ -224,6 +224,8 @@ def _agreement(ag: pd.DataFrame, inst: pd.DataFrame, a: Mapping, where: str, rec
     if action in ("move", "set") and "year" in a:
         year = _year(a["year"], where, "year")
         ag.at[row, "year"] = str(year)
+        if "date" in ag.columns and not str(ag.at[row, "date"]).startswith(str(year)):
+            ag.at[row, "date"] = ""  # the recorded day belongs to the year it was moved from
         if "date" in ag:
             ag.at[row, "date"] = str(year)
         opened = inst["opened_by"] == target

@@ -2,32 +2,49 @@
 
 A record is a folder with a ``record.toml`` manifest and CSV tables. Nothing
 in this module knows about ASEAN: the packaged ASEAN record
-(``observed_record()``) and the global criminalization panel
-(``load_record("global_criminalization")``) are just two folders of the same
-format, and a user's own region is a third.
+(``observed_record()``), the world panel of every state and its regional
+organizations (``load_record("world")``) and the global criminalization panel
+(``load_record("global_criminalization")``) are folders of the same format,
+and a user's own region is one more.
 
 Tables (columns; ``*`` marks required tables):
 
 * ``states``\\*: ``state, joined`` [``name, subregion, left, source, note``]
 * ``instruments``\\*: ``instrument`` [``name, kind, opens, opened_by,
-  requires, source, note``]. ``opens`` is the first year the instrument can
-  be adopted (blank: always); ``opened_by`` names the agreement that opens it;
-  ``requires`` names an instrument that must be adopted first (same year
-  allowed).
+  requires, organization, source, note``]. ``opens`` is the first year the
+  instrument can be adopted (blank: always); ``opened_by`` names the agreement
+  that opens it; ``requires`` names an instrument that must be adopted first
+  (same year allowed); ``organization`` (a regional treaty) makes it open only
+  to the members of that organization, in the years they are members.
 * ``adoptions``\\*: ``state, instrument, year`` [``year_min, year_max,
-  seen_until, source, note``]. ``year`` is missing when the state had not
+  seen_until, date, precision, source, note``]. ``year`` is missing when the state had not
   adopted by the end of the record, or when only an interval ``[year_min,
   year_max]`` is known (interval-censored). Pairs not listed were not
   adopted. ``seen_until`` (for a pair not adopted) is the last year it is
-  known not to have adopted, when that is before the record's end.
+  known not to have adopted, when that is before the record's end. ``date``
+  (``YYYY-MM-DD``, where the day is known) must fall in the adoption's year
+  or interval. An adoption may not come before its instrument opens, nor,
+  for an instrument of an organization, from a state that is not a member.
 * ``status``: ``state, instrument, value`` with value in yes / limited /
   no / unknown (end-of-window status without a year). For an instrument the
   model has (listed in ``instruments``), a status fills in the adoption of
   a pair the adoptions table does not list: yes / limited = adopted within
   the window (an interval), no = not adopted, unknown = not observed.
-* ``agreements``: ``agreement, year, binding, covers, trigger, builds_on``
-  (covers: space-separated instrument ids; trigger: anchor / follow_up /
-  consensus).
+* ``agreements``: ``agreement, year, binding, covers`` [``trigger, builds_on,
+  organization, date, name, kind, source, note``] (covers: space-separated
+  instrument ids; trigger: anchor / follow_up / consensus). ``year`` is the
+  year that counts; ``date``, where given, must fall in it. ``organization``
+  names the organization the agreement belongs to (required when the record
+  has an ``organizations`` table): it covers the states that are members of
+  that organization in a year.
+* ``organizations``: ``organization`` [``name, kind, founded, membership,
+  source, note``]; ``membership`` is ``recorded`` (the ``memberships`` table
+  lists its members by year) or ``missing`` (its members are not known: its
+  agreements cover no state).
+* ``memberships``: ``organization, state, joined`` [``left, source, note``]:
+  one row per spell; ``left`` is the last year of the spell (blank: a member
+  to the end); a state may belong to several organizations at once and
+  return to one after leaving (spells of one pair must not overlap).
 * ``borders``: ``state_a, state_b``; ``covariates``: ``state, year`` and
   numeric columns; ``tiers``: ``state, year, tier``; ``migration``:
   ``origin, destination, year, migrants``; ``global_series``: ``year,
@@ -47,6 +64,7 @@ naming the file, the row (its line in the CSV file) and the problem.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -81,7 +99,12 @@ _TABLES = {
     "tiers": False,
     "migration": False,
     "global_series": False,
+    "organizations": False,
+    "memberships": False,
 }
+MEMBERSHIP = ("recorded", "missing")
+#: a date as ISO 8601 gives it, to the day, the month or the year: 2004-11-29, 2004-11 or 2004
+_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,6 +129,9 @@ class Record:
     tiers: pd.DataFrame
     migration: pd.DataFrame
     global_series: pd.DataFrame
+    #: regional organizations and their members' spells (empty for a one-region record)
+    organizations: pd.DataFrame = field(default_factory=lambda: _empty_organizations())
+    memberships: pd.DataFrame = field(default_factory=lambda: _empty_memberships())
     sources: dict = field(default_factory=dict)
     description: str = ""
     #: file name of each table in the record's folder (as its record.toml names them)
@@ -122,6 +148,7 @@ class Record:
             "instruments": len(self.instruments),
             "adoptions": int((self.adoptions["year"].notna() | self.adoptions["year_max"].notna()).sum()),
             "agreements": len(self.agreements),
+            **({"organizations": len(self.organizations)} if len(self.organizations) else {}),
         }
 
     def __repr__(self) -> str:
@@ -141,6 +168,25 @@ class Record:
     @property
     def agreement_ids(self) -> tuple[str, ...]:
         return tuple(self.agreements["agreement"])
+
+    @property
+    def organization_ids(self) -> tuple[str, ...]:
+        return tuple(self.organizations["organization"])
+
+    def members(self, organization: str, year: int) -> tuple[str, ...]:
+        """States that are members of ``organization`` in ``year``, in the record's state order.
+
+        >>> from harmsim.record import load_record
+        >>> load_record("world").members("SAARC", 2006)  # Afghanistan joined in 2007
+        ('BGD', 'BTN', 'IND', 'LKA', 'MDV', 'NPL', 'PAK')
+        """
+        if organization not in self.organization_ids:
+            known = ", ".join(self.organization_ids) or "none"
+            raise RecordError(f"record '{self.name}': unknown organization '{organization}' (known: {known})")
+        m = self.memberships
+        m = m[(m["organization"] == organization) & (m["joined"] <= year) & ~(m["left"] < year).fillna(False)]
+        inside = set(m["state"])
+        return tuple(s for s in self.state_ids if s in inside)
 
     @cached_property
     def digest(self) -> str:
@@ -187,21 +233,93 @@ class Record:
         return [manifest, *written]
 
     def summary(self) -> pd.DataFrame:
-        """Adopters per instrument by the end of the record (a quick look)."""
+        """Per instrument, how the record observes its pairs (a quick look).
+
+        ``dated``: adopted in a known year; ``interval``: adopted within a known interval; ``not_adopted``: not
+        adopted by the end; ``censored``: not adopted by a year before the end, unobserved after it;
+        ``unobserved``: no observation; ``not_open``: states the instrument is not open to (not members of its
+        organization in any year of the window); ``first``/``last``: the earliest and latest adoption years.
+
+        >>> from harmsim.record import load_record
+        >>> load_record("world").summary().loc["cets197", ["dated", "interval", "not_open"]].tolist()
+        [18, 24, 141]
+        """
+        a = self.adoptions.assign(open=self._open_pairs())
+        adopted = a["year_max"].notna()
+        kinds = pd.DataFrame(
+            {
+                "instrument": a["instrument"],
+                "dated": adopted & a["year"].notna(),
+                "interval": adopted & a["year"].isna(),
+                "not_adopted": ~adopted & a["observed"] & (a["seen_until"] >= self.end) & a["open"],
+                "censored": ~adopted & a["observed"] & (a["seen_until"] < self.end) & a["open"],
+                "unobserved": ~a["observed"] & a["open"],
+                "not_open": ~a["open"],
+            }
+        )
+        out = kinds.groupby("instrument", sort=False).sum().astype(int)
+        g = a[adopted].groupby("instrument", sort=False)
+        out["first"] = g["year_min"].min()
+        out["last"] = g["year_max"].max()
+        return out.reindex(list(self.instrument_ids)).astype({"first": "Int64", "last": "Int64"})
+
+    def _open_pairs(self) -> np.ndarray:
+        """Per adoptions row: whether its instrument is open to its state at some year of the window."""
+        org = dict(zip(self.instruments["instrument"], self.instruments["organization"]))
+        m = self.memberships
+        inside = m[(m["joined"] <= self.end) & ~(m["left"] < self.start).fillna(False)]
+        members = set(zip(inside["organization"], inside["state"]))
+        pairs = zip(self.adoptions["state"], self.adoptions["instrument"])
+        return np.array([not org[k] or (org[k], s) in members for s, k in pairs], dtype=bool)
+
+    def cells(self) -> pd.DataFrame:
+        """The adoptions as printed by ``harmsim record``: a state by instrument table of text cells.
+
+        ``2004`` adopted that year; ``2002-2005`` adopted within the interval; ``.`` not adopted by the end;
+        ``>2011`` not adopted by 2011, unobserved after; ``?`` not observed; ``-`` not open to the state
+        (not a member of the instrument's organization).
+
+        >>> from harmsim.record import load_record
+        >>> load_record("world").cells().loc[["BGD", "CZE"], ["untoc", "cets197", "saarc2002"]]
+        instrument untoc cets197  saarc2002
+        state
+        BGD        >2011       -  2002-2005
+        CZE        >2011   >2014          -
+        """
         a = self.adoptions
-        g = a.groupby("instrument", sort=False)
+        cell = a["year"].astype("string")
+        interval = a["year"].isna() & a["year_max"].notna()
+        cell[interval] = a.loc[interval, "year_min"].astype(str) + "-" + a.loc[interval, "year_max"].astype(str)
+        censored = a["year_max"].isna() & (a["seen_until"] < self.end)
+        cell[censored] = ">" + a.loc[censored, "seen_until"].astype(str)
+        cell = cell.fillna(".")
+        cell[~a["observed"].astype(bool).to_numpy()] = "?"
+        cell[~self._open_pairs()] = "-"
+        wide = a.assign(cell=cell).pivot(index="state", columns="instrument", values="cell")
+        return wide.reindex(index=list(self.state_ids), columns=list(self.instrument_ids))
+
+    def organization_summary(self) -> pd.DataFrame:
+        """Per organization: members at the end of the window (where recorded) and agreements, binding or not.
+
+        >>> from harmsim.record import load_record
+        >>> load_record("world").organization_summary().loc[["SAARC", "OSCE"]]
+                     membership  members  binding  non_binding
+        organization
+        SAARC          recorded        8        1            0
+        OSCE            missing        0        0            1
+        """
+        o = self.organizations.set_index("organization")
+        m = self.memberships
+        at_end = m[(m["joined"] <= self.end) & ~(m["left"] < self.end).fillna(False)]
+        ag = self.agreements
         return pd.DataFrame(
             {
-                "dated": g["year"].count(),
-                "interval": g.apply(
-                    lambda x: int((x["year"].isna() & x["year_max"].notna()).sum()),
-                    include_groups=False,
-                ),
-                "not_adopted": g["year_max"].apply(lambda s: int(s.isna().sum())),
-                "first": g["year_min"].min(),
-                "last": g["year"].max(),
+                "membership": o["membership"],
+                "members": at_end.groupby("organization")["state"].nunique().reindex(o.index).fillna(0).astype(int),
+                "binding": ag[ag["binding"]].groupby("organization").size().reindex(o.index).fillna(0).astype(int),
+                "non_binding": ag[~ag["binding"]].groupby("organization").size().reindex(o.index).fillna(0).astype(int),
             }
-        ).reindex(list(self.instrument_ids))
+        )
 
 
 def packaged_records() -> list[str]:
@@ -216,7 +334,7 @@ def observed_record() -> Record:
 
 
 def load_record(path_or_name: str | Path = "asean") -> Record:
-    """Load a record by packaged name (``asean``, ``global_criminalization``) or folder.
+    """Load a record by packaged name (``asean``, ``world``, ``global_criminalization``) or folder.
 
     A path may point at the folder or at its ``record.toml``.
 
@@ -315,6 +433,8 @@ def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
             raise RecordError(f"{where}: the table '{tname}' is required")
     v = _Validator(start, end)
     states = v.states(raw["states"])
+    organizations = v.organizations(raw["organizations"])
+    memberships = v.memberships(raw["memberships"], organizations)
     instruments = v.instruments(raw["instruments"])
     agreements = v.agreements(raw["agreements"], instruments)
     v.check_opened_by(instruments, agreements)
@@ -323,6 +443,7 @@ def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
         raise RecordError(f"{where}: 'status_items' must be a list of item ids, e.g. [\"specialist_unit\"]")
     status = v.status(raw["status"], tuple(items))
     adoptions = v.merge_status(v.adoptions(raw["adoptions"]), status, raw["status"][0] if raw["status"] else None)
+    v.check_eligible(adoptions, instruments, agreements, memberships, raw["adoptions"], raw["status"])
     return Record(
         name=str(meta["name"]),
         title=str(meta.get("title", meta["name"])),
@@ -339,6 +460,8 @@ def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
         tiers=v.tiers(raw["tiers"]),
         migration=v.migration(raw["migration"]),
         global_series=v.global_series(raw["global_series"]),
+        organizations=organizations,
+        memberships=memberships,
         sources=dict(meta.get("sources", {})),
         description=str(meta.get("description", "")).strip(),
         status_items=tuple(items),
@@ -363,6 +486,8 @@ class _Validator:
         self.start, self.end = start, end
         self.state_ids: set[str] = set()
         self.instrument_ids: set[str] = set()
+        self.organization_ids: set[str] = set()
+        self.organization_order: tuple[str, ...] = ()
         # Canonical orders follow the files' row order.
         self.state_order: tuple[str, ...] = ()
         self.instrument_order: tuple[str, ...] = ()
@@ -404,6 +529,127 @@ class _Validator:
             key = ", ".join(df.iloc[i][c] for c in cols)
             raise self.fail(path, i, f"duplicate row for ({key})")
 
+    def date_in(self, path, i, text, lo, hi):
+        """A date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``) that must fall in the years ``lo..hi`` (blank: none)."""
+        if text == "":
+            return
+        if not _DATE.fullmatch(text):
+            raise self.fail(path, i, f"date '{text}' is not a date as YYYY-MM-DD (or YYYY-MM, or YYYY)")
+        try:
+            day = pd.Timestamp(text)
+        except ValueError:
+            raise self.fail(path, i, f"date '{text}' is not a calendar date") from None
+        if lo is pd.NA or hi is pd.NA:
+            raise self.fail(path, i, f"date {text} is given for a pair with no adoption year")
+        if not lo <= day.year <= hi:
+            years = f"{lo}" if lo == hi else f"{lo}-{hi}"
+            raise self.fail(
+                path,
+                i,
+                f"date {text} does not fall in the year {years} the row gives: the year is what counts; "
+                "correct the date or leave it blank",
+            )
+
+    def _unknown_organization(self, org):
+        known = ", ".join(self.organization_order) or "none: the record has no organizations table"
+        return f"unknown organization '{org}' (known: {known})"
+
+    def organizations(self, src):
+        self.organization_ids, self.organization_order = set(), ()
+        if src is None:
+            return _empty_organizations()
+        path, df = self.require(src, ["organization"])
+        self.unique(path, df, ["organization"])
+        for col in ("name", "kind", "founded", "membership", "source", "note"):
+            if col not in df:
+                df[col] = "recorded" if col == "membership" else ""
+        for i, (o, m) in enumerate(zip(df["organization"], df["membership"])):
+            if o == "":
+                raise self.fail(path, i, "empty organization id")
+            if m not in MEMBERSHIP:
+                raise self.fail(path, i, f"membership must be one of {', '.join(MEMBERSHIP)}, got '{m}'")
+        df["founded"] = pd.array(
+            [self.year(path, i, "founded", x, nullable=True) for i, x in enumerate(df["founded"])], dtype="Int64"
+        )
+        self.organization_ids = set(df["organization"])
+        self.organization_order = tuple(df["organization"])
+        return df.reset_index(drop=True)
+
+    def memberships(self, src, organizations):
+        if src is None:
+            return _empty_memberships()
+        path, df = self.require(src, ["organization", "state", "joined"])
+        for i, o in enumerate(df["organization"]):
+            if o not in self.organization_ids:
+                raise self.fail(path, i, self._unknown_organization(o))
+        self.ids(path, df, "state", self.state_ids, "state")
+        for col in ("left", "source", "note"):
+            if col not in df:
+                df[col] = ""
+        joined = [self.year(path, i, "joined", x, nullable=False) for i, x in enumerate(df["joined"])]
+        left = [self.year(path, i, "left", x, nullable=True) for i, x in enumerate(df["left"])]
+        for i, (j, lft) in enumerate(zip(joined, left)):
+            if lft is not pd.NA and lft < j:
+                raise self.fail(path, i, f"left {lft} is before joined {j}")
+        df["joined"] = pd.array(joined, dtype="int64")
+        df["left"] = pd.array(left, dtype="Int64")
+        missing = set(organizations["organization"][organizations["membership"] == "missing"])
+        for i, o in enumerate(df["organization"]):
+            if o in missing:
+                raise self.fail(path, i, f"organization '{o}' is declared with membership 'missing' in the "
+                                "organizations table, yet has members here: declare it 'recorded'")  # fmt: skip
+        order = df.assign(line_no=range(len(df))).sort_values(["organization", "state", "joined"], kind="stable")
+        prev = None
+        for r in order.itertuples():
+            key = (r.organization, r.state)
+            if prev is not None and prev[0] == key and (prev[1] is pd.NA or prev[1] >= r.joined):
+                raise self.fail(path, r.line_no, f"spells of {r.state} in {r.organization} overlap (a spell from "
+                                f"{r.joined} begins before the one before it ends)")  # fmt: skip
+            prev = (key, r.left)
+        return df.reset_index(drop=True)
+
+    def check_eligible(self, adoptions, instruments, agreements, memberships, raw_adoptions, raw_status):
+        """No adoption before its instrument opens, nor of an organization's instrument by a non-member.
+
+        The year checked is the adoption's year, or for an interval its last year (the adoption may fall
+        late in it); an instrument an agreement opens opens in the year the record gives the agreement.
+        """
+        opens = dict(zip(instruments["instrument"], instruments["opens"]))
+        ag_year = dict(zip(agreements["agreement"], agreements["year"]))
+        for k, a in zip(instruments["instrument"], instruments["opened_by"]):
+            if a:
+                opens[k] = int(ag_year[a]) if opens[k] is pd.NA else max(int(opens[k]), int(ag_year[a]))
+        org = {k: o for k, o in zip(instruments["instrument"], instruments["organization"]) if o}
+        spells: dict[tuple[str, str], list[tuple[int, float]]] = {}
+        for o, s, j, lft in zip(memberships["organization"], memberships["state"], memberships["joined"],
+                                memberships["left"]):  # fmt: skip
+            spells.setdefault((o, s), []).append((int(j), np.inf if lft is pd.NA else int(lft)))
+        for s, k, lo, hi in zip(adoptions["state"], adoptions["instrument"], adoptions["year_min"],
+                                adoptions["year_max"]):  # fmt: skip
+            if hi is pd.NA:
+                continue
+            lo, hi = int(lo), int(hi)
+            when = f"in {hi}" if lo == hi else f"within {lo}-{hi}"
+            problem = None
+            if opens[k] is not pd.NA and hi < opens[k]:
+                problem = f"{s} adopts {k} {when}, before it opens in {opens[k]}"
+            elif k in org and not any(j <= hi and lo <= lft for j, lft in spells.get((org[k], s), [])):
+                problem = (f"{s} adopts {k} {when} but is not a member of {org[k]} then ({k} is open only to "
+                           f"the members of {org[k]})")  # fmt: skip
+            if problem:
+                raise self._at_pair(raw_adoptions, raw_status, s, k, problem)
+
+    def _at_pair(self, raw_adoptions, raw_status, state, instrument, msg):
+        """An error at the line of the adoptions (or else status) file that gives this pair."""
+        for src in (raw_adoptions, raw_status):
+            if src is None:
+                continue
+            path, df = src
+            hit = ((df["state"] == state) & (df["instrument"] == instrument)).to_numpy().nonzero()[0]
+            if len(hit):
+                return self.fail(path, int(hit[0]), msg)
+        return RecordError(msg)
+
     def states(self, src):
         path, df = self.require(src, ["state", "joined"])
         self.unique(path, df, ["state"])
@@ -429,9 +675,12 @@ class _Validator:
     def instruments(self, src):
         path, df = self.require(src, ["instrument"])
         self.unique(path, df, ["instrument"])
-        for col in ("name", "kind", "opens", "opened_by", "requires", "source", "note"):
+        for col in ("name", "kind", "opens", "opened_by", "requires", "organization", "source", "note"):
             if col not in df:
                 df[col] = ""
+        for i, o in enumerate(df["organization"]):
+            if o and o not in self.organization_ids:
+                raise self.fail(path, i, self._unknown_organization(o))
         df["opens"] = pd.array(
             [self.year(path, i, "opens", x, nullable=True) for i, x in enumerate(df["opens"])],
             dtype="Int64",
@@ -475,6 +724,8 @@ class _Validator:
                 raise self.fail(path, i, "an interval needs both year_min and year_max")
             elif lo is not pd.NA and lo > hi:
                 raise self.fail(path, i, f"year_min {lo} is after year_max {hi}")
+            if "date" in df:
+                self.date_in(path, i, r["date"], lo, hi)
             seen = self.year(path, i, "seen_until", r["seen_until"], nullable=True, hi=self.end)
             if seen is not pd.NA and (hi is not pd.NA):
                 raise self.fail(path, i, "seen_until is for a pair not adopted (as far as is known); this one is")
@@ -521,12 +772,13 @@ class _Validator:
             src = r.get("source", "") or "status table"
             if r["value"] in ("yes", "limited"):
                 a.loc[key, ["year_min", "year_max"]] = [self.start, self.end]
-                a.loc[key, "note"] = f"end-of-window status '{r['value']}': adopted by {self.end}, year unknown"
+                note = f"end-of-window status '{r['value']}': adopted by {self.end}, year unknown"
             elif r["value"] == "unknown":
                 a.loc[key, "observed"] = False
-                a.loc[key, "note"] = "end-of-window status unknown: not observed"
+                note = "end-of-window status unknown: not observed"
             else:
-                a.loc[key, "note"] = f"end-of-window status 'no': not adopted by {self.end}"
+                note = f"end-of-window status 'no': not adopted by {self.end}"
+            a.loc[key, "note"] = f"{note}: {r['note']}" if r.get("note", "") else note
             a.loc[key, "source"] = src
         out = a.reset_index().drop(columns="_listed")
         for col in ("year", "year_min", "year_max", "seen_until"):
@@ -547,10 +799,18 @@ class _Validator:
             )
         path, df = self.require(src, ["agreement", "year", "binding", "covers"])
         self.unique(path, df, ["agreement"])
-        for col in ("name", "date", "kind", "trigger", "builds_on", "source", "note"):
+        for col in ("name", "date", "kind", "trigger", "builds_on", "organization", "source", "note"):
             if col not in df:
                 df[col] = "anchor" if col == "trigger" else ""
         df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
+        for i, (d, y) in enumerate(zip(df["date"], df["year"])):
+            self.date_in(path, i, d, y, y)
+        for i, o in enumerate(df["organization"]):
+            if o and o not in self.organization_ids:
+                raise self.fail(path, i, self._unknown_organization(o))
+            if not o and self.organization_ids:
+                raise self.fail(path, i, "organization is empty: in a record with organizations, every agreement "
+                                "names the organization it belongs to")  # fmt: skip
         binding = []
         for i, b in enumerate(df["binding"]):
             if b not in ("yes", "no"):
@@ -695,6 +955,28 @@ class _Validator:
             i = int(share.nonzero()[0][0])
             raise self.fail(path, i, f"{df['variable'].iloc[i]} {df['value'].iloc[i]} is a share: it must be in [0, 1]")
         return df.reset_index(drop=True)
+
+
+def _empty_organizations() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "organization": pd.Series(dtype=str),
+            "name": pd.Series(dtype=str),
+            "membership": pd.Series(dtype=str),
+            "founded": pd.Series(dtype="Int64"),
+        }
+    )
+
+
+def _empty_memberships() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "organization": pd.Series(dtype=str),
+            "state": pd.Series(dtype=str),
+            "joined": pd.Series(dtype="int64"),
+            "left": pd.Series(dtype="Int64"),
+        }
+    )
 
 
 def _to_file(name: str, table: pd.DataFrame, record: Record) -> pd.DataFrame:

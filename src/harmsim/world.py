@@ -104,6 +104,14 @@ class World:
                 f"horizon {start}-{end} starts before the record '{record.name}' ({record.start}): "
                 "its adoptions before the horizon are its initial condition"
             )
+        if len(record.organizations) or record.instruments["organization"].astype(bool).any():
+            # Refused rather than simulated wrongly: the engines would treat every state as covered by every
+            # agreement and every regional treaty as open to all.
+            raise ConfigError(
+                f"record '{record.name}' has regional organizations (memberships by year, agreements and treaties "
+                "of organizations), which the model does not simulate yet; the record can be loaded, printed "
+                "(harmsim record) and written, and scenarios run on one-region records such as 'asean'"
+            )
         return _build(record, start, end, extension or Extension())
 
     # Inputs ------------------------------------------------------------------------------------
