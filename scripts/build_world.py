@@ -142,32 +142,22 @@ def states(raw: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _renamed(raw: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """The raw table's columns under harmsim's names (the keys), in that order."""
+    return raw.rename(columns={v: k for k, v in columns.items()})[list(columns)]
+
+
 def organizations(raw: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "organization": raw["organization"],
-            "name": raw["name"],
-            "kind": raw["kind"],
-            "founded": raw["founded"],
-            "membership": raw["membership_by_year"],
-            "source": raw["source"],
-            "confidence": raw["confidence"],
-        }
-    )
+    cols = ["organization", "name", "kind", "founded", "membership", "source", "confidence"]
+    return _renamed(raw, {**{c: c for c in cols}, "membership": "membership_by_year"})
 
 
 def memberships(raw: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "organization": raw["organization"],
-            "state": raw["iso3"],
-            "joined": raw["joined_year"],
-            "left": raw["left_year"],
-            "source": raw["source"],
-            "confidence": raw["confidence"],
-            "note": raw["notes"],
-        }
-    )
+    return _renamed(
+        raw,
+        {"organization": "organization", "state": "iso3", "joined": "joined_year", "left": "left_year",
+         "source": "source", "confidence": "confidence", "note": "notes"},
+    )  # fmt: skip
 
 
 def agreements(raw: pd.DataFrame) -> pd.DataFrame:
@@ -185,127 +175,52 @@ def agreements(raw: pd.DataFrame) -> pd.DataFrame:
             note = (note + "; " if note else "") + (
                 "covers a regional treaty that is not an instrument of this record (its parties are not known)"
             )
-        rows.append(
-            dict(
-                agreement=_agreement_id(r.agreement_id),
-                organization=r.organization,
-                name=r.title,
-                date=r.date_adopted,
-                year=r.year_adopted,
-                binding=r.binding,
-                kind=r.kind,
-                covers=" ".join(covers),
-                trigger="anchor",
-                builds_on="",
-                entry_into_force=r.entry_into_force,
-                transposition_deadline=r.transposition_deadline,
-                covers_basis=r.covers_basis,
-                source_id=r.agreement_id,
-                source=r.source,
-                confidence=r.confidence,
-                note=note,
-            )
-        )
+        rows.append((_agreement_id(r.agreement_id), r.organization, r.title, r.date_adopted, r.year_adopted,
+                     r.binding, r.kind, " ".join(covers), r.entry_into_force, r.transposition_deadline,
+                     r.covers_basis, r.agreement_id, r.source, r.confidence, note))  # fmt: skip
     # ASEAN's 1997 Declaration on Transnational Crime, as the packaged ASEAN record dates and codes it
     asean = pd.read_csv(ASEAN / "agreements.csv", dtype=str, keep_default_na=False).set_index("agreement")
     d = asean.loc["decl_transnational_crime_1997"]
-    world_ids = set(INSTRUMENT_OF.values())
-    rows.append(
-        dict(
-            agreement="asean_decl_1997",
-            organization="ASEAN",
-            name=d["name"],
-            date=d["date"],
-            year=d["year"],
-            binding=d["binding"],
-            kind=d["kind"],
-            covers=" ".join(k for k in d["covers"].split() if k in world_ids),
-            trigger="anchor",
-            builds_on="",
-            entry_into_force="",
-            transposition_deadline="",
-            covers_basis="harmsim's ASEAN record (agreements.csv, decl_transnational_crime_1997)",
-            source_id="decl_transnational_crime_1997",
-            source=d["source"],
-            confidence="high",
-            note="added from the packaged ASEAN record: the start of ASEAN's sequence in the study",
-        )
-    )
-    out = pd.DataFrame(rows)
+    covers = " ".join(k for k in d["covers"].split() if k in set(INSTRUMENT_OF.values()))
+    rows.append(("asean_decl_1997", "ASEAN", d["name"], d["date"], d["year"], d["binding"], d["kind"], covers,
+                 "", "", "harmsim's ASEAN record (agreements.csv, decl_transnational_crime_1997)",
+                 "decl_transnational_crime_1997", d["source"], "high",
+                 "added from the packaged ASEAN record: the start of ASEAN's sequence in the study"))  # fmt: skip
+    cols = ["agreement", "organization", "name", "date", "year", "binding", "kind", "covers", "entry_into_force",
+            "transposition_deadline", "covers_basis", "source_id", "source", "confidence", "note"]  # fmt: skip
+    out = pd.DataFrame(rows, columns=cols)
+    # every agreement at its recorded date: none is coded as following up another
+    out.insert(cols.index("covers") + 1, "trigger", "anchor")
+    out.insert(cols.index("covers") + 2, "builds_on", "")
     return out.sort_values(["organization", "year", "agreement"], kind="stable").reset_index(drop=True)
 
 
 def instruments() -> pd.DataFrame:
-    un = "UN Treaty Collection, chapter XVIII-12 (opened for signature 12 December 2000, Palermo)"
+    un = "UN Treaty Collection, chapter XVIII-12{} (opened for signature 12 December 2000, Palermo)"
+    cols = ["instrument", "name", "kind", "opens", "opened_by", "requires", "organization", "source", "note"]
     rows = [
-        dict(
-            instrument="tip_law",
-            name="Full criminalization of trafficking in persons (Kelley-Simmons crimlevel 2)",
-            kind="national_law",
-            opens="",
-            opened_by="",
-            requires="",
-            organization="",
-            source="Kelley and Simmons criminalization coding (criminalization_jk_2015-08-10)",
-            note="the ASEAN record's tip_law is the study's specific law; docs/record.md compares the two codings",
-        ),
-        dict(
-            instrument="untoc",
-            name="UN Convention against Transnational Organized Crime (ratification or accession)",
-            kind="un_treaty",
-            opens="2000",
-            opened_by="",
-            requires="",
-            organization="",
-            source=un,
-            note="",
-        ),
-        dict(
-            instrument="tip_protocol",
-            name="UN Protocol to Prevent, Suppress and Punish Trafficking in Persons (ratification or accession)",
-            kind="un_treaty",
-            opens="2000",
-            opened_by="",
-            requires="untoc",
-            organization="",
-            source=un.replace("XVIII-12 ", "XVIII-12-a ") + "; UNTOC art. 37(2): a protocol needs the Convention",
-            note="",
-        ),
-        dict(
-            instrument="cets197",
-            name="Council of Europe Convention on Action against Trafficking in Human Beings (CETS 197)",
-            kind="regional_treaty",
-            opens="",
-            opened_by=_agreement_id("COE-CETS-197"),
-            requires="",
-            organization="COE",
-            source="Council of Europe Treaty Office; opened for signature 16 May 2005 (Warsaw)",
-            note="open to non-members too (Belarus acceded in 2013); here to members only",
-        ),
-        dict(
-            instrument="saarc2002",
-            name="SAARC Convention on Preventing and Combating Trafficking in Women and Children for Prostitution",
-            kind="regional_treaty",
-            opens="",
-            opened_by=_agreement_id("SAARC-CONV-2002"),
-            requires="",
-            organization="SAARC",
-            source="signed 5 January 2002, Kathmandu; in force 15 November 2005",
-            note="",
-        ),
-        dict(
-            instrument="actip",
-            name="ASEAN Convention against Trafficking in Persons, Especially Women and Children (ratification)",
-            kind="regional_treaty",
-            opens="",
-            opened_by=_agreement_id("ASEAN-ACTIP-2015"),
-            requires="",
-            organization="ASEAN",
-            source="signed 21 November 2015, Kuala Lumpur",
-            note="no ratification inside the window",
-        ),
-    ]
-    return pd.DataFrame(rows)
+        ("tip_law", "Full criminalization of trafficking in persons (Kelley-Simmons crimlevel 2)", "national_law",
+         "", "", "", "", "Kelley and Simmons criminalization coding (criminalization_jk_2015-08-10)",
+         "the ASEAN record's tip_law is the study's specific law; docs/record.md compares the two codings"),
+        ("untoc", "UN Convention against Transnational Organized Crime (ratification or accession)", "un_treaty",
+         "2000", "", "", "", un.format(""), ""),
+        ("tip_protocol",
+         "UN Protocol to Prevent, Suppress and Punish Trafficking in Persons (ratification or accession)",
+         "un_treaty", "2000", "", "untoc", "",
+         un.format("-a") + "; UNTOC art. 37(2): a protocol needs the Convention", ""),
+        ("cets197", "Council of Europe Convention on Action against Trafficking in Human Beings (CETS 197)",
+         "regional_treaty", "", _agreement_id("COE-CETS-197"), "", "COE",
+         "Council of Europe Treaty Office; opened for signature 16 May 2005 (Warsaw)",
+         "open to non-members too (Belarus acceded in 2013); here to members only"),
+        ("saarc2002",
+         "SAARC Convention on Preventing and Combating Trafficking in Women and Children for Prostitution",
+         "regional_treaty", "", _agreement_id("SAARC-CONV-2002"), "", "SAARC",
+         "signed 5 January 2002, Kathmandu; in force 15 November 2005", ""),
+        ("actip", "ASEAN Convention against Trafficking in Persons, Especially Women and Children (ratification)",
+         "regional_treaty", "", _agreement_id("ASEAN-ACTIP-2015"), "", "ASEAN",
+         "signed 21 November 2015, Kuala Lumpur", "no ratification inside the window"),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _row(
@@ -389,45 +304,25 @@ def asean_treaty_years(rows: list[dict], unknown: list[dict]) -> tuple[list[dict
         for r in asean.itertuples()
         if r.instrument in ("untoc", "tip_protocol") and r.state in members and r.year
     }
+
+    def from_study(r, why: str) -> dict:
+        return _row(r.state, r.instrument, year=r.year, lo=r.year, hi=r.year, precision="year",
+                    source=f"harmsim's ASEAN record: {r.source}", confidence="high",
+                    note=f"{why}; {r.note}".rstrip("; "))  # fmt: skip
+
     out = []
     for row in rows:
         key = (row["state"], row["instrument"])
         if key in study and not row["year"]:
-            r = study.pop(key)
-            out.append(
-                _row(
-                    r.state,
-                    r.instrument,
-                    year=r.year,
-                    lo=r.year,
-                    hi=r.year,
-                    precision="year",
-                    source=f"harmsim's ASEAN record: {r.source}",
-                    confidence="high",
-                    note=f"the world panel has no year (not adopted by {row['seen_until'] or 'its end'}); "
-                    f"{r.note}".rstrip("; "),
-                )
-            )
-        else:
-            if key in study and study[key].year != row["year"]:
-                raise SystemExit(f"build_world: {key} is {row['year']} in the panel, {study[key].year} in ASEAN's")
-            study.pop(key, None)
-            out.append(row)
+            seen = row["seen_until"] or "its end"
+            out.append(from_study(study.pop(key), f"the world panel has no year (not adopted by {seen})"))
+            continue
+        if key in study and study[key].year != row["year"]:
+            raise SystemExit(f"build_world: {key} is {row['year']} in the panel, {study[key].year} in ASEAN's")
+        study.pop(key, None)
+        out.append(row)
     kept = [u for u in unknown if (u["state"], u["instrument"]) not in study]
-    for r in study.values():  # pairs the panel does not code at all
-        out.append(
-            _row(
-                r.state,
-                r.instrument,
-                year=r.year,
-                lo=r.year,
-                hi=r.year,
-                precision="year",
-                source=f"harmsim's ASEAN record: {r.source}",
-                confidence="high",
-                note=("not in the world panel; " + r.note).rstrip("; "),
-            )
-        )
+    out += [from_study(r, "not in the world panel") for r in study.values()]  # pairs the panel does not code
     return out, kept
 
 
