@@ -281,7 +281,8 @@ def test_resume_state_damage_is_survived_or_said_in_one_line(baseline, tmp_path)
     """A parts folder without its spec (killed between two steps) starts afresh; a truncated chunk is recomputed;
     a truncated spec or provenance is one clear error; a Parquet name for the table is refused; a second
     sweep on the same output while one runs is refused."""
-    from harmsim.sweep import _Lock
+    from harmsim._output import Lock
+    from harmsim.errors import OutputError
 
     kw = dict(replicates=3, seed=1, chunk_size=2, progress=False)
     full = sweep(baseline, VARY, **kw).table
@@ -323,19 +324,19 @@ def test_resume_state_damage_is_survived_or_said_in_one_line(baseline, tmp_path)
     parts3 = tmp_path / "d.csv.parts"
     parts3.mkdir()
     (parts3 / ".lock").write_text(str(os.getppid()))
-    with pytest.raises(ConfigError, match="another sweep"):
+    with pytest.raises(OutputError, match="another sweep"):
         sweep(baseline, VARY, out=tmp_path / "d.csv", **kw)
     # a lock left by a process that is gone is taken over
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     (parts3 / ".lock").write_text(dead.stdout.strip())
     pd.testing.assert_frame_equal(sweep(baseline, VARY, out=tmp_path / "d.csv", **kw).table, full, check_dtype=False)
     assert not parts3.exists()
-    lock = _Lock(tmp_path / "x.lock")  # this process holds it: a second taker in another process is refused
+    lock = Lock(tmp_path / "x.lock", tmp_path, "sweep")  # held here: a taker in another process is refused
     taker = subprocess.run(
         [
             sys.executable,
             "-c",
-            f"from harmsim.sweep import _Lock; _Lock(__import__('pathlib').Path({str(tmp_path / 'x.lock')!r}))",
+            f"from harmsim._output import Lock; Lock({str(tmp_path / 'x.lock')!r}, 'there', 'sweep')",
         ],
         capture_output=True,
         text=True,

@@ -51,6 +51,7 @@ import pandas as pd
 
 from . import _repr, batch
 from ._limits import check_memory, check_workers
+from ._output import Lock, share_like_others
 from ._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from .compare import aligned_years, fit_metrics, target
 from .errors import ConfigError
@@ -342,6 +343,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+    share_like_others(tmp)
     os.replace(tmp, path)
 
 
@@ -489,6 +491,7 @@ def evaluate(
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         prov_path = _provenance_path(path)
+        _check_ours(path)
         if path.exists() and prov_path.exists() and not (parts and parts.exists()):
             prov = _read_json(prov_path, "the sweep's provenance") if not force else {}
             if prov.get("spec") == spec:
@@ -499,7 +502,7 @@ def evaluate(
                     "version); pass --force (force=True) to replace it, or choose another --out"
                 )
         parts.mkdir(parents=True, exist_ok=True)
-        lock = _Lock(parts / ".lock")
+        lock = Lock(parts / ".lock", parts.parent, "sweep")
         spec_path = parts / "spec.json"
         if force:  # start afresh: the earlier table and any saved chunks go (the lock is ours)
             for p in (path, prov_path, path.with_suffix(".parquet"), spec_path, *parts.glob("chunk-*.csv")):
@@ -586,6 +589,7 @@ def evaluate(
             result.to_parquet(path.with_suffix(".parquet"), index=False)
         except ImportError:
             pass
+        prov["table_bytes"] = path.stat().st_size  # proves later that the table is this sweep's, unchanged
         _atomic_write_text(_provenance_path(path), json.dumps(prov, indent=2, default=str) + "\n")
         lock.release()
         shutil.rmtree(parts, ignore_errors=True)
@@ -664,50 +668,6 @@ def _read_chunk(path: Path, points: list[int]) -> pd.DataFrame | None:
     return df
 
 
-class _Lock:
-    """One sweep at a time per output: a lock file holding the writer's process id, taken atomically.
-
-    A lock left by a process that no longer runs (a killed sweep) is taken over.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pid = self._owner()
-                if pid is not None and pid != os.getpid() and _alive(pid):
-                    raise ConfigError(
-                        f"another sweep (process {pid}) is writing to {path.parent}; wait for it or use another --out"
-                    ) from None
-                path.unlink(missing_ok=True)  # stale: its owner is gone
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
-            return
-        raise ConfigError(f"cannot take the lock {path}; another sweep may be starting there")
-
-    def _owner(self) -> int | None:
-        try:
-            return int(self.path.read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    def release(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def ranking(table: pd.DataFrame, metric: str = "year_mae", n: int = 5) -> pd.DataFrame:
     """The ``n`` best points by ``metric`` (lower is better), and which of them the replicates cannot tell
     from the best.
@@ -736,6 +696,40 @@ def landscape(table: pd.DataFrame, x: str, y: str, metric: str = "year_mae") -> 
 
 def _provenance_path(path: Path) -> Path:
     return path.with_name(path.stem + ".provenance.json")
+
+
+def sweep_files(path: Path) -> list[Path]:
+    """Every file a sweep to ``path`` writes: the table, its Parquet copy, its provenance, the CLI's figures."""
+    return [
+        path,
+        path.with_suffix(".parquet"),
+        _provenance_path(path),
+        path.with_name(path.stem + "_response.png"),
+        path.with_name(path.stem + "_landscape.png"),
+    ]
+
+
+def _check_ours(path: Path) -> None:
+    """Refuse, with or without force, to write over files that are not an earlier sweep's result.
+
+    An earlier sweep is proved by its provenance beside the table: a sweep's (it has the sweep's spec) and, when
+    it records the table's size (every sweep harmsim writes now does), of the table as it is.
+    """
+    existing = [p for p in sweep_files(path) if p.exists() or p.is_symlink()]
+    if not existing:
+        return
+    prov_path = _provenance_path(path)
+    ours = False
+    if prov_path.is_file() and not prov_path.is_symlink():
+        prov = _read_json(prov_path, "the sweep's provenance")
+        size = prov.get("table_bytes")
+        table_ok = not path.exists() or size is None or (path.is_file() and path.stat().st_size == size)
+        ours = "spec" in prov and table_ok
+    if not ours:
+        raise ConfigError(
+            f"{existing[0]} exists and is not part of an earlier harmsim sweep's result (no provenance beside it "
+            f"that proves it is); it is never replaced: choose another --out"
+        )
 
 
 def _plain(values: dict) -> dict:
