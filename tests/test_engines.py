@@ -329,7 +329,10 @@ def test_files_put_in_the_destination_during_a_save_are_never_replaced(tmp_path,
 
     ens = harmsim.run_ensemble(baseline, replicates=2, seed=1)
     dest = tmp_path / "out"
-    with pytest.raises(harmsim.OutputError, match="was written by someone else while this result was computed"), ResultFolder(dest, "ensemble") as rf:
+    with (
+        pytest.raises(harmsim.OutputError, match="was written by someone else while this result was computed"),
+        ResultFolder(dest, "ensemble") as rf,
+    ):
         rf.add(ens.write(rf.path))
         dest.mkdir()
         (dest / "thesis.tex").write_text("mine")
