@@ -113,6 +113,62 @@ def test_errors_are_one_line_exit_2(capsys, args, pattern):
     assert pattern in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_tracebacks_found_by_fuzzing_are_one_line_errors(tmp_path, capsys, monkeypatch):
+    """Before each fix, each of these ended in a Python traceback (the file and line it came from said)."""
+    import json
+
+    cases = []
+    # record.toml: sources as a text or a number (record.py)
+    for value in ('"x"', "5"):
+        rec = tmp_path / f"rec{len(cases)}"
+        assert main(["record", "--out", str(rec)]) == 0
+        text = (rec / "record.toml").read_text().replace("[sources]", "[sources_was]")
+        (rec / "record.toml").write_text(f"sources = {value}\n" + text)
+        cases.append((["record", str(rec)], "'sources' must be a table of texts"))
+    # a change file: a 400-digit integer (interventions.py)
+    big = tmp_path / "big.toml"
+    big.write_text('name = "big"\n[[covariates]]\nname = "gdp_pc"\nmultiply = ' + "1" * 400 + "\n")
+    cases.append((["counterfactual", "baseline", "--change", str(big), "-r", "2", "--out", str(tmp_path / "c")],
+                  "'multiply' must be a finite number"))  # fmt: skip
+    # a fit folder: observed_until a list, transforms not [mean, sd], a bound that is not a number (fit.py)
+    fit = tmp_path / "fit"
+    assert main(["calibrate", "diffusion_only", "--out", str(fit)]) == 0
+    for i, (key, value) in enumerate([("observed_until", [1, 2]), ("transforms", {"capacity.log_gdp_pc": 0.0})]):
+        bad = tmp_path / f"fit{i}"
+        bad.mkdir()
+        for f in fit.iterdir():
+            (bad / f.name).write_bytes(f.read_bytes())
+        meta = json.loads((bad / "fit.json").read_text())
+        meta[key] = value
+        (bad / "fit.json").write_text(json.dumps(meta))
+        cases.append((["forecast", "diffusion_only", "--from-fit", str(bad), "--until", "2017", "-r", "2",
+                       "--out", str(tmp_path / f"f{i}")], f"'{key}'"))  # fmt: skip
+    bound = tmp_path / "fit_bound"
+    bound.mkdir()
+    for f in fit.iterdir():
+        (bound / f.name).write_bytes(f.read_bytes())
+    est = pd.read_csv(bound / "estimates.csv").astype({"bound_lo": object})
+    est.loc[0, "bound_lo"] = "low"
+    est.to_csv(bound / "estimates.csv", index=False)
+    cases.append((["forecast", "diffusion_only", "--from-fit", str(bound), "--until", "2017", "-r", "2",
+                   "--out", str(tmp_path / "fb")], "every 'bound_lo' must be a number"))  # fmt: skip
+    # the current folder as --out
+    monkeypatch.chdir(tmp_path)
+    cases.append((["sensitivity", "baseline", "--method", "morris", "--base", "4", "-r", "2", "--out", "."],
+                  "is the current folder or holds it"))  # fmt: skip
+    # control characters in what a message quotes
+    cases.append((["run", "bad\x1b[31mname", "--out", "x"], "bad\\x1b[31mname: no such scenario"))
+    capsys.readouterr()
+    for args, pattern in cases:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert pattern in err and err.count("\n") == 1 and "\x1b" not in err, (args, err)
+    with pytest.raises(SystemExit):
+        main(["sweep", "baseline", "--sample", "x\x07y", "--out", "s.csv"])
+    err = capsys.readouterr().err
+    assert "x\\x07y" in err and "\x07" not in err
+
+
 def test_bad_scenario_file_from_a_real_process(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[mechanisms.diffusion]\nstrength = 'lots'\n")

@@ -114,6 +114,24 @@ def test_binding_counterfactual_carries_a_caution(fitted):
     assert "the fit estimates diffusion.strength" in nd.report()
 
 
+@pytest.mark.parametrize("fit_or_not", ["fitted", "hand-set"])
+def test_parameter_changes_of_every_kind_act(fitted, fit_or_not):
+    """Before: "diffusion.enabled" = false was accepted and ignored (an effect of exactly zero), and a map of
+    offsets or a choice (the arrival rule) under [parameters] ended in a traceback."""
+    sc, fit = fitted
+    fit = fit if fit_or_not == "fitted" else None
+    kw = dict(replicates=100, seed=1)
+    off = counterfactual(sc, fit, Change.from_dict({"parameters": {"diffusion.enabled": False}}), **kw)
+    zero = counterfactual(sc, fit, Change.from_dict({"parameters": {"diffusion.strength": 0.0}}), **kw)
+    assert (off.differences["mean"] != 0).any()
+    pd.testing.assert_frame_equal(off.differences, zero.differences)  # strength 0 is the mechanism switched off
+    offs = counterfactual(sc, fit, Change.from_dict({"parameters": {"hazard.offsets": {"untoc": 3.0}}}), **kw)
+    s = offs.summary.set_index("instrument")
+    assert s.loc["untoc", "gained_mean"] > 0 and s.loc["asean_mlat", "gained_mean"] == 0
+    endo = counterfactual(sc, fit, Change.from_dict({"parameters": {"agreements.arrival": "endogenous"}}), **kw)
+    assert endo.scenario is not None and len(endo.summary)
+
+
 def test_counterfactual_command(tmp_path, capsys):
     fit_dir = tmp_path / "fit"
     assert main(["calibrate", "diffusion_only", "--out", str(fit_dir)]) == 0

@@ -152,8 +152,12 @@ change_items = st.dictionaries(
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.dictionaries(st.sampled_from(CHANGE_KEYS), values | st.lists(change_items, max_size=3), max_size=4))
 def test_change_file_parser(raw):
+    from harmsim.counterfactual import _with_parameters
+
     try:
-        Change.from_dict(raw, where="fuzz-change.toml").apply(harmsim.observed_record())
+        change = Change.from_dict(raw, where="fuzz-change.toml")
+        change.apply(harmsim.observed_record())
+        _with_parameters(harmsim.load_scenario("baseline"), None, change)  # [parameters] of every kind
     except (ConfigError, RecordError) as exc:
         assert "fuzz-change.toml" in str(exc) or "<" in str(exc), str(exc)
 
@@ -202,8 +206,78 @@ def test_fit_parser(saved_fit, tmp_path_factory, changes, drop, csv, which):
         fit = load_fit(d)
     except CalibrationError as exc:
         assert str(d) in str(exc), str(exc)
-    else:
-        assert isinstance(fit.n_obs, int) and all(math.isfinite(v) for v in fit.estimates["estimate"])
+        return
+    assert isinstance(fit.n_obs, int) and all(math.isfinite(v) for v in fit.estimates["estimate"])
+    try:  # what a loaded fit is used for: its transforms, its window, its draws
+        harmsim.forecast(harmsim.load_scenario("baseline"), fit, until=2017, replicates=3)
+    except (CalibrationError, ConfigError):
+        pass
+
+
+RECORD_KEYS = ["name", "title", "start", "end", "description", "status_items", "tables", "sources", "wibble"]
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(changes=st.dictionaries(st.sampled_from(RECORD_KEYS), values, max_size=3))
+def test_record_manifest_parser(tmp_path_factory, changes):
+    """record.toml with keys replaced by values of any kind: loads, or one RecordError naming the file."""
+    import tomllib
+
+    d = tmp_path_factory.mktemp("rec")
+    harmsim.observed_record().write(d)
+    meta = tomllib.loads((d / "record.toml").read_text())
+    meta.update(changes)
+    (d / "record.toml").write_text(_toml(meta))
+    try:
+        harmsim.load_record(d)
+    except RecordError as exc:
+        assert str(d) in str(exc), str(exc)
+
+
+def _toml(value, key=None) -> str:
+    """A TOML document of ``value`` (a table); values TOML cannot hold are written as strings."""
+    scalars_, tables = [], []
+    for k, v in value.items():
+        name = json.dumps(str(k))
+        if isinstance(v, dict):
+            tables.append(f"[{name}]\n" + _toml(v, k))
+        else:
+            scalars_.append(f"{name} = {_toml_value(v)}")
+    return "\n".join(scalars_) + "\n" + "\n".join(tables)
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return {math.inf: "inf", -math.inf: "-inf"}.get(v, "nan" if v != v else repr(v))
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v if not isinstance(x, dict) and x is not None) + "]"
+    return json.dumps("" if v is None or isinstance(v, dict) else str(v))
+
+
+DESIGN_COLUMNS = ["diffusion.strength", "hazard.offsets.untoc", "agreements.lag", "agreements.arrival",
+                  "hazard.offsets", "point", "x.y", "diffusion.enabled"]  # fmt: skip
+
+
+@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    columns=st.lists(st.sampled_from(DESIGN_COLUMNS), min_size=1, max_size=3, unique=True),
+    cells=st.lists(scalars, min_size=1, max_size=6),
+)
+def test_design_table_parser(baseline, columns, cells):
+    """A design table of any columns and values: evaluated, or one ConfigError."""
+    from harmsim.sweep import evaluate
+
+    n = max(1, len(cells) // len(columns))
+    table = pd.DataFrame({c: [cells[(i * len(columns) + j) % len(cells)] for i in range(n)]
+                          for j, c in enumerate(columns)})  # fmt: skip
+    try:
+        evaluate(baseline, table, replicates=1, progress=False)
+    except ConfigError as exc:
+        assert str(exc)
 
 
 @settings(deadline=None)

@@ -41,7 +41,16 @@ MANIFEST = "harmsim-output.json"
 def _check_name(folder) -> Path:
     if folder is None or str(folder) == "" or "\x00" in str(folder):
         raise OutputError(f"{folder!r} is not a usable output folder name")
-    return Path(folder)
+    path = Path(folder)
+    here = Path.cwd().resolve()
+    full = path.resolve()
+    if full == here or full in here.parents:
+        # a result folder is replaced whole: never the folder a user works in, nor one holding it
+        raise OutputError(
+            f"{folder} is the current folder or holds it, and a result folder is created and replaced whole: "
+            "name a new folder for the result, e.g. results/run1"
+        )
+    return path
 
 
 def _umask() -> int:

@@ -10,6 +10,7 @@ import argparse
 import os
 import re
 import sys
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -25,6 +26,20 @@ from .run import ENGINES, run_ensemble
 from .scenario import list_scenarios, load_scenario
 
 __all__ = ["main"]
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control and other invisible characters shown as escapes (``\x1b``, ``\n``).
+
+    Error messages quote what the user gave (a file name, a value read from a file); a terminal must not act on
+    escape sequences in it, and a message stays one line.
+
+    >>> printable("bad\x1b[31mname\n")
+    'bad\\x1b[31mname\\n'
+    """
+    return "".join(
+        c if unicodedata.category(c)[0] != "C" else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def _int_at_least(lo: int, what: str, hi: int | None = None):
@@ -96,8 +111,8 @@ class _Parser(argparse.ArgumentParser):
             kwargs["help"] = " "  # argparse prints no line for an empty help
         return super().add_argument(*args, **kwargs)
 
-    def error(self, message):  # one line, exit 2 (argparse's own convention)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message):  # one line, exit 2 (argparse's own convention); it may quote what the user typed
+        self.exit(2, f"{self.prog}: error: {printable(message)}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -835,7 +850,7 @@ def main(argv=None) -> int:
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """harmsim's warnings as one line on stderr; others as Python prints them."""
     if issubclass(category, HarmsimWarning):
-        print(f"harmsim: warning: {message}", file=sys.stderr)
+        print(f"harmsim: warning: {printable(str(message))}", file=sys.stderr)
     else:
         print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=sys.stderr)
 
@@ -846,13 +861,13 @@ def _run(handler, args) -> int:
             ResultFolder(args.out, args.command, args.force)  # refuse an occupied --out before any work
         return handler(args)
     except HarmsimError as exc:
-        print(f"harmsim: error: {exc}", file=sys.stderr)
+        print(f"harmsim: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (e.g. `harmsim compare ... | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:
-        print(f"harmsim: error: {exc}", file=sys.stderr)
+        print(f"harmsim: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("harmsim: interrupted", file=sys.stderr)

@@ -24,6 +24,8 @@ happened after a change is exactly what the change would alter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,14 +144,7 @@ def counterfactual(
     seeds = spawn_seeds(seed, replicates)
     obs = observations(scenario.world, scenario.record)
     draws, notes = parameter_draws(base, fit, replicates, seed, obs, unobserved)
-    draws_changed = draws
-    if change.parameters:
-        try:
-            base.with_params(change.parameters)  # validates names and values
-        except ConfigError as exc:
-            raise ConfigError(f"{change.where}: [parameters]: {exc}") from None
-        table = draws if draws is not None else pd.DataFrame(index=range(replicates))
-        draws_changed = table.assign(**{k: float(v) for k, v in change.parameters.items()})
+    changed, draws_changed = _with_parameters(changed, draws, change)
     a0, _ = run_draws(base, draws, seeds, workers=workers)
     a1, _ = run_draws(changed, draws_changed, seeds, workers=workers)
     w = base.world
@@ -173,6 +168,33 @@ def counterfactual(
         "cautions": list(cautions),
     }
     return Counterfactual(diff, summary, a0, a1, change, base, tuple(cautions), prov)
+
+
+def _with_parameters(changed, draws, change: Change):
+    """The changed scenario with the change's ``[parameters]`` set, and the draws it runs with.
+
+    Every parameter the change names is set on the scenario, numeric or not (a switch such as
+    ``"diffusion.enabled" = false``, an arrival rule, a map of offsets), and in every draw: a fitted value never
+    overrides what the change sets. Draws of parameters the changed scenario no longer has (its mechanism
+    switched off) are dropped.
+    """
+    if not change.parameters:
+        return changed, draws
+    try:
+        changed = changed.with_params(change.parameters)
+    except ConfigError as exc:
+        raise ConfigError(f"{change.where}: [parameters]: {exc}") from None
+    if draws is None:
+        return changed, None
+    values = changed.parameters()
+    named = set()
+    for key, value in change.parameters.items():
+        named |= {f"{key}.{k}" for k in value} if isinstance(value, Mapping) else {key}
+    table = draws[[c for c in draws.columns if c in values]].copy()
+    for c in table.columns:
+        if c in named:
+            table[c] = values[c]
+    return changed, table
 
 
 def _differences(w, d) -> pd.DataFrame:

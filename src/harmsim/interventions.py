@@ -58,6 +58,8 @@ is allowed: its counterfactual differs from the baseline by exactly zero.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,14 +282,25 @@ def _covariate(table, c: Mapping, where: str, record: Record):
     if len(ops) != 1:
         raise ConfigError(f"{where}: give exactly one of multiply, add, set")
     v = c[ops[0]]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-        raise ConfigError(f"{where}: '{ops[0]}' must be a finite number, got {v!r}")
+    if not _finite(v):
+        shown = f"{v!r}" if len(repr(v)) < 40 else f"{repr(v)[:20]}... ({len(repr(v))} characters)"
+        raise ConfigError(f"{where}: '{ops[0]}' must be a finite number, got {shown}")
     mask = _select(table, c, where, record, ("name", "states", "years", "multiply", "add", "set"))
     table = table.copy()
     x = pd.to_numeric(table[name]).astype(float)
     x[mask] = {"multiply": x[mask] * v, "add": x[mask] + v, "set": float(v)}[ops[0]]
     table[name] = x
     return table
+
+
+def _finite(v) -> bool:
+    """A number a float holds, finite (an integer too large for a float is not: TOML allows any size)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
 
 
 def _tiers(table, c: Mapping, where: str, record: Record):

@@ -438,6 +438,9 @@ def _assemble(meta: dict, raw: dict, path: str, where: str) -> Record:
     instruments = v.instruments(raw["instruments"])
     agreements = v.agreements(raw["agreements"], instruments)
     v.check_opened_by(instruments, agreements)
+    sources = meta.get("sources", {})
+    if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
+        raise RecordError(f"{where}: 'sources' must be a table of texts, e.g. [sources] adoptions = \"the study\"")
     items = meta.get("status_items", [])
     if not isinstance(items, list) or not all(isinstance(x, str) and x for x in items):
         raise RecordError(f"{where}: 'status_items' must be a list of item ids, e.g. [\"specialist_unit\"]")

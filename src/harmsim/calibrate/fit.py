@@ -332,6 +332,14 @@ def load_fit(folder: str | Path) -> Fit:
     for key in ("fixed", "log", "transforms"):
         if not isinstance(meta.get(key, {}), dict):
             raise CalibrationError(f"{meta_path}: '{key}' must be a JSON object")
+    for name, pair in meta.get("transforms", {}).items():
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_real(x) for x in pair)):
+            raise CalibrationError(
+                f"{meta_path}: 'transforms' maps each feature to [mean, sd], two finite numbers; '{name}' has {pair!r}"
+            )
+    until = meta.get("observed_until")
+    if until is not None and not (isinstance(until, int) and not isinstance(until, bool) and 1800 <= until <= 2100):
+        raise CalibrationError(f"{meta_path}: 'observed_until' must be a year (1800-2100) or null, got {until!r}")
     est = _csv(d / "estimates.csv")
     need = {"parameter", "estimate", "se", "lower", "upper", "bound_lo", "bound_hi", "status"}
     if not need <= set(est.columns):
@@ -339,6 +347,9 @@ def load_fit(folder: str | Path) -> Fit:
     names = list(est["parameter"].astype(str))
     if not pd.api.types.is_numeric_dtype(est["estimate"]) or not np.isfinite(est["estimate"].to_numpy(float)).all():
         raise CalibrationError(f"{d / 'estimates.csv'}: every estimate must be a finite number")
+    for col in ("se", "lower", "upper", "bound_lo", "bound_hi"):
+        if not pd.api.types.is_numeric_dtype(est[col]):
+            raise CalibrationError(f"{d / 'estimates.csv'}: every '{col}' must be a number (or empty)")
     cov = None
     if (d / "covariance.csv").is_file():
         cov = _csv(d / "covariance.csv", index_col=0)
@@ -365,6 +376,10 @@ def load_fit(folder: str | Path) -> Fit:
         transforms=meta.get("transforms", {}),
         model_digest=meta.get("model_digest"),
     )
+
+
+def _real(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
 
 
 def _csv(path: Path, **kw) -> pd.DataFrame:
