@@ -25,11 +25,11 @@ def two_states(**extra) -> harmsim.Record:
                 "state": ["A"] * 11 + ["B"] * 11,
                 "year": [*years, *years],
                 "gdp_pc": [1000.0] * 11 + [4000.0] * 11,
-                "population": [100.0] * 11 + [200.0] * 11,
+                "population": [100_000.0] * 11 + [200_000.0] * 11,
             }
         ),
         "migration": pd.DataFrame(
-            {"origin": ["A"] * 3, "destination": ["B"] * 3, "year": [2000, 2005, 2010], "migrants": [10, 20, 30]}
+            {"origin": ["A"] * 3, "destination": ["B"] * 3, "year": [2000, 2005, 2010], "migrants": [10e3, 20e3, 30e3]}
         ),
         "tiers": pd.DataFrame(
             {
@@ -60,7 +60,7 @@ def test_gdp_features_by_hand(world):
 def test_net_migration_interpolates_the_five_year_stocks(world):
     m = net_migration(world)
     t = {y: i for i, y in enumerate(world.years)}
-    # 2003: stock 10 + 3/5 * 10 = 16 from A in B
+    # 2003: stock 10 + 3/5 * 10 = 16 thousand from A in B (populations 100 and 200 thousand)
     assert m[t[2003], 1] == pytest.approx(16 / 200) and m[t[2003], 0] == pytest.approx(-16 / 100)
     assert m[t[2005], 1] == pytest.approx(20 / 200) and m[t[2010], 0] == pytest.approx(-30 / 100)
 

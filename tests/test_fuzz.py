@@ -272,8 +272,11 @@ def test_design_table_parser(baseline, columns, cells):
     from harmsim.sweep import evaluate
 
     n = max(1, len(cells) // len(columns))
-    table = pd.DataFrame({c: [cells[(i * len(columns) + j) % len(cells)] for i in range(n)]
-                          for j, c in enumerate(columns)})  # fmt: skip
+    data = {c: [cells[(i * len(columns) + j) % len(cells)] for i in range(n)] for j, c in enumerate(columns)}
+    try:
+        table = pd.DataFrame(data)
+    except OverflowError:  # pandas 2 cannot hold an integer beyond 64 bits but as an object
+        table = pd.DataFrame(data, dtype=object)
     try:
         evaluate(baseline, table, replicates=1, progress=False)
     except ConfigError as exc:

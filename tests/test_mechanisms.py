@@ -192,14 +192,14 @@ def test_external_pressure_speeds_adoption():
 
 def test_prerequisites_bundle_ratification():
     def same_year(a):
-        w = a.pivot_table(index=["replicate", "state"], columns="instrument", values="y")
+        w = a.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
         both = w[(w["untoc"] <= 2015)]
         return (both["tip_protocol"] == both["untoc"]).mean()
 
     a0 = years(scenario({"prerequisites": {"bundle": 0.0}}))
     a1 = years(scenario({"prerequisites": {"bundle": 4.0}}))
     assert same_year(a1) > same_year(a0) + 0.3
-    w0 = a0.pivot_table(index=["replicate", "state"], columns="instrument", values="y")
+    w0 = a0.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
     assert (w0["tip_protocol"] >= w0["untoc"]).all()
 
 

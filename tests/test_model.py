@@ -69,7 +69,7 @@ def test_datacollector_matches_adoption_table(baseline):
     res = harmsim.run(baseline, seed=3)
     df = res.model.datacollector.get_agent_vars_dataframe().reset_index()
     final = df[df["Step"] == df["Step"].max()].set_index("state")
-    adopted = res.adoptions.dropna(subset=["year"]).groupby("state")["instrument"].apply(set)
+    adopted = res.adoptions.dropna(subset=["year"]).groupby("state", observed=True)["instrument"].apply(set)
     assert set(final.index) == set(res.model.world.states) - {"TLS"}  # agents: the members of 2015
     for state in final.index:
         got = {k for k in res.model.world.instruments if final.loc[state, f"adopted_{k}"]}
@@ -109,7 +109,9 @@ def test_states_enter_when_they_join(baseline):
 def test_instruments_open_and_prerequisites_hold():
     sc = harmsim.load_scenario("baseline")
     ens = harmsim.run_ensemble(sc, replicates=200, seed=0)
-    w = ens.adoptions.pivot_table(index=["replicate", "state"], columns="instrument", values="year", aggfunc="first")
+    w = ens.adoptions.pivot_table(
+        index=["replicate", "state"], columns="instrument", values="year", aggfunc="first", observed=True
+    )
     assert (w["untoc"].dropna() >= 2000).all() and (w["asean_mlat"].dropna() >= 2004).all()
     both = w[["untoc", "tip_protocol"]].dropna()
     assert (both["tip_protocol"] >= both["untoc"]).all()
@@ -140,3 +142,26 @@ def test_global_record_runs():
     assert ens.adoptions["state"].nunique() == 170
     fit = harmsim.compare(ens, sc.record)
     assert np.isfinite(fit.query("metric == 'curve_mad' and item == 'tip_law'")["mean"]).all()
+
+
+def test_a_mesa_model_like_any_other_after_its_window_at_step_0_and_in_space():
+    """Before: step() after 2015 counted Mesa's steps on; step 0 (1996) held Laos and Myanmar, who join in
+    1997; the borders the dashboard draws were in no Mesa space; n_adopted was a reporter, not an attribute."""
+    import mesa
+
+    m = harmsim.HarmonizationModel("baseline", rng=5)
+    assert m.year == 1996 and {a.state_id for a in m.agents} == {"BRN", "IDN", "MYS", "PHL", "SGP", "THA", "VNM"}
+    m.step()
+    assert {"LAO", "MMR"} <= {a.state_id for a in m.agents} and "KHM" not in {a.state_id for a in m.agents}
+    m.run_model()
+    steps, time = m.steps, getattr(m, "time", None)
+    with pytest.warns(harmsim.HarmsimWarning, match="has run its last year"):
+        m.step()
+    assert (m.year, m.steps, getattr(m, "time", None), m.running) == (2015, steps, time, False)
+    assert isinstance(m.grid, mesa.space.NetworkGrid)
+    tha = next(a for a in m.agents if a.state_id == "THA")
+    assert sorted(a.state_id for a in tha.neighbours()) == ["KHM", "LAO", "MMR", "MYS"]
+    assert tha.pos == m.world.states.index("THA") and tha in m.grid.get_cell_list_contents([tha.pos])
+    assert all(a.n_adopted == len(a.adopted) for a in m.agents)
+    df = m.datacollector.get_agent_vars_dataframe().reset_index()
+    assert set(df[df["Step"] == 0]["state"]) == {"BRN", "IDN", "MYS", "PHL", "SGP", "THA", "VNM"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -129,3 +130,60 @@ def test_year_field_never_crashes(tmp_path_factory, text):
     else:
         y = rec.adoptions.query("state == 'PHL' and instrument == 'tip_law'")["year"].iloc[0]
         assert str(y) == text.strip() or (text.strip() == "" and str(y) == "<NA>") or int(text) == y
+
+
+def _edited(tmp_path, table, edit):
+    """The ASEAN record written to a folder, one table edited with pandas (all text), loaded again."""
+    harmsim.observed_record().write(tmp_path)
+    files = {"covariates": "covariates.csv", "migration": "migrant_stock.csv", "global_series": "global_series.csv"}
+    path = tmp_path / files.get(table, f"{table}.csv")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    edit(df)
+    df.to_csv(path, index=False)
+    return harmsim.load_record(tmp_path)
+
+
+def _set(table_filter, col, value):
+    def edit(df):
+        df.loc[table_filter(df), col] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("table", "edit", "pattern"),
+    [
+        ("states", _set(lambda d: d.state == "BRN", "left", "1980"), r"left 1980 is before joined 1984"),
+        ("adoptions", _set(lambda d: (d.state == "BRN") & (d.instrument == "untoc"), ["year", "year_min", "year_max"],
+                           "1998"), r"BRN adopts untoc in 1998, before it opens in 2000"),
+        ("adoptions", _set(lambda d: (d.state == "BRN") & (d.instrument == "tip_law"), ["year", "year_min", "year_max"],
+                           "1850"), r"year 1850 is outside the data's range 1900-2015"),
+        ("adoptions", _set(lambda d: (d.state == "BRN") & (d.instrument == "tip_law"), "year", "2_004"),
+         r"year '2_004' is not a year"),
+        ("adoptions", _set(lambda d: (d.state == "BRN") & (d.instrument == "tip_law"), "year", "２００４"),
+         r"is not a year"),
+        ("adoptions", _set(lambda d: (d.state == "BRN") & (d.instrument == "tip_law"), "year", "٢٠٠٤"),
+         r"is not a year"),
+        ("agreements", _set(lambda d: d.agreement == "vision_2020", "covers", "tip_law untoc tip_law"),
+         r"covers 'tip_law' twice"),
+        ("covariates", _set(lambda d: d.index == 0, "population", "1"), r"population 1 is outside its range"),
+        ("covariates", _set(lambda d: d.index == 0, "gdp_pc", "9900000"), r"gdp_pc 9900000 is outside its range"),
+        ("migration", _set(lambda d: d.index == 0, "migrants", "1e14"), r"migrants 1e\+14 is more than"),
+        ("global_series", _set(lambda d: d.index == len(d) - 1, "variable", "share_criminalised"),
+         r"the variables span different years .*a misspelt name"),
+    ],
+)  # fmt: skip
+def test_values_once_loaded_without_a_word_are_refused(tmp_path, table, edit, pattern):
+    """Before: each of these loaded and changed results silently (found by fuzzing)."""
+    with pytest.raises(RecordError, match=pattern):
+        _edited(tmp_path, table, edit)
+
+
+def test_observed_until_must_be_a_year_inside_the_record(capsys):
+    from harmsim.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["calibrate", "baseline", "--observed-until", "٢٠٠٨"])
+    assert "expected a year" in capsys.readouterr().err
+    assert main(["calibrate", "baseline", "--observed-until", "9999"]) == 2
+    assert "observed until 9999 is after the record 'asean' ends (2015)" in capsys.readouterr().err

@@ -37,19 +37,17 @@ def printable(text: str) -> str:
     >>> printable("bad\x1b[31mname\n")
     'bad\\x1b[31mname\\n'
     """
-    return "".join(
-        c if unicodedata.category(c)[0] != "C" else c.encode("unicode_escape").decode("ascii") for c in text
-    )
+    return "".join(c if unicodedata.category(c)[0] != "C" else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _int_at_least(lo: int, what: str, hi: int | None = None):
     """An argparse type: an integer >= ``lo`` (and <= ``hi`` if given), refused with one clear line otherwise."""
 
     def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        # int() also reads '2_004' and non-ASCII digits ('٢٠٢٠'): a number on a command line is ASCII digits
+        if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        v = int(text)
         if v < lo or (hi is not None and v > hi):
             raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
         return v

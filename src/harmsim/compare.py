@@ -294,7 +294,7 @@ def simulated_curves(result: EnsembleResult, quantiles=(0.05, 0.25, 0.5, 0.75, 0
     """Simulated adopters by year per instrument: mean and quantiles over replicates (of ``states`` if given)."""
     a = result.adoptions if states is None else result.adoptions[result.adoptions["state"].isin(list(states))]
     c = cumulative_counts(a, result.scenario.start, result.scenario.end)
-    return quantile_band(c.groupby(["instrument", "year"], sort=False)["adopters"], quantiles)
+    return quantile_band(c.groupby(["instrument", "year"], sort=False, observed=True)["adopters"], quantiles)
 
 
 def year_ranges(result: EnsembleResult, end: int | None = None) -> pd.DataFrame:
@@ -307,7 +307,7 @@ def year_ranges(result: EnsembleResult, end: int | None = None) -> pd.DataFrame:
     y = a["year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     y = np.where(np.isnan(y) | (y > end), end + 1, y)
     t = pd.DataFrame({"state": a["state"].astype(str), "instrument": a["instrument"].astype(str), "year": y})
-    g = t.groupby(["state", "instrument"], sort=False)["year"]
+    g = t.groupby(["state", "instrument"], sort=False, observed=True)["year"]
     out = pd.DataFrame({"p_adopted": g.agg(lambda s: float((s <= end).mean()))})
     for q, name in ((0.05, "q05"), (0.5, "q50"), (0.95, "q95")):
         out[name] = g.agg(lambda s, q=q: np.quantile(s.to_numpy(), q, method="inverted_cdf"))

@@ -24,9 +24,8 @@ happened after a change is exactly what the change would alter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 

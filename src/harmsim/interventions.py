@@ -59,13 +59,11 @@ is allowed: its counterfactual differs from the baseline by exactly zero.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ._toml import read_toml

@@ -36,14 +36,16 @@ the batch engine's for the same seed.
 
 from __future__ import annotations
 
+import functools
 import secrets
+import warnings
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from ._mesa import mesa
-from .errors import ConfigError
+from .errors import ConfigError, HarmsimWarning
 from .results import tidy_adoptions, tidy_agreements
 from .rng import SeedLike, seed_record, seed_sequence, stream_seed
 from .scenario import Scenario, keyword_parameters, load_scenario
@@ -68,6 +70,15 @@ class MemberState(mesa.Agent):
             w.instruments[k]: y for k, y in enumerate(w.initial[index].tolist()) if y != NEVER
         }
         self.adopted_this_year: tuple[str, ...] = ()
+
+    @property
+    def n_adopted(self) -> int:
+        """Instruments this state has adopted so far (pre-window adoptions included)."""
+        return len(self.adopted)
+
+    def neighbours(self) -> list[MemberState]:
+        """The member states it shares a land border with, found on the model's network space (``model.grid``)."""
+        return self.model.grid.get_neighbors(self.pos, include_center=False)
 
     def step(self) -> None:
         """Apply this year's decisions, taken by the shared dynamics on this state's row."""
@@ -162,7 +173,12 @@ class HarmonizationModel(mesa.Model):
         #: this year's decisions: state index -> instrument ids adopted
         self.decisions: dict[int, tuple[str, ...]] = {}
         self._agent_of: dict[int, MemberState] = {}
-        self._update_membership(0)
+        #: Mesa's network space: a node per state of the record, an edge per land border; members stand on theirs
+        self.grid = mesa.space.NetworkGrid(_border_graph(self.world).copy())  # its nodes will hold this model's agents
+        # Step 0 is the year before the window: its members are the states that joined before the first year
+        # (those joining in the first year enter with the first step)
+        for i in np.flatnonzero(self.world.member[0] & (self.world.joined < self.world.start)).tolist():
+            self._enter(i)
         self.running = True
         self._datacollector = None  # made when first used: without collect a run never needs it
         if collect:  # Mesa's convention: step 0 holds the initial state (year start - 1)
@@ -189,7 +205,7 @@ class HarmonizationModel(mesa.Model):
         return out
 
     def _agent_reporters(self) -> dict:
-        out = {"state": "state_id", "n_adopted": lambda a: len(a.adopted)}
+        out = {"state": "state_id", "n_adopted": "n_adopted"}
         for inst in self.world.instruments:
             out[f"adopted_{inst}"] = lambda a, inst=inst: inst in a.adopted
         return out
@@ -204,18 +220,25 @@ class HarmonizationModel(mesa.Model):
         members = np.fromiter(self._agent_of, dtype=int, count=len(self._agent_of))
         return int((self.state.adopt_year[0, members, k] != NEVER).sum())
 
+    def _enter(self, i: int) -> None:
+        agent = self._agent_of[i] = MemberState(self, i)
+        self.grid.place_agent(agent, i)
+
     def _update_membership(self, ti: int) -> None:
         entering, leaving = self.world.entering[ti], self.world.leaving[ti]
         for i in entering:
             if i not in self._agent_of:
-                self._agent_of[i] = MemberState(self, i)
+                self._enter(i)
         for i in leaving:
             if i in self._agent_of:
-                self._agent_of.pop(i).remove()
+                agent = self._agent_of.pop(i)
+                self.grid.remove_agent(agent)
+                agent.remove()
 
     def step(self) -> None:
-        """Advance one year."""
-        if not self.running:
+        """Advance one year; after the window's last year the model stops: ``running`` is False and a further
+        ``step()`` changes nothing and warns."""
+        if not self.running:  # reached only through the class's step (the instance's is the no-op by then)
             return
         self.ti += 1
         self.year = int(self.world.years[self.ti])
@@ -231,6 +254,9 @@ class HarmonizationModel(mesa.Model):
             self.datacollector.collect(self)
         if self.ti == len(self.world.years) - 1:
             self.running = False
+            # Mesa counts every call of step (steps, and Mesa 3.5's time): after the last year a call must
+            # neither count nor move the year, so the instance's step becomes a no-op that says so
+            self.step = functools.partial(_finished_step, self.year)  # holds no reference to the model
             _forget_model(self)
 
     def run_model(self) -> None:
@@ -252,6 +278,27 @@ class HarmonizationModel(mesa.Model):
             f"HarmonizationModel(scenario={self.config.name!r}, seed={self.seed!r}, year={self.year}, "
             f"members={len(self._agent_of)}, adoptions={self.n_adopters})"
         )
+
+
+def _finished_step(year: int) -> None:
+    """``step()`` once the window is over: nothing happens (the year, ``steps`` and Mesa's time stay)."""
+    warnings.warn(
+        f"the model has run its last year ({year}); step() does nothing (running is False)",
+        HarmsimWarning,
+        stacklevel=3,
+    )
+
+
+@lru_cache(maxsize=8)
+def _border_graph(world):
+    """The record's states as nodes (their indices), their land borders as edges: a networkx graph."""
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_nodes_from(range(len(world.states)))
+    rows, cols = np.nonzero(np.triu(world.border))
+    g.add_edges_from(zip(rows.tolist(), cols.tolist()))
+    return g
 
 
 def _is_mesa_scenario(obj) -> bool:

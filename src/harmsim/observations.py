@@ -62,7 +62,8 @@ def observed_until(record: Record, year: int) -> Record:
             f"observed until {year} is before the record '{record.name}' starts ({record.start}): nothing observed"
         )
     a = record.adoptions.copy()
-    y, lo, hi = a["year"], a["year_min"], a["year_max"]
+    # copies: without pandas' copy-on-write (pandas 2) the columns would change with the assignment below
+    y, lo, hi = a["year"].copy(), a["year_min"].copy(), a["year_max"].copy()
     seen = a["seen_until"].copy()
     later = y.notna() & (y > year)
     gone = y.isna() & lo.notna() & (lo > year)

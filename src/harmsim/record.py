@@ -83,10 +83,17 @@ STATUS_VALUES = ("yes", "limited", "no", "unknown")
 TRIGGERS = ("anchor", "follow_up", "consensus")
 TIERS = ("1", "2", "2WL", "3", "not_ranked", "")
 _MIN_YEAR, _MAX_YEAR = 1800, 2100
+#: no modern anti-trafficking law or treaty is older: an adoption year before it is a typo, not data
+_MIN_ADOPTION_YEAR = 1900
+_YEAR = re.compile(r"-?[0-9]+")
 #: no quantity in a record is this large; a bigger value is an error, not data
 _HUGE = 1e15
 #: plausible ranges of the covariates the mechanisms read: (lo, hi, "open") excludes lo
-_COVARIATES = {"gdp_pc": (0.0, 1e7, "open"), "population": (0.0, 1e11, "open")}
+#: the ranges hold every state's values 1960-2023 with room to spare (WDI: GDP per head from about 20 to 250,000
+#: current US$; populations from about 10,000 to 1.5 billion)
+_COVARIATES = {"gdp_pc": (10.0, 1e6), "population": (1e3, 3e9)}
+#: more migrants than this between two states is no count of people
+_MAX_MIGRANTS = 1e9
 _ALIASES = {"global": "global_criminalization"}
 _TABLES = {
     "states": True,
@@ -512,10 +519,10 @@ class _Validator:
             if nullable:
                 return pd.NA
             raise self.fail(path, i, f"{col} is empty")
-        try:
-            y = int(text)
-        except ValueError:
-            raise self.fail(path, i, f"{col} '{text}' is not a year") from None
+        # int() also reads '2_004', ' 2004' and non-ASCII digits: a year in a data file is ASCII digits
+        if not _YEAR.fullmatch(text):
+            raise self.fail(path, i, f"{col} '{text}' is not a year")
+        y = int(text)
         if not lo <= y <= hi:
             raise self.fail(path, i, f"{col} {y} is outside the data's range {lo}-{hi}")
         return y
@@ -665,6 +672,10 @@ class _Validator:
                 [self.year(path, i, "left", x, nullable=True) for i, x in enumerate(df["left"])],
                 dtype="Int64",
             )
+            early = (df["left"] < pd.Series(df["joined"], dtype="Int64")).fillna(False).to_numpy(dtype=bool)
+            if early.any():
+                i = int(early.nonzero()[0][0])
+                raise self.fail(path, i, f"left {df['left'].iloc[i]} is before joined {df['joined'].iloc[i]}")
         else:
             df["left"] = pd.array([pd.NA] * len(df), dtype="Int64")
         for col in ("name", "subregion", "source", "note"):
@@ -715,9 +726,9 @@ class _Validator:
                 df[col] = ""
         rows = []
         for i, r in df.iterrows():
-            y = self.year(path, i, "year", r["year"], nullable=True, hi=self.end)
-            lo = self.year(path, i, "year_min", r["year_min"], nullable=True, hi=self.end)
-            hi = self.year(path, i, "year_max", r["year_max"], nullable=True, hi=self.end)
+            y = self.year(path, i, "year", r["year"], nullable=True, lo=_MIN_ADOPTION_YEAR, hi=self.end)
+            lo = self.year(path, i, "year_min", r["year_min"], nullable=True, lo=_MIN_ADOPTION_YEAR, hi=self.end)
+            hi = self.year(path, i, "year_max", r["year_max"], nullable=True, lo=_MIN_ADOPTION_YEAR, hi=self.end)
             if y is not pd.NA:
                 lo = y if lo is pd.NA else lo
                 hi = y if hi is pd.NA else hi
@@ -747,7 +758,7 @@ class _Validator:
             if col not in ("seen_until", "_listed"):
                 out[col] = out[col].fillna("")
         out["seen_until"] = out["seen_until"].fillna(self.end).astype("Int64")
-        out["_listed"] = out["_listed"].fillna(False).astype(bool)
+        out["_listed"] = out["_listed"].notna()  # True where listed; missing where the merge added the pair
         out["observed"] = True
         return out
 
@@ -823,6 +834,9 @@ class _Validator:
         covers = []
         for i, c in enumerate(df["covers"]):
             items = tuple(c.split())
+            if len(set(items)) < len(items):
+                twice = next(k for k in items if items.count(k) > 1)
+                raise self.fail(path, i, f"covers '{twice}' twice")
             for k in items:
                 if k not in self.instrument_ids:
                     raise self.fail(
@@ -941,6 +955,9 @@ class _Validator:
         df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
         self.unique(path, df.astype({"year": str}), ["origin", "destination", "year"])
         self._numeric(path, df, ["migrants"])
+        if (df["migrants"] > _MAX_MIGRANTS).any():
+            i = int((df["migrants"] > _MAX_MIGRANTS).to_numpy().nonzero()[0][0])
+            raise self.fail(path, i, f"migrants {df['migrants'].iloc[i]:g} is more than {_MAX_MIGRANTS:g}: not a count")
         if (df["migrants"] < 0).any():
             i = int((df["migrants"] < 0).to_numpy().nonzero()[0][0])
             raise self.fail(path, i, "migrants must not be negative")
@@ -953,6 +970,15 @@ class _Validator:
         df["year"] = [self.year(path, i, "year", x, nullable=False) for i, x in enumerate(df["year"])]
         self.unique(path, df.astype({"year": str}), ["variable", "year"])
         self._numeric(path, df, ["value"])
+        spans = {v: (int(g.min()), int(g.max()), len(g)) for v, g in df.groupby("variable", sort=False)["year"]}
+        for v, (lo, hi, n) in spans.items():
+            if n != hi - lo + 1:
+                raise self.fail(path, None, f"variable '{v}' skips years within {lo}-{hi}: give every year (a value "
+                                "may be blank)")  # fmt: skip
+        if len({(lo, hi) for lo, hi, _ in spans.values()}) > 1:
+            listed = "; ".join(f"{v} {lo}-{hi}" for v, (lo, hi, _) in spans.items())
+            raise self.fail(path, None, f"the variables span different years ({listed}): a misspelt name? Give "
+                            "each variable every year of the table (a value may be blank)")  # fmt: skip
         share = df["variable"].astype(str).str.startswith("share").to_numpy() & ~df["value"].between(0, 1).to_numpy()
         if share.any():
             i = int(share.nonzero()[0][0])

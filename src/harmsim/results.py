@@ -203,9 +203,9 @@ class EnsembleResult:
     def share_adopted(self, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
         """Share of states adopted per instrument and year: mean and quantiles over replicates."""
         c = self.cumulative()
-        n = self.adoptions.groupby(["replicate", "instrument"])["state"].count().iloc[0]
+        n = self.adoptions.groupby(["replicate", "instrument"], observed=True)["state"].count().iloc[0]
         c["share"] = c["adopters"] / n
-        return quantile_band(c.groupby(["instrument", "year"], sort=False)["share"], quantiles)
+        return quantile_band(c.groupby(["instrument", "year"], sort=False, observed=True)["share"], quantiles)
 
     def save(self, folder: str | Path, force: bool = False) -> list[Path]:
         """Write adoptions.csv, agreements.csv, parameters.csv and provenance.json into a new ``folder``.

@@ -162,6 +162,7 @@ def analyze(
 
             with warnings.catch_warnings():  # an output constant on part of the design: its indices say so
                 warnings.simplefilter("ignore", UserWarning)
+                warnings.simplefilter("ignore", FutureWarning)  # SALib's own calls into older pandas
                 r = sobol.analyze(prob, y, calc_second_order=True, seed=s)
         else:
             from SALib.analyze import morris

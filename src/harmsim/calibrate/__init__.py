@@ -15,7 +15,7 @@ to and loads from plain JSON/CSV, and scenarios can be run from it.
 
 from __future__ import annotations
 
-from ..errors import CalibrationError
+from ..errors import CalibrationError, ConfigError
 from ..params import RealRange
 from .abc import abc_smc, default_priors
 from .arrival import arrival_statement, arrival_thresholds
@@ -71,6 +71,11 @@ def calibrate(
     if observed_until is not None:
         from ..observations import observed_until as cut
 
+        if not isinstance(observed_until, bool) and isinstance(observed_until, int) and observed_until > record.end:
+            raise ConfigError(
+                f"observed until {observed_until} is after the record '{record.name}' ends ({record.end}): the record "
+                f"observes nothing later; give a year up to {record.end}"
+            )
         record = cut(record, observed_until)
     if method not in METHODS:
         raise CalibrationError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
