@@ -28,3 +28,6 @@ def baseline():
 settings.register_profile("ci", max_examples=60, deadline=None)
 settings.register_profile("fuzz", max_examples=10_000, deadline=None)
 settings.load_profile(os.environ.get("HARMSIM_HYPOTHESIS_PROFILE", "ci"))
+
+# Progress lines on a captured stderr would mix with the messages tests read (tests/test_progress.py checks them)
+os.environ.setdefault("HARMSIM_PROGRESS", "0")

@@ -324,16 +324,9 @@ def _ensemble(args):
     if getattr(args, "from_fit", None):
         return _ensemble_from_fit(sc, args)
     engine = args.engine or ("batch" if args.replicates > 1 else "mesa")
-    from tqdm import tqdm
+    from ._progress import bar as progress_bar
 
-    with tqdm(
-        total=args.replicates,
-        desc=f"{sc.name} ({engine})",
-        unit="run",
-        disable=None,
-        leave=False,
-        file=sys.stderr,
-    ) as bar:
+    with progress_bar(args.replicates, f"{sc.name} ({engine})", "run", leave=False) as bar:
         ens = run_ensemble(sc, replicates=args.replicates, seed=args.seed, engine=engine, progress=bar.update)
     rec = load_record(args.record) if args.record else sc.record
     return sc, ens, rec
@@ -498,9 +491,9 @@ def cmd_backtest(args) -> int:
 def _steps(total: int, desc: str, progress: bool | None = None):
     """A progress bar of named steps on stderr (shown on a terminal), as a callback ``step(what)`` called when a
     step is done; a step beyond ``total`` (e.g. placebo refits) extends it. Close ``step.bar`` at the end."""
-    from tqdm import tqdm
+    from ._progress import bar as progress_bar
 
-    bar = tqdm(total=total, desc=desc, unit="step", disable=None if progress is None else not progress, file=sys.stderr)
+    bar = progress_bar(total, desc, "step", progress)
 
     def step(what: str) -> None:
         if bar.n >= bar.total:

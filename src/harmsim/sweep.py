@@ -532,17 +532,10 @@ def evaluate(
     base = {**job_payload(scenario, record), "seeds": seeds, "seed": int(seed)}
     values = table[names].to_dict("records")
     tasks = {i: {**base, "points": [(int(pid[p]), _plain(values[p])) for p in chunks[i]]} for i in todo}
-    from tqdm import tqdm
+    from ._progress import bar as progress_bar
 
-    bar = tqdm(
-        total=n,
-        initial=sum(len(chunks[i]) for i in done),
-        unit="point",
-        desc=f"sweep {scenario.name}",
-        disable=None if progress is None else not progress,
-        file=sys.stderr,
-        smoothing=0.1,
-    )
+    bar = progress_bar(n, f"sweep {scenario.name}", "point", progress, initial=sum(len(chunks[i]) for i in done),
+                       smoothing=0.1)  # fmt: skip
     own_pool = None
     if executor is None and workers > 1 and len(todo) > 1:
         own_pool = executor = process_pool(workers)

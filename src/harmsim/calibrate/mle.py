@@ -328,12 +328,10 @@ def _hessian(f_many, x, bounds, h):
 
 
 def _bar(progress: bool | None, desc: str, unit: str, total: int | None = None):
-    """A progress bar on stderr (``progress`` None: shown on a terminal only; False: never)."""
-    import sys
+    """A progress bar on stderr (``progress`` None: a bar on a terminal, a line every few seconds elsewhere)."""
+    from .._progress import bar
 
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, disable=None if progress is None else not progress, file=sys.stderr)
+    return bar(total, desc, unit, progress)
 
 
 #: the optimizer stops when the log-likelihood rose by less than PLATEAU_GAIN over PLATEAU_ITERATIONS iterations
