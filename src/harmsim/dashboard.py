@@ -51,7 +51,7 @@ from matplotlib.figure import Figure
 
 from . import plots
 from .compare import observed_curves, simulated_curves
-from .errors import ConfigError
+from .errors import ConfigError, HarmsimWarning
 from .mechanisms import REGISTRY
 from .model import HarmonizationModel
 from .params import Choice, InstrumentMap, Integer, Real
@@ -439,6 +439,18 @@ def _app_page():
     return make_page(os.environ.get(ENV_SCENARIO, "baseline"), fit=os.environ.get(ENV_FIT) or None)
 
 
+def _loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(scenario: str = "baseline", *, fit: str | None = None, port: int = 8765, host: str = "127.0.0.1") -> int:
     """Serve the dashboard with Solara until interrupted; returns the server's exit code.
 
@@ -467,7 +479,16 @@ def serve(scenario: str = "baseline", *, fit: str | None = None, port: int = 876
         ENV_SCENARIO: sc.path or scenario,
         ENV_FIT: str(fit or ""),
     }
-    cmd = [sys.executable, "-m", "solara", "run", "harmsim._dashboard_app", "--host", host, "--port", str(port)]
+    if not _loopback(host):
+        warnings.warn(
+            f"serving on {host} makes the dashboard reachable from other machines: anyone who can reach port {port} "
+            "can run simulations on this one; use --host 127.0.0.1 unless that is meant",
+            HarmsimWarning,
+            stacklevel=2,
+        )
+    # Solara's command line in a process that exits when this one is gone, killed or not (_dashboard_server)
+    cmd = [sys.executable, "-m", "harmsim._dashboard_server", "run", "harmsim._dashboard_app"]
+    cmd += ["--host", host, "--port", str(port)]
     # production: no reloader; no check for a newer Solara (the viz extra holds it at the release its files match)
     cmd += ["--production", "--no-open", "--no-check-version", "--log-level", "warning"]
     print(f"harmsim dashboard: http://{host}:{port} (scenario {sc.name}{f', fit {fit}' if fit else ''}); Ctrl-C stops")
