@@ -334,3 +334,53 @@ def test_progress_bars_for_calibration_and_steps(capsys):
         step(what)
     assert (step.bar.n, step.bar.total) == (3, 3)
     assert "compare-mechanisms" in capsys.readouterr().err
+
+
+def test_params_prints_one_row_per_offset(capsys):
+    """Before: the offsets map was printed as one dict, breaking the table's columns."""
+    assert main(["params", "baseline"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["untoc", "0.3"] for line in lines)
+    assert not any("{" in line for line in lines)
+
+
+def test_compare_says_which_metrics_no_replicate_defines(capsys):
+    """Before: an empty 'rank_tau actip' row over 0 replicates."""
+    assert main(["compare", "baseline", "-r", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "undefined in every replicate" in out and "rank_tau actip" in out.splitlines()[-1]
+    assert not any(line.split()[-1:] == ["0"] for line in out.splitlines() if line.startswith(" rank_tau"))
+
+
+def test_compare_two_scenarios_on_the_same_seeds(capsys, tmp_path):
+    """#23 item 19: harmsim compare A B, paired differences on the same seeds."""
+    assert main(["compare", "baseline", "baseline", "-r", "10", "--out", str(tmp_path / "same.csv")]) == 0
+    same = pd.read_csv(tmp_path / "same.csv")
+    assert (same["difference"].dropna() == 0).all() and set(same["better"]) == {"cannot tell"}
+    assert main(["compare", "baseline", "diffusion_only", "-r", "60", "--out", str(tmp_path / "two.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "diffusion_only (b) against baseline (a)" in out and "overall:" in out
+    two = pd.read_csv(tmp_path / "two.csv")
+    assert {"mean_a", "mean_b", "difference", "se", "better"} <= set(two.columns)
+    row = two[(two["metric"] == "year_mae") & (two["item"] == "all")].iloc[0]
+    assert row["difference"] == pytest.approx(row["mean_b"] - row["mean_a"])
+
+
+def test_a_fit_with_parameters_the_record_does_not_bound_is_said_where_it_is_used(tmp_path, capsys):
+    """#23 item 8: run --from-fit, forecast and counterfactual used parameters at their bounds without a word."""
+    fit = tmp_path / "fit"
+    assert main(["calibrate", "diffusion_only", "--out", str(fit)]) == 0
+    est = pd.read_csv(fit / "estimates.csv")
+    assert (est["status"] == "at bound").any()  # the HSU offset: every founder joined in 2004
+    capsys.readouterr()
+    change = "experiments/changes/no_diffusion.toml"
+    for args in (
+        ["run", "diffusion_only", "--from-fit", str(fit), "-r", "5", "--no-figures", "--out", str(tmp_path / "r")],
+        ["forecast", "diffusion_only", "--from-fit", str(fit), "--until", "2017", "-r", "5", "--no-figures",
+         "--out", str(tmp_path / "f")],
+        ["counterfactual", "diffusion_only", "--from-fit", str(fit), "--change", change, "-r", "5", "--no-figures",
+         "--out", str(tmp_path / "c")],
+    ):  # fmt: skip
+        assert main(args) == 0
+        err = capsys.readouterr().err
+        assert err.count("harmsim: warning: the fit's hazard.offsets.hsu_process") == 1, (args[0], err)

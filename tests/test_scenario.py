@@ -145,3 +145,33 @@ def test_declared_ranges_round_trip_and_stay_out_of_the_digest(baseline, tmp_pat
     raw = {k: v for k, v in baseline.to_dict().items() if k != "ranges"}
     assert scenario_from_dict(raw, where="t").digest == baseline.digest
     assert baseline.with_params({"diffusion.strength": 0.5}).ranges == baseline.ranges
+
+
+def test_a_scenario_extends_another_with_only_what_differs(tmp_path):
+    """#23 item 19: extends = "baseline", then the keys that change; tables merged key by key."""
+    (tmp_path / "nod.toml").write_text(
+        'extends = "baseline"\n[hazard]\noffsets = { untoc = 1.0 }\n[mechanisms.diffusion]\nstrength = 0.0\n'
+        "[mechanisms.agreements]\nenabled = false\n"
+    )
+    (tmp_path / "nod2.toml").write_text(
+        'extends = "nod.toml"\nname = "second"\n[mechanisms.capacity]\nstrength = 1.5\n'
+    )
+    base = harmsim.load_scenario("baseline")
+    sc = harmsim.load_scenario(tmp_path / "nod.toml")
+    changed = {k for k, v in sc.parameters().items() if base.parameters().get(k) != v}
+    assert sc.name == "nod" and changed == {"hazard.offsets.untoc", "diffusion.strength"}
+    assert sc.parameters()["hazard.offsets.asean_mlat"] == base.parameters()["hazard.offsets.asean_mlat"]
+    assert "agreements" not in sc.enabled and sc.description.startswith("extends baseline:")
+    two = harmsim.load_scenario(tmp_path / "nod2.toml")
+    assert two.name == "second" and two.parameters()["capacity.strength"] == 1.5
+    assert two.parameters()["diffusion.strength"] == 0.0 and two.start == base.start
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('extends = "a.toml"\n')
+    with pytest.raises(ConfigError, match="goes round in a circle"):
+        harmsim.load_scenario(tmp_path / "a.toml")
+    (tmp_path / "c.toml").write_text('extends = "atlantis"\n')
+    with pytest.raises(ConfigError, match="extends 'atlantis', which is no scenario file"):
+        harmsim.load_scenario(tmp_path / "c.toml")
+    (tmp_path / "d.toml").write_text('extends = "baseline"\n[mechanisms.diffusion]\nstrenght = 1.0\n')
+    with pytest.raises(ConfigError, match="strenght"):
+        harmsim.load_scenario(tmp_path / "d.toml")

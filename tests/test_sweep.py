@@ -479,3 +479,21 @@ def test_a_saved_chunk_with_undefined_metrics_is_read_back_and_a_cut_one_is_not(
     assert _read_chunk(path, [4, 5]) is None
     path.write_text("")
     assert _read_chunk(path, [4, 5]) is None
+
+
+def test_ranking_counts_ties_over_every_point_and_the_best_is_tied_with_itself():
+    """Before: a best point without a standard error was not 'tied with itself' (the CLI said '-1 of the next
+    2 points'), and the CLI counted ties among the five printed while the landscape marked every point."""
+    from harmsim.sweep import ranking
+
+    t = pd.DataFrame(
+        {
+            "point": range(8),
+            "year_mae": [1.0, 1.05, 1.1, 1.12, 1.15, 1.18, 1.2, 5.0],
+            "year_mae_se": [np.nan] + [0.1] * 7,
+        }
+    )
+    r = ranking(t, n=len(t))
+    assert bool(r["tied_with_best"].iloc[0]) and not r["tied_with_best"].iloc[1:].any()  # NaN: nothing else tied
+    t["year_mae_se"] = 0.1
+    assert int(ranking(t, n=len(t))["tied_with_best"].sum()) - 1 == 6 > len(ranking(t)) - 1

@@ -140,6 +140,12 @@ def _parser() -> argparse.ArgumentParser:
     ):
         c = sub.add_parser(name, help=helptext)
         c.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+        if name == "compare":
+            c.add_argument(
+                "other",
+                nargs="?",
+                help="a second scenario: both run on the same seeds, and their fits compared replicate by replicate",
+            )
         c.add_argument(
             "--replicates",
             "-r",
@@ -334,10 +340,9 @@ def _ensemble(args):
 
 def _ensemble_from_fit(sc, args):
     """Replicates whose parameters are drawn from a fit: one parameter set per replicate."""
-    from .calibrate import load_fit
     from .calibrate.comparison import predictive_ensemble
 
-    ens = predictive_ensemble(sc, load_fit(args.from_fit), args.replicates, args.seed)
+    ens = predictive_ensemble(sc, _fit_said(args.from_fit), args.replicates, args.seed)
     ens.provenance["from_fit"] = str(args.from_fit)
     rec = load_record(args.record) if args.record else sc.record
     return sc, ens, rec
@@ -406,11 +411,10 @@ def _extended(sc, rules):
 
 
 def cmd_forecast(args) -> int:
-    from .calibrate import load_fit
     from .forecast import forecast
 
     sc = _extended(load_scenario(args.scenario), args.extend)
-    fit = load_fit(args.from_fit)
+    fit = _fit_said(args.from_fit)
     f = forecast(
         sc,
         fit,
@@ -443,12 +447,11 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_counterfactual(args) -> int:
-    from .calibrate import load_fit
     from .counterfactual import counterfactual
     from .interventions import load_change
 
     sc = _extended(load_scenario(args.scenario), args.extend)
-    fit = load_fit(args.from_fit) if args.from_fit else None
+    fit = _fit_said(args.from_fit) if args.from_fit else None
     cf = counterfactual(
         sc,
         fit,
@@ -538,10 +541,19 @@ def cmd_compare_mechanisms(args) -> int:
 
 
 def _format_fit(fit: pd.DataFrame) -> str:
-    out = fit.copy()
+    """The fit table as printed; a metric no replicate defines is said in words below it, not shown empty."""
+    undefined = fit[fit["replicates"] == 0]
+    out = fit[fit["replicates"] > 0].copy()
     for c in ("mean", "sd", "q05", "q95"):
         out[c] = out[c].map(lambda x: "" if pd.isna(x) else f"{x:.2f}")
-    return out.to_string(index=False)
+    text = out.to_string(index=False)
+    if len(undefined):
+        cols = [c for c in undefined.columns if c not in ("metric", "replicates", "mean", "sd", "q05", "q95")]
+        which = ", ".join(f"{r['metric']} {' '.join(str(r[c]) for c in cols)}" for _, r in undefined.iterrows())
+        text += (
+            f"\nundefined in every replicate (too few adopters, in the record or the runs, to rank or compare): {which}"
+        )
+    return text
 
 
 #: a record with more states than this prints its summary, not a row per state (unless --states asks)
@@ -601,6 +613,51 @@ def cmd_dashboard(args) -> int:
     return serve(args.scenario, fit=fit, port=args.port, host=args.host)
 
 
+def _fit_said(folder):
+    """A saved fit, its parameters the record does not bound said in one warning line."""
+    from .calibrate import load_fit
+
+    fit = load_fit(folder)
+    caveat = fit.caveat()
+    if caveat:
+        warnings.warn(caveat, HarmsimWarning, stacklevel=2)
+    return fit
+
+
+def _compare_two(args) -> int:
+    """harmsim compare A B: both on the same seeds, their fits' paired differences."""
+    from .compare import compare_paired
+
+    if getattr(args, "from_fit", None):
+        raise ConfigError("compare A B runs each scenario's own parameters; --from-fit is for one scenario")
+    a, b = load_scenario(args.scenario), load_scenario(args.other)
+    engine = args.engine or "batch"
+    ens_a = run_ensemble(a, replicates=args.replicates, seed=args.seed, engine=engine)
+    ens_b = run_ensemble(b, seeds=ens_a.seeds, engine=engine)
+    rec = load_record(args.record) if args.record else a.record
+    table = compare_paired(ens_a, ens_b, rec)
+    print(
+        f"{b.name} (b) against {a.name} (a), record '{rec.name}': {ens_a.replicates} paired replicates on the same "
+        f"seeds (root seed {args.seed}); difference = b - a, its standard error over replicates"
+    )
+    shown = table[table["replicates"] > 0].copy()
+    for c in ("mean_a", "mean_b", "difference", "se", "q05", "q95"):
+        shown[c] = shown[c].map(lambda x: "" if pd.isna(x) else f"{x:.3f}")
+    print(shown.to_string(index=False))
+    overall = table[(table["item"] == "all")].set_index("metric")["better"]
+    words = {
+        "a": f"{a.name} fits better",
+        "b": f"{b.name} fits better",
+        "cannot tell": "the runs cannot tell them apart",
+    }
+    print("overall: " + "; ".join(f"{m}: {words[v]}" for m, v in overall.items()) + " (lower errors are better)")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_scenarios(args) -> int:
     rows = list_scenarios()
     width = max(len(n) for n, _ in rows)
@@ -620,14 +677,20 @@ def cmd_params(args) -> int:
         state = "" if group == "hazard" or group in sc.enabled else "  (off)"
         print(f"\n[{group}]{state}")
         for key, spec in specs.items():
+            if key == "offsets":  # a row per instrument, under the map's own description
+                print(f"  {key:<22} {'':<12} {spec.describe():<28} {spec.doc}")
+                for k, x in values.items():
+                    if k.startswith("hazard.offsets."):
+                        print(f"    {k.removeprefix('hazard.offsets.'):<20} {x!s}")
+                continue
             v = values.get(f"{group}.{key}", "")
-            if key == "offsets":
-                v = {k.split(".")[-1]: x for k, x in values.items() if k.startswith("hazard.offsets.")}
             print(f"  {key:<22} {v!s:<12} {spec.describe():<28} {spec.doc}")
     return 0
 
 
 def cmd_compare(args) -> int:
+    if args.other is not None:
+        return _compare_two(args)
     sc, ens, rec = _ensemble(args)
     fit = compare(ens, rec)
     print(
@@ -705,11 +768,12 @@ def cmd_sweep(args) -> int:
             index=False, float_format=lambda x: f"{x:.3g}"
         )
     )
-    tied = int(best["tied_with_best"].sum()) - 1
+    # over every point, as the landscape marks them, not only the ones printed
+    tied = int(ranking(t, "year_mae", n=len(t))["tied_with_best"].sum()) - 1
     if tied:
         print(
-            f"{tied} of the next {len(best) - 1} points are within two standard errors of the best: the replicates "
-            "cannot tell them apart (more replicates would)."
+            f"{tied} of the other {len(t) - 1} points {'is' if tied == 1 else 'are'} within two standard errors of "
+            "the best: the replicates cannot tell them apart (more replicates would)."
         )
     if not args.no_figures and ranges:
         numeric = [r.name for r in ranges if not isinstance(r, CategoricalRange)]
@@ -720,13 +784,12 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from .calibrate import load_fit
     from .sensitivity import sensitivity
 
     sc = load_scenario(args.scenario)
     if args.vary is not None and args.from_fit is not None:
         raise ConfigError("give the parameters' ranges as --vary NAME=LO:HI or take them from --from-fit DIR, not both")
-    fit = load_fit(args.from_fit) if args.from_fit else None
+    fit = _fit_said(args.from_fit) if args.from_fit else None
     if fit is not None:
         sc = fit.apply(sc)
     executor, client = _executor(args.scheduler)

@@ -49,6 +49,7 @@ __all__ = [
     "Target",
     "aligned_years",
     "compare",
+    "compare_paired",
     "fit_metrics",
     "kendall_tau_b",
     "observed_bounds",
@@ -234,13 +235,8 @@ def _with_all(m: dict, metric: str) -> np.ndarray:
     return np.column_stack([m[metric], m[f"{metric}_all"]])
 
 
-def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFrame:
-    """The fit table of a run or ensemble against an observed record.
-
-    Returns a tidy table with columns ``metric, item, mean, sd, q05, q95,
-    replicates``; ``item`` is an instrument, a state, an agreement or
-    ``all``. Its ``attrs["provenance"]`` carries the simulation's provenance.
-    """
+def _metric_values(simulated, record: Record) -> list[tuple[str, list, np.ndarray]]:
+    """Every fit metric per replicate: (metric, items, values (R, items)), in the fit table's order."""
     sc = simulated.scenario
     tg = target(sc, record)
     sim = simulated_years(simulated, tg.states, tg.instruments, tg.end)
@@ -253,15 +249,77 @@ def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFra
         arrival = wide.to_numpy(dtype=float, na_value=float(NEVER))
     m = fit_metrics(tg, sim, arrival)
     parts = [
-        _summary("curve_mad", [*tg.instruments, "all"], _with_all(m, "curve_mad")),
-        _summary("year_mae", [*tg.instruments, "all"], _with_all(m, "year_mae")),
-        _summary("year_mae", tg.states, m["year_mae_state"]),
-        _summary("rank_tau", tg.instruments, m["rank_tau"]),
+        ("curve_mad", [*tg.instruments, "all"], _with_all(m, "curve_mad")),
+        ("year_mae", [*tg.instruments, "all"], _with_all(m, "year_mae")),
+        ("year_mae", list(tg.states), m["year_mae_state"]),
+        ("rank_tau", list(tg.instruments), m["rank_tau"]),
     ]
     if "agreement_error" in m:
-        parts.append(_summary("agreement_error", tg.agreements, m["agreement_error"]))
+        parts.append(("agreement_error", list(tg.agreements), m["agreement_error"]))
+    return parts
+
+
+def compare(simulated: RunResult | EnsembleResult, record: Record) -> pd.DataFrame:
+    """The fit table of a run or ensemble against an observed record.
+
+    Returns a tidy table with columns ``metric, item, mean, sd, q05, q95,
+    replicates``; ``item`` is an instrument, a state, an agreement or
+    ``all``. Its ``attrs["provenance"]`` carries the simulation's provenance.
+    """
+    parts = [_summary(metric, items, values) for metric, items, values in _metric_values(simulated, record)]
     table = pd.concat(parts, ignore_index=True)
     table.attrs["provenance"] = dict(getattr(simulated, "provenance", {}))
+    table.attrs["record"] = record.name
+    return table
+
+
+#: metrics where a larger value is the better fit (the others are errors: smaller is better)
+HIGHER_IS_BETTER = ("rank_tau",)
+
+
+def compare_paired(a: EnsembleResult, b: EnsembleResult, record: Record) -> pd.DataFrame:
+    """How much better or worse ``b`` fits ``record`` than ``a``, replicate by replicate on the same seeds.
+
+    Replicate ``r`` of both runs from the same seed (common random numbers), so the difference of a metric
+    within a replicate removes most of the simulation noise the two share. Per metric and item: the means of
+    ``a`` and ``b``, the mean paired difference ``b - a`` with its standard error over replicates and 90%
+    interval, and ``better``: ``a`` or ``b`` when the mean difference is beyond two standard errors (lower is
+    better for the errors, higher for ``rank_tau``), ``cannot tell`` otherwise.
+
+    >>> import harmsim
+    >>> base = harmsim.load_scenario("baseline")
+    >>> a = harmsim.run_ensemble(base, replicates=40, seed=1)
+    >>> b = harmsim.run_ensemble(base.with_params({"diffusion.strength": 0.0}), seeds=a.seeds)
+    >>> t = compare_paired(a, b, harmsim.observed_record())
+    >>> list(t.columns)
+    ['metric', 'item', 'mean_a', 'mean_b', 'difference', 'se', 'q05', 'q95', 'replicates', 'better']
+    """
+    if tuple(a.seeds) != tuple(b.seeds):
+        raise ConfigError("a paired comparison needs both runs on the same seeds (run_ensemble(..., seeds=...))")
+    rows = []
+    for (metric, items, va), (metric_b, items_b, vb) in zip(_metric_values(a, record), _metric_values(b, record)):
+        if metric != metric_b or items != items_b:
+            raise ConfigError(
+                f"'{a.scenario.name}' and '{b.scenario.name}' are compared on different {metric} items "
+                f"({', '.join(map(str, items))} against {', '.join(map(str, items_b))}): give both the same record"
+            )
+        d = vb - va
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            n = np.isfinite(d).sum(axis=0)
+            mean = np.nanmean(d, axis=0)
+            se = np.nanstd(d, axis=0, ddof=1) / np.sqrt(n) if len(d) > 1 else np.full(len(items), np.nan)
+            q05, q95 = np.nanquantile(d, 0.05, axis=0), np.nanquantile(d, 0.95, axis=0)
+            ma, mb = np.nanmean(va, axis=0), np.nanmean(vb, axis=0)
+        sign = 1.0 if metric in HIGHER_IS_BETTER else -1.0  # positive: b better
+        for j, item in enumerate(items):
+            gain = sign * mean[j]
+            clear = np.isfinite(se[j]) and abs(mean[j]) > 2 * se[j]
+            better = ("b" if gain > 0 else "a") if clear else "cannot tell"
+            rows.append((metric, item, ma[j], mb[j], mean[j], se[j], q05[j], q95[j], int(n[j]), better))
+    cols = ["metric", "item", "mean_a", "mean_b", "difference", "se", "q05", "q95", "replicates", "better"]
+    table = pd.DataFrame(rows, columns=cols)
+    table.attrs["scenarios"] = (a.scenario.name, b.scenario.name)
     table.attrs["record"] = record.name
     return table
 

@@ -27,6 +27,17 @@ A scenario is a TOML file::
     [ranges]                    # optional: plausible ranges, what sensitivity analyses explore by default
     "diffusion.strength" = [-1.0, 3.0]
 
+A scenario may extend another and give only what differs::
+
+    extends = "baseline"        # a shipped scenario's name, or a file relative to this one
+    [mechanisms.diffusion]
+    strength = 0.0              # every other key is the base's
+    [mechanisms.agreements]
+    enabled = false
+
+Tables are merged key by key (an offsets table changes the instruments it
+names); the name is the extending file's own, never the base's.
+
 Every key is checked against the declared parameter specs
 (:mod:`harmsim.params`); a bad file raises :class:`~harmsim.errors.ConfigError`
 naming the file, the key and what is allowed. A :class:`Scenario` is frozen;
@@ -370,7 +381,49 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
     if not p.is_file():
         names = ", ".join(n for n, _ in list_scenarios())
         raise ConfigError(f"{path_or_name}: no such scenario file (shipped scenarios: {names})")
-    return scenario_from_dict(read_toml(p), where=str(p), base=p.parent, path=str(p))
+    return scenario_from_dict(_extended(p, ()), where=str(p), base=p.parent, path=str(p))
+
+
+def _extended(path: Path, chain: tuple[Path, ...]) -> dict:
+    """A scenario file's raw tables with its ``extends`` chain resolved: the base's, overridden key by key."""
+    raw = read_toml(path, ConfigError)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str) or not parent:
+        raise ConfigError(f"{path}: 'extends' must be a shipped scenario's name or a scenario file, got {parent!r}")
+    here = path.resolve()
+    if here in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, here))
+        raise ConfigError(f"{path}: 'extends' goes round in a circle: {cycle}")
+    target = (path.parent / parent) if (path.parent / parent).is_file() else Path(parent)
+    if not target.is_file() and target.suffix == "" and (scenario_dir() / f"{parent}.toml").is_file():
+        target = scenario_dir() / f"{parent}.toml"
+    if not target.is_file():
+        names = ", ".join(n for n, _ in list_scenarios())
+        raise ConfigError(f"{path}: extends '{parent}', which is no scenario file nor shipped scenario ({names})")
+    base = _extended(target, (*chain, here))
+    base.pop("name", None)  # a scenario's name is its own
+    record = base.get("record")
+    if isinstance(record, str) and (target.parent / record).exists():
+        base["record"] = str((target.parent / record).resolve())  # relative to the base's folder, not this one's
+    if "description" not in raw and isinstance(base.get("description"), str):
+        raw["description"] = f"extends {target.stem}: {base['description']}"
+    out = _merged(base, raw)
+    # the base's ranges of a mechanism this file switches off go with it (as with_params drops them)
+    mechanisms, ranges, own = out.get("mechanisms"), out.get("ranges"), raw.get("ranges", {})
+    if isinstance(mechanisms, Mapping) and isinstance(ranges, Mapping) and isinstance(own, Mapping):
+        off = [m for m, t in mechanisms.items() if isinstance(t, Mapping) and t.get("enabled") is False]
+        out["ranges"] = {k: v for k, v in ranges.items() if k in own or str(k).split(".")[0] not in off}
+    return out
+
+
+def _merged(base: Mapping, over: Mapping) -> dict:
+    """``base`` with ``over``'s keys; tables merged key by key, anything else replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
 
 
 def _safe_stem(path) -> str:

@@ -693,6 +693,7 @@ def ranking(table: pd.DataFrame, metric: str = "year_mae", n: int = 5) -> pd.Dat
     gap = best[metric] - b[metric]
     best["gap_se"] = np.sqrt(b[f"{metric}_se"] ** 2 + best[f"{metric}_se"] ** 2)
     best["tied_with_best"] = gap <= 2 * best["gap_se"]
+    best.iloc[0, best.columns.get_loc("tied_with_best")] = True  # the best is the best, whatever its error
     return best
 
 

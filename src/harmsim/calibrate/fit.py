@@ -115,6 +115,24 @@ class Fit:
         except ConfigError as exc:
             raise CalibrationError(f"the fit's values do not fit scenario '{scenario.name}': {exc}") from None
 
+    def caveat(self) -> str | None:
+        """One line naming the parameters the data do not bound (at a bound, or not identified), or None.
+
+        Runs, forecasts and counterfactuals drawn from the fit use these values as they are: what they show
+        about those parameters comes from the bound or the optimizer's stopping point, not from the record.
+        """
+        est = self.estimates
+        if "status" not in est:
+            return None
+        shaky = est[est["status"].isin(["at bound", "not identified"])]
+        if not len(shaky):
+            return None
+        items = ", ".join(f"{r.parameter} = {r.estimate:.3g} ({r.status})" for r in shaky.itertuples())
+        return (
+            f"the fit's {items}: the record does not bound {'it' if len(shaky) == 1 else 'them'}, and what is drawn "
+            "from this fit uses the value as it is"
+        )
+
     def check_transforms(self, scenario) -> None:
         """Refuse a scenario whose feature standardizations differ from the fit's.
 
