@@ -107,3 +107,21 @@ def test_forecast_command(tmp_path, capsys):
     assert main(["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2030", "--out", str(out),
                  "--force", "--extend", "gdp_pc"]) == 2  # fmt: skip
     assert "expected INPUT=RULE" in capsys.readouterr().err
+
+
+def test_the_fan_counts_the_horizons_members_and_hatches_interval_years():
+    """#23 item 15. Before: the fan's axis and counts took in Timor-Leste (a member from 2025, its 2009 UN
+    accessions inputs), so UNTOC's observed line reached 11 where the run figures stop at 10; and the HSU
+    panel's observed line jumped from 4 to 10 in 2015 with no sign that six years are known only as 2004-2015."""
+    sc = harmsim.load_scenario("baseline")
+    f = forecast(sc, None, until=2020, replicates=50, seed=2)
+    fan = f.fan.set_index(["instrument", "year"])
+    assert fan.loc[("untoc", 2015), "observed"] == 10 and fan["q95"].max() <= 10
+    hsu = fan.loc["hsu_process"]
+    assert hsu.loc[2010, "observed"] == 4 and hsu.loc[2010, "observed_possible"] == 10
+    assert hsu.loc[2003, "observed_possible"] == 0
+    assert len(sc.world.members_until(2020)) == 10 and "TLS" in sc.world.states
+    far = forecast(sc, None, until=2030, replicates=20, seed=2).fan.set_index(["instrument", "year"])
+    # a year counts that year's members: Timor-Leste (UNTOC 2009, before it joined) from 2025 on
+    assert far.loc[("untoc", 2015), "observed"] == 10 and far.loc[("untoc", 2024), "q05"] == 10
+    assert far.loc[("untoc", 2025), "q05"] == 11

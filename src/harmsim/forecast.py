@@ -48,7 +48,7 @@ import pandas as pd
 
 from .errors import ConfigError
 from .observations import BEFORE, CENSORED, DATED, INTERVAL, Observations, observations, observed_until
-from .results import adopters_by_year, provenance
+from .results import provenance
 from .rng import SeedLike, spawn_seeds, stream
 from .run import run_draws
 from .world import NEVER
@@ -128,7 +128,7 @@ class Forecast:
                 list(self.scenario.world.instruments),
                 self.origin,
                 names=instrument_labels(self.scenario.record),
-                n_states=len(self.scenario.world.states),
+                n_states=int(self.scenario.world.member.sum(axis=1).max()),
                 agreements=agreement_marks(self.scenario),
                 suptitle=f"Forecast from {self.origin}: {self.scenario.name}, {len(self.seeds)} replicates",
             )
@@ -311,17 +311,29 @@ def _cells(w, adopt: np.ndarray, obs: Observations, origin: int, until: int) -> 
 
 
 def _fan(w, adopt: np.ndarray, record, origin: int) -> pd.DataFrame:
-    from .compare import observed_curves
+    """Adopters by year per instrument, forecast quantiles and the observed count to ``origin``.
+
+    A year counts the states that are members that year, in the forecast and in the record alike: a state that
+    joins later (Timor-Leste in 2025) counts from then, its adoptions before joining included, and not before.
+    ``observed`` counts the adoptions known by each year; ``observed_possible`` adds those whose year is known
+    only as an interval that has begun (the two differ only there).
+    """
+    from .compare import observed_bounds
 
     years = w.years
-    counts = adopters_by_year(adopt, years)  # (R, K, T)
+    member = w.member.T  # (N, T)
+    counts = ((adopt[..., None] <= years) & member[None, :, None, :]).sum(axis=1)  # (R, K, T)
     qs = np.quantile(counts, QUANTILES, axis=0)  # (Q, K, T)
     K, T = counts.shape[1:]
     out = pd.DataFrame({"instrument": np.repeat(w.instruments, T), "year": np.tile(years, K)})
     out["mean"] = counts.mean(axis=0).ravel()
     for q, v in zip(QUANTILES, qs):
         out[f"q{round(q * 100):02d}"] = v.ravel()
-    obs = observed_curves(record, w.start, origin, w.instruments).rename(columns={"sure": "observed"})
-    out = out.merge(obs[["instrument", "year", "observed"]], on=["instrument", "year"], how="left")
-    out["observed"] = out["observed"].astype("Int64")
+    lo, hi = observed_bounds(record, list(w.states), list(w.instruments), origin)  # (N, K)
+    seen = np.tile(years <= origin, K)
+    sure = ((hi[..., None] <= years) & member[:, None, :]).sum(axis=0)  # (K, T)
+    possible = ((lo[..., None] <= years) & member[:, None, :]).sum(axis=0)
+    for name, v in (("observed", sure), ("observed_possible", possible)):
+        out[name] = pd.array(v.ravel(), dtype="Int64")
+        out.loc[~seen, name] = pd.NA
     return out

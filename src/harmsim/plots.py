@@ -510,15 +510,18 @@ def _mark_agreements(ax, agreements):
 def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None, title=None, agreements=None):
     """A fan chart: observed adopters to ``origin``, then the forecast's 50% and 90% bands and median.
 
-    ``fan``: columns instrument, year, observed, q05, q25, q50, q75, q95 (from
-    :class:`harmsim.forecast.Forecast`). ``agreements``: (year, label) pairs to mark.
+    ``fan``: columns instrument, year, observed (and observed_possible: hatched up to it where years are known
+    only as intervals), q05, q25, q50, q75, q95 (from :class:`harmsim.forecast.Forecast`). ``agreements``:
+    (year, label) pairs to mark.
     """
     f = fan[fan["instrument"] == instrument]
     after = f[f["year"] >= origin]
     _band(ax, after)
     ax.step(after["year"], after["q50"], where="post", color=SIM, linewidth=1.4)
     seen = f[f["observed"].notna()]
-    ax.step(seen["year"], seen["observed"].astype(float), where="post", color=OBS, linewidth=1.6)
+    possible = seen["observed_possible"] if "observed_possible" in seen else seen["observed"]
+    _observed(ax, pd.DataFrame({"year": seen["year"], "sure": seen["observed"].astype(float),
+                                "possible": possible.astype(float)}))  # fmt: skip
     ax.axvline(origin + 0.5, color=OBS, linewidth=0.8, linestyle="--")
     _mark_agreements(ax, agreements)
     ax.set_title(title or instrument, fontsize=9)
@@ -532,7 +535,7 @@ def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None,
 def figure_fan(fan, instruments, origin, names=None, n_states=None, agreements=None, suptitle=None):
     """One fan chart per instrument (see :func:`plot_fan`), with a shared legend."""
     handles = [
-        Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
+        *_observed_handles(),
         Line2D([], [], color=OBS, linewidth=0.8, linestyle="--", label="end of observation"),
         Line2D([], [], color=SIM, linewidth=1.4, label="forecast median"),
         Patch(color=SIM, alpha=0.45, label="50% band"),
