@@ -217,3 +217,19 @@ def test_placebo_p_values_uniform_without_agreement_effects_and_small_with_them(
     assert 0.25 <= np.mean(null) <= 0.8 and max(null) >= 0.5, null
     strong = _placebo_pvalues(2.0, 4)
     assert np.median(strong) <= 0.2, strong
+
+
+def test_the_figure_marks_what_the_change_did_to_the_agreements(record):
+    """#23 item 16. Before: the counterfactual figure drew a removed declaration as an ordinary one."""
+    from harmsim.plots import agreement_marks
+
+    sc = harmsim.load_scenario("baseline")
+    gone = Change.from_dict({"agreements": [{"remove": "decl_tip_2004"}]}).apply(record)
+    marks = {(m[0], m[3]) for m in agreement_marks(sc, gone)}
+    assert (2004, "removed") in marks and (1997, "") in marks
+    moved = Change.from_dict({"agreements": [{"move": "actip_2015", "year": 2004}]}).apply(record)
+    marks = {(m[0], m[3]) for m in agreement_marks(sc, moved)}
+    assert (2015, "removed") in marks and (2004, "moved") in marks
+    bound = Change.from_dict({"agreements": [{"set": "decl_tip_2004", "binding": True}]}).apply(record)
+    assert (2004, True, "changed") in {(m[0], m[2], m[3]) for m in agreement_marks(sc, bound)}
+    assert all(len(m) == 3 for m in agreement_marks(sc))  # without a change: as before

@@ -131,3 +131,25 @@ def test_sobol_columns_as_documented(baseline):
     assert list(res.indices.columns) == ["parameter", "output", "S1", "S1_conf", "ST", "ST_conf", "noise_share"]
     assert len(res.points) == 4 * (2 * 2 + 2)
     assert harmsim.__version__ == res.provenance["harmsim_version"]
+
+
+def test_a_parameter_that_cannot_act_is_said_on_the_figure():
+    """#23 item 16. Before: the Sobol figure showed agreements.binding (the binding Convention comes at the
+    window's end) as an empty row with no note."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from harmsim.plots import plot_indices
+
+    t = pd.DataFrame(
+        {"output": "year_mae", "parameter": ["diffusion.strength", "agreements.binding"], "S1": [0.4, 0.0],
+         "S1_conf": [0.05, 0.0], "ST": [0.5, 0.0], "ST_conf": [0.06, 0.0], "noise_share": [0.1, 0.1]}
+    )  # fmt: skip
+    ax = plot_indices(plt.figure().subplots(), t, "year_mae", "sobol")
+    notes = [a.get_text() for a in ax.texts]
+    assert notes == ["no effect at any point: cannot act in this window"]
+    assert ax.texts[0].xy[1] == 0  # beside agreements.binding, the lowest row
+    plt.close("all")

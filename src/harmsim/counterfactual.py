@@ -114,7 +114,7 @@ class Counterfactual:
                 self.differences,
                 list(self.scenario.world.instruments),
                 names=instrument_labels(self.scenario.record),
-                agreements=agreement_marks(self.scenario),
+                agreements=agreement_marks(self.scenario, self.change.apply(self.scenario.record)),
                 suptitle=f"Counterfactual '{self.change.name}' against '{self.scenario.name}'",
             )
             paths += save_figure(fig, out, "differences")

@@ -40,6 +40,9 @@ OBS = "#111111"
 AGREEMENT = {"color": "#8a8a8a", "linewidth": 0.8, "linestyle": "--"}
 #: how a binding agreement's year is marked
 BINDING = {"color": "#555555", "linewidth": 1.1, "linestyle": "-"}
+#: an agreement a counterfactual removes (or moves away from this year), and one it adds (or moves here, or changes)
+REMOVED = {"color": "#b03a2e", "linewidth": 1.1, "linestyle": ":"}
+CHANGED = {"color": "#1e7b45", "linewidth": 1.1, "linestyle": "-."}
 
 
 def _style(ax):
@@ -206,12 +209,17 @@ def _grid(n: int, width=10.0, row_height=2.6, layout="constrained"):
 
 def _agreement_handles(agreements) -> list:
     """Legend entries for the agreement marks that appear."""
-    kinds = {bool(a[2]) if len(a) > 2 else False for a in agreements or ()}
+    kinds = {bool(a[2]) if len(a) > 2 else False for a in agreements or () if len(a) < 4 or not a[3]}
+    changes = {a[3] for a in agreements or () if len(a) > 3 and a[3]}
     out = []
     if False in kinds:
         out.append(Line2D([], [], **AGREEMENT, label="ASEAN declaration (non-binding)"))
     if True in kinds:
         out.append(Line2D([], [], **BINDING, label="ASEAN convention (binding)"))
+    if "removed" in changes:
+        out.append(Line2D([], [], **REMOVED, label="removed by the change (or moved from here)"))
+    if changes - {"removed"}:
+        out.append(Line2D([], [], **CHANGED, label="added, moved here or changed by the change"))
     return out
 
 
@@ -351,6 +359,12 @@ def plot_indices(ax, indices: pd.DataFrame, output: str = "year_mae", method: st
     noise = t["noise_share"].dropna()
     if len(noise):
         ax.set_title(f"simulation noise: {noise.iloc[0]:.0%} of the output's variance", fontsize=8)
+    # a row of exact zeros is no small effect: the parameter changed the output at no point of the design
+    cols = ["ST", "ST_conf", "S1"] if method == "sobol" else ["mu_star", "sigma"]
+    for j, none in enumerate((t[cols].fillna(0) == 0).all(axis=1).to_numpy()):
+        if none:
+            ax.annotate("no effect at any point: cannot act in this window", (0, j), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=7, color="0.35")  # fmt: skip
     ax.set_yticks(y, t["parameter"], fontsize=8)
     ax.axvline(0, color="0.5", linewidth=0.6)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
@@ -502,9 +516,12 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _mark_agreements(ax, agreements):
-    """A vertical line per (year, label[, binding]): dashed for non-binding agreements, solid for binding ones."""
+    """A vertical line per (year, label[, binding[, change]]): dashed for non-binding agreements, solid for
+    binding ones; a counterfactual's removed agreements dotted red, those it adds, moves or changes green."""
     for a in agreements or ():
-        ax.axvline(a[0], **(BINDING if len(a) > 2 and a[2] else AGREEMENT), zorder=0)
+        change = a[3] if len(a) > 3 else None
+        style = REMOVED if change == "removed" else CHANGED if change else BINDING if len(a) > 2 and a[2] else AGREEMENT
+        ax.axvline(a[0], **style, zorder=0)
 
 
 def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None, title=None, agreements=None):
@@ -638,14 +655,38 @@ def instrument_labels(record, width: int = 34) -> dict[str, str]:
     return out
 
 
-def agreement_marks(scenario) -> list[tuple[int, str, bool]]:
-    """(year, name, binding) of the record's agreements that are not follow-ups (declarations, conventions)."""
-    ag = scenario.record.agreements
-    return [
-        (int(y), str(n), bool(b))
-        for n, y, t, b in zip(ag["name"], ag["year"], ag["trigger"], ag["binding"])
-        if t != "follow_up"
-    ]
+def agreement_marks(scenario, changed=None) -> list[tuple]:
+    """(year, name, binding) of the record's agreements that are not follow-ups (declarations, conventions).
+
+    With ``changed`` (the record a counterfactual changed), each mark carries a fourth item saying what the
+    change did: ``"removed"`` (gone, or moved away from this year), ``"added"``, ``"moved"`` (its new year) or
+    ``"changed"`` (made binding or not, or covering other instruments); ``""`` where it left it alone.
+    """
+
+    def marks(record):
+        ag = record.agreements
+        return {
+            a: (int(y), str(n or a), bool(b), tuple(c))
+            for a, n, y, t, b, c in zip(
+                ag["agreement"], ag["name"], ag["year"], ag["trigger"], ag["binding"], ag["covers"]
+            )
+            if t != "follow_up"
+        }
+
+    base = marks(scenario.record)
+    if changed is None:
+        return [m[:3] for m in base.values()]
+    after = marks(changed)
+    out = []
+    for a, (y, n, b, c) in base.items():
+        if a not in after:
+            out.append((y, n, b, "removed"))
+        elif after[a][0] != y:
+            out += [(y, n, b, "removed"), (*after[a][:3], "moved")]
+        else:
+            out.append((*after[a][:3], "changed" if after[a][2:] != (b, c) else ""))
+    out += [(*m[:3], "added") for a, m in after.items() if a not in base]
+    return out
 
 
 def plot_pit(ax, pit: pd.DataFrame, bins: int = 10, title: str | None = None):
