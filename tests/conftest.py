@@ -26,7 +26,7 @@ def baseline():
 
 # Hypothesis profiles: "ci" (the default test run) and "fuzz" (scripts/fuzz.sh: 10,000 inputs per property).
 settings.register_profile("ci", max_examples=60, deadline=None)
-settings.register_profile("fuzz", max_examples=10_000, deadline=None)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("HARMSIM_FUZZ_EXAMPLES", "10000")), deadline=None)
 settings.load_profile(os.environ.get("HARMSIM_HYPOTHESIS_PROFILE", "ci"))
 
 # Progress lines on a captured stderr would mix with the messages tests read (tests/test_progress.py checks them)

@@ -262,7 +262,9 @@ DESIGN_COLUMNS = ["diffusion.strength", "hazard.offsets.untoc", "agreements.lag"
                   "hazard.offsets", "point", "x.y", "diffusion.enabled"]  # fmt: skip
 
 
-@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+# each input runs a sweep (one replicate per point): a tenth of the profile's count, at least 25
+@settings(deadline=None, max_examples=max(25, settings.default.max_examples // 10),
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 @given(
     columns=st.lists(st.sampled_from(DESIGN_COLUMNS), min_size=1, max_size=3, unique=True),
     cells=st.lists(scalars, min_size=1, max_size=6),
