@@ -342,7 +342,7 @@ def _ensemble_from_fit(sc, args):
     """Replicates whose parameters are drawn from a fit: one parameter set per replicate."""
     from .calibrate.comparison import predictive_ensemble
 
-    ens = predictive_ensemble(sc, _fit_said(args.from_fit), args.replicates, args.seed)
+    ens = predictive_ensemble(sc, _fit_said(args.from_fit, sc), args.replicates, args.seed)
     ens.provenance["from_fit"] = str(args.from_fit)
     rec = load_record(args.record) if args.record else sc.record
     return sc, ens, rec
@@ -414,7 +414,7 @@ def cmd_forecast(args) -> int:
     from .forecast import forecast
 
     sc = _extended(load_scenario(args.scenario), args.extend)
-    fit = _fit_said(args.from_fit)
+    fit = _fit_said(args.from_fit, sc)
     f = forecast(
         sc,
         fit,
@@ -451,7 +451,7 @@ def cmd_counterfactual(args) -> int:
     from .interventions import load_change
 
     sc = _extended(load_scenario(args.scenario), args.extend)
-    fit = _fit_said(args.from_fit) if args.from_fit else None
+    fit = _fit_said(args.from_fit, sc) if args.from_fit else None
     cf = counterfactual(
         sc,
         fit,
@@ -613,11 +613,13 @@ def cmd_dashboard(args) -> int:
     return serve(args.scenario, fit=fit, port=args.port, host=args.host)
 
 
-def _fit_said(folder):
-    """A saved fit, its parameters the record does not bound said in one warning line."""
+def _fit_said(folder, scenario):
+    """A saved fit of ``scenario`` (another scenario's is refused first), its parameters the record does not
+    bound said in one warning line."""
     from .calibrate import load_fit
 
     fit = load_fit(folder)
+    fit.apply(scenario)
     caveat = fit.caveat()
     if caveat:
         warnings.warn(caveat, HarmsimWarning, stacklevel=2)
@@ -789,7 +791,7 @@ def cmd_sensitivity(args) -> int:
     sc = load_scenario(args.scenario)
     if args.vary is not None and args.from_fit is not None:
         raise ConfigError("give the parameters' ranges as --vary NAME=LO:HI or take them from --from-fit DIR, not both")
-    fit = _fit_said(args.from_fit) if args.from_fit else None
+    fit = _fit_said(args.from_fit, sc) if args.from_fit else None
     if fit is not None:
         sc = fit.apply(sc)
     executor, client = _executor(args.scheduler)
