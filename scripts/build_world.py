@@ -223,6 +223,11 @@ def instruments() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _unknown(state: str, instrument: str, source: str, note: str) -> dict:
+    """A status row: the pair is not observed (no source codes it, or its sources conflict)."""
+    return dict(state=state, instrument=instrument, value="unknown", source=source, note=note)
+
+
 def _row(
     state,
     instrument,
@@ -261,17 +266,12 @@ def outcomes(raw: pd.DataFrame) -> tuple[list[dict], list[dict]]:
     for r in raw.itertuples():
         inst = INSTRUMENT_OF[r.instrument]
         if r.instrument in ("untoc", "tip_protocol") and r.iso3 in conflict:
-            unknown.append(
-                dict(
-                    state=r.iso3,
-                    instrument=inst,
-                    value="unknown",
-                    source=r.source,
-                    note="sources conflict: the Kelley-Simmons data code the Protocol ratified by 2011 but UNTOC "
-                    "not, which UNTOC art. 37(2) rules out; neither pair is kept as an observation"
-                    + (f" (the data give the Protocol in {r.year})" if r.year else ""),
-                )
+            note = (
+                "sources conflict: the Kelley-Simmons data code the Protocol ratified by 2011 but UNTOC not, which "
+                "UNTOC art. 37(2) rules out; neither pair is kept as an observation"
+                + (f" (the data give the Protocol in {r.year})" if r.year else "")
             )
+            unknown.append(_unknown(r.iso3, inst, r.source, note))
             continue
         if r.status == "adopted":
             rows.append(
@@ -366,15 +366,7 @@ def regional_treaties(raw: pd.DataFrame, members: pd.DataFrame, agreements_: pd.
                 )
             )
         else:
-            unknown.append(
-                dict(
-                    state=r.iso3,
-                    instrument=inst,
-                    value="unknown",
-                    source=r.source,
-                    note=f"ratification not found; {r.notes}",
-                )
-            )
+            unknown.append(_unknown(r.iso3, inst, r.source, f"ratification not found; {r.notes}"))
     return rows, unknown, outside
 
 
@@ -419,15 +411,7 @@ def main(argv: list[str] | None = None) -> None:
     for s in raw_states.iso3:
         for inst in ("tip_law", "untoc", "tip_protocol"):
             if (s, inst) not in listed:
-                gaps.append(
-                    dict(
-                        state=s,
-                        instrument=inst,
-                        value="unknown",
-                        source="",
-                        note="no source in the world panel codes this pair",
-                    )
-                )
+                gaps.append(_unknown(s, inst, "", "no source in the world panel codes this pair"))
     status = pd.DataFrame(unknown + tunknown + gaps).sort_values(["instrument", "state"], kind="stable")
     _write(status, "status.csv")
     cov, tiers = covariates(_read("covariates.csv"))

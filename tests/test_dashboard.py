@@ -252,6 +252,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_closed(port: int, seconds: float, failure: str) -> None:
+    """Wait until nothing listens on ``port`` any more; fail with ``failure`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(failure)
+        time.sleep(0.2)
+
+
 class Served:
     """``harmsim dashboard`` running in a process of its own, as a user starts it."""
 
@@ -289,15 +302,8 @@ class Served:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            except ConnectionRefusedError:
-                return self.text()
-            if time.monotonic() > deadline:
-                raise AssertionError("the dashboard's server outlived the command")
-            time.sleep(0.2)
+        _wait_closed(self.port, 10, "the dashboard's server outlived the command")
+        return self.text()
 
 
 def test_a_killed_dashboard_takes_its_server_with_it(tmp_path):
@@ -305,14 +311,7 @@ def test_a_killed_dashboard_takes_its_server_with_it(tmp_path):
     served = Served("baseline", log=tmp_path / "log")
     served.proc.kill()  # no signal handler runs
     served.proc.wait()
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", served.port), timeout=1).close()
-        except ConnectionRefusedError:
-            break
-        assert time.monotonic() < deadline, "the server outlived the killed command"
-        time.sleep(0.2)
+    _wait_closed(served.port, 30, "the server outlived the killed command")
 
 
 def test_serving_beyond_this_machine_is_said(monkeypatch):

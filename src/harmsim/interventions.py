@@ -58,7 +58,6 @@ is allowed: its counterfactual differs from the baseline by exactly zero.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +67,7 @@ import pandas as pd
 
 from ._toml import read_toml
 from .errors import ConfigError, HarmsimError
+from .params import finite_real
 from .record import TIERS, Record, _to_file, record_from_tables
 
 __all__ = ["Change", "load_change"]
@@ -224,8 +224,6 @@ def _agreement(ag: pd.DataFrame, inst: pd.DataFrame, a: Mapping, where: str, rec
     if action in ("move", "set") and "year" in a:
         year = _year(a["year"], where, "year")
         ag.at[row, "year"] = str(year)
-        if "date" in ag.columns and not str(ag.at[row, "date"]).startswith(str(year)):
-            ag.at[row, "date"] = ""  # the recorded day belongs to the year it was moved from
         if "date" in ag:
             ag.at[row, "date"] = str(year)
         opened = inst["opened_by"] == target
@@ -280,7 +278,7 @@ def _covariate(table, c: Mapping, where: str, record: Record):
     if len(ops) != 1:
         raise ConfigError(f"{where}: give exactly one of multiply, add, set")
     v = c[ops[0]]
-    if not _finite(v):
+    if finite_real(v) is None:
         shown = f"{v!r}" if len(repr(v)) < 40 else f"{repr(v)[:20]}... ({len(repr(v))} characters)"
         raise ConfigError(f"{where}: '{ops[0]}' must be a finite number, got {shown}")
     mask = _select(table, c, where, record, ("name", "states", "years", "multiply", "add", "set"))
@@ -289,16 +287,6 @@ def _covariate(table, c: Mapping, where: str, record: Record):
     x[mask] = {"multiply": x[mask] * v, "add": x[mask] + v, "set": float(v)}[ops[0]]
     table[name] = x
     return table
-
-
-def _finite(v) -> bool:
-    """A number a float holds, finite (an integer too large for a float is not: TOML allows any size)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(v))
-    except OverflowError:
-        return False
 
 
 def _tiers(table, c: Mapping, where: str, record: Record):

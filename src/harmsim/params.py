@@ -24,13 +24,31 @@ harmsim.errors.ConfigError: example.toml: unknown key 'diffusion.strenght'; allo
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["Choice", "InstrumentMap", "Instruments", "Integer", "ParamSet", "Real"]
+__all__ = ["Choice", "InstrumentMap", "Instruments", "Integer", "ParamSet", "Real", "finite_real"]
+
+
+def finite_real(value: Any) -> float | None:
+    """``value`` as a float when it is a number (not a bool) that a float holds finitely, else None.
+
+    TOML, JSON and CSV readers hand over integers of any size: one too large for a float is not a number here.
+
+    >>> finite_real(2), finite_real(10**400), finite_real(float("nan")), finite_real(True), finite_real("1")
+    (2.0, None, None, None, None)
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy's numbers are Real too
+        return None
+    try:
+        v = float(value)
+    except OverflowError:
+        return None
+    return v if math.isfinite(v) else None
 
 
 @dataclass(frozen=True)
@@ -46,11 +64,8 @@ class Real:
     def check(self, key: str, value: Any, where: str, ctx: Mapping) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: '{key}' must be a number, got {value!r}")
-        try:
-            v = float(value)
-        except OverflowError:  # an integer too large for a float
-            v = math.inf
-        if not (math.isfinite(v) and self.lo <= v <= self.hi):
+        v = finite_real(value)
+        if v is None or not self.lo <= v <= self.hi:
             raise ConfigError(f"{where}: '{key}' = {value!r} is outside the allowed range [{self.lo}, {self.hi}]")
         return v
 

@@ -64,6 +64,7 @@ from .params import (
     IntegerRange,
     Real,
     RealRange,
+    finite_real,
 )
 from .results import _version
 from .rng import SeedLike, spawn_seeds, stream
@@ -605,7 +606,7 @@ def _checked_points(scenario, points) -> pd.DataFrame:
             raise ConfigError(f"design column '{name}' has missing values")
         if isinstance(spec, (Real, InstrumentMap)) and not pd.api.types.is_numeric_dtype(col):
             # one real per point: a column of numbers (a number too large for a float arrives as text)
-            bad = next((v for v in col if not _real_number(v)), col.iloc[0])
+            bad = next((v for v in col if finite_real(v) is None), col.iloc[0])
             raise ConfigError(f"design column '{name}' must hold numbers; it holds {str(bad)[:40]!r}")
         if isinstance(spec, (Real, InstrumentMap)) and pd.api.types.is_numeric_dtype(col):
             v = col.to_numpy(dtype=float)
@@ -624,16 +625,6 @@ def _checked_points(scenario, points) -> pd.DataFrame:
         raise ConfigError("design column 'point' must number the points without repeats")
     check_memory(len(table) * _BYTES_PER_POINT, f"a design of {len(table):,} points")
     return table[["point", *names]]
-
-
-def _real_number(v) -> bool:
-    """A finite number a float holds (not a bool, not text, not an integer too large for a float)."""
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
-        return False
-    try:
-        return bool(np.isfinite(float(v)))
-    except OverflowError:
-        return False
 
 
 def _digest(table: pd.DataFrame) -> str:

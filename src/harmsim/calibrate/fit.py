@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import _repr
 from ..errors import CalibrationError, ConfigError
+from ..params import finite_real
 from ..rng import SeedLike, stream
 
 __all__ = ["Fit", "load_fit"]
@@ -351,7 +352,7 @@ def load_fit(folder: str | Path) -> Fit:
         if not isinstance(meta.get(key, {}), dict):
             raise CalibrationError(f"{meta_path}: '{key}' must be a JSON object")
     for name, pair in meta.get("transforms", {}).items():
-        if not (isinstance(pair, list) and len(pair) == 2 and all(_real(x) for x in pair)):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(finite_real(x) is not None for x in pair)):
             raise CalibrationError(
                 f"{meta_path}: 'transforms' maps each feature to [mean, sd], two finite numbers; '{name}' has {pair!r}"
             )
@@ -394,10 +395,6 @@ def load_fit(folder: str | Path) -> Fit:
         transforms=meta.get("transforms", {}),
         model_digest=meta.get("model_digest"),
     )
-
-
-def _real(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
 
 
 def _csv(path: Path, **kw) -> pd.DataFrame:
