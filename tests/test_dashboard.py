@@ -432,3 +432,14 @@ def test_a_fit_loaded_shows_its_predictive_band(browser, fitted, tmp_path):
     finally:
         log = served.stop()
     assert "Traceback" not in log, log
+
+
+def test_counts_are_said_in_the_singular_and_the_plural():
+    """#23 item 13 (part). Before: the status line read "1 adoptions"."""
+    from harmsim.dashboard import _counted
+
+    assert (_counted(1, "adoption"), _counted(0, "adoption"), _counted(7, "member")) == (
+        "1 adoption",
+        "0 adoptions",
+        "7 members",
+    )

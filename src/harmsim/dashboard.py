@@ -330,7 +330,10 @@ def _network_figure(model) -> Figure:
     fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.02, wspace=0.02)
     labels = plots.instrument_labels(model.config.record, 28)
     adopted = int(cells["adopted"].sum())
-    title = f"{model.year}: {adopted} of {len(cells)} adoptions" if model.year >= model.world.start else "before 1997"
+    before = f"before {model.world.start}"
+    title = (
+        f"{model.year}: {adopted} of {_counted(len(cells), 'adoption')}" if model.year >= model.world.start else before
+    )
     plots.plot_states(ax, states, cells, borders, labels, title, legend_ax)
     return fig
 
@@ -385,9 +388,15 @@ def _status(model, start: Scenario, fit_dir) -> str:
     diff = changes(model, start)
     how += f", changed: {'; '.join(diff)}" if diff else ""
     return (
-        f"{year} · {len(model.agents)} members · {model.n_adopters} adoptions · seed <code>{model.seed}</code> "
+        f"{year} · {_counted(len(model.agents), 'member')} · {_counted(model.n_adopters, 'adoption')} · "
+        f"seed <code>{model.seed}</code> "
         f"(type it in the seed box and Reset to repeat this run) · parameters from {html.escape(how)}"
     )
+
+
+def _counted(n: int, noun: str) -> str:
+    """``1 adoption``, ``2 adoptions``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def make_page(scenario: Scenario | str = "baseline", fit=None, fit_dir: str | None = None):
