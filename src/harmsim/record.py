@@ -190,9 +190,8 @@ class Record:
         if organization not in self.organization_ids:
             known = ", ".join(self.organization_ids) or "none"
             raise RecordError(f"record '{self.name}': unknown organization '{organization}' (known: {known})")
-        m = self.memberships
-        m = m[(m["organization"] == organization) & (m["joined"] <= year) & ~(m["left"] < year).fillna(False)]
-        inside = set(m["state"])
+        m = self.spells(year, year)
+        inside = set(m["state"][m["organization"] == organization])
         return tuple(s for s in self.state_ids if s in inside)
 
     @cached_property
@@ -270,11 +269,21 @@ class Record:
         out["last"] = g["year_max"].max()
         return out.reindex(list(self.instrument_ids)).astype({"first": "Int64", "last": "Int64"})
 
+    def spells(self, first: int, last: int) -> pd.DataFrame:
+        """The membership spells that overlap the years ``first..last`` (a spell's ``left`` is its last year).
+
+        >>> from harmsim.record import load_record
+        >>> w = load_record("world")  # Seychelles left SADC in 2004 and returned in 2008
+        >>> len(w.spells(2005, 2007).query("state == 'SYC'")), len(w.spells(2004, 2008).query("state == 'SYC'"))
+        (0, 2)
+        """
+        m = self.memberships
+        return m[(m["joined"] <= last) & ~(m["left"] < first).fillna(False)]
+
     def _open_pairs(self) -> np.ndarray:
         """Per adoptions row: whether its instrument is open to its state at some year of the window."""
         org = dict(zip(self.instruments["instrument"], self.instruments["organization"]))
-        m = self.memberships
-        inside = m[(m["joined"] <= self.end) & ~(m["left"] < self.start).fillna(False)]
+        inside = self.spells(self.start, self.end)
         members = set(zip(inside["organization"], inside["state"]))
         pairs = zip(self.adoptions["state"], self.adoptions["instrument"])
         return np.array([not org[k] or (org[k], s) in members for s, k in pairs], dtype=bool)
@@ -316,8 +325,7 @@ class Record:
         OSCE            missing        0        0            1
         """
         o = self.organizations.set_index("organization")
-        m = self.memberships
-        at_end = m[(m["joined"] <= self.end) & ~(m["left"] < self.end).fillna(False)]
+        at_end = self.spells(self.end, self.end)
         ag = self.agreements
         return pd.DataFrame(
             {
