@@ -44,7 +44,7 @@ def main(argv=None):
         with sync_playwright() as p:
             args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=args)
-            page = browser.new_page(viewport={"width": 1600, "height": 900}, device_scale_factor=1.5)
+            page = browser.new_page(viewport={"width": 1600, "height": 1100}, device_scale_factor=1)
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("button", name="Step").wait_for(timeout=60_000)
             seed = page.get_by_label("seed (empty: a new one at each Reset)")

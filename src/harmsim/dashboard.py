@@ -32,7 +32,9 @@ Python use, in a notebook or a ``solara run`` script::
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import math
 import os
 import secrets
@@ -42,11 +44,14 @@ import subprocess
 import sys
 import threading
 import warnings
+import weakref
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import PIL.Image
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from . import plots
@@ -90,6 +95,24 @@ POSITIONS = {
 ENV_SCENARIO, ENV_FIT = "HARMSIM_DASHBOARD_SCENARIO", "HARMSIM_DASHBOARD_FIT"
 #: runs in the band of the parameters in force (no fit), and in a fit's predictive band
 BAND_RUNS, FIT_RUNS = 200, 500
+#: What Mesa's page does not set: every slider shows its value under its knob, labels wrap above their slider
+#: instead of being cut, and the tab bar of the only tab ("Page 0") is hidden.
+PAGE_CSS = """
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label {
+  flex: 0 0 100%; max-width: 100% !important; height: auto !important; white-space: normal; overflow: visible;
+  margin-bottom: 2px;
+}
+.v-input__slider { margin-bottom: 14px; }
+.v-slider__thumb-label-container { display: block !important; }
+.v-slider .v-slider__thumb-label.v-slider__thumb-label {
+  transform: translate(-50%, 22px) !important; width: auto !important; height: auto !important;
+  border-radius: 0 !important; padding: 0 2px; background-color: transparent !important;
+  border-color: transparent !important; color: #1565c0 !important; font-size: 12px; white-space: nowrap;
+}
+.v-slider .v-slider__thumb-label > * { transform: none !important; }
+.v-tabs:not(:has(.v-tab ~ .v-tab)) { display: none; }
+"""
 
 
 def _viz():
@@ -114,20 +137,8 @@ def _label(sc: Scenario, name: str) -> str:
     if key.startswith("offsets."):
         inst = key.split(".", 1)[1]
         name = plots.instrument_labels(sc.record, 10_000).get(inst, inst)
-        return f"offset: {_shorten(name, 22)}"
+        return f"offset: {name}"  # whole: the page wraps a long label above its slider
     return f"{group}: {key.replace('_', ' ')}"
-
-
-def _shorten(text: str, width: int) -> str:
-    """``text`` cut after its last whole word within ``width`` characters, with an ellipsis if cut."""
-    if len(text) <= width:
-        return text
-    words, out = text.split(), ""
-    for w in words:
-        if len(out) + len(w) + 1 > width - 1:
-            break
-        out = f"{out} {w}".strip()
-    return (out or text[: width - 1]).rstrip(" ,") + "…"
 
 
 def _step(lo: float, hi: float) -> float:
@@ -323,40 +334,134 @@ def _titles(sc: Scenario) -> tuple[dict, list]:
     return plots.instrument_labels(sc.record), plots.agreement_marks(sc)
 
 
-def _network_figure(model) -> Figure:
+CHART_TITLE = "Member states that have adopted each instrument:\nthe record, and this run to {year}"
+
+
+class _Layers:
+    """A figure of a still layer and a moving one, redrawn each year by painting the moving artists on a copy.
+
+    The still layer (axes, observed lines, band, legend, borders) is drawn once per model; a step paints only
+    what the year changes (matplotlib's blitting) and encodes the picture as a PNG. Rebuilding and
+    re-rendering both figures every year cost most of a step (benchmarks/bench_dashboard.py).
+    """
+
+    def __init__(self, fig: Figure, moving: list, dpi: float):
+        for a in moving:
+            a.set_animated(True)
+        self.fig, self.moving, self.title = fig, moving, moving[-1]  # the title: the last of the moving artists
+        fig.set_dpi(dpi)
+        self.canvas = FigureCanvasAgg(fig)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(fig.bbox)
+
+    def png(self, moving: list) -> bytes:
+        """The figure with ``moving`` (artists on its axes, replacing the last ones) painted over the still layer."""
+        for a in self.moving:
+            if a not in moving:
+                a.remove()
+        self.moving = moving
+        self.canvas.restore_region(self.background)
+        for a in moving:
+            a.set_animated(True)
+            self.fig.draw_artist(a)
+        w, h = self.canvas.get_width_height()
+        image = PIL.Image.frombuffer("RGBA", (w, h), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        out = io.BytesIO()
+        image.convert("RGB").save(out, format="png", compress_level=1)
+        return out.getvalue()
+
+
+def _network_layers(model) -> tuple[Figure, list]:
+    """The network figure of the model's year: (figure, its moving artists)."""
     states, cells, borders = state_tables(model)
-    fig = Figure(figsize=(8.4, 5.0))  # a fixed layout: constrained layout would cost half of every step's drawing
-    ax, legend_ax = fig.subplots(1, 2, width_ratios=[2.3, 1])
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.02, wspace=0.02)
-    labels = plots.instrument_labels(model.config.record, 28)
-    adopted = int(cells["adopted"].sum())
-    before = f"before {model.world.start}"
-    title = (
-        f"{model.year}: {adopted} of {_counted(len(cells), 'adoption')}" if model.year >= model.world.start else before
-    )
-    plots.plot_states(ax, states, cells, borders, labels, title, legend_ax)
-    return fig
+    fig = Figure(figsize=(6.0, 6.4))  # about the size it is shown at: text at its point size
+    ax, legend_ax = fig.subplots(2, 1, height_ratios=[2.6, 1])
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01, hspace=0.02)
+    labels = plots.instrument_labels(model.config.record, 34)
+    plots.plot_state_map(ax, states, borders, list(dict.fromkeys(cells["instrument"])), labels, legend_ax)
+    title = ax.set_title(_network_title(model, cells), fontsize=11)
+    return fig, [*plots.plot_rings(ax, states, cells), title]
 
 
-def _chart_figure(model, band: pd.DataFrame | None, band_label: str) -> Figure:
+def _network_title(model, cells) -> str:
+    if model.year < model.world.start:
+        return f"before {model.world.start}"
+    return f"{model.year}: {int(cells['adopted'].sum())} of {_counted(len(cells), 'adoption')}"
+
+
+def _network_figure(model) -> Figure:
+    """The network as a figure (what the page shows, drawn whole)."""
+    return _network_layers(model)[0]
+
+
+def _chart_layers(model, band: pd.DataFrame | None, band_label: str) -> tuple[Figure, list]:
+    """The adoption chart of the model's year: (figure, its moving artists: the run's lines and the title)."""
     observed, run = run_tables(model)
     names, marks = _titles(model.config)
     n = len(_members(model.config))
+    instruments = list(model.world.instruments)
     fig = plots.figure_run(
         observed,
-        run,
-        list(model.world.instruments),
+        run.iloc[:0],
+        instruments,
         n,
         band=band,
         band_label=band_label,
         names=names,
         agreements=marks,
-        suptitle=f"Member states that have adopted each instrument: the record, and this run to {model.year}",
-        layout=None,  # fixed margins: constrained layout would cost half of every step's drawing
+        layout=None,  # fixed margins: no layout engine for a figure redrawn every year
+        cols=2,
+        width=6.0,
     )
-    fig.set_size_inches(10.8, 6.2)
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.87, bottom=0.2, hspace=0.62, wspace=0.16)
-    return fig
+    height = 1.8 * math.ceil(len(instruments) / 2) + 2.1
+    fig.set_size_inches(6.0, height)  # about the size it is shown at: text at its point size
+    fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.95 / height, bottom=1.3 / height, hspace=0.8, wspace=0.18)
+    title = fig.suptitle(CHART_TITLE.format(year=model.year), fontsize=10)
+    return fig, [*_run_lines(fig, run, instruments), title]
+
+
+def _run_lines(fig, run, instruments) -> list:
+    return [a for ax, k in zip(fig.axes, instruments) for a in plots.plot_run_line(ax, run, k)]
+
+
+def _chart_figure(model, band: pd.DataFrame | None, band_label: str) -> Figure:
+    """The adoption chart as a figure (what the page shows, drawn whole)."""
+    return _chart_layers(model, band, band_label)[0]
+
+
+#: per model, its two layered figures (dropped with the model)
+_LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+DPI = 100
+
+
+def network_png(model) -> bytes:
+    """The network of the model's year as PNG bytes, the still layer kept from the model's first year drawn."""
+    layers = _LAYERS.setdefault(model, {})
+    if "network" not in layers:
+        layers["network"] = _Layers(*_network_layers(model), DPI)
+        return layers["network"].png(layers["network"].moving)
+    states, cells, _ = state_tables(model)
+    lay = layers["network"]
+    lay.title.set_text(_network_title(model, cells))
+    return lay.png([*plots.plot_rings(lay.fig.axes[0], states, cells), lay.title])
+
+
+def chart_png(model, band: pd.DataFrame | None, band_label: str) -> bytes:
+    """The adoption chart of the model's year as PNG bytes, the still layer kept from the model's first year."""
+    layers = _LAYERS.setdefault(model, {})
+    if "chart" not in layers:
+        layers["chart"] = _Layers(*_chart_layers(model, band, band_label), DPI)
+        return layers["chart"].png(layers["chart"].moving)
+    lay = layers["chart"]
+    _, run = run_tables(model)
+    lay.title.set_text(CHART_TITLE.format(year=model.year))
+    return lay.png([*_run_lines(lay.fig, run, list(model.world.instruments)), lay.title])
+
+
+def _image(png: bytes, alt: str):
+    """An <img> of the PNG with its text for readers and tests (solara.HTML: no widget per image)."""
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" style="width:100%;max-width:640px">'
 
 
 def changes(model: HarmonizationModel, start: Scenario) -> list[str]:
@@ -419,20 +524,25 @@ def make_page(scenario: Scenario | str = "baseline", fit=None, fit_dir: str | No
     @solara.component
     def Network(model):
         update_counter.get()
-        solara.FigureMatplotlib(_network_figure(model), format="svg")
+        png = network_png(model)
+        alt = f"Member states and their instruments, {_LAYERS[model]['network'].title.get_text()}"
+        solara.HTML(tag="div", unsafe_innerHTML=_image(png, alt))
 
     @solara.component
     def Adoption(model):
         update_counter.get()
         band = fixed_band if fixed_band is not None else _band_of(model.config)
         label = fit_label or f"these parameters ({BAND_RUNS} runs)"
-        solara.FigureMatplotlib(_chart_figure(model, band, label), format="svg")
+        alt = f"{CHART_TITLE.format(year=model.year)}; band: {label}"
+        solara.HTML(tag="div", unsafe_innerHTML=_image(chart_png(model, band, label), alt))
         solara.HTML(tag="p", unsafe_innerHTML=_status(model, start_sc, fit_dir))  # no Markdown: it loads KaTeX
 
     @solara.component
     def Page():
         model = solara.use_memo(lambda: Model(**{k: v["value"] for k, v in params.items()}), [])
-        return SolaraViz(
+        solara.Title(f"harmsim: {sc.name}")  # the browser tab's title
+        solara.Style(PAGE_CSS)
+        SolaraViz(
             model,
             components=[(Adoption, 0), (Network, 0)],
             model_params=params,

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Rectangle, Wedge
@@ -29,7 +30,11 @@ __all__ = [
     "plot_fan",
     "plot_indices",
     "plot_pit",
+    "plot_rings",
     "plot_run",
+    "plot_run_frame",
+    "plot_run_line",
+    "plot_state_map",
     "plot_states",
     "plot_timeline",
 ]
@@ -196,8 +201,8 @@ def _later_axis(ax, end: int) -> None:
     ax.set_xlim(right=end + 1.7)
 
 
-def _grid(n: int, width=10.0, row_height=2.6, layout="constrained"):
-    cols = min(3, n)
+def _grid(n: int, width=10.0, row_height=2.6, layout="constrained", cols=3):
+    cols = min(cols, n)
     rows = math.ceil(n / cols)
     # A bare Figure (no pyplot): no global state, freed when dropped.
     fig = Figure(figsize=(width, row_height * rows + 0.9), layout=layout)
@@ -223,19 +228,21 @@ def _agreement_handles(agreements) -> list:
     return out
 
 
-def _panels(instruments, draw, ylabel: str, handles, names=None, suptitle=None, layout="constrained"):
+def _panels(
+    instruments, draw, ylabel: str, handles, names=None, suptitle=None, layout="constrained", cols=3, width=10.0
+):
     """One panel per instrument, ``draw(ax, instrument, title)`` on each, years below, one legend.
 
     ``layout=None`` leaves the margins to the caller (``subplots_adjust``), the legend at the bottom edge.
     """
-    fig, axes = _grid(len(instruments), layout=layout)
+    fig, axes = _grid(len(instruments), width=width, layout=layout, cols=cols)
     for ax, k in zip(axes, instruments):
         draw(ax, k, (names or {}).get(k, k))
-    for ax in axes[-min(3, len(axes)) :]:
+    for ax in axes[-min(cols, len(axes)) :]:
         ax.set_xlabel("year", fontsize=8)
     fig.supylabel(ylabel, fontsize=9)
     loc = "outside lower center" if layout == "constrained" else "lower center"
-    fig.legend(handles=handles, loc=loc, ncol=min(len(handles), 4), fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc=loc, ncol=min(len(handles), 4 if cols > 2 else 2), fontsize=8, frameon=False)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
@@ -722,41 +729,32 @@ def plot_states(
     ``borders``: columns state_a, state_b (the links drawn). ``labels``: instrument id -> legend text.
     Wedges run clockwise from the top in the order instruments first appear in ``cells``; a state not yet a
     member is drawn hollow with a dashed outline. The legend goes on ``legend_ax`` if given (its frame
-    hidden), else beside the map.
+    hidden), else beside the map. Drawn in two layers, :func:`plot_state_map` (what a year does not change)
+    and :func:`plot_rings` (what it does), so that a page redrawn every year can keep the first.
     """
-    instruments = list(dict.fromkeys(cells["instrument"]))
-    color = {k: INSTRUMENT_COLORS[i % len(INSTRUMENT_COLORS)] for i, k in enumerate(instruments)}
+    plot_state_map(ax, states, borders, list(dict.fromkeys(cells["instrument"])), labels, legend_ax)
+    plot_rings(ax, states, cells)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _ring_colors(instruments) -> dict:
+    return {k: INSTRUMENT_COLORS[i % len(INSTRUMENT_COLORS)] for i, k in enumerate(instruments)}
+
+
+def _ring_radius(states: pd.DataFrame) -> float:
+    return 0.05 * max(np.ptp(states["x"]), np.ptp(states["y"]), 1.0)
+
+
+def plot_state_map(ax, states: pd.DataFrame, borders: pd.DataFrame, instruments, labels=None, legend_ax=None):
+    """The still layer of :func:`plot_states`: the border links, the map's extent and the instruments' legend."""
     at = states.set_index("state")
-    span = max(np.ptp(states["x"]), np.ptp(states["y"]), 1.0)
-    r = 0.042 * span
+    r = _ring_radius(states)
+    color = _ring_colors(instruments)
     for a, b in zip(borders["state_a"], borders["state_b"]):
         if a in at.index and b in at.index:
             ax.plot(*zip(at.loc[a, ["x", "y"]], at.loc[b, ["x", "y"]]), color="#c8c8c8", linewidth=1.2, zorder=0)
-    step = 360.0 / max(len(instruments), 1)
-    for s, row in at.iterrows():
-        c = cells[cells["state"] == s].set_index("instrument")
-        for i, k in enumerate(instruments):
-            adopted = bool(row["member"]) and k in c.index and bool(c.loc[k, "adopted"])
-            new = adopted and bool(c.loc[k, "new"])
-            ax.add_patch(
-                Wedge(
-                    (row["x"], row["y"]),
-                    r,
-                    90 - (i + 1) * step,
-                    90 - i * step,
-                    width=0.45 * r,
-                    facecolor=color[k] if adopted else ("#eeeeee" if row["member"] else "white"),
-                    edgecolor="#222222" if new else "white" if row["member"] else "#999999",
-                    linewidth=1.6 if new else 0.8,
-                    linestyle="-" if row["member"] else "--",
-                    zorder=3 if new else 2,
-                )
-            )
-        ax.add_patch(Circle((row["x"], row["y"]), 0.55 * r, facecolor="white", edgecolor="none", zorder=1))
-        n = int(c["adopted"].sum()) if row["member"] and len(c) else 0
-        ax.text(row["x"], row["y"], str(n) if row["member"] else "", ha="center", va="center", fontsize=8)
-        text = str(row["name"]) + (f"\n{row['note']}" if row.get("note") else "")
-        ax.text(row["x"], row["y"] - 1.25 * r, text, ha="center", va="top", fontsize=7.5, color="#333333")
     ax.set_aspect("equal")
     ax.set_xlim(states["x"].min() - 2 * r, states["x"].max() + 2 * r)
     ax.set_ylim(states["y"].min() - 3 * r, states["y"].max() + 1.5 * r)
@@ -766,12 +764,52 @@ def plot_states(
     handles.append(Patch(facecolor="white", edgecolor="#222222", linewidth=1.6, label="adopted this year"))
     if legend_ax is not None:
         legend_ax.set_axis_off()
-        legend_ax.legend(handles=handles, loc="center left", fontsize=7.5, frameon=False, title="instruments")
+        legend_ax.legend(
+            handles=handles, loc="center", fontsize=8.5, frameon=False, title="instruments", ncol=2, title_fontsize=9
+        )
     else:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-    if title:
-        ax.set_title(title, fontsize=10)
     return ax
+
+
+def plot_rings(ax, states: pd.DataFrame, cells: pd.DataFrame) -> list:
+    """The moving layer of :func:`plot_states`: each state's ring, count and name. Returns the artists drawn."""
+    instruments = list(dict.fromkeys(cells["instrument"]))
+    color = _ring_colors(instruments)
+    r = _ring_radius(states)
+    step = 360.0 / max(len(instruments), 1)
+    wedges, style, centres, out = [], [], [], []
+    for s, row in states.set_index("state").iterrows():
+        c = cells[cells["state"] == s].set_index("instrument")
+        for i, k in enumerate(instruments):
+            adopted = bool(row["member"]) and k in c.index and bool(c.loc[k, "adopted"])
+            new = adopted and bool(c.loc[k, "new"])
+            wedges.append(Wedge((row["x"], row["y"]), r, 90 - (i + 1) * step, 90 - i * step, width=0.45 * r))
+            style.append(
+                (
+                    new,  # this year's wedges last, their dark edge on top
+                    color[k] if adopted else ("#eeeeee" if row["member"] else "white"),
+                    "#222222" if new else "white" if row["member"] else "#999999",
+                    1.6 if new else 0.8,
+                    "-" if row["member"] else "--",
+                )
+            )
+        centres.append(Circle((row["x"], row["y"]), 0.55 * r))
+        n = int(c["adopted"].sum()) if row["member"] and len(c) else 0
+        out.append(ax.text(row["x"], row["y"], str(n) if row["member"] else "", ha="center", va="center", fontsize=9))
+        text = str(row["name"]) + (f"\n{row['note']}" if row.get("note") else "")
+        out.append(ax.text(row["x"], row["y"] - 1.25 * r, text, ha="center", va="top", fontsize=8.5, color="#333333"))
+    order = sorted(range(len(wedges)), key=lambda j: style[j][0])
+    ring = PatchCollection(
+        [wedges[j] for j in order],
+        facecolors=[style[j][1] for j in order],
+        edgecolors=[style[j][2] for j in order],
+        linewidths=[style[j][3] for j in order],
+        linestyles=[style[j][4] for j in order],
+        zorder=2,
+    )
+    centre = PatchCollection(centres, facecolors="white", edgecolors="none", zorder=1)
+    return [ax.add_collection(centre, autolim=False), ax.add_collection(ring, autolim=False), *out]
 
 
 def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None, agreements=None):
@@ -779,17 +817,32 @@ def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None
 
     ``observed``: columns instrument, year, sure, possible. ``run``: columns instrument, year, adopters
     (the years simulated so far). ``band``: columns instrument, year, q05, q25, q75, q95, or None.
+    Drawn in two layers: everything but the run (:func:`plot_run_frame`), then the run (:func:`plot_run_line`).
     """
+    plot_run_frame(ax, observed, instrument, band, n_states, title, agreements)
+    plot_run_line(ax, run, instrument)
+    return ax
+
+
+def plot_run_frame(ax, observed, instrument, band=None, n_states=None, title=None, agreements=None):
+    """The still layer of :func:`plot_run`: agreements, the band, the observed line, title and scales."""
     _mark_agreements(ax, agreements)
     if band is not None:
         _band(ax, band[band["instrument"] == instrument])
     o = observed[observed["instrument"] == instrument]
     _observed(ax, o)
-    s = run[run["instrument"] == instrument]
-    if len(s):
-        ax.step(s["year"], s["adopters"], where="post", color=RUN, linewidth=2.0)
-        ax.plot(s["year"].iloc[-1], s["adopters"].iloc[-1], "o", color=RUN, markersize=4)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     return _frame(ax, o, title or instrument, n_states)
+
+
+def plot_run_line(ax, run, instrument) -> list:
+    """The moving layer of :func:`plot_run`: the run's adopters so far and a dot at its last year (the artists)."""
+    s = run[run["instrument"] == instrument]
+    if not len(s):
+        return []
+    (line,) = ax.step(s["year"], s["adopters"], where="post", color=RUN, linewidth=2.0)
+    (dot,) = ax.plot(s["year"].iloc[-1], s["adopters"].iloc[-1], "o", color=RUN, markersize=4)
+    return [line, dot]
 
 
 def figure_run(
@@ -803,10 +856,13 @@ def figure_run(
     agreements=None,
     suptitle=None,
     layout="constrained",
+    cols=3,
+    width=10.0,
 ):
     """One panel per instrument (:func:`plot_run`), with one legend: the dashboard's chart.
 
-    ``layout=None``: no layout engine (the caller sets the margins), for a figure redrawn every step.
+    ``layout=None``: no layout engine (the caller sets the margins), for a figure redrawn every step;
+    ``cols`` panels a row, ``width`` inches wide.
     """
     handles = [*_observed_handles(), Line2D([], [], color=RUN, linewidth=2.0, label="this run")]
     if band is not None:
@@ -816,4 +872,4 @@ def figure_run(
     def draw(ax, k, title):
         plot_run(ax, observed, run, k, band, n_states, title, agreements)
 
-    return _panels(instruments, draw, "member states that have adopted", handles, names, suptitle, layout)
+    return _panels(instruments, draw, "member states that have adopted", handles, names, suptitle, layout, cols, width)
