@@ -78,7 +78,7 @@ def test_same_indices_on_any_worker_count_and_after_a_resume(baseline, tmp_path,
     counted = []
     monkeypatch.setattr(sw, "_run_chunk", lambda task: counted.append(task["points"][0][0]) or real(task))
     resumed = sensitivity(baseline, cache=cache, **{**kw, "base": 40})
-    n_chunks = -(-len(resumed.points) // sw._default_chunk(len(resumed.points)))
+    n_chunks = -(-len(resumed.points) // sw._default_chunk(len(resumed.points), kw["replicates"]))
     assert len(counted) == n_chunks - 2  # the two saved chunks were read back, not recomputed
     monkeypatch.setattr(sw, "_run_chunk", real)
     fresh = sensitivity(baseline, **{**kw, "base": 40})

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from pandas.api.types import is_numeric_dtype
 
 from .dynamics import Rows
 from .errors import ConfigError
@@ -38,8 +39,8 @@ def simulate(
     replicate its own parameters (:class:`~harmsim.dynamics.Rows`): R
     scenarios (variants of ``scenario``), or a DataFrame with one column per
     dotted parameter name and one row per replicate (the other parameters as
-    in ``scenario``). Replicate r equals ``simulate(row_r, [seeds[r]])``; rows
-    that differ in a non-linear parameter raise ConfigError.
+    in ``scenario``). Replicate r equals ``simulate(row_r, [seeds[r]])``, whatever
+    parameters differ (linear coefficients, thresholds, lags, choices).
 
     >>> import harmsim, pandas as pd
     >>> sc = harmsim.load_scenario("baseline")
@@ -51,12 +52,15 @@ def simulate(
     True
     """
     matrix = None
+    if rows is not None and hasattr(rows, "columns") and not all(is_numeric_dtype(t) for t in rows.dtypes):
+        rows = [scenario.with_params(v) for v in rows.to_dict("records")]  # choices: a scenario per row, checked
     if rows is not None:
         if hasattr(rows, "columns"):  # a DataFrame of values
             names, matrix = [str(c) for c in rows.columns], rows.to_numpy(dtype=float)
             if len(matrix) != len(seeds):
                 raise ConfigError(f"{len(matrix)} parameter rows for {len(seeds)} seeds")
-            # refuse what the axis cannot carry before any work: two rows in which every varying column varies
+            # refuse unknown names, and rows that change decision layers, before any work: two rows in which every
+            # varying column varies
             probe = np.repeat(matrix[:1], 2, axis=0)
             for j in range(matrix.shape[1]):
                 other = np.flatnonzero(matrix[:, j] != matrix[0, j])
@@ -67,7 +71,7 @@ def simulate(
             rows = list(rows)
             if len(rows) != len(seeds):
                 raise ConfigError(f"{len(rows)} parameter rows for {len(seeds)} seeds")
-            Rows(rows)  # refuse rows the parameter axis cannot carry, before any work
+            Rows(rows)  # refuse rows of another world or list of mechanisms before any work
     dyn = scenario.dynamics
     T, N, K = scenario.world.shape
     M = len(scenario.world.agreements)

@@ -516,19 +516,37 @@ class Block:
             yield allowed, _stack([None if o is None else o[1] for o in outs], self.pick[j], 0.0)
 
 
-class Rows(Dynamics):
-    """One parameter set per replicate: the simulation's parameter axis.
+@dataclass(frozen=True)
+class _Part:
+    """Mechanism j bound for a group of rows: ``rows`` (None: every row, in order) and its terms' units.
 
-    ``scenarios[r]`` (variants of one scenario) gives replicate r's
-    parameters. Where rows differ only in the intercept, the offsets and
-    coefficients a mechanism declares *linear* (its terms are coefficient x
-    unit term, the coefficient multiplied last), each mechanism is bound once
-    per coefficient with that coefficient 1 and the others 0, and the rows'
-    terms are the unit terms times (R, 1, 1) columns of coefficients, summed
-    in the mechanism's order: row r equals ``scenarios[r].dynamics`` to the
-    bit (tested on every shipped scenario). Any other parameter that differs
-    between rows (a lag, weights, a threshold) is refused with ConfigError;
-    the caller then runs the rows one at a time.
+    ``units``: [(coefficients (R_g,) or None, bound instance)]: the term is the sum of coefficient x the unit
+    instance's term (None: the instance's own term). ``whole``: the instance with the group's values, linear
+    coefficients those of the group's first row: what the hooks other than terms (schedule, order) use.
+    """
+
+    rows: np.ndarray | None
+    units: list
+    whole: object
+
+
+class Rows(Dynamics):
+    """One parameter set per replicate: the simulation's parameter axis, for every parameter.
+
+    ``scenarios[r]`` (variants of one scenario) gives replicate r's parameters; row r equals
+    ``scenarios[r].dynamics`` to the bit (tested on every shipped scenario). Each mechanism's varying
+    parameters are carried the cheapest way its math allows:
+
+    * the intercept and offsets: a (R, K) matrix;
+    * a coefficient the mechanism declares *linear* (its terms are coefficient x unit term, the coefficient
+      multiplied last): the mechanism bound once per coefficient with that coefficient 1 and the others 0,
+      the rows' terms the unit terms times (R, 1, 1) columns of coefficients, summed in the mechanism's order;
+    * a parameter the mechanism declares in ``row_params`` (its hooks broadcast an (R,) array of it, e.g. the
+      endogenous agreements' thresholds): one binding with the (R,) values;
+    * any other (a lag, a switch, a choice): one binding per distinct value, each on its rows.
+
+    So an ABC or a Saltelli design over thresholds runs at the engine's speed, and nothing is refused for
+    being non-linear.
     """
 
     def __init__(self, scenarios):
@@ -542,12 +560,9 @@ class Rows(Dynamics):
         varying = []
         for j in range(len(first.mechanisms)):
             sets = [sc.mechanisms[j][1] for sc in scenarios]
-            varying.append({k for ps in sets[1:] for (k, v), (_, v0) in zip(ps.items, sets[0].items) if v != v0})
-
-        def column(j: int, name: str) -> np.ndarray:
-            return np.array([getattr(sc.mechanisms[j][1], name) for sc in scenarios], dtype=float)
-
-        self._setup(first, intercepts, varying, column)
+            keys = {k for ps in sets[1:] for (k, v), (_, v0) in zip(ps.items, sets[0].items) if v != v0}
+            varying.append({k: [getattr(ps, k) for ps in sets] for k in sorted(keys)})
+        self._setup(first, intercepts, varying)
 
     @classmethod
     def from_values(cls, scenario, names, values) -> Rows:
@@ -566,94 +581,245 @@ class Rows(Dynamics):
         mech = [n for n, _ in scenario.mechanisms]
         from .scenario import parameter_spec  # here, not at the top: the scenario module imports this one
 
+        specs = {}
         for n in names:  # unknown names refused with the valid ones; a matrix of numbers holds numbers only
-            if not isinstance(parameter_spec(scenario, n), (Real, Integer, InstrumentMap)):
+            specs[n] = parameter_spec(scenario, n)
+            if not isinstance(specs[n], (Real, Integer, InstrumentMap)):
                 raise ConfigError(f"'{n}' is not a numeric parameter of scenario '{scenario.name}'")
         same = (values == values[:1]).all(axis=0) if R else np.zeros(len(names), dtype=bool)
         if same.any():  # a value shared by every row belongs to the template, as in the rows of scenarios
             scenario = scenario._with_checked_values({n: values[0, j] for j, n in enumerate(names) if same[j]})
         col = {n: values[:, j] for j, n in enumerate(names) if not same[j]}
-        names = list(col)
         hz = scenario.hazard
         offsets = dict(hz.offsets)
         base = col.get("hazard.intercept", np.full(R, float(hz.intercept)))
         fill = {k: np.full(R, float(offsets.get(k, 0.0))) for k in scenario.world.instruments}
         intercepts = np.stack([base + col.get(f"hazard.offsets.{k}", fill[k]) for k in scenario.world.instruments], 1)
-        varying = [{n.split(".")[1] for n in names if n.split(".")[0] == m} for m in mech]
-
-        def column(j: int, name: str) -> np.ndarray:
-            key = f"{mech[j]}.{name}"
-            return col[key] if key in col else np.full(R, float(getattr(scenario.mechanisms[j][1], name)))
-
+        varying = [{} for _ in mech]
+        for n, v in col.items():
+            group, _, key = n.partition(".")
+            if group in mech:
+                whole = isinstance(specs[n], Integer)
+                varying[mech.index(group)][key] = [int(x) for x in v] if whole else v
         rows = cls.__new__(cls)
-        rows._setup(scenario, intercepts, varying, column)
+        rows._setup(scenario, intercepts, varying)
         return rows
 
-    def _setup(self, first, intercepts: np.ndarray, varying: list[set], column) -> None:
-        """Bind ``first``'s mechanisms and, for those whose parameters vary, unit copies per linear coefficient.
+    def _setup(self, first, intercepts: np.ndarray, varying: list[dict]) -> None:
+        """Bind ``first``'s mechanisms and, for those whose parameters vary, what carries the rows' values.
 
-        ``varying[j]``: the parameters of mechanism j that differ between rows; ``column(j, name)``: their (R,)
-        values.
+        ``varying[j]``: mechanism j's parameters that differ between rows, each with its R values.
         """
         Dynamics.__init__(self, first.world, first, first.transforms)
-        self.R = len(intercepts)
+        self.R = R = len(intercepts)
         self.row_intercepts = intercepts
-        #: per mechanism: [(coefficients (R,) or None, bound unit copy)] (None: the row-0 instance as is)
+        #: per mechanism: its parts (:class:`_Part`), one per group of rows bound alike
         self.parts = []
         for j, m in enumerate(self.mechanisms):
-            ps0 = first.mechanisms[j][1]
-            linear = m.linear_coefficients()
-            if not varying[j]:
-                self.parts.append([(None, m)])
+            cols = varying[j]
+            if not cols:
+                self.parts.append([_Part(None, [(None, m)], m)])
                 continue
-            if not varying[j] <= set(linear):
-                raise ConfigError(
-                    f"mechanism '{m.name}': {', '.join(sorted(varying[j] - set(linear)))} differs between rows and "
-                    "is not a linear coefficient; run those rows one at a time"
-                )
-            units = []
-            for c in linear:
-                coef = column(j, c)
-                if not coef.any():
-                    continue
-                values = {k: (1.0 if k == c else 0.0 if k in linear else v) for k, v in ps0.items}
-                unit = type(m)(self.world, type(ps0)(ps0.group, tuple(values.items())), first.transforms)
-                units.append((coef, unit))
-            self.parts.append(units)
+            ps0, cls = first.mechanisms[j][1], type(m)
+            parts, todo = [], _groups(cols, set(cls.linear) | set(cls.row_params), np.arange(R))
+            while todo:
+                rows = todo.pop(0)
+                try:
+                    parts.append(self._bind(cls, ps0, cols, rows, first.transforms))
+                except _Regroup as split:  # a mode (e.g. endogenous arrival) makes a linear coefficient non-linear
+                    todo[:0] = _groups({k: cols[k] for k in split.names}, set(), rows)
+            self.parts.append(parts)
+        self._check_alike()
         self._row_dynamic = [j for j, m in enumerate(self.mechanisms) if _overrides(m, "dynamic")]
+        self._row_schedulers = [j for j, m in enumerate(self.mechanisms) if _overrides(m, "before_year")]
         self._row_gates = [
-            [j for j, m in enumerate(self.mechanisms) if _overrides(m, "gate") and m.gates(idx)] for idx in self.layers
+            [
+                j
+                for j, m in enumerate(self.mechanisms)
+                if _overrides(m, "gate") and any(part.whole.gates(idx) for part in self.parts[j])
+            ]
+            for idx in self.layers
         ]
+
+    def _bind(self, cls, ps0, cols: dict, rows: np.ndarray, transforms) -> _Part:
+        """Mechanism ``cls`` bound for ``rows`` (their parameters outside the linear and row ones agree)."""
+
+        def varies(k) -> bool:
+            return len({_key(cols[k][r]) for r in rows}) > 1
+
+        def bound(values: dict):
+            return cls(self.world, type(ps0)(ps0.group, tuple(values.items())), transforms)
+
+        first = {k: v[rows[0]] for k, v in cols.items()}
+        values = {k: first.get(k, v) for k, v in ps0.items}
+        linear = bound(values).linear_coefficients()
+        split = [k for k in cols if k in cls.linear and k not in linear and k not in cls.row_params and varies(k)]
+        if split:
+            raise _Regroup(split)
+        values.update(
+            {k: _column(cols[k], rows) for k in cols if k not in linear and k in cls.row_params and varies(k)}
+        )
+        whole = bound(values)
+        everyone = None if len(rows) == self.R else rows
+        if not any(k in linear and varies(k) for k in cols):
+            return _Part(everyone, [(None, whole)], whole)
+        units = []
+        for c in linear:
+            coef = _column(cols[c], rows).astype(float) if c in cols else np.full(len(rows), float(values[c]))
+            if coef.any():
+                units.append(
+                    (coef, bound({k: (1.0 if k == c else 0.0 if k in linear else v) for k, v in values.items()}))
+                )
+        return _Part(everyone, units, whole)
+
+    def _check_alike(self) -> None:
+        """Rows must share what the engine decides once for all: decision layers and propensity columns."""
+        for j, m in enumerate(self.mechanisms):
+            for part in self.parts[j]:
+                w = part.whole
+                same_order = _same_layers(w.order(), m.order())
+                same_latent = w.uses_latent == m.uses_latent and _same_array(w.latent_columns(), m.latent_columns())
+                if not (same_order and same_latent):
+                    raise ConfigError(
+                        f"mechanism '{m.name}': rows that differ in its parameters change its decision layers or "
+                        "state propensities; run them as separate scenarios"
+                    )
+
+    @property
+    def schedule_moves(self) -> bool:
+        return any(part.whole.moves_schedule for parts in self.parts for part in parts)
+
+    def initial_state(self, replicates, clamp=None, latent=None, threshold=None) -> State:
+        state = Dynamics.initial_state(self, replicates, clamp, latent, threshold)
+        movers = [
+            j for j, parts in enumerate(self.parts) if len(parts) > 1 and _overrides(parts[0].whole, "initial_schedule")
+        ]
+        if not movers:
+            return state
+        w = self.world
+        known_until = w.start - 1 if clamp is None else max(w.start - 1, clamp.schedule_until)
+        label = np.zeros((self.R, len(movers)), dtype=np.int64)
+        for c, j in enumerate(movers):
+            for g, part in enumerate(self.parts[j]):
+                label[part.rows if part.rows is not None else slice(None), c] = g
+        for combo in np.unique(label, axis=0):
+            rows = np.flatnonzero((label == combo).all(axis=1))
+            arrival = np.where(w.agreement_year <= w.end, w.agreement_year, NEVER).astype(YEAR)
+            open_year = w.opens.astype(np.int64).copy()
+            for j, m in enumerate(self.mechanisms):
+                inst = self.parts[j][combo[movers.index(j)]].whole if j in movers else m
+                inst.initial_schedule(arrival, open_year, known_until)
+            state.arrival[rows] = arrival
+            state.open_year[rows] = open_year
+        return state
 
     @cached_property
     def static_logit(self) -> np.ndarray:
         """(R, T, N, K) intercepts plus every state-independent term, per row."""
         T, N, K = self.world.shape
         eta = np.broadcast_to(self.row_intercepts[:, None, None, :], (self.R, T, N, K)).copy()
-        for units in self.parts:
-            s = _combine([(c, u.static()) for c, u in units], ndim=4)
-            if s is not None:
-                eta += s
+        for parts in self.parts:
+            for part in parts:
+                s = _combine([(c, u.static()) for c, u in part.units], ndim=4)
+                if s is not None:
+                    if part.rows is None:
+                        eta += s
+                    else:
+                        eta[part.rows] += np.broadcast_to(s, (len(part.rows), T, N, K)) if s.ndim == 4 else s
         return eta
 
     def logit(self, ti: int, view: PastView) -> np.ndarray:
-        eta = self.static_logit[:, ti]
+        eta, owned = self.static_logit[:, ti], False
         for j in self._row_dynamic:
-            d = _combine([(c, u.dynamic(ti, view)) for c, u in self.parts[j]], ndim=3)
-            if d is not None:
-                eta = eta + d
+            for part in self.parts[j]:
+                sub = view if part.rows is None else view.rows(part.rows)
+                d = _combine([(c, u.dynamic(ti, sub)) for c, u in part.units], ndim=3)
+                if d is None:
+                    continue
+                if part.rows is None:
+                    eta, owned = eta + d, True
+                else:
+                    if not owned:
+                        eta, owned = eta.copy(), True
+                    eta[part.rows] += d
         return eta
+
+    def begin_year(self, ti: int, state: State) -> None:
+        t = int(self.world.years[ti])
+        for j in self._row_schedulers:
+            for part in self.parts[j]:
+                if part.rows is None:
+                    part.whole.before_year(ti, PastView(state, t), state)
+                    continue
+                sub = state.rows(part.rows)
+                part.whole.before_year(ti, PastView(sub, t), sub)
+                state.arrival[part.rows] = sub.arrival
+                state.open_year[part.rows] = sub.open_year
 
     def _gated(self, li: int) -> bool:
         return bool(self._row_gates[li])
 
     def _gate_terms(self, li: int, ti: int, view: PastView, idx):
+        R = self.R
         for j in self._row_gates[li]:
-            outs = [(c, u.gate(ti, view, idx)) for c, u in self.parts[j]]
-            if all(o is None for _, o in outs):
-                continue
-            allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
-            yield allowed, _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=3)
+            allowed_all, term_all = None, None
+            for part in self.parts[j]:
+                sub = view if part.rows is None else view.rows(part.rows)
+                outs = [(c, u.gate(ti, sub, idx)) for c, u in part.units]
+                if all(o is None for _, o in outs):
+                    continue
+                allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
+                term = _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=3)
+                if part.rows is None:
+                    allowed_all, term_all = allowed, term
+                    continue
+                shape = (R, len(self.world.states), len(np.arange(len(self.world.instruments))[idx]))
+                if allowed_all is None:
+                    allowed_all, term_all = np.ones(shape, dtype=bool), np.zeros(shape)
+                allowed_all[part.rows] = allowed
+                if term is not None:
+                    term_all[part.rows] = term
+            if allowed_all is not None:
+                yield allowed_all, term_all
+
+
+class _Regroup(Exception):
+    """Internal: a group's rows must be split further by these parameters (a mode changes what is linear)."""
+
+    def __init__(self, names):
+        super().__init__(names)
+        self.names = list(names)
+
+
+def _key(v):
+    """A hashable form of a parameter value (instrument maps are tuples; arrays are not values here)."""
+    return v if not isinstance(v, np.ndarray) else tuple(v.tolist())
+
+
+def _column(values, rows: np.ndarray) -> np.ndarray:
+    """The rows' values of one parameter as an array (numbers: float or int as given)."""
+    return np.asarray([values[r] for r in rows]) if not isinstance(values, np.ndarray) else values[rows]
+
+
+def _groups(cols: dict, carried: set, rows: np.ndarray) -> list[np.ndarray]:
+    """``rows`` split by the distinct values of the parameters of ``cols`` outside ``carried``, in row order."""
+    keys = [k for k in cols if k not in carried]
+    if not keys:
+        return [rows]
+    label: dict = {}
+    for r in rows:
+        label.setdefault(tuple(_key(cols[k][r]) for k in keys), []).append(r)
+    return [np.asarray(v) for v in label.values()]
+
+
+def _same_layers(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def _same_array(a, b) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
 
 
 def _combine(parts, ndim: int):

@@ -133,18 +133,8 @@ def run_draws(
         return batch.simulate(scenario, seeds, clamp=clamp, latent=latent)
     if len(draws) != len(seeds):
         raise ConfigError(f"{len(draws)} parameter sets for {len(seeds)} seeds: give one per replicate")
-    try:  # the parameter axis: every replicate's parameters in one engine call
-        return batch.simulate(scenario, seeds, clamp=clamp, latent=latent, rows=draws.astype(float))
-    except (ConfigError, ValueError, TypeError):  # a non-linear or non-numeric parameter differs: one call each
-        pass
-    w = scenario.world
-    adopt = np.empty((len(seeds), *w.initial.shape), dtype=YEAR)
-    arrival = np.empty((len(seeds), len(w.agreements)), dtype=YEAR)
-    for r, (s, row) in enumerate(zip(seeds, draws.to_dict("records"))):
-        z = None if latent is None else latent[r : r + 1]
-        a, g = batch.simulate(scenario._with_checked_values(row), [s], clamp=clamp, latent=z)
-        adopt[r], arrival[r] = a[0], g[0]
-    return adopt, arrival
+    # the parameter axis: every replicate's parameters in one engine call, whatever differs between them
+    return batch.simulate(scenario, seeds, clamp=clamp, latent=latent, rows=draws)
 
 
 def _run_draws_pool(scenario, draws, seeds, clamp, workers, latent):

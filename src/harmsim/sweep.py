@@ -287,18 +287,16 @@ def _run_chunk(task: dict) -> list[dict]:
     R = len(seeds)
     values = [v for _, v in task["points"]]
     names = sorted({n for v in values for n in v})
-    runs = None
     if len(values) > 1 and all(set(v) == set(names) for v in values):
+        # the parameter axis: every point's replicates in one engine call (each equals its own run)
         table = pd.DataFrame([[v[n] for n in names] for v in values for _ in seeds], columns=names)
-        try:  # the parameter axis: every point's replicates in one engine call (each equals its own run)
-            table = table.astype(float)
-            scs = [scenario.with_params(values[0])]  # every point's values were checked with the design
-            adopt, arrival = batch.simulate(scenario, seeds * len(values), rows=table)
-            endo = scs[0].dynamics.schedule_moves
-            runs = [(adopt, arrival if endo else None, len(values), scs[0])]
-        except (ConfigError, ValueError, TypeError):  # a non-linear or non-numeric parameter varies
-            runs = None
-    if runs is None:
+        adopt, arrival = batch.simulate(scenario, seeds * len(values), rows=table)
+        choices = [n for n in names if isinstance(values[0][n], str)]  # a choice (arrival) may move the schedule
+        distinct = {tuple(v[n] for n in choices): v for v in values}.values()
+        moves = any(scenario.with_params(v).dynamics.schedule_moves for v in distinct)
+        sc = scenario.with_params(values[0])  # every point's values were checked with the design
+        runs = [(adopt, arrival if moves else None, len(values), sc)]
+    else:
         runs = []
         for v in values:
             sc = scenario.with_params(v) if v else scenario
@@ -352,8 +350,10 @@ def _atomic_write_csv(path: Path, df: pd.DataFrame) -> None:
     _atomic_write_text(path, df.to_csv(index=False))
 
 
-def _default_chunk(n_points: int) -> int:
-    return max(1, min(50, math.ceil(n_points / 100)))
+def _default_chunk(n_points: int, replicates: int = 20) -> int:
+    """Points per task: about one engine block of replicates (the parameter axis runs a task in one call, its
+    cost mostly per year, not per replicate), and at least eight tasks, for workers, progress and resumes."""
+    return max(1, min(max(1, 1024 // max(replicates, 1)), math.ceil(n_points / 8)))
 
 
 def sweep(
@@ -460,7 +460,7 @@ def evaluate(
         scenario.with_params(_plain({**rep, **combo}))
     seeds = spawn_seeds(seed, replicates)
     n = len(table)
-    chunk = chunk_size or _default_chunk(n)
+    chunk = chunk_size or _default_chunk(n, replicates)
     chunks = [list(range(a, min(a + chunk, n))) for a in range(0, n, chunk)]
     pid = table["point"].to_numpy()
     spec = {

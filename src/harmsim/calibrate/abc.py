@@ -48,7 +48,7 @@ from .. import batch
 from .._limits import check_workers
 from .._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from ..compare import aligned_years, fit_metrics, target
-from ..errors import CalibrationError, ConfigError, HarmsimWarning
+from ..errors import CalibrationError, HarmsimWarning
 from ..params import RealRange
 from ..rng import SeedLike, spawn_seeds, stream
 from .fit import Fit
@@ -82,14 +82,8 @@ def _simulate(task: dict) -> np.ndarray:
     scenario, record = job_inputs(task)
     tg = job_derived(task, "target", lambda: target(scenario, record))
     endo = scenario.dynamics.schedule_moves
-    try:  # the parameter axis: the whole batch in one engine call
-        table = pd.DataFrame(task["theta"], columns=task["names"])
-        adopt, arrival = batch.simulate(scenario, task["seeds"], rows=table)
-    except ConfigError:  # a non-linear parameter varies: one call per particle
-        rows = [scenario._with_checked_values(dict(zip(task["names"], theta))) for theta in task["theta"]]
-        runs = [batch.simulate(sc, [seed]) for sc, seed in zip(rows, task["seeds"])]
-        adopt = np.concatenate([a for a, _ in runs])
-        arrival = np.concatenate([g for _, g in runs])
+    table = pd.DataFrame(task["theta"], columns=task["names"])
+    adopt, arrival = batch.simulate(scenario, task["seeds"], rows=table)  # the parameter axis: one engine call
     return distance(fit_metrics(tg, aligned_years(tg, adopt), arrival if endo else None))
 
 

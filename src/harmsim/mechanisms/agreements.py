@@ -68,6 +68,11 @@ def compliance(adopted_before: np.ndarray, member: np.ndarray, open_year: np.nda
     return np.divide(done, n, out=np.zeros(n.shape), where=n > 0)
 
 
+def _per_row(value) -> np.ndarray:
+    """A parameter's value with an axis for the agreements: (1,) for one value, (R, 1) for one per replicate."""
+    return np.asarray(value, dtype=float)[..., None]
+
+
 @lru_cache(maxsize=64)
 def _recorded_salience(world, lag: int, persistence: float) -> np.ndarray:
     """Salience per instrument and year from recorded arrivals, per unit effect of
@@ -87,6 +92,9 @@ class Agreements(Mechanism):
     name = "agreements"
     summary = "regional agreements raise the salience of what they cover; observed or endogenous arrival"
     linear = ("nonbinding", "binding")
+    #: taken as one value per replicate: the thresholds and gap of endogenous arrival, and the effects where that
+    #: mode makes them non-linear (the parameter axis runs an ABC over them in one engine call)
+    row_params = ("nonbinding", "binding", "threshold_nonbinding", "threshold_binding", "min_gap")
     params = {
         "nonbinding": Real(0.3, -10.0, 10.0, "log-odds per non-binding agreement covering the instrument", expected=1),
         "binding": Real(0.3, -10.0, 10.0, "log-odds per binding agreement covering the instrument", expected=1),
@@ -102,11 +110,11 @@ class Agreements(Mechanism):
 
     def __init__(self, world, p, transforms=None):
         super().__init__(world, p, transforms)
-        self.beta = np.where(world.binding, p.binding, p.nonbinding)
+        self.beta = np.where(world.binding, _per_row(p.binding), _per_row(p.nonbinding))  # (M,) or (R, M)
         self.endogenous = p.arrival == "endogenous"
         rec = world.agreement_year
         self.offset = np.where(world.parent >= 0, rec - rec[np.maximum(world.parent, 0)], 0)
-        self.threshold = np.where(world.binding, p.threshold_binding, p.threshold_nonbinding)
+        self.threshold = np.where(world.binding, _per_row(p.threshold_binding), _per_row(p.threshold_nonbinding))
 
     @property
     def moves_schedule(self) -> bool:
@@ -167,7 +175,7 @@ class Agreements(Mechanism):
                 if adopted is None:
                     adopted = view.adopted_before()
                 share = compliance(adopted, w.member[ti], schedule.open_year, w.covers[par], t)
-                due = ready & (share >= self.threshold[m])
+                due = ready & (share >= self.threshold[..., m])
             if due.any():
                 arr[due, m] = t
                 for k in np.flatnonzero(w.opened_by == m):

@@ -69,6 +69,17 @@ class State:
     threshold: np.ndarray | None = None
     survival: np.ndarray | None = None
 
+    def rows(self, idx) -> State:
+        """Replicates ``idx`` only, as copies (a mechanism bound for some rows of a parameter axis reads them)."""
+
+        def pick(a):
+            return None if a is None else a[idx]
+
+        return State(
+            *(pick(getattr(self, f)) for f in ("adopt_year", "arrival", "open_year", "latent", "threshold")),
+            survival=pick(self.survival),
+        )
+
 
 class PastView:
     """The history as known at the start of year ``t``: what a mechanism may read.
@@ -83,6 +94,10 @@ class PastView:
         self._state = state
         self.t = int(t)
         self._same = same_year
+
+    def rows(self, idx) -> PastView:
+        """The same view of replicates ``idx`` only (copies of their history)."""
+        return PastView(self._state.rows(idx), self.t, self._same)
 
     def _check(self, year: int, what: str) -> None:
         if year > self.t:
@@ -133,8 +148,13 @@ class Mechanism:
     #: True when the mechanism reads the states' latent propensities (``PastView.latent``)
     uses_latent: ClassVar[bool] = False
     #: coefficients its terms are linear in, each multiplied last: term = sum of coefficient x unit term, summed
-    #: in this order (the engines' parameter axis relies on it; a contract test checks it to the bit)
+    #: in this order (the engines' parameter axis relies on it; a contract test checks it to the bit). Hooks
+    #: other than the terms (``static``, ``dynamic``, ``gate``) must not read them.
     linear: ClassVar[tuple[str, ...]] = ()
+    #: parameters its hooks also take as (R,) arrays, one value per replicate (broadcast against the leading
+    #: replicate axis), so that the parameter axis binds it once for rows that differ in them; every other
+    #: non-linear parameter is bound once per distinct value (a contract test checks both to the bit)
+    row_params: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, world: World, p: ParamSet, transforms=None):
         self.world = world
