@@ -339,11 +339,25 @@ def test_files_put_in_the_destination_during_a_save_are_never_replaced(tmp_path,
     assert (dest / "thesis.tex").read_text() == "mine"
 
 
+def _rows_equal_their_own_runs(sc, rows, table, seeds) -> np.ndarray:
+    """One engine call over ``rows`` (scenarios) and over ``table`` (their values) equals each row's own run."""
+    from harmsim import batch
+
+    adopt, arrival = batch.simulate(sc, seeds, rows=rows)
+    a_table, g_table = batch.simulate(sc, seeds, rows=table)  # the same rows as a table of values
+    np.testing.assert_array_equal(a_table, adopt)
+    np.testing.assert_array_equal(g_table, arrival)
+    for r, (row, seed) in enumerate(zip(rows, seeds)):
+        a1, g1 = batch.simulate(row, [seed])
+        np.testing.assert_array_equal(a1[0], adopt[r])
+        np.testing.assert_array_equal(g1[0], arrival[r])
+    return adopt
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_parameter_axis_equals_one_run_per_parameter_set(path):
     """Replicate r with parameters theta_r in one engine call equals the batch engine and the Mesa model run with
     theta_r alone, to the bit: intercept, offsets and every linear coefficient varied at random (some at 0)."""
-    from harmsim import batch
     from harmsim.calibrate.mle import bounds_of
     from harmsim.rng import stream
 
@@ -364,14 +378,7 @@ def test_parameter_axis_equals_one_run_per_parameter_set(path):
     table["diffusion.strength" if "diffusion.strength" in table else names[0]] = 0.5  # a shared value
     rows[:] = [sc.with_params(v) for v in table.to_dict("records")]
     seeds = harmsim.spawn_seeds(11, len(rows))
-    adopt, arrival = batch.simulate(sc, seeds, rows=rows)
-    a_table, g_table = batch.simulate(sc, seeds, rows=table)  # the same rows as a matrix of values
-    np.testing.assert_array_equal(a_table, adopt)
-    np.testing.assert_array_equal(g_table, arrival)
-    for r, (row, seed) in enumerate(zip(rows, seeds)):
-        a1, g1 = batch.simulate(row, [seed])
-        np.testing.assert_array_equal(a1[0], adopt[r])
-        np.testing.assert_array_equal(g1[0], arrival[r])
+    adopt = _rows_equal_their_own_runs(sc, rows, table, seeds)
     mesa_run = harmsim.run(rows[0], seed=seeds[0])
     np.testing.assert_array_equal(mesa_run.model.state.adopt_year[0], adopt[0])
 
@@ -382,7 +389,6 @@ def test_parameter_axis_takes_every_parameter(path):
     persistence, weights, thresholds, arrival): each row equals its own run to the bit, in one engine call, as
     a list of scenarios and as a table. Before: rows differing in a non-linear parameter were refused and the
     callers ran them one at a time, silently (ABC on `endogenous` 90x slower per simulation)."""
-    from harmsim import batch
     from harmsim.params import Choice, Integer, Real
     from harmsim.rng import stream
     from harmsim.scenario import parameter_spec
@@ -407,15 +413,7 @@ def test_parameter_axis_takes_every_parameter(path):
         values["hazard.intercept"] = float(g.uniform(-6, -3))
         rows.append(sc.with_params(values))
         table.append(values)
-    seeds = harmsim.spawn_seeds(13, len(rows))
-    adopt, arrival = batch.simulate(sc, seeds, rows=rows)
-    a_table, g_table = batch.simulate(sc, seeds, rows=pd.DataFrame(table))
-    np.testing.assert_array_equal(a_table, adopt)
-    np.testing.assert_array_equal(g_table, arrival)
-    for r, (row, seed) in enumerate(zip(rows, seeds)):
-        a1, g1 = batch.simulate(row, [seed])
-        np.testing.assert_array_equal(a1[0], adopt[r])
-        np.testing.assert_array_equal(g1[0], arrival[r])
+    _rows_equal_their_own_runs(sc, rows, pd.DataFrame(table), harmsim.spawn_seeds(13, len(rows)))
 
 
 def test_endogenous_thresholds_are_one_binding_for_all_rows():
