@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import harmsim
-from harmsim.results import RunResult, cumulative_counts
+from harmsim.results import RunResult
+from harmsim.tables import cumulative_counts
 
 
 def as_run(baseline, years: pd.DataFrame) -> RunResult:

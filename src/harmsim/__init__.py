@@ -16,13 +16,7 @@ backtests inside the record (``backtest``), and answer "what if"
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("harmsim")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
-
+from ._version import __version__
 from .backtest import backtest
 from .compare import compare
 from .counterfactual import counterfactual

@@ -233,7 +233,7 @@ class ResultFolder:
             self._lock.release()
 
     def _publish(self) -> None:
-        from .results import build_info
+        from ._version import build_info
 
         root = self.path.resolve()
         files = {p.resolve().relative_to(root).as_posix() for p in self._files}

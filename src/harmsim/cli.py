@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
 from ._output import ResultFolder
+from ._version import __version__
 from .compare import compare
 from .errors import ConfigError, HarmsimError, HarmsimWarning
 from .params import CategoricalRange, RealRange
@@ -669,8 +669,8 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_params(args) -> int:
-    from .dynamics import HAZARD_PARAMS
     from .mechanisms import REGISTRY
+    from .space import HAZARD_PARAMS
 
     sc = load_scenario(args.scenario)
     values = sc.parameters()

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -42,8 +43,11 @@ import pandas as pd
 from .errors import ConfigError
 from .observations import observed_until
 from .record import Record
-from .results import EnsembleResult, RunResult, cumulative_counts, quantile_band
+from .tables import cumulative_counts, quantile_band
 from .world import NEVER
+
+if TYPE_CHECKING:  # only named in annotations: results draw with this module's tables
+    from .results import EnsembleResult, RunResult
 
 __all__ = [
     "Target",

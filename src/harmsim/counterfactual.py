@@ -36,9 +36,10 @@ from .errors import ConfigError
 from .forecast import parameter_draws
 from .interventions import Change
 from .observations import observations
-from .results import adopters_by_year, provenance
+from .results import provenance
 from .rng import SeedLike, spawn_seeds
 from .run import run_draws
+from .tables import adopters_by_year
 from .world import NEVER
 
 __all__ = ["Counterfactual", "counterfactual"]

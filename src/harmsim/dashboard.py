@@ -60,8 +60,8 @@ from .errors import ConfigError, HarmsimWarning
 from .mechanisms import REGISTRY
 from .model import HarmonizationModel
 from .params import Choice, InstrumentMap, Integer, Real
-from .results import cumulative_counts
 from .scenario import Scenario, load_scenario, parameter_spec
+from .tables import cumulative_counts
 
 __all__ = [
     "POSITIONS",

@@ -53,20 +53,13 @@ from scipy.special import expit, log_expit
 from .errors import ConfigError
 from .mechanisms import REGISTRY, PastView, State
 from .mechanisms.base import overrides
-from .params import Choice, InstrumentMap, Integer, Real
+from .observations import Clamp
+from .params import InstrumentMap, Integer, Real
 from .rng import normals, uniforms
+from .space import HAZARD_PARAMS, parameter_spec, split_name
 from .world import NEVER, YEAR, World
 
 __all__ = ["HAZARD_PARAMS", "LOGIT", "Block", "Clamp", "Dynamics", "Logit", "Rows"]
-
-HAZARD_PARAMS = {
-    "intercept": Real(-3.5, -20.0, 10.0, "baseline log-odds of adopting in a year"),
-    "offsets": InstrumentMap(0.0, -20.0, 20.0, "per-instrument shift of the intercept"),
-    "pooling": Choice(
-        "kind", ("kind", "none"), "calibration: offsets of instruments of one kind drawn towards each other, or not"
-    ),
-    "pool_sd": Real(1.0, 0.05, 10.0, "calibration: spread (log-odds) of offsets within a kind, when pooled"),
-}
 
 
 class Logit:
@@ -86,30 +79,6 @@ class Logit:
 
 
 LOGIT = Logit()
-
-
-@dataclass(frozen=True)
-class Clamp:
-    """A known history to condition on; arrays (N, K) over the world's cells.
-
-    known_until: through this year the cell's status is known (below the
-        horizon start: nothing known).
-    year: the cell's adoption year if it falls within what is known, else NEVER.
-    force_by: the cell is known to have adopted by this year (the end of an
-        interval-censored adoption): if it has not yet, it adopts then.
-    schedule_until: agreements scheduled up to this year are known (they
-        arrive at their scheduled year even under endogenous arrival).
-    """
-
-    known_until: np.ndarray
-    year: np.ndarray
-    force_by: np.ndarray
-    schedule_until: int
-
-    def apply(self, t: int, adopt: np.ndarray, idx, adopt_year: np.ndarray) -> np.ndarray:
-        known = t <= self.known_until[:, idx]
-        forced = (self.force_by[:, idx] == t) & (adopt_year[..., idx] == NEVER)
-        return np.where(known, self.year[:, idx] == t, adopt | forced)
 
 
 class Dynamics:
@@ -579,8 +548,6 @@ class Rows(Dynamics):
             raise ConfigError(f"a parameter matrix needs one column per name ({len(names)}), got shape {values.shape}")
         R = len(values)
         mech = [n for n, _ in scenario.mechanisms]
-        from .scenario import parameter_spec  # here, not at the top: the scenario module imports this one
-
         specs = {}
         for n in names:  # unknown names refused with the valid ones; a matrix of numbers holds numbers only
             specs[n] = parameter_spec(scenario, n)
@@ -597,7 +564,7 @@ class Rows(Dynamics):
         intercepts = np.stack([base + col.get(f"hazard.offsets.{k}", fill[k]) for k in scenario.world.instruments], 1)
         varying = [{} for _ in mech]
         for n, v in col.items():
-            group, _, key = n.partition(".")
+            group, key, _ = split_name(n)
             if group in mech:
                 whole = isinstance(specs[n], Integer)
                 varying[mech.index(group)][key] = [int(x) for x in v] if whole else v

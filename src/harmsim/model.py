@@ -46,9 +46,9 @@ import pandas as pd
 
 from ._mesa import mesa
 from .errors import ConfigError, HarmsimWarning
-from .results import tidy_adoptions, tidy_agreements
 from .rng import SeedLike, seed_record, seed_sequence, stream_seed
 from .scenario import Scenario, keyword_parameters, load_scenario
+from .tables import tidy_adoptions, tidy_agreements
 from .world import NEVER
 
 __all__ = ["HarmonizationModel", "MemberState"]

@@ -32,14 +32,47 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .dynamics import Clamp
 from .errors import ConfigError
 from .record import Record
 from .world import NEVER, YEAR
 
-__all__ = ["BEFORE", "CENSORED", "DATED", "INTERVAL", "UNOBSERVED", "Observations", "observations", "observed_until"]
+__all__ = [
+    "BEFORE",
+    "CENSORED",
+    "DATED",
+    "INTERVAL",
+    "UNOBSERVED",
+    "Clamp",
+    "Observations",
+    "observations",
+    "observed_until",
+]
 
 BEFORE, DATED, CENSORED, INTERVAL, UNOBSERVED = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Clamp:
+    """A known history to condition on; arrays (N, K) over the world's cells.
+
+    known_until: through this year the cell's status is known (below the
+        horizon start: nothing known).
+    year: the cell's adoption year if it falls within what is known, else NEVER.
+    force_by: the cell is known to have adopted by this year (the end of an
+        interval-censored adoption): if it has not yet, it adopts then.
+    schedule_until: agreements scheduled up to this year are known (they
+        arrive at their scheduled year even under endogenous arrival).
+    """
+
+    known_until: np.ndarray
+    year: np.ndarray
+    force_by: np.ndarray
+    schedule_until: int
+
+    def apply(self, t: int, adopt: np.ndarray, idx, adopt_year: np.ndarray) -> np.ndarray:
+        known = t <= self.known_until[:, idx]
+        forced = (self.force_by[:, idx] == t) & (adopt_year[..., idx] == NEVER)
+        return np.where(known, self.year[:, idx] == t, adopt | forced)
 
 
 @lru_cache(maxsize=64)
@@ -107,7 +140,7 @@ class Observations:
         return np.where(np.isfinite(y), y, NEVER).astype(YEAR)
 
     def clamp(self) -> Clamp:
-        """The observed history as a :class:`~harmsim.dynamics.Clamp`, for runs conditioned on it.
+        """The observed history as a :class:`Clamp`, for runs conditioned on it.
 
         DATED and CENSORED cells follow the record through what is known; an
         INTERVAL cell is known not to adopt before ``lo``, is free within the

@@ -13,8 +13,9 @@ import numpy as np
 from . import batch
 from ._limits import check_memory
 from .errors import ConfigError
-from .results import EnsembleResult, RunResult, provenance, tidy_adoptions, tidy_agreements
+from .results import EnsembleResult, RunResult, provenance
 from .rng import SeedLike, seed_record, spawn_seeds
+from .tables import tidy_adoptions, tidy_agreements
 from .world import YEAR
 
 __all__ = ["ENGINES", "run", "run_draws", "run_ensemble"]

@@ -69,13 +69,14 @@ import numpy as np
 
 from . import _repr
 from ._toml import read_toml
-from .dynamics import HAZARD_PARAMS, Dynamics
+from .dynamics import Dynamics
 from .errors import ConfigError, HarmsimError
 from .features import Transforms
 from .inputs import Extension
 from .mechanisms import REGISTRY
 from .params import InstrumentMap, ParamSet, Real
 from .record import Record, load_record
+from .space import HAZARD_PARAMS, parameter_spec
 from .world import MAX_YEARS, World
 
 __all__ = ["Scenario", "keyword_parameters", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
@@ -625,21 +626,3 @@ def keyword_parameters(scenario: Scenario, params: Mapping[str, Any]) -> dict[st
             )
         out[match[0]] = value
     return out
-
-
-def parameter_spec(scenario: Scenario, name: str):
-    """The declared spec (Real, Integer, Choice, ...) of a flat parameter name.
-
-    Refuses a name the scenario does not have with a ConfigError listing the valid ones.
-    """
-    known = scenario.parameters()
-    parts = name.split(".")
-    group = parts[0]
-    specs = HAZARD_PARAMS if group == "hazard" else REGISTRY[group].params if group in REGISTRY else None
-    if specs is not None and len(parts) == 3 and parts[1] == "offsets" and group == "hazard":
-        if parts[2] in scenario.record.instrument_ids:
-            return specs["offsets"]
-    if name not in known or specs is None or len(parts) != 2:
-        valid = ", ".join(k for k, v in known.items() if isinstance(v, (int, float, str)) and v is not None)
-        raise ConfigError(f"unknown parameter '{name}' for scenario '{scenario.name}'; valid: {valid}")
-    return specs[parts[1]]

@@ -276,7 +276,7 @@ def sensitivity(
 ) -> SensitivityResult:
     """Design, evaluate and analyze; see the module docstring. ``cache``: a CSV file for the evaluation
     (resumed if interrupted, like a sweep's ``out``; ``force`` replaces another analysis's cache there)."""
-    from .results import build_info
+    from ._version import build_info
     from .sweep import evaluate
 
     _salib()

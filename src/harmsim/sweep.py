@@ -52,6 +52,7 @@ import pandas as pd
 from . import _repr, batch
 from ._limits import check_memory, check_workers
 from ._output import Lock, share_like_others
+from ._version import __version__
 from ._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from .compare import aligned_years, fit_metrics, target
 from .errors import ConfigError
@@ -66,7 +67,6 @@ from .params import (
     RealRange,
     finite_real,
 )
-from .results import _version
 from .rng import SeedLike, spawn_seeds, stream
 from .scenario import parameter_spec
 from .world import NEVER
@@ -468,7 +468,7 @@ def evaluate(
         "scenario_digest": scenario.digest,
         "record": record.name,
         "record_digest": record.digest,
-        "harmsim_version": _version(),
+        "harmsim_version": __version__,
         **(described or {}),
         "design_digest": _digest(table),
         "points": n,

@@ -193,7 +193,8 @@ def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0
     Replicate ``r`` runs with the ``r``-th parameter set of ``fit.draw(replicates, seed)``
     and the ``r``-th seed spawned from ``seed``.
     """
-    from ..results import EnsembleResult, provenance, tidy_adoptions, tidy_agreements
+    from ..results import EnsembleResult, provenance
+    from ..tables import tidy_adoptions, tidy_agreements
 
     fit.apply(scenario)  # refuses a fit of another scenario
     adopt, arrival, draws, seeds = _predictive(scenario, fit, replicates, seed)
