@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .observations import observed_until
+from .observations import encode, observed_until
 from .record import Record
 from .tables import cumulative_counts, quantile_band
 from .world import NEVER
@@ -56,34 +56,9 @@ __all__ = [
     "compare_paired",
     "fit_metrics",
     "kendall_tau_b",
-    "observed_bounds",
     "simulated_years",
     "target",
 ]
-
-
-def observed_bounds(record: Record, states, instruments, end: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, K) earliest and latest possible adoption years; ``end + 1`` = not adopted.
-
-    A pair the record does not observe gets ``[-inf, end + 1]``: no simulated
-    outcome is an error, and it is ranked nowhere. A pair known not to have
-    adopted only up to ``seen_until`` gets ``[seen_until + 1, end + 1]``.
-    """
-    a = record.adoptions.set_index(["state", "instrument"])
-    idx = pd.MultiIndex.from_product([states, instruments])
-    lo = a["year_min"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
-    hi = a["year_max"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
-    seen = a["observed"].reindex(idx).fillna(True).to_numpy(dtype=bool) if "observed" in a else True
-    known = np.full(len(idx), float(end))
-    if "seen_until" in a:
-        known = a["seen_until"].reindex(idx).to_numpy(dtype=float, na_value=np.nan)
-    never = np.isnan(hi)
-    lo = np.where(never, np.where(np.isfinite(known) & (known < end), known + 1, end + 1), lo)
-    hi = np.where(never, end + 1, hi)
-    # Not observed: any outcome fits (lo = -inf, hi = not adopted).
-    lo = np.where(seen, lo, -np.inf).reshape(len(states), len(instruments))
-    hi = np.where(seen, hi, end + 1).reshape(len(states), len(instruments))
-    return lo, hi
 
 
 def simulated_years(result: RunResult | EnsembleResult, states, instruments, end: int) -> np.ndarray:
@@ -180,7 +155,7 @@ def target(scenario, record: Record) -> Target:
         raise ConfigError(f"record '{record.name}' shares no states or instruments with scenario '{scenario.name}'")
     states = [w.states[i] for i in si]
     instruments = [w.instruments[k] for k in ki]
-    lo, hi = observed_bounds(record, states, instruments, end)
+    lo, hi = encode(record, states, instruments, scenario.start, end).bounds()
     rec_year = {a: y for a, y in zip(record.agreements["agreement"], record.agreements["year"]) if y <= end}
     ai = np.array([j for j, a in enumerate(w.agreements) if a in rec_year], dtype=int)
     return Target(
@@ -339,7 +314,7 @@ def observed_curves(record: Record, start: int, end: int, instruments=None, stat
     """
     instruments = list(instruments or record.instrument_ids)
     states = list(record.state_ids if states is None else states)
-    lo, hi = observed_bounds(record, states, instruments, end)
+    lo, hi = encode(record, states, instruments, start, end).bounds()
     years = np.arange(start, end + 1)
     sure, possible = observed_counts(lo, hi, years)
     return pd.DataFrame(

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .observations import BEFORE, CENSORED, DATED, INTERVAL, Observations, observations, observed_until
+from .observations import BEFORE, CENSORED, DATED, INTERVAL, Observations, encode, observations, observed_until
 from .results import provenance
 from .rng import SeedLike, spawn_seeds, stream
 from .run import run_draws
@@ -318,8 +318,6 @@ def _fan(w, adopt: np.ndarray, record, origin: int) -> pd.DataFrame:
     ``observed`` counts the adoptions known by each year; ``observed_possible`` adds those whose year is known
     only as an interval that has begun (the two differ only there).
     """
-    from .compare import observed_bounds
-
     years = w.years
     member = w.member.T  # (N, T)
     counts = ((adopt[..., None] <= years) & member[None, :, None, :]).sum(axis=1)  # (R, K, T)
@@ -329,7 +327,7 @@ def _fan(w, adopt: np.ndarray, record, origin: int) -> pd.DataFrame:
     out["mean"] = counts.mean(axis=0).ravel()
     for q, v in zip(QUANTILES, qs):
         out[f"q{round(q * 100):02d}"] = v.ravel()
-    lo, hi = observed_bounds(record, list(w.states), list(w.instruments), origin)  # (N, K)
+    lo, hi = encode(record, w.states, w.instruments, w.start, origin).bounds()  # (N, K)
     seen = np.tile(years <= origin, K)
     sure = ((hi[..., None] <= years) & member[:, None, :]).sum(axis=0)  # (K, T)
     possible = ((lo[..., None] <= years) & member[:, None, :]).sum(axis=0)

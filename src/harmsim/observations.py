@@ -44,6 +44,7 @@ __all__ = [
     "UNOBSERVED",
     "Clamp",
     "Observations",
+    "encode",
     "observations",
     "observed_until",
 ]
@@ -132,6 +133,21 @@ class Observations:
     start: int
     end: int
 
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(N, K) earliest and latest possible adoption years; ``end + 1``: not adopted by the window's end.
+
+        DATED and BEFORE cells: their year; INTERVAL: ``[lo, hi]``; CENSORED: from the year after ``seen``
+        to "not adopted"; UNOBSERVED: ``[-inf, end + 1]`` (any simulated outcome fits, ranked nowhere).
+        What compare scores simulated years against and what the observed curves count.
+        """
+        k, never = self.kind, self.end + 1.0
+        dated = (k == DATED) | (k == BEFORE)
+        lo = np.where(
+            dated, self.year, np.where(k == INTERVAL, self.lo, np.where(k == CENSORED, self.seen + 1, -np.inf))
+        )
+        hi = np.where(dated, self.year, np.where(k == INTERVAL, self.hi, never))
+        return lo.astype(float), hi.astype(float)
+
     def imputed(self) -> np.ndarray:
         """(N, K) adoption years with an interval at its rounded midpoint (NEVER: not adopted)."""
         k = self.kind
@@ -166,12 +182,9 @@ def observations(world, record: Record) -> Observations:
     """Align ``record``'s observations with ``world`` (every world state and instrument must be in the record).
 
     The observation window is the record's, cut at the world's end if that is
-    earlier; it never runs past either.
+    earlier; it never runs past either. An adoption while the state was not a
+    member is an input (BEFORE).
     """
-    end = min(record.end, world.end)
-    if end < record.end:
-        record = observed_until(record, end)
-    a = record.adoptions.set_index(["state", "instrument"])
     missing_s = [s for s in world.states if s not in set(record.state_ids)]
     missing_k = [k for k in world.instruments if k not in set(record.instrument_ids)]
     if missing_s or missing_k:
@@ -179,8 +192,28 @@ def observations(world, record: Record) -> Observations:
             f"record '{record.name}' does not observe the world fully: missing states {missing_s}, "
             f"instruments {missing_k}"
         )
-    N, K = len(world.states), len(world.instruments)
-    idx = pd.MultiIndex.from_product([world.states, world.instruments])
+    return encode(record, world.states, world.instruments, world.start, world.end, (world.years, world.member))
+
+
+def encode(record: Record, states, instruments, start: int, end: int, membership=None) -> Observations:
+    """What ``record`` shows of each (state, instrument) cell over ``start..end``: the one encoding.
+
+    ``membership`` (years (T,), member (T, N)) makes an adoption while not a member an input (BEFORE);
+    without it only years before ``start`` are.
+    Compare, forecasts, backtests and the likelihood all read a record through this function.
+
+    >>> import harmsim
+    >>> obs = encode(harmsim.observed_record(), ["THA", "PHL"], ["untoc"], 1997, 2015)
+    >>> obs.kind.tolist(), obs.year.tolist()
+    ([[1], [1]], [[2013.0], [2002.0]])
+    """
+    end = min(record.end, end)
+    if end < record.end:
+        record = observed_until(record, end)
+    a = record.adoptions.set_index(["state", "instrument"])
+    states, instruments = list(states), list(instruments)
+    N, K = len(states), len(instruments)
+    idx = pd.MultiIndex.from_product([states, instruments])
 
     def col(name):
         return a[name].reindex(idx).to_numpy(dtype=float, na_value=np.nan).reshape(N, K)
@@ -189,12 +222,12 @@ def observations(world, record: Record) -> Observations:
     kind = np.full((N, K), CENSORED)
     kind[np.isfinite(year)] = DATED
     kind[~np.isfinite(year) & np.isfinite(hi)] = INTERVAL
-    start = world.start
     kind[np.isfinite(year) & (year < start)] = BEFORE
-    # An adoption while not a member (before joining) is an input of the world, not an outcome.
-    ti = np.clip(np.nan_to_num(year, nan=start) - start, 0, len(world.years) - 1).astype(int)
-    outside = ~np.take_along_axis(world.member.T, ti, axis=1)
-    kind[np.isfinite(year) & (year >= start) & (year <= world.end) & outside] = BEFORE
+    if membership is not None:  # an adoption while not a member (before joining) is an input, not an outcome
+        years, member = membership
+        ti = np.clip(np.nan_to_num(year, nan=start) - start, 0, len(years) - 1).astype(int)
+        outside = ~np.take_along_axis(np.asarray(member).T, ti, axis=1)
+        kind[np.isfinite(year) & (year >= start) & (year <= years[-1]) & outside] = BEFORE
     kind[(kind == INTERVAL) & (hi < start)] = BEFORE
     year = np.where((kind == BEFORE) & ~np.isfinite(year), hi, year)
     observed = a["observed"].reindex(idx).fillna(True).to_numpy(dtype=bool).reshape(N, K)

@@ -74,25 +74,28 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class History:
-    """A record's observations aligned with a scenario's world.
+    """A record's observations aligned with a scenario's world, and the history the mechanisms read.
 
-    kind: (N, K) DATED / CENSORED / INTERVAL / BEFORE / UNOBSERVED.
-    year, lo, hi, seen: (N, K) adoption year (DATED), interval bounds (INTERVAL),
-    last year known not adopted (CENSORED).
-    state: the R = 1 :class:`State` the mechanisms read (interval years at midpoints).
-    end: the last year of the observation window.
+    ``obs``: the :class:`~harmsim.observations.Observations` (kind, year, lo, hi, seen per cell, the window);
+    ``state``: the R = 1 :class:`State` the mechanisms read (interval years at midpoints); ``n_cells``: the
+    cells the likelihood scores (neither BEFORE nor UNOBSERVED).
     """
 
-    kind: np.ndarray
-    year: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    seen: np.ndarray
-    state: State
-    n_cells: int
-    end: int
     obs: Observations
+    state: State
     cache: dict = field(default_factory=dict, repr=False)  # parameter-free plans of the exact sums
+
+    # The observations' own fields, read through (one encoding: nothing copied)
+    kind = property(lambda self: self.obs.kind)
+    year = property(lambda self: self.obs.year)
+    lo = property(lambda self: self.obs.lo)
+    hi = property(lambda self: self.obs.hi)
+    seen = property(lambda self: self.obs.seen)
+    end = property(lambda self: self.obs.end)
+
+    @property
+    def n_cells(self) -> int:
+        return int(((self.obs.kind != BEFORE) & (self.obs.kind != UNOBSERVED)).sum())
 
 
 def history(scenario, record) -> History:
@@ -102,21 +105,9 @@ def history(scenario, record) -> History:
         obs = observations(w, record)
     except ConfigError as exc:
         raise CalibrationError(f"scenario '{scenario.name}': {exc}") from None
-    dyn = scenario.dynamics
-    state = dyn.initial_state(1, obs.clamp())  # the recorded schedule up to the window's end
+    state = scenario.dynamics.initial_state(1, obs.clamp())  # the recorded schedule up to the window's end
     state.adopt_year[0] = obs.imputed()
-    kind = obs.kind
-    return History(
-        kind,
-        obs.year,
-        obs.lo,
-        obs.hi,
-        obs.seen,
-        state,
-        int(((kind != BEFORE) & (kind != UNOBSERVED)).sum()),
-        obs.end,
-        obs,
-    )
+    return History(obs, state)
 
 
 #: Gauss-Hermite nodes for integrating each state's propensity out of the likelihood (see tests for the error)
