@@ -53,7 +53,7 @@ CELLS = [
     ("md", "## A fit to the record, and what it predicts"),
     (
         "code",
-        "from harmsim.calibrate import calibrate\nfrom harmsim.calibrate.comparison import predictive_ensemble\n\n"
+        "from harmsim.calibrate import calibrate\nfrom harmsim.predictive import predictive_ensemble\n\n"
         "fit = calibrate(sc)\nfit",
     ),
     ("code", "print(fit.summary())"),

@@ -9,10 +9,10 @@ import pytest
 
 import harmsim
 from harmsim.calibrate import calibrate
-from harmsim.calibrate.comparison import predictive_ensemble
 from harmsim.cli import main
 from harmsim.compare import simulated_curves, year_ranges
 from harmsim.figures import instrument_labels, state_labels, states_by_adoption
+from harmsim.predictive import predictive_ensemble
 
 
 @pytest.fixture(scope="module")

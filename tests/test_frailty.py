@@ -16,7 +16,7 @@ import harmsim
 from harmsim.calibrate import calibrate, history, loglik, loglik_cells
 from harmsim.calibrate.likelihood import loglik_sampled, loglik_states
 from harmsim.errors import CalibrationError
-from harmsim.forecast import latent_posterior_draws
+from harmsim.predictive import latent_posterior_draws
 from harmsim.rng import normals
 from harmsim.scenario import scenario_from_dict
 from harmsim.synthetic import synthetic_region, synthetic_scenario

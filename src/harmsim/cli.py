@@ -340,7 +340,7 @@ def _ensemble(args):
 
 def _ensemble_from_fit(sc, args):
     """Replicates whose parameters are drawn from a fit: one parameter set per replicate."""
-    from .calibrate.comparison import predictive_ensemble
+    from .predictive import predictive_ensemble
 
     ens = predictive_ensemble(sc, _fit_said(args.from_fit, sc), args.replicates, args.seed)
     ens.provenance["from_fit"] = str(args.from_fit)

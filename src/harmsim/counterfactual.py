@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .forecast import parameter_draws
 from .interventions import Change
 from .observations import observations
+from .predictive import parameter_draws
 from .results import provenance
 from .rng import SeedLike, spawn_seeds
 from .run import run_draws

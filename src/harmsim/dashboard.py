@@ -324,7 +324,7 @@ def _band_of(sc: Scenario) -> pd.DataFrame:
 
 def fit_band(scenario: Scenario, fit, runs: int = FIT_RUNS, seed: int = 0) -> pd.DataFrame:
     """A fit's predictive band: quantiles of adopters per instrument and year over ``runs`` draws."""
-    from .calibrate.comparison import predictive_ensemble
+    from .predictive import predictive_ensemble
 
     return simulated_curves(predictive_ensemble(scenario, fit, runs, seed), states=_members(scenario))
 

@@ -48,16 +48,13 @@ import pandas as pd
 
 from .errors import ConfigError
 from .observations import BEFORE, CENSORED, DATED, INTERVAL, Observations, encode, observations, observed_until
+from .predictive import UNOBSERVED, latent_posterior_draws, parameter_draws
 from .results import provenance
-from .rng import SeedLike, spawn_seeds, stream
+from .rng import SeedLike, spawn_seeds
 from .run import run_draws
 from .world import NEVER
 
-__all__ = ["UNOBSERVED", "Forecast", "forecast", "parameter_draws"]
-
-UNOBSERVED = ("exchangeable", "scenario")
-#: statuses of a fitted offset that count as determined by the record
-PINNED = ("identified", "bounded", "narrowed")
+__all__ = ["UNOBSERVED", "Forecast", "forecast"]
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -134,80 +131,6 @@ class Forecast:
             )
             paths += save_figure(fig, out, "fan")
         return paths
-
-
-def parameter_draws(
-    scenario, fit, n: int, seed: SeedLike, obs: Observations, unobserved: str = "exchangeable"
-) -> tuple[pd.DataFrame | None, list[str]]:
-    """``n`` parameter sets from ``fit`` (None: the scenario's values), and notes on choices made.
-
-    Instruments with no adoption in the observation window get an offset by
-    the ``unobserved`` rule (see the module docstring).
-    """
-    if unobserved not in UNOBSERVED:
-        raise ConfigError(f"unobserved must be one of {', '.join(UNOBSERVED)}, got {unobserved!r}")
-    if fit is None:
-        return None, ["parameters: the scenario's own values for every replicate (no fit: no parameter uncertainty)"]
-    draws = fit.draw(n, seed)
-    notes = [f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"]
-    w = scenario.world
-    seen = ((obs.kind == DATED) | (obs.kind == INTERVAL)).any(axis=0)
-    missing = [
-        k
-        for j, k in enumerate(w.instruments)
-        if not seen[j] and f"hazard.offsets.{k}" not in draws and not (obs.kind[:, j] == BEFORE).all()
-    ]
-    if not missing:
-        return draws, notes
-    if unobserved == "scenario":
-        offsets = dict(scenario.hazard.offsets)
-        for k in missing:
-            notes.append(
-                f"offset of '{k}' (no adoption observed): the scenario's hand-set {offsets.get(k, 0.0)}, "
-                "without uncertainty"
-            )
-        return draws, notes
-    status = dict(zip(fit.estimates["parameter"], fit.estimates["status"]))
-    est = [c for c in draws.columns if c.startswith("hazard.offsets.") and status.get(c) in PINNED]
-    left_out = [c for c in draws.columns if c.startswith("hazard.offsets.") and c not in est]
-    values = np.column_stack([np.zeros(len(draws)), draws[est].to_numpy(float)]) if est else np.zeros((len(draws), 1))
-    mean, sd = values.mean(axis=1), values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(draws))
-    if left_out:
-        notes.append("offsets left out of the spread because the record does not pin them down: " + ", ".join(left_out))
-    g = stream(seed, "unobserved-offsets")
-    draws = draws.copy()
-    for k in missing:
-        draws[f"hazard.offsets.{k}"] = np.clip(g.normal(mean, sd), -20.0, 20.0)
-        notes.append(
-            f"offset of '{k}' (no adoption observed): drawn per replicate from the spread of "
-            f"{values.shape[1]} observed instruments' offsets, the reference's 0 included (mean {mean.mean():.2f}, "
-            f"sd {sd.mean():.2f}): exchangeable instruments"
-        )
-    return draws, notes
-
-
-def latent_posterior_draws(scenario, record, n: int, seed: SeedLike) -> np.ndarray:
-    """(n, N, C) draws of the states' propensities (C per state) from their posterior given ``record``'s history.
-
-    Each state's propensity has a standard-normal prior; given the observed
-    history its posterior is proportional to the prior times the likelihood of
-    the state's histories (the same quadrature that integrates it out of the
-    likelihood, :mod:`harmsim.calibrate.likelihood`), evaluated at the
-    scenario's parameters. A late adopter (Thailand) gets a low propensity, an
-    early one a high propensity; a state with no observed years keeps the prior.
-    """
-    from .calibrate.likelihood import LOGIT, _by_column, _cells, _nodes, history, quadrature
-
-    hist = history(scenario, record)
-    x, w = quadrature()
-    dyn = scenario.dynamics
-    ll, _ = _cells(scenario, hist, LOGIT, _nodes(dyn, x))
-    logp = _by_column(ll[0], dyn) + np.log(w)[:, None, None]  # (Q, N, C)
-    post = np.exp(logp - logp.max(axis=0))
-    cdf = np.cumsum(post / post.sum(axis=0), axis=0)
-    u = stream(seed, "latent-posterior").random((n, *logp.shape[1:]))
-    idx = np.minimum((u[:, None] > cdf[None]).sum(axis=1), len(x) - 1)  # (n, N, C)
-    return x[idx]
 
 
 def forecast(

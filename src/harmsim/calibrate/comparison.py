@@ -37,14 +37,15 @@ from scipy.stats import chi2
 
 from ..compare import aligned_years, fit_metrics, target
 from ..mechanisms.diffusion import peer_share
-from ..rng import SeedLike, spawn_seeds, stream
+from ..predictive import predictive_draws
+from ..rng import SeedLike, stream
 from ..scenario import load_scenario
 from ..scores import outcome_distribution, score_cells, summarize
 from .arrival import arrival_statement, arrival_thresholds
 from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik, loglik_cells
 from .mle import default_free, fit_mle
 
-__all__ = ["COMPETITORS", "Comparison", "compare_mechanisms", "fit_bass", "predictive_ensemble"]
+__all__ = ["COMPETITORS", "Comparison", "compare_mechanisms", "fit_bass"]
 
 COMPETITORS = (
     "baseline",
@@ -174,42 +175,6 @@ def _simulate_bass(scenario, params, replicates: int, seed: SeedLike) -> np.ndar
 # Scores ----------------------------------------------------------------------------------
 
 
-def _predictive(scenario, fit, replicates: int, seed: SeedLike):
-    """One simulated history per parameter set drawn from the fit.
-
-    Returns adoption years (R, N, K), agreement arrivals (R, M), the draws and the seeds.
-    """
-    from ..run import run_draws
-
-    draws = fit.draw(replicates, seed)
-    seeds = spawn_seeds(seed, replicates)
-    adopt, arrival = run_draws(scenario, draws, seeds)
-    return adopt, arrival, draws, seeds
-
-
-def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0):
-    """Predictive ensemble of a fit (posterior or sampling distribution), as an EnsembleResult.
-
-    Replicate ``r`` runs with the ``r``-th parameter set of ``fit.draw(replicates, seed)``
-    and the ``r``-th seed spawned from ``seed``.
-    """
-    from ..results import EnsembleResult, provenance
-    from ..tables import tidy_adoptions, tidy_agreements
-
-    fit.apply(scenario)  # refuses a fit of another scenario
-    adopt, arrival, draws, seeds = _predictive(scenario, fit, replicates, seed)
-    prov = provenance(scenario, seeds, "batch")
-    prov["parameters"] = {k: v for k, v in prov["parameters"].items() if k not in draws}  # the held ones
-    prov["predictive"] = {"fit": fit.method, "scenario": fit.scenario, "draws": draws.to_dict("list")}
-    return EnsembleResult(
-        tidy_adoptions(scenario.world, adopt, seeds),
-        tidy_agreements(scenario.world, scenario.dynamics, arrival, seeds),
-        tuple(seeds),
-        scenario,
-        prov,
-    )
-
-
 def _scores(tg, sims, seed: SeedLike = 0) -> tuple[dict, np.ndarray]:
     """Predictive scores of the observed cells (:mod:`harmsim.scores`) and the fit metrics; and the PIT values.
 
@@ -256,7 +221,7 @@ def _model(sc, record, by_state, by_inst, cross_validate, replicates, seed):
     if cross_validate:
         row["loso_ll"] = _loo_model(sc, record, hist, fit, by_state)
         row["loio_ll"] = _loo_model(sc, record, hist, fit, by_inst)
-    scores, pit = _scores(target(sc, record), _predictive(sc, fit, replicates, seed)[0], seed)
+    scores, pit = _scores(target(sc, record), predictive_draws(sc, fit, replicates, seed)[0], seed)
     row.update(scores)
     return row, fit, pit
 

@@ -63,6 +63,7 @@ __all__ = [
     "History",
     "at_risk_years",
     "history",
+    "latent_posterior",
     "loglik",
     "loglik_cells",
     "loglik_many",
@@ -122,6 +123,30 @@ def quadrature(n: int = QUADRATURE_NODES) -> tuple[np.ndarray, np.ndarray]:
     w = w / w.sum()
     w.flags.writeable = False
     return x, w
+
+
+def latent_posterior(scenario, record, nodes: int = QUADRATURE_NODES) -> tuple[np.ndarray, np.ndarray]:
+    """The states' propensities given ``record``'s history, at ``scenario``'s parameters: on the quadrature grid.
+
+    Returns the nodes ``x`` (Q,) and the posterior probability of each (Q, N, C): each state's (and column's)
+    standard-normal prior times the likelihood of its cells, normalized over the nodes; the same sums that
+    integrate the propensities out of :func:`loglik`. A state with no observed history keeps the prior.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("heterogeneity")
+    >>> x, post = latent_posterior(sc, sc.record)
+    >>> post.shape[1:], bool(abs(post.sum(axis=0) - 1).max() < 1e-12)  # 11 states (Timor-Leste joins later)
+    ((11, 1), True)
+    """
+    hist = history(scenario, record)
+    x, w = quadrature(nodes)
+    dyn = scenario.dynamics
+    if not dyn.needs_latent:
+        raise CalibrationError(f"scenario '{scenario.name}' has no state propensities (no frailty mechanism)")
+    ll, _ = _cells(scenario, hist, LOGIT, _nodes(dyn, x))
+    logp = _by_column(ll[0], dyn) + np.log(w)[:, None, None]  # (Q, N, C)
+    post = np.exp(logp - logp.max(axis=0))
+    return x, post / post.sum(axis=0)
 
 
 def _nodes(dyn, x: np.ndarray) -> np.ndarray:

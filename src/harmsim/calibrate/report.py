@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..compare import compliance_curves
 from ..plots import plot_incremental
-from .comparison import Comparison, predictive_ensemble
+from ..predictive import predictive_ensemble
+from .comparison import Comparison
 
 __all__ = ["write_comparison"]
 
