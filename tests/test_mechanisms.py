@@ -374,3 +374,41 @@ def test_linear_coefficients_are_linear_to_the_bit(name, baseline):
                 _, r1, e1 = row.dynamics.layer(li, ti, sub, e_row, risk[r : r + 1])
                 np.testing.assert_array_equal(np.broadcast_to(rr, (4, *np.shape(r1)[1:]))[r], np.asarray(r1)[0])
                 np.testing.assert_array_equal(np.broadcast_to(e, (4, *np.shape(e1)[1:]))[r], np.asarray(e1)[0])
+
+
+@pytest.mark.parametrize("name", [n for n, cls in REGISTRY.items() if cls.row_params])
+def test_row_params_take_one_value_per_replicate_to_the_bit(name, baseline):
+    """What a mechanism declares in ``row_params`` its hooks take as (R,) arrays: rows that differ in those
+    parameters, in each of the mechanism's modes (its choices), run in one engine call with one binding and
+    give every row's own history exactly."""
+    from harmsim import batch
+    from harmsim.dynamics import Rows
+    from harmsim.params import Choice, Integer
+
+    cls = REGISTRY[name]
+    modes = [{}] + [{k: c} for k, spec in cls.params.items() if isinstance(spec, Choice) for c in spec.choices]
+    for mode in modes:
+        mechs = {m: {k: v for k, v in p.as_dict().items() if v is not None} for m, p in baseline.mechanisms}
+        mechs[name] = {**mechs.get(name, {}), **mode}
+        sc = scenario_from_dict({"hazard": {"intercept": -3.0}, "mechanisms": mechs}, where="test")
+        g = stream(9, f"row params {name} {mode}")
+        table = {}
+        for k in cls.row_params:
+            spec = cls.params[k]
+            if isinstance(spec, Integer):
+                table[f"{name}.{k}"] = g.integers(spec.lo, min(spec.hi, spec.lo + 4) + 1, 6).astype(float)
+            else:
+                table[f"{name}.{k}"] = g.uniform(max(spec.lo, -2.0), min(spec.hi, 2.0), 6)
+        table = pd.DataFrame(table)
+        rows = Rows.from_values(sc, list(table), table.to_numpy())
+        j = [n for n, _ in sc.mechanisms].index(name)
+        linear = set(rows.parts[j][0].whole.linear_coefficients())
+        assert len(rows.parts[j]) == 1, "rows differing only in row_params and linear coefficients: one binding"
+        seeds = harmsim.spawn_seeds(4, 6)
+        adopt, arrival = batch.simulate(sc, seeds, rows=table)
+        for r in range(6):
+            values = {c: (int(v) if isinstance(cls.params[c.split(".")[1]], Integer) else float(v))
+                      for c, v in table.iloc[r].items()}  # fmt: skip
+            a1, g1 = batch.simulate(sc.with_params(values), [seeds[r]])
+            np.testing.assert_array_equal(a1[0], adopt[r], err_msg=f"{name} {mode} row {r} ({linear=})")
+            np.testing.assert_array_equal(g1[0], arrival[r])
