@@ -48,7 +48,7 @@ def main(argv=None):
     seeds = iter(harmsim.spawn_seeds(2, 10 * a.sims))
 
     def model(p):
-        s = sc._with_checked_values({r.name: float(p[r.name]) for r in PRIORS})
+        s = sc.with_checked_values({r.name: float(p[r.name]) for r in PRIORS})
         adopt, _ = batch.simulate(s, [next(seeds)])
         return {"d": float(distance(fit_metrics(tg, aligned_years(tg, adopt)))[0])}
 

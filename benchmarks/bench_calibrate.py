@@ -39,7 +39,7 @@ def mle_part(sc):
     def per_eval(fn):
         t = time.perf_counter()
         for i in range(n):
-            fn(sc._with_checked_values({"diffusion.strength": 1.0 + i * 1e-4}), h)
+            fn(sc.with_checked_values({"diffusion.strength": 1.0 + i * 1e-4}), h)
         return (time.perf_counter() - t) / n
 
     exact = per_eval(loglik)
@@ -52,7 +52,7 @@ def mle_part(sc):
         free = default_free(s0, s0.record)
         base = s0.parameters()
         # a forward-difference gradient's parameter sets: the point and one neighbour per free parameter
-        sets = [s0] + [s0._with_checked_values({f: base.get(f, 0.0) + 1e-6}) for f in free if f in base]
+        sets = [s0] + [s0.with_checked_values({f: base.get(f, 0.0) + 1e-6}) for f in free if f in base]
         loglik_many(sets, h0)
         t = time.perf_counter()
         for _ in range(5):

@@ -218,12 +218,12 @@ def main(argv=None):
 
 def parameter_axis(sc, R: int) -> None:
     """5. One parameter set per replicate (the parameter axis) against one set for all, and one call per set."""
-    from harmsim.calibrate.mle import bounds_of
+    from harmsim.space import bounds_of
 
     names = ["hazard.intercept", "diffusion.strength", "agreements.nonbinding", "push_pull.migration"]
     g = np.random.default_rng(np.random.SeedSequence(5))
     values = [{n: float(g.uniform(*bounds_of(sc, n)) * 0.1) for n in names} for _ in range(R)]
-    rows = [sc._with_checked_values(v) for v in values]
+    rows = [sc.with_checked_values(v) for v in values]
     table = pd.DataFrame(values)
     seeds = harmsim.spawn_seeds(9, R)
     t = time.perf_counter()

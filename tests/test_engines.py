@@ -358,8 +358,8 @@ def _rows_equal_their_own_runs(sc, rows, table, seeds) -> np.ndarray:
 def test_parameter_axis_equals_one_run_per_parameter_set(path):
     """Replicate r with parameters theta_r in one engine call equals the batch engine and the Mesa model run with
     theta_r alone, to the bit: intercept, offsets and every linear coefficient varied at random (some at 0)."""
-    from harmsim.calibrate.mle import bounds_of
     from harmsim.rng import stream
+    from harmsim.space import bounds_of
 
     sc = harmsim.load_scenario(path)
     names = ["hazard.intercept"] + [f"hazard.offsets.{k}" for k in sc.world.instruments[:3]]

@@ -156,7 +156,7 @@ def test_loglik_many_equals_one_at_a_time(name):
     sc = harmsim.load_scenario(name)
     h = history(sc, sc.record)
     free = default_free(sc, sc.record)
-    scs = [sc] + [sc._with_checked_values({n: 0.37 * (j % 3) - 0.2}) for j, n in enumerate(free)]
+    scs = [sc] + [sc.with_checked_values({n: 0.37 * (j % 3) - 0.2}) for j, n in enumerate(free)]
     many = loglik_many(scs, h)
     one = np.array([loglik(s, h) for s in scs])
     np.testing.assert_allclose(many, one, rtol=0, atol=1e-10)

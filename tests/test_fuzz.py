@@ -25,7 +25,7 @@ from harmsim.errors import CalibrationError, ConfigError, RecordError
 from harmsim.interventions import Change
 from harmsim.record import record_from_tables
 from harmsim.scenario import scenario_from_dict
-from harmsim.sweep import parse_vary
+from harmsim.space import parse_vary
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

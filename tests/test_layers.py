@@ -149,3 +149,19 @@ def test_the_checks_can_fail(tmp_path):
     found = _imports("record", probe, modules)
     assert found == {"scenario", "dynamics"}
     assert all(_layer(t) > _layer("record") for t in found)
+
+
+def test_only_the_parameter_space_splits_dotted_names():
+    """``group.key[.instrument]`` is parsed in one place (``space.split_name``); a module splitting on dots by
+    hand would be a second definition of what a parameter's name is."""
+    import re
+
+    by_hand = re.compile(r"\.(split|rsplit|partition|rpartition)\(\s*[\"']\.[\"']")
+    offenders = [
+        f"{name} line {i}"
+        for name, path in _modules().items()
+        if name != "space"
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if by_hand.search(line)
+    ]
+    assert offenders == []

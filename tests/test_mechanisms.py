@@ -272,7 +272,7 @@ def test_trend_term_by_hand(baseline):
 
 def _variants(sc, rng, n=5):
     """``sc`` and ``n`` copies with every real parameter moved at random (some to exactly 0), within range."""
-    from harmsim.calibrate.mle import bounds_of
+    from harmsim.space import bounds_of
 
     reals = [k for k, v in sc.parameters().items() if isinstance(v, float)]
     out = [sc]

@@ -17,7 +17,8 @@ import harmsim
 from harmsim.cli import main
 from harmsim.errors import ConfigError
 from harmsim.params import CategoricalRange, IntegerRange, RealRange
-from harmsim.sweep import design, parse_vary, sweep
+from harmsim.space import design, parse_vary
+from harmsim.sweep import sweep
 
 VARY = ["diffusion.strength=0:2:3", "agreements.nonbinding=0:1:2"]
 

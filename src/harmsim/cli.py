@@ -366,7 +366,7 @@ def cmd_calibrate(args) -> int:
             progress=None,
         )
     else:
-        from .sweep import parse_vary
+        from .space import parse_vary
 
         priors = None
         if args.prior:
@@ -734,7 +734,8 @@ def _write_run(out: Path, sc, ens, rec, args) -> list[Path]:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import evaluate, parse_vary, ranking, sweep
+    from .space import parse_vary
+    from .sweep import evaluate, ranking, sweep
 
     sc = load_scenario(args.scenario)
     if (args.design is None) == (not args.vary):

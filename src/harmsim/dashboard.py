@@ -61,6 +61,7 @@ from .mechanisms import REGISTRY
 from .model import HarmonizationModel
 from .params import Choice, InstrumentMap, Integer, Real
 from .scenario import Scenario, load_scenario, parameter_spec
+from .space import split_name
 from .tables import cumulative_counts
 
 __all__ = [
@@ -133,9 +134,8 @@ def _viz():
 
 # Controls ------------------------------------------------------------------------------------------------------
 def _label(sc: Scenario, name: str) -> str:
-    group, _, key = name.partition(".")
-    if key.startswith("offsets."):
-        inst = key.split(".", 1)[1]
+    group, key, inst = split_name(name)
+    if inst is not None:  # hazard.offsets.K
         name = plots.instrument_labels(sc.record, 10_000).get(inst, inst)
         return f"offset: {name}"  # whole: the page wraps a long label above its slider
     return f"{group}: {key.replace('_', ' ')}"
@@ -193,7 +193,7 @@ def controls(scenario: Scenario | str = "baseline", fit=None) -> dict:
                 continue
             out[f"{group}_enabled"] = {"type": "Checkbox", "value": True, "label": f"{group.replace('_', '/')} on"}
         for name, value in values.items():
-            if name.split(".")[0] != group:
+            if split_name(name)[0] != group:
                 continue
             c = _control(sc, name, value, ranges)
             if c is not None:

@@ -555,7 +555,7 @@ class Rows(Dynamics):
                 raise ConfigError(f"'{n}' is not a numeric parameter of scenario '{scenario.name}'")
         same = (values == values[:1]).all(axis=0) if R else np.zeros(len(names), dtype=bool)
         if same.any():  # a value shared by every row belongs to the template, as in the rows of scenarios
-            scenario = scenario._with_checked_values({n: values[0, j] for j, n in enumerate(names) if same[j]})
+            scenario = scenario.with_checked_values({n: values[0, j] for j, n in enumerate(names) if same[j]})
         col = {n: values[:, j] for j, n in enumerate(names) if not same[j]}
         hz = scenario.hazard
         offsets = dict(hz.offsets)

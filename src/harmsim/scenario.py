@@ -74,9 +74,9 @@ from .errors import ConfigError, HarmsimError
 from .features import Transforms
 from .inputs import Extension
 from .mechanisms import REGISTRY
-from .params import InstrumentMap, ParamSet, Real
+from .params import InstrumentMap, Integer, ParamSet, Real
 from .record import Record, load_record
-from .space import HAZARD_PARAMS, parameter_spec
+from .space import HAZARD_PARAMS, parameter_spec, split_name
 from .world import MAX_YEARS, World
 
 __all__ = ["Scenario", "keyword_parameters", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
@@ -220,7 +220,7 @@ class Scenario:
         on = set(self.enabled)
         values = dict(values)
         for name in [n for n in values if isinstance(n, str) and n.endswith(".enabled") and n.count(".") == 1]:
-            mech, switch = name.split(".")[0], values.pop(name)
+            mech, switch = split_name(name)[0], values.pop(name)
             if mech not in REGISTRY:
                 raise ConfigError(f"unknown mechanism in '{name}'; mechanisms: {', '.join(REGISTRY)}")
             if not isinstance(switch, (bool, np.bool_)):
@@ -228,31 +228,33 @@ class Scenario:
             raw["mechanisms"].setdefault(mech, {})["enabled"] = bool(switch)
             on.add(mech)  # its values may come with the switch, whichever way it goes
             if not switch and "ranges" in raw:  # the ranges of a mechanism switched off go with it
-                raw["ranges"] = {k: v for k, v in raw["ranges"].items() if k.split(".")[0] != mech}
+                raw["ranges"] = {k: v for k, v in raw["ranges"].items() if split_name(k)[0] != mech}
         for name, value in values.items():
             if not isinstance(name, str):
                 raise ConfigError(f"parameter name {name!r} is not a string (names are 'group.key')")
-            parts = name.split(".")
-            if parts[0] == "hazard":
+            group, key, instrument = split_name(name)
+            if group == "hazard":
                 target = raw.setdefault("hazard", {})
-            elif parts[0] in REGISTRY:
-                if parts[0] not in on:
+            elif group in REGISTRY:
+                if group not in on:
                     raise ConfigError(
-                        f"parameter '{name}': mechanism '{parts[0]}' is off in scenario '{self.name}' "
+                        f"parameter '{name}': mechanism '{group}' is off in scenario '{self.name}' "
                         f"(on: {', '.join(self.enabled) or 'none'})"
                     )
-                target = raw["mechanisms"][parts[0]]
+                target = raw["mechanisms"][group]
             else:
                 raise ConfigError(f"unknown parameter '{name}'; groups: hazard, {', '.join(REGISTRY)}")
-            for p in parts[1:-1]:
-                target = target.setdefault(p, {})
+            if not key:
+                raise ConfigError(f"unknown parameter '{name}': give group.key")
+            last = key
+            if instrument is not None:  # a map's entry (hazard.offsets.K)
+                target = target.setdefault(key, {})
                 if not isinstance(target, dict):
                     raise ConfigError(f"unknown parameter '{name}'")
-            if len(parts) < 2:
-                raise ConfigError(f"unknown parameter '{name}': give group.key")
-            if isinstance(value, Mapping) and isinstance(target.get(parts[-1]), dict):
-                value = {**target[parts[-1]], **value}  # a map (the offsets) changes where given, keeps the rest
-            target[parts[-1]] = value
+                last = instrument
+            if isinstance(value, Mapping) and isinstance(target.get(last), dict):
+                value = {**target[last], **value}  # a map (the offsets) changes where given, keeps the rest
+            target[last] = value
         raw["inputs"].pop("extend", None)
         sc = scenario_from_dict(
             raw,
@@ -300,20 +302,28 @@ class Scenario:
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
 
-    def _with_checked_values(self, values: Mapping[str, float]) -> Scenario:
-        """Like :meth:`with_params` for names already validated and values inside their bounds.
+    def with_checked_values(self, values: Mapping[str, float]) -> Scenario:
+        """Like :meth:`with_params`, for numeric values already checked against the parameter space.
 
-        The optimizers' inner loop calls this thousands of times; it skips the
-        file-level validation that :meth:`with_params` repeats each time.
+        The optimizers' inner loop, ABC and the parameter axis call this thousands of times; it skips the
+        file-level validation that :meth:`with_params` repeats each time. Names must be the scenario's
+        (:func:`~harmsim.space.parameter_spec`) and values inside their ranges
+        (:func:`~harmsim.space.bounds_of`, :func:`~harmsim.space.checked_points`): nothing is checked here.
+        An integer parameter gets an int.
+
+        >>> sc = load_scenario("baseline")
+        >>> sc.with_checked_values({"diffusion.strength": 2.0, "agreements.lag": 2.0}).parameters()["agreements.lag"]
+        2
         """
         groups = {"hazard": dict(self.hazard.items), **{n: dict(p.items) for n, p in self.mechanisms}}
         for name, value in values.items():
-            parts = name.split(".")
-            g = groups[parts[0]]
-            if len(parts) == 3:  # hazard.offsets.K
-                g[parts[1]] = tuple(sorted({**dict(g[parts[1]]), parts[2]: float(value)}.items()))
+            group, key, instrument = split_name(name)
+            g = groups[group]
+            if instrument is not None:  # hazard.offsets.K
+                g[key] = tuple(sorted({**dict(g[key]), instrument: float(value)}.items()))
             else:
-                g[parts[1]] = float(value)
+                whole = group != "hazard" and isinstance(REGISTRY[group].params.get(key), Integer)
+                g[key] = int(value) if whole else float(value)
         return replace(
             self,
             inherited_transforms=self.transforms,
@@ -415,7 +425,7 @@ def _extended(path: Path, chain: tuple[Path, ...]) -> dict:
     mechanisms, ranges, own = out.get("mechanisms"), out.get("ranges"), raw.get("ranges", {})
     if isinstance(mechanisms, Mapping) and isinstance(ranges, Mapping) and isinstance(own, Mapping):
         off = [m for m, t in mechanisms.items() if isinstance(t, Mapping) and t.get("enabled") is False]
-        out["ranges"] = {k: v for k, v in ranges.items() if k in own or str(k).split(".")[0] not in off}
+        out["ranges"] = {k: v for k, v in ranges.items() if k in own or split_name(str(k))[0] not in off}
     return out
 
 

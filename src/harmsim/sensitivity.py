@@ -67,9 +67,8 @@ def _salib():
 def problem(scenario, ranges=None, fit=None) -> dict:
     """A SALib problem: ``names`` and ``bounds``, from ranges (``"NAME=LO:HI"`` or RealRange), a fit, or else
     the ranges the scenario declares (its ``[ranges]`` table)."""
-    from .calibrate.mle import bounds_of
     from .params import RealRange
-    from .sweep import parse_vary
+    from .space import bounds_of, parse_vary
 
     if ranges is not None and fit is not None:
         raise ConfigError("give the parameters' ranges or a fit, not both")

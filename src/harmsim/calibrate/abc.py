@@ -66,7 +66,7 @@ def distance(metrics: dict) -> np.ndarray:
 
 def default_priors(scenario, free: list[str], width: float = 3.0) -> list[RealRange]:
     """Uniform priors: the scenario's value +- ``width``, within the parameter's allowed range."""
-    from .mle import bounds_of
+    from ..space import bounds_of
 
     values = scenario.parameters()
     out = []
@@ -121,7 +121,7 @@ def abc_smc(
     for p in priors:
         if not isinstance(p, RealRange) or not p.lo < p.hi:
             raise CalibrationError(f"prior for '{p.name}' must be a real range with lo < hi, got {p!r}")
-    from .mle import bounds_of
+    from ..space import bounds_of
 
     for p in priors:
         blo, bhi = bounds_of(scenario, p.name)  # refuses unknown and non-real parameters

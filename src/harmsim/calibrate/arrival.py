@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..mechanisms.agreements import compliance
 from ..observations import BEFORE, DATED, INTERVAL, observations
+from ..space import split_name
 from ..world import NEVER
 
 __all__ = ["arrival_statement", "arrival_thresholds"]
@@ -71,7 +72,7 @@ def arrival_thresholds(scenario, record=None) -> pd.DataFrame:
                 shares.append(float(compliance((years < t)[None], w.member[ti], open_year, w.covers[par], t)[0]))
             c[label] = np.array(shares)
         param = "agreements.threshold_binding" if w.binding[m] else "agreements.threshold_nonbinding"
-        value = float(getattr(p, param.split(".")[1])) if p is not None else float("nan")
+        value = float(getattr(p, split_name(param)[1])) if p is not None else float("nan")
         lo_all = c["early"][:-1].max() if len(c["early"]) > 1 else 0.0
         hi_all = c["late"][-1]
         lo_any = c["late"][:-1].max() if len(c["late"]) > 1 else 0.0

@@ -41,6 +41,7 @@ from ..predictive import predictive_draws
 from ..rng import SeedLike, stream
 from ..scenario import load_scenario
 from ..scores import outcome_distribution, score_cells, summarize
+from ..space import split_name
 from .arrival import arrival_statement, arrival_thresholds
 from .likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik, loglik_cells
 from .mle import default_free, fit_mle
@@ -207,7 +208,7 @@ def _loo_model(scenario, record, hist, full_fit, groups) -> float:
         free_g = [p for p in free if not _offset_of_held(p, scenario, held)]
         start_g = {k: (0.0 if _offset_of_held(k, scenario, held) else v) for k, v in start.items()}
         f = fit_mle(scenario, record, free_g, cells=keep, start=start_g, uncertainty=False)
-        sc = scenario._with_checked_values({**start_g, **f.parameters()})
+        sc = scenario.with_checked_values({**start_g, **f.parameters()})
         # the held-out cells' predictive log-likelihood given the rest (exact also with state propensities)
         total += loglik(sc, hist) - loglik(sc, hist, ~held)
     return total
@@ -230,7 +231,7 @@ def _offset_of_held(name: str, scenario, held: np.ndarray) -> bool:
     """Is ``name`` the intercept offset of an instrument whose every history is held out?"""
     if not name.startswith("hazard.offsets."):
         return False
-    k = scenario.world.instruments.index(name.split(".")[-1])
+    k = scenario.world.instruments.index(split_name(name)[2])
     return bool(held[:, k].all())
 
 

@@ -18,6 +18,7 @@ from .. import _repr
 from ..errors import CalibrationError, ConfigError
 from ..params import finite_real
 from ..rng import SeedLike, stream
+from ..space import split_name
 
 __all__ = ["Fit", "load_fit"]
 
@@ -476,7 +477,7 @@ def _sign_words(name: str, est: float, lo, hi, status: str) -> str:
     """A sentence on the sign of a mechanism coefficient: against the theory? interval containing 0?"""
     from ..mechanisms import REGISTRY
 
-    group, _, key = name.partition(".")
+    group, key, _ = split_name(name)
     spec = REGISTRY[group].params.get(key) if group in REGISTRY else None
     expected = getattr(spec, "expected", 0)
     if not expected:

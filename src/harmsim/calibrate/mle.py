@@ -32,13 +32,12 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from ..errors import CalibrationError
-from ..params import InstrumentMap, Real
-from ..scenario import parameter_spec
+from ..space import bounds_of, split_name
 from .fit import Fit
 from .likelihood import BEFORE, INTERVAL, at_risk_years, history, loglik, loglik_many, loglik_sampled
 from .pooling import kinds, log_prior
 
-__all__ = ["bounds_of", "default_free", "fit_mle"]
+__all__ = ["default_free", "fit_mle"]
 
 # Held fixed unless asked for: ratios only (weights), or not in the likelihood (thresholds).
 _NOT_BY_DEFAULT = {
@@ -49,14 +48,6 @@ _NOT_BY_DEFAULT = {
     "agreements.threshold_nonbinding",
     "agreements.threshold_binding",
 }
-
-
-def bounds_of(scenario, name: str) -> tuple[float, float]:
-    """Allowed range of a real parameter, from its declaration."""
-    spec = parameter_spec(scenario, name)
-    if not isinstance(spec, (Real, InstrumentMap)):
-        raise CalibrationError(f"parameter '{name}' is not real-valued ({spec.describe()}); it cannot be estimated")
-    return float(spec.lo), float(spec.hi)
 
 
 def default_free(scenario, record) -> list[str]:
@@ -78,7 +69,7 @@ def default_free(scenario, record) -> list[str]:
     names = ["hazard.intercept"]
     names += [f"hazard.offsets.{k}" for k in scenario.world.instruments if k != ref and (k in inst or k in pooled)]
     for name, value in scenario.parameters().items():
-        group = name.split(".")[0]
+        group = split_name(name)[0]
         if group == "hazard" or name in _NOT_BY_DEFAULT or name in scenario.fixed:
             continue
         if isinstance(value, float):
@@ -126,7 +117,7 @@ def fit_mle(
 
     def nll_many(X) -> np.ndarray:
         """Negative log posterior (log-likelihood plus pooling) at each row of X, evaluated as one block."""
-        scs = [scenario._with_checked_values(_values(free, x)) for x in X]
+        scs = [scenario.with_checked_values(_values(free, x)) for x in X]
         return -loglik_many(scs, hist, cells) - np.array([log_prior(sc) for sc in scs])
 
     base = nll_many([x0])[0]
@@ -421,7 +412,7 @@ def profile(scenario, record, fit: Fit, name: str, points: int = 11) -> pd.DataF
     start = fit.parameters()
     rows = []
     for v in grid:
-        fixed_sc = scenario._with_checked_values({name: float(v)})
+        fixed_sc = scenario.with_checked_values({name: float(v)})
         if others:
             f = fit_mle(fixed_sc, record, others, start=start, uncertainty=False)
             ll = _objective(f)
