@@ -318,7 +318,7 @@ def test_progress_bars_for_calibration_and_steps(capsys):
     step bars their count; all on stderr, none when asked not to."""
     import harmsim
     from harmsim.calibrate import calibrate
-    from harmsim.cli import _steps
+    from harmsim.cli._common import _steps
 
     sc = harmsim.load_scenario("diffusion_only")
     calibrate(sc, progress=True)

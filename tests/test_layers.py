@@ -30,7 +30,7 @@ LAYERS = {
     "calibrate.placebo compare scores",
     4: "results figures plots",
     5: "run predictive forecast backtest counterfactual sweep sensitivity calibrate.comparison calibrate.report",
-    6: "__init__ cli dashboard _dashboard_app _dashboard_server",
+    6: "__init__ cli cli.* dashboard _dashboard_app _dashboard_server",
 }
 
 

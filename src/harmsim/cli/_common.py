@@ -1,0 +1,176 @@
+"""What every command shares: argument types, the parser's class, and the ensemble and fit helpers."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import unicodedata
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import HarmsimWarning
+from ..record import load_record
+from ..run import run_ensemble
+from ..scenario import load_scenario
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control and other invisible characters shown as escapes (``\x1b``, ``\n``).
+
+    Error messages quote what the user gave (a file name, a value read from a file); a terminal must not act on
+    escape sequences in it, and a message stays one line.
+
+    >>> printable("bad\x1b[31mname\n")
+    'bad\\x1b[31mname\\n'
+    """
+    return "".join(c if unicodedata.category(c)[0] != "C" else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _int_at_least(lo: int, what: str, hi: int | None = None):
+    """An argparse type: an integer >= ``lo`` (and <= ``hi`` if given), refused with one clear line otherwise."""
+
+    def parse(text: str) -> int:
+        # int() also reads '2_004' and non-ASCII digits ('٢٠٢٠'): a number on a command line is ASCII digits
+        if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        v = int(text)
+        if v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {v}")
+        return v
+
+    return parse
+
+
+_positive = _int_at_least(1, "a positive integer")
+
+
+_year = _int_at_least(1800, "a year (1800 or later)")
+
+
+_seed = _int_at_least(0, "a non-negative integer seed")
+
+
+_port = _int_at_least(1, "a port number 1-65535", hi=65535)
+
+
+def _id_list(text: str) -> list[str]:
+    """An argparse type: comma-separated ids (state codes and the like), none empty."""
+    ids = [x.strip() for x in text.split(",")]
+    if not all(ids):
+        raise argparse.ArgumentTypeError(f"expected comma-separated ids, e.g. BRN,KHM; got {text!r}")
+    return ids
+
+
+def _out_file(text: str) -> Path:
+    """An argparse type: a file to write (a name, not a folder)."""
+    p = _out_folder(text)
+    if p.name in ("", ".", "..") or text.endswith(("/", "\\")) or p.is_dir():
+        raise argparse.ArgumentTypeError(f"expected a file name, got the folder {text!r}")
+    return p
+
+
+def _out_folder(text: str) -> Path:
+    """An argparse type: a result folder's name (not empty, no NUL)."""
+    if not text.strip() or "\x00" in text:
+        raise argparse.ArgumentTypeError(f"expected an output folder, got {text!r}")
+    return Path(text)
+
+
+class _Defaults(argparse.HelpFormatter):
+    """Every option's default in its help, unless the help already says it."""
+
+    def _get_help_string(self, action):
+        text = (action.help or "").strip()
+        default = action.default
+        if default is None or default is False or default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+        if re.search(rf"\bdefault:? {re.escape(shown)}\b", text) or "(default:" in text:
+            return text
+        return f"{text} (default: {shown})" if text else f"default: {shown}"
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Defaults)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        # an option without help text still shows its default
+        if kwargs.get("help") is None and args and str(args[0]).startswith("-"):
+            kwargs["help"] = " "  # argparse prints no line for an empty help
+        return super().add_argument(*args, **kwargs)
+
+    def error(self, message):  # one line, exit 2 (argparse's own convention); it may quote what the user typed
+        self.exit(2, f"{self.prog}: error: {printable(message)}\n")
+
+
+def _ensemble(args):
+    sc = load_scenario(args.scenario)
+    if getattr(args, "from_fit", None):
+        return _ensemble_from_fit(sc, args)
+    engine = args.engine or ("batch" if args.replicates > 1 else "mesa")
+    from .._progress import bar as progress_bar
+
+    with progress_bar(args.replicates, f"{sc.name} ({engine})", "run", leave=False) as bar:
+        ens = run_ensemble(sc, replicates=args.replicates, seed=args.seed, engine=engine, progress=bar.update)
+    rec = load_record(args.record) if args.record else sc.record
+    return sc, ens, rec
+
+
+def _ensemble_from_fit(sc, args):
+    """Replicates whose parameters are drawn from a fit: one parameter set per replicate."""
+    from ..predictive import predictive_ensemble
+
+    ens = predictive_ensemble(sc, _fit_said(args.from_fit, sc), args.replicates, args.seed)
+    ens.provenance["from_fit"] = str(args.from_fit)
+    rec = load_record(args.record) if args.record else sc.record
+    return sc, ens, rec
+
+
+def _steps(total: int, desc: str, progress: bool | None = None):
+    """A progress bar of named steps on stderr (shown on a terminal), as a callback ``step(what)`` called when a
+    step is done; a step beyond ``total`` (e.g. placebo refits) extends it. Close ``step.bar`` at the end."""
+    from .._progress import bar as progress_bar
+
+    bar = progress_bar(total, desc, "step", progress)
+
+    def step(what: str) -> None:
+        if bar.n >= bar.total:
+            bar.total += 1
+        bar.update(1)
+        bar.set_postfix_str(f"done: {what}")
+
+    step.bar = bar  # the caller closes it when the work is done
+    return step
+
+
+def _format_fit(fit: pd.DataFrame) -> str:
+    """The fit table as printed; a metric no replicate defines is said in words below it, not shown empty."""
+    undefined = fit[fit["replicates"] == 0]
+    out = fit[fit["replicates"] > 0].copy()
+    for c in ("mean", "sd", "q05", "q95"):
+        out[c] = out[c].map(lambda x: "" if pd.isna(x) else f"{x:.2f}")
+    text = out.to_string(index=False)
+    if len(undefined):
+        cols = [c for c in undefined.columns if c not in ("metric", "replicates", "mean", "sd", "q05", "q95")]
+        which = ", ".join(f"{r['metric']} {' '.join(str(r[c]) for c in cols)}" for _, r in undefined.iterrows())
+        text += (
+            f"\nundefined in every replicate (too few adopters, in the record or the runs, to rank or compare): {which}"
+        )
+    return text
+
+
+def _fit_said(folder, scenario):
+    """A saved fit of ``scenario`` (another scenario's is refused first), its parameters the record does not
+    bound said in one warning line."""
+    from ..calibrate import load_fit
+
+    fit = load_fit(folder)
+    fit.apply(scenario)
+    caveat = fit.caveat()
+    if caveat:
+        warnings.warn(caveat, HarmsimWarning, stacklevel=2)
+    return fit

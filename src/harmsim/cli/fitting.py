@@ -1,0 +1,146 @@
+"""Fitting: ``harmsim calibrate`` (MLE or ABC) and ``compare-mechanisms``."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..params import RealRange
+from ..record import load_record
+from ..scenario import load_scenario
+from ._common import (
+    _int_at_least,
+    _out_folder,
+    _positive,
+    _seed,
+    _steps,
+    _year,
+)
+
+
+def add_parsers(sub) -> None:
+    """This group's subcommands, on the ``harmsim`` parser's subparsers."""
+    ca = sub.add_parser("calibrate", help="fit a scenario's parameters to the record")
+    ca.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    ca.add_argument("--method", choices=("mle", "abc"), default="mle", help="exact likelihood (mle) or ABC-SMC (abc)")
+    ca.add_argument("--free", nargs="+", metavar="NAME", help="parameters to estimate (default: all real ones)")
+    ca.add_argument("--record", default=None, help="record to fit (default: the scenario's)")
+    ca.add_argument(
+        "--observed-until",
+        type=_year,
+        metavar="YEAR",
+        help="fit on the observations up to YEAR only (a backtest's origin; inputs run further)",
+    )
+    ca.add_argument("--out", type=_out_folder, help="folder to save the fit in (fit.json, estimates.csv, trace.md)")
+    ca.add_argument("--force", action="store_true", help="replace an earlier result in --out")
+    ca.add_argument("--profile", action="store_true", help="MLE: add 95%% profile-likelihood intervals (slower)")
+    ca.add_argument("--prior", action="append", metavar="NAME=LO:HI", help="ABC: a uniform prior (repeat)")
+    ca.add_argument("--population", type=_positive, default=500, help="ABC: particles per generation")
+    ca.add_argument("--budget", type=_positive, default=100_000, help="ABC: most simulations in all")
+    ca.add_argument("--generations", type=_positive, default=8, help="ABC: most generations")
+    ca.add_argument(
+        "--min-acceptance",
+        type=float,
+        default=0.02,
+        help="ABC: stop when a generation accepts fewer of its proposals than this",
+    )
+    ca.add_argument("--seed", "-s", type=_seed, default=0, help="ABC: root seed")
+    ca.add_argument("--workers", "-w", type=_positive, default=1, help="ABC: processes")
+    cm = sub.add_parser("compare-mechanisms", help="fit every competing scenario and two baselines; rank them")
+    cm.add_argument("scenarios", nargs="*", help="scenarios to compare (default: the shipped competitors)")
+    cm.add_argument("--replicates", "-r", type=_positive, default=200, help="predictive draws per model")
+    cm.add_argument("--seed", "-s", type=_seed, default=0)
+    cm.add_argument("--no-cv", action="store_true", help="skip the leave-one-out refits (faster)")
+    cm.add_argument("--workers", "-w", type=_positive, default=1, help="processes (one model per task)")
+    cm.add_argument(
+        "--placebos",
+        type=_int_at_least(0, "a non-negative integer"),
+        default=0,
+        metavar="N",
+        help="placebo test of the agreements with N shifted and permuted schedules (19 recommended; default 0: off)",
+    )
+    cm.add_argument("--out", type=_out_folder, help="folder for the table, the verdict, the fits and the figures")
+    cm.add_argument("--force", action="store_true", help="replace an earlier result in --out")
+
+
+def cmd_calibrate(args) -> int:
+    from ..calibrate import calibrate
+
+    sc = load_scenario(args.scenario)
+    rec = load_record(args.record) if args.record else None
+    if args.method == "mle":
+        if args.prior:
+            raise ConfigError("--prior is for --method abc")
+        fit = calibrate(
+            sc,
+            method="mle",
+            record=rec,
+            free=args.free,
+            profiles=args.profile,
+            observed_until=args.observed_until,
+            progress=None,
+        )
+    else:
+        from ..space import parse_vary
+
+        priors = None
+        if args.prior:
+            priors = [parse_vary(p, sc) for p in args.prior]
+            bad = [p.name for p in priors if not isinstance(p, RealRange)]
+            if bad:
+                raise ConfigError(f"--prior needs real ranges NAME=LO:HI; not real: {', '.join(bad)}")
+        fit = calibrate(
+            sc,
+            method="abc",
+            record=rec,
+            free=args.free,
+            priors=priors,
+            population=args.population,
+            budget=args.budget,
+            generations=args.generations,
+            min_acceptance=args.min_acceptance,
+            seed=args.seed,
+            workers=args.workers,
+            observed_until=args.observed_until,
+            progress=None,
+        )
+    print(fit.summary())
+    print(f"({fit.log.get('seconds', 0):.1f} s)")
+    if args.out:
+        paths = fit.save(args.out, force=args.force)
+        print(f"wrote {', '.join(p.name for p in paths)} to {args.out}")
+    return 0
+
+
+def cmd_compare_mechanisms(args) -> int:
+    from ..calibrate.comparison import COMPETITORS, compare_mechanisms
+
+    names = args.scenarios or list(COMPETITORS)
+    scenarios = {}
+    for n in names:
+        sc = load_scenario(n)
+        scenarios[sc.name] = sc
+    step = _steps(len(scenarios) + 1, "compare-mechanisms")
+    try:
+        comp = compare_mechanisms(
+            list(scenarios.values()),
+            replicates=args.replicates,
+            seed=args.seed,
+            cross_validate=not args.no_cv,
+            placebos=args.placebos,
+            workers=args.workers,
+            progress=step,
+        )
+    finally:
+        step.bar.close()
+    print(comp)
+    if args.out:
+        from ..calibrate.report import write_comparison
+
+        paths = write_comparison(
+            comp, scenarios, args.out, replicates=args.replicates, seed=args.seed, force=args.force
+        )
+        print(f"wrote {len(paths)} files and the fits to {args.out}")
+    return 0
+
+
+#: the command names of this group and their handlers
+COMMANDS = {"calibrate": cmd_calibrate, "compare-mechanisms": cmd_compare_mechanisms}

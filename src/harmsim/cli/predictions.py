@@ -1,0 +1,161 @@
+"""Predictions from a fit: ``harmsim forecast``, ``counterfactual`` and ``backtest``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..scenario import load_scenario
+from ._common import (
+    _fit_said,
+    _out_folder,
+    _positive,
+    _seed,
+    _year,
+)
+
+
+def add_parsers(sub) -> None:
+    """This group's subcommands, on the ``harmsim`` parser's subparsers."""
+    fc = sub.add_parser("forecast", help="forecast adoption past the end of observation from a fit")
+    fc.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    fc.add_argument("--from-fit", type=Path, metavar="DIR", required=True, help="a saved fit (harmsim calibrate --out)")
+    fc.add_argument("--until", type=_year, required=True, metavar="YEAR", help="last year to forecast")
+    fc.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates (default 1000)")
+    fc.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    fc.add_argument(
+        "--unobserved",
+        choices=("exchangeable", "scenario"),
+        default="exchangeable",
+        help="offset of an instrument with no adoption observed: drawn like the others' (exchangeable) or as the "
+        "scenario sets it (scenario)",
+    )
+    fc.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
+    fc.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
+    fc.add_argument("--out", type=_out_folder, required=True, help="output folder")
+    fc.add_argument("--force", action="store_true", help="replace an earlier result in --out")
+    fc.add_argument("--no-figures", action="store_true", help="write tables only")
+    cf = sub.add_parser("counterfactual", help="run a fitted scenario with and without a change file, paired")
+    cf.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    cf.add_argument("--from-fit", type=Path, metavar="DIR", help="draw parameters from a saved fit (default: none)")
+    cf.add_argument("--change", type=Path, required=True, metavar="FILE", help="change file (TOML)")
+    cf.add_argument("--until", type=_year, metavar="YEAR", help="last year (default: the scenario's end)")
+    cf.add_argument("--replicates", "-r", type=_positive, default=500, help="paired replicates (default 500)")
+    cf.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    cf.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
+    cf.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
+    cf.add_argument("--out", type=_out_folder, required=True, help="output folder")
+    cf.add_argument("--force", action="store_true", help="replace an earlier result in --out")
+    cf.add_argument("--no-figures", action="store_true", help="write tables only")
+    bt = sub.add_parser(
+        "backtest", help="fit at earlier origins, forecast to the record's end, score against baselines"
+    )
+    bt.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+    bt.add_argument(
+        "--origins", default="2005,2008,2011", help="last observed years, comma-separated (default 2005,2008,2011)"
+    )
+    bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
+    bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
+    bt.add_argument("--out", type=_out_folder, required=True, help="output folder")
+    bt.add_argument("--force", action="store_true", help="replace an earlier result in --out")
+    bt.add_argument("--no-figures", action="store_true", help="write tables only")
+
+
+def _extended(sc, rules):
+    """The scenario with ``--extend INPUT=RULE`` rules added."""
+    if not rules:
+        return sc
+    parsed = {}
+    for text in rules:
+        name, sep, rule = text.partition("=")
+        if not sep or not name or not rule:
+            raise ConfigError(f"--extend {text!r}: expected INPUT=RULE, e.g. gdp_pc=trend:5")
+        parsed[name.strip()] = rule.strip()
+    return sc.with_extension(parsed)
+
+
+def cmd_forecast(args) -> int:
+    from ..forecast import forecast
+
+    sc = _extended(load_scenario(args.scenario), args.extend)
+    fit = _fit_said(args.from_fit, sc)
+    f = forecast(
+        sc,
+        fit,
+        until=args.until,
+        replicates=args.replicates,
+        seed=args.seed,
+        unobserved=args.unobserved,
+        workers=args.workers,
+    )
+    f.provenance["from_fit"] = str(args.from_fit)
+    paths = f.save(args.out, figures=not args.no_figures, force=args.force)
+    print(
+        f"{sc.name}: forecast from {f.origin} (end of observation) to {f.until}, {len(f.seeds)} replicates, "
+        f"parameters from the {fit.method.upper()} fit in {args.from_fit}"
+    )
+    for note in f.provenance["forecast"]["choices"]:
+        print(f"  {note}")
+    for name, rule, lo, hi in f.scenario.world.extended:
+        print(f"  input {name} extended by '{rule}' over {lo}-{hi}")
+    last = f.fan[f.fan["year"] == f.until].set_index("instrument")
+    now = f.fan[f.fan["year"] == f.origin].set_index("instrument")
+    print(f"\nstates that have adopted, {f.origin} -> {f.until} (median and 90% interval):")
+    for k in sc.world.instruments:
+        print(
+            f"  {k:<14} {int(now.loc[k, 'q50']):>2} -> {last.loc[k, 'q50']:>4.1f}  "
+            f"[{last.loc[k, 'q05']:.0f}, {last.loc[k, 'q95']:.0f}]"
+        )
+    print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def cmd_counterfactual(args) -> int:
+    from ..counterfactual import counterfactual
+    from ..interventions import load_change
+
+    sc = _extended(load_scenario(args.scenario), args.extend)
+    fit = _fit_said(args.from_fit, sc) if args.from_fit else None
+    cf = counterfactual(
+        sc,
+        fit,
+        load_change(args.change),
+        until=args.until,
+        replicates=args.replicates,
+        seed=args.seed,
+        workers=args.workers,
+    )
+    print(cf.report())
+    paths = cf.save(args.out, figures=not args.no_figures, force=args.force)
+    print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def cmd_backtest(args) -> int:
+    from ..backtest import backtest
+
+    try:
+        origins = [int(x) for x in args.origins.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--origins {args.origins!r}: expected years separated by commas, e.g. 2005,2008,2011"
+        ) from None
+    sc = load_scenario(args.scenario)
+    bt = backtest(
+        sc,
+        origins,
+        replicates=args.replicates,
+        seed=args.seed,
+        workers=args.workers,
+        progress=lambda what: print(f"fitting and forecasting {what}", file=sys.stderr, flush=True),
+    )
+    print(bt.summary())
+    paths = bt.save(args.out, figures=not args.no_figures, force=args.force)
+    print(f"wrote {len(paths)} files and {len(bt.fits)} fits to {args.out}")
+    return 0
+
+
+#: the command names of this group and their handlers
+COMMANDS = {"forecast": cmd_forecast, "counterfactual": cmd_counterfactual, "backtest": cmd_backtest}

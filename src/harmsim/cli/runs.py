@@ -1,0 +1,147 @@
+"""Running a scenario: ``harmsim run`` (tables and figures) and ``compare`` (its fit to the record, or two
+scenarios on the same seeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .._output import ResultFolder
+from ..compare import compare
+from ..errors import ConfigError
+from ..record import load_record
+from ..run import ENGINES, run_ensemble
+from ..scenario import load_scenario
+from ._common import (
+    _ensemble,
+    _format_fit,
+    _out_file,
+    _out_folder,
+    _positive,
+    _seed,
+)
+
+
+def add_parsers(sub) -> None:
+    """This group's subcommands, on the ``harmsim`` parser's subparsers."""
+    for name, helptext in (
+        ("run", "run a scenario and write tables and figures"),
+        ("compare", "run a scenario and print its fit to the observed record"),
+    ):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
+        if name == "compare":
+            c.add_argument(
+                "other",
+                nargs="?",
+                help="a second scenario: both run on the same seeds, and their fits compared replicate by replicate",
+            )
+        c.add_argument(
+            "--replicates",
+            "-r",
+            type=_positive,
+            default=100 if name == "compare" else 1,
+            help="replicates (compare: for the fit table's spread; run: 1 is one Mesa run to inspect)",
+        )
+        c.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+        c.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default=None,
+            help="batch (default for more than one replicate) or mesa",
+        )
+        c.add_argument("--record", default=None, help="record to compare with (default: the scenario's)")
+        if name == "run":
+            c.add_argument("--out", type=_out_folder, required=True, help="output folder")
+            c.add_argument("--force", action="store_true", help="replace an earlier result in --out")
+            c.add_argument(
+                "--from-fit",
+                type=Path,
+                metavar="DIR",
+                help="draw each replicate's parameters from a saved fit",
+            )
+            c.add_argument("--no-figures", action="store_true", help="write tables only")
+        else:
+            c.add_argument("--out", type=_out_file, help="also write the fit table as CSV")
+
+
+def cmd_run(args) -> int:
+    sc, ens, rec = _ensemble(args)
+    with ResultFolder(args.out, "run", args.force) as rf:
+        rf.add(_write_run(rf.path, sc, ens, rec, args))
+    paths = rf.final
+    pred = ens.provenance.get("predictive")
+    how = f"parameters drawn from the {pred['fit'].upper()} fit in {args.from_fit}" if pred else "scenario's parameters"
+    print(f"{sc.name}: {ens.replicates} replicate(s), {how}, seed {args.seed}, engine {ens.provenance['engine']}")
+    print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def _write_run(out: Path, sc, ens, rec, args) -> list[Path]:
+    paths = ens.write(out)
+    fit = compare(ens, rec)
+    fit.to_csv(out / "fit.csv", index=False)
+    paths.append(out / "fit.csv")
+    if not args.no_figures:
+        for stem, f in ens.plot.all(rec).items():
+            for ext in ("png", "pdf"):
+                p = out / f"{stem}.{ext}"
+                f.savefig(p, dpi=200)
+                paths.append(p)
+    return paths
+
+
+def cmd_compare(args) -> int:
+    if args.other is not None:
+        return _compare_two(args)
+    sc, ens, rec = _ensemble(args)
+    fit = compare(ens, rec)
+    print(
+        f"{sc.name} vs record '{rec.name}': {ens.replicates} replicates, seed {args.seed}, "
+        f"engine {ens.provenance['engine']}"
+    )
+    print(_format_fit(fit))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        fit.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _compare_two(args) -> int:
+    """harmsim compare A B: both on the same seeds, their fits' paired differences."""
+    from ..compare import compare_paired
+
+    if getattr(args, "from_fit", None):
+        raise ConfigError("compare A B runs each scenario's own parameters; --from-fit is for one scenario")
+    a, b = load_scenario(args.scenario), load_scenario(args.other)
+    engine = args.engine or "batch"
+    ens_a = run_ensemble(a, replicates=args.replicates, seed=args.seed, engine=engine)
+    ens_b = run_ensemble(b, seeds=ens_a.seeds, engine=engine)
+    rec = load_record(args.record) if args.record else a.record
+    table = compare_paired(ens_a, ens_b, rec)
+    print(
+        f"{b.name} (b) against {a.name} (a), record '{rec.name}': {ens_a.replicates} paired replicates on the same "
+        f"seeds (root seed {args.seed}); difference = b - a, its standard error over replicates"
+    )
+    shown = table[table["replicates"] > 0].copy()
+    for c in ("mean_a", "mean_b", "difference", "se", "q05", "q95"):
+        shown[c] = shown[c].map(lambda x: "" if pd.isna(x) else f"{x:.3f}")
+    print(shown.to_string(index=False))
+    overall = table[(table["item"] == "all")].set_index("metric")["better"]
+    words = {
+        "a": f"{a.name} fits better",
+        "b": f"{b.name} fits better",
+        "cannot tell": "the runs cannot tell them apart",
+    }
+    print("overall: " + "; ".join(f"{m}: {words[v]}" for m, v in overall.items()) + " (lower errors are better)")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}")
+    return 0
+
+
+#: the command names of this group and their handlers
+COMMANDS = {"run": cmd_run, "compare": cmd_compare}
