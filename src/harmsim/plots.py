@@ -1,9 +1,18 @@
 """Figures from tidy tables: each function draws on an Axes and returns it.
 
-Nothing here computes a statistic: the tables come from
-:func:`harmsim.compare.observed_curves`, :func:`~harmsim.compare.simulated_curves`,
-:func:`~harmsim.compare.year_ranges` and the record. :func:`figure_cumulative`
-and :func:`figure_timeline` lay the panels out for every instrument.
+Nothing here computes a statistic: the tables come from :mod:`harmsim.compare`
+(observed and simulated curves, year ranges), :mod:`harmsim.tables`, the
+record and the result objects. By result:
+
+* runs and ensembles: :func:`plot_cumulative`, :func:`plot_timeline` and their
+  panels :func:`figure_cumulative`, :func:`figure_timeline`;
+* the dashboard: :func:`plot_run` (:func:`plot_run_frame`, :func:`plot_run_line`),
+  :func:`figure_run`, :func:`plot_states` (:func:`plot_state_map`, :func:`plot_rings`);
+* forecasts and backtests: :func:`plot_fan`, :func:`figure_fan`, :func:`figure_backtest`;
+* counterfactuals: :func:`plot_difference`, :func:`figure_differences`;
+* sweeps and sensitivity analyses: :func:`plot_response`, :func:`plot_landscape`,
+  :func:`plot_indices`;
+* mechanism comparison: :func:`plot_pit`.
 """
 
 from __future__ import annotations
