@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import harmsim
-from harmsim import batch
 from harmsim.calibrate import calibrate
 from harmsim.calibrate.abc import distance
-from harmsim.compare import aligned_years, fit_metrics, target
-from harmsim.params import RealRange
+from harmsim.model import batch
+from harmsim.model.params import RealRange
+from harmsim.scoring.compare import aligned_years, fit_metrics, target
 
 PRIORS = [
     RealRange("hazard.intercept", -5, 0),

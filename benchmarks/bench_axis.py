@@ -30,9 +30,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import harmsim  # noqa: E402
-from harmsim import batch  # noqa: E402
-from harmsim.run import run_draws  # noqa: E402
-from harmsim.sweep import evaluate  # noqa: E402
+from harmsim.analysis.run import run_draws  # noqa: E402
+from harmsim.analysis.sweep import evaluate  # noqa: E402
+from harmsim.model import batch  # noqa: E402
 
 PRIORS = {
     "agreements.threshold_nonbinding": (0.0, 0.5),

@@ -80,7 +80,7 @@ def mle_part(sc):
 
 def abc_part(sc, a):
     """ABC-SMC with 1e5 simulations, and the fixed-parameter batch engine in the same run."""
-    from harmsim import batch
+    from harmsim.model import batch
 
     seeds = harmsim.spawn_seeds(4, 20_000)
     t = time.perf_counter()

@@ -39,10 +39,9 @@ import pandas as pd  # noqa: E402
 
 import harmsim  # noqa: E402
 import harmsim.rng  # noqa: E402
-from harmsim import batch  # noqa: E402
 from harmsim._mesa import mesa  # noqa: E402
-from harmsim.model import HarmonizationModel  # noqa: E402
-from harmsim.synthetic import synthetic_region, synthetic_scenario  # noqa: E402
+from harmsim.model import HarmonizationModel, batch  # noqa: E402
+from harmsim.model.synthetic import synthetic_region, synthetic_scenario  # noqa: E402
 
 
 class _Agent(mesa.Agent):
@@ -218,7 +217,7 @@ def main(argv=None):
 
 def parameter_axis(sc, R: int) -> None:
     """5. One parameter set per replicate (the parameter axis) against one set for all, and one call per set."""
-    from harmsim.space import bounds_of
+    from harmsim.model.space import bounds_of
 
     names = ["hazard.intercept", "diffusion.strength", "agreements.nonbinding", "push_pull.migration"]
     g = np.random.default_rng(np.random.SeedSequence(5))

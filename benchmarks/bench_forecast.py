@@ -16,8 +16,8 @@ import argparse
 import time
 
 import harmsim
+from harmsim.analysis.forecast import forecast
 from harmsim.calibrate import calibrate
-from harmsim.forecast import forecast
 
 
 def main(argv=None):

@@ -18,9 +18,9 @@ import pandas as pd
 
 import harmsim
 from harmsim.calibrate import calibrate
-from harmsim.record import record_from_tables
-from harmsim.scenario import scenario_from_dict
-from harmsim.synthetic import synthetic_region
+from harmsim.data.record import record_from_tables
+from harmsim.model.scenario import scenario_from_dict
+from harmsim.model.synthetic import synthetic_region
 
 TRUTH = {"hazard.intercept": -3.0, "diffusion.strength": 2.0, "prerequisites.bundle": 1.5}
 

@@ -3,8 +3,8 @@
     python benchmarks/bench_scores.py [--replicates 200] [--backtest-replicates 1000] [--no-backtest] [--workers 2]
 
 Measures what docs/calibration.md reports against the goals set for the
-calibrated baseline (the scores themselves are defined in harmsim.scores and
-harmsim.backtest):
+calibrated baseline (the scores themselves are defined in harmsim.scoring.scores and
+harmsim.analysis.backtest):
 
 * 90% predictive intervals covering 85-95% of the observed adoption years;
 * in-sample median error of adoption years of 2.0 years or less;
@@ -26,8 +26,8 @@ import time
 import pandas as pd
 
 import harmsim
-from harmsim.backtest import backtest
-from harmsim.calibrate.comparison import COMPETITORS, compare_mechanisms
+from harmsim.analysis.backtest import backtest
+from harmsim.analysis.comparison import COMPETITORS, compare_mechanisms
 
 MODELS = (*COMPETITORS, "heterogeneity")
 BACKTESTED = ("baseline", "baseline_trend", "heterogeneity")

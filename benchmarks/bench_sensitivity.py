@@ -16,7 +16,7 @@ import sys
 import time
 
 import harmsim
-from harmsim.sensitivity import sensitivity
+from harmsim.analysis.sensitivity import sensitivity
 
 
 def main(argv=None) -> int:

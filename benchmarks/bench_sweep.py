@@ -17,7 +17,7 @@ import time
 import pandas as pd
 
 import harmsim
-from harmsim.sweep import sweep
+from harmsim.analysis.sweep import sweep
 
 VARY = ["diffusion.strength=0:4", "agreements.nonbinding=0:1.5"]
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import pandas as pd
 
 import harmsim
+from harmsim.analysis.counterfactual import counterfactual
 from harmsim.calibrate import calibrate
-from harmsim.counterfactual import counterfactual
-from harmsim.interventions import load_change
+from harmsim.model.interventions import load_change
 
 CHANGES = (
     "no_2004_declaration",

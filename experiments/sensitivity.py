@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import harmsim
-from harmsim.sensitivity import sensitivity
+from harmsim.analysis.sensitivity import sensitivity
 
 #: outputs the summary describes in words
 OUTPUTS = ("year_mae", "curve_mad", "adopted.tip_law", "adopted.asean_mlat", "median_year.asean_mlat")

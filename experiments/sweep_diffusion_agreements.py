@@ -17,8 +17,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 import harmsim
-from harmsim.plots import plot_landscape, plot_response
-from harmsim.sweep import landscape, sweep
+from harmsim.analysis.sweep import landscape, sweep
+from harmsim.output.plots import plot_landscape, plot_response
 
 
 def main(argv=None):

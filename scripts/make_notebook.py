@@ -53,7 +53,7 @@ CELLS = [
     ("md", "## A fit to the record, and what it predicts"),
     (
         "code",
-        "from harmsim.calibrate import calibrate\nfrom harmsim.predictive import predictive_ensemble\n\n"
+        "from harmsim.calibrate import calibrate\nfrom harmsim.analysis.predictive import predictive_ensemble\n\n"
         "fit = calibrate(sc)\nfit",
     ),
     ("code", "print(fit.summary())"),
@@ -61,7 +61,7 @@ CELLS = [
     ("md", "## Which parameters matter (Morris screening over the scenario's declared ranges)"),
     (
         "code",
-        "from harmsim.sensitivity import sensitivity\n\n"
+        "from harmsim.analysis.sensitivity import sensitivity\n\n"
         "res = sensitivity(sc, method='morris', base=4, replicates=5, seed=0)\n"
         "print(res.summary('year_mae'))",
     ),

@@ -44,7 +44,7 @@ def mle_table():
 
 
 def sweep_table():
-    from harmsim.sweep import sweep
+    from harmsim.analysis.sweep import sweep
 
     sc = harmsim.load_scenario(ROOT / "scenarios" / "baseline.toml")
     vary = ["diffusion.strength=0:2:3", "agreements.nonbinding=0:1:2"]
@@ -53,7 +53,7 @@ def sweep_table():
 
 def abc_table():
     from harmsim.calibrate import calibrate
-    from harmsim.params import RealRange
+    from harmsim.model.params import RealRange
 
     sc = harmsim.load_scenario(ROOT / "scenarios" / "diffusion_only.toml")
     priors = [RealRange("hazard.intercept", -5, 0), RealRange("diffusion.strength", -2, 5)]

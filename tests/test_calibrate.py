@@ -10,12 +10,12 @@ import pytest
 from scipy.special import expit
 
 import harmsim
-import harmsim.params
+import harmsim.model.params
 from harmsim.calibrate import calibrate, history, load_fit, loglik, loglik_cells
 from harmsim.cli import main
+from harmsim.data.record import record_from_tables
 from harmsim.errors import CalibrationError
-from harmsim.record import record_from_tables
-from harmsim.scenario import scenario_from_dict
+from harmsim.model.scenario import scenario_from_dict
 
 
 def tiny_record(adoptions):
@@ -179,7 +179,7 @@ def test_bad_fit_folder(tmp_path):
 @pytest.mark.statistical
 def test_parameter_recovery_on_synthetic_records():
     """Records simulated from known parameters are fitted back; 95% intervals cover the truth."""
-    from harmsim.synthetic import synthetic_region
+    from harmsim.model.synthetic import synthetic_region
 
     region = synthetic_region(40, 3, seed=5)
     truth = {"hazard.intercept": -3.0, "diffusion.strength": 2.0, "prerequisites.bundle": 1.5}
@@ -257,7 +257,10 @@ def test_abc_and_mle_agree_within_their_uncertainty(name, free):
 def test_abc_stops_when_no_proposal_falls_inside_the_priors(monkeypatch):
     """A proposal kernel far wider than the priors used to loop forever; the generation now stops and says why."""
     sc = harmsim.load_scenario("diffusion_only")
-    priors = [harmsim.params.RealRange("hazard.intercept", -5, 0), harmsim.params.RealRange("diffusion.strength", 0, 3)]
+    priors = [
+        harmsim.model.params.RealRange("hazard.intercept", -5, 0),
+        harmsim.model.params.RealRange("diffusion.strength", 0, 3),
+    ]
     monkeypatch.setattr(np.linalg, "cholesky", lambda a: 1e6 * np.eye(len(a)))
     with pytest.warns(harmsim.HarmsimWarning, match=r"stopped early \(every proposal fell outside the priors\)"):
         fit = calibrate(sc, "abc", priors=priors, population=20, budget=200, generations=3, seed=1)
@@ -268,8 +271,8 @@ def test_abc_stops_when_no_proposal_falls_inside_the_priors(monkeypatch):
 def test_abc_is_reproducible_on_any_worker_count(tmp_path):
     sc = harmsim.load_scenario("diffusion_only")
     priors = [
-        harmsim.params.RealRange("hazard.intercept", -5, 0),
-        harmsim.params.RealRange("diffusion.strength", -2, 5),
+        harmsim.model.params.RealRange("hazard.intercept", -5, 0),
+        harmsim.model.params.RealRange("diffusion.strength", -2, 5),
     ]
     kw = dict(priors=priors, population=50, budget=400, generations=3, seed=11)
     one = calibrate(sc, "abc", **kw)
@@ -287,8 +290,8 @@ def test_abc_is_reproducible_on_any_worker_count(tmp_path):
 @pytest.mark.parametrize(
     ("priors", "pattern"),
     [
-        ([harmsim.params.RealRange("diffusion.strenght", 0, 1)], "unknown parameter"),
-        ([harmsim.params.RealRange("diffusion.strength", 1, 1)], "lo < hi"),
+        ([harmsim.model.params.RealRange("diffusion.strenght", 0, 1)], "unknown parameter"),
+        ([harmsim.model.params.RealRange("diffusion.strength", 1, 1)], "lo < hi"),
         ([], "at least one prior"),
     ],
 )
@@ -306,7 +309,7 @@ def test_bad_prior_on_the_command_line(capsys):
 @pytest.fixture(scope="module")
 def comparison():
     """One comparison serves several tests: four scenarios (two identical on the record), placebo schedules."""
-    from harmsim.calibrate.comparison import compare_mechanisms
+    from harmsim.analysis.comparison import compare_mechanisms
 
     scs = {n: harmsim.load_scenario(n) for n in ("baseline", "binding_only", "no_asean", "diffusion_only")}
     comp = compare_mechanisms(list(scs.values()), replicates=20, seed=1, cross_validate=False, placebos=2, workers=2)
@@ -314,7 +317,7 @@ def comparison():
 
 
 def test_compare_mechanisms_table_and_verdict(tmp_path, comparison):
-    from harmsim.calibrate.report import write_comparison
+    from harmsim.analysis.report import write_comparison
 
     comp, scs = comparison
     t = comp.table.set_index("model")
@@ -336,7 +339,7 @@ def test_compare_mechanisms_table_and_verdict(tmp_path, comparison):
 
 def test_leave_one_out_scores_are_predictive():
     """A held-out state's predictive log-likelihood is below its in-sample contribution."""
-    from harmsim.calibrate.comparison import _loo_model
+    from harmsim.analysis.comparison import _loo_model
 
     sc = harmsim.load_scenario("diffusion_only")
     fit = calibrate(sc)
@@ -348,7 +351,7 @@ def test_leave_one_out_scores_are_predictive():
 
 
 def test_bass_fit():
-    from harmsim.calibrate.comparison import BassLink, fit_bass
+    from harmsim.analysis.comparison import BassLink, fit_bass
 
     sc = harmsim.load_scenario("diffusion_only")
     b = fit_bass(sc, sc.record)
@@ -478,7 +481,7 @@ def test_models_identical_on_the_record_are_reported_once(comparison):
 
 @pytest.mark.slow
 def test_compare_mechanisms_on_two_workers_gives_the_same_result():
-    from harmsim.calibrate.comparison import compare_mechanisms
+    from harmsim.analysis.comparison import compare_mechanisms
 
     scs = [harmsim.load_scenario(n) for n in ("diffusion_only", "push_pull_only")]
     one = compare_mechanisms(scs, replicates=10, seed=3, cross_validate=False)
@@ -522,8 +525,8 @@ def test_arrival_thresholds_are_the_values_that_reproduce_the_recorded_dates():
     """Endogenous arrival run over the record's own adoptions arrives at the recorded year exactly for thresholds
     in the reported interval (checked on a grid, with the HSU members' unknown years at either end)."""
     from harmsim.calibrate.arrival import arrival_statement, arrival_thresholds
-    from harmsim.observations import BEFORE, DATED, INTERVAL, observations
-    from harmsim.world import NEVER
+    from harmsim.data.observations import BEFORE, DATED, INTERVAL, observations
+    from harmsim.data.world import NEVER
 
     sc = harmsim.load_scenario("endogenous")
     table = arrival_thresholds(sc).set_index("agreement")

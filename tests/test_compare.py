@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import harmsim
-from harmsim.results import RunResult
-from harmsim.tables import cumulative_counts
+from harmsim.model.tables import cumulative_counts
+from harmsim.output.results import RunResult
 
 
 def as_run(baseline, years: pd.DataFrame) -> RunResult:
@@ -88,7 +88,7 @@ def test_cumulative_counts():
 def test_kendall_tau_b_matches_scipy():
     from scipy.stats import kendalltau
 
-    from harmsim.compare import kendall_tau_b
+    from harmsim.scoring.compare import kendall_tau_b
 
     g = np.random.default_rng(0)
     obs = g.integers(2000, 2010, (12, 3)).astype(float)
@@ -103,7 +103,7 @@ def test_kendall_tau_b_matches_scipy():
 
 def test_compliance_curves_by_hand(record):
     """Compliance with the 1997 Declaration (laws and UNTOC) from the record: 7 of 20 cells by 2004."""
-    from harmsim.compare import compliance_curves
+    from harmsim.scoring.compare import compliance_curves
 
     sc = harmsim.load_scenario("baseline")
     c = compliance_curves(record.adoptions, sc.world, ["decl_transnational_crime_1997"]).set_index("year")["share"]

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 import harmsim
-from harmsim import batch
 from harmsim.calibrate.likelihood import history, loglik
-from harmsim.mechanisms import REGISTRY
-from harmsim.scenario import scenario_from_dict
+from harmsim.model import batch
+from harmsim.model.mechanisms import REGISTRY
+from harmsim.model.scenario import scenario_from_dict
 
 from . import test_mechanisms as contract
 
@@ -29,7 +29,7 @@ def portfolio():
     text = GUIDE.read_text()
     block = re.search(r"<!-- example mechanism[^>]*-->\s*```python\n(.*?)```", text, re.S)
     assert block, "docs/contributing.md lost its example mechanism"
-    module = types.ModuleType("harmsim.mechanisms.portfolio")
+    module = types.ModuleType("harmsim.model.mechanisms.portfolio")
     exec(compile(block.group(1), str(GUIDE), "exec"), module.__dict__)
     sys.modules[module.__name__] = module
     REGISTRY["portfolio"] = module.Portfolio

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 
 import harmsim
-from harmsim.backtest import backtest
+from harmsim.analysis.backtest import backtest
+from harmsim.analysis.counterfactual import counterfactual
 from harmsim.calibrate import calibrate
 from harmsim.cli import main
-from harmsim.counterfactual import counterfactual
+from harmsim.data.world import NEVER
 from harmsim.errors import ConfigError
-from harmsim.interventions import Change, load_change
-from harmsim.scenario import scenario_from_dict
-from harmsim.scores import outcome_distribution
-from harmsim.world import NEVER
+from harmsim.model.interventions import Change, load_change
+from harmsim.model.scenario import scenario_from_dict
+from harmsim.scoring.scores import outcome_distribution
 
 from .test_calibrate import record_with_adoptions
 
@@ -161,7 +161,7 @@ def test_outcome_distribution_by_hand():
 @pytest.mark.statistical
 def test_true_parameters_beat_the_baselines_on_a_synthetic_region():
     """A record simulated from known parameters: forecasts with the truth beat uniform and constant hazard."""
-    from harmsim.synthetic import synthetic_region
+    from harmsim.model.synthetic import synthetic_region
 
     region = synthetic_region(50, 3, seed=8)
     spec = {
@@ -196,7 +196,7 @@ def test_backtest_command_on_the_record(tmp_path, capsys):
 # Placebo agreements -------------------------------------------------------------------------------
 def _placebo_pvalues(effect: float, n_records: int) -> list[float]:
     from harmsim.calibrate.placebo import placebo_test
-    from harmsim.synthetic import synthetic_region
+    from harmsim.model.synthetic import synthetic_region
 
     region = synthetic_region(40, 3, seed=12)
     mech = {"agreements": {"nonbinding": effect, "binding": 0.0}}
@@ -221,7 +221,7 @@ def test_placebo_p_values_uniform_without_agreement_effects_and_small_with_them(
 
 def test_the_figure_marks_what_the_change_did_to_the_agreements(record):
     """#23 item 16. Before: the counterfactual figure drew a removed declaration as an ordinary one."""
-    from harmsim.plots import agreement_marks
+    from harmsim.output.plots import agreement_marks
 
     sc = harmsim.load_scenario("baseline")
     gone = Change.from_dict({"agreements": [{"remove": "decl_tip_2004"}]}).apply(record)

@@ -21,10 +21,10 @@ import pytest
 
 import harmsim
 from harmsim import HarmonizationModel
-from harmsim.batch import simulate
 from harmsim.calibrate import calibrate
 from harmsim.cli import main
 from harmsim.errors import CalibrationError, ConfigError
+from harmsim.model.batch import simulate
 
 solara = pytest.importorskip("solara", reason="the dashboard needs pip install 'harmsim[viz]'")
 from harmsim import dashboard  # noqa: E402

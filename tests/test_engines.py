@@ -21,7 +21,7 @@ import pytest
 import harmsim
 from harmsim._mesa import mesa
 from harmsim.model import HarmonizationModel
-from harmsim.synthetic import synthetic_region, synthetic_scenario
+from harmsim.model.synthetic import synthetic_region, synthetic_scenario
 
 from .conftest import SCENARIOS
 
@@ -53,7 +53,7 @@ def test_engines_identical_over_many_seeds(baseline):
 
 
 def test_chunked_batch_equals_unchunked(baseline, monkeypatch):
-    import harmsim.batch as batch
+    import harmsim.model.batch as batch
 
     seeds = harmsim.spawn_seeds(4, 25)
     whole = harmsim.run_ensemble(baseline, seeds=seeds).adoptions
@@ -149,7 +149,7 @@ def test_constructor_follows_mesa_conventions(baseline):
 def test_ambiguous_keywords_are_refused():
     from types import SimpleNamespace
 
-    from harmsim.scenario import keyword_parameters
+    from harmsim.model.scenario import keyword_parameters
 
     fake = SimpleNamespace(
         name="fake",
@@ -224,7 +224,7 @@ def test_memory_flat_over_10000_mesa_runs(baseline):
 def test_import_does_not_change_the_start_method():
     code = (
         "import multiprocessing as mp; b = mp.get_start_method(allow_none=True); "
-        "import harmsim, harmsim.sweep, harmsim.model; print(b, mp.get_start_method(allow_none=True))"
+        "import harmsim, harmsim.analysis.sweep, harmsim.model; print(b, mp.get_start_method(allow_none=True))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == out[1]
@@ -233,7 +233,7 @@ def test_import_does_not_change_the_start_method():
 def test_mesa_is_imported_only_with_the_mesa_model():
     """The batch engine, sweeps' workers and the CLI's start-up do without Mesa; the model's classes load it."""
     code = (
-        "import sys, harmsim, harmsim.sweep, harmsim.sensitivity, harmsim.cli; "
+        "import sys, harmsim, harmsim.analysis.sweep, harmsim.analysis.sensitivity, harmsim.cli; "
         "sc = harmsim.load_scenario('baseline'); harmsim.run_ensemble(sc, replicates=2, seed=0); "
         "before = 'mesa' in sys.modules; m = harmsim.HarmonizationModel; "
         "print(before, 'mesa' in sys.modules, m is harmsim.model.HarmonizationModel, hasattr(harmsim, 'nothing'))"
@@ -341,7 +341,7 @@ def test_files_put_in_the_destination_during_a_save_are_never_replaced(tmp_path,
 
 def _rows_equal_their_own_runs(sc, rows, table, seeds) -> np.ndarray:
     """One engine call over ``rows`` (scenarios) and over ``table`` (their values) equals each row's own run."""
-    from harmsim import batch
+    from harmsim.model import batch
 
     adopt, arrival = batch.simulate(sc, seeds, rows=rows)
     a_table, g_table = batch.simulate(sc, seeds, rows=table)  # the same rows as a table of values
@@ -358,8 +358,8 @@ def _rows_equal_their_own_runs(sc, rows, table, seeds) -> np.ndarray:
 def test_parameter_axis_equals_one_run_per_parameter_set(path):
     """Replicate r with parameters theta_r in one engine call equals the batch engine and the Mesa model run with
     theta_r alone, to the bit: intercept, offsets and every linear coefficient varied at random (some at 0)."""
+    from harmsim.model.space import bounds_of
     from harmsim.rng import stream
-    from harmsim.space import bounds_of
 
     sc = harmsim.load_scenario(path)
     names = ["hazard.intercept"] + [f"hazard.offsets.{k}" for k in sc.world.instruments[:3]]
@@ -389,9 +389,9 @@ def test_parameter_axis_takes_every_parameter(path):
     persistence, weights, thresholds, arrival): each row equals its own run to the bit, in one engine call, as
     a list of scenarios and as a table. Before: rows differing in a non-linear parameter were refused and the
     callers ran them one at a time, silently (ABC on `endogenous` 90x slower per simulation)."""
-    from harmsim.params import Choice, Integer, Real
+    from harmsim.model.params import Choice, Integer, Real
+    from harmsim.model.scenario import parameter_spec
     from harmsim.rng import stream
-    from harmsim.scenario import parameter_spec
 
     sc = harmsim.load_scenario(path)
     g = stream(5, path.stem)
@@ -419,8 +419,8 @@ def test_parameter_axis_takes_every_parameter(path):
 def test_endogenous_thresholds_are_one_binding_for_all_rows():
     """The agreements' thresholds travel as (R,) arrays (``row_params``): one bound mechanism for 50 rows that
     all differ, and the rows equal their own runs."""
-    from harmsim import batch
-    from harmsim.dynamics import Rows
+    from harmsim.model import batch
+    from harmsim.model.dynamics import Rows
 
     sc = harmsim.load_scenario("endogenous")
     R = 50
@@ -440,7 +440,7 @@ def test_endogenous_thresholds_are_one_binding_for_all_rows():
 
 
 def test_parameter_axis_refuses_unknown_and_non_numeric_names_in_a_matrix(baseline):
-    from harmsim import batch
+    from harmsim.model import batch
 
     het = harmsim.load_scenario("heterogeneity")
     with pytest.raises(harmsim.ConfigError, match=r"'frailty': rows that differ .* state propensities"):

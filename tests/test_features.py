@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import harmsim
-from harmsim.compare import compliance_curves, year_ranges
-from harmsim.features import Transforms, gdp_gap, log_gdp_pc, net_migration
-from harmsim.record import record_from_tables
-from harmsim.world import World
+from harmsim.data.features import Transforms, gdp_gap, log_gdp_pc, net_migration
+from harmsim.data.record import record_from_tables
+from harmsim.data.world import World
+from harmsim.scoring.compare import compliance_curves, year_ranges
 
 
 def two_states(**extra) -> harmsim.Record:
@@ -87,7 +87,7 @@ def test_compliance_curve_and_year_ranges_by_hand(world):
     c = compliance_curves(rec.adoptions, world, agreements=["d"]).set_index("year")["share"]
     # cells (A, x), (A, y), (B, x), (B, y); A adopts x in 2003, B in 2006
     assert c[2002] == 0 and c[2003] == pytest.approx(0.25) and c[2006] == pytest.approx(0.5)
-    sc = harmsim.scenario.scenario_from_dict({"hazard": {"intercept": -1.0}}, record=rec)
+    sc = harmsim.model.scenario.scenario_from_dict({"hazard": {"intercept": -1.0}}, record=rec)
     ens = harmsim.run_ensemble(sc, replicates=200, seed=4)
     r = year_ranges(ens).set_index(["state", "instrument"])
     a = ens.adoptions

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 import harmsim
+from harmsim.analysis.predictive import predictive_ensemble
 from harmsim.calibrate import calibrate
 from harmsim.cli import main
-from harmsim.compare import simulated_curves, year_ranges
-from harmsim.figures import instrument_labels, state_labels, states_by_adoption
-from harmsim.predictive import predictive_ensemble
+from harmsim.output.figures import instrument_labels, state_labels, states_by_adoption
+from harmsim.scoring.compare import simulated_curves, year_ranges
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_every_figure_of_the_command_line_is_the_result_method(tmp_path):
 
 
 def test_backtest_figure_ticks_are_the_origins():
-    from harmsim.plots import figure_backtest
+    from harmsim.output.plots import figure_backtest
 
     scores = pd.DataFrame(
         {
@@ -122,8 +122,8 @@ def test_backtest_figure_ticks_are_the_origins():
 def test_incremental_figure_names_the_agreements(ens):
     from matplotlib.figure import Figure
 
-    from harmsim.compare import compliance_curves
-    from harmsim.plots import plot_incremental
+    from harmsim.output.plots import plot_incremental
+    from harmsim.scoring.compare import compliance_curves
 
     sc = ens.scenario
     ax = Figure().subplots()

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import harmsim
+from harmsim.analysis.forecast import forecast
 from harmsim.calibrate import calibrate
 from harmsim.cli import main
+from harmsim.data.world import NEVER
 from harmsim.errors import CalibrationError, ConfigError
-from harmsim.forecast import forecast
-from harmsim.world import NEVER
 
 
 @pytest.fixture(scope="module")

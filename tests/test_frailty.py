@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 
 import harmsim
+from harmsim.analysis.predictive import latent_posterior_draws
 from harmsim.calibrate import calibrate, history, loglik, loglik_cells
 from harmsim.calibrate.likelihood import loglik_sampled, loglik_states
 from harmsim.errors import CalibrationError
-from harmsim.predictive import latent_posterior_draws
+from harmsim.model.scenario import scenario_from_dict
+from harmsim.model.synthetic import synthetic_region, synthetic_scenario
 from harmsim.rng import normals
-from harmsim.scenario import scenario_from_dict
-from harmsim.synthetic import synthetic_region, synthetic_scenario
 
 from .test_calibrate import record_with_adoptions
 

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 import harmsim
 from harmsim.calibrate import calibrate, load_fit
+from harmsim.data.record import record_from_tables
 from harmsim.errors import CalibrationError, ConfigError, RecordError
-from harmsim.interventions import Change
-from harmsim.record import record_from_tables
-from harmsim.scenario import scenario_from_dict
-from harmsim.space import parse_vary
+from harmsim.model.interventions import Change
+from harmsim.model.scenario import scenario_from_dict
+from harmsim.model.space import parse_vary
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -152,7 +152,7 @@ change_items = st.dictionaries(
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.dictionaries(st.sampled_from(CHANGE_KEYS), values | st.lists(change_items, max_size=3), max_size=4))
 def test_change_file_parser(raw):
-    from harmsim.counterfactual import _with_parameters
+    from harmsim.analysis.counterfactual import _with_parameters
 
     try:
         change = Change.from_dict(raw, where="fuzz-change.toml")
@@ -271,7 +271,7 @@ DESIGN_COLUMNS = ["diffusion.strength", "hazard.offsets.untoc", "agreements.lag"
 )
 def test_design_table_parser(baseline, columns, cells):
     """A design table of any columns and values: evaluated, or one ConfigError."""
-    from harmsim.sweep import evaluate
+    from harmsim.analysis.sweep import evaluate
 
     n = max(1, len(cells) // len(columns))
     data = {c: [cells[(i * len(columns) + j) % len(cells)] for i in range(n)] for j, c in enumerate(columns)}

@@ -19,16 +19,16 @@ import pandas as pd
 import pytest
 
 import harmsim
+from harmsim.analysis.comparison import BassLink, _simulate_bass
 from harmsim.calibrate import history, loglik, loglik_cells
-from harmsim.calibrate.comparison import BassLink, _simulate_bass
+from harmsim.data.inputs import Extension, Rule, extend_series
+from harmsim.data.observations import CENSORED, DATED, INTERVAL, UNOBSERVED, observations, observed_until
+from harmsim.data.record import record_from_tables
+from harmsim.data.world import NEVER
 from harmsim.errors import CalibrationError, ConfigError, LookaheadError
-from harmsim.inputs import Extension, Rule, extend_series
-from harmsim.mechanisms import REGISTRY, Mechanism
-from harmsim.observations import CENSORED, DATED, INTERVAL, UNOBSERVED, observations, observed_until
-from harmsim.params import Real
-from harmsim.record import record_from_tables
-from harmsim.scenario import scenario_from_dict
-from harmsim.world import NEVER
+from harmsim.model.mechanisms import REGISTRY, Mechanism
+from harmsim.model.params import Real
+from harmsim.model.scenario import scenario_from_dict
 
 RULES = {"gdp_pc": "trend:5", "population": "trend:5", "migration": "carry", "tiers": "carry"}
 
@@ -295,7 +295,7 @@ def test_reading_a_later_year_fails_in_both_engines_and_the_likelihood(monkeypat
 
 
 def test_view_hides_undecided_years():
-    from harmsim.mechanisms import PastView, State
+    from harmsim.model.mechanisms import PastView, State
 
     ay = np.array([[[2000, 2003], [2001, NEVER]]], dtype=np.int16)
     st = State(ay, np.array([[1999, 2005]], dtype=np.int16), np.array([[1990, 2004]]))

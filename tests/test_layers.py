@@ -24,12 +24,11 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 LAYERS = {
     0: "errors _version _repr _toml _limits _workers _progress _mesa _output rng",
-    1: "record inputs world observations features",
-    2: "params space mechanisms mechanisms.* dynamics scenario batch tables model interventions synthetic",
-    3: "calibrate calibrate.likelihood calibrate.mle calibrate.pooling calibrate.fit calibrate.abc calibrate.arrival "
-    "calibrate.placebo compare scores",
-    4: "results figures plots",
-    5: "run predictive forecast backtest counterfactual sweep sensitivity calibrate.comparison calibrate.report",
+    1: "data data.*",
+    2: "model model.*",
+    3: "calibrate calibrate.* scoring scoring.*",
+    4: "output output.*",
+    5: "analysis analysis.*",
     6: "__init__ cli cli.* dashboard _dashboard_app _dashboard_server",
 }
 
@@ -138,17 +137,17 @@ def test_no_import_circles(graph):
 
 def test_the_checks_can_fail(tmp_path):
     """Imports are read from the source, inside functions too, and only those under TYPE_CHECKING are passed over:
-    the upward imports of a made-up ``record`` module are found."""
-    modules = {"record": Path("x"), "dynamics": Path("y"), "scenario": Path("z"), "results": Path("w")}
+    the upward imports of a made-up ``data.record`` module are found."""
+    modules = {m: Path("x") for m in ("data.record", "model.dynamics", "model.scenario", "output.results")}
     probe = tmp_path / "record.py"
     probe.write_text(
-        "from typing import TYPE_CHECKING\nfrom . import dynamics\n\n"
-        "def f():\n    from .scenario import parameter_spec\n\n"
-        "if TYPE_CHECKING:\n    from .results import RunResult\n"
+        "from typing import TYPE_CHECKING\nfrom harmsim.model import dynamics\n\n"
+        "def f():\n    from ..model.scenario import parameter_spec\n\n"
+        "if TYPE_CHECKING:\n    from harmsim.output.results import RunResult\n"
     )
-    found = _imports("record", probe, modules)
-    assert found == {"scenario", "dynamics"}
-    assert all(_layer(t) > _layer("record") for t in found)
+    found = _imports("data.record", probe, modules)
+    assert found == {"model.scenario", "model.dynamics"}
+    assert all(_layer(t) > _layer("data.record") for t in found)
 
 
 def test_only_the_parameter_space_splits_dotted_names():
@@ -160,7 +159,7 @@ def test_only_the_parameter_space_splits_dotted_names():
     offenders = [
         f"{name} line {i}"
         for name, path in _modules().items()
-        if name != "space"
+        if name != "model.space"
         for i, line in enumerate(path.read_text().splitlines(), 1)
         if by_hand.search(line)
     ]

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 import harmsim
-from harmsim.mechanisms import REGISTRY
-from harmsim.mechanisms.base import PastView, State
-from harmsim.params import ParamSet
+from harmsim.data.world import NEVER
+from harmsim.model.mechanisms import REGISTRY
+from harmsim.model.mechanisms.base import PastView, State
+from harmsim.model.params import ParamSet
+from harmsim.model.scenario import scenario_from_dict
 from harmsim.rng import stream
-from harmsim.scenario import scenario_from_dict
-from harmsim.world import NEVER
 
 SEEDS = harmsim.spawn_seeds(2024, 400)
 RECEIVERS = {"THA", "SGP", "MYS", "BRN"}  # net receivers in 2005 migrant stocks (RECORD-PATTERNS 4)
@@ -47,7 +47,7 @@ def _bound(name, baseline):
 def test_contract(name, baseline):
     cls = REGISTRY[name]
     assert cls.name == name and cls.summary and cls.params
-    assert cls.__module__ == f"harmsim.mechanisms.{name}"  # one module per mechanism, named after it
+    assert cls.__module__ == f"harmsim.model.mechanisms.{name}"  # one module per mechanism, named after it
     doc = __import__(cls.__module__, fromlist=["x"]).__doc__
     assert "Direction" in doc, f"{name} must document the direction of its effect"
     world = baseline.world
@@ -204,7 +204,7 @@ def test_prerequisites_bundle_ratification():
 
 
 def test_peer_share_by_hand():
-    from harmsim.mechanisms.diffusion import peer_share
+    from harmsim.model.mechanisms.diffusion import peer_share
 
     W = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]], dtype=float)
     adopted = np.array([[[0.0], [1.0], [1.0]]])  # states 1 and 2 adopted
@@ -216,7 +216,7 @@ def test_peer_share_by_hand():
 
 
 def test_salience_and_compliance_by_hand():
-    from harmsim.mechanisms.agreements import compliance, salience
+    from harmsim.model.mechanisms.agreements import compliance, salience
 
     covers = np.array([[True, False], [True, True]])
     beta = np.array([0.5, 2.0])
@@ -258,7 +258,7 @@ def test_period_raises_hazards_from_its_year():
 
 def test_trend_term_by_hand(baseline):
     """linear per decade from the center, quadratic, and log(1 + years since the instrument opened)."""
-    from harmsim.mechanisms.trend import Trend
+    from harmsim.model.mechanisms.trend import Trend
 
     w = baseline.world
     p = ParamSet.build("trend", Trend.params, {"linear": 1.0, "quadratic": 0.5, "duration": 2.0, "center": 2006},
@@ -272,7 +272,7 @@ def test_trend_term_by_hand(baseline):
 
 def _variants(sc, rng, n=5):
     """``sc`` and ``n`` copies with every real parameter moved at random (some to exactly 0), within range."""
-    from harmsim.space import bounds_of
+    from harmsim.model.space import bounds_of
 
     reals = [k for k, v in sc.parameters().items() if isinstance(v, float)]
     out = [sc]
@@ -288,7 +288,7 @@ def _variants(sc, rng, n=5):
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_block_rows_equal_each_parameter_set(name, baseline):
     """A parameter block's row b is what scenario b's own Dynamics gives, to the bit: log-odds and every gate."""
-    from harmsim.dynamics import Block
+    from harmsim.model.dynamics import Block
 
     cls = REGISTRY[name]
     mechs = {m: {k: v for k, v in p.as_dict().items() if v is not None} for m, p in baseline.mechanisms}
@@ -319,8 +319,8 @@ def test_block_rows_equal_each_parameter_set(name, baseline):
 
 
 def test_block_refuses_scenarios_of_different_structure(baseline):
-    from harmsim.dynamics import Block
     from harmsim.errors import ConfigError
+    from harmsim.model.dynamics import Block
 
     other = scenario({"diffusion": {}})
     with pytest.raises(ConfigError, match="cannot share a parameter block"):
@@ -331,7 +331,7 @@ def test_block_refuses_scenarios_of_different_structure(baseline):
 def test_linear_coefficients_are_linear_to_the_bit(name, baseline):
     """What a mechanism declares linear (Mechanism.linear) is: rows of the parameter axis, each varying only
     those coefficients (some at 0), give every row's own log-odds and gates exactly."""
-    from harmsim.dynamics import Rows
+    from harmsim.model.dynamics import Rows
 
     cls = REGISTRY[name]
     mechs = {m: {k: v for k, v in p.as_dict().items() if v is not None} for m, p in baseline.mechanisms}
@@ -381,9 +381,9 @@ def test_row_params_take_one_value_per_replicate_to_the_bit(name, baseline):
     """What a mechanism declares in ``row_params`` its hooks take as (R,) arrays: rows that differ in those
     parameters, in each of the mechanism's modes (its choices), run in one engine call with one binding and
     give every row's own history exactly."""
-    from harmsim import batch
-    from harmsim.dynamics import Rows
-    from harmsim.params import Choice, Integer
+    from harmsim.model import batch
+    from harmsim.model.dynamics import Rows
+    from harmsim.model.params import Choice, Integer
 
     cls = REGISTRY[name]
     modes = [{}] + [{k: c} for k, spec in cls.params.items() if isinstance(spec, Choice) for c in spec.choices]

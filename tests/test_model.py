@@ -89,7 +89,7 @@ def test_a_run_without_collection_has_an_empty_datacollector_and_the_same_histor
     loud.run_model()
     assert len(loud.datacollector.get_model_vars_dataframe()) == len(baseline.world.years) + 1
     pd.testing.assert_frame_equal(quiet.adoptions(), loud.adoptions())
-    replacement = harmsim.model.mesa.DataCollector(model_reporters={"year": "year"})
+    replacement = harmsim.model.mesa_model.mesa.DataCollector(model_reporters={"year": "year"})
     quiet.datacollector = replacement  # a user's own collector, as in any Mesa model
     quiet.datacollector.collect(quiet)
     assert quiet.datacollector is replacement and list(replacement.get_model_vars_dataframe()["year"]) == [2015]

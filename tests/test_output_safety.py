@@ -143,8 +143,8 @@ def test_a_sweep_never_replaces_files_that_are_not_a_sweeps(tmp_path):
     assert main(args) == 0  # the same sweep: read back
     mine.write_text(mine.read_text() + "a row of my own\n")  # edited by hand: no longer the sweep's table
     from harmsim import load_scenario
-    from harmsim.space import parse_vary
-    from harmsim.sweep import sweep
+    from harmsim.analysis.sweep import sweep
+    from harmsim.model.space import parse_vary
 
     sc = load_scenario("baseline")
     with pytest.raises(ConfigError, match="never replaced"):

@@ -7,7 +7,7 @@ import pytest
 
 import harmsim
 from harmsim.errors import RecordError
-from harmsim.scenario import scenario_from_dict
+from harmsim.model.scenario import scenario_from_dict
 
 # The study, Table 1 (Criminalization): year of the specific national law.
 TABLE1 = dict(BRN=2004, KHM=2008, IDN=2007, LAO=2004, MYS=2007, MMR=2005, PHL=2003, SGP=2015, THA=2008, VNM=2012)
@@ -150,12 +150,12 @@ def test_edited_record_runs(tmp_path, baseline):
     ag = pd.read_csv(tmp_path / "agreements.csv", dtype=str, keep_default_na=False)
     ag.loc[ag["agreement"] == "decl_tip_2004", "year"] = "2002"
     ag.to_csv(tmp_path / "agreements.csv", index=False)
-    harmsim.record._load.cache_clear()
+    harmsim.data.record._load.cache_clear()
     with pytest.raises(RecordError, match=r"agreements.csv, line \d+: date 2004-11-29 does not fall in the year 2002"):
         harmsim.load_record(tmp_path)
     ag.loc[ag["agreement"] == "decl_tip_2004", "date"] = ""
     ag.to_csv(tmp_path / "agreements.csv", index=False)
-    harmsim.record._load.cache_clear()
+    harmsim.data.record._load.cache_clear()
     text = (tmp_path / "record.toml").read_text().replace('name = "asean"', 'name = "asean_moved"')
     (tmp_path / "record.toml").write_text(text)
     sc = scenario_from_dict({**baseline.to_dict(), "record": str(tmp_path)}, where="t")

@@ -98,7 +98,7 @@ def _edit(path, old, new):
 )
 def test_bad_files(folder, file, old, new, pattern):
     _edit(folder / file, old, new)
-    harmsim.record._load.cache_clear()
+    harmsim.data.record._load.cache_clear()
     with pytest.raises(RecordError, match=pattern):
         harmsim.load_record(folder)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 import harmsim
+from harmsim.analysis.sweep import sweep
 from harmsim.calibrate import calibrate
-from harmsim.sweep import sweep
 
 
 def _objects(baseline):
-    from harmsim.sensitivity import sensitivity
+    from harmsim.analysis.sensitivity import sensitivity
 
     ens = harmsim.run_ensemble(baseline, replicates=3, seed=1)
     return {

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import harmsim
-from harmsim.dynamics import LOGIT, Clamp, _positions, _take
+from harmsim.data.observations import observations
+from harmsim.data.world import NEVER
 from harmsim.errors import ConfigError
-from harmsim.observations import observations
+from harmsim.model.dynamics import LOGIT, Clamp, _positions, _take
+from harmsim.model.scenario import scenario_from_dict
 from harmsim.rng import normals, stream_keys, uniforms
-from harmsim.scenario import scenario_from_dict
-from harmsim.world import NEVER
 
 
 def test_a_row_depends_on_its_seed_alone():

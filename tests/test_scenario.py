@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import harmsim
 from harmsim.errors import ConfigError
-from harmsim.scenario import scenario_from_dict
+from harmsim.model.scenario import scenario_from_dict
 
 from .conftest import SCENARIOS
 

@@ -13,7 +13,7 @@ from harmsim.errors import ConfigError
 
 pytest.importorskip("SALib")
 
-from harmsim.sensitivity import analyze, design, problem, sensitivity
+from harmsim.analysis.sensitivity import analyze, design, problem, sensitivity
 
 #: Ishigami (a = 7, b = 0.1): analytic first-order and total indices (Sobol' and Levitan 1999)
 ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
@@ -49,7 +49,7 @@ VARY = ["diffusion.strength=0:3", "agreements.nonbinding=0:1.5", "push_pull.migr
 
 
 def test_same_indices_on_any_worker_count_and_after_a_resume(baseline, tmp_path, monkeypatch):
-    import harmsim.sweep as sw
+    import harmsim.analysis.sweep as sw
 
     kw = dict(ranges=VARY, method="morris", base=4, replicates=4, seed=5)
     one = sensitivity(baseline, **kw)
@@ -142,7 +142,7 @@ def test_a_parameter_that_cannot_act_is_said_on_the_figure():
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from harmsim.plots import plot_indices
+    from harmsim.output.plots import plot_indices
 
     t = pd.DataFrame(
         {"output": "year_mae", "parameter": ["diffusion.strength", "agreements.binding"], "S1": [0.4, 0.0],

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 import harmsim
+from harmsim.analysis.sweep import sweep
 from harmsim.cli import main
 from harmsim.errors import ConfigError
-from harmsim.params import CategoricalRange, IntegerRange, RealRange
-from harmsim.space import design, parse_vary
-from harmsim.sweep import sweep
+from harmsim.model.params import CategoricalRange, IntegerRange, RealRange
+from harmsim.model.space import design, parse_vary
 
 VARY = ["diffusion.strength=0:2:3", "agreements.nonbinding=0:1:2"]
 
@@ -159,7 +159,7 @@ def test_resume_after_kill(tmp_path):
 
 def test_resume_keeps_saved_chunks(baseline, tmp_path, monkeypatch):
     """Chunks already on disk are read back, never recomputed."""
-    import harmsim.sweep as sw
+    import harmsim.analysis.sweep as sw
 
     out = tmp_path / "s.csv"
     kw = dict(replicates=3, seed=1, chunk_size=2, out=out, progress=False)
@@ -293,7 +293,7 @@ def test_resume_state_damage_is_survived_or_said_in_one_line(baseline, tmp_path)
     # a truncated chunk
     out2 = tmp_path / "b.csv"
     parts = tmp_path / "b.csv.parts"
-    import harmsim.sweep as sw
+    import harmsim.analysis.sweep as sw
 
     real = sw._run_chunk
     calls = []
@@ -391,7 +391,7 @@ def test_a_script_without_a_main_guard_is_told_in_one_line(tmp_path):
     script = tmp_path / "unguarded.py"
     script.write_text(
         "import harmsim\n"
-        "from harmsim.sweep import sweep\n"
+        "from harmsim.analysis.sweep import sweep\n"
         "sweep(harmsim.load_scenario('baseline'), ['diffusion.strength=0:2:4'], replicates=2, workers=2,"
         " progress=False)\n"
     )
@@ -402,7 +402,7 @@ def test_a_script_without_a_main_guard_is_told_in_one_line(tmp_path):
 def test_any_design_is_evaluated_like_a_sweep(baseline, tmp_path, capsys):
     """evaluate() on a user's table gives the rows sweep() gives for the same points; --design on the command
     line; a bad design is refused before any work."""
-    from harmsim.sweep import evaluate
+    from harmsim.analysis.sweep import evaluate
 
     kw = dict(replicates=4, seed=2, progress=False)
     swept = sweep(baseline, VARY, **kw).table
@@ -430,7 +430,7 @@ def test_any_design_is_evaluated_like_a_sweep(baseline, tmp_path, capsys):
 
 
 def test_ranking_says_which_points_cannot_be_told_apart():
-    from harmsim.sweep import ranking
+    from harmsim.analysis.sweep import ranking
 
     t = pd.DataFrame({"point": [0, 1, 2], "year_mae": [2.0, 2.1, 3.0], "year_mae_se": [0.05, 0.05, 0.05]})
     r = ranking(t, n=3).set_index("point")
@@ -466,7 +466,7 @@ def test_dask_workers_get_their_arrays_from_the_heap(monkeypatch):
 
 def test_a_saved_chunk_with_undefined_metrics_is_read_back_and_a_cut_one_is_not(tmp_path):
     """An empty field is an undefined metric (kept); a line with fewer fields than the header is damage."""
-    from harmsim.sweep import _atomic_write_csv, _read_chunk
+    from harmsim.analysis.sweep import _atomic_write_csv, _read_chunk
 
     df = pd.DataFrame({"point": [4, 5], "x": [0.5, 1.5], "year_mae": [2.0, 2.5], "mean_year.actip": [np.nan, 2014.0]})
     path = tmp_path / "chunk-000002.csv"
@@ -485,7 +485,7 @@ def test_a_saved_chunk_with_undefined_metrics_is_read_back_and_a_cut_one_is_not(
 def test_ranking_counts_ties_over_every_point_and_the_best_is_tied_with_itself():
     """Before: a best point without a standard error was not 'tied with itself' (the CLI said '-1 of the next
     2 points'), and the CLI counted ties among the five printed while the landscape marked every point."""
-    from harmsim.sweep import ranking
+    from harmsim.analysis.sweep import ranking
 
     t = pd.DataFrame(
         {

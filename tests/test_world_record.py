@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import harmsim
+from harmsim.data.record import load_record, packaged_records
 from harmsim.errors import RecordError
-from harmsim.record import load_record, packaged_records
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data-raw" / "world"
@@ -312,8 +312,8 @@ def test_docs_table_of_observations_is_current(world):
 def test_the_model_refuses_organizations_it_does_not_simulate_yet(world):
     """Building a world of inputs from a record with organizations is refused in one line, not simulated
     as if every agreement covered every state."""
+    from harmsim.data.world import World
     from harmsim.errors import ConfigError
-    from harmsim.world import World
 
     with pytest.raises(ConfigError, match=r"regional organizations .* which the model does not simulate yet"):
         World.build(world)

@@ -16,20 +16,20 @@ backtests inside the record (``backtest``), and answer "what if"
 
 from __future__ import annotations
 
-from ._version import __version__
-from .backtest import backtest
-from .compare import compare
-from .counterfactual import counterfactual
-from .errors import CalibrationError, ConfigError, HarmsimError, HarmsimWarning, OutputError, RecordError
-from .forecast import forecast
-from .interventions import Change, load_change
-from .observations import observed_until
-from .record import Record, load_record, observed_record
-from .results import EnsembleResult, RunResult
-from .rng import spawn_seeds
-from .run import run, run_ensemble
-from .scenario import Scenario, list_scenarios, load_scenario
-from .synthetic import synthetic_region, synthetic_scenario
+from harmsim._version import __version__
+from harmsim.analysis.backtest import backtest
+from harmsim.analysis.counterfactual import counterfactual
+from harmsim.analysis.forecast import forecast
+from harmsim.analysis.run import run, run_ensemble
+from harmsim.data.observations import observed_until
+from harmsim.data.record import Record, load_record, observed_record
+from harmsim.errors import CalibrationError, ConfigError, HarmsimError, HarmsimWarning, OutputError, RecordError
+from harmsim.model.interventions import Change, load_change
+from harmsim.model.scenario import Scenario, list_scenarios, load_scenario
+from harmsim.model.synthetic import synthetic_region, synthetic_scenario
+from harmsim.output.results import EnsembleResult, RunResult
+from harmsim.rng import spawn_seeds
+from harmsim.scoring.compare import compare
 
 __all__ = [
     "CalibrationError",
@@ -68,7 +68,7 @@ def __getattr__(name: str):
     """The Mesa model's classes, imported when first asked for: Mesa (and what it imports) costs most of
     ``import harmsim``, and the batch engine, sweeps' workers and most commands never use it."""
     if name in ("HarmonizationModel", "MemberState"):
-        from . import model
+        from harmsim.model import mesa_model as model
 
         return getattr(model, name)
     raise AttributeError(f"module 'harmsim' has no attribute {name!r}")

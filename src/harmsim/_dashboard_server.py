@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ._workers import _exit_with_parent
+from harmsim._workers import _exit_with_parent
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import ConfigError
+from harmsim.errors import ConfigError
 
 __all__ = ["WORKER_BYTES", "check_memory", "check_workers", "memory_bytes"]
 

@@ -31,7 +31,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import OutputError
+from harmsim.errors import OutputError
 
 __all__ = ["MANIFEST", "Lock", "ResultFolder", "is_complete", "result_files", "share_like_others"]
 
@@ -233,7 +233,7 @@ class ResultFolder:
             self._lock.release()
 
     def _publish(self) -> None:
-        from ._version import build_info
+        from harmsim._version import build_info
 
         root = self.path.resolve()
         files = {p.resolve().relative_to(root).as_posix() for p in self._files}

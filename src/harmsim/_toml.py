@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from .errors import ConfigError, HarmsimError
+from harmsim.errors import ConfigError, HarmsimError
 
 __all__ = ["read_toml"]
 

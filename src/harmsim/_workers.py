@@ -41,7 +41,7 @@ POOL_BROKE = (
 
 def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes, each of which exits when the process that started it dies."""
-    from ._limits import check_workers
+    from harmsim._limits import check_workers
 
     check_workers(workers)
     return cf.ProcessPoolExecutor(

@@ -19,7 +19,7 @@ sliders take effect at Reset. The main view shows
   drawn, 500 runs) and the sliders start at the fit's estimates.
 
 Everything a page draws comes from the model (its adoption table) and from
-the functions of :mod:`harmsim.compare`; :mod:`harmsim.plots` draws it.
+the functions of :mod:`harmsim.scoring.compare`; :mod:`harmsim.output.plots` draws it.
 
 Python use, in a notebook or a ``solara run`` script::
 
@@ -54,15 +54,15 @@ import PIL.Image
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import plots
-from .compare import observed_curves, simulated_curves
-from .errors import ConfigError, HarmsimWarning
-from .mechanisms import REGISTRY
-from .model import HarmonizationModel
-from .params import Choice, InstrumentMap, Integer, Real
-from .scenario import Scenario, load_scenario, parameter_spec
-from .space import split_name
-from .tables import cumulative_counts
+from harmsim.errors import ConfigError, HarmsimWarning
+from harmsim.model.mechanisms import REGISTRY
+from harmsim.model.mesa_model import HarmonizationModel
+from harmsim.model.params import Choice, InstrumentMap, Integer, Real
+from harmsim.model.scenario import Scenario, load_scenario, parameter_spec
+from harmsim.model.space import split_name
+from harmsim.model.tables import cumulative_counts
+from harmsim.output import plots
+from harmsim.scoring.compare import observed_curves, simulated_curves
 
 __all__ = [
     "POSITIONS",
@@ -170,7 +170,7 @@ def _control(sc: Scenario, name: str, value, ranges: dict) -> dict | None:
 def controls(scenario: Scenario | str = "baseline", fit=None) -> dict:
     """Mesa's ``model_params`` for the dashboard: seed box, mechanism switches, parameter sliders and choices.
 
-    Keys are :class:`~harmsim.model.HarmonizationModel` keywords (``diffusion_strength``,
+    Keys are :class:`~harmsim.model.mesa_model.HarmonizationModel` keywords (``diffusion_strength``,
     ``diffusion_enabled``, ``rng``). Sliders span the scenario's declared ``[ranges]`` (widened to hold
     the starting value) or, for a parameter without one, its value +- 2 inside what the parameter allows.
     They start at the scenario's values, or at a fit's estimates when ``fit`` is given.
@@ -317,14 +317,14 @@ def _observed_of(sc: Scenario) -> pd.DataFrame:
 
 @lru_cache(maxsize=16)
 def _band_of(sc: Scenario) -> pd.DataFrame:
-    from .run import run_ensemble
+    from harmsim.analysis.run import run_ensemble
 
     return simulated_curves(run_ensemble(sc, replicates=BAND_RUNS, seed=0), states=_members(sc))
 
 
 def fit_band(scenario: Scenario, fit, runs: int = FIT_RUNS, seed: int = 0) -> pd.DataFrame:
     """A fit's predictive band: quantiles of adopters per instrument and year over ``runs`` draws."""
-    from .predictive import predictive_ensemble
+    from harmsim.analysis.predictive import predictive_ensemble
 
     return simulated_curves(predictive_ensemble(scenario, fit, runs, seed), states=_members(scenario))
 
@@ -512,7 +512,7 @@ def make_page(scenario: Scenario | str = "baseline", fit=None, fit_dir: str | No
     solara, SolaraViz, update_counter = _viz()
     sc = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
     if isinstance(fit, (str, Path)):
-        from .calibrate import load_fit
+        from harmsim.calibrate import load_fit
 
         fit_dir, fit = str(fit), load_fit(fit)
     start_sc = fit.apply(sc) if fit is not None else sc
@@ -579,7 +579,7 @@ def serve(scenario: str = "baseline", *, fit: str | None = None, port: int = 876
     _viz()
     sc = load_scenario(scenario)
     if fit is not None:
-        from .calibrate import load_fit
+        from harmsim.calibrate import load_fit
 
         loaded = load_fit(fit)
         loaded.apply(sc)  # refuses a fit of another scenario, before the server starts

@@ -53,7 +53,7 @@ class OutputError(HarmsimError):
 class LookaheadError(HarmsimError):
     """A mechanism read the history of a year that is not yet decided.
 
-    Mechanisms see the history only through :class:`~harmsim.mechanisms.base.PastView`,
+    Mechanisms see the history only through :class:`~harmsim.model.mechanisms.base.PastView`,
     which raises this instead of answering; it guards the likelihood, which
     holds the whole observed record, against terms that peek at the future.
     """

@@ -24,7 +24,7 @@ import zlib
 import numpy as np
 from scipy.special import ndtri
 
-from .errors import ConfigError
+from harmsim.errors import ConfigError
 
 __all__ = [
     "SeedLike",

@@ -15,13 +15,13 @@ to and loads from plain JSON/CSV, and scenarios can be run from it.
 
 from __future__ import annotations
 
-from ..errors import CalibrationError, ConfigError
-from ..params import RealRange
-from .abc import abc_smc, default_priors
-from .arrival import arrival_statement, arrival_thresholds
-from .fit import Fit, load_fit
-from .likelihood import history, loglik, loglik_cells, loglik_sampled, loglik_states
-from .mle import default_free, fit_mle, profile, with_profiles
+from harmsim.calibrate.abc import abc_smc, default_priors
+from harmsim.calibrate.arrival import arrival_statement, arrival_thresholds
+from harmsim.calibrate.fit import Fit, load_fit
+from harmsim.calibrate.likelihood import history, loglik, loglik_cells, loglik_sampled, loglik_states
+from harmsim.calibrate.mle import default_free, fit_mle, profile, with_profiles
+from harmsim.errors import CalibrationError, ConfigError
+from harmsim.model.params import RealRange
 
 __all__ = [
     "METHODS",
@@ -69,7 +69,7 @@ def calibrate(
     """
     record = record if record is not None else scenario.record
     if observed_until is not None:
-        from ..observations import observed_until as cut
+        from harmsim.data.observations import observed_until as cut
 
         if not isinstance(observed_until, bool) and isinstance(observed_until, int) and observed_until > record.end:
             raise ConfigError(

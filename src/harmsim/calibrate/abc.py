@@ -16,12 +16,12 @@ Carlo ABC (Beaumont et al. 2009; Toni et al. 2009) with adaptive tolerances
 3. stop when the simulation budget is spent, the acceptance rate falls below
    ``min_acceptance``, or after ``generations``.
 
-Distance: ``year_mae + curve_mad`` of :func:`harmsim.compare.fit_metrics`
+Distance: ``year_mae + curve_mad`` of :func:`harmsim.scoring.compare.fit_metrics`
 (mean absolute error of adoption years plus mean absolute gap between
 cumulative adoption curves, both in their natural units, weight 1), plus the
 mean absolute error of agreement years when agreements are endogenous.
 
-Priors are :class:`~harmsim.params.RealRange` objects (uniform over
+Priors are :class:`~harmsim.model.params.RealRange` objects (uniform over
 ``[lo, hi]``). Simulations are seeded from the run's root seed by their index
 (never by worker), so a run is reproducible on any number of workers.
 
@@ -44,20 +44,20 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 import pandas as pd
 
-from .. import batch
-from .._limits import check_workers
-from .._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
-from ..compare import aligned_years, fit_metrics, target
-from ..errors import CalibrationError, HarmsimWarning
-from ..params import RealRange
-from ..rng import SeedLike, spawn_seeds, stream
-from .fit import Fit
+from harmsim._limits import check_workers
+from harmsim._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
+from harmsim.calibrate.fit import Fit
+from harmsim.errors import CalibrationError, HarmsimWarning
+from harmsim.model import batch
+from harmsim.model.params import RealRange
+from harmsim.rng import SeedLike, spawn_seeds, stream
+from harmsim.scoring.compare import aligned_years, fit_metrics, target
 
 __all__ = ["abc_smc", "default_priors", "distance"]
 
 
 def distance(metrics: dict) -> np.ndarray:
-    """ABC distance per replicate from :func:`~harmsim.compare.fit_metrics` output."""
+    """ABC distance per replicate from :func:`~harmsim.scoring.compare.fit_metrics` output."""
     d = metrics["year_mae_all"] + metrics["curve_mad_all"]
     if "agreement_error" in metrics:
         d = d + np.abs(metrics["agreement_error"]).mean(axis=1)
@@ -66,7 +66,7 @@ def distance(metrics: dict) -> np.ndarray:
 
 def default_priors(scenario, free: list[str], width: float = 3.0) -> list[RealRange]:
     """Uniform priors: the scenario's value +- ``width``, within the parameter's allowed range."""
-    from ..space import bounds_of
+    from harmsim.model.space import bounds_of
 
     values = scenario.parameters()
     out = []
@@ -121,7 +121,7 @@ def abc_smc(
     for p in priors:
         if not isinstance(p, RealRange) or not p.lo < p.hi:
             raise CalibrationError(f"prior for '{p.name}' must be a real range with lo < hi, got {p!r}")
-    from ..space import bounds_of
+    from harmsim.model.space import bounds_of
 
     for p in priors:
         blo, bhi = bounds_of(scenario, p.name)  # refuses unknown and non-real parameters
@@ -140,7 +140,7 @@ def abc_smc(
     if executor is None and workers > 1:
         own_pool = executor = process_pool(workers)
     used = 0
-    from .mle import _bar
+    from harmsim.calibrate.mle import _bar
 
     bar = _bar(progress, f"ABC {scenario.name}", "sim", budget)
 

@@ -2,7 +2,7 @@
 
 Under ``arrival = "endogenous"`` a consensus agreement arrives in the first
 year its parent's compliance reaches a threshold
-(:mod:`harmsim.mechanisms.agreements`). Given the record, compliance in each
+(:mod:`harmsim.model.mechanisms.agreements`). Given the record, compliance in each
 year is known (up to the interval-censored adoptions), so the arrival year is
 a deterministic function of the threshold: the recorded year is reproduced by
 every threshold in an interval and by no other. The likelihood of the
@@ -29,10 +29,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..mechanisms.agreements import compliance
-from ..observations import BEFORE, DATED, INTERVAL, observations
-from ..space import split_name
-from ..world import NEVER
+from harmsim.data.observations import BEFORE, DATED, INTERVAL, observations
+from harmsim.data.world import NEVER
+from harmsim.model.mechanisms.agreements import compliance
+from harmsim.model.space import split_name
 
 __all__ = ["arrival_statement", "arrival_thresholds"]
 

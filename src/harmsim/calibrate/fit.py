@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import _repr
-from ..errors import CalibrationError, ConfigError
-from ..params import finite_real
-from ..rng import SeedLike, stream
-from ..space import split_name
+from harmsim import _repr
+from harmsim.errors import CalibrationError, ConfigError
+from harmsim.model.params import finite_real
+from harmsim.model.space import split_name
+from harmsim.rng import SeedLike, stream
 
 __all__ = ["Fit", "load_fit"]
 
@@ -38,8 +38,8 @@ class Fit:
     samples: posterior draws (ABC) or None.
     observed_until: the last year of observations the fit used (a backtest's origin).
     transforms: the feature standardizations the coefficients refer to,
-    ``{feature: [mean, sd]}`` (:mod:`harmsim.features`).
-    model_digest: :meth:`Scenario.model_digest <harmsim.scenario.Scenario.model_digest>` of the scenario
+    ``{feature: [mean, sd]}`` (:mod:`harmsim.data.features`).
+    model_digest: :meth:`Scenario.model_digest <harmsim.model.scenario.Scenario.model_digest>` of the scenario
     fitted, for its free parameters (None in fits saved before it existed).
     log: what a reviewer needs to follow the calibration (data, targets,
     method, settings, diagnostics, time).
@@ -288,7 +288,7 @@ class Fit:
         The folder is written aside and renamed into place when complete, so it never mixes two fits; an
         existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
         """
-        from .._output import ResultFolder
+        from harmsim._output import ResultFolder
 
         with ResultFolder(folder, "fit", force) as rf:
             rf.add(self._write(rf.path))
@@ -475,7 +475,7 @@ def _table(rows: list[dict]) -> list[str]:
 
 def _sign_words(name: str, est: float, lo, hi, status: str) -> str:
     """A sentence on the sign of a mechanism coefficient: against the theory? interval containing 0?"""
-    from ..mechanisms import REGISTRY
+    from harmsim.model.mechanisms import REGISTRY
 
     group, key, _ = split_name(name)
     spec = REGISTRY[group].params.get(key) if group in REGISTRY else None

@@ -6,7 +6,7 @@ the record (Allison 1982; Berry and Berry 1990 for policy diffusion). For
 every cell (state ``i``, instrument ``k``) and every year ``t`` of the window
 in which the cell is at risk (a member, the instrument open, its prerequisite
 adopted, not yet adopted), with ``h = expit(eta[i, k, t])`` from the same
-:class:`~harmsim.dynamics.Dynamics` the engines use:
+:class:`~harmsim.model.dynamics.Dynamics` the engines use:
 
 * adopted in ``t``:              log h
 * not (yet) adopted in ``t``:    log (1 - h)   (right-censored cells contribute
@@ -16,13 +16,13 @@ adopted, not yet adopted), with ``h = expit(eta[i, k, t])`` from the same
   status "yes" is the interval [start, end]; "no" is right-censoring at the
   end; "unknown" contributes nothing (and counts as not adopted for peers).
 
-Only years of the observation window count (:mod:`harmsim.observations`):
+Only years of the observation window count (:mod:`harmsim.data.observations`):
 the record's window, or an earlier end for a backtest
 (``observed_until``); a scenario whose horizon runs further is evaluated
 over the observation window only. The risk sets and gates are those of
-:meth:`Dynamics.layer <harmsim.dynamics.Dynamics.layer>`, the engines' own,
+:meth:`Dynamics.layer <harmsim.model.dynamics.Dynamics.layer>`, the engines' own,
 and the terms read the record through the same
-:class:`~harmsim.mechanisms.PastView`, which refuses any year not yet
+:class:`~harmsim.model.mechanisms.PastView`, which refuses any year not yet
 decided.
 
 Conditioning: the terms of year ``t`` read the recorded history before ``t``
@@ -47,12 +47,12 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import logsumexp
 
-from ..dynamics import LOGIT, Block
-from ..errors import CalibrationError, ConfigError
-from ..mechanisms import PastView, State
-from ..observations import BEFORE, CENSORED, DATED, INTERVAL, UNOBSERVED, Observations, observations
-from ..rng import stream
-from ..world import NEVER
+from harmsim.data.observations import BEFORE, CENSORED, DATED, INTERVAL, UNOBSERVED, Observations, observations
+from harmsim.data.world import NEVER
+from harmsim.errors import CalibrationError, ConfigError
+from harmsim.model.dynamics import LOGIT, Block
+from harmsim.model.mechanisms import PastView, State
+from harmsim.rng import stream
 
 __all__ = [
     "BEFORE",
@@ -77,7 +77,7 @@ __all__ = [
 class History:
     """A record's observations aligned with a scenario's world, and the history the mechanisms read.
 
-    ``obs``: the :class:`~harmsim.observations.Observations` (kind, year, lo, hi, seen per cell, the window);
+    ``obs``: the :class:`~harmsim.data.observations.Observations` (kind, year, lo, hi, seen per cell, the window);
     ``state``: the R = 1 :class:`State` the mechanisms read (interval years at midpoints); ``n_cells``: the
     cells the likelihood scores (neither BEFORE nor UNOBSERVED).
     """
@@ -193,7 +193,7 @@ def _cells(
     model, hist: History, link=LOGIT, latent: np.ndarray | None = None, mask: np.ndarray | None = None
 ) -> tuple[np.ndarray, int]:
     """(B, L, N, K) log-likelihood contribution of every cell for each of B parameter sets (``model``: a
-    scenario or a :class:`~harmsim.dynamics.Block`) and L latent settings, and the number of at-risk
+    scenario or a :class:`~harmsim.model.dynamics.Block`) and L latent settings, and the number of at-risk
     state-instrument-years. ``latent`` (L, N): the states' propensities (None: no latent mechanism).
 
     Other cells read an interval-censored adoption at its midpoint (``hist.state``): exact only where no
@@ -422,7 +422,7 @@ def _forward(
     hidden cells adopted before each year (2**M patterns). Given that set and
     the set adopting in the year, every term of the year is known, because
     mechanisms read the past only as "adopted before t" or "adopted this year"
-    (:class:`~harmsim.mechanisms.PastView`; the prerequisite gate compares
+    (:class:`~harmsim.model.mechanisms.PastView`; the prerequisite gate compares
     years with t). When no hidden cell is another's prerequisite, the year's
     terms depend on the earlier set only, and one evaluation per set serves;
     otherwise each (before, after) pair is evaluated. A hidden cell adopts
@@ -662,7 +662,7 @@ def loglik_many(
 ) -> np.ndarray:
     """(B,) :func:`loglik` of each of ``scenarios`` (variants of one scenario: its parameters changed).
 
-    The parameter sets are evaluated together (:class:`~harmsim.dynamics.Block`):
+    The parameter sets are evaluated together (:class:`~harmsim.model.dynamics.Block`):
     a block of finite-difference neighbours costs a few evaluations, not one
     each. Each value equals ``loglik(scenarios[b], ...)``.
 

@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from ..errors import CalibrationError
-from ..space import bounds_of, split_name
-from .fit import Fit
-from .likelihood import BEFORE, INTERVAL, at_risk_years, history, loglik, loglik_many, loglik_sampled
-from .pooling import kinds, log_prior
+from harmsim.calibrate.fit import Fit
+from harmsim.calibrate.likelihood import BEFORE, INTERVAL, at_risk_years, history, loglik, loglik_many, loglik_sampled
+from harmsim.calibrate.pooling import kinds, log_prior
+from harmsim.errors import CalibrationError
+from harmsim.model.space import bounds_of, split_name
 
 __all__ = ["default_free", "fit_mle"]
 
@@ -320,7 +320,7 @@ def _hessian(f_many, x, bounds, h):
 
 def _bar(progress: bool | None, desc: str, unit: str, total: int | None = None):
     """A progress bar on stderr (``progress`` None: a bar on a terminal, a line every few seconds elsewhere)."""
-    from .._progress import bar
+    from harmsim._progress import bar
 
     return bar(total, desc, unit, progress)
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..errors import CalibrationError
-from ..rng import SeedLike, stream
-from .mle import default_free, fit_mle
+from harmsim.calibrate.mle import default_free, fit_mle
+from harmsim.errors import CalibrationError
+from harmsim.rng import SeedLike, stream
 
 __all__ = ["PlaceboTest", "placebo_schedules", "placebo_test"]
 
@@ -112,7 +112,7 @@ def placebo_test(
         schedules = placebo_schedules(record, placebos, seed)
         tasks = [(scenario, fake, free, real.parameters()) for _, fake in schedules]
         if workers > 1 and len(tasks) > 1:
-            from .._workers import process_pool
+            from harmsim._workers import process_pool
 
             with process_pool(workers) as pool:
                 lls = list(pool.map(_refit, *zip(*tasks)))

@@ -16,11 +16,11 @@ import os
 import sys
 import warnings
 
-from .._output import ResultFolder
-from .._version import __version__
-from ..errors import HarmsimError, HarmsimWarning
-from . import explore, fitting, predictions, records, runs, serve
-from ._common import _Parser, printable
+from harmsim._output import ResultFolder
+from harmsim._version import __version__
+from harmsim.cli import explore, fitting, predictions, records, runs, serve
+from harmsim.cli._common import _Parser, printable
+from harmsim.errors import HarmsimError, HarmsimWarning
 
 __all__ = ["main"]
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from . import main
+from harmsim.cli import main
 
 sys.exit(main())

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import HarmsimWarning
-from ..record import load_record
-from ..run import run_ensemble
-from ..scenario import load_scenario
+from harmsim.analysis.run import run_ensemble
+from harmsim.data.record import load_record
+from harmsim.errors import HarmsimWarning
+from harmsim.model.scenario import load_scenario
 
 
 def printable(text: str) -> str:
@@ -112,7 +112,7 @@ def _ensemble(args):
     if getattr(args, "from_fit", None):
         return _ensemble_from_fit(sc, args)
     engine = args.engine or ("batch" if args.replicates > 1 else "mesa")
-    from .._progress import bar as progress_bar
+    from harmsim._progress import bar as progress_bar
 
     with progress_bar(args.replicates, f"{sc.name} ({engine})", "run", leave=False) as bar:
         ens = run_ensemble(sc, replicates=args.replicates, seed=args.seed, engine=engine, progress=bar.update)
@@ -122,7 +122,7 @@ def _ensemble(args):
 
 def _ensemble_from_fit(sc, args):
     """Replicates whose parameters are drawn from a fit: one parameter set per replicate."""
-    from ..predictive import predictive_ensemble
+    from harmsim.analysis.predictive import predictive_ensemble
 
     ens = predictive_ensemble(sc, _fit_said(args.from_fit, sc), args.replicates, args.seed)
     ens.provenance["from_fit"] = str(args.from_fit)
@@ -133,7 +133,7 @@ def _ensemble_from_fit(sc, args):
 def _steps(total: int, desc: str, progress: bool | None = None):
     """A progress bar of named steps on stderr (shown on a terminal), as a callback ``step(what)`` called when a
     step is done; a step beyond ``total`` (e.g. placebo refits) extends it. Close ``step.bar`` at the end."""
-    from .._progress import bar as progress_bar
+    from harmsim._progress import bar as progress_bar
 
     bar = progress_bar(total, desc, "step", progress)
 
@@ -166,7 +166,7 @@ def _format_fit(fit: pd.DataFrame) -> str:
 def _fit_said(folder, scenario):
     """A saved fit of ``scenario`` (another scenario's is refused first), its parameters the record does not
     bound said in one warning line."""
-    from ..calibrate import load_fit
+    from harmsim.calibrate import load_fit
 
     fit = load_fit(folder)
     fit.apply(scenario)

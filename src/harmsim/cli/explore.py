@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ConfigError
-from ..params import CategoricalRange
-from ..record import load_record
-from ..scenario import load_scenario
-from ._common import (
+from harmsim.cli._common import (
     _fit_said,
     _out_file,
     _out_folder,
     _positive,
     _seed,
 )
+from harmsim.data.record import load_record
+from harmsim.errors import ConfigError
+from harmsim.model.params import CategoricalRange
+from harmsim.model.scenario import load_scenario
 
 
 def add_parsers(sub) -> None:
@@ -72,8 +72,8 @@ def add_parsers(sub) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from ..space import parse_vary
-    from ..sweep import evaluate, ranking, sweep
+    from harmsim.analysis.sweep import evaluate, ranking, sweep
+    from harmsim.model.space import parse_vary
 
     sc = load_scenario(args.scenario)
     if (args.design is None) == (not args.vary):
@@ -125,7 +125,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from ..sensitivity import sensitivity
+    from harmsim.analysis.sensitivity import sensitivity
 
     sc = load_scenario(args.scenario)
     if args.vary is not None and args.from_fit is not None:
@@ -188,8 +188,8 @@ def _read_design(path: Path) -> pd.DataFrame:
 def _sweep_figures(table, numeric, out: Path, sample: str, sc) -> list[Path]:
     from matplotlib.figure import Figure
 
-    from ..plots import plot_landscape, plot_response
-    from ..sweep import landscape, ranking
+    from harmsim.analysis.sweep import landscape, ranking
+    from harmsim.output.plots import plot_landscape, plot_response
 
     own = sc.parameters()
     reps = int(table["replicates"].iloc[0])

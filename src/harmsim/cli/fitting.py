@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from ..params import RealRange
-from ..record import load_record
-from ..scenario import load_scenario
-from ._common import (
+from harmsim.cli._common import (
     _int_at_least,
     _out_folder,
     _positive,
@@ -14,6 +10,10 @@ from ._common import (
     _steps,
     _year,
 )
+from harmsim.data.record import load_record
+from harmsim.errors import ConfigError
+from harmsim.model.params import RealRange
+from harmsim.model.scenario import load_scenario
 
 
 def add_parsers(sub) -> None:
@@ -62,7 +62,7 @@ def add_parsers(sub) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    from ..calibrate import calibrate
+    from harmsim.calibrate import calibrate
 
     sc = load_scenario(args.scenario)
     rec = load_record(args.record) if args.record else None
@@ -79,7 +79,7 @@ def cmd_calibrate(args) -> int:
             progress=None,
         )
     else:
-        from ..space import parse_vary
+        from harmsim.model.space import parse_vary
 
         priors = None
         if args.prior:
@@ -111,7 +111,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_compare_mechanisms(args) -> int:
-    from ..calibrate.comparison import COMPETITORS, compare_mechanisms
+    from harmsim.analysis.comparison import COMPETITORS, compare_mechanisms
 
     names = args.scenarios or list(COMPETITORS)
     scenarios = {}
@@ -133,7 +133,7 @@ def cmd_compare_mechanisms(args) -> int:
         step.bar.close()
     print(comp)
     if args.out:
-        from ..calibrate.report import write_comparison
+        from harmsim.analysis.report import write_comparison
 
         paths = write_comparison(
             comp, scenarios, args.out, replicates=args.replicates, seed=args.seed, force=args.force

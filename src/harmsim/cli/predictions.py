@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..scenario import load_scenario
-from ._common import (
+from harmsim.cli._common import (
     _fit_said,
     _out_folder,
     _positive,
     _seed,
     _year,
 )
+from harmsim.errors import ConfigError
+from harmsim.model.scenario import load_scenario
 
 
 def add_parsers(sub) -> None:
@@ -77,7 +77,7 @@ def _extended(sc, rules):
 
 
 def cmd_forecast(args) -> int:
-    from ..forecast import forecast
+    from harmsim.analysis.forecast import forecast
 
     sc = _extended(load_scenario(args.scenario), args.extend)
     fit = _fit_said(args.from_fit, sc)
@@ -113,8 +113,8 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_counterfactual(args) -> int:
-    from ..counterfactual import counterfactual
-    from ..interventions import load_change
+    from harmsim.analysis.counterfactual import counterfactual
+    from harmsim.model.interventions import load_change
 
     sc = _extended(load_scenario(args.scenario), args.extend)
     fit = _fit_said(args.from_fit, sc) if args.from_fit else None
@@ -134,7 +134,7 @@ def cmd_counterfactual(args) -> int:
 
 
 def cmd_backtest(args) -> int:
-    from ..backtest import backtest
+    from harmsim.analysis.backtest import backtest
 
     try:
         origins = [int(x) for x in args.origins.split(",") if x.strip()]

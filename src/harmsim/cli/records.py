@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ConfigError
-from ..record import load_record, packaged_records
-from ..scenario import list_scenarios, load_scenario
-from ._common import (
+from harmsim.cli._common import (
     _id_list,
 )
+from harmsim.data.record import load_record, packaged_records
+from harmsim.errors import ConfigError
+from harmsim.model.scenario import list_scenarios, load_scenario
 
 
 def add_parsers(sub) -> None:
@@ -92,8 +92,8 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_params(args) -> int:
-    from ..mechanisms import REGISTRY
-    from ..space import HAZARD_PARAMS
+    from harmsim.model.mechanisms import REGISTRY
+    from harmsim.model.space import HAZARD_PARAMS
 
     sc = load_scenario(args.scenario)
     values = sc.parameters()

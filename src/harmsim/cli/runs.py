@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._output import ResultFolder
-from ..compare import compare
-from ..errors import ConfigError
-from ..record import load_record
-from ..run import ENGINES, run_ensemble
-from ..scenario import load_scenario
-from ._common import (
+from harmsim._output import ResultFolder
+from harmsim.analysis.run import ENGINES, run_ensemble
+from harmsim.cli._common import (
     _ensemble,
     _format_fit,
     _out_file,
@@ -21,6 +17,10 @@ from ._common import (
     _positive,
     _seed,
 )
+from harmsim.data.record import load_record
+from harmsim.errors import ConfigError
+from harmsim.model.scenario import load_scenario
+from harmsim.scoring.compare import compare
 
 
 def add_parsers(sub) -> None:
@@ -111,7 +111,7 @@ def cmd_compare(args) -> int:
 
 def _compare_two(args) -> int:
     """harmsim compare A B: both on the same seeds, their fits' paired differences."""
-    from ..compare import compare_paired
+    from harmsim.scoring.compare import compare_paired
 
     if getattr(args, "from_fit", None):
         raise ConfigError("compare A B runs each scenario's own parameters; --from-fit is for one scenario")

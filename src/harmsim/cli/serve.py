@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import (
+from harmsim.cli._common import (
     _port,
 )
 
@@ -31,7 +31,7 @@ def add_parsers(sub) -> None:
 
 
 def cmd_dashboard(args) -> int:
-    from ..dashboard import serve
+    from harmsim.dashboard import serve
 
     fit = None if args.from_fit is None else str(args.from_fit)
     return serve(args.scenario, fit=fit, port=args.port, host=args.host)

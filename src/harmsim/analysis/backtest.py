@@ -1,0 +1,309 @@
+"""Backtests inside the record: fit on what was known at an origin, forecast to the end, score.
+
+The in-sample fit says little about whether a model of incremental
+integration has learned anything; a forecast of years it has not seen does.
+Nothing after 2015 may be used, so the test is run inside the record: for
+each origin (say 2005, 2008, 2011),
+
+1. calibrate the scenario on the observations up to the origin only
+   (inputs, which are exogenous, run on);
+2. forecast every cell still open at the origin to the record's end,
+   conditioned on the history up to the origin (:mod:`harmsim.analysis.forecast`);
+3. score the forecast against what the record shows after the origin,
+   side by side with baselines scored in exactly the same way:
+
+   ``uniform``
+       every remaining year and "later" (not by the end) equally likely;
+   ``constant hazard``
+       one yearly hazard per instrument, estimated from the years up to the
+       origin (instruments without an event there share the pooled hazard);
+   ``event-history logit``
+       the shipped covariate-only logit (instrument intercepts, log GDP per
+       capita, share of members adopted, post-2004), fitted at the origin and
+       forecast like the model.
+
+A scored cell is one of a state that is a member after the origin, known
+not to have adopted at the origin, whose outcome the record shows: adopted in a year after the origin, adopted within an
+interval after it, or not adopted by the end ("later"). Cells whose status
+at the origin is unknown (an interval straddling it) are not scored.
+
+Scores (per origin and model):
+
+``log_score``
+    mean over scored cells of log P(observed outcome), the outcome being one
+    of the years after the origin or "later" (an interval: the sum over its
+    years); higher is better. Simulated frequencies are smoothed, ``(count +
+    1/2) / (R + B/2)`` over the B possible outcomes, so an outcome no
+    replicate produced costs a finite amount;
+``crps``
+    the ranked probability score, summed over the years after the origin,
+    ``(P(adopted by year) - [adopted by year])^2`` (years inside an interval
+    outcome are skipped); lower is better;
+``coverage50``, ``coverage90``
+    share of scored cells whose outcome meets the central 50% / 90% interval
+    of the forecast year ("later" counting as the year after the end);
+``year_mae``
+    mean absolute error of the forecast median year (same convention).
+
+The definitions are those of :mod:`harmsim.scoring.scores`, shared with
+``harmsim compare-mechanisms``; per cell the table also holds the randomized
+PIT value (uniform when the forecasts are calibrated).
+
+>>> import harmsim
+>>> bt = backtest(harmsim.load_scenario("diffusion_only"), [2008], replicates=50, baselines=("uniform",))
+>>> sorted(bt.scores["model"])
+['diffusion_only', 'uniform']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harmsim.analysis.forecast import forecast
+from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, observed_until
+from harmsim.errors import ConfigError
+from harmsim.rng import SeedLike
+from harmsim.scoring.scores import outcome_distribution, score_cells
+
+__all__ = ["BASELINES", "Backtest", "backtest", "outcome_distribution"]
+
+BASELINES = ("uniform", "constant hazard", "event-history logit")
+
+
+@dataclass(frozen=True, eq=False)
+class Backtest:
+    """Scores per origin and model (``scores``), per scored cell (``cells``), the fits, provenance."""
+
+    scores: pd.DataFrame
+    cells: pd.DataFrame
+    fits: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(repr(self))}</pre>"
+
+    def __repr__(self) -> str:
+        models = list(dict.fromkeys(self.scores["model"]))
+        return f"Backtest(origins={sorted(set(self.scores['origin']))}, models={models})"
+
+    def summary(self) -> str:
+        """The scores in words and a table: which model forecasts best, origin by origin."""
+        t = self.scores.copy()
+        lines = [t.to_string(index=False, float_format=lambda x: f"{x:.3f}")]
+        model = self.provenance.get("scenario", "")
+        for o, g in t.groupby("origin"):
+            best = g.sort_values("log_score", ascending=False).iloc[0]
+            mine = g[g["model"] == model]
+            if len(mine):
+                m = mine.iloc[0]
+                others = g[g["model"] != model]
+                beaten = [r["model"] for _, r in others.iterrows() if m["log_score"] > r["log_score"]]
+                lost = [r["model"] for _, r in others.iterrows() if m["log_score"] <= r["log_score"]]
+                verdict = f"from {o}: '{model}' beats {', '.join(beaten) or 'no baseline'} on the log score"
+                if lost:
+                    verdict += f" and does not beat {', '.join(lost)}"
+                lines.append(
+                    verdict + f" ({int(m['events'])} scored cells, {int(m['adoptions'])} of them adoptions; "
+                    f"best: '{best['model']}')."
+                )
+        return "\n".join(lines)
+
+    def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
+        """Write scores.csv, cells.csv, provenance.json, the fits and a figure of the scores.
+
+        Into a new ``folder``; an existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
+        Returns the top-level files (the fits are in ``fits/``).
+        """
+        from harmsim._output import ResultFolder
+
+        with ResultFolder(folder, "backtest", force) as rf:
+            paths, written = self._write(rf.path, figures)
+            rf.add(paths, written)
+        return [p for p in rf.final if p.parent == rf.dest]
+
+    def _write(self, out: Path, figures: bool) -> tuple[list[Path], list[Path]]:
+        paths = [out / "scores.csv", out / "cells.csv", out / "provenance.json"]
+        self.scores.to_csv(paths[0], index=False)
+        self.cells.to_csv(paths[1], index=False)
+        paths[2].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
+        written = []
+        for (origin, model), fit in self.fits.items():
+            written += fit.save(out / "fits" / f"{origin}-{model.replace(' ', '_')}")
+        if figures:
+            from harmsim.output.plots import figure_backtest, save_figure
+
+            fig = figure_backtest(self.scores, suptitle=f"Backtests of '{self.provenance.get('scenario', '')}'")
+            paths += save_figure(fig, out, "backtest")
+        return paths, written
+
+
+def _uniform(shape, origin, end) -> np.ndarray:
+    B = end - origin + 1
+    return np.full((*shape, B), 1.0 / B)
+
+
+def _constant_hazard(scenario, cut, origin: int, end: int) -> np.ndarray:
+    """Geometric outcome probabilities from one yearly hazard per instrument (see the module docstring)."""
+    w = scenario.world
+    obs = observations(w, cut)
+    years = w.years[w.years <= origin]
+    T = len(years)
+    member = w.member[:T]
+    open_ = w.opens[None, :] <= years[:, None]  # (T, K)
+    y = np.where(obs.kind == DATED, obs.year, np.inf)
+    risk = member[:, :, None] & open_[:, None, :] & (years[:, None, None] <= y[None])
+    risk &= (obs.kind == DATED)[None] | ((obs.kind == CENSORED)[None] & (years[:, None, None] <= obs.seen[None]))
+    events = ((obs.kind == DATED) & (obs.year <= origin)).sum(axis=0)
+    exposure = risk.sum(axis=(0, 1))
+    pooled = events.sum() / max(exposure.sum(), 1)
+    h = np.where(events > 0, events / np.maximum(exposure, 1), pooled)
+    B = end - origin + 1
+    N, K = obs.kind.shape
+    out = np.zeros((N, K, B))
+    future = w.years[(w.years > origin) & (w.years <= end)]
+    for k in range(K):
+        for i in range(N):
+            surv = 1.0
+            for b, t in enumerate(future):
+                at_risk = w.member[t - w.start, i] and w.opens[k] <= t
+                p = h[k] * surv if at_risk else 0.0
+                out[i, k, b] = p
+                surv -= p
+            out[i, k, B - 1] = surv
+    return np.clip(out, 1e-12, 1.0)
+
+
+def _score(dist: np.ndarray, full, cut_obs, origin: int, end: int, world) -> pd.DataFrame:
+    """Per scored cell: its outcome and the scores of :mod:`harmsim.scoring.scores`."""
+    B = end - origin + 1
+    years = np.arange(origin + 1, end + 1)
+    member_after = world.member[(world.years > origin) & (world.years <= end)].any(axis=0)
+    open_at_origin = (cut_obs.kind == CENSORED) & (cut_obs.seen >= origin) & member_after[:, None]
+    dated = (full.kind == DATED) & (full.year > origin) & (full.year <= end)
+    later = (full.kind == CENSORED) & (full.seen >= end)
+    interval = (full.kind == INTERVAL) & (full.lo > origin)
+    mask = open_at_origin & (dated | later | interval)
+    lo = np.where(dated, full.year - origin - 1, np.where(interval, full.lo - origin - 1, B - 1))
+    hi = np.where(dated, full.year - origin - 1, np.where(interval, full.hi - origin - 1, B - 1))
+    lo = np.nan_to_num(lo, nan=B - 1).astype(int)
+    hi = np.nan_to_num(hi, nan=B - 1).astype(int)
+    cells = score_cells(dist, lo, hi, mask, seed=origin)
+    i, k = cells["i"].to_numpy(), cells["k"].to_numpy()
+    outcome = [
+        "later" if a == B - 1 else str(years[a]) if a == b else f"{years[a]}-{years[b]}"
+        for a, b in zip(lo[i, k], hi[i, k])
+    ]
+    med = cells["median_bin"].to_numpy()
+    return pd.DataFrame(
+        {
+            "state": [world.states[x] for x in i],
+            "instrument": [world.instruments[x] for x in k],
+            "outcome": outcome,
+            "median": ["later" if m == B - 1 else str(years[m]) for m in med],
+            **{c: cells[c] for c in ("log_score", "crps", "covered50", "covered90", "pit", "abs_error")},
+        }
+    )
+
+
+def logit_baseline(record):
+    """The shipped event-history logit, bound to ``record`` (its offsets dropped when the instruments differ)."""
+    from harmsim.model.scenario import load_scenario
+    from harmsim.model.synthetic import synthetic_scenario
+
+    sc = load_scenario("event_history_logit")
+    if sc.record.name == record.name:
+        return sc
+    return synthetic_scenario(record, like="event_history_logit")
+
+
+def backtest(
+    scenario,
+    origins: Sequence[int],
+    *,
+    record=None,
+    replicates: int = 1000,
+    seed: SeedLike = 0,
+    baselines: Sequence[str] = BASELINES,
+    refit: bool = True,
+    workers: int = 1,
+    progress=None,
+) -> Backtest:
+    """Backtest ``scenario`` from each of ``origins`` to the record's end; see the module docstring.
+
+    ``refit=False`` forecasts with the scenario's own parameters at every
+    origin (for a synthetic record whose true parameters are known).
+    """
+    from harmsim.calibrate import calibrate
+
+    record = record if record is not None else scenario.record
+    end = record.end
+    origins = sorted({int(o) for o in origins})
+    bad = [o for o in origins if not record.start <= o < end]
+    if not origins or bad:
+        raise ConfigError(
+            f"origins must be years from {record.start} to {end - 1} (the record's end is {end}), got {bad or origins}"
+        )
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
+    full = observations(scenario.world, record)
+    w = scenario.world
+    scored, fits = [], {}
+    for origin in origins:
+        cut = observed_until(record, origin)
+        cut_obs = observations(scenario.world, cut)
+        models = [(scenario.name, scenario)]
+        if "event-history logit" in baselines:
+            models.append(("event-history logit", logit_baseline(record)))
+        for label, sc in models:
+            if progress:
+                progress(f"{label} from {origin}")
+            fit = calibrate(sc, record=record, observed_until=origin) if (refit or sc is not scenario) else None
+            if fit is not None:
+                fits[(origin, label)] = fit
+            f = forecast(sc, fit, until=end, replicates=replicates, seed=seed, record=cut, workers=workers)
+            dist = outcome_distribution(f.adopt, origin, end)
+            scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model=label))
+        if "uniform" in baselines:
+            dist = _uniform(full.kind.shape, origin, end)
+            scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model="uniform"))
+        if "constant hazard" in baselines:
+            dist = _constant_hazard(scenario, cut, origin, end)
+            scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model="constant hazard"))
+    cells = pd.concat(scored, ignore_index=True)
+    cells = cells[["origin", "model", *[c for c in cells.columns if c not in ("origin", "model")]]]
+    scores = (
+        cells.groupby(["origin", "model"], sort=False)
+        .agg(
+            events=("log_score", "size"),
+            adoptions=("outcome", lambda o: int((o != "later").sum())),
+            log_score=("log_score", "mean"),
+            crps=("crps", "mean"),
+            coverage50=("covered50", "mean"),
+            coverage90=("covered90", "mean"),
+            year_mae=("abs_error", "mean"),
+        )
+        .reset_index()
+    )
+    from harmsim.output.results import provenance
+
+    prov = provenance(scenario, [], "batch")
+    prov.pop("seeds")
+    prov["backtest"] = {
+        "origins": origins,
+        "end": end,
+        "record": record.name,
+        "replicates": replicates,
+        "seed": seed if isinstance(seed, int) else str(seed),
+        "baselines": list(baselines),
+        "refit": refit,
+    }
+    return Backtest(scores, cells, fits, prov)

@@ -1,0 +1,126 @@
+"""Predictive draws: parameter sets from a fit, states' propensities from their posterior, and the runs.
+
+Everything that simulates "what the fitted model predicts" draws here: ``harmsim run --from-fit`` and the
+dashboard's fitted band (:func:`predictive_ensemble`), forecasts and counterfactuals
+(:func:`parameter_draws`, :func:`latent_posterior_draws`), and the predictive scores of
+``compare-mechanisms`` (:func:`predictive_draws`). Replicate ``r`` runs with the ``r``-th parameter set and
+the ``r``-th seed spawned from ``seed``, on the engines' parameter axis (:func:`harmsim.analysis.run.run_draws`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from harmsim.analysis.run import run_draws
+from harmsim.calibrate.likelihood import latent_posterior
+from harmsim.data.observations import BEFORE, DATED, INTERVAL, Observations
+from harmsim.errors import ConfigError
+from harmsim.model.tables import tidy_adoptions, tidy_agreements
+from harmsim.output.results import EnsembleResult, provenance
+from harmsim.rng import SeedLike, spawn_seeds, stream
+
+__all__ = ["UNOBSERVED", "latent_posterior_draws", "parameter_draws", "predictive_draws", "predictive_ensemble"]
+
+#: how an instrument with no adoption in the observation window gets its offset (see :func:`parameter_draws`)
+UNOBSERVED = ("exchangeable", "scenario")
+#: statuses of a fitted offset that count as determined by the record
+PINNED = ("identified", "bounded", "narrowed")
+
+
+def parameter_draws(
+    scenario, fit, n: int, seed: SeedLike, obs: Observations, unobserved: str = "exchangeable"
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """``n`` parameter sets from ``fit`` (None: the scenario's values), and notes on choices made.
+
+    Instruments with no adoption in the observation window get an offset by
+    the ``unobserved`` rule (see the module docstring).
+    """
+    if unobserved not in UNOBSERVED:
+        raise ConfigError(f"unobserved must be one of {', '.join(UNOBSERVED)}, got {unobserved!r}")
+    if fit is None:
+        return None, ["parameters: the scenario's own values for every replicate (no fit: no parameter uncertainty)"]
+    draws = fit.draw(n, seed)
+    notes = [f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"]
+    w = scenario.world
+    seen = ((obs.kind == DATED) | (obs.kind == INTERVAL)).any(axis=0)
+    missing = [
+        k
+        for j, k in enumerate(w.instruments)
+        if not seen[j] and f"hazard.offsets.{k}" not in draws and not (obs.kind[:, j] == BEFORE).all()
+    ]
+    if not missing:
+        return draws, notes
+    if unobserved == "scenario":
+        offsets = dict(scenario.hazard.offsets)
+        for k in missing:
+            notes.append(
+                f"offset of '{k}' (no adoption observed): the scenario's hand-set {offsets.get(k, 0.0)}, "
+                "without uncertainty"
+            )
+        return draws, notes
+    status = dict(zip(fit.estimates["parameter"], fit.estimates["status"]))
+    est = [c for c in draws.columns if c.startswith("hazard.offsets.") and status.get(c) in PINNED]
+    left_out = [c for c in draws.columns if c.startswith("hazard.offsets.") and c not in est]
+    values = np.column_stack([np.zeros(len(draws)), draws[est].to_numpy(float)]) if est else np.zeros((len(draws), 1))
+    mean, sd = values.mean(axis=1), values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.zeros(len(draws))
+    if left_out:
+        notes.append("offsets left out of the spread because the record does not pin them down: " + ", ".join(left_out))
+    g = stream(seed, "unobserved-offsets")
+    draws = draws.copy()
+    for k in missing:
+        draws[f"hazard.offsets.{k}"] = np.clip(g.normal(mean, sd), -20.0, 20.0)
+        notes.append(
+            f"offset of '{k}' (no adoption observed): drawn per replicate from the spread of "
+            f"{values.shape[1]} observed instruments' offsets, the reference's 0 included (mean {mean.mean():.2f}, "
+            f"sd {sd.mean():.2f}): exchangeable instruments"
+        )
+    return draws, notes
+
+
+def latent_posterior_draws(scenario, record, n: int, seed: SeedLike) -> np.ndarray:
+    """(n, N, C) draws of the states' propensities (C per state) from their posterior given ``record``'s history.
+
+    Each state's propensity has a standard-normal prior; given the observed
+    history its posterior is proportional to the prior times the likelihood of
+    the state's histories (the same quadrature that integrates it out of the
+    likelihood, :mod:`harmsim.calibrate.likelihood`), evaluated at the
+    scenario's parameters. A late adopter (Thailand) gets a low propensity, an
+    early one a high propensity; a state with no observed years keeps the prior.
+    """
+    x, post = latent_posterior(scenario, record)  # (Q,), (Q, N, C)
+    cdf = np.cumsum(post, axis=0)
+    u = stream(seed, "latent-posterior").random((n, *post.shape[1:]))
+    idx = np.minimum((u[:, None] > cdf[None]).sum(axis=1), len(x) - 1)  # (n, N, C)
+    return x[idx]
+
+
+def predictive_draws(scenario, fit, replicates: int, seed: SeedLike):
+    """One simulated history per parameter set drawn from the fit.
+
+    Returns adoption years (R, N, K), agreement arrivals (R, M), the draws and the seeds.
+    """
+    draws = fit.draw(replicates, seed)
+    seeds = spawn_seeds(seed, replicates)
+    adopt, arrival = run_draws(scenario, draws, seeds)
+    return adopt, arrival, draws, seeds
+
+
+def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0):
+    """Predictive ensemble of a fit (posterior or sampling distribution), as an EnsembleResult.
+
+    Replicate ``r`` runs with the ``r``-th parameter set of ``fit.draw(replicates, seed)``
+    and the ``r``-th seed spawned from ``seed``.
+    """
+    fit.apply(scenario)  # refuses a fit of another scenario
+    adopt, arrival, draws, seeds = predictive_draws(scenario, fit, replicates, seed)
+    prov = provenance(scenario, seeds, "batch")
+    prov["parameters"] = {k: v for k, v in prov["parameters"].items() if k not in draws}  # the held ones
+    prov["predictive"] = {"fit": fit.method, "scenario": fit.scenario, "draws": draws.to_dict("list")}
+    return EnsembleResult(
+        tidy_adoptions(scenario.world, adopt, seeds),
+        tidy_agreements(scenario.world, scenario.dynamics, arrival, seeds),
+        tuple(seeds),
+        scenario,
+        prov,
+    )

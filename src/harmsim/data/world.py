@@ -1,0 +1,364 @@
+"""Inputs compiled to arrays over one horizon: what every engine reads.
+
+:class:`World` turns the *input* tables of a :class:`~harmsim.data.record.Record`
+(membership, instruments, the schedule of agreements, borders, covariates,
+tiers, migrant stocks, global series) into numpy arrays indexed ``[year,
+state]``, ``[state, instrument]`` and so on, once per (record, horizon,
+extension rules). Mechanisms, both engines and the likelihood read these
+arrays and nothing else, so every engine sees identical inputs.
+
+The horizon is free: it may run past the record's observation window (a
+forecast) as long as every input needed is covered by data or by an explicit
+extension rule (:mod:`harmsim.data.inputs`). Observations (adoptions) are not
+part of a world, except the adoptions before its first year, which are its
+initial condition.
+
+Year ``t`` has index ``t - start``. ``NEVER`` marks "not (yet) happened".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+import numpy as np
+import pandas as pd
+
+from harmsim.data.inputs import Extension, extend_series
+from harmsim.data.record import Record
+from harmsim.errors import ConfigError
+
+__all__ = ["NEVER", "World"]
+
+#: "Not (yet) happened" in year arrays; years are stored as int16 (cheaper to scan).
+NEVER = np.int16(32767)
+YEAR = np.int16
+#: the longest horizon harmsim compiles (years); a guard against typos such as 20300
+MAX_YEARS = 500
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """Arrays of one record's inputs over the horizon ``start..end`` (inclusive)."""
+
+    record: Record
+    start: int
+    end: int
+    extension: Extension
+    years: np.ndarray  # (T,)
+    states: tuple[str, ...]  # N
+    instruments: tuple[str, ...]  # K
+    agreements: tuple[str, ...]  # M
+    member: np.ndarray  # (T, N) bool: the state is a member that year
+    opens: np.ndarray  # (K,) int: first year adoptable (NEVER: opened only by its agreement)
+    opened_by: np.ndarray  # (K,) int: agreement index or -1
+    requires: np.ndarray  # (K,) int: prerequisite instrument index or -1
+    initial: np.ndarray  # (N, K) int: adoption years before the horizon or before joining, else NEVER
+    agreement_year: np.ndarray  # (M,) scheduled year (the record's, or a change file's)
+    binding: np.ndarray  # (M,) bool
+    covers: np.ndarray  # (M, K) bool
+    trigger: tuple[str, ...]  # M
+    parent: np.ndarray  # (M,) int: agreement it builds on, or -1
+    subregion: tuple[str, ...]  # N
+    border: np.ndarray  # (N, N) bool
+    state_names: tuple[str, ...]  # N
+    joined: np.ndarray  # (N,) year joined
+    entering: tuple[tuple[int, ...], ...]  # per year: states that are members but were not the year before
+    leaving: tuple[tuple[int, ...], ...]  # per year: states that were members the year before but are not
+    #: inputs extended past their data so far, by name (filled as inputs are read)
+    _extended: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def kinds(self) -> tuple[str, ...]:
+        """(K,) each instrument's kind from the record (``""`` where none is given)."""
+        table = self.record.instruments.set_index("instrument")["kind"]
+        return tuple(str(table.get(i, "") or "") for i in self.instruments)
+
+    def members_until(self, year: int) -> tuple[str, ...]:
+        """States that are members in some year of the horizon up to ``year`` (the record also holds states
+        that join later, counted by no figure of those years)."""
+        return tuple(s for s, m in zip(self.states, self.member[self.years <= year].any(axis=0)) if m)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(years, states, instruments)."""
+        return len(self.years), len(self.states), len(self.instruments)
+
+    @classmethod
+    def build(
+        cls,
+        record: Record,
+        start: int | None = None,
+        end: int | None = None,
+        extension: Extension | None = None,
+    ) -> World:
+        """Compile ``record``'s inputs over ``start..end`` (default: the record's observation window)."""
+        start = record.start if start is None else start
+        end = record.end if end is None else end
+        if not start <= end:
+            raise ConfigError(f"horizon {start}-{end}: start must not be after end")
+        if end - start + 1 > MAX_YEARS:
+            raise ConfigError(f"horizon {start}-{end} is {end - start + 1} years; harmsim compiles at most {MAX_YEARS}")
+        if start < record.start:
+            raise ConfigError(
+                f"horizon {start}-{end} starts before the record '{record.name}' ({record.start}): "
+                "its adoptions before the horizon are its initial condition"
+            )
+        if len(record.organizations) or record.instruments["organization"].astype(bool).any():
+            # Refused rather than simulated wrongly: the engines would treat every state as covered by every
+            # agreement and every regional treaty as open to all.
+            raise ConfigError(
+                f"record '{record.name}' has regional organizations (memberships by year, agreements and treaties "
+                "of organizations), which the model does not simulate yet; the record can be loaded, printed "
+                "(harmsim record) and written, and scenarios run on one-region records such as 'asean'"
+            )
+        return _build(record, start, end, extension or Extension())
+
+    # Inputs ------------------------------------------------------------------------------------
+    def has_covariate(self, name: str) -> bool:
+        return name in self.record.covariates.columns
+
+    def covariate(self, name: str) -> np.ndarray:
+        """A yearly covariate as a (T, N) array, extended by its rule past the data.
+
+        Raises ConfigError for a member state-year that neither the data nor a
+        rule covers; years a state is not a member may be NaN.
+        """
+        return _covariate(self, name)
+
+    def tier_before(self) -> np.ndarray:
+        """US TIP report tier of the year before each year, (T, N) strings.
+
+        ``''`` before the first report in the record (the reports began in 2001)
+        and where a report did not cover a state.
+        """
+        return _tier_before(self)
+
+    def global_before(self, variable: str) -> np.ndarray:
+        """A global series in the year before each year, (T,)."""
+        return _global_before(self, variable)
+
+    def net_migration(self) -> np.ndarray:
+        """Net immigration among the record's states as a share of population, (T, N).
+
+        (immigrants from the other states - emigrants to them) / population,
+        with stocks linearly interpolated between the source's 5-year points
+        and extended past the last one only by the rule for ``migration``.
+        """
+        return _net_migration(self)
+
+    @property
+    def extended(self) -> tuple[tuple[str, str, int, int], ...]:
+        """Inputs extended past their data so far: (input, rule, first year, last year)."""
+        return tuple(sorted(self._extended.values()))
+
+
+def _note(world: World, name: str, rule, years) -> None:
+    if len(years):
+        d = world._extended
+        old = d.get(name)
+        lo, hi = int(min(years)), int(max(years))
+        if old is not None:
+            lo, hi = min(lo, old[2]), max(hi, old[3])
+        d[name] = (name, rule.describe(), lo, hi)
+
+
+@lru_cache(maxsize=32)
+def _build(record: Record, start: int, end: int, extension: Extension) -> World:
+    years = np.arange(start, end + 1)
+    st = record.states
+    states = tuple(st["state"])
+    inst = record.instruments
+    instruments = tuple(inst["instrument"])
+    ag = record.agreements
+    agreements = tuple(ag["agreement"])
+    joined = st["joined"].to_numpy()
+    left = st["left"].fillna(NEVER).to_numpy(dtype=np.int64)
+    member = (years[:, None] >= joined[None, :]) & (years[:, None] <= left[None, :])
+    prev_member = np.vstack([np.zeros((1, len(states)), dtype=bool), member[:-1]])  # all enter in the first year
+    aidx = {a: j for j, a in enumerate(agreements)}
+    kidx = {k: j for j, k in enumerate(instruments)}
+    opened_by = np.array([aidx.get(a, -1) if a else -1 for a in inst["opened_by"]], dtype=np.int64)
+    opens = inst["opens"].fillna(-(10**6)).to_numpy(dtype=np.int64)
+    requires = np.array([kidx[r] if r else -1 for r in inst["requires"]], dtype=np.int64)
+    initial = np.full((len(states), len(instruments)), NEVER, dtype=YEAR)
+    sidx = {s: j for j, s in enumerate(states)}
+    ad = record.adoptions
+    for s, k, y in zip(ad["state"], ad["instrument"], ad["year"]):
+        if y is pd.NA:
+            continue
+        i = sidx[s]
+        # Adoptions before the horizon, or while not a member (e.g. a treaty ratified before joining),
+        # are inputs: the model decides only for members.
+        if y < start or (y <= end and not member[y - start, i]):
+            initial[i, kidx[k]] = y
+    covers = np.zeros((len(agreements), len(instruments)), dtype=bool)
+    for j, items in enumerate(ag["covers"]):
+        for k in items:
+            covers[j, kidx[k]] = True
+    parent = np.array([aidx[p] if p else -1 for p in ag["builds_on"]], dtype=np.int64)
+    border = np.zeros((len(states), len(states)), dtype=bool)
+    for a, b in zip(record.borders["state_a"], record.borders["state_b"]):
+        border[sidx[a], sidx[b]] = border[sidx[b], sidx[a]] = True
+    return World(
+        record=record,
+        start=start,
+        end=end,
+        extension=extension,
+        years=years,
+        states=states,
+        instruments=instruments,
+        agreements=agreements,
+        member=member,
+        opens=opens,
+        opened_by=opened_by,
+        requires=requires,
+        initial=initial,
+        agreement_year=ag["year"].to_numpy(dtype=np.int64),
+        binding=ag["binding"].to_numpy(dtype=bool),
+        covers=covers,
+        trigger=tuple(ag["trigger"]),
+        parent=parent,
+        subregion=tuple(st["subregion"]),
+        border=border,
+        state_names=tuple(st["name"]),
+        joined=joined,
+        entering=tuple(tuple(np.flatnonzero(m & ~p).tolist()) for m, p in zip(member, prev_member)),
+        leaving=tuple(tuple(np.flatnonzero(p & ~m).tolist()) for m, p in zip(member, prev_member)),
+    )
+
+
+def _missing(world: World, name: str, i: int, year: int) -> ConfigError:
+    rule = world.extension.rule(name)
+    why = f"its rule '{rule.describe()}' gives no value" if rule else "no extension rule covers it"
+    return ConfigError(
+        f"input '{name}' has no value for {world.states[i]} in {year} in record '{world.record.name}' and {why}; "
+        f'add [inputs.extend] {name} = "carry" (or "trend:5", or {{ table = "file.csv" }}) to the scenario, '
+        "or shorten the horizon"
+    )
+
+
+def _series_by_state(world: World, name: str, data: pd.DataFrame, column: str, years: np.ndarray) -> np.ndarray:
+    """(len(years), N) values of a per-state input: data where present, the rule past the data, else NaN."""
+    wide = data.pivot(index="year", columns="state", values=column).reindex(columns=list(world.states))
+    out = wide.reindex(index=years).to_numpy(dtype=float, copy=True)
+    rule = world.extension.rule(name)
+    if rule is None:
+        return out
+    for i, s in enumerate(world.states):
+        col = wide[s].dropna()
+        if not len(col):
+            continue
+        later = years > col.index.max()
+        if rule.kind == "table":
+            later = np.isnan(out[:, i])
+        if later.any():
+            out[later, i] = extend_series(col.index, col.to_numpy(), years[later], rule, name, s)
+            _note(world, name, rule, years[later])
+    return out
+
+
+def _check(world: World, name: str, values: np.ndarray, need: np.ndarray, years: np.ndarray) -> None:
+    bad = need & ~np.isfinite(values)
+    if bad.any():
+        ti, i = np.argwhere(bad)[0]
+        raise _missing(world, name, int(i), int(years[ti]))
+
+
+@lru_cache(maxsize=64)
+def _covariate(world: World, name: str) -> np.ndarray:
+    if not world.has_covariate(name):
+        raise ConfigError(f"record '{world.record.name}' has no covariate '{name}'")
+    out = _series_by_state(world, name, world.record.covariates, name, world.years)
+    _check(world, name, out, world.member, world.years)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _tier_before(world: World) -> np.ndarray:
+    t = world.record.tiers
+    T, N = world.member.shape
+    out = np.full((T, N), "", dtype=object)
+    if not len(t):
+        return out
+    prev = world.years - 1
+    wide = t.pivot(index="year", columns="state", values="tier").reindex(columns=list(world.states))
+    first, last = int(wide.index.min()), int(wide.index.max())
+    rule = world.extension.rule("tiers")
+    for ti, y in enumerate(prev):
+        if y < first:
+            continue  # before the first report: no pressure by reports
+        for i, s in enumerate(world.states):
+            if not world.member[ti, i]:
+                continue
+            v = wide.at[y, s] if y in wide.index else np.nan
+            if isinstance(v, str):
+                out[ti, i] = v
+                continue
+            if y > last and rule is not None and rule.kind == "carry":
+                col = wide[s].dropna()
+                if len(col):
+                    out[ti, i] = col.iloc[-1]
+                    _note(world, "tiers", rule, [y])
+                    continue
+            raise _missing(world, "tiers", i, int(y))
+    return out
+
+
+@lru_cache(maxsize=16)
+def _global_before(world: World, variable: str) -> np.ndarray:
+    g = world.record.global_series
+    s = g[g["variable"] == variable].set_index("year")["value"].sort_index()
+    if s.empty:
+        raise ConfigError(f"record '{world.record.name}' has no global series '{variable}'")
+    prev = world.years - 1
+    out = s.reindex(prev).to_numpy(dtype=float, copy=True)
+    rule = world.extension.rule(variable)
+    later = prev > s.index.max()
+    if rule is not None and later.any():
+        out[later] = extend_series(s.index, s.to_numpy(), prev[later], rule, variable)
+        _note(world, variable, rule, prev[later])
+    bad = ~np.isfinite(out)
+    if bad.any():
+        y = int(prev[np.flatnonzero(bad)[0]])
+        why = f"its rule '{rule.describe()}' gives no value" if rule else "no extension rule covers it"
+        raise ConfigError(
+            f"global series '{variable}' has no value for {y} in record '{world.record.name}' and {why}; "
+            f'add [inputs.extend] {variable} = "carry" (or "trend:5") to the scenario, or shorten the horizon'
+        )
+    return out
+
+
+@lru_cache(maxsize=8)
+def _net_migration(world: World) -> np.ndarray:
+    m = world.record.migration
+    if not len(m):
+        raise ConfigError(f"record '{world.record.name}' has no migration table")
+    inflow = m.groupby(["destination", "year"])["migrants"].sum()
+    outflow = m.groupby(["origin", "year"])["migrants"].sum()
+    net = inflow.rename_axis(["state", "year"]).sub(outflow.rename_axis(["state", "year"]), fill_value=0.0)
+    wide = net.unstack("state").reindex(columns=list(world.states)).fillna(0.0).sort_index()
+    first, last = int(wide.index.min()), int(wide.index.max())
+    years = world.years
+    inside = (years >= first) & (years <= last)
+    span = range(first, last + 1)
+    interp = wide.reindex(span).interpolate(method="index")
+    out = np.full((len(years), len(world.states)), np.nan)
+    out[inside] = interp.reindex(years[inside]).to_numpy(dtype=float)
+    rule = world.extension.rule("migration")
+    later = years > last
+    if rule is not None and rule.kind == "table" and later.any():
+        for i, s in enumerate(world.states):  # a user's table gives the net immigrant count
+            out[later, i] = [rule.lookup(s, int(y)) for y in years[later]]
+        _note(world, "migration", rule, years[later])
+    elif rule is not None and later.any():
+        # Extend each directed stock, then net them (a trend of a difference is not a difference of stocks).
+        for i, s in enumerate(world.states):
+            vin = m[m["destination"] == s].groupby("year")["migrants"].sum()
+            vout = m[m["origin"] == s].groupby("year")["migrants"].sum()
+            ext_in = extend_series(vin.index, vin.to_numpy(), years[later], rule, "migration", s)
+            ext_out = extend_series(vout.index, vout.to_numpy(), years[later], rule, "migration", s)
+            out[later, i] = np.nan_to_num(ext_in) - np.nan_to_num(ext_out)
+        _note(world, "migration", rule, years[later])
+    _check(world, "migration", out, world.member, years)
+    return out / world.covariate("population")

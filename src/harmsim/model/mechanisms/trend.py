@@ -1,0 +1,52 @@
+"""A flexible common time trend and duration dependence: what agreement effects are estimated against.
+
+With agreements at their recorded dates, the agreements term is a fixed step
+function of calendar year per instrument, and so is any smooth rise in
+adoption over time: a likelihood-ratio test for agreements cannot tell a
+mechanism from a trend unless a trend is in the model. This mechanism adds
+one, common to all states and instruments, plus the dependence of an
+instrument's hazard on how long it has been open:
+
+    term[i, k, t] = linear * s_t + quadratic * s_t^2 + duration * log(1 + t - o_k)
+    s_t = (t - center) / 10         (decades from the center year)
+    o_k = the year instrument k opened (for an instrument open from the start:
+          the first year of the scenario's reference window)
+
+Agreement and diffusion effects are then estimated against the trend, not
+instead of one. ``linear`` and ``quadratic`` shape a period effect (rising,
+falling or bending); ``duration`` lets a newly opened treaty be taken up
+quickly (``duration < 0``: early uptake then a trickle, RECORD-PATTERNS 3)
+or slowly (``> 0``).
+
+Direction: none is claimed; this is a control, not a mechanism of the
+theory. ``linear > 0`` raises hazards over time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harmsim.model.mechanisms.base import Mechanism
+from harmsim.model.params import Integer, Real
+
+
+class Trend(Mechanism):
+    name = "trend"
+    summary = "a common period trend (quadratic in decades) and duration since an instrument opened"
+    linear = ("linear", "quadratic", "duration")
+    params = {
+        "linear": Real(0.0, -20.0, 20.0, "log-odds per decade from the center year"),
+        "quadratic": Real(0.0, -20.0, 20.0, "log-odds per squared decade from the center year"),
+        "duration": Real(0.0, -10.0, 10.0, "log-odds per unit of log(1 + years since the instrument opened)"),
+        "center": Integer(2006, 1800, 2100, "center year of the period trend"),
+    }
+
+    def static(self):
+        w = self.world
+        s = (w.years - self.p.center) / 10.0
+        period = self.p.linear * s + self.p.quadratic * s**2  # (T,)
+        start = self.transforms.window[0] if self.transforms is not None else w.start
+        opened = np.where(w.opens > -(10**5), w.opens, start)  # (K,)
+        since = np.maximum(w.years[:, None] - opened[None, :], 0)  # (T, K)
+        term = period[:, None] + self.p.duration * np.log1p(since)
+        return term[:, None, :]

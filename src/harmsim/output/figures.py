@@ -1,0 +1,154 @@
+"""Figures of a result in one call: ``ens.plot.cumulative()``, ``ens.plot.timeline()``, ``ens.plot.agreements()``.
+
+This module computes the tables each figure needs (observed and simulated
+curves, per-state year ranges over all replicates, the order of states by
+observed adoption) and the words on it (instrument, state and agreement
+names from the record, what was simulated and how), and hands them to
+:mod:`harmsim.output.plots`, which only draws. The command line writes the same
+figures.
+
+>>> import harmsim
+>>> ens = harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=20, seed=1)
+>>> fig = ens.plot.timeline()
+>>> fig.axes[0].get_title().replace("\\n", " ")
+'Specific national law on trafficking in persons'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from harmsim.output.plots import (
+    agreement_marks,
+    figure_cumulative,
+    figure_timeline,
+    instrument_labels,
+    plot_agreement_timing,
+)
+from harmsim.scoring.compare import observed_curves, simulated_curves, year_ranges
+
+__all__ = ["EnsemblePlots", "describe", "instrument_labels", "notes", "state_labels", "states_by_adoption"]
+
+#: methods of a fit, as a sentence says them
+_METHOD = {"mle": "fitted by maximum likelihood", "abc": "fitted by ABC"}
+
+
+def state_labels(record) -> dict[str, str]:
+    """State id -> name."""
+    return {str(s): str(n) for s, n in zip(record.states["state"], record.states["name"])}
+
+
+def states_by_adoption(record, states, instruments) -> list[str]:
+    """``states`` ordered by when they adopted the ``instruments`` on record (mean of the known years, interval
+    midpoints, not adopted counted as the year after the end), earliest first; ties by name."""
+    a = record.adoptions[record.adoptions["instrument"].isin(instruments)]
+    lo = a["year_min"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    hi = a["year_max"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    when = np.where(np.isnan(hi), record.end + 1, (lo + hi) / 2)
+    mean = pd.Series(when, index=a["state"].astype(str).to_numpy()).groupby(level=0).mean()
+    names = state_labels(record)
+    return sorted(states, key=lambda s: (mean.get(s, np.inf), names.get(s, s)))
+
+
+def describe(ens) -> str:
+    """What an ensemble simulates, for a title: "simulated (fitted by maximum likelihood, 500 draws)" or
+    "simulated (hand-set parameters, 500 runs)"."""
+    pred = ens.provenance.get("predictive")
+    n = ens.replicates
+    if pred:
+        return f"simulated ({_METHOD.get(pred.get('fit'), 'fitted')}, {n} draws)"
+    return f"simulated (the scenario's parameters, {n} run{'s' if n != 1 else ''})"
+
+
+def notes(record, ranges: pd.DataFrame, instruments, end: int) -> dict[str, str]:
+    """A line for each panel whose instrument nobody adopted on record by ``end``: when it opened, and how often
+    the simulation adopts it."""
+    out = {}
+    rec = record.instruments.set_index("instrument")
+    for k in instruments:
+        a = record.adoptions[record.adoptions["instrument"] == k]
+        if a["year_max"].notna().any():
+            continue
+        opens = rec.loc[k, "opens"] if "opens" in rec else None
+        when = f"opened {int(opens)}; " if pd.notna(opens) else ""
+        p = ranges.loc[ranges["instrument"] == k, "p_adopted"].mean()
+        out[k] = f"{when}no member adopted it by {end}\nsimulated: {p:.1%} of state-runs adopt by {end}"
+    return out
+
+
+class EnsemblePlots:
+    """The figures of an ensemble against a record (default: its scenario's); each method returns a Figure."""
+
+    def __init__(self, ens, record=None):
+        self.ens = ens
+        self.record = record if record is not None else ens.scenario.record
+        self._ranges: dict = {}  # year ranges per (record, end): shared by the figures of one call to all()
+
+    def _context(self, record=None):
+        """(scenario, record, end, instruments, members of the window, title) for ``record`` (default: this one's)."""
+        sc, rec = self.ens.scenario, record if record is not None else self.record
+        end = min(sc.end, rec.end)
+        inst = [k for k in sc.world.instruments if k in set(rec.instrument_ids)]
+        members = list(sc.world.members_until(end))
+        title = f"{sc.name}: {describe(self.ens)}, against the observed record '{rec.name}' ({rec.start}-{rec.end})"
+        return sc, rec, end, inst, members, title
+
+    def _year_ranges(self, rec, end: int) -> pd.DataFrame:
+        key = (id(rec), end)
+        if key not in self._ranges:
+            self._ranges[key] = year_ranges(self.ens, end)
+        return self._ranges[key]
+
+    def cumulative(self, record=None):
+        """Observed against simulated cumulative adopters, one panel per instrument, agreements marked."""
+        sc, rec, end, inst, members, title = self._context(record)
+        return figure_cumulative(
+            observed_curves(rec, sc.start, end, inst, members),
+            simulated_curves(self.ens, states=members),
+            inst,
+            len(members),
+            instrument_labels(rec),
+            title,
+            agreement_marks(sc),
+            notes(rec, self._year_ranges(rec, end), inst, end),
+        )
+
+    def timeline(self, record=None):
+        """Per state and instrument: observed year against the simulated range and median over all runs."""
+        sc, rec, end, inst, members, title = self._context(record)
+        ranges = self._year_ranges(rec, end)
+        return figure_timeline(
+            rec.adoptions,
+            ranges,
+            inst,
+            end,
+            states_by_adoption(rec, members, inst),
+            instrument_labels(rec),
+            title,
+            state_labels(rec),
+            agreement_marks(sc),
+            notes(rec, ranges, inst, end),
+        )
+
+    def agreements(self, record=None):
+        """Endogenous agreements: simulated arrival years against the recorded ones (None when none is endogenous)."""
+        from matplotlib.figure import Figure
+
+        _, rec, end, _, _, title = self._context(record)
+        ag = self.ens.agreements
+        if not len(ag) or "arrival" not in ag or not (ag["arrival"] == "endogenous").any() or not len(rec.agreements):
+            return None
+        fig = Figure(figsize=(8.5, 4.4), layout="constrained")
+        names = dict(zip(rec.agreements["agreement"], rec.agreements["name"]))
+        plot_agreement_timing(fig.subplots(), ag, rec.agreements, end, names)
+        fig.suptitle(title, fontsize=9)
+        return fig
+
+    def all(self, record=None) -> dict:
+        """Every figure that applies, by name (cumulative, timeline, agreements)."""
+        figs = {"cumulative": self.cumulative(record), "timeline": self.timeline(record)}
+        ag = self.agreements(record)
+        if ag is not None:
+            figs["agreements"] = ag
+        return figs

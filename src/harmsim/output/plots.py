@@ -1,0 +1,884 @@
+"""Figures from tidy tables: each function draws on an Axes and returns it.
+
+Nothing here computes a statistic: the tables come from :mod:`harmsim.scoring.compare`
+(observed and simulated curves, year ranges), :mod:`harmsim.model.tables`, the
+record and the result objects. By result:
+
+* runs and ensembles: :func:`plot_cumulative`, :func:`plot_timeline` and their
+  panels :func:`figure_cumulative`, :func:`figure_timeline`;
+* the dashboard: :func:`plot_run` (:func:`plot_run_frame`, :func:`plot_run_line`),
+  :func:`figure_run`, :func:`plot_states` (:func:`plot_state_map`, :func:`plot_rings`);
+* forecasts and backtests: :func:`plot_fan`, :func:`figure_fan`, :func:`figure_backtest`;
+* counterfactuals: :func:`plot_difference`, :func:`figure_differences`;
+* sweeps and sensitivity analyses: :func:`plot_response`, :func:`plot_landscape`,
+  :func:`plot_indices`;
+* mechanism comparison: :func:`plot_pit`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.collections import PatchCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, Patch, Rectangle, Wedge
+from matplotlib.ticker import MaxNLocator
+
+__all__ = [
+    "figure_backtest",
+    "figure_cumulative",
+    "figure_differences",
+    "figure_fan",
+    "figure_run",
+    "figure_timeline",
+    "plot_cumulative",
+    "plot_difference",
+    "plot_fan",
+    "plot_indices",
+    "plot_pit",
+    "plot_rings",
+    "plot_run",
+    "plot_run_frame",
+    "plot_run_line",
+    "plot_state_map",
+    "plot_states",
+    "plot_timeline",
+]
+
+SIM = "#2b6cb0"
+OBS = "#111111"
+#: how a regional agreement's year is marked on a panel
+AGREEMENT = {"color": "#8a8a8a", "linewidth": 0.8, "linestyle": "--"}
+#: how a binding agreement's year is marked
+BINDING = {"color": "#555555", "linewidth": 1.1, "linestyle": "-"}
+#: an agreement a counterfactual removes (or moves away from this year), and one it adds (or moves here, or changes)
+REMOVED = {"color": "#b03a2e", "linewidth": 1.1, "linestyle": ":"}
+CHANGED = {"color": "#1e7b45", "linewidth": 1.1, "linestyle": "-."}
+
+
+def _style(ax):
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.tick_params(labelsize=8)
+    ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def plot_cumulative(
+    ax,
+    observed: pd.DataFrame,
+    simulated: pd.DataFrame,
+    instrument: str,
+    n_states: int | None = None,
+    title: str | None = None,
+    agreements=None,
+    note: str | None = None,
+):
+    """Observed adopters (step line; shaded where interval-censored) against the simulated band.
+
+    ``observed``: columns instrument, year, sure, possible.
+    ``simulated``: columns instrument, year, q05, q25, q50, q95 (and q75).
+    ``agreements``: (year, label[, binding]) to mark; ``note``: a line written in the panel.
+    """
+    _mark_agreements(ax, agreements)
+    _note(ax, note)
+    o = observed[observed["instrument"] == instrument]
+    s = simulated[simulated["instrument"] == instrument]
+    _band(ax, s)
+    ax.step(s["year"], s["q50"], where="post", color=SIM, linewidth=1.4)
+    _observed(ax, o)
+    return _frame(ax, o, title or instrument, n_states)
+
+
+def _band(ax, b: pd.DataFrame) -> None:
+    """The 90% and 50% bands (columns year, q05, q25, q75, q95), as steps."""
+    ax.fill_between(b["year"], b["q05"], b["q95"], color=SIM, alpha=0.18, linewidth=0, step="post")
+    ax.fill_between(b["year"], b["q25"], b["q75"], color=SIM, alpha=0.30, linewidth=0, step="post")
+
+
+def _frame(ax, o: pd.DataFrame, title: str, n_states) -> object:
+    """Title, the states' scale and the observed years (with room for agreements of the first and last year)."""
+    ax.set_title(title, fontsize=9)
+    if n_states:
+        ax.set_ylim(-0.3, n_states + 0.3)
+    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)
+    _style(ax)
+    return ax
+
+
+def _observed_handles() -> list:
+    """Legend entries of :func:`_observed`."""
+    return [
+        Line2D([], [], color=OBS, linewidth=1.6, label="observed"),
+        Patch(facecolor="none", edgecolor=OBS, hatch="////", label="observed, year known only as interval"),
+    ]
+
+
+def _band_handles(what: str) -> list:
+    """Legend entries of :func:`_band`, ``what`` naming the runs."""
+    return [
+        Patch(color=SIM, alpha=0.45, label=f"{what}: 50% band"),
+        Patch(color=SIM, alpha=0.2, label=f"{what}: 90% band"),
+    ]
+
+
+def _observed(ax, o: pd.DataFrame) -> None:
+    """The observed adopters (step line), hatched up to those possible where years are known as intervals."""
+    if (o["possible"] != o["sure"]).any():
+        ax.fill_between(
+            o["year"],
+            o["sure"],
+            o["possible"],
+            step="post",
+            facecolor="none",
+            edgecolor=OBS,
+            hatch="////",
+            linewidth=0,
+            alpha=0.5,
+        )
+    ax.step(o["year"], o["sure"], where="post", color=OBS, linewidth=1.6)
+
+
+def plot_timeline(
+    ax,
+    observed: pd.DataFrame,
+    ranges: pd.DataFrame,
+    instrument: str,
+    end: int,
+    states=None,
+    title: str | None = None,
+    labels=None,
+    agreements=None,
+    note: str | None = None,
+):
+    """Per state: observed adoption year (dot; bar for an interval) against the simulated 5-95% range and median.
+
+    ``observed``: the record's adoptions (state, instrument, year, year_min, year_max).
+    ``ranges``: :func:`harmsim.scoring.compare.year_ranges` output (quantiles over all
+    replicates, "not adopted by ``end``" as ``end + 1``). Both are drawn at
+    ``end + 1``, the column labelled "later", when they fall after ``end``.
+    ``labels``: state id -> name for the rows; ``agreements``: (year, label[,
+    binding]) to mark; ``note``: a line written in the panel.
+    """
+    o = observed[observed["instrument"] == instrument].set_index("state")
+    r = ranges[ranges["instrument"] == instrument].set_index("state")
+    states = list(states or o.index)
+    never = end + 1
+    _mark_agreements(ax, agreements)
+    for y, s in enumerate(states):
+        if s in r.index:
+            q05, q50, q95 = (min(float(r.loc[s, c]), never) for c in ("q05", "q50", "q95"))
+            if q05 < never:  # some replicates adopt by the end
+                alpha = 0.25 + 0.65 * float(r.loc[s, "p_adopted"])
+                ax.plot([q05, q95], [y, y], color=SIM, linewidth=4, alpha=alpha, solid_capstyle="butt")
+            ax.plot(q50, y, "|", color=SIM, markersize=9, markeredgewidth=1.5)
+        if s not in o.index:
+            continue
+        lo, hi = o.loc[s, "year_min"], o.loc[s, "year_max"]
+        if pd.isna(hi):
+            ax.plot(never, y, marker=">", color=OBS, markersize=5, markerfacecolor="white")
+        elif lo == hi:
+            ax.plot(lo, y, "o", color=OBS, markersize=4.5)
+        else:
+            ax.plot([lo, hi], [y, y], color=OBS, linewidth=1.2)
+            ax.plot([lo, hi], [y, y], "|", color=OBS, markersize=6)
+    ax.set_yticks(range(len(states)), [(labels or {}).get(s, s) for s in states])
+    ax.invert_yaxis()
+    ax.axvline(end + 0.5, color="#999999", linewidth=0.6, linestyle=":")
+    ax.set_title(title or instrument, fontsize=9)
+    _style(ax)
+    _later_axis(ax, end)
+    _note(ax, note)
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+    return ax
+
+
+def _note(ax, note: str | None) -> None:
+    if note:
+        ax.text(0.03, 0.5, note, transform=ax.transAxes, fontsize=7, va="center", color="#555555")
+
+
+def _later_axis(ax, end: int) -> None:
+    """Year ticks every five years up to ``end``, and ``end + 1`` labelled "later" (not by ``end``)."""
+    lo = ax.get_xlim()[0]
+    first = int(math.ceil(lo / 5) * 5)
+    ticks = [t for t in range(first, end - 1, 5)]
+    ax.set_xticks([*ticks, end + 1], [*(str(t) for t in ticks), "later"])
+    ax.set_xlim(right=end + 1.7)
+
+
+def _grid(n: int, width=10.0, row_height=2.6, layout="constrained", cols=3):
+    cols = min(cols, n)
+    rows = math.ceil(n / cols)
+    # A bare Figure (no pyplot): no global state, freed when dropped.
+    fig = Figure(figsize=(width, row_height * rows + 0.9), layout=layout)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig, axes.ravel()[:n]
+
+
+def _agreement_handles(agreements) -> list:
+    """Legend entries for the agreement marks that appear."""
+    kinds = {bool(a[2]) if len(a) > 2 else False for a in agreements or () if len(a) < 4 or not a[3]}
+    changes = {a[3] for a in agreements or () if len(a) > 3 and a[3]}
+    out = []
+    if False in kinds:
+        out.append(Line2D([], [], **AGREEMENT, label="ASEAN declaration (non-binding)"))
+    if True in kinds:
+        out.append(Line2D([], [], **BINDING, label="ASEAN convention (binding)"))
+    if "removed" in changes:
+        out.append(Line2D([], [], **REMOVED, label="removed by the change (or moved from here)"))
+    if changes - {"removed"}:
+        out.append(Line2D([], [], **CHANGED, label="added, moved here or changed by the change"))
+    return out
+
+
+def _panels(
+    instruments, draw, ylabel: str, handles, names=None, suptitle=None, layout="constrained", cols=3, width=10.0
+):
+    """One panel per instrument, ``draw(ax, instrument, title)`` on each, years below, one legend.
+
+    ``layout=None`` leaves the margins to the caller (``subplots_adjust``), the legend at the bottom edge.
+    """
+    fig, axes = _grid(len(instruments), width=width, layout=layout, cols=cols)
+    for ax, k in zip(axes, instruments):
+        draw(ax, k, (names or {}).get(k, k))
+    for ax in axes[-min(cols, len(axes)) :]:
+        ax.set_xlabel("year", fontsize=8)
+    fig.supylabel(ylabel, fontsize=9)
+    loc = "outside lower center" if layout == "constrained" else "lower center"
+    fig.legend(handles=handles, loc=loc, ncol=min(len(handles), 4 if cols > 2 else 2), fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def figure_cumulative(
+    observed, simulated, instruments, n_states, names=None, suptitle=None, agreements=None, notes=None, what="simulated"
+):
+    """One panel per instrument: observed vs simulated cumulative adopters (``what`` names the simulation)."""
+    handles = [
+        *_observed_handles(),
+        Line2D([], [], color=SIM, linewidth=1.4, label=f"{what}: median"),
+        *_band_handles(what),
+        *_agreement_handles(agreements),
+    ]
+
+    def draw(ax, k, title):
+        plot_cumulative(ax, observed, simulated, k, n_states, title, agreements, (notes or {}).get(k))
+
+    return _panels(instruments, draw, "member states that have adopted", handles, names, suptitle)
+
+
+def figure_timeline(
+    observed,
+    ranges,
+    instruments,
+    end,
+    states,
+    names=None,
+    suptitle=None,
+    state_names=None,
+    agreements=None,
+    notes=None,
+    what="simulated",
+):
+    """One panel per instrument: per-state observed year vs simulated range (rows in the order of ``states``)."""
+    fig, axes = _grid(len(instruments), row_height=3.0)
+    for ax, k in zip(axes, instruments):
+        plot_timeline(
+            ax, observed, ranges, k, end, states, (names or {}).get(k, k), state_names, agreements, (notes or {}).get(k)
+        )
+    handles = [
+        Line2D([], [], marker="o", color=OBS, linestyle="", label="observed year"),
+        Line2D([], [], color=OBS, marker="|", label="observed interval"),
+        Line2D([], [], marker=">", color=OBS, markerfacecolor="white", linestyle="", label=f"not adopted by {end}"),
+        Line2D([], [], color=SIM, linewidth=4, alpha=0.6, label=f"{what}: 5-95% (opacity: share adopting)"),
+        Line2D([], [], color=SIM, marker="|", linestyle="", markersize=9, label=f"{what}: median over all runs"),
+        *_agreement_handles(agreements),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def plot_landscape(
+    ax,
+    grid: pd.DataFrame,
+    metric: str = "year_mae",
+    cmap: str = "viridis_r",
+    label: str | None = None,
+    own=None,
+    tied: pd.DataFrame | None = None,
+):
+    """A fit landscape: ``grid`` from :func:`harmsim.analysis.sweep.landscape` (index y, columns x) as a heatmap.
+
+    Lower is better (``cmap`` reversed: bright is good). The best cell is
+    marked with a white star; ``own`` (x, y), if given, marks the scenario's
+    own values with a white circle; ``tied`` (bool, shaped like ``grid``)
+    outlines the cells the replicates cannot tell from the best
+    (:func:`harmsim.analysis.sweep.ranking`). ``label`` names the colour bar (default:
+    ``metric``).
+    """
+    xs, ys = grid.columns.to_numpy(dtype=float), grid.index.to_numpy(dtype=float)
+    mesh = ax.pcolormesh(_edges(xs), _edges(ys), grid.to_numpy(dtype=float), cmap=cmap, shading="flat")
+    cb = ax.figure.colorbar(mesh, ax=ax)
+    cb.set_label(label or f"{metric} (lower is better)", fontsize=8)
+    cb.ax.tick_params(labelsize=8)
+    iy, ix = np.unravel_index(np.nanargmin(grid.to_numpy(dtype=float)), grid.shape)
+    if tied is not None:
+        ex, ey = _edges(xs), _edges(ys)
+        first = True
+        for (jy, jx), t in np.ndenumerate(tied.reindex(index=grid.index, columns=grid.columns).to_numpy(dtype=bool)):
+            if t:
+                ax.add_patch(
+                    Rectangle((ex[jx], ey[jy]), ex[jx + 1] - ex[jx], ey[jy + 1] - ey[jy], fill=False, ec="white",
+                              ls=":", lw=1.2, label="not told apart from the best" if first else None)
+                )  # fmt: skip
+                first = False
+    ax.plot(xs[ix], ys[iy], marker="*", color="white", markersize=12, markeredgecolor="black", ls="none",
+            label="best point")  # fmt: skip
+    if own is not None and all(v is not None for v in own):
+        ax.plot(*own, marker="o", markersize=8, markerfacecolor="none", markeredgecolor="white", markeredgewidth=1.5,
+                ls="none", label="the scenario's values")  # fmt: skip
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.6)
+    ax.set_xlabel(grid.columns.name, fontsize=9)
+    ax.set_ylabel(grid.index.name, fontsize=9)
+    ax.tick_params(labelsize=8)
+    return ax
+
+
+def plot_indices(ax, indices: pd.DataFrame, output: str = "year_mae", method: str = "sobol"):
+    """Sensitivity indices of one ``output``: Sobol first-order and total with confidence intervals, or
+    Morris mu* with its interval and sigma; parameters sorted by the total (or mu*), largest on top.
+
+    ``indices`` is the tidy table of :func:`harmsim.analysis.sensitivity.analyze`.
+    """
+    t = indices[indices["output"] == output]
+    key = "ST" if method == "sobol" else "mu_star"
+    t = t.sort_values(key, ascending=True)
+    y = np.arange(len(t))
+    if method == "sobol":
+        ax.barh(y + 0.2, t["ST"], height=0.4, xerr=t["ST_conf"], color=SIM, alpha=0.8, label="total (ST)")
+        ax.barh(y - 0.2, t["S1"], height=0.4, xerr=t["S1_conf"], color=OBS, alpha=0.8, label="first order (S1)")
+        ax.set_xlabel(f"Sobol index of {output} (share of its variance)", fontsize=9)
+    else:
+        ax.barh(y, t["mu_star"], height=0.5, xerr=t["mu_star_conf"], color=SIM, alpha=0.8, label="mu* (95% interval)",
+                error_kw={"ecolor": "0.35", "capsize": 2, "lw": 0.8})  # fmt: skip
+        ax.plot(t["sigma"], y + 0.32, "v", color=OBS, markersize=4, ls="none", label="sigma (interactions)")
+        ax.set_xlabel(f"Morris elementary effects on {output}", fontsize=9)
+    noise = t["noise_share"].dropna()
+    if len(noise):
+        ax.set_title(f"simulation noise: {noise.iloc[0]:.0%} of the output's variance", fontsize=8)
+    # a row of exact zeros is no small effect: the parameter changed the output at no point of the design
+    cols = ["ST", "ST_conf", "S1"] if method == "sobol" else ["mu_star", "sigma"]
+    for j, none in enumerate((t[cols].fillna(0) == 0).all(axis=1).to_numpy()):
+        if none:
+            ax.annotate("no effect at any point: cannot act in this window", (0, j), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=7, color="0.35")  # fmt: skip
+    ax.set_yticks(y, t["parameter"], fontsize=8)
+    ax.axvline(0, color="0.5", linewidth=0.6)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _style(ax)
+    return ax
+
+
+def plot_response(ax, table: pd.DataFrame, x: str, metric: str = "year_mae", own=None):
+    """A one-parameter response curve: mean ``metric`` with its 5-95% band over replicates (lower is better).
+
+    ``table`` is a sweep table with columns ``x``, ``metric``, ``metric_q05`` and ``metric_q95``; ``own``, if
+    given, marks the scenario's own value of ``x`` with a dashed line.
+    """
+    t = table.sort_values(x)
+    ax.fill_between(
+        t[x],
+        t[f"{metric}_q05"],
+        t[f"{metric}_q95"],
+        color=SIM,
+        alpha=0.2,
+        linewidth=0,
+        label="5-95% over replicates",
+    )
+    ax.plot(t[x], t[metric], color=SIM, marker="o", markersize=3, linewidth=1.4, label="mean")
+    if own is not None:
+        ax.axvline(own, color="0.4", linestyle="--", linewidth=0.8, label="the scenario's value")
+    ax.set_xlabel(x, fontsize=9)
+    ax.set_ylabel(f"{metric} (lower is better)", fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    _style(ax)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    return ax
+
+
+def _edges(v: np.ndarray) -> np.ndarray:
+    """Cell edges around sorted centres (for pcolormesh)."""
+    if len(v) == 1:
+        return np.array([v[0] - 0.5, v[0] + 0.5])
+    mid = (v[1:] + v[:-1]) / 2
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+
+def plot_incremental(ax, observed: pd.DataFrame, simulated: pd.DataFrame, agreements: pd.DataFrame):
+    """Incremental institutional development (after the study's Figure 3).
+
+    Lines: members' compliance with what an agreement covers, for each
+    agreement a later one builds on, observed (solid) and simulated (median,
+    dashed, with 90% band). Vertical lines: the agreements that build on them,
+    dotted when non-binding, solid when binding. Markers on the time axis: every
+    agreement. ``observed`` / ``simulated``: :func:`harmsim.scoring.compare.compliance_curves`;
+    ``agreements``: agreement, year, binding, trigger, builds_on.
+    """
+    colors = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1"]
+    label = dict(zip(agreements["agreement"], agreements["name"])) if "name" in agreements else {}
+    for c, (name, g) in zip(colors, simulated.groupby("agreement", sort=False)):
+        band = g.groupby("year")["share"].quantile([0.05, 0.5, 0.95]).unstack()
+        ax.fill_between(band.index, band[0.05], band[0.95], color=c, alpha=0.15, linewidth=0)
+        ax.plot(band.index, band[0.5], color=c, linewidth=1.2, linestyle="--")
+        o = observed[observed["agreement"] == name].groupby("year")["share"].mean()
+        legend = _wrap(f"compliance with the {label.get(name, name)}", 60)
+        ax.plot(o.index, o.values, color=c, linewidth=1.8, label=legend)
+        for _, r in agreements[(agreements["builds_on"] == name) & (agreements["trigger"] == "consensus")].iterrows():
+            ax.axvline(r["year"], color=c, linewidth=1.0, linestyle="-" if r["binding"] else ":")
+            kind = "binding" if r["binding"] else "non-binding"
+            ax.annotate(
+                f"{_wrap(label.get(r['agreement'], r['agreement']), 28)}\n({kind})",
+                (r["year"], 1.0),
+                xytext=(-4, -2),
+                textcoords="offset points",
+                ha="right",
+                va="top",
+                fontsize=7,
+                color=c,
+            )
+    for _, r in agreements.iterrows():
+        major = r["trigger"] != "follow_up"
+        ax.plot(
+            r["year"],
+            -0.06 if major else -0.03,
+            marker="s" if r["binding"] else "o",
+            markersize=7 if major else 4,
+            color="black",
+            markerfacecolor="black" if r["binding"] else "white",
+            clip_on=False,
+        )
+    ax.set_ylim(-0.1, 1.05)
+    ax.set_ylabel("share of members complying", fontsize=9)
+    ax.set_xlabel("year (markers: every agreement; square = binding)", fontsize=9)
+    ax.legend(
+        fontsize=7,
+        frameon=False,
+        loc="center left",
+        title="observed (solid); simulated (dashed, 90% band)",
+        title_fontsize=7,
+    )
+    _style(ax)
+    return ax
+
+
+def plot_agreement_timing(ax, simulated: pd.DataFrame, recorded: pd.DataFrame, end: int, labels=None):
+    """Endogenous agreements: the simulated distribution of arrival years against the recorded year.
+
+    ``simulated``: agreement table of an ensemble (replicate, agreement, year);
+    ``recorded``: the record's agreements (agreement, year, binding). Agreements
+    that did not arrive by ``end`` are counted at ``end + 1`` ("later").
+    ``labels``: agreement id -> name for the rows. Adds its own legend.
+    """
+    names = [a for a in recorded["agreement"] if a in set(simulated["agreement"])]
+    rec = recorded.set_index("agreement")
+    for y, name in enumerate(names):
+        yrs = simulated.loc[simulated["agreement"] == name, "year"].astype("Float64").fillna(end + 1).astype(float)
+        yrs = yrs.clip(upper=end + 1)
+        counts = yrs.value_counts(normalize=True).sort_index()
+        ax.scatter(counts.index, np.full(len(counts), y), s=400 * counts.values, color=SIM, alpha=0.5, linewidths=0)
+        binding = bool(rec.loc[name, "binding"])
+        ax.plot(
+            rec.loc[name, "year"],
+            y,
+            marker="s" if binding else "o",
+            color=OBS,
+            markerfacecolor=OBS if binding else "white",
+            markersize=6,
+        )
+    ax.set_yticks(range(len(names)), [_wrap((labels or {}).get(n, n), 48) for n in names], fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(end + 0.5, color="#999999", linewidth=0.6, linestyle=":")
+    _style(ax)
+    _later_axis(ax, end)
+    ax.set_xlabel("year of arrival", fontsize=8)
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+    dot = {"linestyle": "", "color": OBS}
+    ax.legend(
+        handles=[
+            Line2D([], [], marker="o", markerfacecolor="white", label="recorded (non-binding)", **dot),
+            Line2D([], [], marker="s", label="recorded (binding)", **dot),
+            Line2D([], [], marker="o", color=SIM, alpha=0.5, linestyle="", markersize=9, label="simulated (runs)"),
+        ],
+        fontsize=7,
+        frameon=False,
+        loc="lower left",
+    )
+    return ax
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _mark_agreements(ax, agreements):
+    """A vertical line per (year, label[, binding[, change]]): dashed for non-binding agreements, solid for
+    binding ones; a counterfactual's removed agreements dotted red, those it adds, moves or changes green."""
+    for a in agreements or ():
+        change = a[3] if len(a) > 3 else None
+        style = REMOVED if change == "removed" else CHANGED if change else BINDING if len(a) > 2 and a[2] else AGREEMENT
+        ax.axvline(a[0], **style, zorder=0)
+
+
+def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None, title=None, agreements=None):
+    """A fan chart: observed adopters to ``origin``, then the forecast's 50% and 90% bands and median.
+
+    ``fan``: columns instrument, year, observed (and observed_possible: hatched up to it where years are known
+    only as intervals), q05, q25, q50, q75, q95 (from :class:`harmsim.analysis.forecast.Forecast`). ``agreements``:
+    (year, label) pairs to mark.
+    """
+    f = fan[fan["instrument"] == instrument]
+    after = f[f["year"] >= origin]
+    _band(ax, after)
+    ax.step(after["year"], after["q50"], where="post", color=SIM, linewidth=1.4)
+    seen = f[f["observed"].notna()]
+    possible = seen["observed_possible"] if "observed_possible" in seen else seen["observed"]
+    _observed(ax, pd.DataFrame({"year": seen["year"], "sure": seen["observed"].astype(float),
+                                "possible": possible.astype(float)}))  # fmt: skip
+    ax.axvline(origin + 0.5, color=OBS, linewidth=0.8, linestyle="--")
+    _mark_agreements(ax, agreements)
+    ax.set_title(title or instrument, fontsize=9)
+    if n_states:
+        ax.set_ylim(-0.3, n_states + 0.3)
+    ax.set_xlim(f["year"].min(), f["year"].max())
+    _style(ax)
+    return ax
+
+
+def figure_fan(fan, instruments, origin, names=None, n_states=None, agreements=None, suptitle=None):
+    """One fan chart per instrument (see :func:`plot_fan`), with a shared legend."""
+    handles = [
+        *_observed_handles(),
+        Line2D([], [], color=OBS, linewidth=0.8, linestyle="--", label="end of observation"),
+        Line2D([], [], color=SIM, linewidth=1.4, label="forecast median"),
+        Patch(color=SIM, alpha=0.45, label="50% band"),
+        Patch(color=SIM, alpha=0.2, label="90% band"),
+        *_agreement_handles(agreements),
+    ]
+
+    def draw(ax, k, title):
+        plot_fan(ax, fan, k, origin, n_states, title=title, agreements=agreements)
+
+    return _panels(instruments, draw, "states that have adopted", handles, names, suptitle)
+
+
+def plot_difference(ax, diff: pd.DataFrame, instrument: str, title=None, agreements=None):
+    """A counterfactual's effect: adopters gained (+) or lost (-) by year, mean and 90% interval.
+
+    ``diff``: columns instrument, year, mean, q05, q95 (from
+    :class:`harmsim.analysis.counterfactual.Counterfactual`).
+    """
+    d = diff[diff["instrument"] == instrument]
+    ax.axhline(0, color=OBS, linewidth=0.6)
+    ax.fill_between(d["year"], d["q05"], d["q95"], color=SIM, alpha=0.22, linewidth=0, step="post")
+    ax.step(d["year"], d["mean"], where="post", color=SIM, linewidth=1.4)
+    _mark_agreements(ax, agreements)
+    ax.set_title(title or instrument, fontsize=9)
+    ax.set_xlim(d["year"].min(), d["year"].max())
+    _style(ax)
+    return ax
+
+
+def figure_differences(diff, instruments, names=None, agreements=None, suptitle=None):
+    """One panel per instrument: adopters gained or lost by a change (see :func:`plot_difference`)."""
+    handles = [
+        Line2D([], [], color=SIM, linewidth=1.4, label="mean difference"),
+        Patch(color=SIM, alpha=0.3, label="90% interval over paired replicates"),
+        *_agreement_handles(agreements),
+    ]
+
+    def draw(ax, k, title):
+        plot_difference(ax, diff, k, title=title, agreements=agreements)
+
+    return _panels(instruments, draw, "adopters with the change minus without", handles, names, suptitle)
+
+
+_BACKTEST_METRICS = (
+    ("log_score", "mean log score per event (higher is better)"),
+    ("crps", "ranked probability score (lower is better)"),
+    ("coverage90", "90% interval coverage (0.9 is calibrated)"),
+)
+
+
+def plot_backtest(ax, scores: pd.DataFrame, metric: str, label: str | None = None):
+    """One backtest score by origin, a line per model (``scores`` from :class:`harmsim.analysis.backtest.Backtest`)."""
+    markers = "osD^v<>"
+    colors = (SIM, "#dd6b20", "#38a169", "#805ad5", "#718096", "#d53f8c")
+    for j, (model, g) in enumerate(scores.groupby("model", sort=False)):
+        g = g.sort_values("origin")
+        color = colors[j % len(colors)]
+        ax.plot(g["origin"], g[metric], marker=markers[j % len(markers)], linewidth=1.2, color=color, label=model)
+    if metric == "coverage90":
+        ax.axhline(0.9, color=OBS, linewidth=0.6, linestyle="--")
+        ax.set_ylim(0, 1.02)
+    ax.set_title(label or metric, fontsize=9)
+    ax.set_xlabel("origin (last year observed)", fontsize=8)
+    _style(ax)
+    ax.set_xticks(sorted(scores["origin"].unique()))  # after _style, whose locator would replace them
+    return ax
+
+
+def figure_backtest(scores: pd.DataFrame, suptitle=None):
+    """Log score, ranked probability score and coverage by origin for every model (see :func:`plot_backtest`)."""
+    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (metric, label) in zip(axes, _BACKTEST_METRICS):
+        plot_backtest(ax, scores, metric, label)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8, frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def save_figure(fig, folder, stem: str, dpi: int = 200) -> list:
+    """Write ``fig`` as ``stem.png`` and ``stem.pdf`` into ``folder``; return the paths."""
+    from pathlib import Path
+
+    paths = [Path(folder) / f"{stem}.{ext}" for ext in ("png", "pdf")]
+    for p in paths:
+        fig.savefig(p, dpi=dpi)
+    return paths
+
+
+def instrument_labels(record, width: int = 34) -> dict[str, str]:
+    """Instrument id -> its name from the record without the parenthesis, wrapped at ``width`` characters, for
+    panel titles."""
+    out = {}
+    for k, name in zip(record.instruments["instrument"], record.instruments["name"]):
+        short = str(name).split(" (")[0] if isinstance(name, str) and name else str(k)
+        out[str(k)] = _wrap(short, width)
+    return out
+
+
+def agreement_marks(scenario, changed=None) -> list[tuple]:
+    """(year, name, binding) of the record's agreements that are not follow-ups (declarations, conventions).
+
+    With ``changed`` (the record a counterfactual changed), each mark carries a fourth item saying what the
+    change did: ``"removed"`` (gone, or moved away from this year), ``"added"``, ``"moved"`` (its new year) or
+    ``"changed"`` (made binding or not, or covering other instruments); ``""`` where it left it alone.
+    """
+
+    def marks(record):
+        ag = record.agreements
+        return {
+            a: (int(y), str(n or a), bool(b), tuple(c))
+            for a, n, y, t, b, c in zip(
+                ag["agreement"], ag["name"], ag["year"], ag["trigger"], ag["binding"], ag["covers"]
+            )
+            if t != "follow_up"
+        }
+
+    base = marks(scenario.record)
+    if changed is None:
+        return [m[:3] for m in base.values()]
+    after = marks(changed)
+    out = []
+    for a, (y, n, b, c) in base.items():
+        if a not in after:
+            out.append((y, n, b, "removed"))
+        elif after[a][0] != y:
+            out += [(y, n, b, "removed"), (*after[a][:3], "moved")]
+        else:
+            out.append((*after[a][:3], "changed" if after[a][2:] != (b, c) else ""))
+    out += [(*m[:3], "added") for a, m in after.items() if a not in base]
+    return out
+
+
+def plot_pit(ax, pit: pd.DataFrame, bins: int = 10, title: str | None = None):
+    """Histogram of PIT values (column ``pit``) with the flat line of calibrated predictions.
+
+    Too many values near 0 and 1 (a U shape): intervals too narrow; a hump in
+    the middle: too wide (see :mod:`harmsim.scoring.scores`).
+    """
+    v = pit["pit"].to_numpy(float)
+    ax.hist(v, bins=np.linspace(0, 1, bins + 1), color=SIM, alpha=0.7, edgecolor="white")
+    ax.axhline(len(v) / bins, color=OBS, linewidth=0.8, linestyle="--")
+    ax.set_xlim(0, 1)
+    ax.set_title(title or "PIT", fontsize=9)
+    ax.set_xlabel("PIT", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    return ax
+
+
+#: one color per instrument in the dashboard's state rings (Okabe-Ito, readable with colour-blindness)
+INSTRUMENT_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#000000")
+#: a single run, against the observed step line and the bands
+RUN = "#c0392b"
+
+
+def plot_states(
+    ax, states: pd.DataFrame, cells: pd.DataFrame, borders: pd.DataFrame, labels=None, title=None, legend_ax=None
+):
+    """The member states as a network at rough geographic positions, each a ring of one wedge per instrument.
+
+    ``states``: columns state, name, x, y, member (bool), note (text under the name, may be empty).
+    ``cells``: columns state, instrument, adopted (bool), new (bool: adopted this year, drawn with a dark edge).
+    ``borders``: columns state_a, state_b (the links drawn). ``labels``: instrument id -> legend text.
+    Wedges run clockwise from the top in the order instruments first appear in ``cells``; a state not yet a
+    member is drawn hollow with a dashed outline. The legend goes on ``legend_ax`` if given (its frame
+    hidden), else beside the map. Drawn in two layers, :func:`plot_state_map` (what a year does not change)
+    and :func:`plot_rings` (what it does), so that a page redrawn every year can keep the first.
+    """
+    plot_state_map(ax, states, borders, list(dict.fromkeys(cells["instrument"])), labels, legend_ax)
+    plot_rings(ax, states, cells)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def _ring_colors(instruments) -> dict:
+    return {k: INSTRUMENT_COLORS[i % len(INSTRUMENT_COLORS)] for i, k in enumerate(instruments)}
+
+
+def _ring_radius(states: pd.DataFrame) -> float:
+    return 0.05 * max(np.ptp(states["x"]), np.ptp(states["y"]), 1.0)
+
+
+def plot_state_map(ax, states: pd.DataFrame, borders: pd.DataFrame, instruments, labels=None, legend_ax=None):
+    """The still layer of :func:`plot_states`: the border links, the map's extent and the instruments' legend."""
+    at = states.set_index("state")
+    r = _ring_radius(states)
+    color = _ring_colors(instruments)
+    for a, b in zip(borders["state_a"], borders["state_b"]):
+        if a in at.index and b in at.index:
+            ax.plot(*zip(at.loc[a, ["x", "y"]], at.loc[b, ["x", "y"]]), color="#c8c8c8", linewidth=1.2, zorder=0)
+    ax.set_aspect("equal")
+    ax.set_xlim(states["x"].min() - 2 * r, states["x"].max() + 2 * r)
+    ax.set_ylim(states["y"].min() - 3 * r, states["y"].max() + 1.5 * r)
+    ax.set_axis_off()
+    handles = [Patch(facecolor=color[k], label=(labels or {}).get(k, k)) for k in instruments]
+    handles.append(Patch(facecolor="#eeeeee", label="not adopted"))
+    handles.append(Patch(facecolor="white", edgecolor="#222222", linewidth=1.6, label="adopted this year"))
+    if legend_ax is not None:
+        legend_ax.set_axis_off()
+        legend_ax.legend(
+            handles=handles, loc="center", fontsize=8.5, frameon=False, title="instruments", ncol=2, title_fontsize=9
+        )
+    else:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    return ax
+
+
+def plot_rings(ax, states: pd.DataFrame, cells: pd.DataFrame) -> list:
+    """The moving layer of :func:`plot_states`: each state's ring, count and name. Returns the artists drawn."""
+    instruments = list(dict.fromkeys(cells["instrument"]))
+    color = _ring_colors(instruments)
+    r = _ring_radius(states)
+    step = 360.0 / max(len(instruments), 1)
+    wedges, style, centres, out = [], [], [], []
+    for s, row in states.set_index("state").iterrows():
+        c = cells[cells["state"] == s].set_index("instrument")
+        for i, k in enumerate(instruments):
+            adopted = bool(row["member"]) and k in c.index and bool(c.loc[k, "adopted"])
+            new = adopted and bool(c.loc[k, "new"])
+            wedges.append(Wedge((row["x"], row["y"]), r, 90 - (i + 1) * step, 90 - i * step, width=0.45 * r))
+            style.append(
+                (
+                    new,  # this year's wedges last, their dark edge on top
+                    color[k] if adopted else ("#eeeeee" if row["member"] else "white"),
+                    "#222222" if new else "white" if row["member"] else "#999999",
+                    1.6 if new else 0.8,
+                    "-" if row["member"] else "--",
+                )
+            )
+        centres.append(Circle((row["x"], row["y"]), 0.55 * r))
+        n = int(c["adopted"].sum()) if row["member"] and len(c) else 0
+        out.append(ax.text(row["x"], row["y"], str(n) if row["member"] else "", ha="center", va="center", fontsize=9))
+        text = str(row["name"]) + (f"\n{row['note']}" if row.get("note") else "")
+        out.append(ax.text(row["x"], row["y"] - 1.25 * r, text, ha="center", va="top", fontsize=8.5, color="#333333"))
+    order = sorted(range(len(wedges)), key=lambda j: style[j][0])
+    ring = PatchCollection(
+        [wedges[j] for j in order],
+        facecolors=[style[j][1] for j in order],
+        edgecolors=[style[j][2] for j in order],
+        linewidths=[style[j][3] for j in order],
+        linestyles=[style[j][4] for j in order],
+        zorder=2,
+    )
+    centre = PatchCollection(centres, facecolors="white", edgecolors="none", zorder=1)
+    return [ax.add_collection(centre, autolim=False), ax.add_collection(ring, autolim=False), *out]
+
+
+def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None, agreements=None):
+    """One run's adopters so far (red) against the observed step line and, if given, a band of many runs.
+
+    ``observed``: columns instrument, year, sure, possible. ``run``: columns instrument, year, adopters
+    (the years simulated so far). ``band``: columns instrument, year, q05, q25, q75, q95, or None.
+    Drawn in two layers: everything but the run (:func:`plot_run_frame`), then the run (:func:`plot_run_line`).
+    """
+    plot_run_frame(ax, observed, instrument, band, n_states, title, agreements)
+    plot_run_line(ax, run, instrument)
+    return ax
+
+
+def plot_run_frame(ax, observed, instrument, band=None, n_states=None, title=None, agreements=None):
+    """The still layer of :func:`plot_run`: agreements, the band, the observed line, title and scales."""
+    _mark_agreements(ax, agreements)
+    if band is not None:
+        _band(ax, band[band["instrument"] == instrument])
+    o = observed[observed["instrument"] == instrument]
+    _observed(ax, o)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    return _frame(ax, o, title or instrument, n_states)
+
+
+def plot_run_line(ax, run, instrument) -> list:
+    """The moving layer of :func:`plot_run`: the run's adopters so far and a dot at its last year (the artists)."""
+    s = run[run["instrument"] == instrument]
+    if not len(s):
+        return []
+    (line,) = ax.step(s["year"], s["adopters"], where="post", color=RUN, linewidth=2.0)
+    (dot,) = ax.plot(s["year"].iloc[-1], s["adopters"].iloc[-1], "o", color=RUN, markersize=4)
+    return [line, dot]
+
+
+def figure_run(
+    observed,
+    run,
+    instruments,
+    n_states,
+    band=None,
+    band_label=None,
+    names=None,
+    agreements=None,
+    suptitle=None,
+    layout="constrained",
+    cols=3,
+    width=10.0,
+):
+    """One panel per instrument (:func:`plot_run`), with one legend: the dashboard's chart.
+
+    ``layout=None``: no layout engine (the caller sets the margins), for a figure redrawn every step;
+    ``cols`` panels a row, ``width`` inches wide.
+    """
+    handles = [*_observed_handles(), Line2D([], [], color=RUN, linewidth=2.0, label="this run")]
+    if band is not None:
+        handles += _band_handles(band_label or "simulated")
+    handles += _agreement_handles(agreements)
+
+    def draw(ax, k, title):
+        plot_run(ax, observed, run, k, band, n_states, title, agreements)
+
+    return _panels(instruments, draw, "member states that have adopted", handles, names, suptitle, layout, cols, width)
