@@ -457,3 +457,11 @@ def test_parameter_axis_refuses_unknown_and_non_numeric_names_in_a_matrix(baseli
     a, _ = batch.simulate(baseline, [1, 2], rows=shared)
     b, _ = batch.simulate(baseline.with_params({"agreements.lag": 2, "diffusion.strength": 1.0}), [2])
     np.testing.assert_array_equal(a[1], b[0])
+
+
+def test_parameter_axis_refuses_rows_of_another_structure(baseline):
+    from harmsim.model import batch
+
+    other = harmsim.load_scenario("diffusion_only")
+    with pytest.raises(harmsim.ConfigError, match=r"cannot share a parameter axis .* one list of mechanisms"):
+        batch.simulate(baseline, [1, 2], rows=[baseline, other])

@@ -361,6 +361,18 @@ def _overrides(m, method: str) -> bool:
     return overrides(type(m), method)
 
 
+def _one_structure(scenarios, what: str) -> None:
+    """Refuse scenarios that cannot share ``what``: it needs one world and one list of mechanisms."""
+    first = scenarios[0]
+    names = [n for n, _ in first.mechanisms]
+    for sc in scenarios[1:]:
+        if not _same_world(sc.world, first.world) or [n for n, _ in sc.mechanisms] != names:
+            raise ConfigError(
+                f"scenario '{sc.name}' cannot share {what} with '{first.name}': it needs one world and one list of "
+                "mechanisms"
+            )
+
+
 def _same_world(a: World, b: World) -> bool:
     """The same inputs: one object, or built from the same record over the same horizon and extension rules."""
     return a is b or (a.record is b.record and (a.start, a.end) == (b.start, b.end) and a.extension == b.extension)
@@ -408,13 +420,7 @@ class Block:
         first = self.scenarios[0]
         self.template = dyn = first.dynamics
         self.world = dyn.world
-        names = [n for n, _ in first.mechanisms]
-        for sc in self.scenarios[1:]:
-            if not _same_world(sc.world, self.world) or [n for n, _ in sc.mechanisms] != names:
-                raise ConfigError(
-                    f"scenario '{sc.name}' cannot share a parameter block with '{first.name}': the block needs one "
-                    "world and one list of mechanisms"
-                )
+        _one_structure(self.scenarios, "a parameter block (the likelihood's)")
         self.B = len(self.scenarios)
         self.layers, self.earlier, self._single = dyn.layers, dyn.earlier, dyn._single
         self.needs_latent = dyn.needs_latent
@@ -521,10 +527,7 @@ class Rows(Dynamics):
     def __init__(self, scenarios):
         scenarios = list(scenarios)
         first = scenarios[0]
-        names = [n for n, _ in first.mechanisms]
-        for sc in scenarios[1:]:
-            if not _same_world(sc.world, first.world) or [n for n, _ in sc.mechanisms] != names:
-                raise ConfigError("rows of a parameter axis need one world and one list of mechanisms")
+        _one_structure(scenarios, "a parameter axis (the engines')")
         intercepts = np.stack([_intercept(first.world, sc.hazard) for sc in scenarios])  # (R, K)
         varying = []
         for j in range(len(first.mechanisms)):
