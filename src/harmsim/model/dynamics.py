@@ -383,32 +383,32 @@ def _intercept(world: World, hazard) -> np.ndarray:
     return np.array([hazard.intercept + offsets.get(k, 0.0) for k in world.instruments])
 
 
-def _stack(parts: list, pick: np.ndarray, fill) -> np.ndarray | None:
-    """One hook's values per parameter set, (B or 1, ...), from the distinct sets' results (None: ``fill``).
+@dataclass(frozen=True)
+class _Part:
+    """Mechanism j bound for a group of rows: ``rows`` (None: every row, in order) and its terms' units.
 
-    Each result is broadcastable to (T or R, N, K); it gets the three axes before the parameter axis goes in
-    front.
+    ``units``: [(coefficients (R_g,) or None, bound instance)]: the term is the sum of coefficient x the unit
+    instance's term (None: the instance's own term). ``whole``: the instance with the group's values, linear
+    coefficients those of the group's first row: what the hooks other than terms (schedule, order) use.
     """
-    if all(x is None for x in parts):
-        return None
-    arrays = [np.asarray(fill if x is None else x) for x in parts]
-    arrays = [a.reshape((1,) * (3 - a.ndim) + a.shape) for a in arrays]
-    if len(arrays) == 1:
-        return arrays[0][None]
-    shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    return np.stack([np.broadcast_to(a, shape) for a in arrays])[pick]
+
+    rows: np.ndarray | None
+    units: list
+    whole: object
 
 
 class Block:
     """Many parameter sets of one scenario on one history, evaluated together: a leading parameter axis.
 
     The likelihood's finite-difference gradients and Hessians ask for dozens
-    of parameter sets that differ in one or two values. A block binds each
-    mechanism once per *distinct* value of its own parameters and adds the
-    terms with a leading axis ``B`` (one row per parameter set), so a year's
-    Python work is paid once per block, not once per set. Every term is the
-    mechanism's own hook, added in the order of :class:`Dynamics`, so row
-    ``b`` equals what ``scenarios[b].dynamics`` gives (tested to the bit).
+    of parameter sets that differ in one or two values. A block binds the
+    mechanisms as the engines' parameter axis does (:class:`Rows`, the same
+    functions): linear coefficients through unit copies, any other parameter
+    once per distinct value (the history is shared by every parameter set, so
+    values per replicate do not apply here), and adds the terms with a
+    leading axis ``B`` (one row per parameter set); a year's Python work is
+    paid once per block, not once per set. Row ``b`` equals what
+    ``scenarios[b].dynamics`` gives (tested to the bit).
 
     The scenarios must share the world and the list of mechanisms (those of
     ``with_params`` or calibration variants of one scenario); the history
@@ -424,21 +424,11 @@ class Block:
         self.B = len(self.scenarios)
         self.layers, self.earlier, self._single = dyn.layers, dyn.earlier, dyn._single
         self.needs_latent = dyn.needs_latent
-        #: per mechanism: its bound copies (one per distinct parameter set) and each row's copy, (B,)
-        self.bound, self.pick = [], []
-        for j, m in enumerate(dyn.mechanisms):
-            copies, index, pick = [m], {m.p: 0}, []
-            for sc in self.scenarios:
-                p = sc.mechanisms[j][1]
-                if p not in index:
-                    index[p] = len(copies)
-                    copies.append(type(m)(self.world, p, sc.transforms))
-                pick.append(index[p])
-            self.bound.append(copies)
-            self.pick.append(np.asarray(pick))
-        position = {id(m): j for j, m in enumerate(dyn.mechanisms)}
-        self._dynamic = [position[id(m)] for m in dyn.dynamic_terms]
-        self._gates = [[position[id(g)] for g in gs] for gs in dyn.layer_gates]
+        #: per mechanism: its parts (:class:`_Part`), one per group of parameter sets bound alike
+        self.parts = _bind_all(self.world, first, dyn.mechanisms, _varying(self.scenarios), self.B, per_row=False)
+        _check_alike(dyn.mechanisms, self.parts)
+        self._dynamic = [j for j, m in enumerate(dyn.mechanisms) if _overrides(m, "dynamic")]
+        self._gates = _gates_by_layer(dyn.mechanisms, self.parts, self.layers)
 
     @property
     def reads_adoptions(self) -> np.ndarray | None:
@@ -458,22 +448,17 @@ class Block:
     @cached_property
     def static_logit(self) -> np.ndarray:
         """(B, T, N, K) intercepts plus every state-independent term, per parameter set."""
-        shape = (self.B, *self.world.shape)
-        eta = np.empty(shape)
-        eta[:] = np.stack([_intercept(self.world, sc.hazard) for sc in self.scenarios])[:, None, None, :]
-        for copies, pick in zip(self.bound, self.pick):
-            s = _stack([m.static() for m in copies], pick, 0.0)
-            if s is not None:
-                eta += s
-        return eta
+        intercepts = np.stack([_intercept(self.world, sc.hazard) for sc in self.scenarios])
+        return _static_logit(self.parts, intercepts, self.world.shape)
 
     def logit(self, ti: int, view: PastView) -> np.ndarray:
         """(B, R or 1, N, K) log-odds from the history before year index ``ti``."""
         eta = self.static_logit[:, ti][:, None]
         for j in self._dynamic:
-            d = _stack([m.dynamic(ti, view) for m in self.bound[j]], self.pick[j], 0.0)
-            if d is not None:
-                eta = eta + d
+            for part in self.parts[j]:
+                d = _combine([(c, u.dynamic(ti, view)) for c, u in part.units], ndim=4)
+                if d is not None:
+                    eta = eta + _on_rows(d, part.rows, self.B)
         return eta
 
     #: the one gating rule (``eta`` (B, R, N, K); results carry the parameter axis where a gate adds one)
@@ -484,25 +469,139 @@ class Block:
 
     def _gate_terms(self, li: int, ti: int, view: PastView, idx):
         for j in self._gates[li]:
-            outs = [m.gate(ti, view, idx) for m in self.bound[j]]
-            if all(o is None for o in outs):
-                continue
-            allowed = _stack([None if o is None else o[0] for o in outs], self.pick[j], True)
-            yield allowed, _stack([None if o is None else o[1] for o in outs], self.pick[j], 0.0)
+            allowed_all, term_all = None, None
+            for part in self.parts[j]:
+                outs = [(c, u.gate(ti, view, idx)) for c, u in part.units]
+                if all(o is None for _, o in outs):
+                    continue
+                allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
+                term = _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=4)
+                if part.rows is None:
+                    allowed_all, term_all = allowed, term
+                    continue
+                cells = np.broadcast_shapes(np.shape(allowed), (1,) if term is None else np.shape(term)[-3:])
+                if allowed_all is None:
+                    allowed_all, term_all = np.ones((self.B, *cells), dtype=bool), np.zeros((self.B, *cells))
+                allowed_all[part.rows] = allowed
+                if term is not None:
+                    term_all[part.rows] = term
+            if allowed_all is not None:
+                yield allowed_all, term_all
 
 
-@dataclass(frozen=True)
-class _Part:
-    """Mechanism j bound for a group of rows: ``rows`` (None: every row, in order) and its terms' units.
+def _on_rows(d: np.ndarray, rows, P: int) -> np.ndarray:
+    """A term of some parameter rows, (P_g, ...) or shared (...): as an addition for all P (zero elsewhere)."""
+    if rows is None:
+        return d
+    d = d if d.ndim == 4 else d[None]
+    out = np.zeros((P, *d.shape[1:]))
+    out[rows] = d
+    return out
 
-    ``units``: [(coefficients (R_g,) or None, bound instance)]: the term is the sum of coefficient x the unit
-    instance's term (None: the instance's own term). ``whole``: the instance with the group's values, linear
-    coefficients those of the group's first row: what the hooks other than terms (schedule, order) use.
+
+def _varying(scenarios) -> list[dict]:
+    """Per mechanism of ``scenarios`` (variants of one), the parameters that differ, each with every row's value."""
+    first = scenarios[0]
+    out = []
+    for j in range(len(first.mechanisms)):
+        sets = [sc.mechanisms[j][1] for sc in scenarios]
+        keys = {k for ps in sets[1:] for (k, v), (_, v0) in zip(ps.items, sets[0].items) if v != v0}
+        out.append({k: [getattr(ps, k) for ps in sets] for k in sorted(keys)})
+    return out
+
+
+def _bind_all(world, first, mechanisms, varying: list[dict], P: int, per_row: bool) -> list[list]:
+    """Every mechanism bound for P parameter rows: per mechanism, its parts (:class:`_Part`).
+
+    ``mechanisms``: ``first``'s bound mechanisms (row 0's values); ``varying[j]``: mechanism j's parameters that
+    differ between rows, each with its P values; ``per_row``: carry a mechanism's ``row_params`` as (P,)
+    arrays (the rows are the replicates, as in :class:`Rows`), or else once per distinct value.
     """
+    out = []
+    for j, m in enumerate(mechanisms):
+        cols = varying[j]
+        if not cols:
+            out.append([_Part(None, [(None, m)], m)])
+            continue
+        ps0, cls = first.mechanisms[j][1], type(m)
+        carried = set(cls.linear) | (set(cls.row_params) if per_row else set())
+        parts, todo = [], _groups(cols, carried, np.arange(P))
+        while todo:
+            rows = todo.pop(0)
+            try:
+                parts.append(_bind(world, cls, ps0, cols, rows, first.transforms, P, per_row))
+            except _Regroup as split:  # a mode (e.g. endogenous arrival) makes a linear coefficient non-linear
+                todo[:0] = _groups({k: cols[k] for k in split.names}, set(), rows)
+        out.append(parts)
+    return out
 
-    rows: np.ndarray | None
-    units: list
-    whole: object
+
+def _bind(world, cls, ps0, cols: dict, rows: np.ndarray, transforms, P: int, per_row: bool):
+    """Mechanism ``cls`` bound for ``rows`` (their parameters other than linear and per-row ones agree)."""
+    row_params = set(cls.row_params) if per_row else set()
+
+    def varies(k) -> bool:
+        return len({_key(cols[k][r]) for r in rows}) > 1
+
+    def bound(values: dict):
+        return cls(world, type(ps0)(ps0.group, tuple(values.items())), transforms)
+
+    first = {k: v[rows[0]] for k, v in cols.items()}
+    values = {k: first.get(k, v) for k, v in ps0.items}
+    linear = bound(values).linear_coefficients()
+    split = [k for k in cols if k not in linear and k not in row_params and varies(k)]
+    if split:
+        raise _Regroup(split)
+    values.update({k: _column(cols[k], rows) for k in cols if k not in linear and k in row_params and varies(k)})
+    whole = bound(values)
+    everyone = None if len(rows) == P else rows
+    if not any(k in linear and varies(k) for k in cols):
+        return _Part(everyone, [(None, whole)], whole)
+    units = []
+    for c in linear:
+        coef = _column(cols[c], rows).astype(float) if c in cols else np.full(len(rows), float(values[c]))
+        if coef.any():
+            unit = {k: (1.0 if k == c else 0.0 if k in linear else v) for k, v in values.items()}
+            units.append((coef, bound(unit)))
+    return _Part(everyone, units, whole)
+
+
+def _check_alike(mechanisms, parts) -> None:
+    """Rows must share what is decided once for all: decision layers and propensity columns."""
+    for m, ps in zip(mechanisms, parts):
+        for part in ps:
+            w = part.whole
+            same_order = _same_layers(w.order(), m.order())
+            same_latent = w.uses_latent == m.uses_latent and _same_array(w.latent_columns(), m.latent_columns())
+            if not (same_order and same_latent):
+                raise ConfigError(
+                    f"mechanism '{m.name}': rows that differ in its parameters change its decision layers or "
+                    "state propensities; run them as separate scenarios"
+                )
+
+
+def _gates_by_layer(mechanisms, parts, layers) -> list[list[int]]:
+    """Per decision layer, the mechanisms whose gate can act on it for some row."""
+    return [
+        [j for j, m in enumerate(mechanisms) if _overrides(m, "gate") and any(p.whole.gates(idx) for p in parts[j])]
+        for idx in layers
+    ]
+
+
+def _static_logit(parts, intercepts: np.ndarray, shape) -> np.ndarray:
+    """(P, T, N, K): intercepts (P, K) plus every state-independent term, per parameter row."""
+    P = len(intercepts)
+    T, N, K = shape
+    eta = np.broadcast_to(intercepts[:, None, None, :], (P, T, N, K)).copy()
+    for ps in parts:
+        for part in ps:
+            s = _combine([(c, u.static()) for c, u in part.units], ndim=4)
+            if s is not None:
+                if part.rows is None:
+                    eta += s
+                else:
+                    eta[part.rows] += np.broadcast_to(s, (len(part.rows), T, N, K)) if s.ndim == 4 else s
+    return eta
 
 
 class Rows(Dynamics):
@@ -529,12 +628,7 @@ class Rows(Dynamics):
         first = scenarios[0]
         _one_structure(scenarios, "a parameter axis (the engines')")
         intercepts = np.stack([_intercept(first.world, sc.hazard) for sc in scenarios])  # (R, K)
-        varying = []
-        for j in range(len(first.mechanisms)):
-            sets = [sc.mechanisms[j][1] for sc in scenarios]
-            keys = {k for ps in sets[1:] for (k, v), (_, v0) in zip(ps.items, sets[0].items) if v != v0}
-            varying.append({k: [getattr(ps, k) for ps in sets] for k in sorted(keys)})
-        self._setup(first, intercepts, varying)
+        self._setup(first, intercepts, _varying(scenarios))
 
     @classmethod
     def from_values(cls, scenario, names, values) -> Rows:
@@ -584,76 +678,11 @@ class Rows(Dynamics):
         self.R = R = len(intercepts)
         self.row_intercepts = intercepts
         #: per mechanism: its parts (:class:`_Part`), one per group of rows bound alike
-        self.parts = []
-        for j, m in enumerate(self.mechanisms):
-            cols = varying[j]
-            if not cols:
-                self.parts.append([_Part(None, [(None, m)], m)])
-                continue
-            ps0, cls = first.mechanisms[j][1], type(m)
-            parts, todo = [], _groups(cols, set(cls.linear) | set(cls.row_params), np.arange(R))
-            while todo:
-                rows = todo.pop(0)
-                try:
-                    parts.append(self._bind(cls, ps0, cols, rows, first.transforms))
-                except _Regroup as split:  # a mode (e.g. endogenous arrival) makes a linear coefficient non-linear
-                    todo[:0] = _groups({k: cols[k] for k in split.names}, set(), rows)
-            self.parts.append(parts)
-        self._check_alike()
+        self.parts = _bind_all(self.world, first, self.mechanisms, varying, R, per_row=True)
+        _check_alike(self.mechanisms, self.parts)
         self._row_dynamic = [j for j, m in enumerate(self.mechanisms) if _overrides(m, "dynamic")]
         self._row_schedulers = [j for j, m in enumerate(self.mechanisms) if _overrides(m, "before_year")]
-        self._row_gates = [
-            [
-                j
-                for j, m in enumerate(self.mechanisms)
-                if _overrides(m, "gate") and any(part.whole.gates(idx) for part in self.parts[j])
-            ]
-            for idx in self.layers
-        ]
-
-    def _bind(self, cls, ps0, cols: dict, rows: np.ndarray, transforms) -> _Part:
-        """Mechanism ``cls`` bound for ``rows`` (their parameters outside the linear and row ones agree)."""
-
-        def varies(k) -> bool:
-            return len({_key(cols[k][r]) for r in rows}) > 1
-
-        def bound(values: dict):
-            return cls(self.world, type(ps0)(ps0.group, tuple(values.items())), transforms)
-
-        first = {k: v[rows[0]] for k, v in cols.items()}
-        values = {k: first.get(k, v) for k, v in ps0.items}
-        linear = bound(values).linear_coefficients()
-        split = [k for k in cols if k in cls.linear and k not in linear and k not in cls.row_params and varies(k)]
-        if split:
-            raise _Regroup(split)
-        values.update(
-            {k: _column(cols[k], rows) for k in cols if k not in linear and k in cls.row_params and varies(k)}
-        )
-        whole = bound(values)
-        everyone = None if len(rows) == self.R else rows
-        if not any(k in linear and varies(k) for k in cols):
-            return _Part(everyone, [(None, whole)], whole)
-        units = []
-        for c in linear:
-            coef = _column(cols[c], rows).astype(float) if c in cols else np.full(len(rows), float(values[c]))
-            if coef.any():
-                units.append(
-                    (coef, bound({k: (1.0 if k == c else 0.0 if k in linear else v) for k, v in values.items()}))
-                )
-        return _Part(everyone, units, whole)
-
-    def _check_alike(self) -> None:
-        """Rows must share what the engine decides once for all: decision layers and propensity columns."""
-        for j, m in enumerate(self.mechanisms):
-            for part in self.parts[j]:
-                w = part.whole
-                same_order = _same_layers(w.order(), m.order())
-                same_latent = w.uses_latent == m.uses_latent and _same_array(w.latent_columns(), m.latent_columns())
-                if not (same_order and same_latent):
-                    raise ConfigError(
-                        f"mechanism '{m.name}': rows that differ in its parameters change its decision layers or "
-                        "state propensities; run them as separate scenarios"
-                    )
+        self._row_gates = _gates_by_layer(self.mechanisms, self.parts, self.layers)
 
     @property
     def schedule_moves(self) -> bool:
@@ -686,17 +715,7 @@ class Rows(Dynamics):
     @cached_property
     def static_logit(self) -> np.ndarray:
         """(R, T, N, K) intercepts plus every state-independent term, per row."""
-        T, N, K = self.world.shape
-        eta = np.broadcast_to(self.row_intercepts[:, None, None, :], (self.R, T, N, K)).copy()
-        for parts in self.parts:
-            for part in parts:
-                s = _combine([(c, u.static()) for c, u in part.units], ndim=4)
-                if s is not None:
-                    if part.rows is None:
-                        eta += s
-                    else:
-                        eta[part.rows] += np.broadcast_to(s, (len(part.rows), T, N, K)) if s.ndim == 4 else s
-        return eta
+        return _static_logit(self.parts, self.row_intercepts, self.world.shape)
 
     def logit(self, ti: int, view: PastView) -> np.ndarray:
         eta, owned = self.static_logit[:, ti], False
