@@ -634,3 +634,31 @@ def _json_edit(d, **values):
     meta = json.loads((d / "fit.json").read_text())
     meta.update(values)
     (d / "fit.json").write_text(json.dumps(meta))
+
+
+def test_every_use_of_the_likelihood_goes_through_its_one_year_loop(baseline, monkeypatch):
+    """The cells of one history, the exact sum over hidden years (the baseline's HSU intervals) and the sampled
+    histories all take their years from ``_years``: one definition of the pass over the window."""
+    from harmsim.calibrate import likelihood as lk
+
+    calls = []
+    real = lk._years
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(lk, "_years", counted)
+    hist = lk.history(baseline, baseline.record)
+    diffusion = harmsim.load_scenario("diffusion_only")
+    hist_d = lk.history(diffusion, baseline.record)
+    uses = {}
+    for name, f in (
+        ("cells", lambda: lk.loglik_cells(diffusion, hist_d)),
+        ("exact", lambda: lk.loglik(baseline, hist)),
+        ("sampled", lambda: lk.loglik_sampled(baseline, hist, samples=16)),
+    ):
+        calls.clear()
+        f()
+        uses[name] = len(calls)
+    assert all(n > 0 for n in uses.values()), uses

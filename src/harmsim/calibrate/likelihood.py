@@ -189,6 +189,22 @@ def _year_terms(block: Block, link, ti: int, S, observed: np.ndarray, cols=slice
     return risk, log_h, log_s
 
 
+def _years(block: Block, link, hist: History, state, observed: np.ndarray, cols=slice(None)):
+    """The likelihood's one pass over the observation window: each year's ``(ti, t, risk, log h, log(1 - h))``.
+
+    ``state``: the history the mechanisms read, a :class:`State` for every year or a function of the year
+    index giving one (the forward sum's sets of hidden adoptions). Every use of the likelihood (the cells of
+    one history, the exact sum over hidden years, the sampled histories) accumulates over these years;
+    what each does with an observed adoption at a cell not at risk is said where it does it: a history with
+    one has probability 0, and the record is refused only when every history considered has one.
+    """
+    for ti, t in enumerate(block.world.years):
+        if t > hist.end:
+            return
+        S = state(ti) if callable(state) else state
+        yield (ti, int(t), *_year_terms(block, link, ti, S, observed, cols))
+
+
 def _cells(
     model, hist: History, link=LOGIT, latent: np.ndarray | None = None, mask: np.ndarray | None = None
 ) -> tuple[np.ndarray, int]:
@@ -212,16 +228,14 @@ def _cells(
     kind, year, lo, hi, seen = hist.kind, hist.year, hist.lo, hist.hi, hist.seen
     observed = (kind != BEFORE) & (kind != UNOBSERVED)
     dated, cens_k, interval = kind == DATED, kind == CENSORED, kind == INTERVAL
-    for ti, t in enumerate(w.years):
-        if t > hist.end:
-            break
-        risk, log_h, log_s = _year_terms(block, link, ti, S, observed)
+    for _, t, risk, log_h, log_s in _years(block, link, hist, S, observed):
         dated_open = dated & (year >= t)
         cens = cens_k & (seen >= t)
         before_int = interval & (t < lo)
         in_int = interval & (t >= lo) & (t <= hi)
         n_obs += int((risk[0, 0] & (dated_open | cens | before_int | in_int)).sum())
         adopt_now = dated & (year == t)
+        # one history: an observed adoption at a cell not at risk makes the record impossible here
         _check_possible(scenario, (adopt_now & ~risk).any(axis=(0, 1)) & checked, t)
         _add_year(ll, risk, log_h, log_s, adopt_now, (dated_open & ~adopt_now) | cens | before_int)
         int_surv += np.where(risk & in_int, log_s, 0.0)
@@ -440,16 +454,21 @@ def _forward(
     alpha[:, 0] = 0.0
     int_surv = np.zeros((B, NK))  # unread interval-censored cells: log prob. of no adoption so far
     hid = plan["hidden_flat"]
-    for y in plan["years"]:
-        t, before, A = y["t"], y["before"], y["A"]
-        S = replace(hist.state, adopt_year=y["ay"], latent=z)
-        risk, log_h, log_s = _year_terms(block, link, y["ti"], S, plan["observed"], plan["cols"])
+    years = plan["years"]
+
+    def sets_before(ti):  # the history of every set of hidden adoptions before the year
+        return replace(hist.state, adopt_year=years[ti]["ay"], latent=z)
+
+    for ti, t, risk, log_h, log_s in _years(block, link, hist, sets_before, plan["observed"], plan["cols"]):
+        y = years[ti]
+        before, A = y["before"], y["A"]
         R = risk.shape[1]
         risk, log_h, log_s = risk.reshape(B, R, NK), log_h.reshape(B, R, NK), log_s.reshape(B, R, NK)
         now, stay, ivl = y["now_flat"], y["stay_flat"], y["interval_flat"]
         at_risk = risk[:, :, now]
         fixed = log_h[:, :, now].sum(-1) + (log_s[:, :, stay] * risk[:, :, stay]).sum(-1)  # (B, R)
-        if not at_risk.all():  # a dated adoption some adoption sets rule out (e.g. before its treaty)
+        if not at_risk.all():  # a dated adoption some sets rule out (before its treaty): those sets have probability
+            # 0; the record is refused only if every set rules it out
             impossible = np.zeros(hist.kind.shape, dtype=bool)
             impossible[:, plan["cols"]] = np.isin(np.arange(NK), now[(~at_risk).all(axis=1).any(axis=0)]).reshape(
                 -1, len(plan["cols"])
@@ -587,19 +606,15 @@ def _ess(lw: np.ndarray) -> dict:
 
 def _dated_terms(scenario, hist: History, kind, year, state, mask) -> np.ndarray:
     """(R, N, K) log-likelihood of fully dated histories (``year`` (R, N, K)), one per row of ``state``."""
-    w = scenario.world
     observed = (kind != BEFORE) & (kind != UNOBSERVED)
     dated = ((kind == DATED) & mask)[None]
     cens = (kind == CENSORED) & mask
-    R = len(year)
-    ll = np.zeros((R, *kind.shape))
-    for ti, t in enumerate(w.years):
-        if t > hist.end:
-            break
-        risk, log_h, log_s = (a[0] for a in _year_terms(_block(scenario), LOGIT, ti, state, observed))
+    ll = np.zeros((len(year), *kind.shape))
+    for _, t, risk, log_h, log_s in _years(_block(scenario), LOGIT, hist, state, observed):
+        risk, log_h, log_s = risk[0], log_h[0], log_s[0]
         now = dated & (year == t)
         _add_year(ll, risk, log_h, log_s, now, (dated & (year > t)) | (cens & (hist.seen >= t))[None])
-        ll = np.where(now & ~risk, -np.inf, ll)
+        ll = np.where(now & ~risk, -np.inf, ll)  # a sampled history with an impossible adoption: probability 0
     return ll
 
 
