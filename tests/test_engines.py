@@ -465,3 +465,68 @@ def test_parameter_axis_refuses_rows_of_another_structure(baseline):
     other = harmsim.load_scenario("diffusion_only")
     with pytest.raises(harmsim.ConfigError, match=r"cannot share a parameter axis .* one list of mechanisms"):
         batch.simulate(baseline, [1, 2], rows=[baseline, other])
+
+
+def test_a_gate_whose_non_linear_parameter_differs_between_rows(baseline, monkeypatch):
+    """A gate bound once per distinct value of a non-linear parameter, on its own rows: the engines' axis (rows
+    of replicates) and the likelihood's blocks (rows of parameter sets on one history) give each row's own
+    history, log-odds and gates exactly. No shipped gate has such a parameter, so a made-up one stands in."""
+    import sys
+    import types
+
+    from harmsim.data.world import NEVER
+    from harmsim.model.dynamics import Block
+    from harmsim.model.mechanisms import REGISTRY
+    from harmsim.model.mechanisms.base import Mechanism, PastView
+    from harmsim.model.params import Integer, Real
+    from harmsim.model.scenario import scenario_from_dict
+    from harmsim.rng import stream
+
+    class Window(Mechanism):
+        """Adoption allowed only from ``opens`` on, with ``push`` added in that first year.
+
+        Direction: ``push > 0`` makes the first allowed year likelier."""
+
+        name = "window"
+        summary = "a made-up gate for the test"
+        linear = ("push",)
+        params = {"opens": Integer(2000, 1990, 2020, "first year"), "push": Real(0.5, -5.0, 5.0, "first-year push")}
+
+        def gate(self, ti, view, idx):
+            t = int(self.world.years[ti])
+            allowed = np.full((1, len(self.world.states), len(idx)), t >= self.p.opens)
+            return allowed, np.full(allowed.shape, self.p.push * float(t == self.p.opens))
+
+        def reads_adoptions(self):
+            return None
+
+    module = types.ModuleType("harmsim.model.mechanisms.window")
+    module.Window = Window
+    Window.__module__ = module.__name__
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(REGISTRY, "window", Window)
+    mechs = {m: {k: v for k, v in p.as_dict().items() if v is not None} for m, p in baseline.mechanisms}
+    mechs["window"] = {}
+    raw = {"hazard": {"intercept": -2.5, "offsets": dict(baseline.hazard.offsets)}, "mechanisms": mechs}
+    sc = scenario_from_dict(raw, where="test")
+    values = [(1999, 0.5), (2003, 1.0), (1999, -1.0), (2006, 0.0), (2003, 2.0)]
+    rows = [sc.with_params({"window.opens": o, "window.push": q}) for o, q in values]
+    table = pd.DataFrame(values, columns=["window.opens", "window.push"]).astype(float)
+    _rows_equal_their_own_runs(sc, rows, table, harmsim.spawn_seeds(8, len(rows)))
+    block = Block(rows)
+    assert len(block.parts[-1]) == 3  # one binding per distinct opening year
+    world = sc.world
+    T, N, K = world.shape
+    state = sc.dynamics.initial_state(2)
+    g = stream(2, "window history")
+    state.adopt_year[:] = np.where(g.random((2, N, K)) < 0.4, world.start + g.integers(0, T, (2, N, K)), NEVER)
+    risk = np.ones((2, N, K), dtype=bool)
+    for ti in range(T):
+        view = PastView(state, int(world.years[ti]))
+        eta = np.broadcast_to(block.logit(ti, view), (len(rows), 2, N, K))
+        for li in range(len(block.layers)):
+            _, r, e = block.layer(li, ti, state, eta, risk)
+            for b, s in enumerate(rows):
+                _, r1, e1 = s.dynamics.layer(li, ti, state, eta[b], risk)
+                np.testing.assert_array_equal(np.broadcast_to(r, (len(rows), *np.shape(r1)))[b], r1)
+                np.testing.assert_array_equal(np.broadcast_to(e, (len(rows), *np.shape(e1)))[b], e1)

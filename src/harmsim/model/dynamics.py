@@ -469,24 +469,35 @@ class Block:
 
     def _gate_terms(self, li: int, ti: int, view: PastView, idx):
         for j in self._gates[li]:
-            allowed_all, term_all = None, None
-            for part in self.parts[j]:
-                outs = [(c, u.gate(ti, view, idx)) for c, u in part.units]
-                if all(o is None for _, o in outs):
-                    continue
-                allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
-                term = _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=4)
-                if part.rows is None:
-                    allowed_all, term_all = allowed, term
-                    continue
-                cells = np.broadcast_shapes(np.shape(allowed), (1,) if term is None else np.shape(term)[-3:])
-                if allowed_all is None:
-                    allowed_all, term_all = np.ones((self.B, *cells), dtype=bool), np.zeros((self.B, *cells))
-                allowed_all[part.rows] = allowed
-                if term is not None:
-                    term_all[part.rows] = term
-            if allowed_all is not None:
-                yield allowed_all, term_all
+            out = _gate_over_parts(self.parts[j], lambda part: view, ti, idx, self.B, ndim=4)
+            if out is not None:
+                yield out
+
+
+def _gate_over_parts(parts, view_of, ti: int, idx, P: int, ndim: int):
+    """A gate's ``(allowed, term)`` over a parameter axis of P rows bound in ``parts``, or None if it does not act.
+
+    ``view_of(part)``: the history the part's gate reads; ``ndim``: 3 when the rows are the replicates (the
+    results carry the row axis), 4 when every row reads one shared history (a parameter axis in front).
+    """
+    allowed_all = term_all = None
+    for part in parts:
+        outs = [(c, u.gate(ti, view_of(part), idx)) for c, u in part.units]
+        if all(o is None for _, o in outs):
+            continue
+        allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
+        term = _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=ndim)
+        if part.rows is None:
+            return allowed, term
+        cells = np.broadcast_shapes(
+            np.shape(allowed)[-(ndim - 1) :], (1,) if term is None else np.shape(term)[-(ndim - 1) :]
+        )
+        if allowed_all is None:
+            allowed_all, term_all = np.ones((P, *cells), dtype=bool), np.zeros((P, *cells))
+        allowed_all[part.rows] = allowed
+        if term is not None:
+            term_all[part.rows] = term
+    return None if allowed_all is None else (allowed_all, term_all)
 
 
 def _on_rows(d: np.ndarray, rows, P: int) -> np.ndarray:
@@ -749,27 +760,12 @@ class Rows(Dynamics):
         return bool(self._row_gates[li])
 
     def _gate_terms(self, li: int, ti: int, view: PastView, idx):
-        R = self.R
         for j in self._row_gates[li]:
-            allowed_all, term_all = None, None
-            for part in self.parts[j]:
-                sub = view if part.rows is None else view.rows(part.rows)
-                outs = [(c, u.gate(ti, sub, idx)) for c, u in part.units]
-                if all(o is None for _, o in outs):
-                    continue
-                allowed = next(o[0] for _, o in outs if o is not None)  # who may adopt: no coefficient in it
-                term = _combine([(c, None if o is None else o[1]) for c, o in outs], ndim=3)
-                if part.rows is None:
-                    allowed_all, term_all = allowed, term
-                    continue
-                shape = (R, len(self.world.states), len(np.arange(len(self.world.instruments))[idx]))
-                if allowed_all is None:
-                    allowed_all, term_all = np.ones(shape, dtype=bool), np.zeros(shape)
-                allowed_all[part.rows] = allowed
-                if term is not None:
-                    term_all[part.rows] = term
-            if allowed_all is not None:
-                yield allowed_all, term_all
+            out = _gate_over_parts(
+                self.parts[j], lambda part: view if part.rows is None else view.rows(part.rows), ti, idx, self.R, ndim=3
+            )
+            if out is not None:
+                yield out
 
 
 class _Regroup(Exception):
