@@ -361,6 +361,34 @@ def test_bass_fit():
     assert (b["params"][:K] > 0).all() and (b["params"][K:] >= 0).all()
 
 
+def test_bass_likelihood_by_hand_counts_the_imitation_term():
+    """The Bass hazard h = p + q * (share of the other members that adopted before the year), by hand on three
+    states: the innovation term p and the imitation term q both enter. Before, removing ``q * share`` from
+    ``BassLink`` left every Bass test passing."""
+    from harmsim.analysis.comparison import BassLink
+
+    states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 1990, 1990]})
+    inst = pd.DataFrame({"instrument": ["x"]})
+    ad = pd.DataFrame({"state": ["A", "B"], "instrument": ["x", "x"], "year": [2001, 2003]})
+    rec = record_from_tables("bass", 2000, 2004, {"states": states, "instruments": inst, "adoptions": ad})
+    sc = scenario(rec, {})
+    p, q = 0.1, 0.6
+    link = BassLink(np.array([p, q]), sc.world)
+    # 2000: nobody before (all survive p); 2001: A adopts at p, B and C survive p; 2002: A before, B and C see 1/2;
+    # 2003: B adopts seeing 1/2 (A), C survives seeing 1/2 (B adopts only now); 2004: C survives seeing 2/2
+    expected = (
+        3 * np.log(1 - p)
+        + np.log(p) + 2 * np.log(1 - p)
+        + 2 * np.log(1 - p - q / 2)
+        + np.log(p + q / 2) + np.log(1 - p - q / 2)
+        + np.log(1 - p - q)
+    )  # fmt: skip
+    assert loglik(sc, history(sc, rec), link=link) == pytest.approx(expected, rel=1e-12)
+    no_imitation = BassLink(np.array([p, 0.0]), sc.world)
+    # without imitation every year's hazard is p: A 1 survival and an adoption, B 3 and one, C 5 survivals
+    assert loglik(sc, history(sc, rec), link=no_imitation) == pytest.approx(9 * np.log(1 - p) + 2 * np.log(p))
+
+
 def test_end_of_window_status_enters_the_likelihood():
     """A modelled instrument observed only as end-of-window status (like the study's Table 2)."""
     states = pd.DataFrame({"state": ["A", "B", "C"], "joined": [1990, 1990, 1990]})
