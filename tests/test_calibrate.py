@@ -91,6 +91,25 @@ def test_likelihood_by_hand_with_diffusion():
     assert n_obs == (1 + 2 + 3) + (3 + 2 + 3)
 
 
+def test_a_parameter_block_gives_each_sets_likelihood_by_hand():
+    """loglik_many over a block of parameter sets against the likelihood written out by hand for each set (not
+    against loglik, which calls loglik_many): intercept and diffusion strength varied, some at 0."""
+    from harmsim.calibrate.likelihood import loglik_many
+
+    rec = tiny_record([("A", "x", 2000, 2000, 2000), ("C", "x", 2002, 2002, 2002)])
+    mech = {"diffusion": {"strength": 1.0, "weight_all": 1.0, "weight_subregion": 0.0, "weight_border": 0.0}}
+    base = scenario(rec, mech, intercept=-2.0)
+    sets = [(-2.0, 1.5), (-1.0, 0.0), (-3.0, 2.5), (-2.0, -1.0), (0.5, 1.5)]
+    scs = [base.with_params({"hazard.intercept": a, "diffusion.strength": s}) for a, s in sets]
+
+    def by_hand(a, s):
+        # x: A adopts in 2000 (no peer before); B (member from 2001) sees 1/2 twice; C sees 0, 1/2, adopts at 1/2
+        # y: nobody adopts, no peer share: A 3, B 2, C 3 years at risk
+        return lh(a) + 2 * ls(a + s / 2) + ls(a) + ls(a + s / 2) + lh(a + s / 2) + 8 * ls(a)
+
+    np.testing.assert_allclose(loglik_many(scs, history(base, rec)), [by_hand(a, s) for a, s in sets], rtol=1e-12)
+
+
 def test_impossible_record_is_refused():
     rec = tiny_record([("A", "y", 2000, 2000, 2000)])  # y without x
     sc = scenario(rec, {"prerequisites": {"bundle": 0.0}})
