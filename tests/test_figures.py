@@ -96,10 +96,23 @@ def test_agreements_figure_names_its_rows_and_has_a_legend():
 
 
 def test_every_figure_of_the_command_line_is_the_result_method(tmp_path):
+    """Each figure `harmsim run` writes is, pixel for pixel, the figure of the result's own plot method on the
+    same ensemble (not only a file of that name)."""
+    from PIL import Image
+
     out = tmp_path / "r"
     assert main(["run", "endogenous", "-r", "30", "--out", str(out)]) == 0
-    assert {"cumulative.png", "timeline.png", "agreements.png"} <= {p.name for p in out.iterdir()}
     assert np.isfinite(pd.read_csv(out / "fit.csv")["mean"]).any()
+    sc = harmsim.load_scenario("endogenous")
+    ens = harmsim.run_ensemble(sc, replicates=30, seed=0)
+    figures = ens.plot.all(sc.record)
+    assert set(figures) == {"cumulative", "timeline", "agreements"}
+    for stem, fig in figures.items():
+        fig.savefig(tmp_path / f"{stem}.png", dpi=200)
+        cli = np.asarray(Image.open(out / f"{stem}.png").convert("RGB"))
+        own = np.asarray(Image.open(tmp_path / f"{stem}.png").convert("RGB"))
+        assert cli.shape == own.shape and (cli == own).all(), stem
+        assert (own != 255).any(axis=2).mean() > 0.01, stem  # something is drawn
 
 
 def test_backtest_figure_ticks_are_the_origins():

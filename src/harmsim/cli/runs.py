@@ -20,6 +20,7 @@ from harmsim.cli._common import (
 from harmsim.data.record import load_record
 from harmsim.errors import ConfigError
 from harmsim.model.scenario import load_scenario
+from harmsim.output.plots import save_figure
 from harmsim.scoring.compare import compare
 
 
@@ -85,10 +86,7 @@ def _write_run(out: Path, sc, ens, rec, args) -> list[Path]:
     paths.append(out / "fit.csv")
     if not args.no_figures:
         for stem, f in ens.plot.all(rec).items():
-            for ext in ("png", "pdf"):
-                p = out / f"{stem}.{ext}"
-                f.savefig(p, dpi=200)
-                paths.append(p)
+            paths += save_figure(f, out, stem)
     return paths
 
 
