@@ -125,3 +125,18 @@ def test_the_fan_counts_the_horizons_members_and_hatches_interval_years():
     # a year counts that year's members: Timor-Leste (UNTOC 2009, before it joined) from 2025 on
     assert far.loc[("untoc", 2015), "observed"] == 10 and far.loc[("untoc", 2024), "q05"] == 10
     assert far.loc[("untoc", 2025), "q05"] == 11
+
+
+def test_a_forecast_records_the_fits_values_and_says_when_the_unobserved_rule_does_nothing(fit_2008):
+    """#21 item 4 (part). Before: provenance.json of a run from a fit listed the scenario file's values, and
+    `--unobserved scenario` gave a forecast identical to the default without a word (every offset, the unobserved
+    instruments' included, came from the fit through pooling)."""
+    sc, fit = fit_2008
+    f = forecast(sc, fit, until=2012, replicates=40, seed=1)
+    est = fit.parameters()
+    assert f.provenance["parameters"]["hazard.intercept"] == pytest.approx(est["hazard.intercept"])
+    assert f.provenance["parameters"]["hazard.intercept"] != sc.parameters()["hazard.intercept"]
+    assert f.provenance["drawn_per_replicate"] == sorted(f.draws.columns)
+    full = calibrate(harmsim.load_scenario("baseline"))  # pooled by kind: ACTIP's offset comes from the fit
+    g = forecast(harmsim.load_scenario("baseline"), full, until=2018, replicates=20, seed=1)
+    assert any("changes nothing here" in n for n in g.provenance["forecast"]["choices"])

@@ -32,14 +32,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harmsim.analysis.predictive import parameter_draws
+from harmsim.analysis.predictive import drawn_provenance, parameter_draws
 from harmsim.analysis.run import run_draws
 from harmsim.data.observations import observations
 from harmsim.data.world import NEVER
 from harmsim.errors import ConfigError
 from harmsim.model.interventions import Change
 from harmsim.model.tables import adopters_by_year
-from harmsim.output.results import provenance
 from harmsim.rng import SeedLike, spawn_seeds
 
 __all__ = ["Counterfactual", "counterfactual"]
@@ -152,7 +151,7 @@ def counterfactual(
     diff = _differences(w, d)
     summary = _summary(w, d[..., -1], a0, a1)
     cautions = _cautions(change, fit, base)
-    prov = provenance(base, seeds, "batch")
+    prov = drawn_provenance(base, fit, seeds, draws)
     prov["counterfactual"] = {
         "change": change.name,
         "description": change.description,

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harmsim.analysis.predictive import UNOBSERVED, latent_posterior_draws, parameter_draws
+from harmsim.analysis.predictive import UNOBSERVED, drawn_provenance, latent_posterior_draws, parameter_draws
 from harmsim.analysis.run import run_draws
 from harmsim.data.observations import (
     BEFORE,
@@ -60,7 +60,6 @@ from harmsim.data.observations import (
 )
 from harmsim.data.world import NEVER
 from harmsim.errors import ConfigError
-from harmsim.output.results import provenance
 from harmsim.rng import SeedLike, spawn_seeds
 
 __all__ = ["UNOBSERVED", "Forecast", "forecast"]
@@ -181,7 +180,7 @@ def forecast(
         )
     adopt, arrival = run_draws(sc, draws, seeds, obs.clamp(), workers=workers, latent=latent)
     w = sc.world
-    prov = provenance(sc, seeds, "batch")
+    prov = drawn_provenance(sc, fit, seeds, draws)
     prov["forecast"] = {
         "origin": origin,
         "until": int(until),

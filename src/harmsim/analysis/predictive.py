@@ -20,7 +20,14 @@ from harmsim.model.tables import tidy_adoptions, tidy_agreements
 from harmsim.output.results import EnsembleResult, provenance
 from harmsim.rng import SeedLike, spawn_seeds, stream
 
-__all__ = ["UNOBSERVED", "latent_posterior_draws", "parameter_draws", "predictive_draws", "predictive_ensemble"]
+__all__ = [
+    "UNOBSERVED",
+    "drawn_provenance",
+    "latent_posterior_draws",
+    "parameter_draws",
+    "predictive_draws",
+    "predictive_ensemble",
+]
 
 #: how an instrument with no adoption in the observation window gets its offset (see :func:`parameter_draws`)
 UNOBSERVED = ("exchangeable", "scenario")
@@ -50,6 +57,11 @@ def parameter_draws(
         if not seen[j] and f"hazard.offsets.{k}" not in draws and not (obs.kind[:, j] == BEFORE).all()
     ]
     if not missing:
+        if any(not seen[j] for j in range(len(w.instruments))):
+            notes.append(
+                "every instrument's offset comes from the fit (those without an observed adoption through pooling "
+                "by kind): the rule for unobserved instruments ('exchangeable' or 'scenario') changes nothing here"
+            )
         return draws, notes
     if unobserved == "scenario":
         offsets = dict(scenario.hazard.offsets)
@@ -95,6 +107,23 @@ def latent_posterior_draws(scenario, record, n: int, seed: SeedLike) -> np.ndarr
     return x[idx]
 
 
+def drawn_provenance(scenario, fit, seeds, draws: pd.DataFrame | None) -> dict:
+    """The provenance of runs whose parameters come from ``fit``: ``parameters`` are the fit's point estimates
+    (not the scenario file's values), and ``drawn_per_replicate`` names those drawn anew for each replicate.
+
+    >>> import harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> fit = calibrate(sc, free=["hazard.intercept"])
+    >>> prov = drawn_provenance(sc, fit, [1], fit.draw(1, 0))
+    >>> prov["parameters"]["hazard.intercept"] == fit.parameters()["hazard.intercept"], prov["drawn_per_replicate"]
+    (True, ['hazard.intercept'])
+    """
+    prov = provenance(fit.apply(scenario) if fit is not None else scenario, seeds, "batch")
+    prov["drawn_per_replicate"] = [] if draws is None else sorted(draws.columns)
+    return prov
+
+
 def predictive_draws(scenario, fit, replicates: int, seed: SeedLike):
     """One simulated history per parameter set drawn from the fit.
 
@@ -114,8 +143,7 @@ def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0
     """
     fit.apply(scenario)  # refuses a fit of another scenario
     adopt, arrival, draws, seeds = predictive_draws(scenario, fit, replicates, seed)
-    prov = provenance(scenario, seeds, "batch")
-    prov["parameters"] = {k: v for k, v in prov["parameters"].items() if k not in draws}  # the held ones
+    prov = drawn_provenance(scenario, fit, seeds, draws)
     prov["predictive"] = {"fit": fit.method, "scenario": fit.scenario, "draws": draws.to_dict("list")}
     return EnsembleResult(
         tidy_adoptions(scenario.world, adopt, seeds),
