@@ -345,10 +345,9 @@ class _Layers:
     re-rendering both figures every year cost most of a step (benchmarks/bench_dashboard.py).
     """
 
-    def __init__(self, fig: Figure, moving: list, dpi: float):
-        for a in moving:
-            a.set_animated(True)
-        self.fig, self.moving, self.title = fig, moving, moving[-1]  # the title: the last of the moving artists
+    def __init__(self, fig: Figure, title, dpi: float):
+        title.set_animated(True)  # the title changes every year: not part of the still layer
+        self.fig, self.title, self.moving = fig, title, []
         fig.set_dpi(dpi)
         self.canvas = FigureCanvasAgg(fig)
         self.canvas.draw()
@@ -371,16 +370,24 @@ class _Layers:
         return out.getvalue()
 
 
-def _network_layers(model) -> tuple[Figure, list]:
-    """The network figure of the model's year: (figure, its moving artists)."""
+# Each figure is a still part, built once per model, and a moving part, built each year on it; drawn whole
+# (the figure functions, what tests read) or layered (the page).
+def _network_still(model) -> tuple[Figure, object]:
+    """The network's figure without the year: borders, extent, legend, and an empty title."""
     states, cells, borders = state_tables(model)
     fig = Figure(figsize=(6.0, 6.4))  # about the size it is shown at: text at its point size
     ax, legend_ax = fig.subplots(2, 1, height_ratios=[2.6, 1])
     fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.01, hspace=0.02)
     labels = plots.instrument_labels(model.config.record, 34)
     plots.plot_state_map(ax, states, borders, list(dict.fromkeys(cells["instrument"])), labels, legend_ax)
-    title = ax.set_title(_network_title(model, cells), fontsize=11)
-    return fig, [*plots.plot_rings(ax, states, cells), title]
+    return fig, ax.set_title("", fontsize=11)
+
+
+def _network_moving(model, fig: Figure, title) -> list:
+    """The year's rings, counts and names, and the title: the artists drawn."""
+    states, cells, _ = state_tables(model)
+    title.set_text(_network_title(model, cells))
+    return [*plots.plot_rings(fig.axes[0], states, cells), title]
 
 
 def _network_title(model, cells) -> str:
@@ -391,20 +398,21 @@ def _network_title(model, cells) -> str:
 
 def _network_figure(model) -> Figure:
     """The network as a figure (what the page shows, drawn whole)."""
-    return _network_layers(model)[0]
+    fig, title = _network_still(model)
+    _network_moving(model, fig, title)
+    return fig
 
 
-def _chart_layers(model, band: pd.DataFrame | None, band_label: str) -> tuple[Figure, list]:
-    """The adoption chart of the model's year: (figure, its moving artists: the run's lines and the title)."""
+def _chart_still(model, band: pd.DataFrame | None, band_label: str) -> tuple[Figure, object]:
+    """The adoption chart without this run: observed lines, band, agreements, legend, and an empty title."""
     observed, run = run_tables(model)
     names, marks = _titles(model.config)
-    n = len(_members(model.config))
     instruments = list(model.world.instruments)
     fig = plots.figure_run(
         observed,
         run.iloc[:0],
         instruments,
-        n,
+        len(_members(model.config)),
         band=band,
         band_label=band_label,
         names=names,
@@ -416,17 +424,22 @@ def _chart_layers(model, band: pd.DataFrame | None, band_label: str) -> tuple[Fi
     height = 1.8 * math.ceil(len(instruments) / 2) + 2.1
     fig.set_size_inches(6.0, height)  # about the size it is shown at: text at its point size
     fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.95 / height, bottom=1.3 / height, hspace=0.8, wspace=0.18)
-    title = fig.suptitle(CHART_TITLE.format(year=model.year), fontsize=10)
-    return fig, [*_run_lines(fig, run, instruments), title]
+    return fig, fig.suptitle("", fontsize=10)
 
 
-def _run_lines(fig, run, instruments) -> list:
-    return [a for ax, k in zip(fig.axes, instruments) for a in plots.plot_run_line(ax, run, k)]
+def _chart_moving(model, fig: Figure, title) -> list:
+    """This run's lines so far, and the title: the artists drawn."""
+    _, run = run_tables(model)
+    title.set_text(CHART_TITLE.format(year=model.year))
+    lines = [a for ax, k in zip(fig.axes, model.world.instruments) for a in plots.plot_run_line(ax, run, k)]
+    return [*lines, title]
 
 
 def _chart_figure(model, band: pd.DataFrame | None, band_label: str) -> Figure:
     """The adoption chart as a figure (what the page shows, drawn whole)."""
-    return _chart_layers(model, band, band_label)[0]
+    fig, title = _chart_still(model, band, band_label)
+    _chart_moving(model, fig, title)
+    return fig
 
 
 #: per model, its two layered figures (dropped with the model)
@@ -434,28 +447,23 @@ _LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 DPI = 100
 
 
-def network_png(model) -> bytes:
-    """The network of the model's year as PNG bytes, the still layer kept from the model's first year drawn."""
+def _layered_png(model, key: str, still, moving) -> bytes:
+    """Figure ``key`` of the model's year as PNG bytes: ``still()`` built once per model, ``moving`` each year."""
     layers = _LAYERS.setdefault(model, {})
-    if "network" not in layers:
-        layers["network"] = _Layers(*_network_layers(model), DPI)
-        return layers["network"].png(layers["network"].moving)
-    states, cells, _ = state_tables(model)
-    lay = layers["network"]
-    lay.title.set_text(_network_title(model, cells))
-    return lay.png([*plots.plot_rings(lay.fig.axes[0], states, cells), lay.title])
+    if key not in layers:
+        layers[key] = _Layers(*still(), DPI)
+    lay = layers[key]
+    return lay.png(moving(model, lay.fig, lay.title))
+
+
+def network_png(model) -> bytes:
+    """The network of the model's year as PNG bytes (see :class:`_Layers`)."""
+    return _layered_png(model, "network", lambda: _network_still(model), _network_moving)
 
 
 def chart_png(model, band: pd.DataFrame | None, band_label: str) -> bytes:
-    """The adoption chart of the model's year as PNG bytes, the still layer kept from the model's first year."""
-    layers = _LAYERS.setdefault(model, {})
-    if "chart" not in layers:
-        layers["chart"] = _Layers(*_chart_layers(model, band, band_label), DPI)
-        return layers["chart"].png(layers["chart"].moving)
-    lay = layers["chart"]
-    _, run = run_tables(model)
-    lay.title.set_text(CHART_TITLE.format(year=model.year))
-    return lay.png([*_run_lines(lay.fig, run, list(model.world.instruments)), lay.title])
+    """The adoption chart of the model's year as PNG bytes (see :class:`_Layers`)."""
+    return _layered_png(model, "chart", lambda: _chart_still(model, band, band_label), _chart_moving)
 
 
 def _image(png: bytes, alt: str):

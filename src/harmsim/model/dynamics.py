@@ -611,7 +611,7 @@ def _static_logit(parts, intercepts: np.ndarray, shape) -> np.ndarray:
                 if part.rows is None:
                     eta += s
                 else:
-                    eta[part.rows] += np.broadcast_to(s, (len(part.rows), T, N, K)) if s.ndim == 4 else s
+                    eta[part.rows] += s  # (rows, T, N, K) or shared by them: broadcasts either way
     return eta
 
 
