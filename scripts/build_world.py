@@ -68,6 +68,7 @@ from pathlib import Path
 
 import pandas as pd
 import pycountry
+from build_records import global_share  # the same series as the ASEAN record's, from the same coding
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data-raw" / "world"
@@ -417,6 +418,8 @@ def main(argv: list[str] | None = None) -> None:
     cov, tiers = covariates(_read("covariates.csv"))
     _write(cov, "covariates.csv")
     _write(tiers, "tip_tiers.csv")
+    share = global_share()
+    _write(share[share.year <= 2015], "global_series.csv")
     if OUT != ROOT / "src" / "harmsim" / "data" / "world":
         (OUT / "record.toml").write_bytes((ROOT / "src" / "harmsim" / "data" / "world" / "record.toml").read_bytes())
     print("left out as outside their treaty's organization:", ", ".join(outside) or "none")

@@ -188,7 +188,7 @@ def test_the_chart_names_instruments_marks_agreements_and_says_what_the_band_is(
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[0] == "observed" and "this run" in legend and "these parameters (200 runs): 90% band" in legend
     assert "observed, year known only as interval" in legend  # the Heads of Specialist Units' membership years
-    assert "ASEAN declaration (non-binding)" in legend and "ASEAN convention (binding)" in legend
+    assert "agreement, non-binding (declaration, plan)" in legend and "agreement, binding (convention, law)" in legend
     assert "this run to 2001" in fig.get_suptitle()
     years = {round(line.get_xdata()[0]) for line in fig.axes[0].lines if line.get_linestyle() == "--"}
     assert {1997, 2004} <= years

@@ -43,7 +43,11 @@ def test_timeline_speaks_in_names_and_marks_the_agreements(ens):
         assert ax.get_xticks()[-1] == 2016  # "later": not adopted by 2015
     assert panels[-1].get_xticklabels()[-1].get_text() == "later"
     text = " ".join(_texts(fig))
-    for words in ("ASEAN declaration (non-binding)", "ASEAN convention (binding)", "median over all runs"):
+    for words in (
+        "agreement, non-binding (declaration, plan)",
+        "agreement, binding (convention, law)",
+        "median over all runs",
+    ):
         assert words in text
     assert "no member adopted it by 2015" in text  # the Convention's panel says why it is empty
     assert "the scenario's parameters, 200 runs" in fig._suptitle.get_text()

@@ -309,11 +309,11 @@ def test_docs_table_of_observations_is_current(world):
     assert rows == expected
 
 
-def test_the_model_refuses_organizations_it_does_not_simulate_yet(world):
-    """Building a world of inputs from a record with organizations is refused in one line, not simulated
-    as if every agreement covered every state."""
+def test_the_model_simulates_organizations_it_reads(world):
+    """A world of inputs from a record with organizations: every agreement covers the members of its own
+    organization only (before: refused), so no agreement covers every state."""
     from harmsim.data.world import World
-    from harmsim.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"regional organizations .* which the model does not simulate yet"):
-        World.build(world)
+    w = World.build(world)
+    assert len(w.organizations) == len(world.organizations)
+    assert not w.covered.all(axis=1).any()

@@ -31,7 +31,11 @@ likelihood is exact for dated histories. Where other cells depend on an
 interval-censored adoption (a peer's diffusion share, a prerequisite gate,
 the Bass link), its unknown year is summed over exactly: a forward recursion
 on the set of such adoptions made before each year (2**M sets; at most
-:data:`MAX_HIDDEN` of them). With state propensities the states separate
+:data:`MAX_HIDDEN` of them). A larger group (on the world panel, the
+Council of Europe states known only to have ratified CETS 197 "by 2015")
+is importance-sampled: :data:`GROUP_SAMPLES` paths of its years drawn once
+from a fixed proposal and reweighted, an unbiased, smooth estimate whose
+Monte Carlo error the fit reports (:func:`likelihood_path`). With state propensities the states separate
 only given every year, so there the optimizer reads such an adoption at its
 interval midpoint and :func:`loglik_sampled` sums over its year by
 importance sampling (fits report both). Endogenous agreement arrival is
@@ -64,12 +68,14 @@ __all__ = [
     "at_risk_years",
     "history",
     "latent_posterior",
+    "likelihood_path",
     "loglik",
     "loglik_cells",
     "loglik_many",
     "loglik_sampled",
     "loglik_states",
     "quadrature",
+    "set_proposal",
 ]
 
 
@@ -108,7 +114,9 @@ def history(scenario, record) -> History:
         raise CalibrationError(f"scenario '{scenario.name}': {exc}") from None
     state = scenario.dynamics.initial_state(1, obs.clamp())  # the recorded schedule up to the window's end
     state.adopt_year[0] = obs.imputed()
-    return History(obs, state)
+    hist = History(obs, state)
+    hist.cache["proposal"] = scenario  # the importance proposal of large groups (see :func:`set_proposal`)
+    return hist
 
 
 #: Gauss-Hermite nodes for integrating each state's propensity out of the likelihood (see tests for the error)
@@ -269,7 +277,145 @@ def _check_possible(scenario, impossible: np.ndarray, t) -> None:
 
 
 #: The most interval-censored cells summed over exactly: 2**M adoption patterns per year.
+#: the most interval-censored adoptions of one group summed over exactly (2**M patterns); a larger group (the
+#: world panel's CETS 197 ratifications known only as "by 2015") is importance-sampled (:func:`_sampled_groups`)
 MAX_HIDDEN = 10
+#: paths drawn for a group too large to sum exactly: the Monte Carlo error is reported with the fit
+GROUP_SAMPLES = 64
+
+
+def _split(groups) -> tuple[list, list]:
+    """(groups summed exactly, groups importance-sampled), by size."""
+    return [g for g in groups if len(g[0]) <= MAX_HIDDEN], [g for g in groups if len(g[0]) > MAX_HIDDEN]
+
+
+def set_proposal(hist: History, scenario) -> None:
+    """Draw the paths of large groups' unknown years from ``scenario``'s hazards from now on.
+
+    The importance-sampled likelihood of a large group is a smooth function of
+    the parameters because its paths are drawn once, from a *fixed* proposal
+    (the scenario the history was made with, or the one set here), and only
+    reweighted as the parameters move; a fit re-centres the proposal on its
+    estimate and maximizes again, so the paths sit where the likelihood is.
+    """
+    hist.cache["proposal"] = scenario
+    for key in [k for k in hist.cache if k[0] == "paths"]:
+        del hist.cache[key]
+
+
+def _proposal_paths(hist: History, mask: np.ndarray, groups, samples: int):
+    """(cells (M, 2), years (S, M), log q (S,)) for the cells of ``groups``, drawn independently per cell.
+
+    Each cell's year within its interval is drawn from its own hazards under
+    the proposal scenario, on the recorded history (other unknown years at
+    their midpoints): ``q(t) ~ h(t) prod_{lo <= s < t} (1 - h(s))`` for ``t``
+    in ``[lo, hi]``; a fixed seed, so the same history gives the same paths.
+    """
+    cells = np.concatenate([g for g, _ in groups])
+    key = ("paths", mask.tobytes(), cells.tobytes(), samples)
+    if key in hist.cache:
+        return hist.cache[key]
+    sc = hist.cache["proposal"]
+    block = _block(sc)
+    observed = (hist.kind != BEFORE) & (hist.kind != UNOBSERVED)
+    ci, ck = cells[:, 0], cells[:, 1]
+    lo, hi = hist.lo[ci, ck], hist.hi[ci, ck]
+    years = block.world.years[block.world.years <= hist.end]
+    log_q = np.full((len(years), len(cells)), -np.inf)  # log prob. of adopting in year t (not normalized)
+    survived = np.zeros(len(cells))
+    for ti, t, risk, log_h, log_s in _years(block, LOGIT, hist, hist.state, observed):
+        r = risk[0, 0, ci, ck] & (t >= lo) & (t <= hi)
+        log_q[ti] = np.where(r, survived + log_h[0, 0, ci, ck], -np.inf)
+        survived += np.where(r, log_s[0, 0, ci, ck], 0.0)
+    never = ~np.isfinite(log_q).any(axis=0)
+    if never.any():
+        i, k = cells[np.flatnonzero(never)[0]]
+        w = block.world
+        raise CalibrationError(
+            f"the record has {w.states[i]} adopting {w.instruments[k]} within [{hist.lo[i, k]:.0f}, "
+            f"{hist.hi[i, k]:.0f}], but it is never at risk then in scenario '{sc.name}'"
+        )
+    log_q -= logsumexp(log_q, axis=0)
+    cdf = np.cumsum(np.exp(log_q), axis=0)  # (T, M)
+    u = stream(PATTERN_SEED, "interval proposal").random((samples, len(cells)))
+    pick = np.minimum((cdf[None, :, :] < u[:, None, :]).sum(axis=1), len(years) - 1)  # (S, M) year index
+    out = (cells, years[pick], log_q[pick, np.arange(len(cells))].sum(axis=1))
+    hist.cache[key] = out
+    return out
+
+
+def _dated_paths(hist: History, cells: np.ndarray, years: np.ndarray):
+    """(kind (N, K), year (S, N, K), adoption years (S, N, K)) of the record with the hidden ``cells`` dated at
+    each path's ``years`` (S, M): what a sampled path makes of the history."""
+    hs, hk = cells[:, 0], cells[:, 1]
+    kind = hist.kind.copy()
+    kind[hs, hk] = DATED
+    yr = np.broadcast_to(hist.year, (len(years), *hist.year.shape)).copy()
+    yr[:, hs, hk] = years
+    ay = np.broadcast_to(hist.state.adopt_year[0], (len(years), *kind.shape)).copy()
+    ay[:, hs, hk] = years
+    return kind, yr, ay
+
+
+def _sampled_groups(block: Block, hist: History, mask: np.ndarray, groups, link, samples: int | None = None):
+    """((B,) log-likelihood of the groups' instruments, diagnostics of the first set), by importance sampling.
+
+    The terms of a group's instruments read only the group's unknown years (the groups are closed under
+    what terms read), so each drawn path makes them fully dated: the estimate is the log of the mean over
+    paths of p(record, path) / q(path), unbiased for the likelihood, and smooth in the parameters.
+    """
+    cells, years, logq = _proposal_paths(hist, mask, groups, samples or GROUP_SAMPLES)
+    cols = np.flatnonzero(np.logical_or.reduce([c for _, c in groups]))
+    S = len(years)
+    kind, yr, ay = _dated_paths(hist, cells, years)
+    state = replace(hist.state, adopt_year=ay)
+    observed = (kind != BEFORE) & (kind != UNOBSERVED)
+    k_c, yr_c, m_c, seen_c = kind[:, cols], yr[:, :, cols], mask[:, cols], hist.seen[:, cols]
+    dated = (k_c == DATED) & m_c
+    cens = (k_c == CENSORED) & m_c
+    ll = np.zeros((block.B, S, *k_c.shape))
+    for _, t, risk, log_h, log_s in _years(block, link, hist, state, observed, cols):
+        now = dated[None] & (yr_c == t)
+        ll += np.where(now & risk, log_h, 0.0)
+        ll += np.where(risk & ((dated[None] & (yr_c > t)) | (cens & (seen_c >= t))[None]), log_s, 0.0)
+        ll = np.where(now & ~risk, -np.inf, ll)  # a path with an adoption not at risk: probability 0
+    lw = ll.sum(axis=(2, 3)) - logq[None, :]  # (B, S)
+    return logsumexp(lw, axis=1) - np.log(S), _ess(lw[0])
+
+
+def _with_sampled(block: Block, hist: History, mask: np.ndarray, groups, link) -> np.ndarray:
+    """(B,) the likelihood with small groups summed exactly and large ones importance-sampled."""
+    small, large = _split(groups)
+    sampled_cols = np.logical_or.reduce([c for _, c in large])
+    total, _ = _sampled_groups(block, hist, mask, large, link)
+    rest = mask & ~sampled_cols[None, :]
+    if small:
+        return total + _exact(block, hist, rest, small, link)
+    if rest.any():
+        ll, _ = _cells(block, hist, link, mask=rest)
+        total = total + np.where(rest, ll[:, 0], 0.0).sum(axis=(1, 2))
+    return total
+
+
+def likelihood_path(scenario, hist: History, mask: np.ndarray | None = None, link=LOGIT) -> dict:
+    """How :func:`loglik` evaluates this record under this scenario, for a fit's log.
+
+    ``path``: ``exact`` (every unknown year other cells read summed over, or none), ``sampled`` (a group too
+    large to sum: importance sampling, with its diagnostics at these parameters) or ``midpoint`` (state
+    propensities: unknown years that others read enter their terms at interval midpoints).
+    """
+    m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+    groups = _hidden(scenario, hist, m, link)
+    sizes = [len(g) for g, _ in groups]
+    if not groups:
+        return {"path": "exact", "groups": sizes}
+    if scenario.dynamics.needs_latent:
+        return {"path": "midpoint", "groups": sizes}
+    large = _split(groups)[1]
+    if not large:
+        return {"path": "exact", "groups": sizes}
+    _, diag = _sampled_groups(_block(scenario), hist, m, large, link)
+    return {"path": "sampled", "groups": sizes, **diag}
 
 
 def _reads(scenario, link) -> np.ndarray | None:
@@ -323,13 +469,6 @@ def _groups(scenario, cells: np.ndarray, reads: np.ndarray) -> list[tuple[np.nda
         seen |= cols
         # every unknown year in the group's instruments: an unread one's own terms may read the others
         g = cells[np.isin(cells[:, 1], np.flatnonzero(cols))]
-        if len(g) > MAX_HIDDEN:
-            w = scenario.world
-            raise CalibrationError(
-                f"{len(g)} interval-censored adoptions of {', '.join(w.instruments[j] for j in np.unique(g[:, 1]))} "
-                f"that other cells depend on: the exact likelihood sums over 2**M adoption patterns and stops at "
-                f"M = {MAX_HIDDEN}"
-            )
         groups.append((g, cols))
     return groups
 
@@ -575,16 +714,10 @@ def _sampled(scenario, hist: History, mask: np.ndarray, groups, nodes: int, samp
     diagnostics (effective samples, Monte Carlo standard error).
     """
     hidden, years, logq = _patterns(scenario, hist, mask, groups, samples)
-    hs, hk = hidden[:, 0], hidden[:, 1]
     S = len(years)
-    kind = hist.kind.copy()
-    kind[hs, hk] = DATED
-    yr = np.broadcast_to(hist.year, (S, *hist.year.shape)).copy()
-    yr[:, hs, hk] = years
+    kind, yr, ay = _dated_paths(hist, hidden, years)
     x, w = quadrature(nodes)
     Q, N = len(x), hist.kind.shape[0]
-    ay = np.broadcast_to(hist.state.adopt_year[0], (S, *kind.shape)).copy()
-    ay[:, hs, hk] = years
     ay = np.repeat(ay, Q, axis=0)
     dyn = scenario.dynamics
     z = np.tile(_nodes(dyn, x), (S, 1, 1))  # rows: path-major, node-minor
@@ -694,6 +827,8 @@ def loglik_many(
     groups = _hidden(block.scenarios[0], hist, m, link)
     if block.needs_latent:
         return _states(block, hist, m, nodes).sum(axis=1)
+    if groups and _split(groups)[1]:
+        return _with_sampled(block, hist, m, groups, link)
     if groups:
         return _exact(block, hist, m, groups, link)
     ll, _ = _cells(block, hist, link)

@@ -32,7 +32,18 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from harmsim.calibrate.fit import Fit
-from harmsim.calibrate.likelihood import BEFORE, INTERVAL, at_risk_years, history, loglik, loglik_many, loglik_sampled
+from harmsim.calibrate.likelihood import (
+    BEFORE,
+    INTERVAL,
+    MAX_HIDDEN,
+    at_risk_years,
+    history,
+    likelihood_path,
+    loglik,
+    loglik_many,
+    loglik_sampled,
+    set_proposal,
+)
 from harmsim.calibrate.pooling import kinds, log_prior
 from harmsim.errors import CalibrationError
 from harmsim.model.space import bounds_of, split_name
@@ -48,13 +59,23 @@ _NOT_BY_DEFAULT = {
     "agreements.threshold_nonbinding",
     "agreements.threshold_binding",
 }
+#: Free by default only on a record with regional organizations, where agreements of both kinds cover some
+#: states and not others: in one region they are collinear with the agreement effects and the period.
+_ORGANIZATIONS_ONLY = {
+    "agreements.nonbinding_general",
+    "agreements.binding_general",
+    "agreements.lead",
+    "diffusion.weight_organization",
+}
 
 
 def default_free(scenario, record) -> list[str]:
     """Every real coefficient of the scenario, plus the intercept and identifiable offsets.
 
     Parameters the scenario lists under ``fixed`` (those that define it, like
-    ``agreements.nonbinding = 0`` in ``binding_only``) are left out.
+    ``agreements.nonbinding = 0`` in ``binding_only``) are left out, and so,
+    on a one-region record, are the terms only organizations identify (the
+    agreements' general effects and leads, the weight of shared organizations).
 
     Offsets: one per instrument with an observed adoption in the window, except
     the first such instrument (the reference, absorbed by the intercept); with
@@ -68,9 +89,12 @@ def default_free(scenario, record) -> list[str]:
     ref = inst[0] if inst else None
     names = ["hazard.intercept"]
     names += [f"hazard.offsets.{k}" for k in scenario.world.instruments if k != ref and (k in inst or k in pooled)]
+    one_region = not len(scenario.world.organizations)
     for name, value in scenario.parameters().items():
         group = split_name(name)[0]
         if group == "hazard" or name in _NOT_BY_DEFAULT or name in scenario.fixed:
+            continue
+        if one_region and name in _ORGANIZATIONS_ONLY:
             continue
         if isinstance(value, float):
             names.append(name)
@@ -164,15 +188,24 @@ def fit_mle(
         if len(path) > PLATEAU_ITERATIONS and path[-1 - PLATEAU_ITERATIONS] - path[-1] < PLATEAU_GAIN:
             raise StopIteration
 
-    res = minimize(
-        f_and_grad,
-        x0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        callback=plateau,
-        options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
-    )
+    def optimize(start):
+        return minimize(
+            f_and_grad,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            callback=plateau,
+            options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
+        )
+
+    res = optimize(x0)
+    if likelihood_path(scenario, hist, cells)["path"] == "sampled":
+        # an importance-sampled group: its paths were drawn at the start values; draw them again at the
+        # estimate (where the likelihood is) and maximize once more from there
+        set_proposal(hist, scenario.with_params(_values(free, res.x)))
+        path.clear()
+        res = optimize(res.x)
     on_plateau = not res.success and len(path) > PLATEAU_ITERATIONS and "StopIteration" in str(res.message)
     message = (
         f"stopped on a plateau: the log-likelihood rose by less than {PLATEAU_GAIN:g} over the last "
@@ -279,6 +312,14 @@ def _interval_note(scenario, hist, ll: float, check: bool = True) -> list[str]:
     if not (hist.kind == INTERVAL).any():
         return []
     if not scenario.dynamics.needs_latent:
+        how = likelihood_path(scenario, hist)
+        if how["path"] == "sampled":
+            return [
+                f"interval-censored adoptions that other cells depend on, in groups of {how['groups']}: groups of "
+                f"up to {MAX_HIDDEN} summed over exactly, larger ones importance-sampled ({how['samples']} paths "
+                f"drawn at the estimate; log-likelihood Monte Carlo s.e. {how['log-likelihood Monte Carlo s.e.']:.3f}"
+                f", {how['effective samples']:.0f} effective paths)"
+            ]
         return ["none for interval-censored adoptions: where other cells depend on one, its year is summed over"]
     if not check:
         return [

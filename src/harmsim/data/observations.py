@@ -184,6 +184,13 @@ def observations(world, record: Record) -> Observations:
     The observation window is the record's, cut at the world's end if that is
     earlier; it never runs past either. An adoption while the state was not a
     member is an input (BEFORE).
+
+    A prerequisite is implied by what requires it: a state that joined the UN
+    Protocol in ``y`` was party to UNTOC by ``y`` (UNTOC art. 37(2)), so where
+    the record leaves the prerequisite unknown or censored before ``y`` (the
+    world panel's UNTOC coding ends in 2011 for some states), it is an
+    interval observation ending in ``y``: never a gap the model would
+    contradict, and never a date made up.
     """
     missing_s = [s for s in world.states if s not in set(record.state_ids)]
     missing_k = [k for k in world.instruments if k not in set(record.instrument_ids)]
@@ -192,7 +199,32 @@ def observations(world, record: Record) -> Observations:
             f"record '{record.name}' does not observe the world fully: missing states {missing_s}, "
             f"instruments {missing_k}"
         )
-    return encode(record, world.states, world.instruments, world.start, world.end, (world.years, world.member))
+    obs = encode(record, world.states, world.instruments, world.start, world.end, (world.years, world.member))
+    return _implied_prerequisites(obs, world.requires, world.opens)
+
+
+def _implied_prerequisites(obs: Observations, requires: np.ndarray, opens: np.ndarray) -> Observations:
+    """``obs`` with each prerequisite left unknown or censored before what requires it was adopted made an
+    interval ending in that year (see :func:`observations`)."""
+    kind, lo, hi = obs.kind.copy(), obs.lo.copy(), obs.hi.copy()
+    changed = False
+    for k, j in enumerate(requires):
+        if j < 0:
+            continue
+        by = np.where(kind[:, k] == DATED, obs.year[:, k], np.where(kind[:, k] == INTERVAL, hi[:, k], np.nan))
+        known_not = np.where(kind[:, j] == CENSORED, obs.seen[:, j], -np.inf)
+        gap = np.isfinite(by) & ((kind[:, j] == UNOBSERVED) | ((kind[:, j] == CENSORED) & (known_not < by)))
+        first = np.maximum(np.maximum(known_not + 1, obs.start), opens[j])
+        gap &= first <= np.nan_to_num(by, nan=-np.inf)
+        if not gap.any():
+            continue
+        kind[gap, j] = INTERVAL
+        lo[gap, j] = first[gap]
+        hi[gap, j] = by[gap]
+        changed = True
+    if not changed:
+        return obs
+    return replace(obs, kind=kind, lo=lo, hi=hi, seen=np.where(kind == CENSORED, obs.seen, np.nan))
 
 
 def encode(record: Record, states, instruments, start: int, end: int, membership=None) -> Observations:

@@ -65,6 +65,15 @@ class World:
     joined: np.ndarray  # (N,) year joined
     entering: tuple[tuple[int, ...], ...]  # per year: states that are members but were not the year before
     leaving: tuple[tuple[int, ...], ...]  # per year: states that were members the year before but are not
+    #: regional organizations (O; empty for a one-region record, whose agreements cover every member)
+    organizations: tuple[str, ...] = ()
+    #: (T, O, N) bool: the state is a member of the organization that year (never, for one whose members the
+    #: record does not know: its agreements cover no state)
+    org_member: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), dtype=bool), repr=False)
+    #: (M,) int: the organization each agreement belongs to, or -1 (it covers every member of the record)
+    agreement_org: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    #: (K,) int: the organization an instrument (a regional treaty) is open to, or -1 (open to every member)
+    instrument_org: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
     #: inputs extended past their data so far, by name (filled as inputs are read)
     _extended: dict = field(default_factory=dict, repr=False)
 
@@ -78,6 +87,40 @@ class World:
         """States that are members in some year of the horizon up to ``year`` (the record also holds states
         that join later, counted by no figure of those years)."""
         return tuple(s for s, m in zip(self.states, self.member[self.years <= year].any(axis=0)) if m)
+
+    @cached_property
+    def covered(self) -> np.ndarray:
+        """(T, N, M) bool: agreement ``m`` covers state ``i`` in year ``t``.
+
+        A member of the record, and of the agreement's organization that year
+        (several at once is common: EU, Council of Europe and OSCE). An agreement
+        of no organization (a one-region record) covers every member.
+        """
+        return self._members_of(self.agreement_org)
+
+    @cached_property
+    def open_to(self) -> np.ndarray:
+        """(T, N, K) bool: the state may hold instrument ``k`` in year ``t`` (whether or not it is open yet).
+
+        A member of the record, and, for an instrument of an organization (a
+        regional treaty), a member of that organization that year.
+        """
+        return self._members_of(self.instrument_org)
+
+    def _members_of(self, owners: np.ndarray) -> np.ndarray:
+        """(T, N, len(owners)) bool: a member of the record and, where an owner organization is given (>= 0),
+        of that organization, in each year."""
+        out = np.broadcast_to(self.member[:, :, None], (*self.member.shape, len(owners))).copy()
+        for j, o in enumerate(owners):
+            if o >= 0:
+                out[:, :, j] &= self.org_member[:, o, :]
+        return out
+
+    @cached_property
+    def shared_organization(self) -> np.ndarray:
+        """(T, N, N) bool: states ``i`` and ``j`` are members of a common organization in year ``t``."""
+        m = self.org_member.astype(np.float32)  # (T, O, N)
+        return np.einsum("toi,toj->tij", m, m) > 0
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -104,14 +147,6 @@ class World:
                 f"horizon {start}-{end} starts before the record '{record.name}' ({record.start}): "
                 "its adoptions before the horizon are its initial condition"
             )
-        if len(record.organizations) or record.instruments["organization"].astype(bool).any():
-            # Refused rather than simulated wrongly: the engines would treat every state as covered by every
-            # agreement and every regional treaty as open to all.
-            raise ConfigError(
-                f"record '{record.name}' has regional organizations (memberships by year, agreements and treaties "
-                "of organizations), which the model does not simulate yet; the record can be loaded, printed "
-                "(harmsim record) and written, and scenarios run on one-region records such as 'asean'"
-            )
         return _build(record, start, end, extension or Extension())
 
     # Inputs ------------------------------------------------------------------------------------
@@ -129,8 +164,10 @@ class World:
     def tier_before(self) -> np.ndarray:
         """US TIP report tier of the year before each year, (T, N) strings.
 
-        ``''`` before the first report in the record (the reports began in 2001)
-        and where a report did not cover a state.
+        ``''`` before the first report in the record (the reports began in 2001),
+        where a report did not cover a state, and for a state the record has no
+        report row for at all (the world panel's states outside the Kelley-Simmons
+        panel): no pressure by reports is then what the model assumes.
         """
         return _tier_before(self)
 
@@ -180,6 +217,9 @@ def _build(record: Record, start: int, end: int, extension: Extension) -> World:
     kidx = {k: j for j, k in enumerate(instruments)}
     opened_by = np.array([aidx.get(a, -1) if a else -1 for a in inst["opened_by"]], dtype=np.int64)
     opens = inst["opens"].fillna(-(10**6)).to_numpy(dtype=np.int64)
+    for k, m in enumerate(opened_by):
+        if m >= 0 and inst["opens"].iloc[k] is pd.NA:  # no year given: it opens with its agreement
+            opens[k] = ag["year"].iloc[m]
     requires = np.array([kidx[r] if r else -1 for r in inst["requires"]], dtype=np.int64)
     initial = np.full((len(states), len(instruments)), NEVER, dtype=YEAR)
     sidx = {s: j for j, s in enumerate(states)}
@@ -197,6 +237,7 @@ def _build(record: Record, start: int, end: int, extension: Extension) -> World:
         for k in items:
             covers[j, kidx[k]] = True
     parent = np.array([aidx[p] if p else -1 for p in ag["builds_on"]], dtype=np.int64)
+    orgs, org_member, agreement_org, instrument_org = _organizations(record, years, states, ag, inst)
     border = np.zeros((len(states), len(states)), dtype=bool)
     for a, b in zip(record.borders["state_a"], record.borders["state_b"]):
         border[sidx[a], sidx[b]] = border[sidx[b], sidx[a]] = True
@@ -225,7 +266,32 @@ def _build(record: Record, start: int, end: int, extension: Extension) -> World:
         joined=joined,
         entering=tuple(tuple(np.flatnonzero(m & ~p).tolist()) for m, p in zip(member, prev_member)),
         leaving=tuple(tuple(np.flatnonzero(p & ~m).tolist()) for m, p in zip(member, prev_member)),
+        organizations=orgs,
+        org_member=org_member,
+        agreement_org=agreement_org,
+        instrument_org=instrument_org,
     )
+
+
+def _organizations(record: Record, years: np.ndarray, states: tuple, ag: pd.DataFrame, inst: pd.DataFrame):
+    """(organizations, (T, O, N) membership, (M,) agreement's organization, (K,) instrument's organization)."""
+    orgs = tuple(record.organizations["organization"])
+    oidx = {o: j for j, o in enumerate(orgs)}
+    sidx = {s: j for j, s in enumerate(states)}
+    org_member = np.zeros((len(years), len(orgs), len(states)), dtype=bool)
+    m = record.memberships
+    for o, s, j, left in zip(m["organization"], m["state"], m["joined"], m["left"]):
+        if s not in sidx:
+            continue
+        last = NEVER if pd.isna(left) else int(left)
+        org_member[(years >= int(j)) & (years <= last), oidx[o], sidx[s]] = True
+
+    def owner(table):  # a table without the column (an empty agreements table) belongs to no organization
+        return [oidx[o] if o else -1 for o in (table["organization"] if "organization" in table else [""] * len(table))]
+
+    agreement_org = np.array(owner(ag), dtype=np.int64)
+    instrument_org = np.array(owner(inst), dtype=np.int64)
+    return orgs, org_member, agreement_org, instrument_org
 
 
 def _missing(world: World, name: str, i: int, year: int) -> ConfigError:
@@ -285,11 +351,12 @@ def _tier_before(world: World) -> np.ndarray:
     wide = t.pivot(index="year", columns="state", values="tier").reindex(columns=list(world.states))
     first, last = int(wide.index.min()), int(wide.index.max())
     rule = world.extension.rule("tiers")
+    reported = wide.notna().any(axis=0).to_numpy()  # a state the record has no report row for: never ranked
     for ti, y in enumerate(prev):
         if y < first:
             continue  # before the first report: no pressure by reports
         for i, s in enumerate(world.states):
-            if not world.member[ti, i]:
+            if not world.member[ti, i] or not reported[i]:
                 continue
             v = wide.at[y, s] if y in wide.index else np.nan
             if isinstance(v, str):

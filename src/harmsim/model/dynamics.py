@@ -208,11 +208,12 @@ class Dynamics:
     # The one at-risk and gating rule ----------------------------------------------------------
     @cached_property
     def _static_eligible(self) -> np.ndarray | None:
-        """(T, N, K) member and instrument open, when openings do not depend on the history."""
+        """(T, N, K) instrument open to the state (a member, of its organization too) and open, when openings do
+        not depend on the history."""
         if self.schedule_moves:
             return None
         w = self.world
-        return w.member[:, :, None] & (w.opens[None, None, :] <= w.years[:, None, None])
+        return w.open_to & (w.opens[None, None, :] <= w.years[:, None, None])
 
     def _first_eligible(self, ti: int, elig: np.ndarray) -> np.ndarray:
         """``elig`` restricted to the first decision layer's instruments (precomputed when eligibility is static)."""
@@ -225,7 +226,8 @@ class Dynamics:
         return None if static is None else static & self.first_layer
 
     def eligible(self, ti: int, state: State) -> np.ndarray:
-        """Cells that could adopt in year index ``ti`` if not yet adopted: member and instrument open.
+        """Cells that could adopt in year index ``ti`` if not yet adopted: the instrument open to the state (a
+        member of the record, and of the instrument's organization if it has one) and open.
 
         (1 or R, N, K); add ``adopt_year == NEVER`` for the cells at risk.
         """
@@ -233,7 +235,7 @@ class Dynamics:
         if static is not None:
             return static[ti][None]
         t = self.world.years[ti]
-        return self.world.member[ti][None, :, None] & (state.open_year[:, None, :] <= t)
+        return self.world.open_to[ti][None] & (state.open_year[:, None, :] <= t)
 
     def logit(self, ti: int, view: PastView) -> np.ndarray:
         """Log-odds from the history before year index ``ti``, broadcastable to (R, N, K)."""

@@ -227,9 +227,9 @@ def _agreement_handles(agreements) -> list:
     changes = {a[3] for a in agreements or () if len(a) > 3 and a[3]}
     out = []
     if False in kinds:
-        out.append(Line2D([], [], **AGREEMENT, label="ASEAN declaration (non-binding)"))
+        out.append(Line2D([], [], **AGREEMENT, label="agreement, non-binding (declaration, plan)"))
     if True in kinds:
-        out.append(Line2D([], [], **BINDING, label="ASEAN convention (binding)"))
+        out.append(Line2D([], [], **BINDING, label="agreement, binding (convention, law)"))
     if "removed" in changes:
         out.append(Line2D([], [], **REMOVED, label="removed by the change (or moved from here)"))
     if changes - {"removed"}:

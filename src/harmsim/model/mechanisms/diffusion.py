@@ -10,8 +10,13 @@ the standard form of that is emulation of peers. The term is
 the weighted share of member peers ``j`` (``m`` = member that year) that had
 adopted ``k`` before year ``t``, over the network
 
-    W[i, j] = weight_all + weight_subregion [same subregion] + weight_border [land border],
-    W[i, i] = 0.
+    W[i, j, t] = weight_all + weight_subregion [same subregion] + weight_border [land border]
+                 + weight_organization [i and j members of a common organization in t],
+    W[i, i, t] = 0.
+
+On the world panel, ``weight_all`` is global diffusion (every state of the
+world is a peer) and ``weight_organization`` the extra pull of the members
+of a state's regional organizations that year; their ratio is estimated.
 
 Direction: ``strength > 0`` makes adoption contagious: later adopters
 cluster after early ones, and an instrument's uptake accelerates.
@@ -28,7 +33,7 @@ from harmsim.model.params import Real
 
 
 def network(world, weight_all: float, weight_subregion: float, weight_border: float) -> np.ndarray:
-    """The (N, N) peer weights W; see the module docstring."""
+    """The (N, N) peer weights W that do not change over time; see the module docstring."""
     sub = np.array(world.subregion, dtype=object)
     same = (sub[:, None] == sub[None, :]) & (sub[:, None] != "")
     W = weight_all + weight_subregion * same + weight_border * world.border
@@ -50,10 +55,20 @@ def peer_share(W: np.ndarray, adopted: np.ndarray, member: np.ndarray) -> np.nda
 
 
 @lru_cache(maxsize=64)
-def _yearly_weights(world, weight_all: float, weight_subregion: float, weight_border: float) -> np.ndarray:
+def _yearly_weights(
+    world, weight_all: float, weight_subregion: float, weight_border: float, weight_organization: float = 0.0
+) -> np.ndarray:
     """Row-normalized peer weights for each year's membership, (T, N, N); cached."""
     W = network(world, weight_all, weight_subregion, weight_border)
-    return np.stack([peer_weights(W, m) for m in world.member])
+    if not weight_organization or not len(world.organizations):
+        return np.stack([peer_weights(W, m) for m in world.member])
+    shared = world.shared_organization
+    out = []
+    for ti, m in enumerate(world.member):
+        Wt = W + weight_organization * shared[ti]
+        np.fill_diagonal(Wt, 0.0)
+        out.append(peer_weights(Wt, m))
+    return np.stack(out)
 
 
 class Diffusion(Mechanism):
@@ -65,12 +80,15 @@ class Diffusion(Mechanism):
         "weight_all": Real(1.0, 0.0, 100.0, "weight of every other member"),
         "weight_subregion": Real(1.0, 0.0, 100.0, "extra weight of members in the same subregion"),
         "weight_border": Real(1.0, 0.0, 100.0, "extra weight of members sharing a land border"),
+        "weight_organization": Real(
+            0.0, 0.0, 1000.0, "extra weight of states in a common regional organization that year"
+        ),
     }
 
     def __init__(self, world, p, transforms=None):
         super().__init__(world, p, transforms)
         # normalized weights, per year (membership changes): (T, N, N); the strength multiplies last
-        self.W = _yearly_weights(world, p.weight_all, p.weight_subregion, p.weight_border)
+        self.W = _yearly_weights(world, p.weight_all, p.weight_subregion, p.weight_border, p.weight_organization)
         self.strength = float(p.strength)
 
     def reads_adoptions(self):

@@ -1,0 +1,226 @@
+"""The model on records with regional organizations: coverage, eligibility, the terms, and the likelihood.
+
+A tiny panel checks each rule by hand (four states, two organizations, one state in both); the packaged world
+record checks that the rules read its tables as documented.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import harmsim
+from harmsim.calibrate import likelihood as L
+from harmsim.data.record import load_record, record_from_tables
+from harmsim.data.world import NEVER, World
+from harmsim.errors import ConfigError
+from harmsim.model.scenario import scenario_from_dict
+
+STATES = pd.DataFrame({"state": ["A", "B", "C", "D"], "joined": [1990] * 4, "subregion": ["n", "n", "s", "s"]})
+ORGS = pd.DataFrame({"organization": ["O1", "O2"], "membership": ["recorded", "recorded"]})
+#: C is in both organizations, and leaves O1 after 2001; D joins O2 in 2002
+SPELLS = pd.DataFrame(
+    {
+        "organization": ["O1", "O1", "O1", "O2", "O2"],
+        "state": ["A", "B", "C", "C", "D"],
+        "joined": [1990, 1990, 1990, 1990, 2002],
+        "left": ["", "", "2001", "", ""],
+    }
+)
+INSTRUMENTS = pd.DataFrame(
+    {
+        "instrument": ["x", "r"],
+        "opens": ["", ""],
+        "opened_by": ["", "o2_treaty"],
+        "organization": ["", "O2"],
+        "kind": ["law", "regional_treaty"],
+    }
+)
+AGREEMENTS = pd.DataFrame(
+    {
+        "agreement": ["o1_decl", "o2_treaty"],
+        "organization": ["O1", "O2"],
+        "year": [2000, 2001],
+        "binding": ["no", "yes"],
+        "covers": ["x", "x r"],
+    }
+)
+
+
+def panel(adoptions=()) -> object:
+    """The tiny panel, 2000-2003, with ``adoptions``: (state, instrument, year) or (state, instrument, lo, hi)."""
+    rows = [(a[0], a[1], a[2], a[2], a[2]) if len(a) == 3 else (a[0], a[1], "", a[2], a[3]) for a in adoptions]
+    ad = pd.DataFrame(rows, columns=["state", "instrument", "year", "year_min", "year_max"])
+    tables = {
+        "states": STATES,
+        "instruments": INSTRUMENTS,
+        "adoptions": ad,
+        "organizations": ORGS,
+        "memberships": SPELLS,
+        "agreements": AGREEMENTS,
+    }
+    return record_from_tables("orgs", 2000, 2003, tables)
+
+
+MECHS = {
+    "agreements": {"nonbinding": 0.8, "binding": 1.5, "binding_general": 0.0, "lead": 0.0, "lag": 0},
+    "diffusion": {"strength": 1.2, "weight_all": 1.0, "weight_subregion": 0.0, "weight_border": 0.0,
+                  "weight_organization": 3.0},
+}  # fmt: skip
+
+
+def scenario(record, mechs=MECHS):
+    raw = {"hazard": {"intercept": -1.6, "offsets": {"r": -0.3}}, "mechanisms": mechs}
+    return scenario_from_dict(raw, record=record)
+
+
+# Coverage and eligibility -------------------------------------------------------------------------------------
+def test_an_agreement_covers_the_members_of_its_organization_in_their_years():
+    w = World.build(panel())
+    t = {y: i for i, y in enumerate(w.years)}
+    d, o2 = w.agreements.index("o1_decl"), w.agreements.index("o2_treaty")
+    A, C, D = (w.states.index(s) for s in "ACD")
+    assert w.covered[t[2001], C, d] and not w.covered[t[2002], C, d]  # C left O1 after 2001
+    assert w.covered[t[2001], C, o2] and w.covered[t[2002], C, o2]  # and stays in O2: both at once before
+    assert not w.covered[t[2001], D, o2] and w.covered[t[2002], D, o2]  # D joins O2 in 2002
+    assert not w.covered[:, A, o2].any()
+
+
+def test_a_regional_treaty_is_open_only_to_members_of_its_organization():
+    w = World.build(panel())
+    r = w.instruments.index("r")
+    assert w.opens[r] == 2001  # no year given: it opens with its agreement
+    assert w.open_to[:, :, r].tolist() == [[False, False, True, False]] * 2 + [[False, False, True, True]] * 2
+    sc = scenario(panel())
+    elig = sc.dynamics._static_eligible
+    assert not elig[0, :, r].any() and elig[1, :, r].tolist() == [False, False, True, False]
+
+
+def test_an_adoption_by_a_non_member_is_refused_by_the_record():
+    with pytest.raises(harmsim.errors.RecordError, match="member"):
+        panel([("A", "r", 2002)])
+
+
+# The terms by hand ----------------------------------------------------------------------------------------------
+def test_agreement_terms_by_hand():
+    """Each state's term from its own organizations: effects by bindingness, on what each calls for or not, and
+    the lead. (A mutation covering every state by every agreement fails the first assertion.)"""
+    mechs = {"agreements": {"nonbinding": 0.5, "binding": 2.0, "nonbinding_general": 0.0, "binding_general": 0.25,
+                            "lead": 0.125, "lead_years": 1, "lag": 0}}  # fmt: skip
+    sc = scenario(panel(), mechs)
+    term = next(m for m in sc.dynamics.mechanisms if m.name == "agreements").static()
+    w = sc.world
+    x, r = w.instruments.index("x"), w.instruments.index("r")
+    A, C, D = (w.states.index(s) for s in "ACD")
+    # A (O1 only): the declaration from 2000 on x; nothing from O2
+    assert term[:, A, x].tolist() == [0.5, 0.5, 0.5, 0.5]
+    assert term[:, A, r].tolist() == [0.0] * 4
+    # C: O1's declaration while in O1 (2000-2001), O2's treaty from 2001 (binding 2.0 on x and r), and its lead
+    # (2000: the year before the treaty, on both)
+    assert term[:, C, x].tolist() == [0.5 + 0.125, 0.5 + 2.0, 2.0, 2.0]
+    assert term[:, C, r].tolist() == [0.125, 2.0, 2.0, 2.0]
+    # D joins O2 in 2002: the treaty acts from then; no lead (not a member in 2000)
+    assert term[:, D, x].tolist() == [0.0, 0.0, 2.0, 2.0]
+
+
+def test_general_effect_acts_on_what_an_agreement_does_not_call_for():
+    mechs = {"agreements": {"nonbinding": 0.0, "binding": 0.0, "nonbinding_general": 0.75, "lag": 0}}
+    sc = scenario(panel(), mechs)
+    term = next(m for m in sc.dynamics.mechanisms if m.name == "agreements").static()
+    w = sc.world
+    A, r, x = w.states.index("A"), w.instruments.index("r"), w.instruments.index("x")
+    assert term[:, A, r].tolist() == [0.75] * 4  # the declaration does not call for r
+    assert term[:, A, x].tolist() == [0.0] * 4
+
+
+def test_organization_peers_weigh_more_in_diffusion():
+    """Weights by hand: C's peers in 2001 are A and B (O1, weight 1 + 3) and D (no shared organization, 1)."""
+    sc = scenario(panel())
+    W = next(m for m in sc.dynamics.mechanisms if m.name == "diffusion").W
+    w = sc.world
+    A, B, C, D = (w.states.index(s) for s in "ABCD")
+    t = list(w.years).index(2001)
+    np.testing.assert_allclose(W[t, C, [A, B, D]], np.array([4.0, 4.0, 1.0]) / 9.0)
+    t = list(w.years).index(2002)  # C has left O1 and D has joined O2
+    np.testing.assert_allclose(W[t, C, [A, B, D]], np.array([1.0, 1.0, 4.0]) / 6.0)
+
+
+def test_endogenous_arrival_is_refused_with_organizations():
+    mechs = {"agreements": {"arrival": "endogenous"}}
+    with pytest.raises(ConfigError, match=r"endogenous.*organizations"):
+        scenario(panel(), mechs).dynamics  # noqa: B018
+
+
+# The likelihood -------------------------------------------------------------------------------------------------
+def _years_of(adopt_row, w):
+    return [(w.states[i], w.instruments[k], int(adopt_row[i, k])) for i, k in np.argwhere(adopt_row != NEVER)]
+
+
+@pytest.mark.statistical
+def test_simulated_frequency_matches_likelihood_with_organizations():
+    """Two organizations, one state in both and one leaving, organization peers in diffusion, agreements of both
+    kinds and a treaty open to one organization: the likelihood of each of the commonest histories equals its
+    frequency in 100,000 simulated runs."""
+    sc = scenario(panel())
+    n = 100_000
+    ens = harmsim.run_ensemble(sc, replicates=n, seed=3)
+    w = sc.world
+    adopt = ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).reshape(n, *w.initial.shape)
+    counts = Counter(map(bytes, adopt.astype(np.int16).reshape(n, -1)))
+    for key, count in counts.most_common(8):
+        row = np.frombuffer(key, dtype=np.int16).reshape(w.initial.shape)
+        rec = panel(_years_of(row, w))
+        s = scenario(rec)
+        p = np.exp(L.loglik(s, L.history(s, rec)))
+        se = np.sqrt(p * (1 - p) / n)
+        assert abs(count / n - p) < 4.5 * se + 1e-4, (count / n, p)
+
+
+def test_a_large_group_is_importance_sampled_and_agrees_with_the_exact_sum(monkeypatch):
+    """Interval-censored peers that diffusion reads: the sampled estimate (the path for groups too large to sum)
+    is within its Monte Carlo error of the exact sum, here small enough to do both."""
+    rec = panel([("A", "x", 2000, 2002), ("B", "x", 2001, 2003), ("C", "x", 2001), ("D", "r", 2002, 2003)])
+    s = scenario(rec)
+    exact = L.loglik(s, L.history(s, rec))
+    assert L.likelihood_path(s, L.history(s, rec))["path"] == "exact"
+    monkeypatch.setattr(L, "MAX_HIDDEN", 0)
+    monkeypatch.setattr(L, "GROUP_SAMPLES", 4096)
+    h = L.history(s, rec)
+    how = L.likelihood_path(s, h)
+    assert how["path"] == "sampled" and how["samples"] == 4096
+    sampled = L.loglik(s, h)
+    assert abs(sampled - exact) < 4 * how["log-likelihood Monte Carlo s.e."] + 1e-3, (sampled, exact, how)
+    # a smooth surface: the paths are drawn once, so nearby parameters move the estimate smoothly
+    up = L.loglik(s.with_params({"diffusion.strength": 1.2 + 1e-6}), h)
+    assert abs(up - sampled) < 1e-4
+
+
+def test_a_prerequisite_is_implied_by_what_requires_it():
+    """The world panel's UNTOC coding stops in 2011 for some states that joined the Protocol later: the Protocol's
+    year bounds UNTOC's (an interval), instead of a history the prerequisite gate makes impossible."""
+    sc = harmsim.load_scenario("world_baseline")
+    h = L.history(sc, sc.record)
+    w = sc.world
+    i, u = w.states.index("BDI"), w.instruments.index("untoc")
+    assert h.kind[i, u] == L.INTERVAL and (h.lo[i, u], h.hi[i, u]) == (2012, 2012)
+
+
+# The world record -------------------------------------------------------------------------------------------------
+def test_world_coverage_reads_the_memberships_table():
+    rec = load_record("world")
+    w = World.build(rec)
+    t = {y: i for i, y in enumerate(w.years)}
+    fd = w.agreements.index("eu_fd_2002_629")
+    eu_2003 = set(rec.members("EU", 2003))
+    covered = {s for s, c in zip(w.states, w.covered[t[2003], :, fd]) if c}
+    assert covered == eu_2003 and "POL" not in covered  # Poland joined the EU in 2004
+    assert w.covered[t[2004], w.states.index("POL"), fd]
+    # an organization whose members the record does not know covers no state
+    osce = w.agreements.index("osce_ap_2003")
+    assert not w.covered[:, :, osce].any()
+    saarc = w.instruments.index("saarc2002")
+    afg = w.states.index("AFG")
+    assert not w.open_to[t[2006], afg, saarc] and w.open_to[t[2007], afg, saarc]
