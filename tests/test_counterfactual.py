@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -191,6 +192,46 @@ def test_backtest_command_on_the_record(tmp_path, capsys):
     assert (out / "backtest.png").is_file() and (out / "fits" / "2008-diffusion_only" / "fit.json").is_file()
     assert main(["backtest", "diffusion_only", "--origins", "2015", "--out", str(out), "--force"]) == 2
     assert "origins must be years from 1997 to 2014" in capsys.readouterr().err
+
+
+def test_held_out_record_hides_every_outcome_of_the_instrument_and_keeps_inputs():
+    from harmsim.analysis.backtest import held_out
+    from harmsim.data.observations import BEFORE, UNOBSERVED, observations
+
+    sc = harmsim.load_scenario("baseline")
+    rec = held_out(sc.record, "asean_mlat")
+    k = sc.world.instruments.index("asean_mlat")
+    real, hidden = observations(sc.world, sc.record), observations(sc.world, rec)
+    assert ((hidden.kind[:, k] == UNOBSERVED) | (real.kind[:, k] == BEFORE)).all()
+    assert (hidden.kind[:, k] == real.kind[:, k])[real.kind[:, k] == BEFORE].all()
+    others = np.arange(len(sc.world.instruments)) != k
+    assert np.array_equal(hidden.kind[:, others], real.kind[:, others])
+
+
+def test_backtest_holds_out_an_instrument_and_scores_it_from_its_opening(tmp_path, capsys):
+    out = tmp_path / "ho"
+    args = ["backtest", "diffusion_only", "--hold-out", "asean_mlat", "-r", "50", "--out", str(out), "--no-figures"]
+    assert main(args) == 0
+    scores = pd.read_csv(out / "scores.csv")
+    opens = int(harmsim.load_scenario("diffusion_only").world.opens[
+        harmsim.load_scenario("diffusion_only").world.instruments.index("asean_mlat")])  # fmt: skip
+    assert set(scores["origin"]) == {opens - 1}
+    cells = pd.read_csv(out / "cells.csv")
+    assert set(cells["instrument"]) == {"asean_mlat"} and len(cells) == scores["events"].sum()
+    fit = json.loads((out / "fits" / f"{opens - 1}-diffusion_only" / "fit.json").read_text())
+    assert fit["record"].endswith("~without-asean_mlat")  # the fit never saw the instrument's outcomes
+    assert main(["backtest", "diffusion_only", "--hold-out", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert "not an instrument" in capsys.readouterr().err
+
+
+def test_the_logit_baseline_on_the_world_panel_leaves_out_gdp():
+    """The world's GDP series has gaps no rule fills: the logit keeps intercepts, peers' share and the period."""
+    from harmsim.analysis.backtest import logit_baseline
+
+    sc = logit_baseline(harmsim.load_record("world"))
+    assert "capacity" not in sc.enabled and {"diffusion", "period"} <= set(sc.enabled)
+    assert sc.world.shape[1] == len(harmsim.load_record("world").state_ids)  # it builds on the whole panel
+    assert "capacity" in logit_baseline(harmsim.observed_record()).enabled  # the ASEAN logit is unchanged
 
 
 # Placebo agreements -------------------------------------------------------------------------------

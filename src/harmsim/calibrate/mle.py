@@ -36,6 +36,7 @@ from harmsim.calibrate.likelihood import (
     BEFORE,
     INTERVAL,
     MAX_HIDDEN,
+    UNOBSERVED,
     at_risk_years,
     history,
     likelihood_path,
@@ -284,7 +285,8 @@ def fit_mle(
 
 def _with_events(hist) -> np.ndarray:
     """(K,) bool: instruments with an adoption observed inside the window (dated or within an interval)."""
-    return ((hist.kind != BEFORE) & (np.isfinite(hist.year) | np.isfinite(hist.hi))).any(axis=0)
+    seen = (hist.kind != BEFORE) & (hist.kind != UNOBSERVED)
+    return (seen & (np.isfinite(hist.year) | np.isfinite(hist.hi))).any(axis=0)
 
 
 def _pooling_log(scenario, free, hist, prior: float) -> dict:

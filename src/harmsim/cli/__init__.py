@@ -37,7 +37,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 #: commands whose --out is a result folder (harmsim._output)
-_RESULT_FOLDERS = {"run", "calibrate", "compare-mechanisms", "forecast", "counterfactual", "backtest", "sensitivity"}
+_RESULT_FOLDERS = {
+    "run",
+    "calibrate",
+    "compare-mechanisms",
+    "bindingness",
+    "forecast",
+    "counterfactual",
+    "backtest",
+    "sensitivity",
+}
 
 
 def main(argv=None) -> int:

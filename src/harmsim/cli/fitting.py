@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from harmsim.cli._common import (
     _int_at_least,
     _out_folder,
@@ -59,6 +61,30 @@ def add_parsers(sub) -> None:
     )
     cm.add_argument("--out", type=_out_folder, help="folder for the table, the verdict, the fits and the figures")
     cm.add_argument("--force", action="store_true", help="replace an earlier result in --out")
+    bi = sub.add_parser("bindingness", help="test binding against non-binding agreements across organizations")
+    bi.add_argument("scenario", help="scenario (file or shipped name) on a record with organizations")
+    bi.add_argument("--out", type=_out_folder, required=True, help="folder for bindingness.csv, verdict.txt, figures")
+    bi.add_argument("--from-fit", type=Path, metavar="DIR", help="the scenario's saved pooled fit (default: fit it)")
+    bi.add_argument(
+        "--permutations",
+        type=_int_at_least(1, "a positive integer"),
+        default=999,
+        metavar="N",
+        help="labellings drawn when there are more than 5,000 (else every labelling is used)",
+    )
+    bi.add_argument(
+        "--panels",
+        type=_int_at_least(0, "a non-negative integer"),
+        default=40,
+        metavar="N",
+        help="synthetic panels per known effect for the power columns (0: none)",
+    )
+    bi.add_argument("--spread", type=float, default=0.5, help="organization-level spread of the synthetic panels")
+    bi.add_argument("--seed", "-s", type=_seed, default=0, help="root seed of the panels and drawn labellings")
+    where = bi.add_mutually_exclusive_group()
+    where.add_argument("--workers", "-w", type=_positive, default=1, help="local processes for the refits")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="run the refits on a Dask distributed scheduler")
+    bi.add_argument("--force", action="store_true", help="replace an earlier result in --out (and its saved refits)")
 
 
 def cmd_calibrate(args) -> int:
@@ -142,5 +168,43 @@ def cmd_compare_mechanisms(args) -> int:
     return 0
 
 
+def cmd_bindingness(args) -> int:
+    from harmsim.analysis.bindingness import bindingness_test
+    from harmsim.cli._common import _fit_said
+    from harmsim.cli.explore import _executor
+
+    sc = load_scenario(args.scenario)
+    fit = _fit_said(args.from_fit, sc) if args.from_fit else None
+    cache = args.out.parent / f".{args.out.name}.refits"
+    executor, client = _executor(args.scheduler)
+    step = _steps(1 + 3 * args.panels + (fit is None), "bindingness")
+    try:
+        test = bindingness_test(
+            sc,
+            fit=fit,
+            panels=args.panels,
+            spread=args.spread,
+            permutations=args.permutations,
+            seed=args.seed,
+            workers=args.workers,
+            executor=executor,
+            cache=cache,
+            force=args.force,
+            progress=step,
+        )
+    finally:
+        step.bar.close()
+        if client is not None:
+            client.close()
+    print(test.words())
+    paths = test.save(args.out, force=args.force)
+    print(f"wrote {', '.join(p.name for p in paths)} to {args.out} ({test.log['seconds']:.0f} s)")
+    return 0
+
+
 #: the command names of this group and their handlers
-COMMANDS = {"calibrate": cmd_calibrate, "compare-mechanisms": cmd_compare_mechanisms}
+COMMANDS = {
+    "calibrate": cmd_calibrate,
+    "compare-mechanisms": cmd_compare_mechanisms,
+    "bindingness": cmd_bindingness,
+}

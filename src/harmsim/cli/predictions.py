@@ -55,6 +55,11 @@ def add_parsers(sub) -> None:
     bt.add_argument(
         "--origins", default="2005,2008,2011", help="last observed years, comma-separated (default 2005,2008,2011)"
     )
+    bt.add_argument(
+        "--hold-out",
+        metavar="INSTRUMENT",
+        help="leave this instrument out of the fits and forecast it from its opening (replaces --origins)",
+    )
     bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
     bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
     bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
@@ -146,6 +151,7 @@ def cmd_backtest(args) -> int:
     bt = backtest(
         sc,
         origins,
+        hold_out=args.hold_out,
         replicates=args.replicates,
         seed=args.seed,
         workers=args.workers,

@@ -172,11 +172,13 @@ def synthetic_region(
     )
 
 
-def synthetic_scenario(region: Record, like: str = "baseline"):
+def synthetic_scenario(region: Record, like: str = "baseline", without: tuple[str, ...] = ()):
     """A shipped scenario's mechanisms and parameters, bound to a synthetic region.
 
     Per-instrument settings (``hazard.offsets``, ``external.applies_to``) are
-    dropped, since the region's instruments are different.
+    dropped, since the region's instruments are different; so are the
+    mechanisms named in ``without`` (e.g. one that reads an input the region
+    lacks).
 
     >>> sc = synthetic_scenario(synthetic_region(20, 3, seed=0))
     >>> sc.world.shape
@@ -189,5 +191,7 @@ def synthetic_scenario(region: Record, like: str = "baseline"):
     base.get("mechanisms", {}).get("external", {}).pop("applies_to", None)
     base.pop("window", None)
     base.pop("ranges", None)  # ranges name the source record's instruments
+    for name in without:
+        base.get("mechanisms", {}).pop(name, None)
     base["name"] = f"{base['name']}@{region.name}"
     return scenario_from_dict(base, where=f"synthetic scenario like '{like}'", record=region)

@@ -37,6 +37,7 @@ __all__ = [
     "plot_cumulative",
     "plot_difference",
     "plot_fan",
+    "plot_forest",
     "plot_indices",
     "plot_pit",
     "plot_rings",
@@ -719,6 +720,36 @@ def plot_pit(ax, pit: pd.DataFrame, bins: int = 10, title: str | None = None):
     ax.set_xlabel("PIT", fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=8)
+    return ax
+
+
+def plot_forest(ax, units: pd.DataFrame, contrast: pd.Series | None = None, title: str | None = None):
+    """Forest plot: each agreement unit's effect with its 95% interval, binding filled, non-binding open.
+
+    ``units``: columns ``unit``, ``binding``, ``estimate``, ``ci_low``, ``ci_high`` (one row per unit, as
+    :func:`~harmsim.analysis.bindingness.bindingness_test` gives them); ``contrast``: a row with ``estimate``,
+    ``ci_low``, ``ci_high`` drawn below the units as the binding-minus-non-binding difference.
+    """
+    u = units.sort_values(["binding", "estimate"], ascending=[False, True]).reset_index(drop=True)
+    y = np.arange(len(u))[::-1] + (1.5 if contrast is not None else 0)
+    for yi, (_, r) in zip(y, u.iterrows()):
+        color = OBS if r["binding"] else SIM
+        ax.plot([r["ci_low"], r["ci_high"]], [yi, yi], color=color, linewidth=1.2)
+        ax.plot(r["estimate"], yi, "s", color=color, markersize=6, markerfacecolor=color if r["binding"] else "white")
+    labels = list(u["unit"])
+    ticks = list(y)
+    if contrast is not None:
+        ax.plot([contrast["ci_low"], contrast["ci_high"]], [0, 0], color="black", linewidth=1.6)
+        ax.plot(contrast["estimate"], 0, "D", color="black", markersize=7)
+        labels.append("binding - non-binding")
+        ticks.append(0)
+        ax.axhline(0.75, color="0.8", linewidth=0.6)
+    ax.axvline(0, color="0.5", linewidth=0.8, linestyle="--")
+    ax.set_yticks(ticks, labels, fontsize=8)
+    ax.set_xlabel("log-odds on the instruments the agreements call for (95% interval)", fontsize=8)
+    ax.set_title(title or "Agreement effect per organization: binding (filled) and non-binding (open)", fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(axis="x", labelsize=8)
     return ax
 
 

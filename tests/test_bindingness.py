@@ -1,0 +1,268 @@
+"""The test of bindingness: units, the random-effects contrast, randomization, power panels, resume, the command.
+
+A small panel of four organizations (two with binding agreements, two with non-binding ones, one state in two
+organizations) runs the whole test in seconds; the world record's membership structure checks recovery of a
+known effect.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import harmsim
+from harmsim.analysis import bindingness as B
+from harmsim.data.record import record_from_tables
+from harmsim.errors import CalibrationError
+from harmsim.model.scenario import scenario_from_dict
+
+ORGS = ["O1", "O2", "O3", "O4"]
+
+
+def four_organizations():
+    """16 states in four organizations of four (s03 also in O2), 2000-2012; O1 and O2 sign binding treaties."""
+    states = pd.DataFrame(
+        {"state": [f"s{i:02d}" for i in range(16)], "joined": [1990] * 16, "subregion": ["a"] * 8 + ["b"] * 8}
+    )
+    spells = [(ORGS[i // 4], f"s{i:02d}", 1990, "") for i in range(16)] + [("O2", "s03", 1990, "")]
+    tables = {
+        "states": states,
+        "instruments": pd.DataFrame({"instrument": ["x", "y"], "opens": ["", "2003"], "kind": ["law", "law"]}),
+        "adoptions": pd.DataFrame(columns=["state", "instrument", "year", "year_min", "year_max"]),
+        "organizations": pd.DataFrame({"organization": ORGS, "membership": ["recorded"] * 4}),
+        "memberships": pd.DataFrame(spells, columns=["organization", "state", "joined", "left"]),
+        "agreements": pd.DataFrame(
+            {
+                "agreement": ["o1_treaty", "o2_treaty", "o3_decl", "o4_plan"],
+                "organization": ORGS,
+                "year": [2002, 2003, 2002, 2004],
+                "binding": ["yes", "yes", "no", "no"],
+                "covers": ["x", "x", "x", "x y"],
+            }
+        ),
+    }
+    return record_from_tables("four", 2000, 2012, tables)
+
+
+def scenario_on(record, binding=1.0, nonbinding=0.2):
+    raw = {
+        "hazard": {"intercept": -2.5},
+        "mechanisms": {
+            "agreements": {"binding": binding, "nonbinding": nonbinding, "lag": 0, "lead": 0.0},
+            "diffusion": {"strength": 0.5, "weight_all": 1.0, "weight_subregion": 0.0, "weight_border": 0.0,
+                          "weight_organization": 1.0},
+        },
+    }  # fmt: skip
+    return scenario_from_dict(raw, record=record)
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """The four-organization panel with outcomes simulated from known effects, and its scenario."""
+    region = four_organizations()
+    rec = B.synthetic_panel(scenario_on(region), region, seed=11)
+    return scenario_on(rec), rec
+
+
+# Units ---------------------------------------------------------------------------------------------------------
+
+
+def test_units_are_organizations_by_kind_with_exposure(simulated):
+    sc, _ = simulated
+    units = B.agreement_units(sc).set_index("unit")
+    assert list(units.index) == ["O1 binding", "O2 binding", "O3 non-binding", "O4 non-binding"]
+    # O1: 4 states x 1 instrument x 2002..2012 (lag 0) = 44; O2 has five members (s03 too) from 2003: 50;
+    # O4 covers x and y from 2004: 4 x 2 x 9 = 72
+    assert units["exposure"].tolist() == [44, 50, 44, 72]
+
+
+def test_the_world_record_has_three_binding_units_and_five_non_binding():
+    units = B.agreement_units(harmsim.load_scenario("world_baseline"))
+    assert units["binding"].sum() == 3 and (~units["binding"]).sum() == 5
+    assert "ASEAN binding" not in set(units["unit"])  # ACTIP acts after the window: no exposure
+
+
+def test_one_region_is_refused():
+    with pytest.raises(CalibrationError, match="no regional organizations"):
+        B.agreement_units(harmsim.load_scenario("baseline"))
+
+
+def test_one_against_the_rest_relabels_only_the_unit(simulated):
+    _, rec = simulated
+    units = B.agreement_units(scenario_on(rec))
+    relabelled = B._one_against_the_rest(rec, units.iloc[2])
+    assert relabelled.agreements.set_index("agreement")["binding"].to_dict() == {
+        "o1_treaty": False, "o2_treaty": False, "o3_decl": True, "o4_plan": False
+    }  # fmt: skip
+
+
+# The contrast --------------------------------------------------------------------------------------------------
+
+
+def test_contrast_without_spread_is_the_weighted_difference_of_means():
+    y = np.array([1.0, 1.4, 0.2, 0.0, 0.1])
+    se = np.array([0.5, 0.5, 0.5, 0.5, 0.5])  # between-unit scatter well inside the units' own error: tau = 0
+    lab = np.array([True, True, False, False, False])
+    c = B.random_effects_contrast(y, se, lab)
+    assert c["tau"] == 0.0
+    assert c["estimate"] == pytest.approx(y[lab].mean() - y[~lab].mean())
+    # Knapp-Hartung: t on U - 2 = 3 df, variance scaled up only when the residual heterogeneity exceeds 1
+    se_c = math.sqrt(0.25 / 2 + 0.25 / 3)
+    assert c["ci_high"] - c["estimate"] == pytest.approx(stats.t.ppf(0.975, 3) * se_c)
+
+
+def test_contrast_widens_with_spread_between_units():
+    lab = np.array([True, True, True, False, False, False])
+    tight = B.random_effects_contrast([1.0, 1.1, 0.9, 0.0, 0.1, -0.1], [0.1] * 6, lab)
+    loose = B.random_effects_contrast([1.8, 0.2, 1.0, 0.8, -0.9, 0.1], [0.1] * 6, lab)
+    assert tight["tau"] < 0.1 < loose["tau"]
+    assert (loose["ci_high"] - loose["ci_low"]) > 5 * (tight["ci_high"] - tight["ci_low"])
+
+
+def test_contrast_needs_both_kinds_and_three_units():
+    assert math.isnan(B.random_effects_contrast([1.0, 0.0], [0.1, 0.1], [True, False])["estimate"])
+    assert math.isnan(B.random_effects_contrast([1.0, 0.0, 2.0], [0.1] * 3, [True] * 3)["estimate"])
+
+
+def test_randomization_enumerates_every_labelling_and_reaches_its_minimum():
+    """A strong effect: only the recorded labelling is as extreme, p = 1 / C(8, 3)."""
+    y = [2.0, 2.1, 1.9, 0.0, 0.1, -0.1, 0.05, -0.05]
+    lab = [True, True, True, False, False, False, False, False]
+    p, table = B.randomization_p(y, [0.1] * 8, lab)
+    assert len(table) == math.comb(8, 3) and table["recorded"].sum() == 1
+    assert (table["binding_units"] == 3).all()
+    assert p == pytest.approx(1 / 56)
+
+
+def test_randomization_draws_labellings_when_there_are_too_many():
+    g = np.random.default_rng(np.random.SeedSequence(4))
+    y = g.normal(size=30)
+    lab = np.arange(30) < 12  # C(30, 12) = 86 million
+    p, table = B.randomization_p(y, [0.3] * 30, lab, permutations=199, seed=3)
+    assert len(table) == 200 and table["recorded"].iloc[0]
+    assert 1 / 200 <= p <= 1
+    assert B.randomization_p(y, [0.3] * 30, lab, permutations=199, seed=3)[0] == p  # the seed fixes the draws
+
+
+@pytest.mark.statistical
+def test_randomization_p_is_uniform_without_an_effect():
+    """Unit effects with organization spread and no label effect: p-values spread evenly over (0, 1]."""
+    g = np.random.default_rng(np.random.SeedSequence(2024))
+    lab = np.array([True] * 3 + [False] * 5)
+    ps = []
+    for _ in range(400):
+        se = g.uniform(0.1, 0.6, 8)
+        y = 0.3 + g.normal(0, 0.5, 8) + g.normal(0, se)
+        ps.append(B.randomization_p(y, se, lab)[0])
+    ps = np.array(ps)
+    assert abs(np.mean(ps <= 0.05) - 0.05) < 0.035
+    assert abs(np.mean(ps <= 0.5) - 0.5) < 0.08
+    assert stats.kstest(ps, "uniform").pvalue > 0.001  # discrete (56 labellings): a loose check of the whole shape
+
+
+# Synthetic panels ----------------------------------------------------------------------------------------------
+
+
+def test_synthetic_panel_keeps_the_observation_pattern():
+    sc = harmsim.load_scenario("world_baseline")
+    rec = sc.record
+    fake = B.synthetic_panel(sc, rec, seed=5)
+    from harmsim.calibrate.likelihood import BEFORE, INTERVAL, UNOBSERVED, history
+
+    real, synth = history(sc, rec).obs, history(sc, fake).obs
+    assert ((real.kind == UNOBSERVED) == (synth.kind == UNOBSERVED)).all()
+    before = real.kind == BEFORE
+    assert (synth.kind[before] == BEFORE).all() and np.array_equal(real.year[before], synth.year[before])
+    assert not (synth.kind == INTERVAL).any()
+    assert fake.adoptions["year"].max() <= rec.end  # nothing simulated past the window enters the panel
+
+
+@pytest.mark.statistical
+def test_a_known_bindingness_effect_is_recovered_on_the_world_memberships():
+    """Panels simulated on the world record's memberships with binding - non-binding = 1.0: the pooled fit
+    recovers the difference (mean within 0.3) and its 95% interval covers it in most panels. Fails when
+    ``binding`` is not applied to binding agreements (checked: with the binding unit term built from the
+    non-binding agreements in ``_recorded_salience``, the two coefficients are not identified apart)."""
+    base = harmsim.load_scenario("world_baseline").with_params(
+        {"agreements.binding": 1.3, "agreements.nonbinding": 0.3, "diffusion.strength": 0.0,
+         "external.momentum": 0.0, "hazard.intercept": -3.5}
+    )  # fmt: skip
+    from harmsim.calibrate.mle import fit_mle
+
+    free = ["hazard.intercept", "agreements.binding", "agreements.nonbinding"]
+    diffs, covered = [], []
+    for seed in harmsim.spawn_seeds(9, 6):
+        rec = B.synthetic_panel(base, base.record, seed)
+        start = {"hazard.intercept": -2.0, "agreements.binding": 0.0, "agreements.nonbinding": 0.0}
+        fit = fit_mle(base.with_record(rec), rec, free, start=start)  # started away from the truth
+        e = fit.estimates.set_index("parameter")["estimate"]
+        cov = fit.covariance
+        d = e["agreements.binding"] - e["agreements.nonbinding"]
+        se = math.sqrt(cov.loc[free[1], free[1]] + cov.loc[free[2], free[2]] - 2 * cov.loc[free[1], free[2]])
+        assert se < 0.6, f"the difference is not identified on the panel (s.e. {se:.2f})"
+        diffs.append(d)
+        covered.append(abs(d - 1.0) <= 1.96 * se)
+    assert abs(np.mean(diffs) - 1.0) < 0.3, diffs
+    assert np.mean(covered) >= 4 / 6
+
+
+# The whole test ------------------------------------------------------------------------------------------------
+
+COLUMNS = ["contrast", "estimate", "ci_low", "ci_high", "p_randomization", "p_leads", "power_at_0.5",
+           "power_at_1.0", "false_rejection_at_0"]  # fmt: skip
+
+
+def test_the_whole_test_writes_its_table_verdict_and_figure(simulated, tmp_path):
+    sc, rec = simulated
+    test = B.bindingness_test(sc, rec, panels=2, seed=1)
+    assert list(test.table.columns[: len(COLUMNS)]) == COLUMNS
+    main = test.table.set_index("contrast").loc["binding - non-binding"]
+    assert main["ci_low"] < main["estimate"] < main["ci_high"]
+    assert 1 / 6 <= main["p_randomization"] <= 1  # C(4, 2) = 6 labellings
+    assert {0.0, 0.5, 1.0} == set(test.power["effect"]) and len(test.power) == 6
+    words = test.words()
+    assert "binding minus non-binding" in words.lower() and "power" in words.lower()
+    assert "0.167" in words  # the smallest p four units allow, said in words
+    paths = test.save(tmp_path / "out")
+    names = {p.name for p in paths}
+    assert {"bindingness.csv", "verdict.txt", "forest.png", "units.csv", "power.csv"} <= names
+    assert pd.read_csv(tmp_path / "out" / "bindingness.csv").columns.tolist()[: len(COLUMNS)] == COLUMNS
+
+
+def test_a_killed_test_resumes_from_its_saved_refits(simulated, tmp_path, monkeypatch):
+    sc, rec = simulated
+    whole = B.bindingness_test(sc, rec, panels=2, seed=1)
+    calls = []
+    real_task = B._task
+
+    dying = [True]
+
+    def dies_on_the_fourth(job, spec):
+        calls.append(spec["what"])
+        if dying[0] and len(calls) == 4:
+            dying[0] = False
+            raise KeyboardInterrupt
+        return real_task(job, spec)
+
+    monkeypatch.setattr(B, "_task", dies_on_the_fourth)
+    cache = tmp_path / "refits"
+    with pytest.raises(KeyboardInterrupt):
+        B.bindingness_test(sc, rec, panels=2, seed=1, cache=cache)
+    assert len(list(cache.glob("*.json"))) == 1 + 3  # spec.json and the three finished tasks
+    calls.clear()
+    resumed = B.bindingness_test(sc, rec, panels=2, seed=1, cache=cache)
+    assert len(calls) == 7 - 3  # only the tasks not saved
+    pd.testing.assert_frame_equal(resumed.table, whole.table)
+    assert not cache.exists()  # cleared once the test is complete
+
+
+def test_the_command_refuses_a_one_region_scenario(tmp_path, capsys):
+    from harmsim.cli import main
+
+    assert main(["bindingness", "baseline", "--out", str(tmp_path / "b"), "--panels", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no regional organizations" in err[0]
