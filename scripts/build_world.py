@@ -52,8 +52,13 @@ again in docs/record.md:
   report or a special case = ``not_ranked``), from the first report (2001).
 * **Names** of states from ISO 3166 (pycountry), the panel's spelling kept
   as ``name_ks``.
+* **Country shapes** for maps (``shapes.csv``): Natural Earth's 1:110m
+  countries (public domain; ``data-raw/world/maps/``, read with pyshp),
+  one row per vertex, keyed by ISO alpha-3 (``adm0_a3`` where ``iso_a3`` is
+  -99), coordinates rounded to 0.01 degree. States without a polygon at that
+  scale are not drawn, and a map says which.
 
-Run from the repository root (needs pycountry: ``pip install -e ".[dev]"``)::
+Run from the repository root (needs pycountry and pyshp: ``pip install -e ".[dev]"``)::
 
     python scripts/build_world.py            # or --out DIR to write elsewhere
 
@@ -386,6 +391,22 @@ def covariates(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cov, tiers
 
 
+def shapes() -> pd.DataFrame:
+    """Natural Earth's country outlines, one row per vertex: state, part (a ring), lon, lat."""
+    import shapefile  # pyshp
+
+    reader = shapefile.Reader(str(RAW / "maps" / "ne_110m_admin_0_countries.shp"), encoding="latin-1")
+    rows = []
+    for sr in reader.iterShapeRecords():
+        rec = sr.record.as_dict()
+        code = rec["iso_a3"] if rec["iso_a3"] != "-99" else rec["adm0_a3"]
+        pts, starts = sr.shape.points, [*sr.shape.parts, len(sr.shape.points)]
+        for j, (a, b) in enumerate(zip(starts[:-1], starts[1:])):
+            rows += [(code, j, round(x, 2), round(y, 2)) for x, y in pts[a:b]]
+    out = pd.DataFrame(rows, columns=["state", "part", "lon", "lat"])
+    return out.sort_values(["state", "part"], kind="stable").reset_index(drop=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     global OUT
     parser = argparse.ArgumentParser(description="Build the packaged world record from data-raw/world/.")
@@ -420,6 +441,7 @@ def main(argv: list[str] | None = None) -> None:
     _write(tiers, "tip_tiers.csv")
     share = global_share()
     _write(share[share.year <= 2015], "global_series.csv")
+    _write(shapes(), "shapes.csv")
     if OUT != ROOT / "src" / "harmsim" / "data" / "world":
         (OUT / "record.toml").write_bytes((ROOT / "src" / "harmsim" / "data" / "world" / "record.toml").read_bytes())
     print("left out as outside their treaty's organization:", ", ".join(outside) or "none")

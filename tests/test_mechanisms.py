@@ -412,3 +412,23 @@ def test_row_params_take_one_value_per_replicate_to_the_bit(name, baseline):
             a1, g1 = batch.simulate(sc.with_params(values), [seeds[r]])
             np.testing.assert_array_equal(a1[0], adopt[r], err_msg=f"{name} {mode} row {r} ({linear=})")
             np.testing.assert_array_equal(g1[0], arrival[r])
+
+
+@pytest.mark.parametrize(("n_states", "replicates"), [(10, 7), (100, 1), (100, 7), (188, 300)])
+def test_peer_product_is_the_weights_times_the_indicators(n_states, replicates):
+    """The one-product layout of a large panel gives the stacked product's values (to rounding); a small
+    region keeps the stacked product itself, bit for bit."""
+    from harmsim.model.mechanisms.diffusion import ONE_PRODUCT_STATES, peer_product
+
+    g = np.random.default_rng(np.random.SeedSequence(n_states * 1000 + replicates))
+    W = g.random((n_states, n_states))
+    np.fill_diagonal(W, 0.0)
+    W /= W.sum(axis=1, keepdims=True)
+    adopted = g.random((replicates, n_states, 3)) < 0.4
+    out = peer_product(W, adopted)
+    assert out.shape == adopted.shape
+    np.testing.assert_allclose(out, W @ adopted, rtol=0, atol=1e-13)
+    if n_states < ONE_PRODUCT_STATES:
+        assert np.array_equal(out, W @ adopted)
+    # by hand: state 0's share is its weighted sum over peers
+    np.testing.assert_allclose(out[0, 0, 0], sum(W[0, j] * adopted[0, j, 0] for j in range(n_states)), atol=1e-13)

@@ -548,17 +548,15 @@ def bindingness_test(
     free = [n for n in UNIT_FREE if n in values]
     if "agreements.binding" not in free:
         raise CalibrationError("the pooled fit does not estimate agreements.binding: nothing to contrast")
-    truths = {}
-    for j, d in enumerate(EFFECTS):
-        nb, nbg = values.get("agreements.nonbinding", 0.0), values.get("agreements.nonbinding_general", 0.0)
-        truths[j] = {"agreements.binding": nb + d, "agreements.binding_general": nbg}
+    # the panels' truth: binding = non-binding + the known difference; the general effects equal
+    nb, nbg = values.get("agreements.nonbinding", 0.0), values.get("agreements.nonbinding_general", 0.0)
     specs = {"record": {"what": "record"}}
     for j, d in enumerate(EFFECTS):
         for p in range(panels):
             specs[f"panel-{j}-{p:04d}"] = {
                 "what": "panel",
                 "effect": d,
-                "truth": truths[j],
+                "truth": {"agreements.binding": nb + d, "agreements.binding_general": nbg},
                 "seed": stream_seed(seed, f"bindingness-panel-{j}-{p}"),
             }
     spec = {

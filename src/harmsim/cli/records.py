@@ -8,6 +8,7 @@ import pandas as pd
 
 from harmsim.cli._common import (
     _id_list,
+    _out_folder,
 )
 from harmsim.data.record import load_record, packaged_records
 from harmsim.errors import ConfigError
@@ -19,6 +20,14 @@ def add_parsers(sub) -> None:
     r = sub.add_parser("record", help="print the observed record, or write it as CSV")
     r.add_argument("name", nargs="?", default="asean", help=f"record name or folder ({', '.join(packaged_records())})")
     r.add_argument("--out", type=Path, help="folder to write the record's tables to")
+    r.add_argument(
+        "--figures",
+        type=_out_folder,
+        metavar="DIR",
+        help="folder for figures of the record: a world map of adoption years per instrument and, for a record "
+        "with organizations, adoption per organization with its agreements",
+    )
+    r.add_argument("--force", action="store_true", help="replace an earlier result in --figures")
     r.add_argument(
         "--states",
         type=_id_list,
@@ -39,6 +48,11 @@ _RECORD_ROWS = 40
 
 def cmd_record(args) -> int:
     rec = load_record(args.name)
+    if args.figures:
+        paths = write_record_figures(rec, args.figures, force=args.force)
+        print(f"wrote {len(paths)} files to {args.figures}: {', '.join(p.name for p in paths)}")
+        if not args.out:
+            return 0
     if args.out:
         paths = rec.write(args.out)
         print(f"wrote {len(paths)} files to {args.out} (load them with harmsim record {args.out})")
@@ -81,6 +95,38 @@ def cmd_record(args) -> int:
             g["covers"] = g["covers"].map(" ".join)
             print(g.to_string(index=False))
     return 0
+
+
+def write_record_figures(rec, folder, force: bool = False) -> list[Path]:
+    """Maps of adoption years (one per instrument) and, with organizations, adoption per organization."""
+    from harmsim._output import ResultFolder
+    from harmsim.data.maps import country_shapes, map_values
+    from harmsim.output.plots import figure_organizations, figure_world_map, instrument_labels, save_figure
+    from harmsim.scoring.compare import organization_curves
+
+    names = instrument_labels(rec)
+    with ResultFolder(folder, "record-figures", force) as rf:
+        paths = []
+        shapes = country_shapes()
+        for k in rec.instrument_ids:
+            values = map_values(rec, k)
+            if not values["drawn"].any():
+                continue
+            title = f"{names.get(k, k)}: year adopted ({rec.name} record, {rec.start}-{rec.end})"
+            paths += save_figure(figure_world_map(shapes, values, rec.start, rec.end, title.replace("\n", " ")),
+                                 rf.path, f"map_{k}")  # fmt: skip
+        if len(rec.organizations):
+            curves = organization_curves(rec)
+            ag = rec.agreements
+            marks = {
+                org: [(int(r.year), r.agreement, bool(r.binding)) for r in g.itertuples() if r.year <= rec.end]
+                for org, g in ag.groupby("organization")
+            }
+            title = f"Adoption by the members of each organization, {rec.start}-{rec.end}"
+            fig = figure_organizations(curves, list(rec.instrument_ids), marks, names, title)
+            paths += save_figure(fig, rf.path, "organizations")
+        rf.add(paths)
+    return [p for p in rf.final if p.parent == rf.dest]
 
 
 def cmd_scenarios(args) -> int:

@@ -28,7 +28,7 @@ from harmsim.data.inputs import Extension, extend_series
 from harmsim.data.record import Record
 from harmsim.errors import ConfigError
 
-__all__ = ["NEVER", "World"]
+__all__ = ["NEVER", "World", "organization_membership"]
 
 #: "Not (yet) happened" in year arrays; years are stored as int16 (cheaper to scan).
 NEVER = np.int16(32767)
@@ -273,8 +273,17 @@ def _build(record: Record, start: int, end: int, extension: Extension) -> World:
     )
 
 
-def _organizations(record: Record, years: np.ndarray, states: tuple, ag: pd.DataFrame, inst: pd.DataFrame):
-    """(organizations, (T, O, N) membership, (M,) agreement's organization, (K,) instrument's organization)."""
+def organization_membership(record: Record, years, states) -> tuple[tuple, np.ndarray]:
+    """(organizations, (T, O, N) bool): who is a member of which organization in each of ``years``.
+
+    A spell counts from the year joined through the year left (a state is a member in the year it leaves).
+
+    >>> import harmsim
+    >>> orgs, m = organization_membership(harmsim.load_record("world"), np.array([2015]), ["FRA", "USA"])
+    >>> [o for j, o in enumerate(orgs) if m[0, j, 0]], bool(m[0, :, 1].any())
+    (['EU', 'COE'], False)
+    """
+    years = np.asarray(years)
     orgs = tuple(record.organizations["organization"])
     oidx = {o: j for j, o in enumerate(orgs)}
     sidx = {s: j for j, s in enumerate(states)}
@@ -285,6 +294,13 @@ def _organizations(record: Record, years: np.ndarray, states: tuple, ag: pd.Data
             continue
         last = NEVER if pd.isna(left) else int(left)
         org_member[(years >= int(j)) & (years <= last), oidx[o], sidx[s]] = True
+    return orgs, org_member
+
+
+def _organizations(record: Record, years: np.ndarray, states: tuple, ag: pd.DataFrame, inst: pd.DataFrame):
+    """(organizations, (T, O, N) membership, (M,) agreement's organization, (K,) instrument's organization)."""
+    orgs, org_member = organization_membership(record, years, states)
+    oidx = {o: j for j, o in enumerate(orgs)}
 
     def owner(table):  # a table without the column (an empty agreements table) belongs to no organization
         return [oidx[o] if o else -1 for o in (table["organization"] if "organization" in table else [""] * len(table))]

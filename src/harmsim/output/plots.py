@@ -32,13 +32,16 @@ __all__ = [
     "figure_cumulative",
     "figure_differences",
     "figure_fan",
+    "figure_organizations",
     "figure_run",
     "figure_timeline",
+    "figure_world_map",
     "plot_cumulative",
     "plot_difference",
     "plot_fan",
     "plot_forest",
     "plot_indices",
+    "plot_organization",
     "plot_pit",
     "plot_rings",
     "plot_run",
@@ -47,6 +50,7 @@ __all__ = [
     "plot_state_map",
     "plot_states",
     "plot_timeline",
+    "plot_world_map",
 ]
 
 SIM = "#2b6cb0"
@@ -751,6 +755,106 @@ def plot_forest(ax, units: pd.DataFrame, contrast: pd.Series | None = None, titl
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(axis="x", labelsize=8)
     return ax
+
+
+def plot_organization(ax, curves: pd.DataFrame, instruments, agreements=None, names=None, title=None):
+    """Share of an organization's members (each year) known to have adopted each instrument, its agreements
+    marked (``agreements``: (year, label, binding) tuples; binding solid, non-binding dashed).
+
+    ``curves``: one organization's rows of :func:`~harmsim.scoring.compare.organization_curves`.
+    """
+    for j, k in enumerate(instruments):
+        c = curves[curves["instrument"] == k]
+        if len(c):
+            color = INSTRUMENT_COLORS[j % len(INSTRUMENT_COLORS)]
+            ax.step(c["year"], c["share"], where="post", color=color, linewidth=1.3, label=(names or {}).get(k, k))
+    _mark_agreements(ax, agreements)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title or "", fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    return ax
+
+
+def figure_organizations(curves: pd.DataFrame, instruments, agreements: dict, names=None, suptitle=None):
+    """One panel per organization (``curves`` of :func:`~harmsim.scoring.compare.organization_curves`), each with
+    its own agreements (``agreements``: organization -> (year, label, binding) tuples)."""
+    orgs = list(dict.fromkeys(curves["organization"]))
+    inst = [k for k in instruments if k in set(curves["instrument"])]
+    colors = [INSTRUMENT_COLORS[j % len(INSTRUMENT_COLORS)] for j in range(len(inst))]
+    handles = [Line2D([], [], color=c, linewidth=1.3, label=(names or {}).get(k, k)) for c, k in zip(colors, inst)]
+    handles += _agreement_handles([a for o in orgs for a in agreements.get(o, ())])
+
+    def draw(ax, org, title):
+        plot_organization(ax, curves[curves["organization"] == org], inst, agreements.get(org), names, title)
+
+    return _panels(orgs, draw, "share of the organization's members that have adopted", handles, suptitle=suptitle,
+                   cols=min(3, len(orgs)))  # fmt: skip
+
+
+def plot_world_map(ax, shapes: dict, values: pd.DataFrame, start: int, end: int, title=None):
+    """States coloured by adoption year (``values`` of :func:`~harmsim.data.maps.map_values`); not adopted
+    light grey, unobserved hatched, not open to the state (a regional treaty) and places outside the record
+    white. Returns the Axes and the colour mapping's ScalarMappable as ``ax.harmsim_years`` (for a colour bar)."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import Normalize
+
+    cmap = plt_colormap("viridis_r")
+    norm = Normalize(start, end)
+    v = values.set_index("state")
+    faces, polys, hatched = [], [], []
+    for state, rings in shapes.items():
+        if state not in v.index:
+            color = "white"
+        else:
+            r = v.loc[state]
+            if r["status"] == "unobserved":
+                color = "white"
+                hatched += rings
+            elif r["status"] == "not open":
+                color = "white"
+            elif np.isfinite(r["year"]):
+                color = cmap(norm(min(max(r["year"], start), end)))
+            else:
+                color = "#d9d9d9"
+        polys += rings
+        faces += [color] * len(rings)
+    ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors="#888888", linewidths=0.2))
+    if hatched:
+        ax.add_collection(PolyCollection(hatched, facecolors="none", edgecolors="#aaaaaa", linewidths=0.2, hatch="///"))
+    ax.set_xlim(-180, 180)
+    ax.set_ylim(-60, 85)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title or "", fontsize=9)
+    ax.harmsim_years = ScalarMappable(norm=norm, cmap=cmap)
+    return ax
+
+
+def figure_world_map(shapes: dict, values: pd.DataFrame, start: int, end: int, title=None):
+    """A world map of adoption years with a colour bar and, below it, the states it cannot draw."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 5.6), layout="constrained")
+    ax = fig.subplots()
+    plot_world_map(ax, shapes, values, start, end, title)
+    bar = fig.colorbar(ax.harmsim_years, ax=ax, orientation="horizontal", fraction=0.04, pad=0.02)
+    missing = values.loc[~values["drawn"], "state"].tolist()
+    label = (f"year adopted (yellow {start} or before, dark {end}; an interval at its upper bound); grey: not adopted "
+             f"by {end} or the last year observed; hatched: unobserved; white: not open to the state")  # fmt: skip
+    if missing:
+        label += "\n" + _wrap(f"not drawn (no outline at 1:110m): {', '.join(missing)}", 160)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=8)
+    return fig
+
+
+def plt_colormap(name: str):
+    """A named Matplotlib colormap (the registry, not pyplot's global state)."""
+    import matplotlib
+
+    return matplotlib.colormaps[name]
 
 
 #: one color per instrument in the dashboard's state rings (Okabe-Ito, readable with colour-blindness)

@@ -42,7 +42,7 @@ import pandas as pd
 
 from harmsim.data.observations import encode, observed_until
 from harmsim.data.record import Record
-from harmsim.data.world import NEVER
+from harmsim.data.world import NEVER, organization_membership
 from harmsim.errors import ConfigError
 from harmsim.model.tables import cumulative_counts, quantile_band
 
@@ -325,6 +325,44 @@ def observed_curves(record: Record, start: int, end: int, instruments=None, stat
             "possible": possible.ravel(),
         }
     )
+
+
+def organization_curves(record: Record, instruments=None) -> pd.DataFrame:
+    """Per organization with members by year, instrument and year: its members that year and the share of them
+    known to have adopted by then.
+
+    ``members`` counts the organization's members in the year; ``adopted`` those among them whose adoption
+    is certain by the year (an interval counts from its upper bound); ``share`` = adopted / members. A regional
+    treaty is counted only for its own organization. Organizations recorded without members have no rows.
+
+    >>> import harmsim
+    >>> c = organization_curves(harmsim.load_record("world"), ["cets197"])
+    >>> sorted(set(c["organization"]))
+    ['COE']
+    """
+    instruments = list(instruments or record.instrument_ids)
+    states = list(record.state_ids)
+    _, hi = encode(record, states, instruments, record.start, record.end).bounds()
+    years = np.arange(record.start, record.end + 1)
+    owner = dict(zip(record.instruments["instrument"], record.instruments.get("organization", pd.Series(dtype=str))))
+    orgs, members = organization_membership(record, years, states)
+    rows = []
+    for o, org in sorted(enumerate(orgs), key=lambda x: x[1]):
+        member = members[:, o, :]
+        if not member.any():  # recorded without members by year
+            continue
+        for k, inst in enumerate(instruments):
+            own = owner.get(inst)
+            if isinstance(own, str) and own and own != org:
+                continue
+            adopted = member & (hi[:, k][None, :] <= years[:, None])
+            n = member.sum(axis=1)
+            a = adopted.sum(axis=1)
+            share = np.divide(a, n, out=np.full(len(years), np.nan), where=n > 0)
+            rows.append(pd.DataFrame({"organization": org, "instrument": inst, "year": years, "members": n,
+                                      "adopted": a, "share": share}))  # fmt: skip
+    cols = ["organization", "instrument", "year", "members", "adopted", "share"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 
 def simulated_curves(result: EnsembleResult, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95), states=None) -> pd.DataFrame:

@@ -1,0 +1,123 @@
+"""Speed at world scale: the world panel against the ASEAN scenario, per state-year, measured in one run.
+
+    python benchmarks/bench_world.py [--quick] [--fit]
+
+Prints, for ``world_baseline`` (188 states, 6 instruments, 1990-2015) and ``baseline`` (the ASEAN record,
+11 states, 6 instruments, 1997-2015):
+
+1. a 10,000-replicate ensemble (batch engine): seconds on one process and with two worker processes
+   (wall clock, pool start-up included), replicates per second, and microseconds per state-instrument-year,
+   with the ratio world / ASEAN;
+2. peak traced memory of that ensemble (the adoption-year array and the engine's blocks);
+3. the share of one process's time spent in diffusion's peer product, the dense (N x N) weights times the
+   adopted indicators, which grows with N squared;
+4. one evaluation of the log-likelihood, and the block of a gradient (every free parameter's neighbour),
+   world and ASEAN; with ``--fit`` also the whole maximum-likelihood fit of ``world_baseline`` (minutes).
+
+Targets (the world panel's goals): the ensemble under 10 s on two cores, the fit under 60 s. The figures are
+wall-clock and CPU seconds on this machine at this moment: compare the ratios, which are measured side by side.
+"""
+
+from __future__ import annotations
+
+import os
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")  # one core per process
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import pstats  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import harmsim  # noqa: E402
+from harmsim.analysis.run import run_draws  # noqa: E402
+from harmsim.calibrate.likelihood import history, loglik_many  # noqa: E402
+from harmsim.calibrate.mle import default_free, fit_mle  # noqa: E402
+
+
+def cells(sc) -> int:
+    """State-instrument-years the engine decides: its cost unit."""
+    T, N, K = sc.world.shape
+    return T * N * K
+
+
+def ensemble_seconds(sc, replicates: int, workers: int) -> float:
+    seeds = harmsim.spawn_seeds(2024, replicates)
+    t = time.perf_counter()
+    run_draws(sc, None, seeds, workers=workers)
+    return time.perf_counter() - t
+
+
+def diffusion_share(sc, replicates: int) -> float:
+    seeds = harmsim.spawn_seeds(7, replicates)
+    prof = cProfile.Profile()
+    prof.enable()
+    run_draws(sc, None, seeds)
+    prof.disable()
+    st = pstats.Stats(prof)
+    total = st.total_tt
+    diff = sum(v[2] for k, v in st.stats.items() if k[0].endswith("diffusion.py") and k[2] == "dynamic")
+    return diff / total if total else float("nan")
+
+
+def likelihood_seconds(sc) -> tuple[float, float]:
+    h = history(sc, sc.record)
+    free = default_free(sc, sc.record)
+    loglik_many([sc], h)  # plans and caches once
+    t = time.perf_counter()
+    loglik_many([sc], h)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
+    loglik_many([sc] * (len(free) + 1), h)
+    return one, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="1,000 replicates instead of 10,000")
+    ap.add_argument("--fit", action="store_true", help="also time the world fit (minutes)")
+    args = ap.parse_args()
+    R = 1000 if args.quick else 10_000
+    world, asean = harmsim.load_scenario("world_baseline"), harmsim.load_scenario("baseline")
+    for sc in (world, asean):
+        run_draws(sc, None, harmsim.spawn_seeds(1, 50))  # warm caches
+    print(f"1. ensemble of {R:,} replicates (batch engine)")
+    rows = {}
+    for name, sc in (("world_baseline", world), ("baseline", asean)):
+        one = ensemble_seconds(sc, R, 1)
+        two = ensemble_seconds(sc, R, 2)
+        per = one / (R * cells(sc)) * 1e6
+        rows[name] = (one, two, per)
+        T, N, K = sc.world.shape
+        print(
+            f"   {name:15s} {N:4d} states x {K} instruments x {T} years: one process {one:6.2f} s, two workers "
+            f"{two:6.2f} s; {R / one:8.0f} replicates/s; {per:.4f} us per state-instrument-year"
+        )
+    ratio = rows["world_baseline"][2] / rows["baseline"][2]
+    two = rows["world_baseline"][1]
+    print(
+        f"   world / ASEAN cost per state-instrument-year: {ratio:.2f}x (goal: the world ensemble under 10 s on "
+        f"two cores; measured {two:.2f} s)"
+    )
+    tracemalloc.start()
+    run_draws(world, None, harmsim.spawn_seeds(3, R))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"2. peak traced memory of the world ensemble: {peak / 2**20:.0f} MiB")
+    share = diffusion_share(world, min(R, 2000))
+    print(f"3. diffusion's dense peer product: {share:.0%} of one process's time on the world panel")
+    w1, wg = likelihood_seconds(world)
+    a1, ag = likelihood_seconds(asean)
+    print(f"4. log-likelihood: world {w1 * 1e3:.0f} ms one evaluation, {wg:.2f} s per gradient block; ASEAN "
+          f"{a1 * 1e3:.1f} ms, {ag:.3f} s; ratio {w1 / a1:.0f}x per evaluation")  # fmt: skip
+    if args.fit:
+        t = time.perf_counter()
+        fit = fit_mle(world, world.record)
+        print(f"   world fit: {time.perf_counter() - t:.0f} s ({fit.log['diagnostics']['likelihood evaluations']:,} "
+              "likelihood evaluations; goal 60 s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
