@@ -709,3 +709,37 @@ def test_every_use_of_the_likelihood_goes_through_its_one_year_loop(baseline, mo
         f()
         uses[name] = len(calls)
     assert all(n > 0 for n in uses.values()), uses
+
+
+def test_several_starts_are_logged_and_agree_on_a_simple_fit():
+    from harmsim.calibrate.mle import fit_mle
+
+    sc = harmsim.load_scenario("diffusion_only")
+    fit = fit_mle(sc, sc.record, ["hazard.intercept", "diffusion.strength"], starts=3, uncertainty=False)
+    d = fit.log["diagnostics"]
+    assert d["starts"] == 3 and len(d["maxima"]) == 3
+    assert d["maxima"][0] - d["maxima"][1] <= 0.01 and "several maxima" not in d
+    assert not any("several maxima" in v for v in fit.verdicts())
+
+
+def test_starts_that_disagree_are_said(monkeypatch):
+    """A start that stops short of the top (here: its result made 0.05 worse) is reported in words."""
+    import harmsim.calibrate.mle as M
+
+    real = M.minimize
+    calls = []
+
+    def second_stops_short(*args, **kwargs):
+        res = real(*args, **kwargs)
+        calls.append(res)
+        if len(calls) == 2:
+            res.fun = float(res.fun) - 0.05  # the second start reports a higher log posterior than the first
+        return res
+
+    monkeypatch.setattr(M, "minimize", second_stops_short)
+    sc = harmsim.load_scenario("diffusion_only")
+    fit = M.fit_mle(sc, sc.record, ["hazard.intercept", "diffusion.strength"], starts=2, uncertainty=False)
+    assert "several maxima" in fit.log["diagnostics"]
+    assert any(v.startswith("Warning: the best two of 2 optimizer starts") for v in fit.verdicts())
+    with pytest.raises(CalibrationError, match="starts must be a positive integer"):
+        M.fit_mle(sc, sc.record, ["hazard.intercept"], starts=0)

@@ -220,6 +220,9 @@ def test_backtest_holds_out_an_instrument_and_scores_it_from_its_opening(tmp_pat
     assert set(cells["instrument"]) == {"asean_mlat"} and len(cells) == scores["events"].sum()
     fit = json.loads((out / "fits" / f"{opens - 1}-diffusion_only" / "fit.json").read_text())
     assert fit["record"].endswith("~without-asean_mlat")  # the fit never saw the instrument's outcomes
+    paired = pd.read_csv(out / "paired.csv")
+    assert set(paired["baseline"]) == {"event-history logit", "uniform", "constant hazard"}
+    assert (paired["cells"] == scores["events"].iloc[0]).all() and (paired["log_score_se"] > 0).all()
     assert main(["backtest", "diffusion_only", "--hold-out", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "not an instrument" in capsys.readouterr().err
 
@@ -232,6 +235,21 @@ def test_the_logit_baseline_on_the_world_panel_leaves_out_gdp():
     assert "capacity" not in sc.enabled and {"diffusion", "period"} <= set(sc.enabled)
     assert sc.world.shape[1] == len(harmsim.load_record("world").state_ids)  # it builds on the whole panel
     assert "capacity" in logit_baseline(harmsim.observed_record()).enabled  # the ASEAN logit is unchanged
+
+
+def test_paired_difference_clusters_by_state_by_hand():
+    from harmsim.scoring.scores import paired_difference
+
+    a = np.zeros(6)
+    b = np.array([1.0, 1.0, 1.0, 3.0, 3.0, 3.0])  # two states, each with three identical cells
+    r = paired_difference(a, b, ["A", "A", "A", "B", "B", "B"])
+    assert r["difference"] == 2.0 and r["cells"] == 6 and r["clusters"] == 2
+    # clusters: sums 3 and 9 against 3 * 2 = 6 each: G/(G-1) * (9 + 9) / 36 = 1, s.e. 1
+    assert r["se"] == pytest.approx(1.0)
+    # as six independent cells the s.e. would be smaller: clustering is what widens it
+    independent = paired_difference(a, b, ["A", "B", "C", "D", "E", "F"])
+    assert independent["se"] < r["se"]
+    assert np.isnan(paired_difference(a, b, ["A"] * 6)["se"])
 
 
 # Placebo agreements -------------------------------------------------------------------------------

@@ -498,3 +498,14 @@ def test_ranking_counts_ties_over_every_point_and_the_best_is_tied_with_itself()
     assert bool(r["tied_with_best"].iloc[0]) and not r["tied_with_best"].iloc[1:].any()  # NaN: nothing else tied
     t["year_mae_se"] = 0.1
     assert int(ranking(t, n=len(t))["tied_with_best"].sum()) - 1 == 6 > len(ranking(t)) - 1
+
+
+@pytest.mark.parametrize("bad", ["", None, 1.5, 1e30, "x"])
+def test_a_design_point_column_of_non_integers_is_refused(baseline, bad):
+    """Found by the design-table fuzz test: an empty or fractional point id reached the workers as a crash."""
+    from harmsim.model.space import checked_points
+
+    with pytest.raises(ConfigError, match="design column 'point' must hold whole numbers"):
+        checked_points(baseline, pd.DataFrame({"point": [0, bad], "diffusion.strength": [1.0, 2.0]}))
+    ok = checked_points(baseline, pd.DataFrame({"point": ["7", 3.0], "diffusion.strength": [1.0, 2.0]}))
+    assert ok["point"].tolist() == [7, 3]

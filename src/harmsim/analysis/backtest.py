@@ -23,8 +23,9 @@ each origin (say 2005, 2008, 2011),
        forecast like the model.
 
 A scored cell is one of a state that is a member after the origin (on a
-record with organizations, a member of the instrument's organization: a
-regional treaty is scored only where it could be ratified), known
+record with organizations, a member of the instrument's organization, and
+an instrument open by the end: a regional treaty is scored only where it
+could be ratified), known
 not to have adopted at the origin, whose outcome the record shows: adopted in a year after the origin, adopted within an
 interval after it, or not adopted by the end ("later"). Cells whose status
 at the origin is unknown (an interval straddling it) are not scored.
@@ -71,7 +72,7 @@ from harmsim.analysis.forecast import forecast
 from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, observed_until
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
-from harmsim.scoring.scores import outcome_distribution, score_cells
+from harmsim.scoring.scores import outcome_distribution, paired_difference, score_cells
 
 __all__ = ["BASELINES", "Backtest", "backtest", "held_out", "outcome_distribution"]
 
@@ -96,10 +97,37 @@ class Backtest:
         models = list(dict.fromkeys(self.scores["model"]))
         return f"Backtest(origins={sorted(set(self.scores['origin']))}, models={models})"
 
+    def paired(self) -> pd.DataFrame:
+        """The scenario against each baseline, origin by origin: the mean per-cell difference of log scores
+        (scenario minus baseline; > 0: the scenario forecasts better) on the same cells, with its standard error
+        clustered by state, and the same for the CRPS (baseline minus scenario; > 0: the scenario better)."""
+        model = self.provenance.get("scenario", "")
+        rows = []
+        for o, g in self.cells.groupby("origin", sort=True):
+            mine = g[g["model"] == model].set_index(["state", "instrument"])
+            if not len(mine):
+                continue
+            for other in [m for m in dict.fromkeys(g["model"]) if m != model]:
+                theirs = g[g["model"] == other].set_index(["state", "instrument"]).reindex(mine.index)
+                states = mine.index.get_level_values("state")
+                ls = paired_difference(theirs["log_score"], mine["log_score"], states)
+                cr = paired_difference(mine["crps"], theirs["crps"], states)
+                rows.append({"origin": o, "model": model, "baseline": other, "cells": ls["cells"],
+                             "states": ls["clusters"], "log_score_gain": ls["difference"], "log_score_se": ls["se"],
+                             "crps_gain": cr["difference"], "crps_se": cr["se"]})  # fmt: skip
+        return pd.DataFrame(rows)
+
     def summary(self) -> str:
-        """The scores in words and a table: which model forecasts best, origin by origin."""
+        """The scores in words and a table: which model forecasts best, origin by origin, and whether each
+        difference from a baseline is beyond its standard error (paired per cell, clustered by state)."""
         t = self.scores.copy()
         lines = [t.to_string(index=False, float_format=lambda x: f"{x:.3f}")]
+        pairs = self.paired()
+        if len(pairs):
+            lines.append("")
+            lines.append("Paired per scored cell, standard errors clustered by state (gain > 0: the scenario better):")
+            lines.append(pairs.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+            lines += [_paired_words(r) for _, r in pairs.iterrows()]
         model = self.provenance.get("scenario", "")
         for o, g in t.groupby("origin"):
             best = g.sort_values("log_score", ascending=False).iloc[0]
@@ -132,7 +160,8 @@ class Backtest:
         return [p for p in rf.final if p.parent == rf.dest]
 
     def _write(self, out: Path, figures: bool) -> tuple[list[Path], list[Path]]:
-        paths = [out / "scores.csv", out / "cells.csv", out / "provenance.json"]
+        paths = [out / "scores.csv", out / "cells.csv", out / "provenance.json", out / "paired.csv"]
+        self.paired().to_csv(paths[3], index=False)
         self.scores.to_csv(paths[0], index=False)
         self.cells.to_csv(paths[1], index=False)
         paths[2].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
@@ -145,6 +174,22 @@ class Backtest:
             fig = figure_backtest(self.scores, suptitle=f"Backtests of '{self.provenance.get('scenario', '')}'")
             paths += save_figure(fig, out, "backtest")
         return paths, written
+
+
+def _paired_words(r) -> str:
+    """One paired comparison in words: beyond twice its standard error, or not told apart."""
+    gain, se = r["log_score_gain"], r["log_score_se"]
+    head = f"from {r['origin']}: '{r['model']}'"
+    if np.isfinite(se) and abs(gain) > 2 * se:
+        word = "better than" if gain > 0 else "worse than"
+        return (
+            f"{head} is {word} '{r['baseline']}' on the log score beyond twice its standard error ({gain:+.3f}, "
+            f"s.e. {se:.3f})."
+        )
+    return (
+        f"{head} and '{r['baseline']}' are within twice the standard error on the log score ({gain:+.3f}, "
+        f"s.e. {se:.3f}): not told apart."
+    )
 
 
 def _uniform(shape, origin, end) -> np.ndarray:
@@ -193,9 +238,10 @@ def _score(dist: np.ndarray, full, cut_obs, origin: int, end: int, world) -> pd.
     later = (full.kind == CENSORED) & (full.seen >= end)
     interval = (full.kind == INTERVAL) & (full.lo > origin)
     mask = open_at_origin & (dated | later | interval)
-    if len(world.organizations):  # a regional treaty: only its organization's members after the origin are at risk
+    if len(world.organizations):
+        # only cells that can adopt in the scored years: a regional treaty's members, an instrument open by the end
         after = (world.years > origin) & (world.years <= end)
-        mask &= world.open_to[after].any(axis=0)
+        mask &= world.open_to[after].any(axis=0) & (world.opens <= end)[None, :]
     lo = np.where(dated, full.year - origin - 1, np.where(interval, full.lo - origin - 1, B - 1))
     hi = np.where(dated, full.year - origin - 1, np.where(interval, full.hi - origin - 1, B - 1))
     lo = np.nan_to_num(lo, nan=B - 1).astype(int)

@@ -52,6 +52,7 @@ def calibrate(
     priors: list[RealRange] | None = None,
     profiles: bool = False,
     observed_until: int | None = None,
+    starts: int = 1,
     progress: bool | None = False,
     **abc_options,
 ) -> Fit:
@@ -64,8 +65,9 @@ def calibrate(
     ``profiles=True`` (MLE) adds 95% profile-likelihood intervals and takes
     the identifiability status from them. ``observed_until=YEAR`` fits on the
     observations up to YEAR only (inputs may run further: they are
-    exogenous), the first step of a backtest. ``progress=True`` shows a
-    progress bar (None: on a terminal only).
+    exogenous), the first step of a backtest. ``starts`` (MLE): optimizer
+    starts, with a warning when the best two maxima differ by more than 0.01.
+    ``progress=True`` shows a progress bar (None: on a terminal only).
     """
     record = record if record is not None else scenario.record
     if observed_until is not None:
@@ -82,7 +84,7 @@ def calibrate(
     if method == "mle":
         if priors is not None or abc_options:
             raise CalibrationError("priors and sampler options are for method='abc'")
-        fit = fit_mle(scenario, record, free, progress=progress)
+        fit = fit_mle(scenario, record, free, starts=starts, progress=progress)
         fit = with_profiles(scenario, record, fit) if profiles else fit
     else:
         if priors is None:

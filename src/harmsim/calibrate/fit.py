@@ -272,6 +272,9 @@ class Fit:
                     f"hazard.offsets.{k}: no adoption in the window; its value and interval come from its kind "
                     "through the pooling, not from evidence on this instrument."
                 )
+        several = self.log.get("diagnostics", {}).get("several maxima")
+        if several:
+            out.append(f"Warning: {several}.")
         conv = self.log.get("diagnostics", {}).get("converged")
         if conv is False:
             out.append("Warning: the optimizer did not report convergence; treat the estimates with care.")

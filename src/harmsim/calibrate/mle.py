@@ -48,6 +48,7 @@ from harmsim.calibrate.likelihood import (
 from harmsim.calibrate.pooling import kinds, log_prior
 from harmsim.errors import CalibrationError
 from harmsim.model.space import bounds_of, split_name
+from harmsim.rng import stream
 
 __all__ = ["default_free", "fit_mle"]
 
@@ -68,6 +69,10 @@ _ORGANIZATIONS_ONLY = {
     "agreements.lead",
     "diffusion.weight_organization",
 }
+
+
+#: log-likelihood units by which the best two maxima of several starts may differ without a warning
+STARTS_TOLERANCE = 0.01
 
 
 def default_free(scenario, record) -> list[str]:
@@ -115,6 +120,7 @@ def fit_mle(
     start: dict | None = None,
     uncertainty: bool = True,
     hessian_step: float = 1e-3,
+    starts: int = 1,
     progress: bool | None = False,
 ) -> Fit:
     """Maximize the exact likelihood of ``record`` under ``scenario`` over ``free``.
@@ -124,6 +130,14 @@ def fit_mle(
     scores. ``start`` overrides start values; ``uncertainty=False`` skips the
     Hessian (standard errors are then NaN). ``progress``: a bar of the
     optimizer's iterations and the log-likelihood (None: on a terminal only).
+
+    ``starts``: the optimizer runs from the start values and from
+    ``starts - 1`` more points, each parameter moved by up to 1 (or a quarter
+    of its range, if less) from its start, drawn from the stream
+    ``mle-starts`` of seed 0 (the same points every time). The best maximum
+    is kept; the log lists every start's, and when the best two differ by
+    more than :data:`STARTS_TOLERANCE` the fit warns that the likelihood has
+    several maxima or the optimizer stops early (a plateau).
     """
     t0 = time.perf_counter()
     free = list(free) if free is not None else default_free(scenario, record)
@@ -200,7 +214,18 @@ def fit_mle(
             options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
         )
 
-    res = optimize(x0)
+    if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
+        raise CalibrationError(f"starts must be a positive integer, got {starts!r}")
+    results = [optimize(x0)]
+    if starts > 1:
+        lo_b, hi_b = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+        reach = np.minimum(1.0, (hi_b - lo_b) / 4)
+        g = stream(0, "mle-starts")
+        for _ in range(starts - 1):
+            path.clear()
+            results.append(optimize(np.clip(x0 + g.uniform(-1, 1, len(x0)) * reach, lo_b, hi_b)))
+    maxima = sorted((-float(r.fun) for r in results), reverse=True)
+    res = min(results, key=lambda r: float(r.fun))
     if likelihood_path(scenario, hist, cells)["path"] == "sampled":
         # an importance-sampled group: its paths were drawn at the start values; draw them again at the
         # estimate (where the likelihood is) and maximize once more from there
@@ -257,6 +282,8 @@ def fit_mle(
             "likelihood evaluations": evals[0],
             "Hessian eigenvalues": np.round(np.linalg.eigvalsh(H), 4).tolist() if np.isfinite(H).all() else "n/a",
             "flat directions": _flat_directions(H, free),
+            "starts": starts,
+            "maxima": [round(m, 4) for m in maxima],
         },
         "approximations": [
             *_interval_note(final, hist, ll, check=uncertainty),
@@ -266,6 +293,12 @@ def fit_mle(
     }
     if kinds(scenario):
         log["pooling"] = _pooling_log(final, free, hist, prior)
+    if starts > 1 and maxima[0] - maxima[1] > STARTS_TOLERANCE:
+        log["diagnostics"]["several maxima"] = (
+            f"the best two of {starts} optimizer starts reach log posteriors {maxima[0]:.4f} and {maxima[1]:.4f} "
+            f"(apart by more than {STARTS_TOLERANCE}): the likelihood has several maxima, or the optimizer stops "
+            "before the top; the best is kept"
+        )
     return Fit(
         scenario=scenario.name,
         scenario_digest=scenario.digest,

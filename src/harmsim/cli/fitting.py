@@ -34,6 +34,13 @@ def add_parsers(sub) -> None:
     ca.add_argument("--out", type=_out_folder, help="folder to save the fit in (fit.json, estimates.csv, trace.md)")
     ca.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     ca.add_argument("--profile", action="store_true", help="MLE: add 95%% profile-likelihood intervals (slower)")
+    ca.add_argument(
+        "--starts",
+        type=_positive,
+        default=3,
+        help="MLE: optimizer starts (the start values and points around them); warns when the best two maxima "
+        "differ by more than 0.01",
+    )
     ca.add_argument("--prior", action="append", metavar="NAME=LO:HI", help="ABC: a uniform prior (repeat)")
     ca.add_argument("--population", type=_positive, default=500, help="ABC: particles per generation")
     ca.add_argument("--budget", type=_positive, default=100_000, help="ABC: most simulations in all")
@@ -102,6 +109,7 @@ def cmd_calibrate(args) -> int:
             free=args.free,
             profiles=args.profile,
             observed_until=args.observed_until,
+            starts=args.starts,
             progress=None,
         )
     else:

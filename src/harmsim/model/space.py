@@ -245,8 +245,17 @@ def checked_points(scenario, points) -> pd.DataFrame:
                 spec.check(str(name), value.item() if hasattr(value, "item") else value, f"design column '{name}'", {})
     if "point" not in table:
         table.insert(0, "point", np.arange(len(table)))
-    elif table["point"].duplicated().any():
-        raise ConfigError("design column 'point' must number the points without repeats")
+    else:
+        ids = pd.to_numeric(table["point"], errors="coerce")
+        f = ids.astype(float)
+        whole = ids.notna() & np.isfinite(f) & (f % 1 == 0) & (np.abs(f) < 2**53)
+        if not whole.all():
+            bad = table["point"][~whole].iloc[0]
+            shown = repr(bad) if isinstance(bad, str) or bad is None else f"{float(bad):g}"
+            raise ConfigError(f"design column 'point' must hold whole numbers, got {shown}")
+        table["point"] = ids.astype(np.int64)
+        if table["point"].duplicated().any():
+            raise ConfigError("design column 'point' must number the points without repeats")
     check_memory(len(table) * _BYTES_PER_POINT, f"a design of {len(table):,} points")
     return table[["point", *names]]
 

@@ -100,3 +100,27 @@ def summarize(cells: pd.DataFrame) -> dict:
         "coverage90": float(cells["covered90"].mean()),
         "year_mae": float(cells["abs_error"].mean()),
     }
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, clusters) -> dict:
+    """Mean of ``b - a`` over paired cells, its standard error clustered by ``clusters`` (e.g. the state).
+
+    Cells of one state share that state's errors, so they are not independent evidence: the variance is the
+    cluster-robust one, ``G / (G - 1) * sum_g (sum of d in g - n_g * mean)^2 / n^2`` over the G clusters.
+    Returns ``difference``, ``se``, ``z`` and the numbers of cells and clusters (``se`` NaN with fewer than
+    two clusters).
+
+    >>> r = paired_difference(np.array([0.0, 0.0, 0.0, 0.0]), np.array([1.0, 1.2, 0.8, 1.0]), ["A", "A", "B", "B"])
+    >>> round(r["difference"], 2), r["clusters"]
+    (1.0, 2)
+    """
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    g = pd.Series(d).groupby(np.asarray(clusters)).agg(["sum", "size"])
+    n, G = len(d), len(g)
+    mean = float(d.mean()) if n else float("nan")
+    if G < 2:
+        se = float("nan")
+    else:
+        se = float(np.sqrt(G / (G - 1) * np.sum((g["sum"] - g["size"] * mean) ** 2)) / n)
+    z = mean / se if se and np.isfinite(se) and se > 0 else float("nan")
+    return {"difference": mean, "se": se, "z": z, "cells": n, "clusters": G}
