@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -743,3 +744,40 @@ def test_starts_that_disagree_are_said(monkeypatch):
     assert any(v.startswith("Warning: the best two of 2 optimizer starts") for v in fit.verdicts())
     with pytest.raises(CalibrationError, match="starts must be a positive integer"):
         M.fit_mle(sc, sc.record, ["hazard.intercept"], starts=0)
+
+
+def test_draws_hold_a_parameter_the_record_does_not_bound():
+    """Parameters whose normals reach far past their ranges (baseline_trend from 2005: trend s.e. 88 on a range
+    of 40, with others as wide) made every forecast fail: draws inside all ranges at once were too rare. They
+    are now held at their estimates and the others drawn given them."""
+    from harmsim.calibrate.fit import Fit
+
+    names = ["hazard.intercept", "trend.linear", "trend.quadratic", "trend.duration"]
+    wide = 1e4
+    est = pd.DataFrame(
+        {
+            "parameter": names,
+            "estimate": [-3.0, 5.0, -2.0, 1.0],
+            "se": [0.2, wide, wide, wide],
+            "lower": [-3.4, -wide, -wide, -wide],
+            "upper": [-2.6, wide, wide, wide],
+            "bound_lo": [-20.0, -20.0, -20.0, -10.0],
+            "bound_hi": [10.0, 20.0, 20.0, 10.0],
+            "status": ["bounded", "weak", "weak", "not identified"],
+        }
+    )
+    cov = np.diag([0.04, wide**2, wide**2, wide**2])
+    cov[0, 1] = cov[1, 0] = 10.0
+    fit = Fit(scenario="x", scenario_digest="", model_digest=None, record="r", observed_until=None, transforms={},
+              method="mle", estimates=est, loglik=-1.0, n_obs=10,
+              covariance=pd.DataFrame(cov, index=names, columns=names), fixed={}, log={})  # fmt: skip
+    d = fit.draw(500, seed=1)
+    assert d.attrs["held"] == ["trend.linear", "trend.quadratic", "trend.duration"]
+    assert (d["trend.linear"] == 5.0).all() and (d["trend.duration"] == 1.0).all()
+    # the intercept is drawn given the held trend: conditional s.e. sqrt(0.04 - 10^2 / 10^8), about 0.2
+    assert d["hazard.intercept"].std() == pytest.approx(0.2, rel=0.15)
+    assert d["hazard.intercept"].mean() == pytest.approx(-3.0, abs=0.05)
+    # a fit whose normal stays inside its ranges is drawn as before, nothing held
+    narrow = pd.DataFrame(np.diag([0.04, 1.0, 1.0, 1.0]), index=names, columns=names)
+    ok = dataclasses.replace(fit, estimates=est.assign(se=[0.2, 1, 1, 1], status=["bounded"] * 4), covariance=narrow)
+    assert not ok.draw(100, seed=1).attrs.get("held")

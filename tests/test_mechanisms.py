@@ -432,3 +432,25 @@ def test_peer_product_is_the_weights_times_the_indicators(n_states, replicates):
         assert np.array_equal(out, W @ adopted)
     # by hand: state 0's share is its weighted sum over peers
     np.testing.assert_allclose(out[0, 0, 0], sum(W[0, j] * adopted[0, j, 0] for j in range(n_states)), atol=1e-13)
+
+
+def test_trend_is_held_past_the_last_observed_year():
+    """The period part stops at the record's end (a backtest's origin), duration runs on; 'continue' extrapolates
+    the polynomial; inside the observed years the two are the same."""
+    from harmsim.data.observations import observed_until
+
+    sc = harmsim.load_scenario("baseline_trend").with_params(
+        {"trend.linear": 1.0, "trend.quadratic": -2.0, "trend.duration": 0.0}
+    )
+    cut = observed_until(sc.record, 2008)
+    held = sc.with_record(cut).with_horizon(2020).dynamics.mechanism("trend").static()[:, 0, 0]
+    cont = (
+        sc.with_params({"trend.beyond": "continue"}).with_record(cut).with_horizon(2020)
+        .dynamics.mechanism("trend").static()[:, 0, 0]
+    )  # fmt: skip
+    years = np.arange(sc.start, 2021)
+    s = (years - sc.mechanism("trend").center) / 10
+    np.testing.assert_allclose(cont, 1.0 * s - 2.0 * s**2)
+    inside = years <= 2008
+    np.testing.assert_allclose(held[inside], cont[inside])
+    np.testing.assert_allclose(held[~inside], cont[years == 2008][0])  # flat at its 2008 value

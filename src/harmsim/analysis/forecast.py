@@ -167,7 +167,8 @@ def forecast(
     origin = rec.end
     if isinstance(until, bool) or not isinstance(until, (int, np.integer)) or until <= origin:
         raise ConfigError(f"forecast: until must be a year after the end of observation ({origin}), got {until!r}")
-    sc = scenario.with_horizon(int(until))
+    # the world reads the observed record: what the record shows ends at the origin (a trend is held there)
+    sc = scenario.with_record(rec).with_horizon(int(until))
     obs = observations(sc.world, rec)
     seeds = spawn_seeds(seed, replicates)
     draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved)

@@ -49,6 +49,12 @@ def parameter_draws(
         return None, ["parameters: the scenario's own values for every replicate (no fit: no parameter uncertainty)"]
     draws = fit.draw(n, seed)
     notes = [f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"]
+    if draws.attrs.get("held"):
+        notes.append(
+            "held at their estimates, the record not bounding them (draws inside every range were too rare): "
+            + ", ".join(draws.attrs["held"])
+            + "; the other parameters drawn given them"
+        )
     w = scenario.world
     seen = ((obs.kind == DATED) | (obs.kind == INTERVAL)).any(axis=0)
     missing = [

@@ -155,7 +155,13 @@ class Fit:
 
         ABC: resampled posterior draws. MLE: the asymptotic normal
         (estimate, covariance), redrawn until inside the parameters' bounds;
-        parameters without a standard error stay at their estimate.
+        parameters without a standard error stay at their estimate. When the
+        normal of some parameter reaches so far past its range that draws
+        inside every bound are too rare (a parameter the record does not
+        bound, with an enormous standard error), the parameters whose status
+        is weak, at bound or not identified are held at their estimates and
+        the others drawn from the normal given them; the held ones are listed
+        in the table's ``attrs["held"]`` (forecasts say so).
         """
         g = stream(seed, "fit-draws")
         if self.samples is not None and len(self.samples):
@@ -182,16 +188,24 @@ class Fit:
                 f"the fit's covariance of {', '.join(names[j] for j in free)} is not positive semi-definite "
                 f"(smallest eigenvalue {w.min():.3g}): no draws from it"
             )
-        filled = 0
-        for _ in range(1000):
-            x = g.multivariate_normal(mean[free], cov, size=max(n, 64), method="eigh")
-            ok = x[((x >= lo[free]) & (x <= hi[free])).all(axis=1)]
-            take = min(len(ok), n - filled)
-            out[filled : filled + take, free] = ok[:take]
-            filled += take
-            if filled == n:
-                return pd.DataFrame(out, columns=names)
-        raise CalibrationError("could not draw parameters inside their bounds from the fit's covariance")
+        if _draw_inside(g, out, free, mean, cov, lo, hi, n):
+            return pd.DataFrame(out, columns=names)
+        # Some parameter's normal reaches far past its range (e.g. a trend with s.e. 88 on a range of 40): hold
+        # the ones the record does not bound at their estimates and draw the rest given them.
+        status = est["status"].to_numpy()
+        held = [j for j in free if status[j] in ("weak", "at bound", "not identified")]
+        keep = np.array([j for j in free if j not in held], dtype=int)
+        out = np.tile(mean, (n, 1))
+        if len(held) and len(keep):
+            h = np.array(held)
+            c_kk, c_kh, c_hh = full[np.ix_(keep, keep)], full[np.ix_(keep, h)], full[np.ix_(h, h)]
+            cond = c_kk - c_kh @ np.linalg.pinv(c_hh) @ c_kh.T
+            cond = (cond + cond.T) / 2
+            if not _draw_inside(g, out, keep, mean, cond, lo, hi, n):
+                keep = np.array([], dtype=int)
+        df = pd.DataFrame(out if len(keep) else np.tile(mean, (n, 1)), columns=names)
+        df.attrs["held"] = [names[j] for j in free if j not in set(keep.tolist())]
+        return df
 
     def summary(self) -> str:
         """The fit in words and a table (what `harmsim calibrate` prints)."""
@@ -326,6 +340,20 @@ class Fit:
         paths.append(out / "trace.md")
         paths[0].write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
         return paths
+
+
+def _draw_inside(g, out: np.ndarray, cols: np.ndarray, mean, cov, lo, hi, n: int, tries: int = 1000) -> bool:
+    """Fill ``out[:, cols]`` with draws of N(mean[cols], cov) inside the bounds; False when too few fall inside."""
+    filled = 0
+    for _ in range(tries):
+        x = g.multivariate_normal(mean[cols], cov, size=max(n, 64), method="eigh")
+        ok = x[((x >= lo[cols]) & (x <= hi[cols])).all(axis=1)]
+        take = min(len(ok), n - filled)
+        out[filled : filled + take, cols] = ok[:take]
+        filled += take
+        if filled == n:
+            return True
+    return False
 
 
 def load_fit(folder: str | Path) -> Fit:

@@ -8,9 +8,18 @@ one, common to all states and instruments, plus the dependence of an
 instrument's hazard on how long it has been open:
 
     term[i, k, t] = linear * s_t + quadratic * s_t^2 + duration * log(1 + t - o_k)
-    s_t = (t - center) / 10         (decades from the center year)
+    s_t = (min(t, o) - center) / 10   (decades from the center year; o below)
     o_k = the year instrument k opened (for an instrument open from the start:
           the first year of the scenario's reference window)
+
+Past the last year the record observes (``o`` = the record's end: 2015,
+or a backtest's origin), the period part is held at its value there
+(``beyond = "hold"``, the default): a polynomial fitted to the observed
+years says nothing about the years after them, and continued it bends the
+forecast wherever its curvature points (from 2008, baseline_trend's
+quadratic turned the forecast down; docs/forecasting.md). ``beyond =
+"continue"`` extrapolates the polynomial. Inside the observed years the two
+are the same. Duration since opening, monotone and concave, runs on.
 
 Agreement and diffusion effects are then estimated against the trend, not
 instead of one. ``linear`` and ``quadratic`` shape a period effect (rising,
@@ -27,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from harmsim.model.mechanisms.base import Mechanism
-from harmsim.model.params import Integer, Real
+from harmsim.model.params import Choice, Integer, Real
 
 
 class Trend(Mechanism):
@@ -39,11 +48,15 @@ class Trend(Mechanism):
         "quadratic": Real(0.0, -20.0, 20.0, "log-odds per squared decade from the center year"),
         "duration": Real(0.0, -10.0, 10.0, "log-odds per unit of log(1 + years since the instrument opened)"),
         "center": Integer(2006, 1800, 2100, "center year of the period trend"),
+        "beyond": Choice(
+            "hold", ("hold", "continue"), "past the record's last observed year: the period term held, or continued"
+        ),
     }
 
     def static(self):
         w = self.world
-        s = (w.years - self.p.center) / 10.0
+        years = np.minimum(w.years, w.record.end) if self.p.beyond == "hold" else w.years
+        s = (years - self.p.center) / 10.0
         period = self.p.linear * s + self.p.quadratic * s**2  # (T,)
         start = self.transforms.window[0] if self.transforms is not None else w.start
         opened = np.where(w.opens > -(10**5), w.opens, start)  # (K,)
