@@ -396,7 +396,10 @@ def test_a_script_without_a_main_guard_is_told_in_one_line(tmp_path):
         " progress=False)\n"
     )
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert p.returncode != 0 and 'if __name__ == "__main__":' in p.stderr.splitlines()[-1]
+    # Python's own multiprocessing may add, at interpreter exit, its resource tracker's warning about the failed
+    # pool's semaphores (seen on Python 3.12): not harmsim's output, so it is set aside before the check
+    ours = [line for line in p.stderr.splitlines() if "resource_tracker" not in line]
+    assert p.returncode != 0 and 'if __name__ == "__main__":' in ours[-1]
 
 
 def test_any_design_is_evaluated_like_a_sweep(baseline, tmp_path, capsys):
