@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 from pathlib import Path
 
 import pandas as pd
@@ -401,7 +402,7 @@ def shapes() -> pd.DataFrame:
         rec = sr.record.as_dict()
         code = rec["iso_a3"] if rec["iso_a3"] != "-99" else rec["adm0_a3"]
         pts, starts = sr.shape.points, [*sr.shape.parts, len(sr.shape.points)]
-        for j, (a, b) in enumerate(zip(starts[:-1], starts[1:])):
+        for j, (a, b) in enumerate(itertools.pairwise(starts)):
             rows += [(code, j, round(x, 2), round(y, 2)) for x, y in pts[a:b]]
     out = pd.DataFrame(rows, columns=["state", "part", "lon", "lat"])
     return out.sort_values(["state", "part"], kind="stable").reset_index(drop=True)

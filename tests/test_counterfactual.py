@@ -253,7 +253,7 @@ def test_paired_difference_clusters_by_state_by_hand():
 
 
 # Placebo agreements -------------------------------------------------------------------------------
-def _placebo_pvalues(effect: float, n_records: int) -> list[float]:
+def _placebo_pvalues(effect: float, n_records: int, placebos: int) -> list[float]:
     from harmsim.calibrate.placebo import placebo_test
     from harmsim.model.synthetic import synthetic_region
 
@@ -265,17 +265,44 @@ def _placebo_pvalues(effect: float, n_records: int) -> list[float]:
         rec = replace(record_with_adoptions(region, harmsim.run(truth, seed=s).adoptions), agreements=region.agreements)
         model = scenario_from_dict({"hazard": {"intercept": -3.0}, "mechanisms": mech}, where="m", record=rec)
         null = scenario_from_dict({"hazard": {"intercept": -3.0}}, where="n", record=rec)
-        pt = placebo_test(model, null, rec, placebos=9, seed=s, free=["hazard.intercept", "agreements.nonbinding"])
+        pt = placebo_test(
+            model, null, rec, placebos=placebos, seed=s, free=["hazard.intercept", "agreements.nonbinding"]
+        )
         out.append(pt.p_value)
     return out
 
 
 @pytest.mark.statistical
-def test_placebo_p_values_uniform_without_agreement_effects_and_small_with_them():
-    null = _placebo_pvalues(0.0, 8)
-    assert 0.25 <= np.mean(null) <= 0.8 and max(null) >= 0.5, null
-    strong = _placebo_pvalues(2.0, 4)
-    assert np.median(strong) <= 0.2, strong
+def test_placebo_p_values_uniform_without_agreement_effects_and_at_their_minimum_with_them():
+    """Without an effect the recorded schedule is one more exchangeable draw: p spreads over (0, 1] (12 records,
+    19 placebos each: mean near 0.5, no pile-up at the minimum); with a strong effect no placebo gains as much,
+    so p sits at its minimum 1/20."""
+    null = _placebo_pvalues(0.0, 12, 19)
+    assert 0.3 <= np.mean(null) <= 0.7 and max(null) >= 0.6 and sum(p <= 0.05 for p in null) <= 2, null
+    strong = _placebo_pvalues(2.0, 4, 19)
+    assert all(p == pytest.approx(1 / 20) for p in strong), strong
+
+
+def test_placebo_schedules_are_exchangeable_with_the_recorded_one(record):
+    """Same number of steps inside the window, same binding labels, the Convention (acting after 2015) where it
+    is, rotations both ways, no repeats, never the recorded schedule; 99 distinct ones exist for ASEAN."""
+    from harmsim.calibrate.placebo import placebo_schedules
+
+    real = record.agreements
+    fakes = placebo_schedules(record, 99, seed=3)
+    assert len(fakes) == 99
+    shifts = [s for s, _ in fakes]
+    assert min(shifts) < 0 < max(shifts)
+    seen = set()
+    for _, f in fakes:
+        ag = f.agreements
+        assert ((ag["year"] <= 2014) & ~ag["binding"]).sum() == ((real["year"] <= 2014) & ~real["binding"]).sum()
+        assert ag.loc[ag["binding"], "year"].tolist() == [2015]
+        assert (ag["binding"] == real["binding"]).all()
+        assert sorted(map(tuple, ag["covers"])) == sorted(map(tuple, real["covers"]))
+        key = (tuple(ag["year"]), tuple(map(tuple, ag["covers"])))
+        assert key not in seen and key != (tuple(real["year"]), tuple(map(tuple, real["covers"])))
+        seen.add(key)
 
 
 def test_the_figure_marks_what_the_change_did_to_the_agreements(record):

@@ -98,15 +98,22 @@ def test_quadrature_error_is_small(baseline, record):
     assert abs(loglik(sc, h, nodes=8) - exact) > abs(loglik(sc, h) - exact)
     with pytest.raises(CalibrationError, match="use loglik_states"):
         loglik_cells(sc, h)
-    # sd = 0 is the model without heterogeneity: the same midpoint approximation of the interval-censored
-    # HSU years, and the same exact value when their years are summed over
+    # sd = 0 is the model without heterogeneity: the same terms state by state, and, summed over the HSU
+    # years that peers read (importance-sampled: 6 cells of 12 years each), the exact forward recursion's value
+    # within the sampler's reported Monte Carlo error
     zero, hb = with_frailty(baseline, 0.0), history(baseline, record)
-    assert loglik(zero, h) == pytest.approx(float(loglik_states(baseline, hb).sum()), abs=1e-9)
-    value, diag = loglik_sampled(zero, h, samples=64)
-    assert value == pytest.approx(loglik(baseline, hb), abs=1e-9) and diag["effective samples"] == 64
+    assert float(loglik_states(zero, h).sum()) == pytest.approx(float(loglik_states(baseline, hb).sum()), abs=1e-9)
+    value, diag = loglik_sampled(zero, history(zero, record), samples=4096)
+    se = diag["log-likelihood Monte Carlo s.e."]
+    assert 0 < se < 0.02 and diag["effective samples"] > 2000
+    assert abs(value - loglik(baseline, hb)) < 4 * se
 
 
 def test_held_out_predictive_is_the_difference_of_likelihoods(baseline, record):
+    """The exact likelihood (summing over the HSU years) minus the likelihood without state 3's cells is state
+    3's own terms. Its last check reaches the one-history pass on both sides; that pass meets an independent
+    reference, per state too, in tests/test_reference.py (scripts/mutations.py: survival counted where a cell
+    is not at risk fails both)."""
     h = history(baseline, record)
     held = np.zeros(h.kind.shape, dtype=bool)
     held[3] = True
@@ -151,7 +158,8 @@ def test_forecast_draws_propensities_from_their_posterior(baseline, record):
 @pytest.mark.parametrize("name", ["baseline", "heterogeneity", "baseline_trend"])
 def test_loglik_many_equals_one_at_a_time(name):
     """The parameter block (finite-difference neighbours, and far-apart sets) gives each set's own likelihood,
-    also with unknown years summed over and with propensities integrated out."""
+    also with unknown years summed over and with propensities integrated out. (``loglik`` is a block of one:
+    the values themselves meet an independent reference in tests/test_reference.py.)"""
     from harmsim.calibrate.likelihood import loglik_many
     from harmsim.calibrate.mle import default_free
 

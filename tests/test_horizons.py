@@ -166,6 +166,12 @@ def test_bass_simulation_matches_bass_likelihood():
         return float(loglik_cells(s, history(s, rec), BassLink(params, s.world))[0].sum())
 
     _check_frequencies(sc, adopt, ll)
+    # by hand, independent of the code both sides share: A adopted x in 2000, B did not; in 2001 C joins, so B's
+    # peers are A and C and B adopts x with probability p_x + q_x / 2 = 0.25 + 0.6 / 2 (without imitation: 0.25)
+    x = 0
+    first = (adopt[:, 0, x] == 2000) & (adopt[:, 1, x] != 2000)
+    share = (adopt[first, 1, x] == 2001).mean()
+    assert first.sum() > 10_000 and share == pytest.approx(0.25 + 0.6 / 2, abs=0.02), share
 
 
 # Exact interval censoring ------------------------------------------------------------------------

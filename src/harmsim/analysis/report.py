@@ -47,6 +47,7 @@ def _write(comparison, scenarios, out: Path, replicates: int, seed: int) -> tupl
     if comparison.placebo is not None:
         paths.append(out / "placebo.csv")
         comparison.placebo.to_csv(paths[-1], index=False)
+        paths += _placebo_figure(comparison.placebo, out)
     if comparison.pit is not None and len(comparison.pit):
         from matplotlib.figure import Figure
 
@@ -91,3 +92,19 @@ def _write(comparison, scenarios, out: Path, replicates: int, seed: int) -> tupl
                 fig.savefig(p, dpi=200)
                 paths.append(p)
     return paths, written
+
+
+def _placebo_figure(placebo, out: Path) -> list[Path]:
+    """placebo.png/.pdf: one panel per test, the placebo gains and the recorded schedule's gain."""
+    from matplotlib.figure import Figure
+
+    from harmsim.output.plots import plot_placebos, save_figure
+
+    tests = list(dict.fromkeys(placebo["test"]))
+    fig = Figure(figsize=(4.2 * min(3, len(tests)), 3.0 * ((len(tests) + 2) // 3)), layout="constrained")
+    axes = fig.subplots((len(tests) + 2) // 3, min(3, len(tests)), squeeze=False).ravel()
+    for ax, t in zip(axes, tests):
+        plot_placebos(ax, placebo[placebo["test"] == t], title=t)
+    for ax in axes[len(tests) :]:
+        ax.set_visible(False)
+    return save_figure(fig, out, "placebo")

@@ -35,11 +35,15 @@ on the set of such adoptions made before each year (2**M sets; at most
 Council of Europe states known only to have ratified CETS 197 "by 2015")
 is importance-sampled: :data:`GROUP_SAMPLES` paths of its years drawn once
 from a fixed proposal and reweighted, an unbiased, smooth estimate whose
-Monte Carlo error the fit reports (:func:`likelihood_path`). With state propensities the states separate
-only given every year, so there the optimizer reads such an adoption at its
-interval midpoint and :func:`loglik_sampled` sums over its year by
-importance sampling (fits report both). Endogenous agreement arrival is
-replaced by the recorded dates (use ABC for the free-running model).
+Monte Carlo error the fit reports (:func:`likelihood_path`). With state
+propensities the states separate only given every year, so the sum runs over
+the joint year patterns of such adoptions, with each state's propensity
+integrated out per pattern: exactly, pattern by pattern, up to
+:data:`MAX_PATTERNS` of them; beyond, by importance sampling from a fixed
+proposal that mixes each year over its state's propensity posterior (on
+ASEAN's six HSU years, 256 paths give a Monte Carlo s.e. of about 0.03).
+tests/test_likelihood_frequency.py checks every case against simulated
+frequencies. Endogenous agreement arrival is replaced by the recorded dates (use ABC for the free-running model).
 """
 
 from __future__ import annotations
@@ -276,7 +280,6 @@ def _check_possible(scenario, impossible: np.ndarray, t) -> None:
         )
 
 
-#: The most interval-censored cells summed over exactly: 2**M adoption patterns per year.
 #: the most interval-censored adoptions of one group summed over exactly (2**M patterns); a larger group (the
 #: world panel's CETS 197 ratifications known only as "by 2015") is importance-sampled (:func:`_sampled_groups`)
 MAX_HIDDEN = 10
@@ -309,7 +312,10 @@ def _proposal_paths(hist: History, mask: np.ndarray, groups, samples: int):
     Each cell's year within its interval is drawn from its own hazards under
     the proposal scenario, on the recorded history (other unknown years at
     their midpoints): ``q(t) ~ h(t) prod_{lo <= s < t} (1 - h(s))`` for ``t``
-    in ``[lo, hi]``; a fixed seed, so the same history gives the same paths.
+    in ``[lo, hi]``. With state propensities, ``q`` is that law mixed over the
+    cell's propensity posterior given the recorded history (quadrature nodes),
+    so paths follow the states that are early or late. A fixed seed: the same
+    history and proposal give the same paths.
     """
     cells = np.concatenate([g for g, _ in groups])
     key = ("paths", mask.tobytes(), cells.tobytes(), samples)
@@ -321,13 +327,20 @@ def _proposal_paths(hist: History, mask: np.ndarray, groups, samples: int):
     ci, ck = cells[:, 0], cells[:, 1]
     lo, hi = hist.lo[ci, ck], hist.hi[ci, ck]
     years = block.world.years[block.world.years <= hist.end]
-    log_q = np.full((len(years), len(cells)), -np.inf)  # log prob. of adopting in year t (not normalized)
-    survived = np.zeros(len(cells))
-    for ti, t, risk, log_h, log_s in _years(block, LOGIT, hist, hist.state, observed):
-        r = risk[0, 0, ci, ck] & (t >= lo) & (t <= hi)
-        log_q[ti] = np.where(r, survived + log_h[0, 0, ci, ck], -np.inf)
-        survived += np.where(r, log_s[0, 0, ci, ck], 0.0)
-    never = ~np.isfinite(log_q).any(axis=0)
+    state, mix = hist.state, np.zeros((1, len(cells)))
+    if block.needs_latent:  # the propensity posterior of each cell's state, given the recorded history
+        x, wq = quadrature()
+        z = _nodes(block, x)
+        state = replace(hist.state, latent=z)
+        logp = _by_column(_cells(block, hist, LOGIT, z)[0][0], block) + np.log(wq)[:, None, None]
+        mix = (logp - logsumexp(logp, axis=0))[:, ci, block.latent_columns[ck]]  # (Q, M)
+    log_q = np.full((len(mix), len(years), len(cells)), -np.inf)  # log prob. of adopting in year t, per node
+    survived = np.zeros((len(mix), len(cells)))
+    for ti, t, risk, log_h, log_s in _years(block, LOGIT, hist, state, observed):
+        r = risk[0][:, ci, ck] & (t >= lo) & (t <= hi)
+        log_q[:, ti] = np.where(r, survived + log_h[0][:, ci, ck], -np.inf)
+        survived += np.where(r, log_s[0][:, ci, ck], 0.0)
+    never = ~np.isfinite(log_q).any(axis=(0, 1))
     if never.any():
         i, k = cells[np.flatnonzero(never)[0]]
         w = block.world
@@ -335,8 +348,8 @@ def _proposal_paths(hist: History, mask: np.ndarray, groups, samples: int):
             f"the record has {w.states[i]} adopting {w.instruments[k]} within [{hist.lo[i, k]:.0f}, "
             f"{hist.hi[i, k]:.0f}], but it is never at risk then in scenario '{sc.name}'"
         )
-    log_q -= logsumexp(log_q, axis=0)
-    cdf = np.cumsum(np.exp(log_q), axis=0)  # (T, M)
+    log_q = logsumexp(log_q - logsumexp(log_q, axis=1, keepdims=True) + mix[:, None, :], axis=0)  # (T, M)
+    cdf = np.cumsum(np.exp(log_q), axis=0)
     u = stream(PATTERN_SEED, "interval proposal").random((samples, len(cells)))
     pick = np.minimum((cdf[None, :, :] < u[:, None, :]).sum(axis=1), len(years) - 1)  # (S, M) year index
     out = (cells, years[pick], log_q[pick, np.arange(len(cells))].sum(axis=1))
@@ -400,9 +413,9 @@ def _with_sampled(block: Block, hist: History, mask: np.ndarray, groups, link) -
 def likelihood_path(scenario, hist: History, mask: np.ndarray | None = None, link=LOGIT) -> dict:
     """How :func:`loglik` evaluates this record under this scenario, for a fit's log.
 
-    ``path``: ``exact`` (every unknown year other cells read summed over, or none), ``sampled`` (a group too
-    large to sum: importance sampling, with its diagnostics at these parameters) or ``midpoint`` (state
-    propensities: unknown years that others read enter their terms at interval midpoints).
+    ``path``: ``exact`` (every unknown year other cells read summed over, or none; with state propensities,
+    ``patterns`` says how many joint year patterns were summed) or ``sampled`` (too many to sum: importance
+    sampling, with its diagnostics at these parameters). ``groups``: the sizes of the groups of such years.
     """
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
     groups = _hidden(scenario, hist, m, link)
@@ -410,7 +423,8 @@ def likelihood_path(scenario, hist: History, mask: np.ndarray | None = None, lin
     if not groups:
         return {"path": "exact", "groups": sizes}
     if scenario.dynamics.needs_latent:
-        return {"path": "midpoint", "groups": sizes}
+        _, diag = _latent_likelihood(_block(scenario), hist, m, groups, QUADRATURE_NODES, PATTERN_SAMPLES)
+        return {"path": "exact" if "patterns" in diag else "sampled", "groups": sizes, **diag}
     large = _split(groups)[1]
     if not large:
         return {"path": "exact", "groups": sizes}
@@ -669,63 +683,85 @@ def at_risk_years(scenario, hist: History) -> int:
     return _cells(scenario, hist, LOGIT, latent)[1]
 
 
-#: Adoption patterns drawn by default when states' propensities and interval-censored years are both summed
-PATTERN_SAMPLES = 512
-
-
-def _patterns(scenario, hist: History, mask: np.ndarray, groups, samples: int):
-    """(cells (M, 2), years (S, M), log q (S,)): the hidden cells' years drawn from their exact posterior with
-    propensities at 0, group by group (the groups are independent), backwards through the forward recursion."""
-    steps: dict = {}
-    _exact(_block(scenario), hist, mask, groups, LOGIT, steps)
-    u = stream(PATTERN_SEED, "interval patterns")
-    cells, years, logq = [], [], np.zeros(samples)
-    for j, (g, _) in enumerate(groups):
-        M = len(g)
-        P = 1 << M
-        bits = ((np.arange(P)[:, None] >> np.arange(M)) & 1).astype(bool)
-        B = np.full(samples, P - 1)
-        yg = np.zeros((samples, M), dtype=np.int64)
-        for t, rows, step in reversed(steps[j]):
-            col = step[:, B].T  # (S, rows): log weights of each earlier pattern
-            norm = logsumexp(col, axis=1)
-            cdf = np.cumsum(np.exp(col - norm[:, None]), axis=1)
-            pick = np.minimum((cdf < u.random(samples)[:, None]).sum(1), len(rows) - 1)
-            A = rows[pick]
-            logq += col[np.arange(samples), pick] - norm
-            yg[bits[B] & ~bits[A]] = t
-            B = A
-        cells.append(g)
-        years.append(yg)
-    return np.concatenate(cells), np.concatenate(years, axis=1), logq
-
-
-#: The fixed seed of the pattern draws: the same record and parameters give the same estimate.
+#: A latent model's dependent interval-censored years are summed over exactly, pattern by pattern, when they
+#: have at most this many joint year patterns (the issue's three-state case: 6); more are importance-sampled
+MAX_PATTERNS = 4096
+#: Paths drawn for a latent model whose dependent interval-censored years have more patterns than MAX_PATTERNS
+PATTERN_SAMPLES = 256
+#: The fixed seed of the path draws: the same record and proposal give the same estimate.
 PATTERN_SEED = 20150421
+#: Rows (parameter sets x paths x quadrature nodes) evaluated at once: bounds the memory of a latent block
+_ROWS = 12_288
 
 
-def _sampled(scenario, hist: History, mask: np.ndarray, groups, nodes: int, samples: int) -> tuple:
-    """Log-likelihood with states' propensities and interval-censored years that others depend on.
+def _year_choices(hist: History, cells: np.ndarray) -> list[np.ndarray]:
+    """Each cell's possible adoption years: its interval, inside the observation window."""
+    return [np.arange(int(hist.lo[i, k]), int(min(hist.hi[i, k], hist.end)) + 1) for i, k in cells]
 
-    Given every year the states separate (quadrature per state); the years
-    do not, so ``samples`` patterns are importance-sampled from their exact
-    posterior without propensities (:func:`_patterns`, a fixed seed) and
-    weighted by the full model's probability. Returns the estimate and its
-    diagnostics (effective samples, Monte Carlo standard error).
+
+def _latent_paths(hist: History, mask: np.ndarray, groups, samples: int):
+    """(cells (M, 2), years (S, M), log q (S,) or None) for a latent model's dependent interval-censored cells.
+
+    Every joint pattern of their years when there are at most :data:`MAX_PATTERNS` (``log q`` None: the
+    likelihood is their exact sum); otherwise ``samples`` paths from the fixed proposal of
+    :func:`_proposal_paths`, which mixes each cell's year over its state's propensity posterior.
     """
-    hidden, years, logq = _patterns(scenario, hist, mask, groups, samples)
-    S = len(years)
-    kind, yr, ay = _dated_paths(hist, hidden, years)
+    cells = np.concatenate([g for g, _ in groups])
+    choices = _year_choices(hist, cells)
+    if np.prod([float(len(c)) for c in choices]) <= MAX_PATTERNS:
+        grid = np.stack(np.meshgrid(*choices, indexing="ij"), axis=-1).reshape(-1, len(cells))
+        return cells, grid, None
+    return _proposal_paths(hist, mask, groups, samples)
+
+
+def _latent_likelihood(block: Block, hist: History, mask: np.ndarray, groups, nodes: int, samples: int):
+    """((B,) log-likelihood, diagnostics) with state propensities and dependent interval-censored years.
+
+    Given every year the states separate (quadrature per state, :func:`_path_terms`), so the likelihood is
+    the sum over the hidden cells' year patterns of p(record, pattern): exact when every pattern is
+    enumerated, otherwise an importance-sampling estimate from a fixed proposal (smooth in the parameters)
+    whose Monte Carlo standard error the diagnostics give.
+    """
+    _, years, logq = _latent_paths(hist, mask, groups, samples)
+    if logq is None:
+        per = _path_terms(block, hist, mask, groups, years, nodes)  # (B, S)
+        return logsumexp(per, axis=1), {"patterns": len(years), "log-likelihood Monte Carlo s.e.": 0.0}
+    # a proposal concentrated on few years draws the same path many times: each distinct path is evaluated once
+    distinct, which = np.unique(years, axis=0, return_inverse=True)
+    lw = _path_terms(block, hist, mask, groups, distinct, nodes)[:, which.ravel()] - logq[None, :]
+    return logsumexp(lw, axis=1) - np.log(len(years)), _ess(lw[0])
+
+
+def _path_terms(block: Block, hist: History, mask: np.ndarray, groups, years: np.ndarray, nodes: int):
+    """(B, S) log p(record with the groups' cells adopted in each path's ``years``), propensities integrated out
+    per state.
+
+    Only the groups' instruments read the paths (the groups are closed under what terms read): their terms are
+    evaluated per path, in chunks of at most :data:`_ROWS` rows (parameter sets x paths x nodes), the other
+    instruments' once per node; each state's columns are summed before its propensity is integrated out.
+    """
+    cells = np.concatenate([g for g, _ in groups])
+    cols = np.logical_or.reduce([c for _, c in groups])
     x, w = quadrature(nodes)
     Q, N = len(x), hist.kind.shape[0]
-    ay = np.repeat(ay, Q, axis=0)
-    dyn = scenario.dynamics
-    z = np.tile(_nodes(dyn, x), (S, 1, 1))  # rows: path-major, node-minor
-    state = replace(hist.state, adopt_year=ay, latent=z)
-    ll = _by_column(_dated_terms(scenario, hist, kind, np.repeat(yr, Q, axis=0), state, mask), dyn)  # (S*Q, N, C)
-    per = logsumexp(ll.reshape(S, Q, N, -1) + np.log(w)[None, :, None, None], axis=1).sum(axis=(1, 2))  # (S,)
-    lw = per - logq
-    return float(logsumexp(lw) - np.log(S)), _ess(lw)
+    z = _nodes(block, x)
+    lat = block.latent_columns
+    C = block.latent_width
+    others = mask & ~cols[None, :]
+    ll, _ = _cells(block, hist, LOGIT, z, mask=others)
+    fixed = _by_column(np.where(others, ll, 0.0), block)  # (B, Q, N, C)
+    chunk = max(1, _ROWS // (Q * block.B))
+    out = []
+    for s0 in range(0, len(years), chunk):
+        part = years[s0 : s0 + chunk]
+        S = len(part)
+        kind, yr, ay = _dated_paths(hist, cells, part)
+        state = replace(hist.state, adopt_year=np.repeat(ay, Q, axis=0), latent=np.tile(z, (S, 1, 1)))
+        g = _dated_terms(block, hist, kind, np.repeat(yr, Q, axis=0), state, mask, cols)  # (B, S*Q, N, kc)
+        g = np.stack([g[..., lat[cols] == c].sum(axis=-1) for c in range(C)], axis=-1)
+        g = g.reshape(block.B, S, Q, N, C) + fixed[:, None] + np.log(w)[None, None, :, None, None]
+        out.append(logsumexp(g, axis=2).sum(axis=(2, 3)))
+    return np.concatenate(out, axis=1)
 
 
 def _ess(lw: np.ndarray) -> dict:
@@ -737,17 +773,30 @@ def _ess(lw: np.ndarray) -> dict:
     return {"samples": len(lw), "effective samples": round(ess, 1), "log-likelihood Monte Carlo s.e.": round(se, 4)}
 
 
-def _dated_terms(scenario, hist: History, kind, year, state, mask) -> np.ndarray:
-    """(R, N, K) log-likelihood of fully dated histories (``year`` (R, N, K)), one per row of ``state``."""
+def _dated_terms(block: Block, hist: History, kind, year, state, mask, cols=slice(None)) -> np.ndarray:
+    """(B, R, N, kc) log-likelihood of histories dated at ``year`` (R, N, K), one per row of ``state``, for the
+    instruments ``cols`` (all by default).
+
+    Interval-censored cells left in ``kind`` (no other cell reads them) contribute their own interval term.
+    """
     observed = (kind != BEFORE) & (kind != UNOBSERVED)
+    kind, year, mask = kind[:, cols], year[..., cols], mask[:, cols]
+    seen, lo, hi = hist.seen[:, cols], hist.lo[:, cols], hist.hi[:, cols]
     dated = ((kind == DATED) & mask)[None]
     cens = (kind == CENSORED) & mask
-    ll = np.zeros((len(year), *kind.shape))
-    for _, t, risk, log_h, log_s in _years(_block(scenario), LOGIT, hist, state, observed):
-        risk, log_h, log_s = risk[0], log_h[0], log_s[0]
+    interval = (kind == INTERVAL) & mask
+    ll = np.zeros((block.B, len(year), *kind.shape))
+    int_surv = np.zeros_like(ll)
+    for _, t, risk, log_h, log_s in _years(block, LOGIT, hist, state, observed, cols):
         now = dated & (year == t)
-        _add_year(ll, risk, log_h, log_s, now, (dated & (year > t)) | (cens & (hist.seen >= t))[None])
-        ll = np.where(now & ~risk, -np.inf, ll)  # a sampled history with an impossible adoption: probability 0
+        stay = (dated & (year > t)) | (cens & (seen >= t))[None] | (interval & (t < lo))[None]
+        _add_year(ll, risk, log_h, log_s, now, stay)
+        if interval.any():
+            int_surv += np.where(risk & (interval & (t >= lo) & (t <= hi)), log_s, 0.0)
+        ll = np.where(now & ~risk, -np.inf, ll)  # a path with an impossible adoption: probability 0
+    if interval.any():
+        with np.errstate(divide="ignore"):
+            ll += np.where(interval, np.log(-np.expm1(np.minimum(int_surv, -1e-300))), 0.0)
     return ll
 
 
@@ -783,7 +832,7 @@ def loglik(
     mask: np.ndarray | None = None,
     nodes: int = QUADRATURE_NODES,
     link=LOGIT,
-    samples: int | None = None,
+    samples: int = PATTERN_SAMPLES,
 ) -> float:
     """Log-likelihood of the record (of the cells in ``mask``) under ``scenario``'s parameters.
 
@@ -793,22 +842,33 @@ def loglik(
     as recorded, an interval-censored one at its midpoint.
 
     With state propensities the states separate only given every year, so
-    such an adoption is read at its midpoint (its own contribution stays
-    exact), unless ``samples`` asks for importance sampling over its year
-    (:func:`loglik_sampled` reports the Monte Carlo error).
+    the sum runs over the joint year patterns of such adoptions: exact up to
+    :data:`MAX_PATTERNS` patterns, importance-sampled with ``samples`` paths
+    beyond (:func:`likelihood_path` and :func:`loglik_sampled` report the
+    Monte Carlo error).
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> round(loglik(sc, history(sc, sc.record)), 2) < 0
+    True
     """
-    if samples and scenario.dynamics.needs_latent:
-        m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
-        groups = _hidden(scenario, hist, m, link)
-        if groups:
-            return _sampled(scenario, hist, m, groups, nodes, samples)[0]
-    return float(loglik_many([scenario], hist, mask, nodes, link)[0])
+    return float(loglik_many([scenario], hist, mask, nodes, link, samples)[0])
 
 
 def loglik_many(
-    scenarios, hist: History, mask: np.ndarray | None = None, nodes: int = QUADRATURE_NODES, link=LOGIT
+    scenarios,
+    hist: History,
+    mask: np.ndarray | None = None,
+    nodes: int = QUADRATURE_NODES,
+    link=LOGIT,
+    samples: int = PATTERN_SAMPLES,
+    midpoint: bool = False,
 ) -> np.ndarray:
     """(B,) :func:`loglik` of each of ``scenarios`` (variants of one scenario: its parameters changed).
+
+    ``midpoint``: with state propensities, read the interval-censored years other cells depend on at their
+    midpoints instead of summing over them: a fast approximation, biased (tests/test_likelihood_frequency.py),
+    that the optimizer uses only to find where to start climbing the exact surface.
 
     The parameter sets are evaluated together (:class:`~harmsim.model.dynamics.Block`):
     a block of finite-difference neighbours costs a few evaluations, not one
@@ -825,6 +885,8 @@ def loglik_many(
     block = _block(scenarios) if isinstance(scenarios, Block) else Block(scenarios)
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
     groups = _hidden(block.scenarios[0], hist, m, link)
+    if block.needs_latent and groups and not midpoint:
+        return _latent_likelihood(block, hist, m, groups, nodes, samples)[0]
     if block.needs_latent:
         return _states(block, hist, m, nodes).sum(axis=1)
     if groups and _split(groups)[1]:
@@ -836,17 +898,17 @@ def loglik_many(
 
 
 def loglik_sampled(scenario, hist: History, samples: int = PATTERN_SAMPLES, nodes: int = QUADRATURE_NODES) -> tuple:
-    """(log-likelihood, diagnostics) with state propensities and interval-censored years both summed over.
+    """(log-likelihood, diagnostics): :func:`loglik` and how it was computed.
 
-    Importance sampling over the years other cells depend on (the exact
-    pattern posterior without propensities as proposal, a fixed seed), with
-    quadrature per state given each pattern. Diagnostics: samples, effective
-    samples, Monte Carlo standard error of the estimate. Without propensities,
-    or when nothing depends on an interval-censored year, the exact value and
-    a standard error of 0.
+    With state propensities and interval-censored years that other cells
+    read, the diagnostics give the number of year patterns summed exactly
+    (``patterns``) or, beyond :data:`MAX_PATTERNS`, the importance sampler's
+    samples, effective samples and Monte Carlo standard error of the log-
+    likelihood; otherwise the value is exact and its standard error 0.
     """
     m = np.ones(hist.kind.shape, dtype=bool)
     groups = _hidden(scenario, hist, m, LOGIT)
     if not (scenario.dynamics.needs_latent and groups):
         return loglik(scenario, hist, nodes=nodes), {"samples": 0, "log-likelihood Monte Carlo s.e.": 0.0}
-    return _sampled(scenario, hist, m, groups, nodes, samples)
+    value, diag = _latent_likelihood(_block(scenario), hist, m, groups, nodes, samples)
+    return float(value[0]), diag

@@ -36,13 +36,13 @@ from harmsim.calibrate.likelihood import (
     BEFORE,
     INTERVAL,
     MAX_HIDDEN,
+    MAX_PATTERNS,
     UNOBSERVED,
     at_risk_years,
     history,
     likelihood_path,
     loglik,
     loglik_many,
-    loglik_sampled,
     set_proposal,
 )
 from harmsim.calibrate.pooling import kinds, log_prior
@@ -154,11 +154,17 @@ def fit_mle(
 
     scenario.with_params(_values(free, x0))  # validates the names once
 
+    # With state propensities and interval-censored years that other cells read, the exact likelihood sums over
+    # their year patterns (tens of times the cost of one evaluation): each start first climbs the midpoint
+    # approximation, which is fast, and the exact surface from where that stops.
+    warm = [scenario.dynamics.needs_latent and bool(likelihood_path(scenario, hist, cells)["groups"])]
+
     def nll_many(X) -> np.ndarray:
         """Negative log posterior (log-likelihood plus pooling) at each row of X, evaluated as one block."""
         scs = [scenario.with_checked_values(_values(free, x)) for x in X]
-        return -loglik_many(scs, hist, cells) - np.array([log_prior(sc) for sc in scs])
+        return -loglik_many(scs, hist, cells, midpoint=warm[0]) - np.array([log_prior(sc) for sc in scs])
 
+    needs_warm, warm[0] = warm[0], False
     base = nll_many([x0])[0]
     if not np.isfinite(base):
         raise CalibrationError(f"the record is impossible under scenario '{scenario.name}' at its start values")
@@ -203,7 +209,7 @@ def fit_mle(
         if len(path) > PLATEAU_ITERATIONS and path[-1 - PLATEAU_ITERATIONS] - path[-1] < PLATEAU_GAIN:
             raise StopIteration
 
-    def optimize(start):
+    def climb(start):
         return minimize(
             f_and_grad,
             start,
@@ -216,14 +222,37 @@ def fit_mle(
 
     if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
         raise CalibrationError(f"starts must be a positive integer, got {starts!r}")
-    results = [optimize(x0)]
+    points = [x0]
     if starts > 1:
         lo_b, hi_b = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
         reach = np.minimum(1.0, (hi_b - lo_b) / 4)
         g = stream(0, "mle-starts")
-        for _ in range(starts - 1):
+        points += [np.clip(x0 + g.uniform(-1, 1, len(x0)) * reach, lo_b, hi_b) for _ in range(starts - 1)]
+    same = list(range(len(points)))  # the climb whose maximum each start reaches
+    if needs_warm:
+        # climb the midpoint approximation from every start; draw the sampled paths (if the patterns are too
+        # many to sum) at the best of those maxima, where the exact surface's maximum is near; then climb the
+        # exact surface once from each distinct approximate maximum
+        warm[0] = True
+        near = []
+        for point in points:
             path.clear()
-            results.append(optimize(np.clip(x0 + g.uniform(-1, 1, len(x0)) * reach, lo_b, hi_b)))
+            near.append(climb(point))
+        warm[0] = False
+        set_proposal(hist, scenario.with_params(_values(free, min(near, key=lambda r: float(r.fun)).x)))
+        distinct, same = [], [0] * len(near)
+        for j in sorted(range(len(near)), key=lambda j: float(near[j].fun)):
+            twin = next((i for i, k in enumerate(distinct) if abs(float(near[k].fun - near[j].fun)) < 1e-3), None)
+            if twin is None:
+                distinct.append(j)
+                twin = len(distinct) - 1
+            same[j] = twin
+        points = [near[j].x for j in distinct]
+    climbs = []
+    for point in points:
+        path.clear()
+        climbs.append(climb(point))
+    results = [climbs[i] for i in same]
     maxima = sorted((-float(r.fun) for r in results), reverse=True)
     res = min(results, key=lambda r: float(r.fun))
     if likelihood_path(scenario, hist, cells)["path"] == "sampled":
@@ -231,7 +260,7 @@ def fit_mle(
         # estimate (where the likelihood is) and maximize once more from there
         set_proposal(hist, scenario.with_params(_values(free, res.x)))
         path.clear()
-        res = optimize(res.x)
+        res = climb(res.x)
     on_plateau = not res.success and len(path) > PLATEAU_ITERATIONS and "StopIteration" in str(res.message)
     message = (
         f"stopped on a plateau: the log-likelihood rose by less than {PLATEAU_GAIN:g} over the last "
@@ -286,7 +315,7 @@ def fit_mle(
             "maxima": [round(m, 4) for m in maxima],
         },
         "approximations": [
-            *_interval_note(final, hist, ll, check=uncertainty),
+            *_interval_note(final, hist, ll),
             "agreements enter at their recorded dates (endogenous arrival is not part of this likelihood)",
         ],
         "seconds": elapsed,
@@ -338,38 +367,30 @@ def _pooling_log(scenario, free, hist, prior: float) -> dict:
     }
 
 
-def _interval_note(scenario, hist, ll: float, check: bool = True) -> list[str]:
-    """How the fit treated interval-censored adoptions that other cells' terms depend on.
-
-    ``check``: with state propensities, compute the importance-sampled exact value at the estimate (about a
-    second; skipped for the internal refits of leave-one-out scores, profiles and placebos).
-    """
+def _interval_note(scenario, hist, ll: float) -> list[str]:
+    """How the fit treated interval-censored adoptions that other cells' terms depend on, in words."""
     if not (hist.kind == INTERVAL).any():
         return []
-    if not scenario.dynamics.needs_latent:
-        how = likelihood_path(scenario, hist)
-        if how["path"] == "sampled":
-            return [
-                f"interval-censored adoptions that other cells depend on, in groups of {how['groups']}: groups of "
-                f"up to {MAX_HIDDEN} summed over exactly, larger ones importance-sampled ({how['samples']} paths "
-                f"drawn at the estimate; log-likelihood Monte Carlo s.e. {how['log-likelihood Monte Carlo s.e.']:.3f}"
-                f", {how['effective samples']:.0f} effective paths)"
-            ]
-        return ["none for interval-censored adoptions: where other cells depend on one, its year is summed over"]
-    if not check:
+    how = likelihood_path(scenario, hist)
+    latent = scenario.dynamics.needs_latent
+    if how["path"] == "sampled":
+        where = (
+            "with state propensities, their joint year patterns (more than "
+            f"{MAX_PATTERNS:,}) importance-sampled, propensities integrated out per path"
+            if latent
+            else f"groups of up to {MAX_HIDDEN} summed over exactly, larger ones importance-sampled"
+        )
         return [
-            "with state propensities, interval-censored adoptions enter other cells' terms at their interval "
-            "midpoints (no exact check for this refit)"
+            f"interval-censored adoptions that other cells depend on, in groups of {how['groups']}: {where} "
+            f"({how['samples']} paths drawn at the estimate; log-likelihood {ll:.3f}, Monte Carlo s.e. "
+            f"{how['log-likelihood Monte Carlo s.e.']:.3f}, {how['effective samples']:.0f} effective paths)"
         ]
-    value, diag = loglik_sampled(scenario, hist)
-    if not diag["samples"]:
-        return []
-    return [
-        "with state propensities, interval-censored adoptions enter other cells' terms at their interval "
-        f"midpoints (log-likelihood {ll:.3f}); summing over their years by importance sampling at the estimate "
-        f"gives {value:.3f} (Monte Carlo s.e. {diag['log-likelihood Monte Carlo s.e.']:.3f}, "
-        f"{diag['effective samples']:.0f} effective of {diag['samples']} samples)"
-    ]
+    if latent and how["groups"]:
+        return [
+            f"none for interval-censored adoptions: with state propensities, the {how['patterns']:,} joint year "
+            "patterns of those other cells depend on are summed over exactly, propensities integrated out per pattern"
+        ]
+    return ["none for interval-censored adoptions: where other cells depend on one, its year is summed over"]
 
 
 def _hessian(f_many, x, bounds, h):

@@ -64,7 +64,10 @@ def add_parsers(sub) -> None:
         type=_int_at_least(0, "a non-negative integer"),
         default=0,
         metavar="N",
-        help="placebo test of the agreements with N shifted and permuted schedules (19 recommended; default 0: off)",
+        help=(
+            "placebo test of the agreements with N schedules exchangeable with the recorded one "
+            "(99 recommended: p in steps of 0.01; default 0: off)"
+        ),
     )
     cm.add_argument("--out", type=_out_folder, help="folder for the table, the verdict, the fits and the figures")
     cm.add_argument("--force", action="store_true", help="replace an earlier result in --out")

@@ -43,6 +43,7 @@ __all__ = [
     "plot_indices",
     "plot_organization",
     "plot_pit",
+    "plot_placebos",
     "plot_rings",
     "plot_run",
     "plot_run_frame",
@@ -722,6 +723,44 @@ def plot_pit(ax, pit: pd.DataFrame, bins: int = 10, title: str | None = None):
     ax.set_xlim(0, 1)
     ax.set_title(title or "PIT", fontsize=9)
     ax.set_xlabel("PIT", fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    return ax
+
+
+def plot_placebos(ax, placebos: pd.DataFrame, title: str | None = None):
+    """The placebo schedules' likelihood gains as a histogram, the recorded schedule's gain as a line.
+
+    ``placebos``: the placebo table of :func:`~harmsim.calibrate.placebo.placebo_test` (or the comparison's
+    ``placebo.csv``) for one test: columns ``gain`` and ``real_gain`` (one value), ``p`` optional.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> t = pd.DataFrame({"gain": [0.5, 1.0, 2.0, 4.0], "real_gain": 3.0})
+    >>> plot_placebos(Figure().subplots(), t).get_xlabel()
+    'log-likelihood gain over the model without agreements'
+    """
+    gains = placebos["gain"].to_numpy(float)
+    real = float(placebos["real_gain"].iloc[0])
+    ax.hist(gains, bins=min(30, max(5, len(gains) // 3)), color=SIM, alpha=0.7, edgecolor="white")
+    ax.axvline(real, color=OBS, linewidth=1.6)
+    k = int((gains >= real - 1e-9).sum())
+    lo, hi = ax.get_xlim()
+    right = real > (lo + hi) / 2  # the words on the side with room
+    ax.text(
+        real,
+        ax.get_ylim()[1] * 0.95,
+        f"recorded schedule \n{k} of {len(gains)} placebos gain as much "
+        if right
+        else f" recorded schedule\n {k} of {len(gains)} placebos gain as much",
+        color=OBS,
+        fontsize=8,
+        va="top",
+        ha="right" if right else "left",
+    )
+    ax.set_xlabel("log-likelihood gain over the model without agreements", fontsize=8)
+    ax.set_ylabel("placebo schedules", fontsize=8)
+    ax.set_title(title or "Recorded agreements against placebo schedules", fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=8)
     return ax

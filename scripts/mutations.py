@@ -1,0 +1,126 @@
+"""Mutation check: each listed test must fail when the code it guards is broken on purpose.
+
+A test that passes whatever the code does protects nothing. Each mutation
+below changes one line of the package in a copy of the source tree (the
+working tree is never touched), runs the tests that should catch it with
+that copy first on the import path, and reports whether every one of them
+failed (each test first passes on the unchanged copy, so a failure is the
+mutation's). Run from the repository's root (about ten minutes):
+
+    python scripts/mutations.py [NAME ...]
+
+Exit status 0 when every mutation is caught by every test listed for it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: name -> (file under src/harmsim, the line as it is, the line broken, tests that must fail, why)
+MUTATIONS = {
+    "bass without imitation": (
+        "analysis/comparison.py",
+        "return np.clip(self.p[idx] + self.q[idx] * share, 1e-9, 1 - 1e-9)",
+        "return np.clip(self.p[idx] + 0.0 * self.q[idx] * share, 1e-9, 1 - 1e-9)",
+        [
+            "tests/test_calibrate.py::test_bass_likelihood_by_hand_counts_the_imitation_term",
+            "tests/test_calibrate.py::test_bass_fit",
+            "tests/test_horizons.py::test_bass_simulation_matches_bass_likelihood",
+            "tests/test_calibrate.py::test_compare_mechanisms_table_and_verdict",
+        ],
+        "the Bass model's imitation term q x share removed from its hazard",
+    ),
+    "midpoint with propensities": (
+        "calibrate/likelihood.py",
+        "if block.needs_latent and groups and not midpoint:",
+        "if block.needs_latent and groups and midpoint:",
+        ["tests/test_likelihood_frequency.py::test_likelihood_matches_simulation_frequency"],
+        "with state propensities, interval-censored years others read taken at their midpoints",
+    ),
+    "peer share counts the state itself": (
+        "model/mechanisms/diffusion.py",
+        "wm = W * member[None, :]",
+        "wm = (W + np.eye(len(W))) * member[None, :]",
+        ["tests/test_reference.py::test_the_engines_equal_an_independent_reference"],
+        "a state counted among its own peers in diffusion",
+    ),
+    "survival not carried across years": (
+        "model/dynamics.py",
+        "surv[pos] = q",
+        "surv[pos] = f",
+        ["tests/test_reference.py::test_the_engines_equal_an_independent_reference"],
+        "the engines' step compares each year's survival alone with the cell's threshold (both engines share the"
+        " step, so their identity tests cannot see it)",
+    ),
+    "censored cell's last year dropped": (
+        "calibrate/likelihood.py",
+        "cens = cens_k & (seen >= t)",
+        "cens = cens_k & (seen > t)",
+        ["tests/test_reference.py::test_the_likelihood_equals_an_independent_reference"],
+        "a right-censored cell's survival in its last observed year left out of the likelihood",
+    ),
+    "survival counted when not at risk": (
+        "calibrate/likelihood.py",
+        "ll += np.where(risk & survives, log_s, 0.0)",
+        "ll += np.where(survives, log_s, 0.0)",
+        [
+            "tests/test_reference.py::test_the_likelihood_equals_an_independent_reference",
+            "tests/test_frailty.py::test_held_out_predictive_is_the_difference_of_likelihoods",
+        ],
+        "log(1 - h) added in years a cell is not at risk (not a member, instrument not open)",
+    ),
+}
+
+
+def run(name: str, spec) -> bool:
+    path, before, after, tests, why = spec
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "src"
+        shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        shutil.copytree(ROOT / "scenarios", Path(tmp) / "scenarios")  # a source tree finds its scenarios beside src
+        target = copy / "harmsim" / path
+        text = target.read_text()
+        if text.count(before) != 1:
+            print(f"{name}: the line to mutate is not found once in {path}: update this script")
+            return False
+        env = {"PYTHONPATH": str(copy), "PATH": str(Path(sys.executable).parent), "HOME": tmp}
+
+        def pytest(test: str) -> int:
+            cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", test]
+            return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True).returncode
+
+        # control: the copy unchanged passes (so a failure below is the mutation's, not the harness's)
+        control = [pytest(test) for test in tests]
+        if any(control):
+            print(f"{name}: the listed tests fail on the unchanged copy (exit codes {control}): fix them first")
+            return False
+        target.write_text(text.replace(before, after))
+        caught = []
+        for test in tests:
+            code = pytest(test)
+            caught.append(code == 1)  # 1: tests ran and failed (2-5: collection or usage errors)
+            print(f"  {'caught' if caught[-1] else 'MISSED'} by {test} (exit {code})")
+    ok = all(caught)
+    print(f"{name}: {why}: {'caught by every listed test' if ok else 'NOT caught by every listed test'}")
+    return ok
+
+
+def main(argv=None) -> int:
+    names = (argv if argv is not None else sys.argv[1:]) or list(MUTATIONS)
+    unknown = [n for n in names if n not in MUTATIONS]
+    if unknown:
+        print(f"unknown mutation {unknown[0]!r}; known: {', '.join(MUTATIONS)}")
+        return 2
+    results = [run(n, MUTATIONS[n]) for n in names]
+    print(f"{sum(results)} of {len(results)} mutations caught by every listed test")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
