@@ -454,3 +454,32 @@ def test_trend_is_held_past_the_last_observed_year():
     inside = years <= 2008
     np.testing.assert_allclose(held[inside], cont[inside])
     np.testing.assert_allclose(held[~inside], cont[years == 2008][0])  # flat at its 2008 value
+
+
+def test_trend_drift_is_held_inside_the_record_and_drawn_from_its_slope_past_it():
+    """'drift' is 'hold' plus drift x decades past the last observed year; nothing in the record informs it (no
+    fit frees it); a forecast draws it per replicate from N(0, slope^2), the slope the period trend has at the
+    last observed year in that replicate's draw."""
+    from harmsim.analysis.predictive import _drift
+    from harmsim.calibrate.mle import default_free
+    from harmsim.data.observations import observed_until
+
+    sc = harmsim.load_scenario("baseline_trend").with_params(
+        {"trend.linear": 1.0, "trend.quadratic": 0.5, "trend.duration": 0.0, "trend.beyond": "drift"}
+    )
+    cut = observed_until(sc.record, 2008)
+    at = sc.with_record(cut).with_horizon(2020)
+    held = at.with_params({"trend.beyond": "hold"}).dynamics.mechanism("trend").static()[:, 0, 0]
+    drift = at.with_params({"trend.drift": 0.8}).dynamics.mechanism("trend").static()[:, 0, 0]
+    years = np.arange(sc.start, 2021)
+    np.testing.assert_allclose(drift, held + 0.8 * np.maximum(years - 2008, 0) / 10)
+    assert "trend.drift" not in default_free(sc, sc.record)
+    n = 20_000
+    draws = pd.DataFrame(
+        {"trend.linear": np.full(n, 1.0), "trend.quadratic": np.r_[np.full(n // 2, 0.5), np.zeros(n // 2)]}
+    )
+    out, notes = _drift(at, draws, seed=4)
+    slope = np.r_[np.full(n // 2, 1.0 + 2 * 0.5 * (2008 - 2006) / 10), np.full(n // 2, 1.0)]  # 1.2, then 1.0
+    z = out["trend.drift"].to_numpy() / slope
+    assert abs(z.mean()) < 0.03 and z.std() == pytest.approx(1.0, abs=0.03)
+    assert "past 2008" in notes[0] and _drift(sc.with_params({"trend.beyond": "hold"}), draws, 4)[1] == []

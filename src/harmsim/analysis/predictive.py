@@ -55,6 +55,8 @@ def parameter_draws(
             + ", ".join(draws.attrs["held"])
             + "; the other parameters drawn given them"
         )
+    draws, drift_note = _drift(scenario, draws, seed)
+    notes += drift_note
     w = scenario.world
     seen = ((obs.kind == DATED) | (obs.kind == INTERVAL)).any(axis=0)
     missing = [
@@ -94,6 +96,29 @@ def parameter_draws(
             f"sd {sd.mean():.2f}): exchangeable instruments"
         )
     return draws, notes
+
+
+def _drift(scenario, draws: pd.DataFrame, seed: SeedLike) -> tuple[pd.DataFrame, list[str]]:
+    """With ``trend.beyond = "drift"``: each replicate's drift past the last observed year, from its prior.
+
+    The prior is a normal centred on 0 whose standard deviation is the period trend's slope at that year in the
+    replicate's own draw (log-odds per decade): the trend as likely to go on at its last pace as to stop or
+    turn. Nothing in the record informs it, so it is drawn, never estimated (docs/forecasting.md).
+    """
+    values = scenario.parameters()
+    if values.get("trend.beyond") != "drift":
+        return draws, []
+    end = scenario.world.record.end
+    col = {n: draws[n].to_numpy(float) if n in draws else np.full(len(draws), values[n]) for n in values}
+    s = (end - values["trend.center"]) / 10.0
+    slope = col["trend.linear"] + 2.0 * col["trend.quadratic"] * s
+    draws = draws.copy()
+    draws["trend.drift"] = np.clip(stream(seed, "trend-drift").normal(0.0, 1.0, len(draws)) * np.abs(slope), -20, 20)
+    return draws, [
+        f"trend.drift (past {end}): drawn per replicate from a normal centred on 0 with the period trend's slope at "
+        f"{end} as its standard deviation (median |slope| {np.median(np.abs(slope)):.2f} log-odds per decade): "
+        "the trend as likely to go on as to stop or turn, its uncertainty growing with the horizon"
+    ]
 
 
 def latent_posterior_draws(scenario, record, n: int, seed: SeedLike) -> np.ndarray:

@@ -60,6 +60,7 @@ _NOT_BY_DEFAULT = {
     "agreements.persistence",
     "agreements.threshold_nonbinding",
     "agreements.threshold_binding",
+    "trend.drift",  # past the record's last year by definition: forecasts draw it (analysis.predictive)
 }
 #: Free by default only on a record with regional organizations, where agreements of both kinds cover some
 #: states and not others: in one region they are collinear with the agreement effects and the period.

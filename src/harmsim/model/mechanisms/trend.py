@@ -20,6 +20,13 @@ forecast wherever its curvature points (from 2008, baseline_trend's
 quadratic turned the forecast down; docs/forecasting.md). ``beyond =
 "continue"`` extrapolates the polynomial. Inside the observed years the two
 are the same. Duration since opening, monotone and concave, runs on.
+``beyond = "drift"`` holds it too and adds ``drift * (t - o) / 10`` past
+``o``: the record says nothing of ``drift`` (it is held at 0 by a fit), and
+a forecast draws it per replicate from a normal centred on 0 whose standard
+deviation is the period trend's slope at ``o`` in that replicate
+(:func:`harmsim.analysis.predictive.parameter_draws`), so the trend may go
+on at its last pace, stop or turn, equally, and the forecast's uncertainty
+about it grows with the horizon.
 
 Agreement and diffusion effects are then estimated against the trend, not
 instead of one. ``linear`` and ``quadratic`` shape a period effect (rising,
@@ -42,22 +49,35 @@ from harmsim.model.params import Choice, Integer, Real
 class Trend(Mechanism):
     name = "trend"
     summary = "a common period trend (quadratic in decades) and duration since an instrument opened"
-    linear = ("linear", "quadratic", "duration")
+    linear = ("linear", "quadratic", "duration", "drift")
     params = {
         "linear": Real(0.0, -20.0, 20.0, "log-odds per decade from the center year"),
         "quadratic": Real(0.0, -20.0, 20.0, "log-odds per squared decade from the center year"),
         "duration": Real(0.0, -10.0, 10.0, "log-odds per unit of log(1 + years since the instrument opened)"),
         "center": Integer(2006, 1800, 2100, "center year of the period trend"),
         "beyond": Choice(
-            "hold", ("hold", "continue"), "past the record's last observed year: the period term held, or continued"
+            "hold",
+            ("hold", "continue", "drift"),
+            "past the record's last observed year: the period term held, continued, or held with a drift drawn in "
+            "forecasts",
+        ),
+        "drift": Real(
+            0.0,
+            -20.0,
+            20.0,
+            "log-odds per decade past the record's last observed year (beyond = 'drift'; not in the record: drawn "
+            "in forecasts)",
         ),
     }
 
     def static(self):
         w = self.world
-        years = np.minimum(w.years, w.record.end) if self.p.beyond == "hold" else w.years
+        end = w.record.end
+        years = w.years if self.p.beyond == "continue" else np.minimum(w.years, end)
         s = (years - self.p.center) / 10.0
         period = self.p.linear * s + self.p.quadratic * s**2  # (T,)
+        if self.p.beyond == "drift":
+            period = period + self.p.drift * np.maximum(w.years - end, 0) / 10.0
         start = self.transforms.window[0] if self.transforms is not None else w.start
         opened = np.where(w.opens > -(10**5), w.opens, start)  # (K,)
         since = np.maximum(w.years[:, None] - opened[None, :], 0)  # (T, K)
