@@ -158,14 +158,14 @@ def fit_mle(
     # With state propensities and interval-censored years that other cells read, the exact likelihood sums over
     # their year patterns (tens of times the cost of one evaluation): each start first climbs the midpoint
     # approximation, which is fast, and the exact surface from where that stops.
-    warm = [scenario.dynamics.needs_latent and bool(likelihood_path(scenario, hist, cells)["groups"])]
+    needs_warm = scenario.dynamics.needs_latent and bool(likelihood_path(scenario, hist, cells)["groups"])
+    warm = [False]  # climbing the midpoint approximation now
 
     def nll_many(X) -> np.ndarray:
         """Negative log posterior (log-likelihood plus pooling) at each row of X, evaluated as one block."""
         scs = [scenario.with_checked_values(_values(free, x)) for x in X]
         return -loglik_many(scs, hist, cells, midpoint=warm[0]) - np.array([log_prior(sc) for sc in scs])
 
-    needs_warm, warm[0] = warm[0], False
     base = nll_many([x0])[0]
     if not np.isfinite(base):
         raise CalibrationError(f"the record is impossible under scenario '{scenario.name}' at its start values")
