@@ -18,12 +18,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 from scipy.stats import chi2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_likelihood_frequency import CASES, frequency_table
+from tests.test_likelihood_frequency import CASES, chi_square, frequency_table
 
 import harmsim.calibrate.likelihood as L
 
@@ -35,10 +34,7 @@ def main() -> int:
         print(f"\n{case}: chi-square {stat:.1f} on {df} df (1% critical value {critical:.2f})")
         print(table.drop(columns="mc_se").to_string(index=False, float_format=lambda v: f"{v:.5f}"))
         if case == "both":
-            n = 200_000
-            p = np.append(table["midpoint"], 1 - table["midpoint"].sum())
-            obs = np.append(table["simulated"] * n, n - table["simulated"].sum() * n)
-            print(f"midpoint reading of A's year: chi-square {((obs - n * p) ** 2 / (n * p)).sum():.1f}")
+            print(f"midpoint reading of A's year: chi-square {chi_square(table, 'midpoint', 200_000):.1f}")
     L.MAX_PATTERNS = 1
     table, stat, df = frequency_table("both", sampled=True)
     print(f"\nboth, importance-sampled (4,096 paths): chi-square {stat:.1f} on {df} df")

@@ -85,13 +85,19 @@ def frequency_table(case: str, n: int = 200_000, top: int = 8, seed: int = 2015,
             }
         )
     table = pd.DataFrame(rows)
-    p = np.append(table["likelihood"].to_numpy(), 1 - table["likelihood"].sum())
-    obs = np.append(table["simulated"].to_numpy() * n, n - table["simulated"].sum() * n)
-    stat = float(((obs - n * p) ** 2 / (n * p)).sum())
+    stat = chi_square(table, "likelihood", n)
     table["z"] = (table["simulated"] - table["likelihood"]) / np.sqrt(
         table["likelihood"] * (1 - table["likelihood"]) / n
     )
-    return table, stat, len(p) - 1
+    return table, stat, len(table)
+
+
+def chi_square(table, column: str, n: int) -> float:
+    """Pearson's chi-square of the simulated counts against ``column``'s probabilities, over the table's
+    histories and one bin for every other history."""
+    p = np.append(table[column].to_numpy(), 1 - table[column].sum())
+    obs = np.append(table["simulated"].to_numpy() * n, n - table["simulated"].sum() * n)
+    return float(((obs - n * p) ** 2 / (n * p)).sum())
 
 
 @pytest.mark.statistical
@@ -100,10 +106,7 @@ def test_likelihood_matches_simulation_frequency(case):
     table, stat, df = frequency_table(case)
     assert stat < chi2.ppf(0.99, df), (stat, table)
     if case == "both":  # the midpoint reading the optimizer used before: detectably wrong
-        p = np.append(table["midpoint"].to_numpy(), 1 - table["midpoint"].sum())
-        n = 200_000
-        obs = np.append(table["simulated"].to_numpy() * n, n - table["simulated"].sum() * n)
-        assert ((obs - n * p) ** 2 / (n * p)).sum() > 10 * chi2.ppf(0.99, df)
+        assert chi_square(table, "midpoint", 200_000) > 10 * chi2.ppf(0.99, df)
 
 
 @pytest.mark.statistical

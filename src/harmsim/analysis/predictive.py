@@ -109,9 +109,11 @@ def _drift(scenario, draws: pd.DataFrame, seed: SeedLike) -> tuple[pd.DataFrame,
     if values.get("trend.beyond") != "drift":
         return draws, []
     end = scenario.world.record.end
-    col = {n: draws[n].to_numpy(float) if n in draws else np.full(len(draws), values[n]) for n in values}
-    s = (end - values["trend.center"]) / 10.0
-    slope = col["trend.linear"] + 2.0 * col["trend.quadratic"] * s
+
+    def drawn(name):  # the replicates' values, or the scenario's where the fit does not draw it
+        return draws[name].to_numpy(float) if name in draws else np.full(len(draws), float(values[name]))
+
+    slope = drawn("trend.linear") + 2.0 * drawn("trend.quadratic") * (end - values["trend.center"]) / 10.0
     draws = draws.copy()
     draws["trend.drift"] = np.clip(stream(seed, "trend-drift").normal(0.0, 1.0, len(draws)) * np.abs(slope), -20, 20)
     return draws, [

@@ -379,21 +379,10 @@ def _sampled_groups(block: Block, hist: History, mask: np.ndarray, groups, link,
     """
     cells, years, logq = _proposal_paths(hist, mask, groups, samples or GROUP_SAMPLES)
     cols = np.flatnonzero(np.logical_or.reduce([c for _, c in groups]))
-    S = len(years)
     kind, yr, ay = _dated_paths(hist, cells, years)
-    state = replace(hist.state, adopt_year=ay)
-    observed = (kind != BEFORE) & (kind != UNOBSERVED)
-    k_c, yr_c, m_c, seen_c = kind[:, cols], yr[:, :, cols], mask[:, cols], hist.seen[:, cols]
-    dated = (k_c == DATED) & m_c
-    cens = (k_c == CENSORED) & m_c
-    ll = np.zeros((block.B, S, *k_c.shape))
-    for _, t, risk, log_h, log_s in _years(block, link, hist, state, observed, cols):
-        now = dated[None] & (yr_c == t)
-        ll += np.where(now & risk, log_h, 0.0)
-        ll += np.where(risk & ((dated[None] & (yr_c > t)) | (cens & (seen_c >= t))[None]), log_s, 0.0)
-        ll = np.where(now & ~risk, -np.inf, ll)  # a path with an adoption not at risk: probability 0
+    ll = _dated_terms(block, hist, kind, yr, replace(hist.state, adopt_year=ay), mask, cols, link)  # (B, S, N, kc)
     lw = ll.sum(axis=(2, 3)) - logq[None, :]  # (B, S)
-    return logsumexp(lw, axis=1) - np.log(S), _ess(lw[0])
+    return logsumexp(lw, axis=1) - np.log(len(years)), _ess(lw[0])
 
 
 def _with_sampled(block: Block, hist: History, mask: np.ndarray, groups, link) -> np.ndarray:
@@ -773,9 +762,10 @@ def _ess(lw: np.ndarray) -> dict:
     return {"samples": len(lw), "effective samples": round(ess, 1), "log-likelihood Monte Carlo s.e.": round(se, 4)}
 
 
-def _dated_terms(block: Block, hist: History, kind, year, state, mask, cols=slice(None)) -> np.ndarray:
+def _dated_terms(block: Block, hist: History, kind, year, state, mask, cols=slice(None), link=LOGIT) -> np.ndarray:
     """(B, R, N, kc) log-likelihood of histories dated at ``year`` (R, N, K), one per row of ``state``, for the
-    instruments ``cols`` (all by default).
+    instruments ``cols`` (all by default); a path with an adoption where its cell is not at risk has
+    probability 0.
 
     Interval-censored cells left in ``kind`` (no other cell reads them) contribute their own interval term.
     """
@@ -787,7 +777,7 @@ def _dated_terms(block: Block, hist: History, kind, year, state, mask, cols=slic
     interval = (kind == INTERVAL) & mask
     ll = np.zeros((block.B, len(year), *kind.shape))
     int_surv = np.zeros_like(ll)
-    for _, t, risk, log_h, log_s in _years(block, LOGIT, hist, state, observed, cols):
+    for _, t, risk, log_h, log_s in _years(block, link, hist, state, observed, cols):
         now = dated & (year == t)
         stay = (dated & (year > t)) | (cens & (seen >= t))[None] | (interval & (t < lo))[None]
         _add_year(ll, risk, log_h, log_s, now, stay)
