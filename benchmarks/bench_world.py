@@ -12,7 +12,9 @@ Prints, for ``world_baseline`` (188 states, 6 instruments, 1990-2015) and ``base
 3. the share of one process's time spent in diffusion's peer product, the dense (N x N) weights times the
    adopted indicators, which grows with N squared;
 4. one evaluation of the log-likelihood, and the block of a gradient (every free parameter's neighbour),
-   world and ASEAN; with ``--fit`` also the whole maximum-likelihood fit of ``world_baseline`` (minutes).
+   world and ASEAN, and ``world_organizations`` (the organizations' intercepts integrated out by importance
+   sampling) with its ratio to ``world_baseline``; with ``--fit`` also the whole maximum-likelihood fit of
+   ``world_baseline`` (minutes).
 
 Targets (the world panel's goals): the ensemble under 10 s on two cores, the fit under 60 s. The figures are
 wall-clock and CPU seconds on this machine at this moment: compare the ratios, which are measured side by side.
@@ -112,6 +114,9 @@ def main() -> None:
     a1, ag = likelihood_seconds(asean)
     print(f"4. log-likelihood: world {w1 * 1e3:.0f} ms one evaluation, {wg:.2f} s per gradient block; ASEAN "
           f"{a1 * 1e3:.1f} ms, {ag:.3f} s; ratio {w1 / a1:.0f}x per evaluation")  # fmt: skip
+    o1, og = likelihood_seconds(harmsim.load_scenario("world_organizations"))
+    print(f"   with organization intercepts (world_organizations): {o1 * 1e3:.0f} ms one evaluation, {og:.2f} s per "
+          f"gradient block; {o1 / w1:.1f}x and {og / wg:.1f}x world_baseline")  # fmt: skip
     if args.fit:
         t = time.perf_counter()
         fit = fit_mle(world, world.record)

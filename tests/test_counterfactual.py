@@ -319,3 +319,27 @@ def test_the_figure_marks_what_the_change_did_to_the_agreements(record):
     bound = Change.from_dict({"agreements": [{"set": "decl_tip_2004", "binding": True}]}).apply(record)
     assert (2004, True, "changed") in {(m[0], m[2], m[3]) for m in agreement_marks(sc, bound)}
     assert all(len(m) == 3 for m in agreement_marks(sc))  # without a change: as before
+
+
+def test_common_cells_compares_only_cells_both_backtests_score_alike():
+    """Two backtests (say of the ASEAN record and of the world panel) are compared on the cells both score, from
+    the same origin, with the same outcome: a cell the two records code differently is left out, and so is a
+    state outside ``states``; the gain is b minus a, clustered by state."""
+    from harmsim.analysis.backtest import common_cells
+
+    a = pd.DataFrame(
+        {
+            "origin": [2008] * 4,
+            "model": ["asean"] * 4,
+            "state": ["THA", "THA", "VNM", "FRA"],
+            "instrument": ["untoc", "tip_law", "untoc", "untoc"],
+            "outcome": ["2010", "2009", "later", "2012"],
+            "log_score": [-2.0, -1.0, -0.5, -3.0],
+        }
+    )
+    b = a.assign(model="world", outcome=["2010", "2012", "later", "2012"], log_score=[-1.0, -9.0, -0.4, 0.0])
+    t = common_cells(a, b, states=["THA", "VNM"])
+    assert len(t) == 1
+    row = t.iloc[0]
+    assert (row["a"], row["b"], row["cells"], row["states"], row["instruments"]) == ("asean", "world", 2, 2, "untoc")
+    assert row["log_score_gain"] == pytest.approx((1.0 + 0.1) / 2)

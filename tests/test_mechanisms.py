@@ -60,6 +60,8 @@ def test_contract(name, baseline):
     state = baseline.dynamics.initial_state(3)
     if cls.uses_latent:
         state.latent = stream(0, "contract").standard_normal((3, N, 1))
+    if cls.uses_shared:
+        state.shared = stream(0, "contract").standard_normal((3, m.shared_width()))
     order = m.order()
     if order is not None:  # a partition of the instruments
         assert sorted(np.concatenate(order).tolist()) == list(range(K))
@@ -96,6 +98,8 @@ def test_reads_adoptions_is_truthful(name, baseline):
     state.adopt_year[:] = np.where(rng.random((2, N, K)) < 0.5, t - 1 - rng.integers(0, 5, (2, N, K)), NEVER)
     if cls.uses_latent:
         state.latent = stream(0, "contract").standard_normal((2, N, 1))
+    if cls.uses_shared:
+        state.shared = stream(0, "contract").standard_normal((2, m.shared_width()))
 
     def terms(st):
         view = PastView(st, t)
@@ -107,7 +111,7 @@ def test_reads_adoptions_is_truthful(name, baseline):
 
     before = terms(state)
     for j in range(K):
-        flipped = State(state.adopt_year.copy(), state.arrival, state.open_year, state.latent)
+        flipped = State(state.adopt_year.copy(), state.arrival, state.open_year, state.latent, shared=state.shared)
         col = flipped.adopt_year[..., j]
         flipped.adopt_year[..., j] = np.where(col == NEVER, t - 1, NEVER)
         after = terms(flipped)
@@ -236,9 +240,9 @@ def test_initial_state_has_the_documented_shapes(baseline):
     _, N, K = w.shape
     st = baseline.dynamics.initial_state(4)
     assert st.adopt_year.shape == (4, N, K) and st.arrival.shape == (4, len(w.agreements))
-    assert st.open_year.shape == (4, K) and st.latent is None
+    assert st.open_year.shape == (4, K) and st.latent is None and st.shared is None
     assert st.threshold is None and st.survival is None  # the likelihood has no draws
-    fields = {"adopt_year", "arrival", "open_year", "latent", "threshold", "survival"}
+    fields = {"adopt_year", "arrival", "open_year", "latent", "threshold", "survival", "shared"}
     assert set(State.__dataclass_fields__) == fields
     fr = scenario_from_dict({"mechanisms": {"frailty": {"sd": 1.0}}}, where="t")
     z = fr.dynamics.latent_draws([1, 2, 3, 4])
@@ -246,6 +250,9 @@ def test_initial_state_has_the_documented_shapes(baseline):
     st = fr.dynamics.initial_state(4, latent=z, threshold=u)
     assert st.latent.shape == (4, N, 1) and st.threshold.shape == st.survival.shape == (4, N, K)
     assert (st.survival == 1).all()
+    org = scenario_from_dict({"mechanisms": {"organizations": {"sd": 1.0}}}, where="t")  # one region: one
+    v = org.dynamics.shared_draws([1, 2, 3, 4])
+    assert org.dynamics.initial_state(4, shared=v).shared.shape == (4, 1)
 
 
 def test_period_raises_hazards_from_its_year():
@@ -303,6 +310,8 @@ def test_block_rows_equal_each_parameter_set(name, baseline):
     state.adopt_year[:] = np.where(rng.random((3, N, K)) < 0.4, world.start + rng.integers(0, T, (3, N, K)), NEVER)
     if cls.uses_latent or block.needs_latent:
         state.latent = stream(0, "contract").standard_normal((3, N, 1))
+    if cls.uses_shared or block.needs_shared:
+        state.shared = stream(0, "contract").standard_normal((3, sc.dynamics.shared_width))
     risk = np.ones((3, N, K), dtype=bool)
     for ti in range(T):
         view = PastView(state, int(world.years[ti]))
@@ -356,20 +365,20 @@ def test_linear_coefficients_are_linear_to_the_bit(name, baseline):
     state.adopt_year[:] = np.where(g.random((4, N, K)) < 0.4, world.start + g.integers(0, T, (4, N, K)), NEVER)
     if dyn.needs_latent:
         state.latent = stream(0, "contract").standard_normal((4, N, dyn.latent_width))
+    if dyn.needs_shared:
+        state.shared = stream(0, "contract").standard_normal((4, dyn.shared_width))
     risk = np.ones((4, N, K), dtype=bool)
     for ti in range(T):
         view = PastView(state, int(world.years[ti]))
         eta = dyn.logit(ti, view)
         for r, row in enumerate(rows):
-            sub = State(state.adopt_year[r : r + 1], state.arrival[r : r + 1], state.open_year[r : r + 1],
-                        None if state.latent is None else state.latent[r : r + 1])  # fmt: skip
+            sub = state.rows(slice(r, r + 1))
             own = row.dynamics.logit(ti, PastView(sub, int(world.years[ti])))
             np.testing.assert_array_equal(np.broadcast_to(eta, (4, N, K))[r], np.broadcast_to(own, (1, N, K))[0])
         for li in range(len(dyn.layers)):
             _, rr, e = dyn.layer(li, ti, state, np.broadcast_to(eta, (4, N, K)), risk)
             for r, row in enumerate(rows):
-                sub = State(state.adopt_year[r : r + 1], state.arrival[r : r + 1], state.open_year[r : r + 1],
-                            None if state.latent is None else state.latent[r : r + 1])  # fmt: skip
+                sub = state.rows(slice(r, r + 1))
                 e_row = np.broadcast_to(eta, (4, N, K))[r : r + 1]
                 _, r1, e1 = row.dynamics.layer(li, ti, sub, e_row, risk[r : r + 1])
                 np.testing.assert_array_equal(np.broadcast_to(rr, (4, *np.shape(r1)[1:]))[r], np.asarray(r1)[0])
@@ -483,3 +492,37 @@ def test_trend_drift_is_held_inside_the_record_and_drawn_from_its_slope_past_it(
     z = out["trend.drift"].to_numpy() / slope
     assert abs(z.mean()) < 0.03 and z.std() == pytest.approx(1.0, abs=0.03)
     assert "past 2008" in notes[0] and _drift(sc.with_params({"trend.beyond": "hold"}), draws, 4)[1] == []
+
+
+def test_trend_spline_is_linear_where_its_penalty_is_zero_and_held_past_the_data():
+    """basis = 'spline': coefficients in arithmetic progression (the fixed middle one at 0) have no second
+    differences, so no penalty, and make a straight line over the observed years (a property of B-splines): the
+    penalty shrinks the period towards a line, not towards flat. Past the last observed year the spline is held
+    (plus the drift); the drift's scale is its slope there."""
+    from harmsim.calibrate.mle import default_free, penalty
+    from harmsim.data.observations import observed_until
+    from harmsim.model.mechanisms.trend import SPLINE_NAMES, Trend
+
+    sc = harmsim.load_scenario("baseline_trend")
+    line = {f"trend.{n}": 0.4 * (j - 3 + (j >= 3)) for j, n in enumerate(SPLINE_NAMES)}  # -1.2 .. 1.2, 0 skipped
+    sp = sc.with_params({"trend.basis": "spline", "trend.duration": 0.0, **line})
+    cut = observed_until(sp.record, 2008)
+    at = sp.with_record(cut).with_horizon(2020)
+    term = at.dynamics.mechanism("trend").static()[:, 0, 0]
+    years = np.arange(sp.start, 2021)
+    inside = years <= 2008
+    slope = np.diff(term[inside])
+    np.testing.assert_allclose(slope, slope[0], atol=1e-12)  # a straight line inside
+    np.testing.assert_allclose(term[~inside], term[inside][-1])  # held past 2008
+    assert Trend.log_prior(sp.mechanism("trend")) == pytest.approx(0.0, abs=1e-12)
+    assert penalty(sp) == pytest.approx(Trend.log_prior(sp.mechanism("trend")) + penalty(sc), abs=1e-12)
+    bent = sp.with_params({"trend.spline_1": 1.0})
+    c = np.array([1.0, -0.8, -0.4, 0.0, 0.4, 0.8, 1.2])  # second differences: -0.2... by hand
+    assert Trend.log_prior(bent.mechanism("trend")) == pytest.approx(-(np.diff(c, 2) ** 2).sum() / (2 * 0.5**2))
+    # the drift's scale: the slope at the last observed year, per decade
+    at_slope = at.dynamics.mechanism("trend").period_slope({k: np.array([v]) for k, v in line.items()})
+    assert at_slope[0] == pytest.approx(slope[0] * 10, rel=1e-9)
+    free = default_free(sp, sp.record)
+    assert set(free) >= {f"trend.{n}" for n in SPLINE_NAMES}
+    assert not {"trend.linear", "trend.quadratic", "trend.smoothness"} & set(free)
+    assert not {f"trend.{n}" for n in SPLINE_NAMES} & set(default_free(sc, sc.record))

@@ -48,6 +48,7 @@ import pandas as pd
 
 from harmsim.analysis.predictive import UNOBSERVED, drawn_provenance, latent_posterior_draws, parameter_draws
 from harmsim.analysis.run import run_draws
+from harmsim.calibrate.likelihood import shared_posterior_draws
 from harmsim.data.observations import (
     BEFORE,
     CENSORED,
@@ -179,7 +180,15 @@ def forecast(
             "state propensities: drawn per replicate from each state's posterior given its observed history "
             "(at the fit's point estimate, on the quadrature grid); states with no observed history from the prior"
         )
-    adopt, arrival = run_draws(sc, draws, seeds, obs.clamp(), workers=workers, latent=latent)
+    shared = None
+    if sc.dynamics.needs_shared:
+        shared = shared_posterior_draws(fit.apply(sc) if fit is not None else sc, rec, replicates, seed)
+        notes.append(
+            "organization intercepts: drawn per replicate from their posterior given the observed history "
+            "(importance draws at the fit's point estimate); organizations without members in the record from the "
+            "prior"
+        )
+    adopt, arrival = run_draws(sc, draws, seeds, obs.clamp(), workers=workers, latent=latent, shared=shared)
     w = sc.world
     prov = drawn_provenance(sc, fit, seeds, draws)
     prov["forecast"] = {

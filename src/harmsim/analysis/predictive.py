@@ -113,7 +113,8 @@ def _drift(scenario, draws: pd.DataFrame, seed: SeedLike) -> tuple[pd.DataFrame,
     def drawn(name):  # the replicates' values, or the scenario's where the fit does not draw it
         return draws[name].to_numpy(float) if name in draws else np.full(len(draws), float(values[name]))
 
-    slope = drawn("trend.linear") + 2.0 * drawn("trend.quadratic") * (end - values["trend.center"]) / 10.0
+    trend = scenario.dynamics.mechanism("trend")
+    slope = trend.period_slope({n: drawn(n) for n in values if n.startswith("trend.") and isinstance(values[n], float)})
     draws = draws.copy()
     draws["trend.drift"] = np.clip(stream(seed, "trend-drift").normal(0.0, 1.0, len(draws)) * np.abs(slope), -20, 20)
     return draws, [

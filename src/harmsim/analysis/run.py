@@ -114,7 +114,7 @@ def run_ensemble(
 
 
 def run_draws(
-    scenario, draws, seeds: Sequence[int], clamp=None, workers: int = 1, latent=None
+    scenario, draws, seeds: Sequence[int], clamp=None, workers: int = 1, latent=None, shared=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Replicate ``r`` with the parameters of row ``r`` of ``draws`` and seed ``seeds[r]``, on the batch engine.
 
@@ -123,22 +123,23 @@ def run_draws(
     and agreement arrivals (R, M). Replicate ``r`` equals
     ``run_ensemble(scenario.with_params(draws.iloc[r]), seeds=[seeds[r]])``, on
     any number of ``workers`` (processes). ``latent`` (R, N, C) sets the states'
-    propensities of each replicate (default: drawn from its seed).
+    propensities of each replicate (default: drawn from its seed), ``shared``
+    (R, O) the organizations' intercepts likewise.
     """
     seeds = [int(s) for s in seeds]
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
     if workers > 1 and len(seeds) > 1:
-        return _run_draws_pool(scenario, draws, seeds, clamp, workers, latent)
+        return _run_draws_pool(scenario, draws, seeds, clamp, workers, latent, shared)
     if draws is None:
-        return batch.simulate(scenario, seeds, clamp=clamp, latent=latent)
+        return batch.simulate(scenario, seeds, clamp=clamp, latent=latent, shared=shared)
     if len(draws) != len(seeds):
         raise ConfigError(f"{len(draws)} parameter sets for {len(seeds)} seeds: give one per replicate")
     # the parameter axis: every replicate's parameters in one engine call, whatever differs between them
-    return batch.simulate(scenario, seeds, clamp=clamp, latent=latent, rows=draws)
+    return batch.simulate(scenario, seeds, clamp=clamp, latent=latent, rows=draws, shared=shared)
 
 
-def _run_draws_pool(scenario, draws, seeds, clamp, workers, latent):
+def _run_draws_pool(scenario, draws, seeds, clamp, workers, latent, shared):
     import itertools
 
     from harmsim._workers import process_pool
@@ -155,6 +156,7 @@ def _run_draws_pool(scenario, draws, seeds, clamp, workers, latent):
                 clamp,
                 1,
                 None if latent is None else latent[lo:hi],
+                None if shared is None else shared[lo:hi],
             )
             for lo, hi in parts
         ]

@@ -43,7 +43,12 @@ integrated out per pattern: exactly, pattern by pattern, up to
 proposal that mixes each year over its state's propensity posterior (on
 ASEAN's six HSU years, 256 paths give a Monte Carlo s.e. of about 0.03).
 tests/test_likelihood_frequency.py checks every case against simulated
-frequencies. Endogenous agreement arrival is replaced by the recorded dates (use ABC for the free-running model).
+frequencies. With organization intercepts (crossed: a state in several
+organizations) the likelihood integrates them by importance sampling around
+their posterior mode, with the unknown years drawn or summed given each draw
+(:func:`_shared_likelihood`; tests/test_world_model.py checks it against
+simulated frequencies). Endogenous agreement arrival is replaced by the
+recorded dates (use ABC for the free-running model).
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
-from scipy.special import logsumexp
+from scipy.special import expit, gammaln, logsumexp, ndtri
+from scipy.stats import chi2, qmc
 
 from harmsim.data.observations import BEFORE, CENSORED, DATED, INTERVAL, UNOBSERVED, Observations, observations
 from harmsim.data.world import NEVER
@@ -70,6 +76,7 @@ __all__ = [
     "UNOBSERVED",
     "History",
     "at_risk_years",
+    "hidden_groups",
     "history",
     "latent_posterior",
     "likelihood_path",
@@ -80,6 +87,7 @@ __all__ = [
     "loglik_states",
     "quadrature",
     "set_proposal",
+    "shared_posterior_draws",
 ]
 
 
@@ -116,7 +124,9 @@ def history(scenario, record) -> History:
         obs = observations(w, record)
     except ConfigError as exc:
         raise CalibrationError(f"scenario '{scenario.name}': {exc}") from None
-    state = scenario.dynamics.initial_state(1, obs.clamp())  # the recorded schedule up to the window's end
+    dyn = scenario.dynamics
+    shared = np.zeros((1, dyn.shared_width)) if dyn.needs_shared else None  # organization intercepts at 0
+    state = dyn.initial_state(1, obs.clamp(), shared=shared)  # the recorded schedule up to the window's end
     state.adopt_year[0] = obs.imputed()
     hist = History(obs, state)
     hist.cache["proposal"] = scenario  # the importance proposal of large groups (see :func:`set_proposal`)
@@ -302,7 +312,7 @@ def set_proposal(hist: History, scenario) -> None:
     estimate and maximizes again, so the paths sit where the likelihood is.
     """
     hist.cache["proposal"] = scenario
-    for key in [k for k in hist.cache if k[0] == "paths"]:
+    for key in [k for k in hist.cache if k[0] in ("paths", "backward", "shared mode")]:
         del hist.cache[key]
 
 
@@ -357,6 +367,44 @@ def _proposal_paths(hist: History, mask: np.ndarray, groups, samples: int):
     return out
 
 
+def _backward_paths(hist: History, mask: np.ndarray, group, samples: int):
+    """(cells (M, 2), years (S, M), log q (S,)): ``samples`` paths of a small group's unknown years drawn from
+    their exact conditional law given the record, under the proposal scenario.
+
+    The forward recursion (:func:`_forward`) run once at the proposal records each year's log weights from the
+    sets of hidden adoptions before it to the sets after; drawing the final set and then each earlier one
+    backwards gives a path with probability ``q`` = p(path | record), a proposal that respects every gate
+    between the hidden cells (a protocol not before its treaty). A fixed seed: the same paths every time.
+    """
+    cells, cols = group
+    key = ("backward", mask.tobytes(), cells.tobytes(), samples)
+    if key in hist.cache:
+        return hist.cache[key]
+    steps: list = []
+    _forward(_block(hist.cache["proposal"]), hist, mask & cols[None, :], cells, cols, LOGIT, steps)
+    M = len(cells)
+    g = stream(PATTERN_SEED, f"backward paths {M}")
+    final = _lse(steps[-1][2], axis=0)
+    years = np.full((samples, M), NEVER, dtype=np.int64)
+    log_q = np.zeros(samples)
+    bits = 1 << np.arange(M)
+    for s in range(samples):
+        p = final - _lse(final, axis=0)
+        cur = int(np.searchsorted(np.cumsum(np.exp(p)), g.random() * np.exp(p).sum()))
+        log_q[s] = p[cur]
+        for t, before, step in reversed(steps):
+            col = step[:, cur]
+            lp = col - _lse(col, axis=0)
+            a = min(int(np.searchsorted(np.cumsum(np.exp(lp)), g.random())), len(lp) - 1)
+            log_q[s] += lp[a]
+            prev = int(before[a])
+            years[s, ((cur & ~prev) & bits) != 0] = t
+            cur = prev
+    out = (cells, years, log_q)
+    hist.cache[key] = out
+    return out
+
+
 def _dated_paths(hist: History, cells: np.ndarray, years: np.ndarray):
     """(kind (N, K), year (S, N, K), adoption years (S, N, K)) of the record with the hidden ``cells`` dated at
     each path's ``years`` (S, M): what a sampled path makes of the history."""
@@ -403,12 +451,16 @@ def likelihood_path(scenario, hist: History, mask: np.ndarray | None = None, lin
     """How :func:`loglik` evaluates this record under this scenario, for a fit's log.
 
     ``path``: ``exact`` (every unknown year other cells read summed over, or none; with state propensities,
-    ``patterns`` says how many joint year patterns were summed) or ``sampled`` (too many to sum: importance
-    sampling, with its diagnostics at these parameters). ``groups``: the sizes of the groups of such years.
+    ``patterns`` says how many joint year patterns were summed) or ``sampled`` (too many to sum, or the
+    organizations' intercepts integrated out: importance sampling, with its diagnostics at these parameters).
+    ``groups``: the sizes of the groups of such years.
     """
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
     groups = _hidden(scenario, hist, m, link)
     sizes = [len(g) for g, _ in groups]
+    if scenario.dynamics.needs_shared:  # the organizations' intercepts: always importance-sampled
+        _, diag = _shared_likelihood(_block(scenario), hist, m, groups)
+        return {"path": "sampled", "groups": sizes, **diag}
     if not groups:
         return {"path": "exact", "groups": sizes}
     if scenario.dynamics.needs_latent:
@@ -419,6 +471,20 @@ def likelihood_path(scenario, hist: History, mask: np.ndarray | None = None, lin
         return {"path": "exact", "groups": sizes}
     _, diag = _sampled_groups(_block(scenario), hist, m, large, link)
     return {"path": "sampled", "groups": sizes, **diag}
+
+
+def hidden_groups(scenario, hist: History, mask: np.ndarray | None = None, link=LOGIT) -> list[int]:
+    """The sizes of the groups of interval-censored adoptions in ``mask`` whose unknown years other cells' terms
+    read (summed over or sampled by :func:`loglik`); empty when there are none. Parameter-free and cached: it
+    evaluates no likelihood.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> hidden_groups(sc, history(sc, sc.record))
+    [6]
+    """
+    m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+    return [len(g) for g, _ in _hidden(scenario, hist, m, link)]
 
 
 def _reads(scenario, link) -> np.ndarray | None:
@@ -662,6 +728,10 @@ def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
         raise CalibrationError(
             f"scenario '{scenario.name}' has state propensities: its cells do not separate; use loglik_states"
         )
+    if scenario.dynamics.needs_shared:
+        raise CalibrationError(
+            f"scenario '{scenario.name}' has organization intercepts: its cells do not separate; use loglik"
+        )
     ll, n_obs = _cells(scenario, hist, link)
     return ll[0, 0], n_obs
 
@@ -801,6 +871,10 @@ def loglik_states(scenario, hist: History, mask: np.ndarray | None = None, nodes
     interval-censored adoption the states do not separate: :func:`loglik`
     sums over its year; this function reads it at its midpoint.
     """
+    if scenario.dynamics.needs_shared:
+        raise CalibrationError(
+            f"scenario '{scenario.name}' has organization intercepts: its states do not separate; use loglik"
+        )
     return _states(_block(scenario), hist, mask, nodes)[0]
 
 
@@ -875,6 +949,10 @@ def loglik_many(
     block = _block(scenarios) if isinstance(scenarios, Block) else Block(scenarios)
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
     groups = _hidden(block.scenarios[0], hist, m, link)
+    if block.needs_shared:
+        if link is not LOGIT:
+            raise CalibrationError("organization intercepts: the likelihood supports the logit link only")
+        return _shared_likelihood(block, hist, m, groups)[0]
     if block.needs_latent and groups and not midpoint:
         return _latent_likelihood(block, hist, m, groups, nodes, samples)[0]
     if block.needs_latent:
@@ -894,11 +972,343 @@ def loglik_sampled(scenario, hist: History, samples: int = PATTERN_SAMPLES, node
     read, the diagnostics give the number of year patterns summed exactly
     (``patterns``) or, beyond :data:`MAX_PATTERNS`, the importance sampler's
     samples, effective samples and Monte Carlo standard error of the log-
-    likelihood; otherwise the value is exact and its standard error 0.
+    likelihood; with organization intercepts, those of their importance
+    draws; otherwise the value is exact and its standard error 0.
     """
     m = np.ones(hist.kind.shape, dtype=bool)
     groups = _hidden(scenario, hist, m, LOGIT)
+    if scenario.dynamics.needs_shared:
+        value, diag = _shared_likelihood(_block(scenario), hist, m, groups)
+        return float(value[0]), diag
     if not (scenario.dynamics.needs_latent and groups):
         return loglik(scenario, hist, nodes=nodes), {"samples": 0, "log-likelihood Monte Carlo s.e.": 0.0}
     value, diag = _latent_likelihood(_block(scenario), hist, m, groups, nodes, samples)
     return float(value[0]), diag
+
+
+# Organization intercepts: crossed random effects, integrated out by importance sampling ----------------------
+#: importance draws of the organizations' intercepts per evaluation (their integral has no closed form: a state in
+#: several organizations couples them); the Monte Carlo error is reported with the fit
+SHARED_DRAWS = 128
+#: degrees of freedom of the Student-t proposal around the posterior mode (heavier tails than the posterior)
+SHARED_DF = 4
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The at-risk years of some cells as flat rows, for adding the organizations' intercepts to their log-odds.
+
+    ``eta`` (B, P, n): log-odds without the intercepts, per parameter set and path; ``adopt``, ``stay``,
+    ``within`` (B, P, n) bool: the row's term is log h, log(1 - h), or part of an interval's survival;
+    ``cell`` (n,): the row's interval cell (an index into the intervals, -1 outside); ``weights`` (n, O): the
+    row's state's membership weights that year; ``intervals``: how many interval cells.
+    """
+
+    eta: np.ndarray
+    adopt: np.ndarray
+    stay: np.ndarray
+    within: np.ndarray
+    cell: np.ndarray
+    weights: np.ndarray
+    intervals: int
+
+
+def _shared_mechanism(block: Block):
+    return next(m for m in block.template.mechanisms if m.uses_shared)
+
+
+def _shared_sd(block: Block) -> np.ndarray:
+    """(B,) each parameter set's spread of the organization intercepts."""
+    name = _shared_mechanism(block).name
+    return np.array([float(sc.mechanism(name).sd) for sc in block.scenarios])
+
+
+def _shared_rows(block: Block, hist: History, state, kind, year, mask, cols=slice(None), impossible="refuse"):
+    """:class:`_Rows` of the cells in ``mask`` of instruments ``cols``, for each of the P histories of ``state``
+    (dated at ``year`` (P, N, K)), with the intercepts at 0 (``state.shared``).
+
+    ``impossible``: an adoption where its cell is not at risk is refused (``"refuse"``, one recorded history) or
+    gives its path probability 0 (``"zero"``, through an ``adopt`` row with log-odds -inf).
+    """
+    weights = _shared_mechanism(block).weights  # (T, N, O)
+    observed = (kind != BEFORE) & (kind != UNOBSERVED)
+    kind_c, year_c, mask_c = kind[:, cols], year[..., cols], mask[:, cols]
+    seen, lo, hi = hist.seen[:, cols], hist.lo[:, cols], hist.hi[:, cols]
+    dated = (kind_c == DATED) & mask_c
+    cens = (kind_c == CENSORED) & mask_c
+    interval = (kind_c == INTERVAL) & mask_c
+    cell_id = np.full(interval.shape, -1)
+    cell_id[interval] = np.arange(int(interval.sum()))
+    etas, adopts, stays, withins, cells, ws = [], [], [], [], [], []
+    for ti, t, risk, log_h, log_s in _years(block, LOGIT, hist, state, observed, cols):
+        now = dated & (year_c == t)
+        stay = (dated & (year_c > t)) | (cens & (seen >= t)) | (interval & (t < lo))
+        within = interval & (t >= lo) & (t <= hi)
+        if impossible == "refuse":
+            full = np.zeros(kind.shape, dtype=bool)
+            full[:, cols] = (now & ~risk).any(axis=(0, 1))
+            _check_possible(block.scenarios[0], full, t)
+        take = now | stay | within
+        take = take.any(axis=0) if take.ndim == 3 else take  # (N, kc), over paths
+        if not take.any():
+            continue
+        i, k = np.nonzero(take)
+        r = risk[..., i, k]
+        with np.errstate(invalid="ignore"):
+            eta = np.where(r, log_h[..., i, k] - log_s[..., i, k], 0.0)
+        a = np.broadcast_to(now[..., i, k], r.shape)
+        eta = np.where(a & ~r, -np.inf, eta)  # an adoption where the cell is not at risk: probability 0
+        etas.append(eta)
+        adopts.append(a)
+        stays.append(np.broadcast_to(stay[..., i, k], r.shape) & r)
+        withins.append(np.broadcast_to(within[i, k], r.shape) & r)
+        cells.append(cell_id[i, k])
+        ws.append(weights[ti, i])
+    if not etas:
+        z = np.zeros((block.B, len(year) if year.ndim == 3 else 1, 0))
+        none = z.astype(bool)
+        return _Rows(z, none, none, none, np.zeros(0, dtype=np.int64), np.zeros((0, weights.shape[2])), 0)
+    return _Rows(
+        np.concatenate(etas, axis=-1),
+        np.concatenate(adopts, axis=-1),
+        np.concatenate(stays, axis=-1),
+        np.concatenate(withins, axis=-1),
+        np.concatenate(cells),
+        np.concatenate(ws),
+        int(interval.sum()),
+    )
+
+
+def _shared_terms(rows: _Rows, sd: np.ndarray, V: np.ndarray, active: np.ndarray, paired: bool = False):
+    """Log-likelihood of ``rows`` with each draw's intercepts ``sd * weights @ V[j]`` added to their log-odds
+    (``V`` (J, O'), the ``active`` organizations'): (B, P, J) for every path and draw, or (B, J) with
+    ``paired`` (path j with draw j, P = J).
+
+    Rows of states in no active organization do not move with the draws: they are evaluated once.
+    """
+    B, P, n = rows.eta.shape
+    J = len(V)
+    out = np.zeros((B, J) if paired else (B, P, J))
+    if not n:
+        return out
+    A = rows.weights[:, active]
+    moves = (A != 0).any(axis=1) | (rows.cell >= 0)
+    still = ~moves
+    if still.any():  # (B, P): the same for every draw
+        e = rows.eta[..., still]
+        log_s = -np.logaddexp(0.0, e)
+        log_h = np.where(np.isneginf(e), -np.inf, e + log_s)
+        fixed = np.where(rows.adopt[..., still], log_h, 0.0).sum(-1) + np.where(rows.stay[..., still], log_s, 0.0).sum(
+            -1
+        )
+        out += fixed if paired else fixed[..., None]
+    idx = np.flatnonzero(moves)
+    if not len(idx):
+        return out
+    lin = A[idx] @ V.T  # (n', J)
+    onehot = None
+    if rows.intervals:
+        onehot = np.zeros((len(idx), rows.intervals))
+        inside = rows.cell[idx] >= 0
+        onehot[np.flatnonzero(inside), rows.cell[idx][inside]] = 1.0
+    for b in range(B):
+        eta, adopt, stay = rows.eta[b][:, idx], rows.adopt[b][:, idx], rows.stay[b][:, idx]
+        if paired:  # (J, n')
+            e, adopt, stay, within = eta + sd[b] * lin.T, adopt, stay, rows.within[b][:, idx]
+        else:  # (P, n', J)
+            e = eta[..., None] + sd[b] * lin
+            adopt, stay, within = adopt[..., None], stay[..., None], rows.within[b][:, idx][..., None]
+        log_s = -np.logaddexp(0.0, e)  # log(1 - h)
+        log_h = np.where(np.isneginf(e), -np.inf, e + log_s)
+        part = np.where(adopt, log_h, 0.0).sum(axis=-1 if paired else 1)
+        part += np.where(stay, log_s, 0.0).sum(axis=-1 if paired else 1)
+        if onehot is not None:
+            inner = np.where(within, log_s, 0.0)
+            surv = inner @ onehot if paired else np.einsum("pnj,ni->pij", inner, onehot)
+            with np.errstate(divide="ignore"):
+                part += np.log(-np.expm1(np.minimum(surv, -1e-300))).sum(axis=-1 if paired else 1)
+        out[b] += part
+    return out
+
+
+def _shared_mode(parts, sd: np.ndarray, active: np.ndarray, iterations: int = 100):
+    """Per parameter set, the mode ``m`` (B, O') and Cholesky factor ``L`` (B, O', O') of the proposal's scale.
+
+    The log posterior of the standard-normal intercepts given the dated and censored rows of ``parts`` (each
+    :class:`_Rows`, averaged over its paths): a sum of logistic log-likelihoods, concave in v, climbed by Newton's
+    method to machine precision so that the proposal, and the estimate with its fixed draws, move smoothly with
+    the parameters. Interval rows are left out: the proposal need only be near the posterior.
+    """
+    B, n_org = len(sd), int(active.sum())
+    v = np.zeros((B, n_org))
+    if not n_org:
+        return v, np.zeros((B, 0, 0))
+    eye = np.eye(n_org)
+    parts = [_moving(r, active, MODE_PATHS) for r in parts]
+    H = -np.broadcast_to(eye, (B, n_org, n_org)).copy()
+    for _ in range(iterations):
+        grad = -v.copy()
+        H = -np.broadcast_to(eye, (B, n_org, n_org)).copy()
+        for r in parts:
+            if not r.eta.shape[2]:
+                continue
+            A = r.weights[:, active]  # (n, O)
+            e = r.eta + sd[:, None, None] * (v @ A.T)[:, None, :]  # (B, P, n)
+            ok = np.isfinite(e)
+            h = np.where(ok, expit(np.where(ok, e, 0.0)), 0.0)
+            P = r.eta.shape[1]
+            score = (np.where(r.adopt & ok, 1.0 - h, 0.0) - np.where(r.stay & ok, h, 0.0)).sum(axis=1) / P  # (B, n)
+            info = (np.where((r.adopt | r.stay) & ok, h * (1.0 - h), 0.0)).sum(axis=1) / P
+            grad += sd[:, None] * (score @ A)
+            H -= (sd**2)[:, None, None] * np.einsum("bn,no,np->bop", info, A, A)
+        step = np.linalg.solve(-H, grad[..., None])[..., 0]
+        v = v + step
+        if np.abs(step).max() < 1e-12:
+            break
+    cov = np.linalg.inv(-H)
+    return v, np.linalg.cholesky((cov + np.transpose(cov, (0, 2, 1))) / 2)
+
+
+#: joint year patterns of hidden years summed over exactly given each draw of the organizations' intercepts (more
+#: are drawn, one path per draw)
+SHARED_PATTERNS = 64
+#: paths of the hidden years the proposal's mode averages over (the first ones; the estimate uses them all)
+MODE_PATHS = 8
+#: parameter sets evaluated together by the organization-intercept likelihood (bounds its memory)
+SHARED_CHUNK = 4
+
+
+def _moving(rows: _Rows, active: np.ndarray, paths: int) -> _Rows:
+    """The dated and censored rows of ``rows`` that move with the active organizations' intercepts, on the
+    first ``paths`` paths."""
+    keep = (rows.weights[:, active] != 0).any(axis=1) & (rows.cell < 0)
+    pick = (slice(None), slice(0, paths), keep)
+    return _Rows(
+        rows.eta[pick], rows.adopt[pick], rows.stay[pick], rows.within[pick], rows.cell[keep], rows.weights[keep], 0
+    )
+
+
+@lru_cache(maxsize=8)
+def _shared_base_draws(J: int, n_org: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed standard-normal (J, n_org) and chi-square / df (J,) draws of the Student-t proposal: a scrambled
+    Sobol sequence (quasi-Monte Carlo, less error than independent draws for the same J) with a fixed seed."""
+    u = qmc.Sobol(n_org + 1, scramble=True, rng=stream(PATTERN_SEED, "organization proposal")).random(J)
+    eps = ndtri(u[:, :n_org])
+    scale = chi2.ppf(u[:, n_org], SHARED_DF) / SHARED_DF
+    eps.flags.writeable = False
+    scale.flags.writeable = False
+    return eps, scale
+
+
+def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws: int):
+    """(log w (B, J), draws V (B, J, O'), active (O,)): the log importance weight of every draw of the active
+    organizations' intercepts times the record's likelihood given it (:func:`_shared_likelihood`)."""
+    sd = _shared_sd(block)
+    K = hist.kind.shape[1]
+    touched = np.logical_or.reduce([c for _, c in groups]) if groups else np.zeros(K, dtype=bool)
+    base = _shared_rows(block, hist, hist.state, hist.kind, hist.year, mask & ~touched[None, :])
+    parts, logq_paths = [base], None
+    if groups:
+        cells, years, logq_paths = _shared_paths(hist, mask, groups, draws)
+        kind, yr, ay = _dated_paths(hist, cells, years)
+        state = replace(hist.state, adopt_year=ay)
+        cols = np.flatnonzero(touched)
+        parts.append(_shared_rows(block, hist, state, kind, yr, mask, cols, impossible="zero"))
+    W = np.concatenate([p.weights for p in parts])
+    active = (W != 0).any(axis=0)
+    n_org = int(active.sum())
+    m, L = _shared_mode(parts, sd, active)
+    eps, scale = _shared_base_draws(draws, n_org)
+    z = eps / np.sqrt(scale)[:, None]  # (J, O) standard t draws
+    V = m[:, None, :] + np.einsum("bop,jp->bjo", L, z)  # (B, J, O)
+    # log prior (standard normal) minus log proposal (multivariate t with scale L), with their constants
+    nu, d = SHARED_DF, n_org
+    log_det = np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)  # (B,)
+    const = gammaln((nu + d) / 2) - gammaln(nu / 2) - d / 2 * np.log(nu * np.pi)
+    log_q = const - 0.5 * (nu + d) * np.log1p((z**2).sum(axis=1) / nu)[None, :] - log_det[:, None]
+    log_w = -0.5 * (V**2).sum(axis=2) - d / 2 * np.log(2 * np.pi) - log_q  # (B, J)
+    for b in range(block.B):
+        one = _Rows(*(getattr(base, f)[b : b + 1] for f in ("eta", "adopt", "stay", "within")),
+                    base.cell, base.weights, base.intervals)  # fmt: skip
+        log_w[b] += _shared_terms(one, sd[b : b + 1], V[b], active)[0, 0]
+        if len(parts) > 1:
+            g = parts[1]
+            one = _Rows(*(getattr(g, f)[b : b + 1] for f in ("eta", "adopt", "stay", "within")),
+                        g.cell, g.weights, g.intervals)  # fmt: skip
+            if logq_paths is None:  # every pattern, given each draw: their sum
+                log_w[b] += logsumexp(_shared_terms(one, sd[b : b + 1], V[b], active)[0], axis=0)
+            else:  # path j drawn with draw j: one joint importance sample
+                log_w[b] += _shared_terms(one, sd[b : b + 1], V[b], active, paired=True)[0] - logq_paths
+    return log_w, V, active
+
+
+def _shared_paths(hist: History, mask: np.ndarray, groups, samples: int):
+    """(cells, years (S, M), log q (S,) or None): every joint pattern of the groups' unknown years when there are at
+    most :data:`SHARED_PATTERNS` (``log q`` None: summed over given each draw); otherwise paths of them drawn
+    independently per group: a
+    small group's from its exact conditional law (:func:`_backward_paths`), a large one's per cell
+    (:func:`_proposal_paths`), both under the proposal scenario with the organizations' intercepts at their
+    posterior mode (so the paths follow the organizations that are early or late)."""
+    cells = np.concatenate([g for g, _ in groups])
+    choices = _year_choices(hist, cells)
+    if np.prod([float(len(c)) for c in choices]) <= SHARED_PATTERNS:  # few: every pattern, given each draw
+        return cells, np.stack(np.meshgrid(*choices, indexing="ij"), axis=-1).reshape(-1, len(cells)), None
+    small, large = _split(groups)
+    key = ("shared mode", mask.tobytes())
+    if key not in hist.cache:  # the organizations' intercepts at their posterior mode under the proposal scenario
+        block = _block(hist.cache["proposal"])
+        rows = _shared_rows(block, hist, hist.state, hist.kind, hist.year, mask)
+        active = (rows.weights != 0).any(axis=0)
+        v = np.zeros(len(active))
+        v[active] = _shared_mode([rows], _shared_sd(block), active)[0][0]
+        hist.cache[key] = v
+    centred = replace(hist, state=replace(hist.state, shared=hist.cache[key][None, :]))
+    parts = [_backward_paths(centred, mask, g, samples) for g in small]
+    if large:
+        parts.append(_proposal_paths(centred, mask, large, samples))
+    cells = np.concatenate([c for c, _, _ in parts])
+    years = np.concatenate([y for _, y, _ in parts], axis=1)
+    return cells, years, np.sum([q for _, _, q in parts], axis=0)
+
+
+def _shared_likelihood(block: Block, hist: History, mask: np.ndarray, groups, draws: int = SHARED_DRAWS):
+    """((B,) log-likelihood, diagnostics of the first set) with the organizations' intercepts integrated out.
+
+    The intercepts ``v ~ N(0, I)`` are crossed (a state in several organizations), so they are integrated by
+    importance sampling: ``draws`` fixed quasi-random Student-t draws around the posterior mode of ``v`` (Newton
+    on the record's rows, :func:`_shared_mode`), the estimate ``mean_j phi(v_j) p(record | v_j) / q(v_j)``:
+    unbiased for the likelihood and smooth in the parameters (the draws are fixed; the mode moves smoothly).
+    Hidden interval years that other cells read are summed over (every pattern, given each draw) or drawn with
+    the intercepts (one path per draw, :func:`_shared_paths`).
+    """
+    if block.B > SHARED_CHUNK:  # parameter sets a few at a time: the rows of every path are held in memory
+        out = [
+            _shared_likelihood(Block(block.scenarios[i : i + SHARED_CHUNK]), hist, mask, groups, draws)
+            for i in range(0, block.B, SHARED_CHUNK)
+        ]
+        return np.concatenate([v for v, _ in out]), out[0][1]
+    log_w, _, _ = _shared_weights(block, hist, mask, groups, draws)
+    return logsumexp(log_w, axis=1) - np.log(draws), _ess(log_w[0])
+
+
+def shared_posterior_draws(scenario, record, n: int, seed, draws: int = 4 * SHARED_DRAWS) -> np.ndarray:
+    """(n, O) draws of the organizations' standard-normal intercepts from their posterior given ``record``.
+
+    Resampled, with ``seed``'s stream ``shared-posterior``, from ``draws`` importance draws weighted by the
+    prior, the proposal and the record's likelihood (:func:`_shared_likelihood`), at the scenario's parameters.
+    Organizations with no member in the record keep the prior.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("world_organizations")
+    >>> shared_posterior_draws(sc, sc.record, 5, seed=0).shape[0]
+    5
+    """
+    hist = history(scenario, record)
+    block = _block(scenario)
+    m = np.ones(hist.kind.shape, dtype=bool)
+    log_w, V, active = _shared_weights(block, hist, m, _hidden(scenario, hist, m, LOGIT), draws)
+    p = np.exp(log_w[0] - logsumexp(log_w[0]))
+    g = stream(seed, "shared-posterior")
+    out = g.standard_normal((n, len(active)))
+    out[:, active] = V[0][np.minimum(np.searchsorted(np.cumsum(p), g.random(n)), len(p) - 1)]
+    return out

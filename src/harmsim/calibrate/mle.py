@@ -39,6 +39,7 @@ from harmsim.calibrate.likelihood import (
     MAX_PATTERNS,
     UNOBSERVED,
     at_risk_years,
+    hidden_groups,
     history,
     likelihood_path,
     loglik,
@@ -47,6 +48,7 @@ from harmsim.calibrate.likelihood import (
 )
 from harmsim.calibrate.pooling import kinds, log_prior
 from harmsim.errors import CalibrationError
+from harmsim.model.mechanisms import REGISTRY
 from harmsim.model.space import bounds_of, split_name
 from harmsim.rng import stream
 
@@ -61,6 +63,7 @@ _NOT_BY_DEFAULT = {
     "agreements.threshold_nonbinding",
     "agreements.threshold_binding",
     "trend.drift",  # past the record's last year by definition: forecasts draw it (analysis.predictive)
+    "trend.smoothness",  # the spline's declared penalty scale: fitted, it would let the penalty vanish
 }
 #: Free by default only on a record with regional organizations, where agreements of both kinds cover some
 #: states and not others: in one region they are collinear with the agreement effects and the period.
@@ -97,9 +100,10 @@ def default_free(scenario, record) -> list[str]:
     names = ["hazard.intercept"]
     names += [f"hazard.offsets.{k}" for k in scenario.world.instruments if k != ref and (k in inst or k in pooled)]
     one_region = not len(scenario.world.organizations)
+    unused = {f"{m}.{n}" for m, p in scenario.mechanisms for n in REGISTRY[m].unused(p)}
     for name, value in scenario.parameters().items():
         group = split_name(name)[0]
-        if group == "hazard" or name in _NOT_BY_DEFAULT or name in scenario.fixed:
+        if group == "hazard" or name in _NOT_BY_DEFAULT or name in scenario.fixed or name in unused:
             continue
         if one_region and name in _ORGANIZATIONS_ONLY:
             continue
@@ -158,13 +162,13 @@ def fit_mle(
     # With state propensities and interval-censored years that other cells read, the exact likelihood sums over
     # their year patterns (tens of times the cost of one evaluation): each start first climbs the midpoint
     # approximation, which is fast, and the exact surface from where that stops.
-    needs_warm = scenario.dynamics.needs_latent and bool(likelihood_path(scenario, hist, cells)["groups"])
+    needs_warm = scenario.dynamics.needs_latent and bool(hidden_groups(scenario, hist, cells))
     warm = [False]  # climbing the midpoint approximation now
 
     def nll_many(X) -> np.ndarray:
         """Negative log posterior (log-likelihood plus pooling) at each row of X, evaluated as one block."""
         scs = [scenario.with_checked_values(_values(free, x)) for x in X]
-        return -loglik_many(scs, hist, cells, midpoint=warm[0]) - np.array([log_prior(sc) for sc in scs])
+        return -loglik_many(scs, hist, cells, midpoint=warm[0]) - np.array([penalty(sc) for sc in scs])
 
     base = nll_many([x0])[0]
     if not np.isfinite(base):
@@ -271,8 +275,8 @@ def fit_mle(
     )
     x = res.x
     final = scenario.with_params(_values(free, x))
-    prior = log_prior(final)
-    ll = -float(res.fun) - prior  # the record's log-likelihood, without the pooling term
+    prior = penalty(final)
+    ll = -float(res.fun) - prior  # the record's log-likelihood, without the pooling term and penalties
     if uncertainty:
         bar.set_description(f"MLE {scenario.name}: standard errors")
         H = _hessian(f_many, x, bounds, hessian_step)
@@ -301,7 +305,8 @@ def fit_mle(
         f"{int((hist.kind == 3).sum())} interval-censored, {int((hist.kind == 2).sum())} not adopted by "
         f"{hist.end}), observation window {scenario.start}-{hist.end}",
         "targets": "the exact discrete-time event-history likelihood of every adoption history (all weights 1)"
-        + (", plus the pooling of offsets by kind" if kinds(scenario) else ""),
+        + (", plus the pooling of offsets by kind" if kinds(scenario) else "")
+        + (", plus the trend spline's smoothness penalty" if _spline(scenario) else ""),
         "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges); "
         "standard errors from a central-difference Hessian of the log-likelihood",
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},
@@ -346,6 +351,16 @@ def fit_mle(
     )
 
 
+def penalty(scenario) -> float:
+    """What a fit adds to the log-likelihood: the pooling of offsets by kind and every mechanism's penalty (the
+    trend spline's smoothness), at the scenario's values."""
+    return log_prior(scenario) + sum(REGISTRY[m].log_prior(p) for m, p in scenario.mechanisms)
+
+
+def _spline(scenario) -> bool:
+    return any(m == "trend" and p.basis == "spline" for m, p in scenario.mechanisms)
+
+
 def _with_events(hist) -> np.ndarray:
     """(K,) bool: instruments with an adoption observed inside the window (dated or within an interval)."""
     seen = (hist.kind != BEFORE) & (hist.kind != UNOBSERVED)
@@ -369,7 +384,22 @@ def _pooling_log(scenario, free, hist, prior: float) -> dict:
 
 
 def _interval_note(scenario, hist, ll: float) -> list[str]:
-    """How the fit treated interval-censored adoptions that other cells' terms depend on, in words."""
+    """How the fit treated interval-censored adoptions that other cells' terms depend on, and the organizations'
+    intercepts, in words."""
+    if scenario.dynamics.needs_shared:
+        how = likelihood_path(scenario, hist)
+        years = (
+            f"; interval-censored adoptions that other cells depend on, in groups of {how['groups']}: one path of "
+            f"their years drawn with each draw (groups of up to {MAX_HIDDEN} from their exact conditional law)"
+            if how["groups"]
+            else ""
+        )
+        return [
+            f"the organizations' intercepts integrated out by importance sampling ({how['samples']} quasi-random "
+            "Student-t draws around their posterior mode, drawn anew at each parameter set from fixed uniforms)"
+            f"{years}: log-likelihood {ll:.3f}, Monte Carlo s.e. {how['log-likelihood Monte Carlo s.e.']:.3f}, "
+            f"{how['effective samples']:.0f} effective draws at the estimate"
+        ]
     if not (hist.kind == INTERVAL).any():
         return []
     how = likelihood_path(scenario, hist)
@@ -515,7 +545,7 @@ def profile(scenario, record, fit: Fit, name: str, points: int = 11) -> pd.DataF
             f = fit_mle(fixed_sc, record, others, start=start, uncertainty=False)
             ll = _objective(f)
         else:
-            ll = loglik(fixed_sc, history(fixed_sc, record)) + log_prior(fixed_sc)
+            ll = loglik(fixed_sc, history(fixed_sc, record)) + penalty(fixed_sc)
         rows.append({"value": float(v), "loglik": ll})
     return pd.DataFrame(rows)
 

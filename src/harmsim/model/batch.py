@@ -28,7 +28,7 @@ CHUNK = 1024  # replicates per block: fewer Python calls per replicate, arrays s
 
 
 def simulate(
-    scenario, seeds: Sequence[int], progress=None, clamp=None, latent=None, rows=None
+    scenario, seeds: Sequence[int], progress=None, clamp=None, latent=None, rows=None, shared=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Adoption years (R, N, K) and agreement arrival years (R, M) for ``seeds``.
 
@@ -39,8 +39,9 @@ def simulate(
     replicate its own parameters (:class:`~harmsim.model.dynamics.Rows`): R
     scenarios (variants of ``scenario``), or a DataFrame with one column per
     dotted parameter name and one row per replicate (the other parameters as
-    in ``scenario``). Replicate r equals ``simulate(row_r, [seeds[r]])``, whatever
-    parameters differ (linear coefficients, thresholds, lags, choices).
+    in ``scenario``). ``shared`` (R, O) likewise replaces the organizations'
+    intercepts (:mod:`harmsim.model.mechanisms.organizations`). Replicate r equals
+    ``simulate(row_r, [seeds[r]])``, whatever parameters differ (linear coefficients, thresholds, lags, choices).
 
     >>> import harmsim, pandas as pd
     >>> sc = harmsim.load_scenario("baseline")
@@ -85,7 +86,8 @@ def simulate(
         elif rows is not None:
             dyn = Rows(rows[lo : lo + CHUNK])
         z = dyn.latent_draws(chunk) if latent is None else latent[lo : lo + len(chunk)]
-        state = dyn.initial_state(len(chunk), clamp, z, dyn.thresholds(chunk))
+        v = dyn.shared_draws(chunk) if shared is None else shared[lo : lo + len(chunk)]
+        state = dyn.initial_state(len(chunk), clamp, z, dyn.thresholds(chunk), v)
         for ti in range(T):
             dyn.step(ti, state, clamp=clamp)
         adopt[lo : lo + len(chunk)] = state.adopt_year

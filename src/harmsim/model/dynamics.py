@@ -105,6 +105,18 @@ class Dynamics:
         self._single = len(self.layers) == 1
         #: True when some mechanism reads the states' latent propensities (drawn per replicate)
         self.needs_latent = any(m.uses_latent for m in self.mechanisms)
+        #: True when some mechanism reads the organizations' shared intercepts (drawn per replicate)
+        self.needs_shared = any(m.uses_shared for m in self.mechanisms)
+        if self.needs_latent and self.needs_shared:
+            raise ConfigError(
+                f"scenario '{self.scenario.name}': state propensities (frailty) and organization intercepts "
+                "(organizations) together are not supported: the likelihood integrates one or the other"
+            )
+
+    @property
+    def shared_width(self) -> int:
+        """O, the organizations' shared intercepts per replicate (0 without any)."""
+        return max([m.shared_width() for m in self.mechanisms], default=0)
 
     @cached_property
     def latent_columns(self) -> np.ndarray | None:
@@ -161,12 +173,14 @@ class Dynamics:
         clamp: Clamp | None = None,
         latent: np.ndarray | None = None,
         threshold: np.ndarray | None = None,
+        shared: np.ndarray | None = None,
     ) -> State:
         """The history at the start of the horizon, for ``replicates`` copies.
 
         ``latent`` (R, N, C): the states' propensities, when a mechanism uses them
         (the engines draw them with :meth:`latent_draws`). ``threshold`` (R, N, K):
         the cells' uniforms (:meth:`thresholds`), for the engines' :meth:`step`.
+        ``shared`` (R, O): the organizations' intercepts (:meth:`shared_draws`).
         """
         w = self.world
         R = replicates
@@ -183,6 +197,7 @@ class Dynamics:
             latent=latent,
             threshold=threshold,
             survival=None if threshold is None else np.ones(threshold.shape),
+            shared=shared,
         )
 
     def thresholds(self, seeds) -> np.ndarray:
@@ -204,6 +219,15 @@ class Dynamics:
             return None
         N, C = len(self.world.states), self.latent_width
         return normals(seeds, "frailty", N * C).reshape(-1, N, C)
+
+    def shared_draws(self, seeds) -> np.ndarray | None:
+        """(R, O) standard normals from each seed's counter-based ``organizations`` stream, or None if unused.
+
+        Organization o's value is number o of the stream.
+        """
+        if not self.needs_shared:
+            return None
+        return normals(seeds, "organizations", self.shared_width).reshape(-1, self.shared_width)
 
     # The one at-risk and gating rule ----------------------------------------------------------
     @cached_property
@@ -426,6 +450,7 @@ class Block:
         self.B = len(self.scenarios)
         self.layers, self.earlier, self._single = dyn.layers, dyn.earlier, dyn._single
         self.needs_latent = dyn.needs_latent
+        self.needs_shared = dyn.needs_shared
         #: per mechanism: its parts (:class:`_Part`), one per group of parameter sets bound alike
         self.parts = _bind_all(self.world, first, dyn.mechanisms, _varying(self.scenarios), self.B, per_row=False)
         _check_alike(dyn.mechanisms, self.parts)
@@ -701,8 +726,8 @@ class Rows(Dynamics):
     def schedule_moves(self) -> bool:
         return any(part.whole.moves_schedule for parts in self.parts for part in parts)
 
-    def initial_state(self, replicates, clamp=None, latent=None, threshold=None) -> State:
-        state = Dynamics.initial_state(self, replicates, clamp, latent, threshold)
+    def initial_state(self, replicates, clamp=None, latent=None, threshold=None, shared=None) -> State:
+        state = Dynamics.initial_state(self, replicates, clamp, latent, threshold, shared)
         movers = [
             j for j, parts in enumerate(self.parts) if len(parts) > 1 and _overrides(parts[0].whole, "initial_schedule")
         ]

@@ -165,7 +165,10 @@ class HarmonizationModel(mesa.Model):
         self.seed = seed_record(given)
         self.collect = collect
         self.state = self.dynamics.initial_state(
-            1, latent=self.dynamics.latent_draws([ss]), threshold=self.dynamics.thresholds([ss])
+            1,
+            latent=self.dynamics.latent_draws([ss]),
+            threshold=self.dynamics.thresholds([ss]),
+            shared=self.dynamics.shared_draws([ss]),
         )
         self.ti = -1
         self.year = self.world.start - 1

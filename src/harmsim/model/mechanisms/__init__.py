@@ -12,6 +12,7 @@ from harmsim.model.mechanisms.capacity import Capacity
 from harmsim.model.mechanisms.diffusion import Diffusion
 from harmsim.model.mechanisms.external import External
 from harmsim.model.mechanisms.frailty import Frailty
+from harmsim.model.mechanisms.organizations import Organizations
 from harmsim.model.mechanisms.period import Period
 from harmsim.model.mechanisms.prerequisites import Prerequisites
 from harmsim.model.mechanisms.push_pull import PushPull
@@ -21,5 +22,16 @@ __all__ = ["REGISTRY", "Mechanism", "PastView", "State"]
 
 REGISTRY: dict[str, type[Mechanism]] = {
     cls.name: cls
-    for cls in (PushPull, Diffusion, Agreements, External, Capacity, Prerequisites, Period, Trend, Frailty)
+    for cls in (
+        PushPull,
+        Diffusion,
+        Agreements,
+        External,
+        Capacity,
+        Prerequisites,
+        Period,
+        Trend,
+        Frailty,
+        Organizations,
+    )
 }

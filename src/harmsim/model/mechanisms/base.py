@@ -60,6 +60,9 @@ class State:
         it became at risk falls to or below it (the engines' randomness; None
         in the likelihood).
     survival: (R, N, K) that probability so far (1 until the cell is at risk).
+    shared: (R, O) standard-normal intercepts of the regional organizations
+        (drawn once per replicate from its ``organizations`` stream; importance
+        draws in the likelihood), or None when no mechanism uses them.
     """
 
     adopt_year: np.ndarray
@@ -68,6 +71,7 @@ class State:
     latent: np.ndarray | None = None
     threshold: np.ndarray | None = None
     survival: np.ndarray | None = None
+    shared: np.ndarray | None = None
 
     def rows(self, idx) -> State:
         """Replicates ``idx`` only, as copies (a mechanism bound for some rows of a parameter axis reads them)."""
@@ -78,6 +82,7 @@ class State:
         return State(
             *(pick(getattr(self, f)) for f in ("adopt_year", "arrival", "open_year", "latent", "threshold")),
             survival=pick(self.survival),
+            shared=pick(self.shared),
         )
 
 
@@ -133,6 +138,14 @@ class PastView:
             raise LookaheadError("no latent propensities in this history: the mechanism must declare uses_latent")
         return z
 
+    @property
+    def shared(self) -> np.ndarray:
+        """(R, O) the organizations' standard-normal intercepts (fixed over time: no future to leak)."""
+        v = self._state.shared
+        if v is None:
+            raise LookaheadError("no organization intercepts in this history: the mechanism must declare uses_shared")
+        return v
+
     def open_years(self) -> np.ndarray:
         """(R, K) years instruments opened, NEVER if not open by the year being decided."""
         o = self._state.open_year
@@ -147,6 +160,8 @@ class Mechanism:
     params: ClassVar[Mapping]
     #: True when the mechanism reads the states' latent propensities (``PastView.latent``)
     uses_latent: ClassVar[bool] = False
+    #: True when the mechanism reads the organizations' shared intercepts (``PastView.shared``)
+    uses_shared: ClassVar[bool] = False
     #: coefficients its terms are linear in, each multiplied last: term = sum of coefficient x unit term, summed
     #: in this order (the engines' parameter axis relies on it; a contract test checks it to the bit). Hooks
     #: other than the terms (``static``, ``dynamic``, ``gate``) must not read them.
@@ -161,6 +176,16 @@ class Mechanism:
         self.p = p
         #: the scenario's :class:`~harmsim.data.features.Transforms` (standardizations fixed on a reference window)
         self.transforms = transforms
+
+    @classmethod
+    def unused(cls, p: ParamSet) -> set[str]:
+        """Parameters that have no effect under ``p``'s choices (left out of a fit's default free parameters)."""
+        return set()
+
+    @classmethod
+    def log_prior(cls, p: ParamSet) -> float:
+        """A penalty a fit adds to the log-likelihood (log prior density up to a constant; 0: none)."""
+        return 0.0
 
     @classmethod
     def check_inputs(cls, world: World, p: ParamSet) -> None:
@@ -218,6 +243,10 @@ class Mechanism:
         only its own column.
         """
         return np.zeros(len(self.world.instruments), dtype=np.int64) if self.uses_latent else None
+
+    def shared_width(self) -> int:
+        """O, the shared intercepts the mechanism reads (``PastView.shared``); 0 without any."""
+        return 0
 
     def initial_schedule(self, arrival: np.ndarray, open_year: np.ndarray, known_until: int) -> None:
         """Adjust the (M,) arrivals and (K,) openings at the start; agreements up to ``known_until`` are given."""

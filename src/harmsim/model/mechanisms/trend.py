@@ -30,6 +30,19 @@ drift beat the held trend from 2005 on ASEAN (+1.10 log score per cell) and
 from every origin on the world panel, and lost 0.11 from 2008 on ASEAN
 (docs/forecasting.md, docs/regions.md).
 
+With ``basis = "spline"`` the period part is a penalized cubic spline (a
+P-spline, Eilers and Marx 1996) instead of the quadratic: seven cubic
+B-splines with equally spaced knots over the observed years (the record's
+first year to ``o``), the coefficient of the middle one fixed at 0 (the
+intercept holds the level there; ``center`` plays no part) and the other six free
+(``spline_1`` .. ``spline_6``, in time order). A fit adds the penalty
+``-sum (second difference of the coefficients)^2 / (2 smoothness^2)`` to the
+log-likelihood: flexible inside the data, straight where the data say
+nothing, with ``smoothness`` (declared, not fitted) as the log-odds a
+coefficient's second difference may plausibly take. Past ``o`` the spline is
+held at its value there, with the same drift as the quadratic (its standard
+deviation the spline's slope at ``o``).
+
 Agreement and diffusion effects are then estimated against the trend, not
 instead of one. ``linear`` and ``quadratic`` shape a period effect (rising,
 falling or bending); ``duration`` lets a newly opened treaty be taken up
@@ -43,15 +56,43 @@ theory. ``linear > 0`` raises hazards over time.
 from __future__ import annotations
 
 import numpy as np
+from scipy.interpolate import BSpline
 
 from harmsim.model.mechanisms.base import Mechanism
 from harmsim.model.params import Choice, Integer, Real
 
+#: cubic B-splines of the period part with ``basis = "spline"``; one is fixed at 0, the others are free
+SPLINE_FUNCTIONS = 7
+SPLINE_DEGREE = 3
+SPLINE_NAMES = tuple(f"spline_{j}" for j in range(1, SPLINE_FUNCTIONS))
+
+
+def spline_basis(first: int, last: int, years) -> tuple[np.ndarray, np.ndarray]:
+    """((len(years), 6) the free B-splines at ``years`` (clamped to [first, last]), (len(years), 6) their slopes
+    per year): :data:`SPLINE_FUNCTIONS` cubic B-splines on equally spaced knots covering ``[first, last]``, the
+    middle one (fixed at 0: the intercept holds the level there) left out.
+
+    >>> b, d = spline_basis(1997, 2015, np.array([1997, 2006, 2015, 2020]))
+    >>> b.shape, bool(np.allclose(b[2], b[3]))  # held past the last year
+    ((4, 6), True)
+    """
+    lo, hi = float(first), float(max(last, first + 1))
+    # equally spaced knots running past both ends (Eilers and Marx): coefficients in arithmetic progression then
+    # make a straight line, so the penalty on second differences shrinks towards a line
+    step = (hi - lo) / (SPLINE_FUNCTIONS - SPLINE_DEGREE)
+    knots = lo + step * np.arange(-SPLINE_DEGREE, SPLINE_FUNCTIONS + 1)
+    x = np.clip(np.asarray(years, dtype=float), lo, hi)
+    full = BSpline.design_matrix(x, knots, SPLINE_DEGREE).toarray()
+    eye = np.eye(SPLINE_FUNCTIONS)
+    slope = np.stack([BSpline(knots, eye[j], SPLINE_DEGREE).derivative()(x) for j in range(SPLINE_FUNCTIONS)], 1)
+    keep = np.arange(SPLINE_FUNCTIONS) != SPLINE_FUNCTIONS // 2
+    return full[:, keep], slope[:, keep]
+
 
 class Trend(Mechanism):
     name = "trend"
-    summary = "a common period trend (quadratic in decades) and duration since an instrument opened"
-    linear = ("linear", "quadratic", "duration", "drift")
+    summary = "a common period trend (quadratic in decades, or a penalized spline) and duration since opening"
+    linear = ("linear", "quadratic", "duration", "drift", *SPLINE_NAMES)
     params = {
         "linear": Real(0.0, -20.0, 20.0, "log-odds per decade from the center year"),
         "quadratic": Real(0.0, -20.0, 20.0, "log-odds per squared decade from the center year"),
@@ -70,14 +111,57 @@ class Trend(Mechanism):
             "log-odds per decade past the record's last observed year (beyond = 'drift'; not in the record: drawn "
             "in forecasts)",
         ),
+        "basis": Choice("quadratic", ("quadratic", "spline"), "the period part: a quadratic, or a penalized spline"),
+        **{
+            n: Real(0.0, -20.0, 20.0, f"log-odds of the period spline's B-spline {n[-1]} (basis = 'spline')")
+            for n in SPLINE_NAMES
+        },
+        "smoothness": Real(
+            0.5,
+            0.01,
+            10.0,
+            "standard deviation of the spline coefficients' second differences, the fit's penalty (declared)",
+        ),
     }
+
+    @classmethod
+    def unused(cls, p) -> set[str]:
+        if p.basis == "spline":
+            return {"linear", "quadratic"}
+        return {*SPLINE_NAMES, "smoothness"}
+
+    @classmethod
+    def log_prior(cls, p) -> float:
+        """The spline's penalty: ``-sum (second difference)^2 / (2 smoothness^2)`` over its seven coefficients
+        (the fixed one at 0); 0 for the quadratic."""
+        if p.basis != "spline":
+            return 0.0
+        c = np.array([float(getattr(p, n)) for n in SPLINE_NAMES])
+        return -float((np.diff(_full(c), 2) ** 2).sum()) / (2 * float(p.smoothness) ** 2)
+
+    def _first_year(self) -> int:
+        return int(self.transforms.window[0]) if self.transforms is not None else int(self.world.start)
+
+    def period_slope(self, values) -> np.ndarray:
+        """The period part's slope at the last observed year, log-odds per decade, for (arrays of) coefficient
+        ``values`` by name (a forecast's draws): the scale of the drift's prior."""
+        end = self.world.record.end
+        if self.p.basis == "spline":
+            _, d = spline_basis(self._first_year(), end, [end])
+            return 10.0 * sum(np.asarray(values[f"trend.{n}"], float) * d[0, j] for j, n in enumerate(SPLINE_NAMES))
+        lin, quad = (np.asarray(values[f"trend.{n}"], float) for n in ("linear", "quadratic"))
+        return lin + 2.0 * quad * (end - self.p.center) / 10.0
 
     def static(self):
         w = self.world
         end = w.record.end
         years = w.years if self.p.beyond == "continue" else np.minimum(w.years, end)
-        s = (years - self.p.center) / 10.0
-        period = self.p.linear * s + self.p.quadratic * s**2  # (T,)
+        if self.p.basis == "spline":  # held past the end whatever ``beyond`` says: a spline has no continuation
+            b, _ = spline_basis(self._first_year(), end, w.years)
+            period = b @ np.array([float(getattr(self.p, n)) for n in SPLINE_NAMES])
+        else:
+            s = (years - self.p.center) / 10.0
+            period = self.p.linear * s + self.p.quadratic * s**2  # (T,)
         if self.p.beyond == "drift":
             period = period + self.p.drift * np.maximum(w.years - end, 0) / 10.0
         start = self.transforms.window[0] if self.transforms is not None else w.start
@@ -85,3 +169,9 @@ class Trend(Mechanism):
         since = np.maximum(w.years[:, None] - opened[None, :], 0)  # (T, K)
         term = period[:, None] + self.p.duration * np.log1p(since)
         return term[:, None, :]
+
+
+def _full(c: np.ndarray) -> np.ndarray:
+    """The seven coefficients from the six free ones, the middle one at 0."""
+    mid = SPLINE_FUNCTIONS // 2
+    return np.concatenate([c[:mid], [0.0], c[mid:]])
