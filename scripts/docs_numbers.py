@@ -1,0 +1,134 @@
+"""Regenerate the numbers the documentation quotes, each from the command that makes it.
+
+Every table and figure of docs/ that reports a result of the model comes from one of the jobs below; each job
+runs documented ``harmsim`` commands (or an experiment) into ``out/docs/<job>/`` from a clean state, with the
+seeds and settings the documents state. Run from the repository's root:
+
+    python scripts/docs_numbers.py --list                 # the jobs and their commands, nothing run
+    python scripts/docs_numbers.py --only calibration     # one job
+    python scripts/docs_numbers.py                        # every job (hours on two cores)
+
+Costs on two cores, measured: calibration (compare-mechanisms, leave-one-out and 99 placebos each) about
+30 min; asean-backtests about 3 min; world-fit about 6 min; world-organizations about 45 min; bindingness
+about 10 min after its fit; world-backtests about 30 min; cets-hold-out about 6 min; forecasts about 1 min;
+likelihood-frequencies about 1 min; benchmarks about 5 min. A job stops at its first failing command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import shlex
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = "out/docs"
+
+#: job -> (the documents that quote it, the commands); "python X" runs a script of the repository
+JOBS: dict[str, tuple[str, list[str]]] = {
+    "calibration": (
+        "docs/calibration.md (mechanism table, trend test, placebos)",
+        [
+            f"harmsim compare-mechanisms --workers 2 --out {OUT}/calibration/mechanisms --force",
+            f"harmsim compare-mechanisms baseline no_asean --no-cv --placebos 99 --workers 2 "
+            f"--out {OUT}/calibration/placebo --force",
+            f"harmsim compare-mechanisms baseline_trend no_asean_trend --no-cv --placebos 99 --workers 2 "
+            f"--out {OUT}/calibration/placebo-trend --force",
+        ],
+    ),
+    "asean-backtests": (
+        "docs/forecasting.md (backtests of every ASEAN scenario, the trend's drift and spline)",
+        [
+            f"harmsim backtest {name} --replicates 500 --out {OUT}/asean-backtests/{name} --force"
+            for name in ("baseline", "no_asean", "baseline_trend", "no_asean_trend", "baseline_spline")
+        ]
+        + [f"harmsim backtest baseline --hold-out asean_mlat --out {OUT}/asean-backtests/hold-out-mlat --force"],
+    ),
+    "world-fit": (
+        "docs/regions.md (the first fit)",
+        [f"harmsim calibrate world_baseline --starts 1 --out {OUT}/world-fit --force"],
+    ),
+    "world-organizations": (
+        "docs/regions.md (organization intercepts)",
+        [f"harmsim calibrate world_organizations --starts 1 --out {OUT}/world-organizations --force"],
+    ),
+    "bindingness": (
+        "docs/regions.md (the test of bindingness)",
+        [f"harmsim bindingness world_baseline --from-fit {OUT}/world-fit --workers 2 --out {OUT}/bindingness --force"],
+    ),
+    "world-backtests": (
+        "docs/regions.md (backtests of the panel), experiments/asean_from_the_panel.py",
+        [
+            f"harmsim backtest world_baseline --replicates 500 --out {OUT}/world-backtests/world_baseline --force",
+            f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
+            f"{OUT}/world-backtests/world_baseline",
+        ],
+    ),
+    "cets-hold-out": (
+        "docs/regions.md (CETS 197 held out)",
+        [f"harmsim backtest world_baseline --hold-out cets197 --replicates 500 --out {OUT}/cets-hold-out --force"],
+    ),
+    "forecasts": (
+        "docs/forecasting.md, docs/regions.md (the ACTIP forecast)",
+        [
+            f"harmsim calibrate baseline --out {OUT}/forecasts/fit-baseline --force",
+            f"harmsim forecast baseline --from-fit {OUT}/forecasts/fit-baseline --until 2030 "
+            f"--out {OUT}/forecasts/baseline --force",
+            f"harmsim forecast world_baseline --from-fit {OUT}/world-fit --until 2020 "
+            f"--out {OUT}/forecasts/world_baseline --force",
+        ],
+    ),
+    "likelihood-frequencies": (
+        "docs/model.md, docs/calibration.md (the likelihood against simulated frequencies)",
+        ["python experiments/likelihood_frequencies.py"],
+    ),
+    "benchmarks": (
+        "docs/performance.md",
+        ["python benchmarks/bench_world.py", "python benchmarks/bench_calibrate.py"],
+    ),
+}
+
+
+def run(command: str) -> None:
+    """One command: ``harmsim ...`` in this process's CLI, ``python X ...`` as a script of the repository."""
+    argv = shlex.split(command)
+    if argv[0] == "harmsim":
+        from harmsim.cli import main
+
+        code = main(argv[1:])
+    else:
+        old = sys.argv
+        sys.argv = argv[1:]
+        try:
+            runpy.run_path(str(ROOT / argv[1]), run_name="__main__")
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        finally:
+            sys.argv = old
+    if code:
+        raise SystemExit(f"failed ({code}): {command}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--list", action="store_true", help="print the jobs and their commands; run nothing")
+    ap.add_argument("--only", nargs="+", choices=list(JOBS), metavar="JOB", help=f"jobs to run: {', '.join(JOBS)}")
+    args = ap.parse_args(argv)
+    jobs = args.only or list(JOBS)
+    for name in jobs:
+        where, commands = JOBS[name]
+        print(f"# {name}: {where}")
+        for c in commands:
+            print(f"  {c}")
+            if not args.list:
+                t = time.perf_counter()
+                run(c)
+                print(f"  ({time.perf_counter() - t:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
