@@ -24,6 +24,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: name -> (file under src/harmsim, the line as it is, the line broken, tests that must fail, why)
 MUTATIONS = {
+    "organization intercepts left out of the likelihood": (
+        "calibrate/likelihood.py",
+        "e = eta[..., None] + sd[b] * lin",
+        "e = eta[..., None] + 0.0 * sd[b] * lin",
+        [
+            "tests/test_world_model.py::test_simulated_frequency_matches_likelihood_with_organization_intercepts",
+            "tests/test_world_model.py::test_the_spread_of_organization_intercepts_is_recovered",
+        ],
+        "the organizations' intercepts dropped from the rows' log-odds where patterns are summed given each draw",
+    ),
+    "organizations' weights not the mean": (
+        "model/mechanisms/organizations.py",
+        "w = np.divide(w, count, out=np.zeros_like(w), where=count > 0)",
+        "w = w",
+        [
+            "tests/test_world_model.py::test_membership_weights_are_the_mean_or_the_sum_of_a_states_organizations",
+            "tests/test_world_model.py::test_organization_intercepts_move_every_member_together_in_the_engines",
+        ],
+        "a state in several organizations takes the sum of their intercepts under membership = 'mean'",
+    ),
     "bass without imitation": (
         "analysis/comparison.py",
         "return np.clip(self.p[idx] + self.q[idx] * share, 1e-9, 1 - 1e-9)",
