@@ -1012,6 +1012,11 @@ class _Rows:
     weights: np.ndarray
     intervals: int
 
+    def of(self, b: int) -> _Rows:
+        """The rows of parameter set ``b`` alone (a leading axis of 1)."""
+        pick = slice(b, b + 1)
+        return replace(self, eta=self.eta[pick], adopt=self.adopt[pick], stay=self.stay[pick], within=self.within[pick])
+
 
 def _shared_mechanism(block: Block):
     return next(m for m in block.template.mechanisms if m.uses_shared)
@@ -1228,13 +1233,9 @@ def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws
     log_q = const - 0.5 * (nu + d) * np.log1p((z**2).sum(axis=1) / nu)[None, :] - log_det[:, None]
     log_w = -0.5 * (V**2).sum(axis=2) - d / 2 * np.log(2 * np.pi) - log_q  # (B, J)
     for b in range(block.B):
-        one = _Rows(*(getattr(base, f)[b : b + 1] for f in ("eta", "adopt", "stay", "within")),
-                    base.cell, base.weights, base.intervals)  # fmt: skip
-        log_w[b] += _shared_terms(one, sd[b : b + 1], V[b], active)[0, 0]
+        log_w[b] += _shared_terms(base.of(b), sd[b : b + 1], V[b], active)[0, 0]
         if len(parts) > 1:
-            g = parts[1]
-            one = _Rows(*(getattr(g, f)[b : b + 1] for f in ("eta", "adopt", "stay", "within")),
-                        g.cell, g.weights, g.intervals)  # fmt: skip
+            one = parts[1].of(b)
             if logq_paths is None:  # every pattern, given each draw: their sum
                 log_w[b] += logsumexp(_shared_terms(one, sd[b : b + 1], V[b], active)[0], axis=0)
             else:  # path j drawn with draw j: one joint importance sample
@@ -1245,10 +1246,9 @@ def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws
 def _shared_paths(hist: History, mask: np.ndarray, groups, samples: int):
     """(cells, years (S, M), log q (S,) or None): every joint pattern of the groups' unknown years when there are at
     most :data:`SHARED_PATTERNS` (``log q`` None: summed over given each draw); otherwise paths of them drawn
-    independently per group: a
-    small group's from its exact conditional law (:func:`_backward_paths`), a large one's per cell
-    (:func:`_proposal_paths`), both under the proposal scenario with the organizations' intercepts at their
-    posterior mode (so the paths follow the organizations that are early or late)."""
+    independently per group: a small group's from its exact conditional law (:func:`_backward_paths`), a large
+    one's per cell (:func:`_proposal_paths`), both under the proposal scenario with the organizations' intercepts
+    at their posterior mode (so the paths follow the organizations that are early or late)."""
     cells = np.concatenate([g for g, _ in groups])
     choices = _year_choices(hist, cells)
     if np.prod([float(len(c)) for c in choices]) <= SHARED_PATTERNS:  # few: every pattern, given each draw
