@@ -368,14 +368,12 @@ def test_the_spread_of_organization_intercepts_is_recovered():
     raw = {"hazard": {"intercept": -3.0}, "mechanisms": {"organizations": {"sd": 1.0}}}
     truth = scenario_from_dict(raw, record=rec)
     free = ["hazard.intercept", "organizations.sd"]
-    estimates = []
     for seed in (1, 2, 3):
         sim = synthetic_panel(truth, rec, seed)
         fit = fit_mle(truth.with_record(sim), sim, free, start={"organizations.sd": 0.5})
         row = fit.estimates.set_index("parameter").loc["organizations.sd"]
         assert abs(row["estimate"] - 1.0) < 2.5 * row["se"], (seed, row.to_dict())
         assert row["lower"] > 0.2, row.to_dict()
-        estimates.append(row["estimate"])
     flat = scenario_from_dict({**raw, "mechanisms": {"organizations": {"sd": 0.0}}}, record=rec)
     sim = synthetic_panel(flat, rec, 4)
     fit = fit_mle(flat.with_record(sim), sim, free, start={"organizations.sd": 0.5})

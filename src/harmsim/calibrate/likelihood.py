@@ -1119,7 +1119,7 @@ def _shared_terms(rows: _Rows, sd: np.ndarray, V: np.ndarray, active: np.ndarray
     for b in range(B):
         eta, adopt, stay = rows.eta[b][:, idx], rows.adopt[b][:, idx], rows.stay[b][:, idx]
         if paired:  # (J, n')
-            e, adopt, stay, within = eta + sd[b] * lin.T, adopt, stay, rows.within[b][:, idx]
+            e, within = eta + sd[b] * lin.T, rows.within[b][:, idx]
         else:  # (P, n', J)
             e = eta[..., None] + sd[b] * lin
             adopt, stay, within = adopt[..., None], stay[..., None], rows.within[b][:, idx][..., None]
@@ -1150,7 +1150,6 @@ def _shared_mode(parts, sd: np.ndarray, active: np.ndarray, iterations: int = 10
         return v, np.zeros((B, 0, 0))
     eye = np.eye(n_org)
     parts = [_moving(r, active, MODE_PATHS) for r in parts]
-    H = -np.broadcast_to(eye, (B, n_org, n_org)).copy()
     for _ in range(iterations):
         grad = -v.copy()
         H = -np.broadcast_to(eye, (B, n_org, n_org)).copy()

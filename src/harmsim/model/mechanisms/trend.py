@@ -164,8 +164,7 @@ class Trend(Mechanism):
             period = self.p.linear * s + self.p.quadratic * s**2  # (T,)
         if self.p.beyond == "drift":
             period = period + self.p.drift * np.maximum(w.years - end, 0) / 10.0
-        start = self.transforms.window[0] if self.transforms is not None else w.start
-        opened = np.where(w.opens > -(10**5), w.opens, start)  # (K,)
+        opened = np.where(w.opens > -(10**5), w.opens, self._first_year())  # (K,)
         since = np.maximum(w.years[:, None] - opened[None, :], 0)  # (T, K)
         term = period[:, None] + self.p.duration * np.log1p(since)
         return term[:, None, :]
