@@ -24,6 +24,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: name -> (file under src/harmsim, the line as it is, the line broken, tests that must fail, why)
 MUTATIONS = {
+    "gradient-moves": (
+        "calibrate/likelihood.py",
+        'total += ma @ d_rows + np.einsum("am,amp->p", m @ plan["bitsT"].T, entry[4])',
+        "total += ma @ d_rows",
+        [
+            "tests/test_gradient.py::test_exact_sum_over_hidden_years_of_one_instrument_with_cells_riding_along",
+            "tests/test_gradient.py::test_world_panel",
+        ],
+        "the analytic gradient's backward pass leaves out the tangents of the hidden cells that adopt",
+    ),
+    "gradient-interval": (
+        "calibrate/likelihood.py",
+        "grad.total += _interval_factor(int_surv[0, 0].reshape(-1)[own]) @ own_acc",
+        "grad.total += own_acc.sum(axis=0)",
+        ["tests/test_gradient.py::test_dated_and_unread_interval_cells"],
+        "an interval-censored cell's term differentiated without the weight of its interval (1 / expm1(-I))",
+    ),
     "organization intercepts left out of the likelihood": (
         "calibrate/likelihood.py",
         "e = eta[..., None] + sd[b] * lin",

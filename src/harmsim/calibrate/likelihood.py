@@ -49,6 +49,11 @@ their posterior mode, with the unknown years drawn or summed given each draw
 (:func:`_shared_likelihood`; tests/test_world_model.py checks it against
 simulated frequencies). Endogenous agreement arrival is replaced by the
 recorded dates (use ABC for the free-running model).
+
+The gradient (:func:`loglik_gradient`) is accumulated inside the same passes:
+each at-risk row's d ll / d eta (weighted by the hidden years' posterior in the
+forward sum, by the importance weights of sampled paths) times the tangents of
+:mod:`harmsim.calibrate.gradient`.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import expit, gammaln, logsumexp, ndtri
 from scipy.stats import chi2, qmc
 
+from harmsim.calibrate.gradient import Tangents, supports
 from harmsim.data.observations import BEFORE, CENSORED, DATED, INTERVAL, UNOBSERVED, Observations, observations
 from harmsim.data.world import NEVER
 from harmsim.errors import CalibrationError, ConfigError
@@ -82,6 +88,7 @@ __all__ = [
     "likelihood_path",
     "loglik",
     "loglik_cells",
+    "loglik_gradient",
     "loglik_many",
     "loglik_sampled",
     "loglik_states",
@@ -228,7 +235,12 @@ def _years(block: Block, link, hist: History, state, observed: np.ndarray, cols=
 
 
 def _cells(
-    model, hist: History, link=LOGIT, latent: np.ndarray | None = None, mask: np.ndarray | None = None
+    model,
+    hist: History,
+    link=LOGIT,
+    latent: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    grad: _Gradient | None = None,
 ) -> tuple[np.ndarray, int]:
     """(B, L, N, K) log-likelihood contribution of every cell for each of B parameter sets (``model``: a
     scenario or a :class:`~harmsim.model.dynamics.Block`) and L latent settings, and the number of at-risk
@@ -236,6 +248,7 @@ def _cells(
 
     Other cells read an interval-censored adoption at its midpoint (``hist.state``): exact only where no
     cell depends on one (see :func:`loglik`). ``mask``: the cells whose possibility is checked (default all).
+    ``grad`` (one parameter set): add the gradient of the sum over its cells (``grad.where``) to ``grad.total``.
     """
     block = _block(model)
     checked = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
@@ -250,7 +263,10 @@ def _cells(
     kind, year, lo, hi, seen = hist.kind, hist.year, hist.lo, hist.hi, hist.seen
     observed = (kind != BEFORE) & (kind != UNOBSERVED)
     dated, cens_k, interval = kind == DATED, kind == CENSORED, kind == INTERVAL
-    for _, t, risk, log_h, log_s in _years(block, link, hist, S, observed):
+    if grad is not None:
+        own = np.flatnonzero((interval & grad.where).ravel())
+        own_acc = np.zeros((len(own), grad.tangents.P))
+    for ti, t, risk, log_h, log_s in _years(block, link, hist, S, observed):
         dated_open = dated & (year >= t)
         cens = cens_k & (seen >= t)
         before_int = interval & (t < lo)
@@ -259,9 +275,17 @@ def _cells(
         adopt_now = dated & (year == t)
         # one history: an observed adoption at a cell not at risk makes the record impossible here
         _check_possible(scenario, (adopt_now & ~risk).any(axis=(0, 1)) & checked, t)
-        _add_year(ll, risk, log_h, log_s, adopt_now, (dated_open & ~adopt_now) | cens | before_int)
+        stays = (dated_open & ~adopt_now) | cens | before_int
+        _add_year(ll, risk, log_h, log_s, adopt_now, stays)
         int_surv += np.where(risk & in_int, log_s, 0.0)
         int_risk |= (risk & in_int).any(axis=(0, 1))
+        if grad is not None:
+            r, h = risk[0], np.exp(log_h[0])
+            G = (np.where(adopt_now & r, 1.0 - h, 0.0) - np.where(stays & r, h, 0.0)) * grad.where
+            jac = grad.tangents.jacobian(ti, S, np.arange(K))
+            grad.total += grad.tangents.rows(jac, G)[0]
+            if len(own):
+                own_acc += (h * (r & in_int)).reshape(-1)[own][:, None] * grad.tangents.at(jac, own, 1)[0]
     if (interval & ~int_risk & checked).any():
         i, k = np.argwhere(interval & ~int_risk & checked)[0]
         raise CalibrationError(
@@ -270,7 +294,16 @@ def _cells(
         )
     with np.errstate(divide="ignore"):
         ll += np.where(interval, np.log(-np.expm1(np.minimum(int_surv, -1e-300))), 0.0)
+    if grad is not None and len(own):
+        grad.total += _interval_factor(int_surv[0, 0].reshape(-1)[own]) @ own_acc
     return ll, n_obs
+
+
+def _interval_factor(log_stay: np.ndarray) -> np.ndarray:
+    """d log(1 - exp(I)) / dI times -1, at I the log probability of staying through an interval: the weight
+    of each year's ``h d eta`` in the derivative of an interval-censored cell's term."""
+    with np.errstate(divide="ignore", over="ignore"):
+        return 1.0 / np.expm1(-np.minimum(log_stay, -1e-300))
 
 
 def _add_year(ll: np.ndarray, risk, log_h, log_s, adopts: np.ndarray, survives: np.ndarray) -> None:
@@ -418,31 +451,38 @@ def _dated_paths(hist: History, cells: np.ndarray, years: np.ndarray):
     return kind, yr, ay
 
 
-def _sampled_groups(block: Block, hist: History, mask: np.ndarray, groups, link, samples: int | None = None):
+def _sampled_groups(block: Block, hist: History, mask: np.ndarray, groups, link, samples: int | None = None, grad=None):
     """((B,) log-likelihood of the groups' instruments, diagnostics of the first set), by importance sampling.
 
     The terms of a group's instruments read only the group's unknown years (the groups are closed under
     what terms read), so each drawn path makes them fully dated: the estimate is the log of the mean over
-    paths of p(record, path) / q(path), unbiased for the likelihood, and smooth in the parameters.
+    paths of p(record, path) / q(path), unbiased for the likelihood, and smooth in the parameters. Its
+    gradient (``grad``) is the paths' gradients weighted by their normalized importance weights.
     """
     cells, years, logq = _proposal_paths(hist, mask, groups, samples or GROUP_SAMPLES)
     cols = np.flatnonzero(np.logical_or.reduce([c for _, c in groups]))
     kind, yr, ay = _dated_paths(hist, cells, years)
-    ll = _dated_terms(block, hist, kind, yr, replace(hist.state, adopt_year=ay), mask, cols, link)  # (B, S, N, kc)
+    state = replace(hist.state, adopt_year=ay)
+    tangents = None if grad is None else grad.tangents
+    out = _dated_terms(block, hist, kind, yr, state, mask, cols, link, tangents)  # (B, S, N, kc)
+    ll = out if grad is None else out[0]
     lw = ll.sum(axis=(2, 3)) - logq[None, :]  # (B, S)
+    if grad is not None:
+        w = np.exp(lw[0] - logsumexp(lw[0]))
+        grad.total += np.where(w[:, None] > 0, w[:, None] * out[1], 0.0).sum(axis=0)
     return logsumexp(lw, axis=1) - np.log(len(years)), _ess(lw[0])
 
 
-def _with_sampled(block: Block, hist: History, mask: np.ndarray, groups, link) -> np.ndarray:
+def _with_sampled(block: Block, hist: History, mask: np.ndarray, groups, link, grad=None) -> np.ndarray:
     """(B,) the likelihood with small groups summed exactly and large ones importance-sampled."""
     small, large = _split(groups)
     sampled_cols = np.logical_or.reduce([c for _, c in large])
-    total, _ = _sampled_groups(block, hist, mask, large, link)
+    total, _ = _sampled_groups(block, hist, mask, large, link, grad=grad)
     rest = mask & ~sampled_cols[None, :]
     if small:
-        return total + _exact(block, hist, rest, small, link)
+        return total + _exact(block, hist, rest, small, link, grad=grad)
     if rest.any():
-        ll, _ = _cells(block, hist, link, mask=rest)
+        ll, _ = _cells(block, hist, link, mask=rest, grad=None if grad is None else grad.on(rest))
         total = total + np.where(rest, ll[:, 0], 0.0).sum(axis=(1, 2))
     return total
 
@@ -542,10 +582,11 @@ def _groups(scenario, cells: np.ndarray, reads: np.ndarray) -> list[tuple[np.nda
     return groups
 
 
-def _exact(block: Block, hist: History, mask: np.ndarray, groups, link, steps=None) -> np.ndarray:
+def _exact(block: Block, hist: History, mask: np.ndarray, groups, link, steps=None, grad=None) -> np.ndarray:
     """(B,) sum of the groups' forward recursions plus the cells outside every group (exact by themselves).
 
-    ``steps``: a dict to which each group's recursion steps are added (see :func:`_forward`)."""
+    ``steps``: a dict to which each group's recursion steps are added (see :func:`_forward`); ``grad``: add
+    the gradient (one parameter set)."""
     touched = np.logical_or.reduce([cols for _, cols in groups])
     outside = mask & ~touched[None, :]
     # One parameter set: the outside cells ride along with the first group (one pass over the years); a block
@@ -556,11 +597,18 @@ def _exact(block: Block, hist: History, mask: np.ndarray, groups, link, steps=No
         if j == 0 and along:
             cols = cols | ~touched
         total += _forward(
-            block, hist, mask & cols[None, :], g, cols, link, steps.setdefault(j, []) if steps is not None else None
+            block,
+            hist,
+            mask & cols[None, :],
+            g,
+            cols,
+            link,
+            steps.setdefault(j, []) if steps is not None else None,
+            grad,
         )
     if outside.any() and not along:  # propensities, if any, held at 0 as in the recursion
         z = _nodes(block, [0.0]) if block.needs_latent else None
-        ll, _ = _cells(block, hist, link, z, mask=outside)
+        ll, _ = _cells(block, hist, link, z, mask=outside, grad=None if grad is None else grad.on(outside))
         total += np.where(outside, ll[:, 0], 0.0).sum(axis=(1, 2))
     return total
 
@@ -635,7 +683,14 @@ def _lse(x: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def _forward(
-    block: Block, hist: History, mask: np.ndarray, hidden: np.ndarray, cols: np.ndarray, link=LOGIT, steps=None
+    block: Block,
+    hist: History,
+    mask: np.ndarray,
+    hidden: np.ndarray,
+    cols: np.ndarray,
+    link=LOGIT,
+    steps=None,
+    grad=None,
 ) -> np.ndarray:
     """(B,) exact log-likelihood of the cells in ``mask`` when the interval-censored cells ``hidden`` matter to
     others, for each parameter set of ``block``; ``mask`` holds cells of the group's instruments ``cols`` only.
@@ -652,6 +707,11 @@ def _forward(
     to which each year's (year, sets before, log weights to the sets after) is
     appended, for drawing patterns backwards (a block of one). States'
     propensities, if any, are held at 0.
+
+    ``grad`` (a block of one): add the gradient, the expectation of the
+    complete histories' gradients under the patterns' posterior given the
+    record, which a backward pass over the recorded steps gives
+    (:func:`_backward_gradient`).
     """
     scenario = block.scenarios[0]
     plan = _plan(scenario, hist, mask, hidden, cols)
@@ -667,12 +727,23 @@ def _forward(
     def sets_before(ti):  # the history of every set of hidden adoptions before the year
         return replace(hist.state, adopt_year=years[ti]["ay"], latent=z)
 
+    if grad is not None:
+        tan, record = grad.tangents, []  # per year: what the backward pass needs
+        own_acc = np.zeros((NK, tan.P))
     for ti, t, risk, log_h, log_s in _years(block, link, hist, sets_before, plan["observed"], plan["cols"]):
         y = years[ti]
         before, A = y["before"], y["A"]
         R = risk.shape[1]
         risk, log_h, log_s = risk.reshape(B, R, NK), log_h.reshape(B, R, NK), log_s.reshape(B, R, NK)
         now, stay, ivl = y["now_flat"], y["stay_flat"], y["interval_flat"]
+        if grad is not None:
+            jac = tan.jacobian(ti, sets_before(ti), plan["cols"])
+            h = np.exp(log_h[0])  # (R, NK)
+            G = np.zeros((R, NK))  # d (the year's terms every transition from a row shares) / d eta
+            G[:, now] = 1.0 - h[:, now]
+            G[:, stay] = -h[:, stay] * risk[0][:, stay]
+            if len(ivl):
+                own_acc[ivl] += (h[0, ivl] * risk[0, 0, ivl])[:, None] * tan.at(jac, ivl, 1)[0]
         at_risk = risk[:, :, now]
         fixed = log_h[:, :, now].sum(-1) + (log_s[:, :, stay] * risk[:, :, stay]).sum(-1)  # (B, R)
         if not at_risk.all():  # a dated adoption some sets rule out (before its treaty): those sets have probability
@@ -693,6 +764,9 @@ def _forward(
                 step = np.full((1, plan["P"]), -np.inf)
                 step[0, before] = alpha[0, before]
                 steps.append((t, before, step))
+            if grad is not None:
+                G[:, hid] -= np.where(r[0], h[:, hid], 0.0)
+                record.append(("quiet", before, tan.rows(jac, G)))
             continue
         if plan["pairs"]:
             C, ia, ib = y["C"], y["ia"], y["ib"]
@@ -700,6 +774,9 @@ def _forward(
             val = fixed + np.where(C, lh, np.where(r & (t <= hi), ls, 0.0)).sum(-1)
             step = np.full((B, len(before), plan["P"]), -np.inf)
             step[:, ia, ib] = np.where(good, alpha[:, before[ia]] + val, -np.inf)
+            if grad is not None:  # each (before, after) pair is its own row
+                G[:, hid] = np.where(C, 1.0 - h[:, hid], np.where(r[0] & (t <= hi), -h[:, hid], 0.0))
+                record.append(("pairs", before, step[0], tan.rows(jac, G), ia, ib))
         else:
             cand = r & y["window"]
             fixed += np.where(r & (t < lo) | cand, ls, 0.0).sum(-1)
@@ -707,12 +784,54 @@ def _forward(
             move = np.where(cand, lh - ls, 0.0) @ plan["bitsT"]
             ok = y["ok"] & ((y["free"] & ~(cand @ plan["weight"])[..., None]) == 0)
             step = np.where(ok, (alpha[:, before] + fixed)[..., None] + move, -np.inf)
+            if grad is not None:  # a cell that adopts adds d(log h - log(1 - h)) / d eta = 1 times its tangent
+                G[:, hid] -= np.where(r[0] & (t < lo) | cand[0], h[:, hid], 0.0)
+                moves = tan.at(jac, hid, R) * cand[0][..., None]
+                record.append(("sets", before, step[0], tan.rows(jac, G), moves))
         if steps is not None:
             steps.append((t, before, step[0]))
         alpha = _lse(step, axis=1)
+        if grad is not None:
+            record[-1] += (alpha[0].copy(),)  # quiet years add to alpha in place
     with np.errstate(divide="ignore"):
         own = np.log(-np.expm1(np.minimum(int_surv, -1e-300)))[:, plan["intervals"].ravel()].sum(-1)
+    if grad is not None:
+        grad.total += _backward_gradient(record, alpha[0], plan)
+        inside = plan["intervals"].ravel()
+        grad.total += _interval_factor(int_surv[0, inside]) @ own_acc[inside]
     return _lse(alpha, axis=1) + own
+
+
+def _backward_gradient(record: list, final: np.ndarray, plan: dict) -> np.ndarray:
+    """(P,) the gradient of :func:`_forward`'s log-likelihood: each year's terms' gradients weighted by the
+    posterior of the (before, after) sets of hidden adoptions given the whole record.
+
+    The posterior of the last set is proportional to exp(alpha); going back, a transition's posterior is the
+    later set's times exp(step - alpha after), the earlier set's the sum of its transitions'.
+    """
+    post = np.exp(final - _lse(final, axis=0))
+    total = 0.0
+    for entry in reversed(record):
+        kind, before = entry[0], entry[1]
+        if kind == "quiet":
+            total += post[before] @ entry[2]
+            continue
+        step, d_rows, after = entry[2], entry[3], entry[-1]
+        with np.errstate(invalid="ignore"):
+            cond = np.exp(step - after)  # p(before | after), (A, P) or per pair
+        if kind == "pairs":
+            ia, ib = entry[4], entry[5]
+            m = np.nan_to_num(cond[ia, ib]) * post[ib]
+            total += m @ d_rows
+            post = np.zeros_like(post)
+            np.add.at(post, before[ia], m)
+        else:
+            m = np.where(post > 0, np.nan_to_num(cond) * post, 0.0)  # (A, P)
+            ma = m.sum(axis=1)
+            total += ma @ d_rows + np.einsum("am,amp->p", m @ plan["bitsT"].T, entry[4])
+            post = np.zeros_like(post)
+            post[before] = ma
+    return total
 
 
 def loglik_cells(scenario, hist: History, link=LOGIT) -> tuple[np.ndarray, int]:
@@ -832,12 +951,16 @@ def _ess(lw: np.ndarray) -> dict:
     return {"samples": len(lw), "effective samples": round(ess, 1), "log-likelihood Monte Carlo s.e.": round(se, 4)}
 
 
-def _dated_terms(block: Block, hist: History, kind, year, state, mask, cols=slice(None), link=LOGIT) -> np.ndarray:
+def _dated_terms(
+    block: Block, hist: History, kind, year, state, mask, cols=slice(None), link=LOGIT, tangents=None
+) -> np.ndarray:
     """(B, R, N, kc) log-likelihood of histories dated at ``year`` (R, N, K), one per row of ``state``, for the
     instruments ``cols`` (all by default); a path with an adoption where its cell is not at risk has
     probability 0.
 
     Interval-censored cells left in ``kind`` (no other cell reads them) contribute their own interval term.
+    With ``tangents`` (:class:`~harmsim.calibrate.gradient.Tangents`, one parameter set, ``cols`` an index
+    array): also (R, P), the gradient of each history's log-likelihood over its cells in ``mask``.
     """
     observed = (kind != BEFORE) & (kind != UNOBSERVED)
     kind, year, mask = kind[:, cols], year[..., cols], mask[:, cols]
@@ -847,17 +970,35 @@ def _dated_terms(block: Block, hist: History, kind, year, state, mask, cols=slic
     interval = (kind == INTERVAL) & mask
     ll = np.zeros((block.B, len(year), *kind.shape))
     int_surv = np.zeros_like(ll)
-    for _, t, risk, log_h, log_s in _years(block, link, hist, state, observed, cols):
+    if tangents is not None:
+        R = len(year)
+        rows = np.zeros((R, tangents.P))
+        own = np.flatnonzero(interval.ravel())
+        own_acc = np.zeros((R, len(own), tangents.P))
+    for ti, t, risk, log_h, log_s in _years(block, link, hist, state, observed, cols):
         now = dated & (year == t)
         stay = (dated & (year > t)) | (cens & (seen >= t))[None] | (interval & (t < lo))[None]
         _add_year(ll, risk, log_h, log_s, now, stay)
         if interval.any():
             int_surv += np.where(risk & (interval & (t >= lo) & (t <= hi)), log_s, 0.0)
         ll = np.where(now & ~risk, -np.inf, ll)  # a path with an impossible adoption: probability 0
+        if tangents is not None:
+            r, h = risk[0], np.exp(log_h[0])
+            G = np.where(now & r, 1.0 - h, 0.0) - np.where(stay & r, h, 0.0)
+            jac = tangents.jacobian(ti, state, cols)
+            rows += tangents.rows(jac, G)
+            if len(own):
+                w = (h * (r & (interval & (t >= lo) & (t <= hi)))).reshape(R, -1)[:, own]
+                own_acc += w[..., None] * tangents.at(jac, own, R)
     if interval.any():
         with np.errstate(divide="ignore"):
             ll += np.where(interval, np.log(-np.expm1(np.minimum(int_surv, -1e-300))), 0.0)
-    return ll
+    if tangents is None:
+        return ll
+    if len(own):
+        factor = _interval_factor(int_surv[0].reshape(R, -1)[:, own])
+        rows += np.einsum("rn,rnp->rp", factor, own_acc)
+    return ll, rows
 
 
 def loglik_states(scenario, hist: History, mask: np.ndarray | None = None, nodes: int = QUADRATURE_NODES) -> np.ndarray:
@@ -948,6 +1089,50 @@ def loglik_many(
     """
     block = _block(scenarios) if isinstance(scenarios, Block) else Block(scenarios)
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+    return _loglik(block, hist, m, nodes, link, samples, midpoint)
+
+
+def loglik_gradient(scenario, hist: History, free, bounds, mask: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """(:func:`loglik`, its gradient in the parameters ``free``), the gradient analytic: one pass of the
+    likelihood and the mechanisms' tangents (:mod:`harmsim.calibrate.gradient`), however many parameters.
+
+    ``bounds``: each parameter's allowed range. Exact where the log-likelihood is (equal to its derivative
+    to rounding, tested against differences on every path); where the unknown years are importance-sampled,
+    the exact derivative of the sampled estimate. State propensities and organization intercepts have no
+    analytic gradient (:func:`~harmsim.calibrate.gradient.supports`): refused.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> ll, g = loglik_gradient(sc, history(sc, sc.record), ["hazard.intercept"], [(-20.0, 10.0)])
+    >>> g.shape
+    (1,)
+    """
+    if not supports(scenario):
+        raise CalibrationError(
+            f"scenario '{scenario.name}': its likelihood integrates state propensities or organization intercepts "
+            "and has no analytic gradient"
+        )
+    m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+    grad = _Gradient(Tangents(scenario, free, bounds), np.zeros(len(free)), m)
+    ll = _loglik(_block(scenario), hist, m, QUADRATURE_NODES, LOGIT, PATTERN_SAMPLES, False, grad)
+    return float(ll[0]), grad.total
+
+
+@dataclass
+class _Gradient:
+    """A gradient being accumulated (one parameter set): the tangents, the cells whose terms count, the sum
+    (added to in place, shared by every view :meth:`on` gives)."""
+
+    tangents: Tangents
+    total: np.ndarray
+    where: np.ndarray
+
+    def on(self, where: np.ndarray) -> _Gradient:
+        return replace(self, where=where)
+
+
+def _loglik(block: Block, hist: History, m, nodes, link, samples, midpoint, grad=None) -> np.ndarray:
+    """:func:`loglik_many` of a block on the cells ``m``: the choice of path; ``grad`` adds the gradient."""
     groups = _hidden(block.scenarios[0], hist, m, link)
     if block.needs_shared:
         if link is not LOGIT:
@@ -958,10 +1143,10 @@ def loglik_many(
     if block.needs_latent:
         return _states(block, hist, m, nodes).sum(axis=1)
     if groups and _split(groups)[1]:
-        return _with_sampled(block, hist, m, groups, link)
+        return _with_sampled(block, hist, m, groups, link, grad)
     if groups:
-        return _exact(block, hist, m, groups, link)
-    ll, _ = _cells(block, hist, link)
+        return _exact(block, hist, m, groups, link, grad=grad)
+    ll, _ = _cells(block, hist, link, grad=grad)
     return np.where(m, ll[:, 0], 0.0).sum(axis=(1, 2))
 
 

@@ -2,9 +2,13 @@
 
 Free parameters are real-valued scenario parameters (by default every real
 coefficient of the scenario's mechanisms and the hazard intercept and
-offsets; see :func:`default_free`). Estimates come with standard errors from
-the observed information (a central-difference Hessian of the
-log-likelihood), Wald 95% intervals, and an identifiability status:
+offsets; see :func:`default_free`). The optimizer climbs with the
+likelihood's analytic gradient (:func:`~harmsim.calibrate.likelihood.loglik_gradient`;
+forward differences where the likelihood integrates state propensities or
+organization intercepts). Estimates come with standard errors from the
+observed information (central differences of that gradient, or a
+central-difference Hessian of the log-likelihood), Wald 95% intervals, and
+an identifiability status:
 
 * ``bounded``: finite SE and the Wald 95% interval inside the allowed range
   (curvature at the optimum; identification itself is checked only by
@@ -32,6 +36,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from harmsim.calibrate.fit import Fit
+from harmsim.calibrate.gradient import supports
 from harmsim.calibrate.likelihood import (
     BEFORE,
     INTERVAL,
@@ -43,12 +48,13 @@ from harmsim.calibrate.likelihood import (
     history,
     likelihood_path,
     loglik,
+    loglik_gradient,
     loglik_many,
     set_proposal,
 )
 from harmsim.calibrate.pooling import kinds, log_prior
 from harmsim.errors import CalibrationError
-from harmsim.model.mechanisms import REGISTRY
+from harmsim.model.mechanisms import REGISTRY, Mechanism
 from harmsim.model.space import bounds_of, split_name
 from harmsim.rng import stream
 
@@ -193,7 +199,16 @@ def fit_mle(
         evals[0] += len(X)
         return nll_many(X)
 
+    # Under the logit link without integrated propensities the gradient is analytic: one pass of the likelihood
+    # whatever the number of parameters (harmsim.calibrate.gradient); else forward differences in one block.
+    analytic = supports(scenario)
+    gradients = [0]
+
     def f_and_grad(x):
+        if analytic and not warm[0]:
+            evals[0] += 1
+            gradients[0] += 1
+            return _nll_and_gradient(scenario, hist, cells, free, bounds, x)
         # forward differences (scipy's relative step), the point and its neighbours in one block
         steps = _GRAD_STEP * np.maximum(1.0, np.abs(x))
         up = x + steps <= np.array([hi for _, hi in bounds])
@@ -284,7 +299,13 @@ def fit_mle(
     ll = -float(res.fun) - prior  # the record's log-likelihood, without the pooling term and penalties
     if uncertainty:
         bar.set_description(f"MLE {scenario.name}: standard errors")
-        H = _hessian(f_many, x, bounds, hessian_step)
+        if analytic:
+            H = _hessian_of_gradient(
+                lambda z: _nll_and_gradient(scenario, hist, cells, free, bounds, z)[1], x, bounds, hessian_step
+            )
+            gradients[0] += 2 * len(x)
+        else:
+            H = _hessian(f_many, x, bounds, hessian_step)
         cov, status, se = _uncertainty(H, x, bounds)
     else:
         H = np.full((len(x), len(x)), np.nan)
@@ -312,14 +333,20 @@ def fit_mle(
         "targets": "the exact discrete-time event-history likelihood of every adoption history (all weights 1)"
         + (", plus the pooling of offsets by kind" if kinds(scenario) else "")
         + (", plus the trend spline's smoothness penalty" if _spline(scenario) else ""),
-        "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges); "
-        "standard errors from a central-difference Hessian of the log-likelihood",
+        "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges), "
+        + (
+            "the gradient analytic; standard errors from central differences of the gradient (the observed information)"
+            if analytic
+            else "the gradient by forward differences; standard errors from a central-difference Hessian of the "
+            "log-likelihood"
+        ),
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},
         "diagnostics": {
             "converged": bool(res.success or on_plateau),
             "message": message,
             "iterations": int(res.nit),
             "likelihood evaluations": evals[0],
+            "analytic gradients": gradients[0],
             "Hessian eigenvalues": np.round(np.linalg.eigvalsh(H), 4).tolist() if np.isfinite(H).all() else "n/a",
             "flat directions": _flat_directions(H, free),
             "starts": starts,
@@ -429,12 +456,59 @@ def _interval_note(scenario, hist, ll: float) -> list[str]:
     return ["none for interval-censored adoptions: where other cells depend on one, its year is summed over"]
 
 
+def _nll_and_gradient(scenario, hist, cells, free, bounds, x) -> tuple[float, np.ndarray]:
+    """The negative log posterior at ``x`` and its gradient: the likelihood's analytic
+    (:func:`~harmsim.calibrate.likelihood.loglik_gradient`), the penalty's by central differences (it reads the
+    parameters alone, no likelihood: microseconds)."""
+    sc = scenario.with_checked_values(_values(free, x))
+    ll, g = loglik_gradient(sc, hist, free, bounds, cells)
+    pen = penalty(sc)
+    if _penalized(scenario):
+        for j in range(len(x)):
+            h = _GRAD_STEP * max(1.0, abs(x[j]))
+            up, down = x.copy(), x.copy()
+            up[j] += h
+            down[j] -= h
+            g[j] += (
+                penalty(scenario.with_checked_values(_values(free, up)))
+                - penalty(scenario.with_checked_values(_values(free, down)))
+            ) / (2 * h)
+    return -(ll + pen), -g
+
+
+def _penalized(scenario) -> bool:
+    """Whether the fit adds a penalty to this scenario's likelihood (:func:`penalty`)."""
+    return bool(kinds(scenario)) or any(
+        REGISTRY[m].log_prior.__func__ is not Mechanism.log_prior.__func__ for m, _ in scenario.mechanisms
+    )
+
+
+def _hessian_of_gradient(grad, x, bounds, h):
+    """Hessian of the negative log-likelihood by central differences of its analytic gradient (2P gradients,
+    steps kept inside bounds), symmetrized."""
+    p = len(x)
+    steps, xc = _hessian_steps(x, bounds, h)
+    H = np.empty((p, p))
+    for j in range(p):
+        up, down = xc.copy(), xc.copy()
+        up[j] += steps[j]
+        down[j] -= steps[j]
+        H[:, j] = (grad(up) - grad(down)) / (2 * steps[j])
+    return (H + H.T) / 2
+
+
+def _hessian_steps(x, bounds, h) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, centre) of a central-difference Hessian: relative steps of ``h``, at most a quarter of a
+    parameter's range, the centre moved inside the bounds by one step."""
+    steps = np.array([min(h * max(1.0, abs(v)), (hi - lo) / 4) for v, (lo, hi) in zip(x, bounds)])
+    return steps, np.array([np.clip(v, lo + s, hi - s) for v, (lo, hi), s in zip(x, bounds, steps)])
+
+
 def _hessian(f_many, x, bounds, h):
     """Central-difference Hessian of the negative log-likelihood (the observed information), steps kept inside
     bounds; every point in one block of evaluations."""
     p = len(x)
-    steps = np.array([min(h * max(1.0, abs(v)), (hi - lo) / 4) for v, (lo, hi) in zip(x, bounds)])
-    xc = np.array([np.clip(v, lo + s, hi - s) for v, (lo, hi), s in zip(x, bounds, steps)])
+    steps, xc = _hessian_steps(x, bounds, h)
     E = np.diag(steps)
     pairs = [(i, j) for i in range(p) for j in range(i)]
     points = [xc]
