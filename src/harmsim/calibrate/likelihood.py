@@ -281,7 +281,7 @@ def _cells(
         int_risk |= (risk & in_int).any(axis=(0, 1))
         if grad is not None:
             r, h = risk[0], np.exp(log_h[0])
-            G = (np.where(adopt_now & r, 1.0 - h, 0.0) - np.where(stays & r, h, 0.0)) * grad.where
+            G = _year_slopes(r, h, adopt_now, stays) * grad.where
             jac = grad.tangents.jacobian(ti, S, np.arange(K))
             grad.total += grad.tangents.rows(jac, G)[0]
             if len(own):
@@ -311,6 +311,12 @@ def _add_year(ll: np.ndarray, risk, log_h, log_s, adopts: np.ndarray, survives: 
     not to have adopted that year (the one rule of the dated and censored terms)."""
     ll += np.where(adopts & risk, log_h, 0.0)
     ll += np.where(risk & survives, log_s, 0.0)
+
+
+def _year_slopes(risk, h, adopts: np.ndarray, survives: np.ndarray) -> np.ndarray:
+    """d (a year's terms of :func:`_add_year`) / d eta, one parameter set: 1 - h where a cell at risk adopts,
+    -h where it is known not to (the logit's d log h / d eta and d log(1 - h) / d eta)."""
+    return np.where(adopts & risk, 1.0 - h, 0.0) - np.where(survives & risk, h, 0.0)
 
 
 def _check_possible(scenario, impossible: np.ndarray, t) -> None:
@@ -953,7 +959,7 @@ def _ess(lw: np.ndarray) -> dict:
 
 def _dated_terms(
     block: Block, hist: History, kind, year, state, mask, cols=slice(None), link=LOGIT, tangents=None
-) -> np.ndarray:
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """(B, R, N, kc) log-likelihood of histories dated at ``year`` (R, N, K), one per row of ``state``, for the
     instruments ``cols`` (all by default); a path with an adoption where its cell is not at risk has
     probability 0.
@@ -984,7 +990,7 @@ def _dated_terms(
         ll = np.where(now & ~risk, -np.inf, ll)  # a path with an impossible adoption: probability 0
         if tangents is not None:
             r, h = risk[0], np.exp(log_h[0])
-            G = np.where(now & r, 1.0 - h, 0.0) - np.where(stay & r, h, 0.0)
+            G = _year_slopes(r, h, now, stay)
             jac = tangents.jacobian(ti, state, cols)
             rows += tangents.rows(jac, G)
             if len(own):
