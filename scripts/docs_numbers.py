@@ -59,6 +59,13 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         "docs/regions.md (the test of bindingness)",
         [f"harmsim bindingness world_baseline --from-fit {OUT}/world-fit --workers 2 --out {OUT}/bindingness --force"],
     ),
+    "bindingness-organizations": (
+        "docs/regions.md (the test of bindingness with organization intercepts)",
+        [
+            f"harmsim bindingness world_organizations --from-fit {OUT}/world-organizations --panels 10 --workers 2 "
+            f"--out {OUT}/bindingness-organizations --force"
+        ],
+    ),
     "world-backtests": (
         "docs/regions.md (backtests of the panel), experiments/asean_from_the_panel.py",
         [

@@ -41,6 +41,34 @@ MUTATIONS = {
         ["tests/test_gradient.py::test_dated_and_unread_interval_cells"],
         "an interval-censored cell's term differentiated without the weight of its interval (1 / expm1(-I))",
     ),
+    "gradient-shared-spread": (
+        "calibrate/likelihood.py",
+        "        total[tan.shared] += spread",
+        "        total[tan.shared] += 0.0",
+        [
+            "tests/test_gradient.py::test_organization_intercepts_dated_and_unread_intervals",
+            "tests/test_gradient.py::test_world_organizations",
+        ],
+        "the organization intercepts' spread differentiated without its tangent (each row's weights @ v)",
+    ),
+    "gradient-shared-weights": (
+        "calibrate/likelihood.py",
+        "    w = np.exp(s.log_w[0] - logsumexp(s.log_w[0]))  # (J,)",
+        "    w = np.full(s.log_w.shape[1], 1.0 / s.log_w.shape[1])  # (J,)",
+        [
+            "tests/test_gradient.py::test_organization_intercepts_dated_and_unread_intervals",
+            "tests/test_gradient.py::test_organization_intercepts_with_paths_drawn_with_the_draws",
+        ],
+        "the draws of the organization intercepts averaged without their importance weights (Fisher's identity "
+        "needs the posterior's)",
+    ),
+    "gradient-shared-interval": (
+        "calibrate/likelihood.py",
+        "            g = g + np.where(within & ok, h * per_row, 0.0)",
+        "            g = g + np.where(within & ok, h, 0.0)",
+        ["tests/test_gradient.py::test_organization_intercepts_dated_and_unread_intervals"],
+        "an interval's rows under organization intercepts differentiated without the weight S / (1 - S)",
+    ),
     "organization intercepts left out of the likelihood": (
         "calibrate/likelihood.py",
         "e = eta[..., None] + sd[b] * lin",

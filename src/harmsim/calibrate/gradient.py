@@ -25,9 +25,12 @@ terms, so no mechanism's math is written a second time:
   difference of that mechanism's terms alone (one-sided at a bound).
 
 The gates' allowed sets and the eligibility do not depend on real parameters,
-so the risk sets are constants of the gradient. State propensities and the
-organizations' intercepts are integrated by other paths; a scenario with them
-uses finite differences (:func:`supports`).
+so the risk sets are constants of the gradient. The organizations' random
+intercepts (``sd * weights @ v``) move the log-odds by ``weights @ v`` per unit
+of their spread, a tangent that depends on the draw of ``v``: the likelihood
+that integrates them adds it (:class:`Tangents` only records which parameter is
+the spread). State propensities are integrated by quadrature over hidden
+patterns; a scenario with them uses finite differences (:func:`supports`).
 """
 
 from __future__ import annotations
@@ -43,15 +46,15 @@ NONLINEAR_STEP = 1e-5
 
 
 def supports(scenario) -> bool:
-    """Whether the likelihood of ``scenario`` has an analytic gradient (:class:`Tangents`): the logit link,
-    without state propensities or organization intercepts (their integrals are differentiated by differences).
+    """Whether the likelihood of ``scenario`` has an analytic gradient (:class:`Tangents`): without state
+    propensities (their integral is differentiated by differences). Organization intercepts have one, for a
+    proposal held fixed (:func:`~harmsim.calibrate.likelihood.set_shared_proposal`).
 
     >>> import harmsim
-    >>> supports(harmsim.load_scenario("baseline")), supports(harmsim.load_scenario("world_organizations"))
+    >>> supports(harmsim.load_scenario("baseline")), supports(harmsim.load_scenario("heterogeneity"))
     (True, False)
     """
-    dyn = scenario.dynamics
-    return not (dyn.needs_latent or dyn.needs_shared)
+    return not scenario.dynamics.needs_latent
 
 
 class Tangents:
@@ -78,6 +81,9 @@ class Tangents:
         self.static = np.zeros((P, T, N, K))
         self.dynamic: list[tuple[int, list]] = []  # (p, [(coefficient, bound mechanism)])
         self.gates: list[tuple[int, list]] = []
+        #: the index of the organization intercepts' spread among ``free`` (None: not free); its tangent
+        #: ``weights @ v`` is the integrating likelihood's, per draw of the intercepts ``v``
+        self.shared: int | None = None
         group_of = {ps.group: j for j, (_, ps) in enumerate(scenario.mechanisms)}
         for p, name in enumerate(free):
             group, key, instrument = split_name(name)
@@ -86,6 +92,9 @@ class Tangents:
                 continue
             j = group_of[group]
             m, ps = dyn.mechanisms[j], scenario.mechanisms[j][1]
+            if m.uses_shared:
+                self.shared = p
+                continue
             units = self._units(m, ps, key, bounds[p], scenario.transforms)
             for coef, u in units:
                 s = u.static()

@@ -1104,8 +1104,11 @@ def loglik_gradient(scenario, hist: History, free, bounds, mask: np.ndarray | No
 
     ``bounds``: each parameter's allowed range. Exact where the log-likelihood is (equal to its derivative
     to rounding, tested against differences on every path); where the unknown years are importance-sampled,
-    the exact derivative of the sampled estimate. State propensities and organization intercepts have no
-    analytic gradient (:func:`~harmsim.calibrate.gradient.supports`): refused.
+    the exact derivative of the sampled estimate. With organization intercepts, the derivative of their
+    importance-sampled estimate with its proposal held where :func:`set_shared_proposal` puts it (re-centred
+    at every evaluation otherwise, the proposal's own movement is not differentiated: the value is a
+    consistent estimate of the likelihood's gradient, not the estimate's exact derivative). State propensities
+    have no analytic gradient (:func:`~harmsim.calibrate.gradient.supports`): refused.
 
     >>> import harmsim
     >>> sc = harmsim.load_scenario("baseline")
@@ -1115,8 +1118,7 @@ def loglik_gradient(scenario, hist: History, free, bounds, mask: np.ndarray | No
     """
     if not supports(scenario):
         raise CalibrationError(
-            f"scenario '{scenario.name}': its likelihood integrates state propensities or organization intercepts "
-            "and has no analytic gradient"
+            f"scenario '{scenario.name}': its likelihood integrates state propensities and has no analytic gradient"
         )
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
     grad = _Gradient(Tangents(scenario, free, bounds), np.zeros(len(free)), m)
@@ -1143,7 +1145,7 @@ def _loglik(block: Block, hist: History, m, nodes, link, samples, midpoint, grad
     if block.needs_shared:
         if link is not LOGIT:
             raise CalibrationError("organization intercepts: the likelihood supports the logit link only")
-        return _shared_likelihood(block, hist, m, groups)[0]
+        return _shared_likelihood(block, hist, m, groups, grad=grad)[0]
     if block.needs_latent and groups and not midpoint:
         return _latent_likelihood(block, hist, m, groups, nodes, samples)[0]
     if block.needs_latent:
@@ -1192,7 +1194,9 @@ class _Rows:
     ``eta`` (B, P, n): log-odds without the intercepts, per parameter set and path; ``adopt``, ``stay``,
     ``within`` (B, P, n) bool: the row's term is log h, log(1 - h), or part of an interval's survival;
     ``cell`` (n,): the row's interval cell (an index into the intervals, -1 outside); ``weights`` (n, O): the
-    row's state's membership weights that year; ``intervals``: how many interval cells.
+    row's state's membership weights that year; ``intervals``: how many interval cells; ``ti``, ``flat`` (n,):
+    the row's year index and its cell among the rows' states and instruments (``state * kc + column``), where
+    the gradient finds its tangents.
     """
 
     eta: np.ndarray
@@ -1202,6 +1206,8 @@ class _Rows:
     cell: np.ndarray
     weights: np.ndarray
     intervals: int
+    ti: np.ndarray
+    flat: np.ndarray
 
     def of(self, b: int) -> _Rows:
         """The rows of parameter set ``b`` alone (a leading axis of 1)."""
@@ -1235,7 +1241,8 @@ def _shared_rows(block: Block, hist: History, state, kind, year, mask, cols=slic
     interval = (kind_c == INTERVAL) & mask_c
     cell_id = np.full(interval.shape, -1)
     cell_id[interval] = np.arange(int(interval.sum()))
-    etas, adopts, stays, withins, cells, ws = [], [], [], [], [], []
+    etas, adopts, stays, withins, cells, ws, tis, flats = [], [], [], [], [], [], [], []
+    kc = kind_c.shape[1]
     for ti, t, risk, log_h, log_s in _years(block, LOGIT, hist, state, observed, cols):
         now = dated & (year_c == t)
         stay = (dated & (year_c > t)) | (cens & (seen >= t)) | (interval & (t < lo))
@@ -1260,10 +1267,12 @@ def _shared_rows(block: Block, hist: History, state, kind, year, mask, cols=slic
         withins.append(np.broadcast_to(within[i, k], r.shape) & r)
         cells.append(cell_id[i, k])
         ws.append(weights[ti, i])
+        tis.append(np.full(len(i), ti))
+        flats.append(i * kc + k)
     if not etas:
         z = np.zeros((block.B, len(year) if year.ndim == 3 else 1, 0))
-        none = z.astype(bool)
-        return _Rows(z, none, none, none, np.zeros(0, dtype=np.int64), np.zeros((0, weights.shape[2])), 0)
+        none, empty = z.astype(bool), np.zeros(0, dtype=np.int64)
+        return _Rows(z, none, none, none, empty, np.zeros((0, weights.shape[2])), 0, empty, empty)
     return _Rows(
         np.concatenate(etas, axis=-1),
         np.concatenate(adopts, axis=-1),
@@ -1272,6 +1281,8 @@ def _shared_rows(block: Block, hist: History, state, kind, year, mask, cols=slic
         np.concatenate(cells),
         np.concatenate(ws),
         int(interval.sum()),
+        np.concatenate(tis),
+        np.concatenate(flats),
     )
 
 
@@ -1379,7 +1390,15 @@ def _moving(rows: _Rows, active: np.ndarray, paths: int) -> _Rows:
     keep = (rows.weights[:, active] != 0).any(axis=1) & (rows.cell < 0)
     pick = (slice(None), slice(0, paths), keep)
     return _Rows(
-        rows.eta[pick], rows.adopt[pick], rows.stay[pick], rows.within[pick], rows.cell[keep], rows.weights[keep], 0
+        rows.eta[pick],
+        rows.adopt[pick],
+        rows.stay[pick],
+        rows.within[pick],
+        rows.cell[keep],
+        rows.weights[keep],
+        0,
+        rows.ti[keep],
+        rows.flat[keep],
     )
 
 
@@ -1395,14 +1414,53 @@ def _shared_base_draws(J: int, n_org: int) -> tuple[np.ndarray, np.ndarray]:
     return eps, scale
 
 
-def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws: int):
-    """(log w (B, J), draws V (B, J, O'), active (O,)): the log importance weight of every draw of the active
-    organizations' intercepts times the record's likelihood given it (:func:`_shared_likelihood`)."""
+@dataclass(frozen=True)
+class _SharedDraws:
+    """The importance sample of the organizations' intercepts (:func:`_shared_weights`): ``log_w`` (B, J) the
+    log weight of each draw times the record's likelihood given it, ``V`` (B, J, O') the draws of the
+    ``active`` (O,) organizations, ``sd`` (B,), the rows ``parts`` (the cells outside the hidden groups' columns,
+    then those columns' rows on each path of their unknown years, read in ``path_state`` at the columns
+    ``cols``), and ``logq_paths`` (J,) the paths' proposal (None: every pattern is summed over given each
+    draw)."""
+
+    log_w: np.ndarray
+    V: np.ndarray
+    active: np.ndarray
+    sd: np.ndarray
+    parts: list
+    logq_paths: np.ndarray | None
+    path_state: State | None
+    cols: np.ndarray | None
+
+
+def set_shared_proposal(hist: History, scenario, mask: np.ndarray | None = None) -> None:
+    """Hold the importance proposal of the organizations' intercepts at its centre under ``scenario`` (None:
+    re-centre at every evaluation again, the default).
+
+    By default the proposal is centred at the intercepts' posterior mode at the parameters evaluated, which
+    the mode's Newton iteration makes a smooth but costly function of them. Held fixed, the estimate's
+    gradient is the importance-weighted gradient of the record's likelihood given each draw (Fisher's
+    identity, :func:`loglik_gradient`), exact for that estimate. A fit holds it, climbs, re-centres it at
+    the new estimate and climbs again until the maximum stops moving; at the parameters the proposal was
+    centred at, the two estimates are the same number.
+    """
+    m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
+    key = ("shared proposal", m.tobytes())
+    hist.cache.pop(key, None)
+    if scenario is None:
+        return
+    block = _block(scenario)
+    hist.cache[key] = _shared_weights(block, hist, m, _hidden(scenario, hist, m, LOGIT), SHARED_DRAWS, True)
+
+
+def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws: int, proposal_only=False):
+    """:class:`_SharedDraws` of the active organizations' intercepts (:func:`_shared_likelihood`); with
+    ``proposal_only``, the proposal's centre and scale ``(active, m (O'), L (O', O'))`` alone."""
     sd = _shared_sd(block)
     K = hist.kind.shape[1]
     touched = np.logical_or.reduce([c for _, c in groups]) if groups else np.zeros(K, dtype=bool)
     base = _shared_rows(block, hist, hist.state, hist.kind, hist.year, mask & ~touched[None, :])
-    parts, logq_paths = [base], None
+    parts, logq_paths, state, cols = [base], None, None, None
     if groups:
         cells, years, logq_paths = _shared_paths(hist, mask, groups, draws)
         kind, yr, ay = _dated_paths(hist, cells, years)
@@ -1412,7 +1470,14 @@ def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws
     W = np.concatenate([p.weights for p in parts])
     active = (W != 0).any(axis=0)
     n_org = int(active.sum())
-    m, L = _shared_mode(parts, sd, active)
+    held = hist.cache.get(("shared proposal", mask.tobytes()))
+    if proposal_only:
+        m, L = _shared_mode(parts, sd, active)
+        return active, m[0], L[0]
+    if held is not None and np.array_equal(held[0], active):
+        m, L = np.broadcast_to(held[1], (block.B, n_org)), np.broadcast_to(held[2], (block.B, n_org, n_org))
+    else:
+        m, L = _shared_mode(parts, sd, active)
     eps, scale = _shared_base_draws(draws, n_org)
     z = eps / np.sqrt(scale)[:, None]  # (J, O) standard t draws
     V = m[:, None, :] + np.einsum("bop,jp->bjo", L, z)  # (B, J, O)
@@ -1430,7 +1495,7 @@ def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws
                 log_w[b] += logsumexp(_shared_terms(one, sd[b : b + 1], V[b], active)[0], axis=0)
             else:  # path j drawn with draw j: one joint importance sample
                 log_w[b] += _shared_terms(one, sd[b : b + 1], V[b], active, paired=True)[0] - logq_paths
-    return log_w, V, active
+    return _SharedDraws(log_w, V, active, sd, parts, logq_paths, state, cols)
 
 
 def _shared_paths(hist: History, mask: np.ndarray, groups, samples: int):
@@ -1461,15 +1526,16 @@ def _shared_paths(hist: History, mask: np.ndarray, groups, samples: int):
     return cells, years, np.sum([q for _, _, q in parts], axis=0)
 
 
-def _shared_likelihood(block: Block, hist: History, mask: np.ndarray, groups, draws: int = SHARED_DRAWS):
+def _shared_likelihood(block: Block, hist: History, mask: np.ndarray, groups, draws: int = SHARED_DRAWS, grad=None):
     """((B,) log-likelihood, diagnostics of the first set) with the organizations' intercepts integrated out.
 
     The intercepts ``v ~ N(0, I)`` are crossed (a state in several organizations), so they are integrated by
     importance sampling: ``draws`` fixed quasi-random Student-t draws around the posterior mode of ``v`` (Newton
     on the record's rows, :func:`_shared_mode`), the estimate ``mean_j phi(v_j) p(record | v_j) / q(v_j)``:
-    unbiased for the likelihood and smooth in the parameters (the draws are fixed; the mode moves smoothly).
-    Hidden interval years that other cells read are summed over (every pattern, given each draw) or drawn with
-    the intercepts (one path per draw, :func:`_shared_paths`).
+    unbiased for the likelihood and smooth in the parameters (the draws are fixed; the mode moves smoothly, or
+    stays where :func:`set_shared_proposal` holds it). Hidden interval years that other cells read are summed
+    over (every pattern, given each draw) or drawn with the intercepts (one path per draw,
+    :func:`_shared_paths`). ``grad`` (one parameter set): add the estimate's gradient (:func:`_shared_gradient`).
     """
     if block.B > SHARED_CHUNK:  # parameter sets a few at a time: the rows of every path are held in memory
         out = [
@@ -1477,8 +1543,91 @@ def _shared_likelihood(block: Block, hist: History, mask: np.ndarray, groups, dr
             for i in range(0, block.B, SHARED_CHUNK)
         ]
         return np.concatenate([v for v, _ in out]), out[0][1]
-    log_w, _, _ = _shared_weights(block, hist, mask, groups, draws)
-    return logsumexp(log_w, axis=1) - np.log(draws), _ess(log_w[0])
+    s = _shared_weights(block, hist, mask, groups, draws)
+    if grad is not None:
+        _shared_gradient(s, hist, grad)
+    return logsumexp(s.log_w, axis=1) - np.log(draws), _ess(s.log_w[0])
+
+
+def _shared_gradient(s: _SharedDraws, hist: History, grad: _Gradient) -> None:
+    """Add to ``grad`` the gradient of the importance-sampled log-likelihood of one parameter set, its
+    proposal and draws held: ``sum_j w~_j d/dtheta log p(record | v_j)`` with ``w~`` the normalized weights.
+
+    Each row's d ll / d eta (:func:`_shared_slopes`, weighted over the draws and, for the hidden years, over
+    their patterns or paired paths) is contracted with the mechanisms' tangents of its year
+    (:meth:`~harmsim.calibrate.gradient.Tangents.rows`); the intercepts' spread moves every row's log-odds by
+    ``weights @ v_j``, which the slopes contract themselves.
+    """
+    tan = grad.tangents
+    sd, V, active = s.sd[0], s.V[0], s.active
+    w = np.exp(s.log_w[0] - logsumexp(s.log_w[0]))  # (J,)
+    K = hist.kind.shape[1]
+    G, spread = _shared_slopes(s.parts[0].of(0), sd, V, active, w[None, :])
+    total = _shared_contract(tan, s.parts[0], G, hist.state, np.arange(K))
+    if len(s.parts) > 1:
+        one = s.parts[1].of(0)
+        if s.logq_paths is None:  # every pattern given each draw: weighted by its posterior given the draw
+            terms = _shared_terms(one, s.sd[:1], V, active)[0]  # (P, J)
+            with np.errstate(invalid="ignore"):
+                post = np.nan_to_num(np.exp(terms - logsumexp(terms, axis=0, keepdims=True)))
+            G, more = _shared_slopes(one, sd, V, active, w[None, :] * post)
+        else:  # path j with draw j
+            G, more = _shared_slopes(one, sd, V, active, w, paired=True)
+        total += _shared_contract(tan, s.parts[1], G, s.path_state, s.cols)
+        spread += more
+    if tan.shared is not None:
+        total[tan.shared] += spread
+    grad.total += total
+
+
+def _shared_slopes(rows: _Rows, sd: float, V: np.ndarray, active: np.ndarray, weight: np.ndarray, paired=False):
+    """(G, spread): each row's d ll / d eta summed over the draws with ``weight`` (P, J), or (J,) with
+    ``paired`` (path j with draw j): G (P, n) or (J, n); and the derivative in the intercepts' spread, the
+    same slopes times each row's ``weights @ v_j``. The terms are :func:`_shared_terms`': ``1 - h`` for an
+    adoption, ``-h`` for a year without one, ``h S / (1 - S)`` inside an interval whose survival is ``S``."""
+    eta, adopt, stay, within = rows.eta[0], rows.adopt[0], rows.stay[0], rows.within[0]  # (P, n)
+    lin = rows.weights[:, active] @ V.T  # (n, J)
+    if paired:  # (J, n)
+        e = eta + sd * lin.T
+    else:  # (P, n, J)
+        e = eta[..., None] + sd * lin
+        adopt, stay, within = adopt[..., None], stay[..., None], within[..., None]
+    ok = np.isfinite(e)
+    h = np.where(ok, expit(np.where(ok, e, 0.0)), 0.0)
+    g = np.where(adopt & ok, 1.0 - h, 0.0) - np.where(stay & ok, h, 0.0)
+    if rows.intervals:
+        inside = rows.cell >= 0
+        onehot = np.zeros((len(rows.cell), rows.intervals))
+        onehot[np.flatnonzero(inside), rows.cell[inside]] = 1.0
+        with np.errstate(divide="ignore"):
+            inner = np.where(within & ok, np.log1p(-h), 0.0)
+        surv = inner @ onehot if paired else np.einsum("pnj,ni->pij", inner, onehot)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            ratio = np.exp(surv) / -np.expm1(np.minimum(surv, -1e-300))  # S / (1 - S) per interval
+        cell = np.maximum(rows.cell, 0)
+        per_row = ratio[:, cell] if paired else ratio[:, cell, :]
+        with np.errstate(invalid="ignore"):
+            g = g + np.where(within & ok, h * per_row, 0.0)
+    g = np.where(np.isfinite(g), g, 0.0)  # rows of paths with probability 0 carry weight 0
+    if paired:
+        G = weight[:, None] * g
+        spread = float((G * lin.T).sum())
+    else:
+        G = np.einsum("pnj,pj->pn", g, weight)
+        spread = float(np.einsum("pnj,pj,nj->", g, weight, lin))
+    return G, spread
+
+
+def _shared_contract(tan: Tangents, rows: _Rows, G: np.ndarray, state, cols: np.ndarray) -> np.ndarray:
+    """(P,) the rows' slopes ``G`` (R, n) times their tangents, year by year, on the histories of ``state``."""
+    out = np.zeros(tan.P)
+    R, N = G.shape[0], state.adopt_year.shape[-2]
+    for ti in np.unique(rows.ti):
+        sel = rows.ti == ti
+        Gy = np.zeros((R, N * len(cols)))
+        Gy[:, rows.flat[sel]] = G[:, sel]
+        out += tan.rows(tan.jacobian(int(ti), state, cols), Gy).sum(axis=0)
+    return out
 
 
 def shared_posterior_draws(scenario, record, n: int, seed, draws: int = 4 * SHARED_DRAWS) -> np.ndarray:
@@ -1496,7 +1645,8 @@ def shared_posterior_draws(scenario, record, n: int, seed, draws: int = 4 * SHAR
     hist = history(scenario, record)
     block = _block(scenario)
     m = np.ones(hist.kind.shape, dtype=bool)
-    log_w, V, active = _shared_weights(block, hist, m, _hidden(scenario, hist, m, LOGIT), draws)
+    s = _shared_weights(block, hist, m, _hidden(scenario, hist, m, LOGIT), draws)
+    log_w, V, active = s.log_w, s.V, s.active
     p = np.exp(log_w[0] - logsumexp(log_w[0]))
     g = stream(seed, "shared-posterior")
     out = g.standard_normal((n, len(active)))

@@ -51,6 +51,7 @@ from harmsim.calibrate.likelihood import (
     loglik_gradient,
     loglik_many,
     set_proposal,
+    set_shared_proposal,
 )
 from harmsim.calibrate.pooling import kinds, log_prior
 from harmsim.errors import CalibrationError
@@ -164,6 +165,11 @@ def fit_mle(
     x0 = np.array([np.clip(begin.get(n, 0.0), lo, hi) for n, (lo, hi) in zip(free, bounds)])
 
     scenario.with_params(_values(free, x0))  # validates the names once
+    # Organization intercepts: their importance proposal is held (the estimate and its analytic gradient are
+    # then one smooth function), and re-centred at each maximum reached until the maximum stops moving
+    shared = scenario.dynamics.needs_shared
+    if shared:
+        set_shared_proposal(hist, scenario.with_params(_values(free, x0)), cells)
 
     # With state propensities and interval-censored years that other cells read, the exact likelihood sums over
     # their year patterns (tens of times the cost of one evaluation): each start first climbs the midpoint
@@ -279,7 +285,29 @@ def fit_mle(
     results = [climbs[i] for i in same]
     maxima = sorted((-float(r.fun) for r in results), reverse=True)
     res = min(results, key=lambda r: float(r.fun))
-    if how["path"] == "sampled":
+    recentred = []
+    if shared:
+        # The intercepts' proposal (and the sampled paths, if any) re-centred at the maximum reached, where the
+        # held estimate becomes the likelihood a user computes at those values, and climbed again. A climb on
+        # held draws overshoots: it finds where those draws happen to weigh high, and re-centred there the
+        # estimate can be lower. So the best re-centred point is kept, and the loop stops when re-centring
+        # no longer improves on it by the plateau's gain.
+        best = None
+        for _ in range(SHARED_RECENTRINGS + 1):
+            _recentre(scenario, free, hist, cells, res.x, how["path"] == "sampled")
+            res.fun = float(nll_many([res.x])[0])
+            recentred.append(-res.fun)
+            if best is not None and -res.fun < -best.fun + gain:
+                break
+            best = res
+            if len(recentred) > SHARED_RECENTRINGS:
+                break
+            path.clear()
+            res = climb(res.x)
+        if res is not best:  # back to the best point, the proposal centred there
+            res = best
+            _recentre(scenario, free, hist, cells, res.x, how["path"] == "sampled")
+    elif how["path"] == "sampled":
         # an importance-sampled group: its paths were drawn at the start values; draw them again at the
         # estimate (where the likelihood is) and maximize once more from there
         set_proposal(hist, scenario.with_params(_values(free, res.x)))
@@ -351,6 +379,15 @@ def fit_mle(
             "flat directions": _flat_directions(H, free),
             "starts": starts,
             "maxima": [round(m, 4) for m in maxima],
+            **(
+                {
+                    "organization proposal": "held during each climb and re-centred at its maximum "
+                    f"{len(recentred)} time(s), the best kept; log posterior at each re-centring: "
+                    + ", ".join(f"{v:.4f}" for v in recentred)
+                }
+                if shared
+                else {}
+            ),
         },
         "approximations": [
             *_interval_note(final, hist, ll),
@@ -476,6 +513,15 @@ def _nll_and_gradient(scenario, hist, cells, free, bounds, x) -> tuple[float, np
     return -(ll + pen), -g
 
 
+def _recentre(scenario, free, hist, cells, x, paths: bool) -> None:
+    """Centre the organization intercepts' importance proposal (and, with ``paths``, the sampled paths of the
+    unknown years) at the parameters ``x``."""
+    at = scenario.with_params(_values(free, x))
+    if paths:
+        set_proposal(hist, at)
+    set_shared_proposal(hist, at, cells)
+
+
 def _penalized(scenario) -> bool:
     """Whether the fit adds a penalty to this scenario's likelihood (:func:`penalty`)."""
     return bool(kinds(scenario)) or any(
@@ -542,6 +588,9 @@ PLATEAU_SHARE = 0.1
 _GRAD_STEP = np.sqrt(np.finfo(float).eps)
 #: parameter sets per block of Hessian points
 _HESSIAN_BLOCK = 64
+#: with organization intercepts, at most this many climbs after the first, each from the intercepts' importance
+#: proposal re-centred at the last maximum
+SHARED_RECENTRINGS = 4
 
 
 #: a Hessian eigenvalue below this (log-likelihood units per unit parameter squared) marks a nearly flat direction
