@@ -1313,11 +1313,7 @@ def _shared_terms(rows: _Rows, sd: np.ndarray, V: np.ndarray, active: np.ndarray
     if not len(idx):
         return out
     lin = A[idx] @ V.T  # (n', J)
-    onehot = None
-    if rows.intervals:
-        onehot = np.zeros((len(idx), rows.intervals))
-        inside = rows.cell[idx] >= 0
-        onehot[np.flatnonzero(inside), rows.cell[idx][inside]] = 1.0
+    onehot = _interval_onehot(rows.cell[idx], rows.intervals) if rows.intervals else None
     for b in range(B):
         eta, adopt, stay = rows.eta[b][:, idx], rows.adopt[b][:, idx], rows.stay[b][:, idx]
         if paired:  # (J, n')
@@ -1336,6 +1332,15 @@ def _shared_terms(rows: _Rows, sd: np.ndarray, V: np.ndarray, active: np.ndarray
                 part += np.log(-np.expm1(np.minimum(surv, -1e-300))).sum(axis=-1 if paired else 1)
         out[b] += part
     return out
+
+
+def _interval_onehot(cell: np.ndarray, intervals: int) -> np.ndarray:
+    """(n, intervals): 1 where a row lies inside interval cell ``cell[row]`` (-1: none), for summing an
+    interval's survival over its rows."""
+    onehot = np.zeros((len(cell), intervals))
+    inside = cell >= 0
+    onehot[np.flatnonzero(inside), cell[inside]] = 1.0
+    return onehot
 
 
 def _shared_mode(parts, sd: np.ndarray, active: np.ndarray, iterations: int = 100):
@@ -1420,8 +1425,8 @@ class _SharedDraws:
     log weight of each draw times the record's likelihood given it, ``V`` (B, J, O') the draws of the
     ``active`` (O,) organizations, ``sd`` (B,), the rows ``parts`` (the cells outside the hidden groups' columns,
     then those columns' rows on each path of their unknown years, read in ``path_state`` at the columns
-    ``cols``), and ``logq_paths`` (J,) the paths' proposal (None: every pattern is summed over given each
-    draw)."""
+    ``cols``), ``logq_paths`` (J,) the paths' proposal (None: every pattern is summed over given each
+    draw), and then ``patterns`` (P, J), the first set's log-likelihood of each pattern given each draw."""
 
     log_w: np.ndarray
     V: np.ndarray
@@ -1431,6 +1436,7 @@ class _SharedDraws:
     logq_paths: np.ndarray | None
     path_state: State | None
     cols: np.ndarray | None
+    patterns: np.ndarray | None
 
 
 def set_shared_proposal(hist: History, scenario, mask: np.ndarray | None = None) -> None:
@@ -1487,15 +1493,18 @@ def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws
     const = gammaln((nu + d) / 2) - gammaln(nu / 2) - d / 2 * np.log(nu * np.pi)
     log_q = const - 0.5 * (nu + d) * np.log1p((z**2).sum(axis=1) / nu)[None, :] - log_det[:, None]
     log_w = -0.5 * (V**2).sum(axis=2) - d / 2 * np.log(2 * np.pi) - log_q  # (B, J)
+    patterns = None
     for b in range(block.B):
         log_w[b] += _shared_terms(base.of(b), sd[b : b + 1], V[b], active)[0, 0]
         if len(parts) > 1:
             one = parts[1].of(b)
             if logq_paths is None:  # every pattern, given each draw: their sum
-                log_w[b] += logsumexp(_shared_terms(one, sd[b : b + 1], V[b], active)[0], axis=0)
+                terms = _shared_terms(one, sd[b : b + 1], V[b], active)[0]
+                patterns = terms if b == 0 else patterns
+                log_w[b] += logsumexp(terms, axis=0)
             else:  # path j drawn with draw j: one joint importance sample
                 log_w[b] += _shared_terms(one, sd[b : b + 1], V[b], active, paired=True)[0] - logq_paths
-    return _SharedDraws(log_w, V, active, sd, parts, logq_paths, state, cols)
+    return _SharedDraws(log_w, V, active, sd, parts, logq_paths, state, cols, patterns)
 
 
 def _shared_paths(hist: History, mask: np.ndarray, groups, samples: int):
@@ -1567,9 +1576,8 @@ def _shared_gradient(s: _SharedDraws, hist: History, grad: _Gradient) -> None:
     if len(s.parts) > 1:
         one = s.parts[1].of(0)
         if s.logq_paths is None:  # every pattern given each draw: weighted by its posterior given the draw
-            terms = _shared_terms(one, s.sd[:1], V, active)[0]  # (P, J)
             with np.errstate(invalid="ignore"):
-                post = np.nan_to_num(np.exp(terms - logsumexp(terms, axis=0, keepdims=True)))
+                post = np.nan_to_num(np.exp(s.patterns - logsumexp(s.patterns, axis=0, keepdims=True)))
             G, more = _shared_slopes(one, sd, V, active, w[None, :] * post)
         else:  # path j with draw j
             G, more = _shared_slopes(one, sd, V, active, w, paired=True)
@@ -1596,9 +1604,7 @@ def _shared_slopes(rows: _Rows, sd: float, V: np.ndarray, active: np.ndarray, we
     h = np.where(ok, expit(np.where(ok, e, 0.0)), 0.0)
     g = np.where(adopt & ok, 1.0 - h, 0.0) - np.where(stay & ok, h, 0.0)
     if rows.intervals:
-        inside = rows.cell >= 0
-        onehot = np.zeros((len(rows.cell), rows.intervals))
-        onehot[np.flatnonzero(inside), rows.cell[inside]] = 1.0
+        onehot = _interval_onehot(rows.cell, rows.intervals)
         with np.errstate(divide="ignore"):
             inner = np.where(within & ok, np.log1p(-h), 0.0)
         surv = inner @ onehot if paired else np.einsum("pnj,ni->pij", inner, onehot)
