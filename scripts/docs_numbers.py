@@ -9,11 +9,11 @@ seeds and settings the documents state. Run from the repository's root:
     python scripts/docs_numbers.py                        # every job (hours on two cores)
 
 Costs on two cores, measured: calibration (compare-mechanisms, leave-one-out and 99 placebos each) about
-30 min; asean-backtests about 1 min; world-fit about 1 min (4.5 min beside a CI run); world-organizations
+9 min; asean-backtests about 1 min; world-fit about 1 min (4.5 min beside a CI run); world-organizations
 about 6 min; bindingness about 10 min after its fit (14 min beside a CI run); bindingness-organizations about
 75 min after its fit (ten power panels per difference; beside a test run and a CI run); world-backtests about
-30 min; cets-hold-out about 1 min; forecasts about 1 min; likelihood-frequencies about 10 s; benchmarks about
-5 min. A job stops at its first failing command.
+3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min;
+likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its first failing command.
 """
 
 from __future__ import annotations
@@ -73,6 +73,14 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"harmsim backtest world_baseline --replicates 500 --out {OUT}/world-backtests/world_baseline --force",
             f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
             f"{OUT}/world-backtests/world_baseline",
+        ],
+    ),
+    "world-organizations-backtests": (
+        "docs/regions.md (backtests of world_organizations), experiments/asean_from_the_panel.py",
+        [
+            f"harmsim backtest world_organizations --replicates 500 --out {OUT}/world-org-backtests --force",
+            f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
+            f"{OUT}/world-org-backtests",
         ],
     ),
     "cets-hold-out": (
