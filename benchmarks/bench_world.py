@@ -18,7 +18,10 @@ Prints, for ``world_baseline`` (188 states, 6 instruments, 1990-2015) and ``base
    differences, both models; with ``--fit`` also the whole maximum-likelihood fit of ``world_baseline``,
    standard errors included, with the analytic gradient and with forward differences (the baseline, about six
    minutes), and that of ``world_organizations`` with the analytic gradient (by differences it took 48
-   minutes: too long to repeat in a benchmark).
+   minutes: too long to repeat in a benchmark);
+5. one agreement unit's refit of the bindingness test on ``world_organizations`` (its first unit, from the
+   scenario's values), the held proposal's rows moved along their tangents (what a refit does) against rows
+   made afresh at every evaluation (``harmsim.calibrate.likelihood.HOLD_ROWS`` False), and their ratio.
 
 Targets (the world panel's goals): the ensemble under 10 s on two cores, the fit under 60 s. The figures are
 wall-clock and CPU seconds on this machine at this moment: compare the ratios, which are measured side by side.
@@ -38,8 +41,9 @@ import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
 import harmsim  # noqa: E402
+from harmsim.analysis import bindingness  # noqa: E402
 from harmsim.analysis.run import run_draws  # noqa: E402
-from harmsim.calibrate import mle  # noqa: E402
+from harmsim.calibrate import likelihood, mle  # noqa: E402
 from harmsim.calibrate.likelihood import history, loglik_gradient, loglik_many, set_shared_proposal  # noqa: E402
 from harmsim.calibrate.mle import default_free, fit_mle  # noqa: E402
 from harmsim.model.space import bounds_of  # noqa: E402
@@ -116,6 +120,21 @@ def fit_seconds(sc, analytic: bool) -> tuple[float, object]:
         mle.supports = saved
 
 
+def unit_refit_seconds(sc, hold: bool) -> tuple[float, dict]:
+    """One agreement unit's refit of the bindingness test (:mod:`harmsim.analysis.bindingness`), from the
+    scenario's values; ``hold``: rows moved along their tangents (else made afresh at every evaluation)."""
+    saved, likelihood.HOLD_ROWS = likelihood.HOLD_ROWS, hold
+    try:
+        units = bindingness.agreement_units(sc)
+        values = sc.parameters()
+        free = [n for n in bindingness.UNIT_FREE if n in values]
+        t = time.perf_counter()
+        out = bindingness._unit_refit(sc, sc.record, units.iloc[0], free, values)
+        return time.perf_counter() - t, out
+    finally:
+        likelihood.HOLD_ROWS = saved
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1,000 replicates instead of 10,000")
@@ -166,6 +185,11 @@ def main() -> None:
     print(f"   its proposal held (as a fit holds it): {h1 * 1e3:.0f} ms one evaluation, {hg:.2f} s per gradient "
           f"block, analytic gradient {ha * 1e3:.0f} ms ({og / ha:.1f}x faster than the re-centred block, "
           f"{hg / ha:.1f}x than the held one)")  # fmt: skip
+    fast, a = unit_refit_seconds(orgs, True)
+    slow, b = unit_refit_seconds(orgs, False)
+    print(f"5. one unit's refit of the bindingness test on world_organizations ({a['unit']}): {fast:.1f} s with the "
+          f"held rows moved along their tangents, {slow:.1f} s with rows made afresh ({slow / fast:.1f}x); "
+          f"log-likelihood {a['loglik']:.6f} against {b['loglik']:.6f}")  # fmt: skip
     if args.fit:
         for analytic in (True, False):
             seconds, fit = fit_seconds(world, analytic)

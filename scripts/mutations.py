@@ -51,6 +51,16 @@ MUTATIONS = {
         ],
         "the organization intercepts' spread differentiated without its tangent (each row's weights @ v)",
     ),
+    "held-rows-unmoved": (
+        "calibrate/likelihood.py",
+        "                eta = rows.eta + shift",
+        "                eta = rows.eta + 0 * shift",
+        [
+            "tests/test_gradient.py::test_held_rows_moved_along_their_tangents_equal_rows_made_afresh",
+            "tests/test_gradient.py::test_world_organizations_held_rows",
+        ],
+        "the held proposal's rows left at the centre's log-odds when the parameters move",
+    ),
     "gradient-shared-weights": (
         "calibrate/likelihood.py",
         "    w = np.exp(s.log_w[0] - logsumexp(s.log_w[0]))  # (J,)",
@@ -64,20 +74,20 @@ MUTATIONS = {
     ),
     "gradient-shared-interval": (
         "calibrate/likelihood.py",
-        "            g = g + np.where(within & ok, h * per_row, 0.0)",
-        "            g = g + np.where(within & ok, h, 0.0)",
+        "            g[w] = g[w] + np.where(ok[w], h[w] * ratio[key[w]], 0.0)",
+        "            g[w] = g[w] + np.where(ok[w], h[w], 0.0)",
         ["tests/test_gradient.py::test_organization_intercepts_dated_and_unread_intervals"],
         "an interval's rows under organization intercepts differentiated without the weight S / (1 - S)",
     ),
     "organization intercepts left out of the likelihood": (
         "calibrate/likelihood.py",
-        "e = eta[..., None] + sd[b] * lin",
-        "e = eta[..., None] + 0.0 * sd[b] * lin",
+        "e = col(lv.eta) + sd[b] * _draw_shift(A[idx], V, lv, paired)",
+        "e = col(lv.eta) + 0.0 * sd[b] * _draw_shift(A[idx], V, lv, paired)",
         [
             "tests/test_world_model.py::test_simulated_frequency_matches_likelihood_with_organization_intercepts",
             "tests/test_world_model.py::test_the_spread_of_organization_intercepts_is_recovered",
         ],
-        "the organizations' intercepts dropped from the rows' log-odds where patterns are summed given each draw",
+        "the organizations' intercepts dropped from the rows' log-odds that move with them",
     ),
     "organizations' weights not the mean": (
         "model/mechanisms/organizations.py",

@@ -80,11 +80,15 @@ def check(sc, free=None, mask=None, rel=1e-5):
     assert np.isfinite(ll) and np.isfinite(g).all()
     assert ll == pytest.approx(float(loglik_many([sc], h, mask)[0]), rel=1e-12)
     fd = []
-    for n, (lo, hi) in zip(free, bounds):
-        step = 1e-5 * max(1.0, abs(values.get(n, 0.0)))
-        up, down = min(values.get(n, 0.0) + step, hi), max(values.get(n, 0.0) - step, lo)
-        v = loglik_many([sc.with_params({n: up}), sc.with_params({n: down})], h, mask)
-        fd.append((v[0] - v[1]) / (up - down))
+    hold, L.HOLD_ROWS = L.HOLD_ROWS, False  # differences of rows made afresh, not moved along the tangents
+    try:
+        for n, (lo, hi) in zip(free, bounds):
+            step = 1e-5 * max(1.0, abs(values.get(n, 0.0)))
+            up, down = min(values.get(n, 0.0) + step, hi), max(values.get(n, 0.0) - step, lo)
+            v = loglik_many([sc.with_params({n: up}), sc.with_params({n: down})], h, mask)
+            fd.append((v[0] - v[1]) / (up - down))
+    finally:
+        L.HOLD_ROWS = hold
     np.testing.assert_allclose(g, fd, rtol=rel, atol=rel * np.abs(fd).max(), err_msg=str(free))
     return g
 
@@ -288,6 +292,93 @@ def test_world_organizations():
     intercept, at the scenario's values (a sampled group of hidden years, paths paired with the draws)."""
     sc = harmsim.load_scenario("world_organizations")
     check(sc, ["hazard.intercept", "diffusion.weight_organization", "organizations.sd"], rel=1e-4)
+
+
+#: parameters the rows' log-odds are linear in (the intercept, an offset, linear coefficients, the spread)
+AFFINE = {
+    "hazard.intercept": 0.3,
+    "hazard.offsets.r": -0.4,
+    "agreements.nonbinding": -0.5,
+    "agreements.binding": 0.7,
+    "agreements.binding_general": 0.2,
+    "diffusion.strength": -0.6,
+    "organizations.sd": 0.25,
+}
+
+
+def _moves(sc, names):
+    """Three parameter sets moved from ``sc``'s values in ``names`` (by AFFINE's steps, or 0.5)."""
+    v = sc.parameters()
+    return [
+        sc.with_params({n: v[n] + f * AFFINE.get(n, 0.5) for n in names[: len(names) - 2 + j]})
+        for j, f in enumerate((1.0, -1.0, 0.5))
+    ]
+
+
+def _held_against_afresh(sc, moved, free, mask=None):
+    """The likelihood and gradient with the held proposal's rows moved along their tangents against rows made
+    afresh at every parameter set; returns how many parameters had tangents made."""
+    h = history(sc, sc.record)
+    L.set_shared_proposal(h, sc, mask)
+    bounds = [bounds_of(sc, n) for n in free]
+    fast = loglik_many(moved, h, mask)
+    fast_g = [loglik_gradient(m, h, free, bounds, mask) for m in moved]
+    held = next(v for k, v in h.cache.items() if k[0] == "shared proposal")
+    L.HOLD_ROWS = False
+    try:
+        slow = loglik_many(moved, h, mask)
+        slow_g = [loglik_gradient(m, h, free, bounds, mask) for m in moved]
+    finally:
+        L.HOLD_ROWS = True
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-9)
+    for (a, ga), (b, gb) in zip(fast_g, slow_g):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-9)
+        np.testing.assert_allclose(ga, gb, rtol=1e-9, atol=1e-9)
+    return len(held.tangents)
+
+
+@pytest.mark.parametrize("case", ["unread intervals", "patterns", "paired paths"])
+def test_held_rows_moved_along_their_tangents_equal_rows_made_afresh(case, monkeypatch):
+    """Where the parameters move only in ones the log-odds are linear in, the held proposal's rows moved along
+    the mechanisms' tangents give the likelihood and gradient of rows made afresh, to rounding, on every
+    organization path: dated and interval cells, hidden years summed given each draw, paths paired with
+    draws (and a mask).
+
+    Mutation caught (``python scripts/mutations.py held-rows-unmoved``): the held rows left at the centre's
+    log-odds fail every case."""
+    if case == "unread intervals":
+        mech = {k: v for k, v in ORG_MECHS.items() if k != "diffusion"}
+        sc = _org_scenario([("B", "x", 2001), ("A", "x", 2000, 2003), ("D", "r", 2003), ("C", "r", 2002, 2004)], mech)
+    else:
+        if case == "paired paths":
+            monkeypatch.setattr(L, "SHARED_PATTERNS", 1)
+        sc = _org_scenario([("A", "x", 2000, 2002), ("B", "x", 2001, 2003), ("C", "x", 2003), ("D", "r", 2003)])
+    names = [n for n in AFFINE if n in sc.parameters()]
+    assert _held_against_afresh(sc, _moves(sc, names), names) == len(names)
+    if case == "paired paths":
+        h = history(sc, sc.record)
+        m = np.ones(h.kind.shape, dtype=bool)
+        m[1] = False
+        assert _held_against_afresh(sc, _moves(sc, names), names, mask=m) == len(names)
+
+
+def test_held_rows_are_made_afresh_when_a_non_linear_parameter_moves():
+    """Diffusion's organization weight sits inside the peer average: a parameter set that moves it gets rows
+    made afresh (no tangent is made for it), and the value equals the un-held computation's."""
+    sc = _org_scenario([("A", "x", 2000, 2002), ("B", "x", 2001), ("C", "x", 2003), ("D", "r", 2003)])
+    assert L._affine(sc, "diffusion.strength") and L._affine(sc, "organizations.sd")
+    assert not L._affine(sc, "diffusion.weight_organization") and not L._affine(sc, "agreements.lag")
+    moved = [sc.with_params({"diffusion.weight_organization": 2.0, "hazard.intercept": -1.2})]
+    assert _held_against_afresh(sc, moved, ["diffusion.weight_organization", "hazard.intercept"]) == 0
+
+
+def test_world_organizations_held_rows():
+    """The packaged panel, as a unit refit of the bindingness test moves it (intercept, agreement effects, lead),
+    with the spread and diffusion's strength: rows moved along their tangents equal rows made afresh."""
+    sc = harmsim.load_scenario("world_organizations")
+    names = ["hazard.intercept", "agreements.binding", "agreements.nonbinding", "agreements.lead", "organizations.sd"]
+    names += ["diffusion.strength", "hazard.offsets.cets197"]
+    assert _held_against_afresh(sc, _moves(sc, names), names) == len(names)
 
 
 def test_fit_with_organization_intercepts_matches_differences(monkeypatch):

@@ -72,6 +72,7 @@ from harmsim.data.world import NEVER
 from harmsim.errors import CalibrationError, ConfigError
 from harmsim.model.dynamics import LOGIT, Block
 from harmsim.model.mechanisms import PastView, State
+from harmsim.model.space import split_name
 from harmsim.rng import stream
 
 __all__ = [
@@ -1208,6 +1209,9 @@ class _Rows:
     intervals: int
     ti: np.ndarray
     flat: np.ndarray
+    #: the held proposal's rows only (their masks are the centre's for every parameter set): :func:`_live`'s
+    #: entries, kept between evaluations
+    live: dict | None = field(default=None, compare=False)
 
     def of(self, b: int) -> _Rows:
         """The rows of parameter set ``b`` alone (a leading axis of 1)."""
@@ -1312,25 +1316,71 @@ def _shared_terms(rows: _Rows, sd: np.ndarray, V: np.ndarray, active: np.ndarray
     idx = np.flatnonzero(moves)
     if not len(idx):
         return out
-    lin = A[idx] @ V.T  # (n', J)
-    onehot = _interval_onehot(rows.cell[idx], rows.intervals) if rows.intervals else None
+    cell = rows.cell[idx]
     for b in range(B):
-        eta, adopt, stay = rows.eta[b][:, idx], rows.adopt[b][:, idx], rows.stay[b][:, idx]
-        if paired:  # (J, n')
-            e, within = eta + sd[b] * lin.T, rows.within[b][:, idx]
-        else:  # (P, n', J)
-            e = eta[..., None] + sd[b] * lin
-            adopt, stay, within = adopt[..., None], stay[..., None], rows.within[b][:, idx][..., None]
+        # only the rows at risk on each path (an eighth of the paths' rows on the world panel) are evaluated
+        lv = _live(rows, b, idx)
+        col = (lambda x: x) if paired else (lambda x: x[:, None])  # (L,) own draw, or (L, J) every draw
+        e = col(lv.eta) + sd[b] * _draw_shift(A[idx], V, lv, paired)
         log_s = -np.logaddexp(0.0, e)  # log(1 - h)
         log_h = np.where(np.isneginf(e), -np.inf, e + log_s)
-        part = np.where(adopt, log_h, 0.0).sum(axis=-1 if paired else 1)
-        part += np.where(stay, log_s, 0.0).sum(axis=-1 if paired else 1)
-        if onehot is not None:
-            inner = np.where(within, log_s, 0.0)
-            surv = inner @ onehot if paired else np.einsum("pnj,ni->pij", inner, onehot)
+        val = np.where(col(lv.adopt), log_h, 0.0) + np.where(col(lv.stay), log_s, 0.0)
+        out[b] += _group_sum(lv.first, val, J if paired else P)
+        if rows.intervals:  # each interval's survival over its rows, per path (and draw)
+            ni, w = rows.intervals, lv.within
+            surv = _group_sum(lv.first[w] * ni + cell[lv.row[w]], log_s[w], (J if paired else P) * ni)
+            surv = surv.reshape(J, ni) if paired else surv.reshape(P, ni, J)
             with np.errstate(divide="ignore"):
-                part += np.log(-np.expm1(np.minimum(surv, -1e-300))).sum(axis=-1 if paired else 1)
-        out[b] += part
+                out[b] += np.log(-np.expm1(np.minimum(surv, -1e-300))).sum(axis=1)
+    return out
+
+
+@dataclass(frozen=True)
+class _LiveRows:
+    """The entries of a block of rows (P paths or J paired draws, n' rows) that carry a term: ``first`` (L,)
+    their path, ``row`` (L,) their row among the n', and their ``eta``, ``adopt``, ``stay``, ``within`` (L,)."""
+
+    first: np.ndarray
+    row: np.ndarray
+    eta: np.ndarray
+    adopt: np.ndarray
+    stay: np.ndarray
+    within: np.ndarray
+
+
+def _live(rows: _Rows, b: int, idx: np.ndarray | None = None) -> _LiveRows:
+    """The entries of parameter set ``b``'s rows (those in ``idx``, or all) that are an adoption, a year
+    without one or part of an interval: the others add nothing to the likelihood or its gradient."""
+    cols = slice(None) if idx is None else idx
+    key = None if rows.live is None else (b, b"" if idx is None else idx.tobytes())
+    if key is not None and key in rows.live:
+        first, row, adopt, stay, within = rows.live[key]
+    else:
+        adopt, stay, within = rows.adopt[b][:, cols], rows.stay[b][:, cols], rows.within[b][:, cols]
+        first, row = np.nonzero(adopt | stay | within)
+        adopt, stay, within = adopt[first, row], stay[first, row], within[first, row]
+        if key is not None:
+            rows.live[key] = first, row, adopt, stay, within
+    return _LiveRows(first, row, rows.eta[b][:, cols][first, row], adopt, stay, within)
+
+
+def _draw_shift(A: np.ndarray, V: np.ndarray, lv: _LiveRows, paired: bool) -> np.ndarray:
+    """Each live entry's ``weights @ v_j`` (``A`` (n', O') the rows' weights): (L,) for its own draw
+    (``paired``: path j with draw j), else (L, J) for every draw."""
+    if paired:
+        return np.einsum("lo,lo->l", A[lv.row], V[lv.first])
+    return (A @ V.T)[lv.row]
+
+
+def _group_sum(keys: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """(n, ...) the sum of ``values`` (L, ...) over the entries of each key in 0..n-1 (0 where none)."""
+    out = np.zeros((n, *values.shape[1:]))
+    if not len(keys):
+        return out
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    out[k[starts]] = np.add.reduceat(values[order], starts, axis=0)
     return out
 
 
@@ -1449,6 +1499,10 @@ def set_shared_proposal(hist: History, scenario, mask: np.ndarray | None = None)
     identity, :func:`loglik_gradient`), exact for that estimate. A fit holds it, climbs, re-centres it at
     the new estimate and climbs again until the maximum stops moving; at the parameters the proposal was
     centred at, the two estimates are the same number.
+
+    The rows of the record at the centre are held with it (:class:`_HeldProposal`): where the parameters
+    evaluated differ from the centre's only in ones the log-odds are linear in, their rows are the centre's
+    moved along the mechanisms' tangents, without a pass over the years.
     """
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
     key = ("shared proposal", m.tobytes())
@@ -1456,32 +1510,176 @@ def set_shared_proposal(hist: History, scenario, mask: np.ndarray | None = None)
     if scenario is None:
         return
     block = _block(scenario)
-    hist.cache[key] = _shared_weights(block, hist, m, _hidden(scenario, hist, m, LOGIT), SHARED_DRAWS, True)
+    groups = _hidden(scenario, hist, m, LOGIT)
+    rows = _shared_parts(block, hist, m, groups, SHARED_DRAWS)
+    active, centre, scale = _shared_weights(block, hist, m, groups, SHARED_DRAWS, True, rows=rows)
+    hist.cache[key] = _HeldProposal(
+        active, centre, scale, block.scenarios[0], rows, SHARED_DRAWS, _groups_key(groups), hist.cache["proposal"]
+    )
 
 
-def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws: int, proposal_only=False):
-    """:class:`_SharedDraws` of the active organizations' intercepts (:func:`_shared_likelihood`); with
-    ``proposal_only``, the proposal's centre and scale ``(active, m (O'), L (O', O'))`` alone."""
-    sd = _shared_sd(block)
+#: rows moved from the held proposal's along their tangents where only parameters they are linear in moved
+#: (:class:`_HeldProposal`); False: every evaluation makes its rows afresh (the tests' reference)
+HOLD_ROWS = True
+#: the hazard's parameters, each linear in every row's log-odds (the pooling's enter the penalty alone)
+_AFFINE_HAZARD = ("intercept", "offsets", "pooling", "pool_sd")
+
+
+@dataclass
+class _HeldProposal:
+    """The held proposal of the organizations' intercepts (:func:`set_shared_proposal`): the ``active``
+    organizations, the centre ``m`` (O') and scale ``L`` (O', O') of the proposal, the ``scenario`` it was
+    centred at and its rows ``(parts, log q of the paths, the paths' state, their columns)``
+    (:func:`_shared_parts`) for ``draws`` draws, the hidden groups (``groups``, :func:`_groups_key`) and the
+    paths' proposal scenario (``proposal``) they were made with; ``tangents``: per parameter name and part,
+    its d eta / d theta at every row ((P, n), or (1, n) where every path has the same), made at first use;
+    ``live``: per part, the entries that carry a term (:func:`_live`), found at first use.
+
+    Under the logit link the log-odds are the intercept, the offsets and each mechanism's terms; the terms
+    a mechanism declares linear in a coefficient are that coefficient times a term that does not depend on
+    it, the gates' allowed sets and the eligibility do not depend on real parameters
+    (:mod:`harmsim.calibrate.gradient`), and the rows are made with the organizations' intercepts at 0. So
+    where a parameter set differs from the centre's in such parameters only, its rows are exactly the
+    centre's with ``eta + sum_p tangent_p (theta_p - centre_p)``: a unit's refit of the bindingness test
+    moves the intercept and the agreements' coefficients alone.
+    """
+
+    active: np.ndarray
+    m: np.ndarray
+    L: np.ndarray
+    scenario: object
+    rows: tuple
+    draws: int
+    groups: tuple
+    proposal: object
+    tangents: dict = field(default_factory=dict)
+    live: dict = field(default_factory=dict)
+
+    def moved(self, block: Block, hist: History, groups, draws: int):
+        """``(names, (B, p) differences from the centre)`` when every parameter set of ``block`` differs from
+        the centre only in parameters the rows are linear in (:func:`_affine`); None otherwise."""
+        c = self.scenario
+        if draws != self.draws or _groups_key(groups) != self.groups or hist.cache.get("proposal") is not self.proposal:
+            return None
+        centre = c.parameters()
+        values = []
+        for sc in block.scenarios:
+            same = (
+                sc.record is c.record
+                and sc.transforms is c.transforms
+                and (sc.start, sc.end, sc.reference, sc.extension) == (c.start, c.end, c.reference, c.extension)
+                and sc.enabled == c.enabled
+            )
+            v = sc.parameters() if same else None
+            if v is None or v.keys() != centre.keys():
+                return None
+            values.append(v)
+        names = sorted({n for v in values for n, x in v.items() if x != centre[n]})
+        if not all(_affine(c, n) for n in names):
+            return None
+        return names, np.array([[float(v[n]) - float(centre[n]) for n in names] for v in values])
+
+    def parts(self, block: Block, hist: History, names, delta: np.ndarray) -> list:
+        """The rows of every part for ``block``'s parameter sets: the centre's moved by ``delta`` (B, p)."""
+        missing = [n for n in names if n not in self.tangents]
+        parts, _, state, cols = self.rows
+        if missing:  # d eta / d theta at every row: (1, n) where every path has the same, else (P, n)
+            tan = Tangents(self.scenario, missing, [(-np.inf, np.inf)] * len(missing))
+            K = hist.kind.shape[1]
+            for j, rows in enumerate(parts):
+                at = _row_tangents(tan, rows, hist.state if j == 0 else state, np.arange(K) if j == 0 else cols)
+                live = (rows.adopt[0] | rows.stay[0] | rows.within[0]) & np.isfinite(rows.eta[0])
+                at = np.where(live[..., None], at, 0.0)
+                for i, name in enumerate(missing):
+                    one = at[..., i]
+                    self.tangents.setdefault(name, {})[j] = one[:1] if (one == one[:1]).all() else one
+        out = []
+        for j, rows in enumerate(parts):
+            shift = sum(delta[:, i, None, None] * self.tangents[name][j][None] for i, name in enumerate(names))
+            if names:
+                eta = rows.eta + shift
+            else:  # the centre itself
+                eta = np.broadcast_to(rows.eta, (len(delta), *rows.eta.shape[1:]))
+            shape = eta.shape
+            out.append(
+                replace(
+                    rows,
+                    eta=eta,
+                    adopt=np.broadcast_to(rows.adopt, shape),
+                    stay=np.broadcast_to(rows.stay, shape),
+                    within=np.broadcast_to(rows.within, shape),
+                    live=self.live.setdefault(j, {}),
+                )
+            )
+        return out
+
+
+def _affine(scenario, name: str) -> bool:
+    """Whether the rows' log-odds are linear in parameter ``name`` with a slope that does not depend on it (see
+    :class:`_HeldProposal`): the intercept and offsets, the pooling's settings (no log-odds), a coefficient
+    a mechanism declares linear, the organizations' spread (the rows hold the intercepts at 0)."""
+    group, key, _ = split_name(name)
+    if group == "hazard":
+        return key in _AFFINE_HAZARD
+    j = scenario.enabled.index(group)
+    m = scenario.dynamics.mechanisms[j]
+    return key in m.linear_coefficients() or (m.uses_shared and key in m.linear)
+
+
+def _groups_key(groups) -> tuple:
+    """The hidden groups' cells and columns as bytes: the same groups give the same key."""
+    return tuple((np.asarray(c).tobytes(), np.asarray(k).tobytes()) for c, k in groups)
+
+
+def _row_tangents(tan: Tangents, rows: _Rows, state, cols: np.ndarray) -> np.ndarray:
+    """(P, n, p): each row's d eta / d theta on each of the P histories of ``state`` (its columns ``cols``)."""
+    P, n = rows.eta.shape[1:]
+    out = np.zeros((P, n, tan.P))
+    for ti in np.unique(rows.ti):
+        sel = np.flatnonzero(rows.ti == ti)
+        out[:, sel] = tan.at(tan.jacobian(int(ti), state, cols), rows.flat[sel], P)
+    return out
+
+
+def _shared_parts(block: Block, hist: History, mask: np.ndarray, groups, draws: int) -> tuple:
+    """``(parts, log q of the paths, the paths' state, their columns)``: the :class:`_Rows` of the cells outside
+    the hidden groups' columns, then those columns' rows on each path of their unknown years
+    (:func:`_shared_paths`; no paths: one part, the rest None)."""
     K = hist.kind.shape[1]
     touched = np.logical_or.reduce([c for _, c in groups]) if groups else np.zeros(K, dtype=bool)
     base = _shared_rows(block, hist, hist.state, hist.kind, hist.year, mask & ~touched[None, :])
-    parts, logq_paths, state, cols = [base], None, None, None
-    if groups:
-        cells, years, logq_paths = _shared_paths(hist, mask, groups, draws)
-        kind, yr, ay = _dated_paths(hist, cells, years)
-        state = replace(hist.state, adopt_year=ay)
-        cols = np.flatnonzero(touched)
-        parts.append(_shared_rows(block, hist, state, kind, yr, mask, cols, impossible="zero"))
+    if not groups:
+        return [base], None, None, None
+    cells, years, logq_paths = _shared_paths(hist, mask, groups, draws)
+    kind, yr, ay = _dated_paths(hist, cells, years)
+    state = replace(hist.state, adopt_year=ay)
+    cols = np.flatnonzero(touched)
+    return [base, _shared_rows(block, hist, state, kind, yr, mask, cols, impossible="zero")], logq_paths, state, cols
+
+
+def _shared_weights(block: Block, hist: History, mask: np.ndarray, groups, draws: int, proposal_only=False, rows=None):
+    """:class:`_SharedDraws` of the active organizations' intercepts (:func:`_shared_likelihood`); with
+    ``proposal_only``, the proposal's centre and scale ``(active, m (O'), L (O', O'))`` alone. ``rows``: the
+    parts of :func:`_shared_parts` when already made (else from the held proposal's, or made here)."""
+    sd = _shared_sd(block)
+    held = hist.cache.get(("shared proposal", mask.tobytes()))
+    if rows is None:
+        moved = held.moved(block, hist, groups, draws) if held is not None and HOLD_ROWS else None
+        if moved is not None:
+            _, logq_paths, state, cols = held.rows
+            rows = held.parts(block, hist, *moved), logq_paths, state, cols
+        else:
+            rows = _shared_parts(block, hist, mask, groups, draws)
+    parts, logq_paths, state, cols = rows
+    base = parts[0]
     W = np.concatenate([p.weights for p in parts])
     active = (W != 0).any(axis=0)
     n_org = int(active.sum())
-    held = hist.cache.get(("shared proposal", mask.tobytes()))
     if proposal_only:
         m, L = _shared_mode(parts, sd, active)
         return active, m[0], L[0]
-    if held is not None and np.array_equal(held[0], active):
-        m, L = np.broadcast_to(held[1], (block.B, n_org)), np.broadcast_to(held[2], (block.B, n_org, n_org))
+    if held is not None and np.array_equal(held.active, active):
+        m, L = np.broadcast_to(held.m, (block.B, n_org)), np.broadcast_to(held.L, (block.B, n_org, n_org))
     else:
         m, L = _shared_mode(parts, sd, active)
     eps, scale = _shared_base_draws(draws, n_org)
@@ -1593,34 +1791,35 @@ def _shared_slopes(rows: _Rows, sd: float, V: np.ndarray, active: np.ndarray, we
     ``paired`` (path j with draw j): G (P, n) or (J, n); and the derivative in the intercepts' spread, the
     same slopes times each row's ``weights @ v_j``. The terms are :func:`_shared_terms`': ``1 - h`` for an
     adoption, ``-h`` for a year without one, ``h S / (1 - S)`` inside an interval whose survival is ``S``."""
-    eta, adopt, stay, within = rows.eta[0], rows.adopt[0], rows.stay[0], rows.within[0]  # (P, n)
-    lin = rows.weights[:, active] @ V.T  # (n, J)
-    if paired:  # (J, n)
-        e = eta + sd * lin.T
-    else:  # (P, n, J)
-        e = eta[..., None] + sd * lin
-        adopt, stay, within = adopt[..., None], stay[..., None], within[..., None]
+    P, n = rows.eta.shape[1:]
+    J = len(V)
+    lv = _live(rows, 0)  # the entries that carry a term (the others' slopes are 0)
+    col = (lambda x: x) if paired else (lambda x: x[:, None])  # (L,) own draw, or (L, J) every draw
+    lin = _draw_shift(rows.weights[:, active], V, lv, paired)
+    e = col(lv.eta) + sd * lin
     ok = np.isfinite(e)
     h = np.where(ok, expit(np.where(ok, e, 0.0)), 0.0)
-    g = np.where(adopt & ok, 1.0 - h, 0.0) - np.where(stay & ok, h, 0.0)
+    g = np.where(col(lv.adopt) & ok, 1.0 - h, 0.0) - np.where(col(lv.stay) & ok, h, 0.0)
     if rows.intervals:
-        onehot = _interval_onehot(rows.cell, rows.intervals)
+        ni, w = rows.intervals, lv.within
         with np.errstate(divide="ignore"):
-            inner = np.where(within & ok, np.log1p(-h), 0.0)
-        surv = inner @ onehot if paired else np.einsum("pnj,ni->pij", inner, onehot)
+            inner = np.log1p(-h[w])
+        key = lv.first * ni + np.maximum(rows.cell[lv.row], 0)
+        surv = _group_sum(key[w], np.where(ok[w], inner, 0.0), (J if paired else P) * ni)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             ratio = np.exp(surv) / -np.expm1(np.minimum(surv, -1e-300))  # S / (1 - S) per interval
-        cell = np.maximum(rows.cell, 0)
-        per_row = ratio[:, cell] if paired else ratio[:, cell, :]
         with np.errstate(invalid="ignore"):
-            g = g + np.where(within & ok, h * per_row, 0.0)
+            g[w] = g[w] + np.where(ok[w], h[w] * ratio[key[w]], 0.0)
     g = np.where(np.isfinite(g), g, 0.0)  # rows of paths with probability 0 carry weight 0
+    G = np.zeros((J if paired else P, n))
     if paired:
-        G = weight[:, None] * g
-        spread = float((G * lin.T).sum())
+        gw = weight[lv.first] * g
+        spread = float((gw * lin).sum())
     else:
-        G = np.einsum("pnj,pj->pn", g, weight)
-        spread = float(np.einsum("pnj,pj,nj->", g, weight, lin))
+        gw = g * weight[lv.first]
+        spread = float((gw * lin).sum())
+        gw = gw.sum(axis=1)
+    G[lv.first, lv.row] = gw
     return G, spread
 
 
