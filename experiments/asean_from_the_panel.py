@@ -22,12 +22,13 @@ from the data rather than from the model.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-import pandas as pd
-
 import harmsim
-from harmsim.analysis.backtest import common_cells
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from paired_backtests import report  # the experiment beside this one
 
 
 def main(argv=None) -> int:
@@ -35,17 +36,8 @@ def main(argv=None) -> int:
     ap.add_argument("asean", type=Path, help="folder of a backtest on the asean record")
     ap.add_argument("world", type=Path, help="folder of a backtest on the world record")
     args = ap.parse_args(argv)
-    a = pd.read_csv(args.asean / "cells.csv")
-    b = pd.read_csv(args.world / "cells.csv")
     states = harmsim.load_record("asean").state_ids
-    table = common_cells(a, b, states)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for _, r in table[table["a"] == a["model"].iloc[0]].iterrows():
-        beyond = abs(r["log_score_gain"]) > 2 * r["log_score_se"]
-        verdict = ("better" if r["log_score_gain"] > 0 else "worse") if beyond else "not told apart (within 2 s.e.)"
-        print(f"from {r['origin']}: the panel's forecast of ASEAN's {r['cells']} common cells is {verdict}: "
-              f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f})")  # fmt: skip
-    return 0
+    return report(args.asean, args.world, states, what="the panel's forecast of ASEAN's cells")
 
 
 if __name__ == "__main__":

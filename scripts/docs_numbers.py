@@ -13,7 +13,9 @@ Costs on two cores, measured: calibration (compare-mechanisms, leave-one-out and
 about 6 min; bindingness about 10 min after its fit (14 min beside a CI run); bindingness-organizations about
 75 min after its fit (ten power panels per difference; beside a test run and a CI run); world-backtests about
 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min;
-likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its first failing command.
+likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its first failing command. Jobs
+that compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
+world-organizations-backtests reads both (run them first, or every job in order).
 """
 
 from __future__ import annotations
@@ -76,11 +78,13 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "world-organizations-backtests": (
-        "docs/regions.md (backtests of world_organizations), experiments/asean_from_the_panel.py",
+        "docs/regions.md (backtests of world_organizations), experiments/asean_from_the_panel.py, "
+        "experiments/paired_backtests.py",
         [
             f"harmsim backtest world_organizations --replicates 500 --out {OUT}/world-org-backtests --force",
             f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
             f"{OUT}/world-org-backtests",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-org-backtests",
         ],
     ),
     "cets-hold-out": (

@@ -1,0 +1,73 @@
+"""The experiment scripts that compare two backtests, run on small tables written here.
+
+``experiments/paired_backtests.py`` pairs two backtests' cells (same origin, state, instrument and outcome)
+and says per origin whether the second is better, worse or not told apart from the first;
+``experiments/asean_from_the_panel.py`` does the same on the ASEAN states only.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def _cells(folder: Path, model: str, scores: dict) -> Path:
+    """A backtest folder whose cells.csv holds ``scores`` {(origin, state): log score} for instrument k, with a
+    baseline scored alike in both."""
+    rows = []
+    for (origin, state), s in scores.items():
+        rows.append({"origin": origin, "model": model, "state": state, "instrument": "k", "outcome": "later",
+                     "log_score": s})  # fmt: skip
+        rows.append({"origin": origin, "model": "uniform", "state": state, "instrument": "k", "outcome": "later",
+                     "log_score": -1.0})  # fmt: skip
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / "cells.csv", index=False)
+    return folder
+
+
+def _run(script: str, args: list[str], capsys) -> tuple[int, str]:
+    saved = sys.argv
+    sys.argv = [script, *args]
+    try:
+        with pytest.raises(SystemExit) as stop:
+            runpy.run_path(str(EXPERIMENTS / script), run_name="__main__")
+    finally:
+        sys.argv = saved
+    return stop.value.code, capsys.readouterr().out
+
+
+def test_paired_backtests_says_which_forecasts_better(tmp_path, capsys):
+    """Better by 0.5 on every cell of one origin (clustered s.e. 0): "better"; on another origin +0.5 and -0.5
+    alternately: "not told apart"; the shared baseline's gain is exactly 0."""
+    states = [f"S{i}" for i in range(8)]
+    a = {(o, s): -2.0 for o in (2005, 2008) for s in states}
+    b = {(2005, s): -1.5 for s in states} | {(2008, s): -2.0 + (0.5 if i % 2 else -0.5) for i, s in enumerate(states)}
+    code, out = _run(
+        "paired_backtests.py", [str(_cells(tmp_path / "a", "m1", a)), str(_cells(tmp_path / "b", "m2", b))], capsys
+    )
+    assert code == 0
+    assert "from 2005: m2 against m1 on 8 common cells is better: +0.500 per cell" in out
+    assert "from 2008: m2 against m1 on 8 common cells is not told apart (within 2 s.e.): +0.000" in out
+    table = runpy.run_path(str(EXPERIMENTS / "paired_backtests.py"))["paired"](tmp_path / "a", tmp_path / "b")
+    assert table.loc[table["a"] == "uniform", "log_score_gain"].abs().max() == 0.0
+
+
+def test_paired_backtests_on_a_record_s_states_and_without_common_cells(tmp_path, capsys):
+    """``--states asean`` keeps the ASEAN states (the panel's other states are left out); folders without a
+    common cell exit 1 with a sentence."""
+    a = {(2005, s): -2.0 for s in ("THA", "VNM", "FRA", "DEU")}
+    b = {(2005, "THA"): -1.0, (2005, "VNM"): -3.0, (2005, "FRA"): 0.0, (2005, "DEU"): 0.0}
+    fa, fb = _cells(tmp_path / "a", "asean", a), _cells(tmp_path / "b", "world", b)
+    code, out = _run("paired_backtests.py", [str(fa), str(fb), "--states", "asean"], capsys)
+    assert code == 0 and "on 2 common cells" in out and "+0.000 per cell" in out
+    code, out = _run("asean_from_the_panel.py", [str(fa), str(fb)], capsys)
+    assert code == 0 and "the panel's forecast of ASEAN's cells on 2 common cells" in out
+    other = _cells(tmp_path / "c", "world", {(2011, "THA"): -1.0})
+    code, out = _run("paired_backtests.py", [str(fa), str(other)], capsys)
+    assert code == 1 and "score no common cell" in out
