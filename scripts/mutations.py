@@ -61,6 +61,16 @@ MUTATIONS = {
         ],
         "the held proposal's rows left at the centre's log-odds when the parameters move",
     ),
+    "backtest-drops-censored-after-origin": (
+        "analysis/backtest.py",
+        "    mask = _scorable(full, cut_obs, origin, end, world) & (dated | later | interval | after)",
+        "    mask = _scorable(full, cut_obs, origin, end, world) & (dated | later | interval)",
+        [
+            "tests/test_counterfactual.py::"
+            "test_backtest_scores_a_cell_not_adopted_by_a_year_after_the_origin_and_counts_unknown_ones",
+        ],
+        "a cell not adopted by a year after the origin, then unknown, left out of the scored cells",
+    ),
     "gradient-shared-weights": (
         "calibrate/likelihood.py",
         "    w = np.exp(s.log_w[0] - logsumexp(s.log_w[0]))  # (J,)",

@@ -343,3 +343,31 @@ def test_common_cells_compares_only_cells_both_backtests_score_alike():
     row = t.iloc[0]
     assert (row["a"], row["b"], row["cells"], row["states"], row["instruments"]) == ("asean", "world", 2, 2, "untoc")
     assert row["log_score_gain"] == pytest.approx((1.0 + 0.1) / 2)
+
+
+def test_backtest_scores_a_cell_not_adopted_by_a_year_after_the_origin_and_counts_unknown_ones():
+    """A source that ends before the record (Kelley and Simmons' criminalization coding in 2014) leaves a state
+    "not adopted by 2012, then unknown": scored as "after 2012" (any later year or none), not dropped, which
+    left only the instrument's adoptions to score. A state known only up to the origin (not adopted by 2008,
+    then unknown) is not scored, and is counted in the scores' ``unknown`` column and said in the summary.
+
+    Mutation caught (``python scripts/mutations.py backtest-drops-censored-after-origin``): the ``after`` cells
+    left out of the scored mask (the earlier rule)."""
+    sc = harmsim.load_scenario("diffusion_only")
+    ad = sc.record.adoptions.copy()
+    for state, seen in (("SGP", 2012), ("VNM", 2008)):  # criminalized in 2015 and 2012
+        row = (ad["state"] == state) & (ad["instrument"] == "tip_law")
+        ad.loc[row, ["year", "year_min", "year_max"]] = pd.NA
+        ad.loc[row, "seen_until"] = seen
+    rec = replace(sc.record, adoptions=ad)
+    bt = backtest(sc, [2008], record=rec, replicates=20, baselines=("uniform",), refit=False)
+    cells = bt.cells.set_index(["model", "state", "instrument"]).sort_index()
+    sgp = cells.loc[("uniform", "SGP", "tip_law")]
+    assert sgp["outcome"] == "after 2012"
+    assert sgp["log_score"] == pytest.approx(np.log(4 / 8))  # 2013, 2014, 2015, later of 2009..2015 + later
+    assert ("uniform", "VNM", "tip_law") not in cells.index
+    assert (bt.scores["unknown"] == 1).all()
+    assert "1 more cells open at the origin have no status after it" in bt.summary()
+    assert int(bt.scores.loc[bt.scores["model"] == "uniform", "adoptions"].iloc[0]) == int(
+        (~cells.loc["uniform", "outcome"].str.startswith(("later", "after"))).sum()
+    )

@@ -25,10 +25,17 @@ each origin (say 2005, 2008, 2011),
 A scored cell is one of a state that is a member after the origin (on a
 record with organizations, a member of the instrument's organization, and
 an instrument open by the end: a regional treaty is scored only where it
-could be ratified), known
-not to have adopted at the origin, whose outcome the record shows: adopted in a year after the origin, adopted within an
-interval after it, or not adopted by the end ("later"). Cells whose status
-at the origin is unknown (an interval straddling it) are not scored.
+could be ratified), known not to have adopted at the origin, whose outcome
+the record shows: adopted in a year after the origin, adopted within an
+interval after it, not adopted by the end ("later"), or not adopted by a
+year between the origin and the end and then unknown ("after YEAR": any
+later year or none; a source that ends before the record, such as Kelley
+and Simmons' criminalization coding in 2014). Cells whose status at the
+origin is unknown (an interval straddling it) are not scored, nor cells
+whose status after the origin the record does not show: their number is
+the scores' ``unknown`` column, and where a source dates adoptions after
+the origin but not their absence (the world panel's UN treaties after
+2011), the scored cells over-represent adoptions; the summary says so.
 
 Scores (per origin and model):
 
@@ -144,6 +151,13 @@ class Backtest:
                     verdict + f" ({int(m['events'])} scored cells, {int(m['adoptions'])} of them adoptions; "
                     f"best: '{best['model']}')."
                 )
+            n_unknown = int(g["unknown"].iloc[0]) if "unknown" in g else 0
+            if n_unknown:
+                lines.append(
+                    f"from {o}: {n_unknown} more cells open at the origin have no status after it in the record "
+                    "(their source ends by the origin) and are not scored; where a source dates adoptions after "
+                    "the origin but not their absence, the scored cells over-represent adoptions."
+                )
         return "\n".join(lines)
 
     def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
@@ -232,26 +246,22 @@ def _score(dist: np.ndarray, full, cut_obs, origin: int, end: int, world) -> pd.
     """Per scored cell: its outcome and the scores of :mod:`harmsim.scoring.scores`."""
     B = end - origin + 1
     years = np.arange(origin + 1, end + 1)
-    member_after = world.member[(world.years > origin) & (world.years <= end)].any(axis=0)
-    open_at_origin = (cut_obs.kind == CENSORED) & (cut_obs.seen >= origin) & member_after[:, None]
     dated = (full.kind == DATED) & (full.year > origin) & (full.year <= end)
     later = (full.kind == CENSORED) & (full.seen >= end)
     interval = (full.kind == INTERVAL) & (full.lo > origin)
-    mask = open_at_origin & (dated | later | interval)
-    if len(world.organizations):
-        # only cells that can adopt in the scored years: a regional treaty's members, an instrument open by the end
-        after = (world.years > origin) & (world.years <= end)
-        mask &= world.open_to[after].any(axis=0) & (world.opens <= end)[None, :]
+    # not adopted by a year inside the scored ones (a source that ends before the record does, such as Kelley and
+    # Simmons' criminalization coding in 2014): the outcome is any later year or none. Left out, these cells
+    # would leave only the adoptions of that instrument to score, a set chosen by its outcome.
+    after = (full.kind == CENSORED) & (full.seen > origin) & (full.seen < end)
+    mask = _scorable(full, cut_obs, origin, end, world) & (dated | later | interval | after)
     lo = np.where(dated, full.year - origin - 1, np.where(interval, full.lo - origin - 1, B - 1))
+    lo = np.where(after, full.seen - origin, lo)
     hi = np.where(dated, full.year - origin - 1, np.where(interval, full.hi - origin - 1, B - 1))
     lo = np.nan_to_num(lo, nan=B - 1).astype(int)
     hi = np.nan_to_num(hi, nan=B - 1).astype(int)
     cells = score_cells(dist, lo, hi, mask, seed=origin)
     i, k = cells["i"].to_numpy(), cells["k"].to_numpy()
-    outcome = [
-        "later" if a == B - 1 else str(years[a]) if a == b else f"{years[a]}-{years[b]}"
-        for a, b in zip(lo[i, k], hi[i, k])
-    ]
+    outcome = [_outcome(a, b, years) for a, b in zip(lo[i, k], hi[i, k])]
     med = cells["median_bin"].to_numpy()
     return pd.DataFrame(
         {
@@ -262,6 +272,36 @@ def _score(dist: np.ndarray, full, cut_obs, origin: int, end: int, world) -> pd.
             **{c: cells[c] for c in ("log_score", "crps", "covered50", "covered90", "pit", "abs_error")},
         }
     )
+
+
+def _scorable(full, cut_obs, origin: int, end: int, world) -> np.ndarray:
+    """(N, K) cells open at the origin that could adopt in the scored years: not adopted by it, a member after
+    it and, on a record with organizations, one its instrument is open to by the end."""
+    member_after = world.member[(world.years > origin) & (world.years <= end)].any(axis=0)
+    mask = (cut_obs.kind == CENSORED) & (cut_obs.seen >= origin) & member_after[:, None]
+    if len(world.organizations):
+        after = (world.years > origin) & (world.years <= end)
+        mask &= world.open_to[after].any(axis=0) & (world.opens <= end)[None, :]
+    return mask
+
+
+def unknown_after_origin(full, cut_obs, origin: int, end: int, world) -> np.ndarray:
+    """(N, K) cells open at the origin whose status after it the record does not show (not adopted by a year
+    up to the origin, then nothing; or unobserved): they cannot be scored. Where a source dates adoptions
+    after the origin but not their absence, the scored cells of its instrument over-represent adoptions."""
+    known = (full.kind == DATED) | (full.kind == INTERVAL) | ((full.kind == CENSORED) & (full.seen > origin))
+    return _scorable(full, cut_obs, origin, end, world) & ~known
+
+
+def _outcome(a: int, b: int, years: np.ndarray) -> str:
+    """An outcome's label from its bins ``a..b`` (the last: not by the end): a year, a range of years, "later"
+    (not by the end) or "after YEAR" (not by YEAR, then unknown)."""
+    last = len(years)
+    if a == last:
+        return "later"
+    if b == last:
+        return f"after {years[a] - 1}"
+    return str(years[a]) if a == b else f"{years[a]}-{years[b]}"
 
 
 def logit_baseline(record):
@@ -336,10 +376,14 @@ def backtest(
         raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
     full = observations(scenario.world, record)
     w = scenario.world
-    scored, fits = [], {}
+    scored, fits, unknown = [], {}, {}
     for origin in origins:
         cut = observed_until(record, origin)
         cut_obs = observations(scenario.world, cut)
+        hidden = unknown_after_origin(full, cut_obs, origin, end, w)
+        if hold_out is not None:
+            hidden[:, [k for k, name in enumerate(w.instruments) if name != hold_out]] = False
+        unknown[origin] = int(hidden.sum())
         models = [(scenario.name, scenario)]
         if "event-history logit" in baselines:
             models.append(("event-history logit", logit_baseline(record)))
@@ -371,7 +415,7 @@ def backtest(
         cells.groupby(["origin", "model"], sort=False)
         .agg(
             events=("log_score", "size"),
-            adoptions=("outcome", lambda o: int((o != "later").sum())),
+            adoptions=("outcome", lambda o: int((~o.str.startswith(("later", "after"))).sum())),
             log_score=("log_score", "mean"),
             crps=("crps", "mean"),
             coverage50=("covered50", "mean"),
@@ -380,6 +424,7 @@ def backtest(
         )
         .reset_index()
     )
+    scores["unknown"] = scores["origin"].map(unknown)
     from harmsim.output.results import provenance
 
     prov = provenance(scenario, [], "batch")
