@@ -15,7 +15,8 @@ about 6 min; bindingness about 10 min after its fit (14 min beside a CI run); bi
 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min;
 likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its first failing command. Jobs
 that compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
-world-organizations-backtests reads both (run them first, or every job in order).
+world-organizations-backtests reads both, world-time-proxies reads world-backtests' (run them first, or every
+job in order). world-time-proxies takes about 4 min.
 """
 
 from __future__ import annotations
@@ -85,6 +86,14 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
             f"{OUT}/world-org-backtests",
             f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-org-backtests",
+        ],
+    ),
+    "world-time-proxies": (
+        "docs/regions.md (the panel without diffusion and momentum), experiments/paired_backtests.py",
+        [
+            "harmsim backtest experiments/scenarios/world_no_time_proxies.toml --replicates 500 "
+            f"--out {OUT}/world-time-proxies --force",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-time-proxies",
         ],
     ),
     "cets-hold-out": (
