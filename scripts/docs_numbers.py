@@ -11,7 +11,7 @@ seeds and settings the documents state. Run from the repository's root:
 Costs on two cores, measured: calibration (compare-mechanisms, leave-one-out and 99 placebos each) about
 9 min; asean-backtests about 1 min; world-fit about 1 min (4.5 min beside a CI run); world-organizations
 about 6 min; bindingness about 10 min after its fit (14 min beside a CI run); bindingness-organizations about
-75 min after its fit (ten power panels per difference; beside a test run and a CI run); world-backtests about
+106 min after its fit (40 power panels per difference, beside backtests and a CI run); world-backtests about
 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min;
 likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its first failing command. Jobs
 that compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
@@ -66,7 +66,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     "bindingness-organizations": (
         "docs/regions.md (the test of bindingness with organization intercepts)",
         [
-            f"harmsim bindingness world_organizations --from-fit {OUT}/world-organizations --panels 10 --workers 2 "
+            f"harmsim bindingness world_organizations --from-fit {OUT}/world-organizations --workers 2 "
             f"--out {OUT}/bindingness-organizations --force"
         ],
     ),
