@@ -286,9 +286,9 @@ def _scorable(full, cut_obs, origin: int, end: int, world) -> np.ndarray:
 
 
 def unknown_after_origin(full, cut_obs, origin: int, end: int, world) -> np.ndarray:
-    """(N, K) cells open at the origin whose status after it the record does not show (not adopted by a year
-    up to the origin, then nothing; or unobserved): they cannot be scored. Where a source dates adoptions
-    after the origin but not their absence, the scored cells of its instrument over-represent adoptions."""
+    """(N, K) cells open at the origin whose status after it the record does not show (not adopted by the
+    origin, then nothing): they cannot be scored. Where a source dates adoptions after the origin but not
+    their absence, the scored cells of its instrument over-represent adoptions."""
     known = (full.kind == DATED) | (full.kind == INTERVAL) | ((full.kind == CENSORED) & (full.seen > origin))
     return _scorable(full, cut_obs, origin, end, world) & ~known
 

@@ -1384,15 +1384,6 @@ def _group_sum(keys: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _interval_onehot(cell: np.ndarray, intervals: int) -> np.ndarray:
-    """(n, intervals): 1 where a row lies inside interval cell ``cell[row]`` (-1: none), for summing an
-    interval's survival over its rows."""
-    onehot = np.zeros((len(cell), intervals))
-    inside = cell >= 0
-    onehot[np.flatnonzero(inside), cell[inside]] = 1.0
-    return onehot
-
-
 def _shared_mode(parts, sd: np.ndarray, active: np.ndarray, iterations: int = 100):
     """Per parameter set, the mode ``m`` (B, O') and Cholesky factor ``L`` (B, O', O') of the proposal's scale.
 
@@ -1521,8 +1512,9 @@ def set_shared_proposal(hist: History, scenario, mask: np.ndarray | None = None)
 #: rows moved from the held proposal's along their tangents where only parameters they are linear in moved
 #: (:class:`_HeldProposal`); False: every evaluation makes its rows afresh (the tests' reference)
 HOLD_ROWS = True
-#: the hazard's parameters, each linear in every row's log-odds (the pooling's enter the penalty alone)
-_AFFINE_HAZARD = ("intercept", "offsets", "pooling", "pool_sd")
+#: the hazard's real parameters, each linear in every row's log-odds (the pooling's spread enters the penalty
+#: alone; the pooling's kind is a choice, so a change of it makes the rows afresh)
+_AFFINE_HAZARD = ("intercept", "offsets", "pool_sd")
 
 
 @dataclass
@@ -1616,7 +1608,7 @@ class _HeldProposal:
 
 def _affine(scenario, name: str) -> bool:
     """Whether the rows' log-odds are linear in parameter ``name`` with a slope that does not depend on it (see
-    :class:`_HeldProposal`): the intercept and offsets, the pooling's settings (no log-odds), a coefficient
+    :class:`_HeldProposal`): the intercept and offsets, the pooling's spread (no log-odds), a coefficient
     a mechanism declares linear, the organizations' spread (the rows hold the intercepts at 0)."""
     group, key, _ = split_name(name)
     if group == "hazard":
@@ -1811,16 +1803,10 @@ def _shared_slopes(rows: _Rows, sd: float, V: np.ndarray, active: np.ndarray, we
         with np.errstate(invalid="ignore"):
             g[w] = g[w] + np.where(ok[w], h[w] * ratio[key[w]], 0.0)
     g = np.where(np.isfinite(g), g, 0.0)  # rows of paths with probability 0 carry weight 0
+    gw = g * weight[lv.first]  # (L,) with its own draw's weight, or (L, J) with each draw's
     G = np.zeros((J if paired else P, n))
-    if paired:
-        gw = weight[lv.first] * g
-        spread = float((gw * lin).sum())
-    else:
-        gw = g * weight[lv.first]
-        spread = float((gw * lin).sum())
-        gw = gw.sum(axis=1)
-    G[lv.first, lv.row] = gw
-    return G, spread
+    G[lv.first, lv.row] = gw if paired else gw.sum(axis=1)
+    return G, float((gw * lin).sum())
 
 
 def _shared_contract(tan: Tangents, rows: _Rows, G: np.ndarray, state, cols: np.ndarray) -> np.ndarray:
