@@ -18,6 +18,8 @@ weight left out under the intercepts) fail the organization cases.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,6 +70,17 @@ def _scenario(mechanisms, record):
     )
 
 
+@contextmanager
+def _rows_afresh():
+    """Every evaluation makes the organization rows afresh (the held proposal's rows are not moved along their
+    tangents): the reference the held rows and the analytic gradient are checked against."""
+    hold, L.HOLD_ROWS = L.HOLD_ROWS, False
+    try:
+        yield
+    finally:
+        L.HOLD_ROWS = hold
+
+
 def check(sc, free=None, mask=None, rel=1e-5):
     """The analytic gradient against central differences at the scenario's values."""
     h = history(sc, sc.record)
@@ -80,15 +93,12 @@ def check(sc, free=None, mask=None, rel=1e-5):
     assert np.isfinite(ll) and np.isfinite(g).all()
     assert ll == pytest.approx(float(loglik_many([sc], h, mask)[0]), rel=1e-12)
     fd = []
-    hold, L.HOLD_ROWS = L.HOLD_ROWS, False  # differences of rows made afresh, not moved along the tangents
-    try:
+    with _rows_afresh():  # differences of rows made afresh, not moved along the tangents
         for n, (lo, hi) in zip(free, bounds):
             step = 1e-5 * max(1.0, abs(values.get(n, 0.0)))
             up, down = min(values.get(n, 0.0) + step, hi), max(values.get(n, 0.0) - step, lo)
             v = loglik_many([sc.with_params({n: up}), sc.with_params({n: down})], h, mask)
             fd.append((v[0] - v[1]) / (up - down))
-    finally:
-        L.HOLD_ROWS = hold
     np.testing.assert_allclose(g, fd, rtol=rel, atol=rel * np.abs(fd).max(), err_msg=str(free))
     return g
 
@@ -324,12 +334,9 @@ def _held_against_afresh(sc, moved, free, mask=None):
     fast = loglik_many(moved, h, mask)
     fast_g = [loglik_gradient(m, h, free, bounds, mask) for m in moved]
     held = next(v for k, v in h.cache.items() if k[0] == "shared proposal")
-    L.HOLD_ROWS = False
-    try:
+    with _rows_afresh():
         slow = loglik_many(moved, h, mask)
         slow_g = [loglik_gradient(m, h, free, bounds, mask) for m in moved]
-    finally:
-        L.HOLD_ROWS = True
     np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-9)
     for (a, ga), (b, gb) in zip(fast_g, slow_g):
         assert a == pytest.approx(b, rel=1e-12, abs=1e-9)
