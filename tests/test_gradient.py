@@ -148,6 +148,20 @@ def test_exact_sum_over_hidden_years_of_one_instrument_with_cells_riding_along()
     check(sc, free)
 
 
+def test_a_prerequisite_reads_the_hidden_years_and_unread_intervals_ride_along():
+    """y's prerequisite gate reads x's unknown years (a row per set of them); z's interval-censored cells read
+    nothing and ride along. Their tangents were taken from one row, which failed on the gate's rows
+    (``harmsim backtest experiments/scenarios/world_no_time_proxies.toml --hold-out cets197``)."""
+    instruments = pd.DataFrame(
+        {"instrument": ["x", "y", "z"], "kind": ["treaty", "protocol", "law"], "requires": ["", "x", ""]}
+    ).assign(opens=2000)
+    rows = [*ROWS, ("A", "z", 2001, 2005), ("C", "z", 2003, 2003), ("E", "z", 2002, 2007)]
+    rec = _record(rows, instruments)
+    sc = _scenario({**TREND, **BUNDLE}, rec)
+    assert L.hidden_groups(sc, history(sc, rec)) == [5]  # x's intervals only; z's ride along
+    check(sc)
+
+
 def test_importance_sampled_paths(monkeypatch):
     """Groups too large to sum: the gradient of the sampled estimate, the paths weighted by importance."""
     monkeypatch.setattr(L, "MAX_HIDDEN", 2)

@@ -749,8 +749,9 @@ def _forward(
             G = np.zeros((R, NK))  # d (the year's terms every transition from a row shares) / d eta
             G[:, now] = 1.0 - h[:, now]
             G[:, stay] = -h[:, stay] * risk[0][:, stay]
-            if len(ivl):
-                own_acc[ivl] += (h[0, ivl] * risk[0, 0, ivl])[:, None] * tan.at(jac, ivl, 1)[0]
+            if len(ivl):  # cells riding along read no hidden cell: every row has their terms, row 0 serves; a gate's
+                # tangent has a row per set, so broadcast to R rows before taking it
+                own_acc[ivl] += (h[0, ivl] * risk[0, 0, ivl])[:, None] * tan.at(jac, ivl, R)[0]
         at_risk = risk[:, :, now]
         fixed = log_h[:, :, now].sum(-1) + (log_s[:, :, stay] * risk[:, :, stay]).sum(-1)  # (B, R)
         if not at_risk.all():  # a dated adoption some sets rule out (before its treaty): those sets have probability
