@@ -190,6 +190,14 @@ def test_backtest_command_on_the_record(tmp_path, capsys):
     # every model is scored on the same cells
     assert scores.groupby("origin")["events"].nunique().eq(1).all()
     assert (out / "backtest.png").is_file() and (out / "fits" / "2008-diffusion_only" / "fit.json").is_file()
+    # the gains by instrument add up, weighted by their cells, to the gain over all cells
+    paired = pd.read_csv(out / "paired.csv").set_index(["origin", "baseline"])
+    by = pd.read_csv(out / "paired_by_instrument.csv")
+    assert by["instrument"].nunique() > 1
+    for (o, b), g in by.groupby(["origin", "baseline"]):
+        assert g["cells"].sum() == paired.loc[(o, b), "cells"]
+        weighted = (g["log_score_gain"] * g["cells"]).sum() / g["cells"].sum()
+        assert weighted == pytest.approx(paired.loc[(o, b), "log_score_gain"], abs=1e-12)
     assert main(["backtest", "diffusion_only", "--origins", "2015", "--out", str(out), "--force"]) == 2
     assert "origins must be years from 1997 to 2014" in capsys.readouterr().err
 
@@ -235,6 +243,18 @@ def test_the_logit_baseline_on_the_world_panel_leaves_out_gdp():
     assert "capacity" not in sc.enabled and {"diffusion", "period"} <= set(sc.enabled)
     assert sc.world.shape[1] == len(harmsim.load_record("world").state_ids)  # it builds on the whole panel
     assert "capacity" in logit_baseline(harmsim.observed_record()).enabled  # the ASEAN logit is unchanged
+
+
+def test_backtest_of_a_scenario_on_a_record_without_gdp(tmp_path):
+    """The global record has no GDP per capita: its logit leaves capacity out instead of stopping at the
+    missing covariate (``harmsim backtest global_diffusion`` failed with "has no covariate 'gdp_pc'")."""
+    from harmsim.analysis.backtest import backtest, logit_baseline
+
+    rec = harmsim.load_record("global_criminalization")
+    assert "capacity" not in logit_baseline(rec).enabled and "diffusion" in logit_baseline(rec).enabled
+    bt = backtest(harmsim.load_scenario("global_diffusion"), [2011], replicates=50, seed=1)
+    assert set(bt.scores["model"]) == {"global_diffusion", "event-history logit", "uniform", "constant hazard"}
+    assert bt.scores["events"].nunique() == 1 and bt.scores["events"].iloc[0] > 0
 
 
 def test_paired_difference_clusters_by_state_by_hand():
