@@ -15,8 +15,9 @@ about 6 min; bindingness about 10 min after its fit (14 min beside a CI run); bi
 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min;
 likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its first failing command. Jobs
 that compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
-world-organizations-backtests reads both, world-time-proxies reads world-backtests' (run them first, or every
-job in order). world-time-proxies takes about 4 min.
+world-organizations-backtests reads both, world-time-proxies and world-trend-beyond read world-backtests' and
+world-time-proxies cets-hold-out's too (run them first, or every job in order). world-time-proxies takes about
+5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min.
 """
 
 from __future__ import annotations
@@ -44,12 +45,29 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "asean-backtests": (
-        "docs/forecasting.md (backtests of every ASEAN scenario, the trend's drift and spline)",
+        "docs/forecasting.md (backtests of the agreement and trend scenarios, the trend's drift and spline)",
         [
             f"harmsim backtest {name} --replicates 500 --out {OUT}/asean-backtests/{name} --force"
             for name in ("baseline", "no_asean", "baseline_trend", "no_asean_trend", "baseline_spline")
         ]
         + [f"harmsim backtest baseline --hold-out asean_mlat --out {OUT}/asean-backtests/hold-out-mlat --force"],
+    ),
+    "asean-scenario-backtests": (
+        "docs/forecasting.md (the backtests of the other shipped scenarios, ASEAN and the global record)",
+        [
+            f"harmsim backtest {name} --replicates 500 --out {OUT}/asean-scenario-backtests/{name} --force"
+            for name in (
+                "binding_only",
+                "diffusion_only",
+                "endogenous",
+                "event_history_logit",
+                "external_only",
+                "heterogeneity",
+                "heterogeneity_by_kind",
+                "push_pull_only",
+                "global_diffusion",
+            )
+        ],
     ),
     "world-fit": (
         "docs/regions.md (the first fit)",
@@ -86,19 +104,45 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
             f"{OUT}/world-org-backtests",
             f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-org-backtests",
-        ],
-    ),
-    "world-time-proxies": (
-        "docs/regions.md (the panel without diffusion and momentum), experiments/paired_backtests.py",
-        [
-            "harmsim backtest experiments/scenarios/world_no_time_proxies.toml --replicates 500 "
-            f"--out {OUT}/world-time-proxies --force",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-time-proxies",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-org-backtests "
+            "--states asean",
         ],
     ),
     "cets-hold-out": (
         "docs/regions.md (CETS 197 held out)",
         [f"harmsim backtest world_baseline --hold-out cets197 --replicates 500 --out {OUT}/cets-hold-out --force"],
+    ),
+    "world-time-proxies": (
+        "docs/regions.md (the panel without diffusion and momentum, and on the CETS 197 hold-out), "
+        "experiments/paired_backtests.py",
+        [
+            "harmsim backtest experiments/scenarios/world_no_time_proxies.toml --replicates 500 "
+            f"--out {OUT}/world-time-proxies/origins --force",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
+            f"{OUT}/world-time-proxies/origins",
+            "harmsim backtest experiments/scenarios/world_no_time_proxies.toml --hold-out cets197 --replicates 500 "
+            f"--out {OUT}/world-time-proxies/cets-hold-out --force",
+            f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-time-proxies/cets-hold-out",
+        ],
+    ),
+    "world-trend-beyond": (
+        "docs/regions.md (the panel's trend held and continued past the origin, on its origins and CETS 197), "
+        "experiments/paired_backtests.py",
+        [
+            f"harmsim backtest experiments/scenarios/world_trend_{how}.toml --replicates 500 "
+            f"--out {OUT}/world-trend-beyond/{how} --force"
+            for how in ("held", "continued")
+        ]
+        + [
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
+            f"{OUT}/world-trend-beyond/{how}"
+            for how in ("held", "continued")
+        ]
+        + [
+            f"harmsim backtest experiments/scenarios/world_trend_{how}.toml --hold-out cets197 --replicates 500 "
+            f"--out {OUT}/world-trend-beyond/cets-hold-out-{how} --force"
+            for how in ("held", "continued")
+        ],
     ),
     "forecasts": (
         "docs/forecasting.md, docs/regions.md (the ACTIP forecast)",
