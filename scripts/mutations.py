@@ -71,6 +71,14 @@ MUTATIONS = {
         ],
         "a cell not adopted by a year after the origin, then unknown, left out of the scored cells",
     ),
+    "gradient-riding-rows": (
+        "calibrate/likelihood.py",
+        "                own_acc[ivl] += (h[0, ivl] * risk[0, 0, ivl])[:, None] * tan.at(jac, ivl, R)[0]",
+        "                own_acc[ivl] += (h[0, ivl] * risk[0, 0, ivl])[:, None] * tan.at(jac, ivl, 1)[0]",
+        ["tests/test_gradient.py::test_a_prerequisite_reads_the_hidden_years_and_unread_intervals_ride_along"],
+        "the tangents of interval cells riding along with a hidden group taken as one row when a gate has a row "
+        "per set of hidden adoptions",
+    ),
     "gradient-shared-weights": (
         "calibrate/likelihood.py",
         "    w = np.exp(s.log_w[0] - logsumexp(s.log_w[0]))  # (J,)",
