@@ -387,7 +387,8 @@ def test_backtest_scores_a_cell_not_adopted_by_a_year_after_the_origin_and_count
     assert sgp["log_score"] == pytest.approx(np.log(4 / 8))  # 2013, 2014, 2015, later of 2009..2015 + later
     assert ("uniform", "VNM", "tip_law") not in cells.index
     assert (bt.scores["unknown"] == 1).all()
-    assert "1 more cells open at the origin have no status after it" in bt.summary()
+    assert "1 more cells open at the origin (tip_law 1) have no status after it" in bt.summary()
+    assert bt.provenance["backtest"]["unknown_by_instrument"] == {"2008": {"tip_law": 1}}
     assert int(bt.scores.loc[bt.scores["model"] == "uniform", "adoptions"].iloc[0]) == int(
         (~cells.loc["uniform", "outcome"].str.startswith(("later", "after"))).sum()
     )
