@@ -245,7 +245,7 @@ def test_the_logit_baseline_on_the_world_panel_leaves_out_gdp():
     assert "capacity" in logit_baseline(harmsim.observed_record()).enabled  # the ASEAN logit is unchanged
 
 
-def test_backtest_of_a_scenario_on_a_record_without_gdp(tmp_path):
+def test_backtest_of_a_scenario_on_a_record_without_gdp():
     """The global record has no GDP per capita: its logit leaves capacity out instead of stopping at the
     missing covariate (``harmsim backtest global_diffusion`` failed with "has no covariate 'gdp_pc'")."""
     from harmsim.analysis.backtest import backtest, logit_baseline

@@ -400,14 +400,13 @@ def backtest(
         raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
     full = observations(scenario.world, record)
     w = scenario.world
-    scored, fits, unknown, unknown_by = [], {}, {}, {}
+    scored, fits, unknown_by = [], {}, {}
     for origin in origins:
         cut = observed_until(record, origin)
         cut_obs = observations(scenario.world, cut)
         hidden = unknown_after_origin(full, cut_obs, origin, end, w)
         if hold_out is not None:
             hidden[:, [k for k, name in enumerate(w.instruments) if name != hold_out]] = False
-        unknown[origin] = int(hidden.sum())
         unknown_by[origin] = {w.instruments[k]: int(n) for k, n in enumerate(hidden.sum(axis=0)) if n}
         models = [(scenario.name, scenario)]
         if "event-history logit" in baselines:
@@ -449,7 +448,7 @@ def backtest(
         )
         .reset_index()
     )
-    scores["unknown"] = scores["origin"].map(unknown)
+    scores["unknown"] = scores["origin"].map(lambda o: sum(unknown_by[o].values()))
     from harmsim.output.results import provenance
 
     prov = provenance(scenario, [], "batch")
