@@ -144,6 +144,21 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             for how in ("held", "continued")
         ],
     ),
+    "world-propensities": (
+        "docs/regions.md (heterogeneity by state: the fit, its backtests on the origins and CETS 197), "
+        "experiments/paired_backtests.py",
+        [
+            f"harmsim calibrate world_propensities --starts 1 --out {OUT}/world-propensities/fit --force",
+            f"harmsim backtest world_propensities --replicates 500 --out {OUT}/world-propensities/origins --force",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
+            f"{OUT}/world-propensities/origins",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
+            f"{OUT}/world-propensities/origins --states asean",
+            "harmsim backtest world_propensities --hold-out cets197 --replicates 500 "
+            f"--out {OUT}/world-propensities/cets-hold-out --force",
+            f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-propensities/cets-hold-out",
+        ],
+    ),
     "forecasts": (
         "docs/forecasting.md, docs/regions.md (the ACTIP forecast)",
         [

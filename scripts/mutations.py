@@ -36,8 +36,8 @@ MUTATIONS = {
     ),
     "gradient-interval": (
         "calibrate/likelihood.py",
-        "grad.total += _interval_factor(int_surv[0, 0].reshape(-1)[own]) @ own_acc",
-        "grad.total += own_acc.sum(axis=0)",
+        "factor = _interval_factor(int_surv[0].reshape(L, -1)[:, own]) * row_w.reshape(L, -1)[:, own]",
+        "factor = row_w.reshape(L, -1)[:, own]",
         ["tests/test_gradient.py::test_dated_and_unread_interval_cells"],
         "an interval-censored cell's term differentiated without the weight of its interval (1 / expm1(-I))",
     ),
@@ -167,6 +167,34 @@ MUTATIONS = {
             "tests/test_frailty.py::test_held_out_predictive_is_the_difference_of_likelihoods",
         ],
         "log(1 - h) added in years a cell is not at risk (not a member, instrument not open)",
+    ),
+    "gradient-node-posterior": (
+        "calibrate/likelihood.py",
+        "        post = np.exp(lp[0] - out[0][None])[..., block.latent_columns]  # (Q, N, K)",
+        "        post = np.exp(np.log(quadrature(nodes)[1]))[:, None, None] + 0 * lp[0][..., block.latent_columns]",
+        ["tests/test_gradient.py::test_state_propensities_without_hidden_years"],
+        "each quadrature node's terms weighted by its prior weight instead of its posterior for the state",
+    ),
+    "gradient-path-shares": (
+        "calibrate/likelihood.py",
+        "            share = np.bincount(which.ravel(), np.exp(lw[0] - logsumexp(lw[0])), minlength=len(years))",
+        "            share = np.bincount(which.ravel(), minlength=len(years)) / len(which.ravel())",
+        ["tests/test_gradient.py::test_state_propensities_with_sampled_paths"],
+        "the sampled paths' gradients averaged as drawn instead of weighted by their importance weights",
+    ),
+    "gradient-spread-nodes": (
+        "calibrate/likelihood.py",
+        "        out += tangents.rows(jacs[1], by_node).sum(axis=0) - tangents.rows(jacs[2], by_node).sum(axis=0)",
+        "        out += 0.0",
+        ["tests/test_gradient.py::test_state_propensities_with_sampled_paths"],
+        "the spread's tangent (the node's propensity) left out of the rows evaluated per path",
+    ),
+    "proposal-own-hazards": (
+        "calibrate/likelihood.py",
+        "        log_q = _defended(_conditionals(block, hist, mask, groups, years), log_q)",
+        "        log_q = log_q",
+        ["tests/test_frailty.py::test_sampled_years_are_drawn_from_their_conditionals"],
+        "a latent model's sampled years drawn from their own hazards alone, blind to the cells that read them",
     ),
 }
 

@@ -26,11 +26,9 @@ import pytest
 
 import harmsim
 import harmsim.calibrate.likelihood as L
-from harmsim.calibrate.gradient import supports
 from harmsim.calibrate.likelihood import history, loglik_gradient, loglik_many
 from harmsim.calibrate.mle import fit_mle
 from harmsim.data.record import record_from_tables
-from harmsim.errors import CalibrationError
 from harmsim.model.scenario import scenario_from_dict
 from harmsim.model.space import bounds_of
 
@@ -181,7 +179,11 @@ def test_a_mask():
     check(sc, ["hazard.intercept", "diffusion.strength", "diffusion.weight_all", "prerequisites.bundle"], mask)
 
 
-@pytest.mark.parametrize("name", ["baseline", "baseline_spline", "endogenous", "event_history_logit", "no_asean"])
+@pytest.mark.parametrize(
+    "name",
+    ["baseline", "baseline_spline", "endogenous", "event_history_logit", "no_asean", "heterogeneity",
+     "heterogeneity_by_kind"],
+)  # fmt: skip
 def test_shipped_scenarios(name):
     """The ASEAN record's scenarios, every default free parameter, at a point off their defaults."""
     sc = harmsim.load_scenario(name)
@@ -414,11 +416,72 @@ def test_fit_with_organization_intercepts_matches_differences(monkeypatch):
     assert fast.loglik == pytest.approx(L.loglik(at, history(at, sc.record)), abs=1e-9)
 
 
-def test_refused_where_the_likelihood_integrates_propensities():
-    sc = _scenario({**DIFFUSION, "frailty": {"sd": 1.0}}, _record())
-    assert not supports(sc)
-    with pytest.raises(CalibrationError, match="no analytic gradient"):
-        loglik_gradient(sc, history(sc, sc.record), ["hazard.intercept"], [(-20.0, 10.0)])
+# State propensities: each quadrature node's terms weighed by the node's posterior for the state ----------------
+FRAILTY = {"frailty": {"sd": 0.8}}
+
+
+def test_state_propensities_without_hidden_years():
+    """No term reads another cell: the states separate, one quadrature per state (the midpoint path)."""
+    sc = _scenario({**TREND, **FRAILTY}, _record(instruments=INSTRUMENTS.assign(requires="")))
+    assert L.hidden_groups(sc, history(sc, sc.record)) == []
+    check(sc)
+
+
+def test_state_propensities_summed_over_every_pattern(monkeypatch):
+    """Diffusion and the gate read five unknown years: their 6,300 joint patterns summed, each with every
+    state's propensity integrated out."""
+    monkeypatch.setattr(L, "MAX_PATTERNS", 10_000)
+    sc = _scenario({**TREND, **DIFFUSION, **BUNDLE, **FRAILTY}, _record())
+    how = L.likelihood_path(sc, history(sc, sc.record))
+    assert how["path"] == "exact" and how["patterns"] == 6300
+    check(sc)
+
+
+def test_state_propensities_with_sampled_paths():
+    """Too many patterns: the sampled estimate's gradient, each path weighted by its share, by kind, a mask."""
+    for mechs in ({**TREND, **DIFFUSION, **BUNDLE, **FRAILTY}, {**DIFFUSION, "frailty": {"sd": 1.1, "by": "kind"}}):
+        sc = _scenario(mechs, _record())
+        assert L.likelihood_path(sc, history(sc, sc.record))["path"] == "sampled"
+        check(sc)
+    mask = np.zeros(history(sc, sc.record).kind.shape, dtype=bool)
+    mask[:4] = True
+    check(sc, None, mask)
+
+
+def test_the_midpoint_approximation():
+    """The fast surface a fit with state propensities climbs first has its analytic gradient too."""
+    sc = _scenario({**TREND, **DIFFUSION, **BUNDLE, **FRAILTY}, _record())
+    h = history(sc, sc.record)
+    free = ["hazard.intercept", "diffusion.strength", "prerequisites.bundle", "frailty.sd", "trend.linear"]
+    values = sc.parameters()
+    _, g = loglik_gradient(sc, h, free, [bounds_of(sc, n) for n in free], midpoint=True)
+    fd = []
+    for n in free:
+        step = 1e-5 * max(1.0, abs(values[n]))
+        moved = [sc.with_params({n: values[n] + step}), sc.with_params({n: values[n] - step})]
+        v = loglik_many(moved, h, midpoint=True)
+        fd.append((v[0] - v[1]) / (2 * step))
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+    assert not np.allclose(g, loglik_gradient(sc, h, free, [bounds_of(sc, n) for n in free])[1], rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_world_panel_with_state_propensities():
+    """The world panel with a propensity per state: 39 sampled unknown years across three instruments."""
+    sc = harmsim.load_scenario("world_baseline")
+    raw = sc.to_dict()
+    sc = scenario_from_dict({**raw, "mechanisms": {**raw["mechanisms"], "frailty": {"sd": 0.5}}}, record=sc.record)
+    check(sc, ["hazard.intercept", "frailty.sd", "diffusion.strength", "prerequisites.bundle", "agreements.binding"])
+
+
+def test_fit_with_state_propensities_matches_differences(monkeypatch):
+    """A fit with state propensities (first the midpoint surface, then the sampled one) reaches the same
+    maximum and standard errors with the analytic gradient as with differences."""
+    sc = _scenario({**DIFFUSION, **BUNDLE, **FRAILTY}, _record())
+    fast = _against_differences(
+        monkeypatch, sc, ["hazard.intercept", "diffusion.strength", "frailty.sd"], loglik_tol=1e-3, se_rtol=0.02
+    )
+    assert fast.log["diagnostics"]["analytic gradients"] > 0
 
 
 def test_fit_with_the_analytic_gradient_reaches_the_maximum_of_differences(monkeypatch):
@@ -429,15 +492,29 @@ def test_fit_with_the_analytic_gradient_reaches_the_maximum_of_differences(monke
 
 
 def _against_differences(monkeypatch, sc, free, loglik_tol: float, se_rtol: float):
-    """Fit ``sc`` with the analytic gradient and again with forward differences: the same maximum, estimates and
-    standard errors within the tolerances. Returns the analytic fit."""
+    """Fit ``sc`` with the analytic gradient and again with central differences of the objective: the same
+    maximum, estimates and standard errors within the tolerances. Returns the analytic fit."""
     import harmsim.calibrate.mle as mle
 
     fast = fit_mle(sc, sc.record, free)
     assert fast.log["diagnostics"]["analytic gradients"] > 0
-    monkeypatch.setattr(mle, "supports", lambda scenario: False)
+    analytic = mle._nll_and_gradient
+
+    def by_differences(scenario, hist, cells, free, bounds, x, midpoint=False):
+        """The same objective, its gradient by central differences of its value (one-sided at a bound)."""
+        value = analytic(scenario, hist, cells, free, bounds, x, midpoint)[0]
+        g = np.empty(len(x))
+        for j, (lo, hi) in enumerate(bounds):
+            step = 1e-6 * max(1.0, abs(x[j]))
+            up, down = x.copy(), x.copy()
+            up[j], down[j] = min(x[j] + step, hi), max(x[j] - step, lo)
+            f_up = analytic(scenario, hist, cells, free, bounds, up, midpoint)[0]
+            f_down = analytic(scenario, hist, cells, free, bounds, down, midpoint)[0]
+            g[j] = (f_up - f_down) / (up[j] - down[j])
+        return value, g
+
+    monkeypatch.setattr(mle, "_nll_and_gradient", by_differences)
     slow = fit_mle(sc, sc.record, free)
-    assert slow.log["diagnostics"]["analytic gradients"] == 0
     assert fast.loglik == pytest.approx(slow.loglik, abs=loglik_tol)
     np.testing.assert_allclose(fast.estimates["estimate"], slow.estimates["estimate"], atol=0.02)
     np.testing.assert_allclose(fast.estimates["se"], slow.estimates["se"], rtol=se_rtol)

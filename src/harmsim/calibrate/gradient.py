@@ -29,8 +29,8 @@ so the risk sets are constants of the gradient. The organizations' random
 intercepts (``sd * weights @ v``) move the log-odds by ``weights @ v`` per unit
 of their spread, a tangent that depends on the draw of ``v``: the likelihood
 that integrates them adds it (:class:`Tangents` only records which parameter is
-the spread). State propensities are integrated by quadrature over hidden
-patterns; a scenario with them uses finite differences (:func:`supports`).
+the spread). State propensities (``sd * z``) move it by ``z`` at each quadrature
+node; the likelihood weighs each node by its posterior for the state.
 """
 
 from __future__ import annotations
@@ -43,18 +43,6 @@ from harmsim.model.space import split_name
 
 #: the relative step of the central difference of a parameter that enters the log-odds non-linearly
 NONLINEAR_STEP = 1e-5
-
-
-def supports(scenario) -> bool:
-    """Whether the likelihood of ``scenario`` has an analytic gradient (:class:`Tangents`): without state
-    propensities (their integral is differentiated by differences). Organization intercepts have one, for a
-    proposal held fixed (:func:`~harmsim.calibrate.likelihood.set_shared_proposal`).
-
-    >>> import harmsim
-    >>> supports(harmsim.load_scenario("baseline")), supports(harmsim.load_scenario("heterogeneity"))
-    (True, False)
-    """
-    return not scenario.dynamics.needs_latent
 
 
 class Tangents:

@@ -3,12 +3,10 @@
 Free parameters are real-valued scenario parameters (by default every real
 coefficient of the scenario's mechanisms and the hazard intercept and
 offsets; see :func:`default_free`). The optimizer climbs with the
-likelihood's analytic gradient (:func:`~harmsim.calibrate.likelihood.loglik_gradient`;
-forward differences where the likelihood integrates state propensities or
-organization intercepts). Estimates come with standard errors from the
-observed information (central differences of that gradient, or a
-central-difference Hessian of the log-likelihood), Wald 95% intervals, and
-an identifiability status:
+likelihood's analytic gradient (:func:`~harmsim.calibrate.likelihood.loglik_gradient`).
+Estimates come with standard errors from the observed information (central
+differences of that gradient), Wald 95% intervals, and an identifiability
+status:
 
 * ``bounded``: finite SE and the Wald 95% interval inside the allowed range
   (curvature at the optimum; identification itself is checked only by
@@ -36,7 +34,6 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from harmsim.calibrate.fit import Fit
-from harmsim.calibrate.gradient import supports
 from harmsim.calibrate.likelihood import (
     BEFORE,
     INTERVAL,
@@ -201,28 +198,14 @@ def fit_mle(
     x0 = x0[keep]
     evals = [0]
 
-    def f_many(X) -> np.ndarray:
-        evals[0] += len(X)
-        return nll_many(X)
-
-    # Under the logit link without integrated propensities the gradient is analytic: one pass of the likelihood
-    # whatever the number of parameters (harmsim.calibrate.gradient); else forward differences in one block.
-    analytic = supports(scenario)
+    # The gradient is analytic: one pass of the likelihood (two with state propensities) whatever the number
+    # of parameters (harmsim.calibrate.gradient), on the midpoint approximation too.
     gradients = [0]
 
     def f_and_grad(x):
-        if analytic and not warm[0]:
-            evals[0] += 1
-            gradients[0] += 1
-            return _nll_and_gradient(scenario, hist, cells, free, bounds, x)
-        # forward differences (scipy's relative step), the point and its neighbours in one block
-        steps = _GRAD_STEP * np.maximum(1.0, np.abs(x))
-        up = x + steps <= np.array([hi for _, hi in bounds])
-        steps = np.where(up, steps, -steps)
-        X = np.repeat(x[None], len(x) + 1, axis=0)
-        X[1:] += np.diag(steps)
-        v = f_many(X)
-        return v[0], (v[1:] - v[0]) / steps
+        evals[0] += 1
+        gradients[0] += 1
+        return _nll_and_gradient(scenario, hist, cells, free, bounds, x, midpoint=warm[0])
 
     path = []
     bar = _bar(progress, f"MLE {scenario.name}", "iteration")
@@ -327,13 +310,10 @@ def fit_mle(
     ll = -float(res.fun) - prior  # the record's log-likelihood, without the pooling term and penalties
     if uncertainty:
         bar.set_description(f"MLE {scenario.name}: standard errors")
-        if analytic:
-            H = _hessian_of_gradient(
-                lambda z: _nll_and_gradient(scenario, hist, cells, free, bounds, z)[1], x, bounds, hessian_step
-            )
-            gradients[0] += 2 * len(x)
-        else:
-            H = _hessian(f_many, x, bounds, hessian_step)
+        H = _hessian_of_gradient(
+            lambda z: _nll_and_gradient(scenario, hist, cells, free, bounds, z)[1], x, bounds, hessian_step
+        )
+        gradients[0] += 2 * len(x)
         cov, status, se = _uncertainty(H, x, bounds)
     else:
         H = np.full((len(x), len(x)), np.nan)
@@ -362,12 +342,7 @@ def fit_mle(
         + (", plus the pooling of offsets by kind" if kinds(scenario) else "")
         + (", plus the trend spline's smoothness penalty" if _spline(scenario) else ""),
         "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges), "
-        + (
-            "the gradient analytic; standard errors from central differences of the gradient (the observed information)"
-            if analytic
-            else "the gradient by forward differences; standard errors from a central-difference Hessian of the "
-            "log-likelihood"
-        ),
+        + "the gradient analytic; standard errors from central differences of the gradient (the observed information)",
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},
         "diagnostics": {
             "converged": bool(res.success or on_plateau),
@@ -493,12 +468,12 @@ def _interval_note(scenario, hist, ll: float) -> list[str]:
     return ["none for interval-censored adoptions: where other cells depend on one, its year is summed over"]
 
 
-def _nll_and_gradient(scenario, hist, cells, free, bounds, x) -> tuple[float, np.ndarray]:
+def _nll_and_gradient(scenario, hist, cells, free, bounds, x, midpoint=False) -> tuple[float, np.ndarray]:
     """The negative log posterior at ``x`` and its gradient: the likelihood's analytic
-    (:func:`~harmsim.calibrate.likelihood.loglik_gradient`), the penalty's by central differences (it reads the
-    parameters alone, no likelihood: microseconds)."""
+    (:func:`~harmsim.calibrate.likelihood.loglik_gradient`; ``midpoint``: of the midpoint approximation), the
+    penalty's by central differences (it reads the parameters alone, no likelihood: microseconds)."""
     sc = scenario.with_checked_values(_values(free, x))
-    ll, g = loglik_gradient(sc, hist, free, bounds, cells)
+    ll, g = loglik_gradient(sc, hist, free, bounds, cells, midpoint=midpoint)
     pen = penalty(sc)
     if _penalized(scenario):
         for j in range(len(x)):
@@ -550,27 +525,6 @@ def _hessian_steps(x, bounds, h) -> tuple[np.ndarray, np.ndarray]:
     return steps, np.array([np.clip(v, lo + s, hi - s) for v, (lo, hi), s in zip(x, bounds, steps)])
 
 
-def _hessian(f_many, x, bounds, h):
-    """Central-difference Hessian of the negative log-likelihood (the observed information), steps kept inside
-    bounds; every point in one block of evaluations."""
-    p = len(x)
-    steps, xc = _hessian_steps(x, bounds, h)
-    E = np.diag(steps)
-    pairs = [(i, j) for i in range(p) for j in range(i)]
-    points = [xc]
-    points += [xc + sign * E[i] for i in range(p) for sign in (1, -1)]
-    points += [xc + si * E[i] + sj * E[j] for i, j in pairs for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-    v = np.concatenate(
-        [f_many(np.array(points[k : k + _HESSIAN_BLOCK])) for k in range(0, len(points), _HESSIAN_BLOCK)]
-    )
-    f0, diag, cross = v[0], v[1 : 1 + 2 * p].reshape(p, 2), v[1 + 2 * p :].reshape(-1, 4)
-    H = np.empty((p, p))
-    H[np.arange(p), np.arange(p)] = (diag[:, 0] - 2 * f0 + diag[:, 1]) / steps**2
-    for (i, j), (pp, pm, mp, mm) in zip(pairs, cross):
-        H[i, j] = H[j, i] = (pp - pm - mp + mm) / (4 * steps[i] * steps[j])
-    return H
-
-
 def _bar(progress: bool | None, desc: str, unit: str, total: int | None = None):
     """A progress bar on stderr (``progress`` None: a bar on a terminal, a line every few seconds elsewhere)."""
     from harmsim._progress import bar
@@ -584,10 +538,8 @@ PLATEAU_GAIN = 1e-4
 PLATEAU_ITERATIONS = 20
 #: with an importance-sampled likelihood, the plateau's gain is at least this share of its Monte Carlo s.e.
 PLATEAU_SHARE = 0.1
-#: relative forward-difference step of the gradient (scipy's default for '2-point': sqrt of machine epsilon)
+#: relative step of the penalty's central differences (the square root of machine epsilon)
 _GRAD_STEP = np.sqrt(np.finfo(float).eps)
-#: parameter sets per block of Hessian points
-_HESSIAN_BLOCK = 64
 #: with organization intercepts, at most this many climbs after the first, each from the intercepts' importance
 #: proposal re-centred at the last maximum
 SHARED_RECENTRINGS = 4
