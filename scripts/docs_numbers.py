@@ -145,7 +145,8 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "world-propensities": (
-        "docs/regions.md (heterogeneity by state: the fit, its backtests on the origins and CETS 197), "
+        "docs/regions.md (heterogeneity by state: the fit, its backtests on the origins and CETS 197, the test of "
+        "bindingness), "
         "experiments/paired_backtests.py",
         [
             f"harmsim calibrate world_propensities --starts 1 --out {OUT}/world-propensities/fit --force",
@@ -157,6 +158,9 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             "harmsim backtest world_propensities --hold-out cets197 --replicates 500 "
             f"--out {OUT}/world-propensities/cets-hold-out --force",
             f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-propensities/cets-hold-out",
+            # the unit refits only (half an hour on one core); the power panels would refit 960 times
+            f"harmsim bindingness world_propensities --from-fit {OUT}/world-propensities/fit --panels 0 --workers 2 "
+            f"--out {OUT}/world-propensities/bindingness --force",
         ],
     ),
     "forecasts": (
