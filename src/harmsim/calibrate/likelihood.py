@@ -247,9 +247,7 @@ class _Spread:
 
 def _separable(block: Block) -> bool:
     """Whether the propensities' terms read no adoption: every mechanism that reads them reads none."""
-    return all(
-        m.reads_adoptions() is None for sc in block.scenarios[:1] for m in sc.dynamics.mechanisms if m.uses_latent
-    )
+    return all(m.reads_adoptions() is None for m in block.scenarios[0].dynamics.mechanisms if m.uses_latent)
 
 
 def _year_terms(block: Block, link, ti: int, S, observed: np.ndarray, cols=slice(None), spread=None):
