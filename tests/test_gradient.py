@@ -468,9 +468,7 @@ def test_the_midpoint_approximation():
 @pytest.mark.slow
 def test_world_panel_with_state_propensities():
     """The world panel with a propensity per state: 39 sampled unknown years across three instruments."""
-    sc = harmsim.load_scenario("world_baseline")
-    raw = sc.to_dict()
-    sc = scenario_from_dict({**raw, "mechanisms": {**raw["mechanisms"], "frailty": {"sd": 0.5}}}, record=sc.record)
+    sc = harmsim.load_scenario("world_propensities").with_params({"frailty.sd": 0.5})
     check(sc, ["hazard.intercept", "frailty.sd", "diffusion.strength", "prerequisites.bundle", "agreements.binding"])
 
 
