@@ -171,6 +171,8 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"--out {OUT}/forecasts/baseline --force",
             f"harmsim forecast world_baseline --from-fit {OUT}/world-fit --until 2020 "
             f"--out {OUT}/forecasts/world_baseline --force",
+            f"harmsim forecast world_propensities --from-fit {OUT}/world-propensities/fit --until 2020 "
+            f"--out {OUT}/forecasts/world_propensities --force",
         ],
     ),
     "likelihood-frequencies": (
