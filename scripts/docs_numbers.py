@@ -17,7 +17,8 @@ likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its fi
 that compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
 world-organizations-backtests reads both, world-time-proxies and world-trend-beyond read world-backtests' and
 world-time-proxies cets-hold-out's too (run them first, or every job in order). world-time-proxies takes about
-5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min.
+5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min, world-propensities about 70 min
+(its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min).
 """
 
 from __future__ import annotations
@@ -158,8 +159,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             "harmsim backtest world_propensities --hold-out cets197 --replicates 500 "
             f"--out {OUT}/world-propensities/cets-hold-out --force",
             f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-propensities/cets-hold-out",
-            # the unit refits only (half an hour on one core); the power panels would refit 960 times
-            f"harmsim bindingness world_propensities --from-fit {OUT}/world-propensities/fit --panels 0 --workers 2 "
+            f"harmsim bindingness world_propensities --from-fit {OUT}/world-propensities/fit --workers 2 "
             f"--out {OUT}/world-propensities/bindingness --force",
         ],
     ),

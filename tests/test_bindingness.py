@@ -233,31 +233,47 @@ def test_the_whole_test_writes_its_table_verdict_and_figure(simulated, tmp_path)
     assert pd.read_csv(tmp_path / "out" / "bindingness.csv").columns.tolist()[: len(COLUMNS)] == COLUMNS
 
 
-def test_a_killed_test_resumes_from_its_saved_refits(simulated, tmp_path, monkeypatch):
-    sc, rec = simulated
-    whole = B.bindingness_test(sc, rec, panels=2, seed=1)
-    calls = []
-    real_task = B._task
+def _killed_at(monkeypatch, n: int) -> list[str]:
+    """Make the ``n``-th refit task raise KeyboardInterrupt (a kill), once; the tasks run are listed."""
+    real_task, calls, killed = B._task, [], []
 
-    dying = [True]
-
-    def dies_on_the_fourth(job, spec):
+    def task(job, spec):
         calls.append(spec["what"])
-        if dying[0] and len(calls) == 4:
-            dying[0] = False
+        if not killed and len(calls) == n:
+            killed.append(n)
             raise KeyboardInterrupt
         return real_task(job, spec)
 
-    monkeypatch.setattr(B, "_task", dies_on_the_fourth)
+    monkeypatch.setattr(B, "_task", task)
+    return calls
+
+
+def test_a_killed_test_resumes_from_its_saved_refits(simulated, tmp_path, monkeypatch):
+    sc, rec = simulated
+    whole = B.bindingness_test(sc, rec, panels=2, seed=1)
+    calls = _killed_at(monkeypatch, 4)
     cache = tmp_path / "refits"
     with pytest.raises(KeyboardInterrupt):
         B.bindingness_test(sc, rec, panels=2, seed=1, cache=cache)
     assert len(list(cache.glob("*.json"))) == 1 + 3  # spec.json and the three finished tasks
+    assert calls == ["record"] * 4  # each unit's refit on the real record is a task of its own
     calls.clear()
     resumed = B.bindingness_test(sc, rec, panels=2, seed=1, cache=cache)
-    assert len(calls) == 7 - 3  # only the tasks not saved
+    assert len(calls) == 4 + 3 * 2 - 3  # only the tasks not saved: four units, two panels per effect
     pd.testing.assert_frame_equal(resumed.table, whole.table)
     assert not cache.exists()  # cleared once the test is complete
+
+
+def test_a_rerun_with_fewer_panels_reuses_the_real_records_saved_refits(simulated, tmp_path, monkeypatch):
+    sc, rec = simulated
+    calls = _killed_at(monkeypatch, 3)
+    cache = tmp_path / "refits"
+    with pytest.raises(KeyboardInterrupt):
+        B.bindingness_test(sc, rec, panels=2, seed=1, cache=cache)
+    calls.clear()
+    test = B.bindingness_test(sc, rec, panels=0, seed=1, cache=cache)
+    assert calls == ["record"] * 2  # two of the four units were saved by the killed run
+    assert test.power.empty and test.units["status"].eq("estimated").all()
 
 
 def test_the_command_refuses_a_one_region_scenario(tmp_path, capsys):

@@ -180,7 +180,7 @@ def cmd_compare_mechanisms(args) -> int:
 
 
 def cmd_bindingness(args) -> int:
-    from harmsim.analysis.bindingness import bindingness_test
+    from harmsim.analysis.bindingness import agreement_units, bindingness_test
     from harmsim.cli._common import _fit_said
     from harmsim.cli.explore import _executor
 
@@ -188,7 +188,8 @@ def cmd_bindingness(args) -> int:
     fit = _fit_said(args.from_fit, sc) if args.from_fit else None
     cache = args.out.parent / f".{args.out.name}.refits"
     executor, client = _executor(args.scheduler)
-    step = _steps(1 + 3 * args.panels + (fit is None), "bindingness")
+    # one step per refit task: each unit on the real record, each synthetic panel, and the pooled fit if made
+    step = _steps(len(agreement_units(sc)) + 3 * args.panels + (fit is None), "bindingness")
     try:
         test = bindingness_test(
             sc,
