@@ -20,7 +20,7 @@ import pytest
 
 import harmsim
 from harmsim._mesa import mesa
-from harmsim.errors import ConfigError
+from harmsim.errors import ConfigError, HarmsimWarning
 from harmsim.model import HarmonizationModel
 from harmsim.model.synthetic import synthetic_region, synthetic_scenario
 
@@ -66,7 +66,8 @@ def test_final_year_is_kept_and_no_extra_step(baseline):
     m = HarmonizationModel(baseline, rng=3)
     m.run_model()
     assert not m.running and m.steps == 19 and m.year == 2015
-    m.step()  # a stopped model does not move
+    with pytest.warns(HarmsimWarning, match="step\\(\\) does nothing"):
+        m.step()  # a stopped model does not move, and says so
     assert m.steps in (19, 20) and m.year == 2015 and m.ti == 18
     df = m.datacollector.get_model_vars_dataframe()
     assert len(df) == 20 and df["year"].iloc[-1] == 2015  # initial state + 19 years
