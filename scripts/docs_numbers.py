@@ -15,10 +15,11 @@ about 6 min; bindingness about 10 min after its fit (14 min beside a CI run); bi
 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min;
 likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its first failing command. Jobs
 that compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
-world-organizations-backtests reads both, world-time-proxies and world-trend-beyond read world-backtests' and
-world-time-proxies cets-hold-out's too (run them first, or every job in order). world-time-proxies takes about
-5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min, world-propensities about 70 min
-(its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min).
+world-organizations-backtests and asia-pacific read both, world-time-proxies and world-trend-beyond read
+world-backtests' and world-time-proxies cets-hold-out's too (run them first, or every job in order).
+world-time-proxies takes about 5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min,
+asia-pacific about 30 s, world-propensities about 70 min (its fit 11 min, backtests 19 min, the test of
+bindingness with 40 power panels per difference 37 min).
 """
 
 from __future__ import annotations
@@ -143,6 +144,13 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"harmsim backtest experiments/scenarios/world_trend_{how}.toml --hold-out cets197 --replicates 500 "
             f"--out {OUT}/world-trend-beyond/cets-hold-out-{how} --force"
             for how in ("held", "continued")
+        ],
+    ),
+    "asia-pacific": (
+        "docs/regions.md (ASEAN's cells from a panel of its own part of the world), experiments/asia_pacific_panel.py",
+        [
+            f"python experiments/asia_pacific_panel.py {OUT}/asia-pacific {OUT}/asean-backtests/baseline_trend "
+            f"{OUT}/world-backtests/world_baseline"
         ],
     ),
     "world-propensities": (

@@ -10,6 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
+import harmsim
 from harmsim.cli import main
 
 
@@ -30,6 +31,17 @@ def test_record_status_lists_the_status_items_only(capsys):
     out = capsys.readouterr().out
     status = out.split("End-of-window status")[1].split("Regional agreements")[0]
     assert "specialist_unit" in status and "tip_law" not in status and "NaN" not in status
+
+
+def test_record_world_writes_a_regional_sub_panel(tmp_path, capsys):
+    out = tmp_path / "sub"
+    assert main(["record", "world", "--subregions", "South Asia", "--states", "THA", "--out", str(out)]) == 0
+    assert "9 of its 188 states" in capsys.readouterr().out
+    sub = harmsim.load_record(out)
+    assert set(sub.state_ids) == {"AFG", "BGD", "BTN", "IND", "LKA", "MDV", "NPL", "PAK", "THA"}
+    assert main(["record", "world", "--subregions", "Asia", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown subregion(s) Asia" in err[0] and "South Asia" in err[0]
 
 
 def test_record_world_prints_a_summary_and_asked_states(capsys):

@@ -2,7 +2,8 @@
 
 ``experiments/paired_backtests.py`` pairs two backtests' cells (same origin, state, instrument and outcome)
 and says per origin whether the second is better, worse or not told apart from the first;
-``experiments/asean_from_the_panel.py`` does the same on the ASEAN states only.
+``experiments/asean_from_the_panel.py`` does the same on the ASEAN states only;
+``experiments/asia_pacific_panel.py`` writes a regional sub-panel and its scenario, then compares alike.
 """
 
 from __future__ import annotations
@@ -71,3 +72,41 @@ def test_paired_backtests_on_a_record_s_states_and_without_common_cells(tmp_path
     other = _cells(tmp_path / "c", "world", {(2011, "THA"): -1.0})
     code, out = _run("paired_backtests.py", [str(fa), str(other)], capsys)
     assert code == 1 and "score no common cell" in out
+
+
+def test_asia_pacific_panel_writes_its_sub_record_and_scenario_and_compares(tmp_path, capsys, monkeypatch):
+    """The experiment's wiring, its backtest replaced by a table: the sub-record holds the 32 states of the two
+    subregions, the scenario it writes loads (world_baseline on that record), and the three comparisons are
+    printed, the third without ACTIP's cells."""
+    import harmsim
+    import harmsim.cli
+
+    real_main, seen = harmsim.cli.main, {}
+
+    def main(argv):
+        if argv[0] != "backtest":
+            return real_main(argv)
+        sc = harmsim.load_scenario(argv[1])
+        seen["scenario"] = sc
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True)
+        pairs = [(s, k) for s in ("THA", "VNM") for k in ("untoc", "actip")]
+        rows = [{"origin": 2005, "model": "asia_pacific", "state": s, "instrument": k, "outcome": "later",
+                 "log_score": -1.0 if k == "untoc" else -3.0} for s, k in pairs]  # fmt: skip
+        pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
+        return 0
+
+    monkeypatch.setattr(harmsim.cli, "main", main)
+    ref = pd.DataFrame([{"origin": 2005, "model": "m", "state": s, "instrument": k, "outcome": "later",
+                         "log_score": -2.0} for s in ("THA", "VNM") for k in ("untoc", "actip")])  # fmt: skip
+    (tmp_path / "ref").mkdir()
+    ref.to_csv(tmp_path / "ref" / "cells.csv", index=False)
+    out = tmp_path / "ap"
+    code, printed = _run("asia_pacific_panel.py", [str(out), str(tmp_path / "ref"), str(tmp_path / "ref")], capsys)
+    assert code == 0
+    sc = seen["scenario"]
+    assert sc.name == "asia_pacific" and len(sc.record.states) == 32 and "THA" in sc.record.state_ids
+    assert set(sc.record.states["subregion"]) == {"East Asia and Pacific", "South Asia"}
+    assert sc.mechanism("agreements") is not None  # world_baseline's mechanisms, extended
+    assert "on 4 common cells is not told apart" in printed  # +1 and -1 on two states each: gain 0
+    assert "ACTIP left out, on 2 common cells is better: +1.000 per cell" in printed

@@ -203,6 +203,38 @@ def test_world_roundtrips_through_its_files(world, tmp_path):
         pd.testing.assert_frame_equal(getattr(back, tname), table, check_dtype=False, obj=tname)
 
 
+def test_a_subset_keeps_its_states_rows_and_the_whole_context(world, tmp_path):
+    keep = ["THA", "FRA", "DEU", "BGD"]
+    sub = world.subset(keep, name="four")
+    assert sub.state_ids == ("BGD", "DEU", "FRA", "THA") and sub.name == "four"  # in the record's order
+    for tname in ("adoptions", "status", "covariates", "tiers", "memberships"):
+        table = getattr(sub, tname)
+        assert set(table["state"]) <= set(keep), tname
+        whole = getattr(world, tname)
+        assert len(table) == whole["state"].isin(keep).sum(), tname  # every row of a kept state stays
+    for tname in ("instruments", "agreements", "organizations", "global_series"):
+        pd.testing.assert_frame_equal(getattr(sub, tname), getattr(world, tname), obj=tname)
+    assert sub.members("EU", 2010) == ("DEU", "FRA") and sub.members("ASEAN", 2010) == ("THA",)
+    assert sub.digest != world.digest
+    sub.write(tmp_path)  # the sub-record passes the same validation as any record
+    back = load_record(tmp_path)
+    for tname, table in sub.tables().items():
+        pd.testing.assert_frame_equal(getattr(back, tname), table, check_dtype=False, obj=tname)
+
+
+def test_a_subset_runs_a_world_scenario(world):
+    sub = world.subset(["THA", "VNM", "LAO", "KHM", "BGD", "IND"])
+    sc = harmsim.load_scenario("world_baseline").with_record(sub)
+    out = harmsim.run(sc, seed=1).adoptions
+    assert set(out["state"]) == set(sub.state_ids)
+
+
+@pytest.mark.parametrize("states, pattern", [(["THA", "XXX"], "unknown state\\(s\\) XXX"), ([], "at least one state")])
+def test_a_subset_refuses_unknown_or_no_states(world, states, pattern):
+    with pytest.raises(RecordError, match=pattern):
+        world.subset(states)
+
+
 def test_tip_law_codings_compared_for_asean(world):
     """docs/record.md's comparison of the two tip_law codings for the ten, checked."""
     asean = harmsim.observed_record()

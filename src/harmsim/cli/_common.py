@@ -56,10 +56,10 @@ _port = _int_at_least(1, "a port number 1-65535", hi=65535)
 
 
 def _id_list(text: str) -> list[str]:
-    """An argparse type: comma-separated ids (state codes and the like), none empty."""
+    """An argparse type: comma-separated ids (state codes and the like) or names (subregions), none empty."""
     ids = [x.strip() for x in text.split(",")]
     if not all(ids):
-        raise argparse.ArgumentTypeError(f"expected comma-separated ids, e.g. BRN,KHM; got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated ids or names, e.g. BRN,KHM; got {text!r}")
     return ids
 
 

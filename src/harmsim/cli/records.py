@@ -33,7 +33,14 @@ def add_parsers(sub) -> None:
         type=_id_list,
         default=None,
         help=f"print these states' adoption years (comma-separated ids; a record of more than {_RECORD_ROWS} "
-        "states prints its summary otherwise)",
+        "states prints its summary otherwise); with --out, write the record of these states only",
+    )
+    r.add_argument(
+        "--subregions",
+        type=_id_list,
+        default=None,
+        help="the states of these subregions (comma-separated, as the record's states table names them), "
+        "alone or added to --states: a regional sub-panel",
     )
 
     sub.add_parser("scenarios", help="list the shipped scenarios")
@@ -46,28 +53,48 @@ def add_parsers(sub) -> None:
 _RECORD_ROWS = 40
 
 
+def _chosen(rec, args) -> list[str] | None:
+    """The states --states and --subregions name, in the record's order; None when neither is given."""
+    if args.states is None and args.subregions is None:
+        return None
+    unknown = [s for s in args.states or () if s not in rec.state_ids]
+    if unknown:
+        raise ConfigError(f"--states: unknown state(s) {', '.join(unknown)} in record '{rec.name}'")
+    regions = set(rec.states["subregion"].dropna()) if "subregion" in rec.states else set()
+    missing = [r for r in args.subregions or () if r not in regions]
+    if missing:
+        raise ConfigError(
+            f"--subregions: unknown subregion(s) {', '.join(missing)} in record '{rec.name}' "
+            f"(known: {', '.join(sorted(x for x in regions if x)) or 'none'})"
+        )
+    named = set(args.states or ())
+    if args.subregions:
+        named |= set(rec.states.loc[rec.states["subregion"].isin(args.subregions), "state"])
+    return [s for s in rec.state_ids if s in named]
+
+
 def cmd_record(args) -> int:
     rec = load_record(args.name)
+    chosen = _chosen(rec, args)
     if args.figures:
         paths = write_record_figures(rec, args.figures, force=args.force)
         print(f"wrote {len(paths)} files to {args.figures}: {', '.join(p.name for p in paths)}")
         if not args.out:
             return 0
     if args.out:
-        paths = rec.write(args.out)
-        print(f"wrote {len(paths)} files to {args.out} (load them with harmsim record {args.out})")
+        out = rec if chosen is None else rec.subset(chosen, name=f"{rec.name}_{args.out.name}")
+        paths = out.write(args.out)
+        what = "" if chosen is None else f", {len(chosen)} of its {len(rec.states)} states"
+        print(f"wrote {len(paths)} files to {args.out}{what} (load them with harmsim record {args.out})")
         return 0
-    unknown = [s for s in args.states or () if s not in rec.state_ids]
-    if unknown:
-        raise ConfigError(f"--states: unknown state(s) {', '.join(unknown)} in record '{rec.name}'")
     print(f"{rec.title} ({rec.name}, {rec.start}-{rec.end})\n")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("Per instrument: how its pairs of state and instrument are observed")
         print(rec.summary().to_string())
         wide = rec.cells()
-        if args.states:
-            wide = wide.loc[args.states]
-        if args.states or len(wide) <= _RECORD_ROWS:
+        if chosen is not None:
+            wide = wide.loc[chosen]
+        if chosen is not None or len(wide) <= _RECORD_ROWS:
             print(
                 "\nAdoption years (a-b = within the interval; . = not adopted by the end; >Y = not adopted by Y, "
                 "unobserved after; ? = not observed; - = not open to the state)"

@@ -194,6 +194,54 @@ class Record:
         inside = set(m["state"][m["organization"] == organization])
         return tuple(s for s in self.state_ids if s in inside)
 
+    def subset(self, states, name: str | None = None) -> Record:
+        """The record restricted to ``states``: a regional sub-panel, every other table cut to match.
+
+        Why: a model fitted to a sub-panel borrows strength only from the
+        states in it (say, ASEAN's neighbours instead of the world). The
+        instruments, organizations and agreements stay whole; the rows of
+        states not kept go from every table a state keys (adoptions,
+        status, covariates, tiers, memberships; borders and migration where
+        either end is gone). The global series stay as recorded, so a
+        mechanism reading the share of all states that adopted reads it
+        among the states kept, while a recorded global series (the share
+        criminalizing) stays global. ``name``: the sub-record's name
+        (default ``<record>~<n>states``).
+
+        >>> from harmsim.data.record import load_record
+        >>> sub = load_record("world").subset(["BGD", "IND", "NPL"])
+        >>> sub.name, sub.state_ids, sub.members("SAARC", 2006)
+        ('world~3states', ('BGD', 'IND', 'NPL'), ('BGD', 'IND', 'NPL'))
+        """
+        keep = list(dict.fromkeys(states))
+        unknown = [s for s in keep if s not in self.state_ids]
+        if unknown:
+            raise RecordError(f"record '{self.name}': unknown state(s) {', '.join(unknown)}")
+        if not keep:
+            raise RecordError(f"record '{self.name}': a subset needs at least one state")
+        inside = set(keep)
+
+        def rows(table: pd.DataFrame, *cols: str) -> pd.DataFrame:
+            if not len(table):
+                return table
+            kept = np.logical_and.reduce([table[c].isin(inside).to_numpy() for c in cols])
+            return table[kept].reset_index(drop=True)
+
+        return replace(
+            self,
+            name=name or f"{self.name}~{len(keep)}states",
+            title=f"{self.title}, restricted to {len(keep)} of its states",
+            states=rows(self.states, "state"),
+            adoptions=rows(self.adoptions, "state"),
+            status=rows(self.status, "state"),
+            borders=rows(self.borders, "state_a", "state_b"),
+            covariates=rows(self.covariates, "state"),
+            tiers=rows(self.tiers, "state"),
+            migration=rows(self.migration, "origin", "destination"),
+            memberships=rows(self.memberships, "state"),
+            description=f"{self.description} Restricted to {len(keep)} of its {len(self.states)} states.".strip(),
+        )
+
     @cached_property
     def digest(self) -> str:
         """A short hash of the record's contents (window and every table): results computed on a record
