@@ -33,12 +33,18 @@ def test_record_status_lists_the_status_items_only(capsys):
     assert "specialist_unit" in status and "tip_law" not in status and "NaN" not in status
 
 
-def test_record_world_writes_a_regional_sub_panel(tmp_path, capsys):
+def test_record_world_writes_a_regional_sub_panel(tmp_path, capsys, monkeypatch):
+    from harmsim.cli import records
+
     out = tmp_path / "sub"
     assert main(["record", "world", "--subregions", "South Asia", "--states", "THA", "--out", str(out)]) == 0
     assert "9 of its 188 states" in capsys.readouterr().out
     sub = harmsim.load_record(out)
     assert set(sub.state_ids) == {"AFG", "BGD", "BTN", "IND", "LKA", "MDV", "NPL", "PAK", "THA"}
+    shown = {}
+    monkeypatch.setattr(records, "write_record_figures", lambda rec, folder, force: shown.setdefault("r", rec) and [])
+    assert main(["record", "world", "--subregions", "South Asia", "--figures", str(tmp_path / "fig")]) == 0
+    assert len(shown["r"].state_ids) == 8  # the figures are the sub-panel's too
     assert main(["record", "world", "--subregions", "Asia", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown subregion(s) Asia" in err[0] and "South Asia" in err[0]
