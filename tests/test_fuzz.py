@@ -305,3 +305,25 @@ def test_sweep_range_parser(baseline, text):
         parse_vary(text, baseline)
     except ConfigError as exc:
         assert str(exc)
+
+
+_WORLD = harmsim.load_record("world")
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    states=st.lists(st.sampled_from(_WORLD.state_ids) | st.text(min_size=1, max_size=4), max_size=12),
+)
+def test_a_subset_keeps_exactly_its_states_or_refuses_in_words(states):
+    """Any list of states: a sub-record of those states in the record's order, every state-keyed row of theirs
+    and no other; or, for an unknown or empty list, a RecordError that names the problem."""
+    known = [s for s in states if s in _WORLD.state_ids]
+    if not states or len(known) < len(states):
+        with pytest.raises(RecordError, match=r"unknown state|at least one state"):
+            _WORLD.subset(states)
+        return
+    sub = _WORLD.subset(states)
+    assert sub.state_ids == tuple(s for s in _WORLD.state_ids if s in set(states))
+    for name in ("adoptions", "covariates", "tiers", "memberships", "status"):
+        whole = getattr(_WORLD, name)
+        assert len(getattr(sub, name)) == int(whole["state"].isin(states).sum()), name
