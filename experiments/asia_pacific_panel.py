@@ -32,7 +32,7 @@ world-backtests), then, from the repository's root:
 
 It writes the sub-record (``harmsim record world --subregions ... --out``),
 a scenario on it that extends world_baseline, and the backtest, into the
-output folder, and prints the two paired comparisons.
+output folder, and prints the three paired comparisons.
 """
 
 from __future__ import annotations
@@ -41,15 +41,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 import harmsim
 from harmsim.cli import main as harmsim_main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paired_backtests import report, verdicts  # the experiment beside this one
-
-from harmsim.analysis.backtest import common_cells
+from paired_backtests import paired, report, verdicts  # the experiment beside this one
 
 #: the Kelley-Simmons subregions of ASEAN's members and of their neighbours in COMMIT and SAARC
 SUBREGIONS = ("East Asia and Pacific", "South Asia")
@@ -87,19 +83,12 @@ def main(argv=None) -> int:
     print("\n2. The Asia-Pacific panel against the world panel, on ASEAN's cells")
     rc = rc or report(args.world, backtest, asean, what="the Asia-Pacific panel against the world panel")
     print("\n3. Both without ACTIP's cells (exploratory)")
-    mine = _cells(backtest)
     for ref, what in ((args.asean, "against the ASEAN record"), (args.world, "against the world panel")):
-        table = common_cells(_cells(ref), mine, asean)
+        table = paired(ref, backtest, asean, without=("actip",))
         print(table[table["a"] == table.iloc[0]["a"]].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         for line in verdicts(table, f"the Asia-Pacific panel {what}, ACTIP left out,"):
             print(line)
     return rc
-
-
-def _cells(folder: Path) -> pd.DataFrame:
-    """A backtest folder's scored cells, ACTIP's left out."""
-    cells = pd.read_csv(folder / "cells.csv")
-    return cells[cells["instrument"] != "actip"]
 
 
 if __name__ == "__main__":

@@ -33,12 +33,12 @@ import harmsim
 from harmsim.analysis.backtest import common_cells
 
 
-def paired(a_dir: Path, b_dir: Path, states=None) -> pd.DataFrame:
+def paired(a_dir: Path, b_dir: Path, states=None, without=()) -> pd.DataFrame:
     """:func:`~harmsim.analysis.backtest.common_cells` of two backtest folders' ``cells.csv`` (``b`` minus
-    ``a``), on ``states`` only when given."""
+    ``a``), on ``states`` only when given, the instruments ``without`` left out."""
     a = pd.read_csv(Path(a_dir) / "cells.csv")
     b = pd.read_csv(Path(b_dir) / "cells.csv")
-    return common_cells(a, b, states)
+    return common_cells(a[~a["instrument"].isin(without)], b[~b["instrument"].isin(without)], states)
 
 
 def verdicts(table: pd.DataFrame, what: str) -> list[str]:

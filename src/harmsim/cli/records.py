@@ -76,10 +76,11 @@ def _chosen(rec, args) -> list[str] | None:
 def cmd_record(args) -> int:
     rec = load_record(args.name)
     chosen = _chosen(rec, args)
-    # what is written (the figures, the tables) is the chosen states' sub-panel; what is printed, the whole
-    # record's summary with the chosen states' rows
-    named = (args.out or args.figures).name if args.out or args.figures else ""
-    out = rec if chosen is None else rec.subset(chosen, name=f"{rec.name}_{named}")
+    if args.out or args.figures:
+        # what is written (the figures, the tables) is the chosen states' sub-panel; what is printed, the
+        # whole record's summary with the chosen states' rows
+        folder = args.out or args.figures
+        out = rec if chosen is None else rec.subset(chosen, name=f"{rec.name}_{folder.name}")
     if args.figures:
         paths = write_record_figures(out, args.figures, force=args.force)
         print(f"wrote {len(paths)} files to {args.figures}: {', '.join(p.name for p in paths)}")
