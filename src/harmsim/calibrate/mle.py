@@ -196,15 +196,12 @@ def fit_mle(
     free = [free[j] for j in keep]
     bounds = [bounds[j] for j in keep]
     x0 = x0[keep]
-    evals = [0]
-
     # The gradient is analytic: one pass of the likelihood (two with state propensities) whatever the number
-    # of parameters (harmsim.calibrate.gradient), on the midpoint approximation too.
-    gradients = [0]
+    # of parameters (harmsim.calibrate.gradient), on the midpoint approximation too; each evaluation has one.
+    evals = [0]
 
     def f_and_grad(x):
         evals[0] += 1
-        gradients[0] += 1
         return _nll_and_gradient(scenario, hist, cells, free, bounds, x, midpoint=warm[0])
 
     path = []
@@ -313,7 +310,6 @@ def fit_mle(
         H = _hessian_of_gradient(
             lambda z: _nll_and_gradient(scenario, hist, cells, free, bounds, z)[1], x, bounds, hessian_step
         )
-        gradients[0] += 2 * len(x)
         cov, status, se = _uncertainty(H, x, bounds)
     else:
         H = np.full((len(x), len(x)), np.nan)
@@ -349,7 +345,7 @@ def fit_mle(
             "message": message,
             "iterations": int(res.nit),
             "likelihood evaluations": evals[0],
-            "analytic gradients": gradients[0],
+            "analytic gradients": evals[0] + (2 * len(x) if uncertainty else 0),  # the Hessian's: 2 per parameter
             "Hessian eigenvalues": np.round(np.linalg.eigvalsh(H), 4).tolist() if np.isfinite(H).all() else "n/a",
             "flat directions": _flat_directions(H, free),
             "starts": starts,
