@@ -18,7 +18,8 @@ that compare backtests read the folders of earlier jobs: world-backtests reads a
 world-organizations-backtests and asia-pacific read both, world-time-proxies and world-trend-beyond read
 world-backtests' and world-time-proxies cets-hold-out's too (run them first, or every job in order).
 world-time-proxies takes about 5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min,
-asia-pacific about 30 s, world-propensities about 70 min (its fit 11 min, backtests 19 min, the test of
+asia-pacific about 30 s, world-asean about 5 min (reads asean-backtests' and world-backtests' folders),
+world-propensities about 70 min (its fit 11 min, backtests 19 min, the test of
 bindingness with 40 power panels per difference 37 min).
 """
 
@@ -151,6 +152,23 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         [
             f"python experiments/asia_pacific_panel.py {OUT}/asia-pacific {OUT}/asean-backtests/baseline_trend "
             f"{OUT}/world-backtests/world_baseline"
+        ],
+    ),
+    "world-asean": (
+        "docs/regions.md (ASEAN's own level and slope within the panel), experiments/asean_from_the_panel.py, "
+        "experiments/paired_backtests.py",
+        [
+            f"harmsim calibrate world_asean --starts 1 --out {OUT}/world-asean/fit --force",
+            f"harmsim backtest world_asean --replicates 500 --out {OUT}/world-asean/origins --force",
+            f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
+            f"{OUT}/world-asean/origins",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-asean/origins "
+            "--states asean",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-asean/origins",
+            "harmsim backtest experiments/scenarios/world_asean_loose.toml --replicates 500 "
+            f"--out {OUT}/world-asean/loose --force",
+            f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend {OUT}/world-asean/loose",
+            f"python experiments/paired_backtests.py {OUT}/world-asean/origins {OUT}/world-asean/loose --states asean",
         ],
     ),
     "world-propensities": (

@@ -196,6 +196,16 @@ MUTATIONS = {
         ["tests/test_frailty.py::test_sampled_years_are_drawn_from_their_conditionals"],
         "a latent model's sampled years drawn from their own hazards alone, blind to the cells that read them",
     ),
+    "region-penalty-dropped": (
+        "model/mechanisms/region.py",
+        "        return -(level + slope)",
+        "        return 0.0 * (level + slope)",
+        [
+            "tests/test_region.py::test_the_penalty_is_the_normal_priors_and_its_scales_are_not_fitted",
+            "tests/test_region.py::test_a_known_deviation_is_recovered_with_a_loose_prior_and_pooled_with_a_tight_one",
+        ],
+        "the region's partial pooling without its penalty: its own level and slope are not drawn towards the pool",
+    ),
 }
 
 

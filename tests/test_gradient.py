@@ -205,6 +205,13 @@ def test_world_panel():
     check(sc.with_params({"diffusion.weight_organization": 0.0}), ["diffusion.weight_organization"], rel=1e-4)
 
 
+def test_world_panel_with_asean_own_level_and_slope():
+    """ASEAN's own level and slope (the region mechanism) away from 0: their tangents are the members' unit
+    terms, held past the record's end."""
+    sc = harmsim.load_scenario("world_asean").with_params({"region.level": -0.4, "region.slope": 0.6})
+    check(sc, ["hazard.intercept", "region.level", "region.slope", "trend.linear"], rel=1e-4)
+
+
 # Organization intercepts: two organizations, C in both and leaving O1 after 2001, D joining O2 in 2002 ----------
 ORG_STATES = pd.DataFrame({"state": ["A", "B", "C", "D"], "joined": [1990] * 4})
 ORG_TABLES = {

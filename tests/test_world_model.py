@@ -327,6 +327,12 @@ def test_organization_intercepts_move_every_member_together_in_the_engines():
     np.testing.assert_allclose(term[:, 0], 1.2 * v[:, 0])
 
 
+#: two national instruments, open from the start, neither requiring the other
+TWO_LAWS = pd.DataFrame(
+    {"instrument": ["x", "y"], "opens": ["", ""], "opened_by": ["", ""], "organization": ["", ""], "kind": ["law"] * 2}
+)
+
+
 def _many_organizations(n_orgs: int = 12, per: int = 6):
     """A panel of ``n_orgs`` organizations of ``per`` states each (every third state also in the next one), two
     national instruments, 1995-2014, no adoptions recorded yet."""
@@ -335,15 +341,7 @@ def _many_organizations(n_orgs: int = 12, per: int = 6):
     spells += [(f"O{(j // per + 1) % n_orgs:02d}", s, 1990, "") for j, s in enumerate(states) if j % 3 == 0]
     tables = {
         "states": pd.DataFrame({"state": states, "joined": [1990] * len(states), "subregion": ["n"] * len(states)}),
-        "instruments": pd.DataFrame(
-            {
-                "instrument": ["x", "y"],
-                "opens": ["", ""],
-                "opened_by": ["", ""],
-                "organization": ["", ""],
-                "kind": ["law", "law"],
-            }
-        ),
+        "instruments": TWO_LAWS,
         "adoptions": pd.DataFrame(columns=["state", "instrument", "year", "year_min", "year_max"]),
         "organizations": pd.DataFrame(
             {"organization": [f"O{j:02d}" for j in range(n_orgs)], "membership": ["recorded"] * n_orgs}

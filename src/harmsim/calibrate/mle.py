@@ -68,6 +68,8 @@ _NOT_BY_DEFAULT = {
     "agreements.threshold_binding",
     "trend.drift",  # past the record's last year by definition: forecasts draw it (analysis.predictive)
     "trend.smoothness",  # the spline's declared penalty scale: fitted, it would let the penalty vanish
+    "region.level_sd",  # the partial pooling's declared scales: fitted, they would let the penalty vanish
+    "region.slope_sd",
 }
 #: Free by default only on a record with regional organizations, where agreements of both kinds cover some
 #: states and not others: in one region they are collinear with the agreement effects and the period.
@@ -336,7 +338,12 @@ def fit_mle(
         f"{hist.end}), observation window {scenario.start}-{hist.end}",
         "targets": "the exact discrete-time event-history likelihood of every adoption history (all weights 1)"
         + (", plus the pooling of offsets by kind" if kinds(scenario) else "")
-        + (", plus the trend spline's smoothness penalty" if _spline(scenario) else ""),
+        + (", plus the trend spline's smoothness penalty" if _spline(scenario) else "")
+        + (
+            ", plus the partial pooling of the region's own level and slope"
+            if any(m == "region" for m, _ in scenario.mechanisms)
+            else ""
+        ),
         "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges), "
         + "the gradient analytic; standard errors from central differences of the gradient (the observed information)",
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},

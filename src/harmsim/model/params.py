@@ -31,7 +31,7 @@ from typing import Any
 
 from harmsim.errors import ConfigError
 
-__all__ = ["Choice", "InstrumentMap", "Instruments", "Integer", "ParamSet", "Real", "finite_real"]
+__all__ = ["Choice", "InstrumentMap", "Instruments", "Integer", "Organization", "ParamSet", "Real", "finite_real"]
 
 
 def finite_real(value: Any) -> float | None:
@@ -131,6 +131,29 @@ class Instruments:
 
     def describe(self) -> str:
         return "list of instrument ids"
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The id of one regional organization of the record; ``""`` (the default) means the record's one region,
+    allowed only on a record without organizations."""
+
+    default: str = ""
+    doc: str = ""
+
+    def check(self, key: str, value: Any, where: str, ctx: Mapping) -> str:
+        known = tuple(ctx.get("organizations", ()))
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: '{key}' must be an organization id, got {value!r}")
+        if value == "" and known:
+            raise ConfigError(f"{where}: '{key}' must name one of the record's organizations: {', '.join(known)}")
+        if value and value not in known:
+            allowed = ", ".join(known) if known else '"" (the record has no organizations: its one region)'
+            raise ConfigError(f"{where}: '{key}' names unknown organization '{value}'; allowed: {allowed}")
+        return value
+
+    def describe(self) -> str:
+        return 'an organization id of the record ("": the one region of a record without organizations)'
 
 
 @dataclass(frozen=True)

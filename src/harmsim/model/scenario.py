@@ -490,7 +490,7 @@ def scenario_from_dict(
         )
     reference, parsed_ext = _inputs(_table(raw, "inputs", where), record, where, base)
     extension = parsed_ext if extension is None else extension
-    ctx = {"instruments": record.instrument_ids}
+    ctx = {"instruments": record.instrument_ids, "organizations": record.organization_ids}
     hazard = ParamSet.build("hazard", HAZARD_PARAMS, _table(raw, "hazard", where), where=where, ctx=ctx)
     mechs = []
     table = _table(raw, "mechanisms", where)

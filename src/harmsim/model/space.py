@@ -32,6 +32,7 @@ from harmsim.model.params import (
     Instruments,
     Integer,
     IntegerRange,
+    Organization,
     Real,
     RealRange,
     finite_real,
@@ -127,6 +128,8 @@ def parse_vary(text: str, scenario) -> Range:
         return CategoricalRange(name, choices)
     if isinstance(spec, Instruments):
         raise ConfigError(f"{where}: '{name}' is a list of instruments and cannot be swept")
+    if isinstance(spec, Organization):
+        raise ConfigError(f"{where}: '{name}' names an organization and cannot be swept: one scenario per organization")
     if "," in body and ":" not in body:
         raise ConfigError(f"{where}: give a numeric range LO:HI:N for '{name}' (lists are for choices)")
     bits = body.split(":")

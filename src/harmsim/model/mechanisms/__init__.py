@@ -16,6 +16,7 @@ from harmsim.model.mechanisms.organizations import Organizations
 from harmsim.model.mechanisms.period import Period
 from harmsim.model.mechanisms.prerequisites import Prerequisites
 from harmsim.model.mechanisms.push_pull import PushPull
+from harmsim.model.mechanisms.region import Region
 from harmsim.model.mechanisms.trend import Trend
 
 __all__ = ["REGISTRY", "Mechanism", "PastView", "State"]
@@ -33,5 +34,6 @@ REGISTRY: dict[str, type[Mechanism]] = {
         Trend,
         Frailty,
         Organizations,
+        Region,
     )
 }
