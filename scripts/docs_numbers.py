@@ -16,11 +16,12 @@ about 6 min; bindingness about 10 min after its fit (14 min beside a CI run); bi
 likelihood-frequencies about 10 s; benchmarks about 5 min. A job stops at its first failing command. Jobs
 that compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
 world-organizations-backtests and asia-pacific read both, world-time-proxies and world-trend-beyond read
-world-backtests' and world-time-proxies cets-hold-out's too (run them first, or every job in order).
+world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of world-fit, world-propensities
+and world-asean (run them first, or every job in order).
 world-time-proxies takes about 5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min,
-asia-pacific about 30 s, world-asean about 5 min (reads asean-backtests' and world-backtests' folders),
-world-propensities about 70 min (its fit 11 min, backtests 19 min, the test of
-bindingness with 40 power panels per difference 37 min).
+asia-pacific about 30 s, schedule-at-origin about 6 min (reads the same folders), world-asean about 5 min
+(reads asean-backtests' and world-backtests' folders), world-propensities about 70 min (its fit 11 min,
+backtests 19 min, the test of bindingness with 40 power panels per difference 37 min).
 """
 
 from __future__ import annotations
@@ -154,6 +155,22 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"{OUT}/world-backtests/world_baseline"
         ],
     ),
+    "schedule-at-origin": (
+        "docs/forecasting.md (what a forecast knows after its origin), docs/regions.md, "
+        "experiments/paired_backtests.py, experiments/asean_from_the_panel.py",
+        [
+            "harmsim backtest baseline_trend --schedule origin --replicates 500 "
+            f"--out {OUT}/schedule-at-origin/baseline_trend --force",
+            f"python experiments/paired_backtests.py {OUT}/asean-backtests/baseline_trend "
+            f"{OUT}/schedule-at-origin/baseline_trend",
+            "harmsim backtest world_baseline --schedule origin --replicates 500 "
+            f"--out {OUT}/schedule-at-origin/world_baseline --force",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
+            f"{OUT}/schedule-at-origin/world_baseline",
+            f"python experiments/asean_from_the_panel.py {OUT}/schedule-at-origin/baseline_trend "
+            f"{OUT}/schedule-at-origin/world_baseline",
+        ],
+    ),
     "world-asean": (
         "docs/regions.md (ASEAN's own level and slope within the panel), experiments/asean_from_the_panel.py, "
         "experiments/paired_backtests.py",
@@ -199,6 +216,8 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"--out {OUT}/forecasts/world_baseline --force",
             f"harmsim forecast world_propensities --from-fit {OUT}/world-propensities/fit --until 2020 "
             f"--out {OUT}/forecasts/world_propensities --force",
+            f"harmsim forecast world_asean --from-fit {OUT}/world-asean/fit --until 2020 "
+            f"--out {OUT}/forecasts/world_asean --force",
         ],
     ),
     "likelihood-frequencies": (

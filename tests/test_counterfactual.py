@@ -235,6 +235,52 @@ def test_backtest_holds_out_an_instrument_and_scores_it_from_its_opening(tmp_pat
     assert "not an instrument" in capsys.readouterr().err
 
 
+def test_the_schedule_known_at_an_origin_leaves_out_later_agreements_but_not_openers():
+    from harmsim.analysis.backtest import schedule_known_at
+
+    rec = harmsim.observed_record()
+    known = schedule_known_at(rec, 2005)
+    years = dict(zip(known.agreements["agreement"], known.agreements["year"]))
+    assert max(y for a, y in years.items() if a != "actip_2015") <= 2005
+    assert "actip_2015" in years  # it opens ACTIP: kept at its date
+    assert len(known.agreements) < len(rec.agreements) and known.adoptions.equals(rec.adoptions)
+    assert schedule_known_at(rec, 2015) is rec  # nothing after the record's end
+    world = harmsim.load_record("world")
+    left = set(world.agreements["agreement"]) - set(schedule_known_at(world, 2008).agreements["agreement"])
+    assert left == {"eu_dir_2011_36", "las_arabinit_2010", "oas_wp_2010", "sadc_spa_2009", "asean_apa_2015"}
+
+
+def test_a_backtest_with_the_schedule_known_at_the_origin():
+    """From 2005 the ASEAN record's later plans (2007, 2009, 2011) are left out, so the forecasts differ; from
+    2011 nothing is dated after the origin but ACTIP's convention, which opens an instrument and stays, so they are
+    the same to the bit; the provenance and the summary say which schedule was used; unknown schedules refused."""
+    from harmsim.analysis.backtest import backtest
+
+    sc = harmsim.load_scenario("baseline")
+    kw = {"replicates": 60, "seed": 2, "refit": False, "baselines": ("uniform",)}
+    rec_bt, org_bt = (backtest(sc, [2005, 2011], schedule=s, **kw) for s in ("recorded", "origin"))
+    a = rec_bt.cells.set_index(["origin", "model", "state", "instrument"])["log_score"]
+    b = org_bt.cells.set_index(["origin", "model", "state", "instrument"])["log_score"]
+    assert a.loc[2011].equals(b.loc[2011])
+    assert not a.loc[(2005, "baseline")].equals(b.loc[(2005, "baseline")])
+    assert a.loc[(2005, "uniform")].equals(b.loc[(2005, "uniform")])
+    assert org_bt.provenance["backtest"]["schedule"] == "origin"
+    assert "left out of its fit and forecast" in org_bt.summary()
+    assert "conditional on the agreements made after each origin" in rec_bt.summary()
+    with pytest.raises(ConfigError, match="schedule 'later': choices are recorded, origin"):
+        backtest(sc, [2005], schedule="later", **kw)
+
+
+def test_the_backtest_command_takes_the_schedule(tmp_path, capsys):
+    out = tmp_path / "bt"
+    args = ["backtest", "diffusion_only", "--origins", "2008", "--schedule", "origin", "-r", "30", "--no-figures"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "left out of its fit and forecast" in capsys.readouterr().out
+    assert json.loads((out / "provenance.json").read_text())["backtest"]["schedule"] == "origin"
+    fit = json.loads((out / "fits" / "2008-diffusion_only" / "fit.json").read_text())
+    assert fit["record"] == "asean-schedule-2008"  # the fit saw the schedule as known in 2008
+
+
 def test_the_logit_baseline_on_the_world_panel_leaves_out_gdp():
     """The world's GDP series has gaps no rule fills: the logit keeps intercepts, peers' share and the period."""
     from harmsim.analysis.backtest import logit_baseline

@@ -6,7 +6,9 @@ Nothing after 2015 may be used, so the test is run inside the record: for
 each origin (say 2005, 2008, 2011),
 
 1. calibrate the scenario on the observations up to the origin only
-   (inputs, which are exogenous, run on);
+   (inputs, which are exogenous, run on: covariates as recorded, agreements
+   at their recorded dates unless ``schedule="origin"`` leaves out those
+   made after the origin);
 2. forecast every cell still open at the origin to the record's end,
    conditioned on the history up to the origin (:mod:`harmsim.analysis.forecast`);
 3. score the forecast against what the record shows after the origin,
@@ -81,9 +83,20 @@ from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
 from harmsim.scoring.scores import outcome_distribution, paired_difference, score_cells
 
-__all__ = ["BASELINES", "Backtest", "backtest", "common_cells", "held_out", "outcome_distribution"]
+__all__ = [
+    "BASELINES",
+    "SCHEDULES",
+    "Backtest",
+    "backtest",
+    "common_cells",
+    "held_out",
+    "outcome_distribution",
+    "schedule_known_at",
+]
 
 BASELINES = ("uniform", "constant hazard", "event-history logit")
+#: what a backtest's fits and forecasts know of the agreements dated after the origin (:func:`backtest`)
+SCHEDULES = ("recorded", "origin")
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,6 +165,16 @@ class Backtest:
             lines.append(pairs.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
             lines += [_paired_words(r) for _, r in pairs.iterrows()]
         model = self.provenance.get("scenario", "")
+        if self.provenance.get("backtest", {}).get("schedule") == "origin":
+            lines.append(
+                "Agreements dated after each origin are left out of its fit and forecast (as known at the origin; "
+                "one that opens an instrument stays)."
+            )
+        else:
+            lines.append(
+                "The forecasts are conditional on the agreements made after each origin, at their recorded dates "
+                "(schedule 'origin', --schedule origin, leaves them out)."
+            )
         for o, g in t.groupby("origin"):
             best = g.sort_values("log_score", ascending=False).iloc[0]
             mine = g[g["model"] == model]
@@ -355,10 +378,20 @@ def backtest(
     baselines: Sequence[str] = BASELINES,
     refit: bool = True,
     hold_out: str | None = None,
+    schedule: str = "recorded",
     workers: int = 1,
     progress=None,
 ) -> Backtest:
     """Backtest ``scenario`` from each of ``origins`` to the record's end; see the module docstring.
+
+    ``schedule``: what the fits and forecasts at an origin know of the
+    agreements dated after it. ``"recorded"`` (the default): every agreement
+    at its recorded date, so the forecast is conditional on the agreements
+    that were in fact made after the origin (a forecast given the schedule,
+    as a counterfactual is). ``"origin"``: only what was known at the origin
+    (:func:`schedule_known_at`: later agreements left out, except those that
+    open an instrument), a forecast a forecaster at the origin could have
+    made. Covariates after the origin run as recorded either way.
 
     ``refit=False`` forecasts with the scenario's own parameters at every
     origin (for a synthetic record whose true parameters are known).
@@ -395,6 +428,8 @@ def backtest(
         raise ConfigError(
             f"origins must be years from {record.start} to {end - 1} (the record's end is {end}), got {bad or origins}"
         )
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"schedule {schedule!r}: choices are {', '.join(SCHEDULES)}")
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
         raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
@@ -402,24 +437,26 @@ def backtest(
     w = scenario.world
     scored, fits, unknown_by = [], {}, {}
     for origin in origins:
-        cut = observed_until(record, origin)
+        known = record if schedule == "recorded" else schedule_known_at(record, origin)
+        own = scenario if known is record else scenario.with_record(known)
+        cut = observed_until(known, origin)
         cut_obs = observations(scenario.world, cut)
         hidden = unknown_after_origin(full, cut_obs, origin, end, w)
         if hold_out is not None:
             hidden[:, [k for k, name in enumerate(w.instruments) if name != hold_out]] = False
         unknown_by[origin] = {w.instruments[k]: int(n) for k, n in enumerate(hidden.sum(axis=0)) if n}
-        models = [(scenario.name, scenario)]
+        models = [(scenario.name, own)]
         if "event-history logit" in baselines:
-            models.append(("event-history logit", logit_baseline(record)))
+            models.append(("event-history logit", logit_baseline(known)))
         for label, sc in models:
             if progress:
                 progress(f"{label} from {origin}")
-            if not (refit or sc is not scenario):
+            if not (refit or sc is not own):
                 fit = None
             elif hold_out is not None:
-                fit = calibrate(sc, record=fit_record)
+                fit = calibrate(sc, record=fit_record if known is record else held_out(known, hold_out))
             else:
-                fit = calibrate(sc, record=record, observed_until=origin)
+                fit = calibrate(sc, record=known, observed_until=origin)
             if fit is not None:
                 fits[(origin, label)] = fit
             f = forecast(sc, fit, until=end, replicates=replicates, seed=seed, record=cut, workers=workers)
@@ -429,7 +466,7 @@ def backtest(
             dist = _uniform(full.kind.shape, origin, end)
             scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model="uniform"))
         if "constant hazard" in baselines:
-            dist = _constant_hazard(scenario, cut, origin, end)
+            dist = _constant_hazard(own, cut, origin, end)
             scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model="constant hazard"))
     cells = pd.concat(scored, ignore_index=True)
     if hold_out is not None:
@@ -462,6 +499,7 @@ def backtest(
         "baselines": list(baselines),
         "refit": refit,
         "hold_out": hold_out,
+        "schedule": schedule,
         "unknown_by_instrument": {str(o): d for o, d in unknown_by.items() if d},
     }
     return Backtest(scores, cells, fits, prov)
@@ -506,6 +544,35 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
                          "log_score_b": m["log_score_b"].mean(), "log_score_gain": d["difference"],
                          "log_score_se": d["se"]})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def schedule_known_at(record, year: int):
+    """The record with the agreements dated after ``year`` left out: what a forecaster knew of the schedule then.
+
+    An agreement that opens an instrument (ACTIP's convention, signed in 2015)
+    stays at its date: the instrument's opening is part of the instrument, and
+    without it the instrument's cells could not be scored. Everything else
+    (observations, covariates) is unchanged; :func:`observed_until` cuts the
+    observations.
+
+    >>> import harmsim
+    >>> rec = schedule_known_at(harmsim.observed_record(), 2005)
+    >>> rec.agreements["agreement"].tolist()[-2:]  # the 2007-2011 texts left out, the 2015 convention kept
+    ['decl_tip_2004', 'actip_2015']
+    """
+    from dataclasses import replace
+
+    ag = record.agreements
+    openers = set(record.instruments.get("opened_by", pd.Series(dtype=str)).fillna("").astype(str)) - {""}
+    keep = (pd.to_numeric(ag["year"], errors="coerce") <= int(year)) | ag["agreement"].isin(openers)
+    if keep.all():
+        return record
+    return replace(
+        record,
+        name=f"{record.name}-schedule-{int(year)}",
+        title=f"{record.title} (agreements known in {int(year)})",
+        agreements=ag[keep].reset_index(drop=True),
+    )
 
 
 def held_out(record, instrument: str):

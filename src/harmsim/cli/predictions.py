@@ -60,6 +60,13 @@ def add_parsers(sub) -> None:
         metavar="INSTRUMENT",
         help="leave this instrument out of the fits and forecast it from its opening (replaces --origins)",
     )
+    bt.add_argument(
+        "--schedule",
+        choices=("recorded", "origin"),
+        default="recorded",
+        help="agreements dated after an origin: at their recorded dates, the forecast conditional on them (default), "
+        "or left out, as known at the origin (an agreement that opens an instrument stays)",
+    )
     bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
     bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
     bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
@@ -152,6 +159,7 @@ def cmd_backtest(args) -> int:
         sc,
         origins,
         hold_out=args.hold_out,
+        schedule=args.schedule,
         replicates=args.replicates,
         seed=args.seed,
         workers=args.workers,
