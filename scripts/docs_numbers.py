@@ -19,7 +19,7 @@ world-organizations-backtests and asia-pacific read both, world-time-proxies and
 world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of world-fit, world-propensities
 and world-asean (run them first, or every job in order).
 world-time-proxies takes about 5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min,
-asia-pacific about 30 s, schedule-at-origin about 6 min (reads the same folders), world-asean about 5 min
+asia-pacific about 30 s, known-at-origin about 10 min (reads the same folders), world-asean about 5 min
 (reads asean-backtests' and world-backtests' folders), world-propensities about 70 min (its fit 11 min,
 backtests 19 min, the test of bindingness with 40 power panels per difference 37 min).
 """
@@ -155,20 +155,36 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"{OUT}/world-backtests/world_baseline"
         ],
     ),
-    "schedule-at-origin": (
+    "known-at-origin": (
         "docs/forecasting.md (what a forecast knows after its origin), docs/regions.md, "
         "experiments/paired_backtests.py, experiments/asean_from_the_panel.py",
         [
-            "harmsim backtest baseline_trend --schedule origin --replicates 500 "
-            f"--out {OUT}/schedule-at-origin/baseline_trend --force",
-            f"python experiments/paired_backtests.py {OUT}/asean-backtests/baseline_trend "
-            f"{OUT}/schedule-at-origin/baseline_trend",
-            "harmsim backtest world_baseline --schedule origin --replicates 500 "
-            f"--out {OUT}/schedule-at-origin/world_baseline --force",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
-            f"{OUT}/schedule-at-origin/world_baseline",
-            f"python experiments/asean_from_the_panel.py {OUT}/schedule-at-origin/baseline_trend "
-            f"{OUT}/schedule-at-origin/world_baseline",
+            *(
+                cmd
+                for name, flags in (
+                    ("schedule", "--schedule origin"),
+                    ("inputs", "--inputs origin"),
+                    ("both", "--schedule origin --inputs origin"),
+                )
+                for cmd in (
+                    f"harmsim backtest baseline_trend {flags} --replicates 500 "
+                    f"--out {OUT}/known-at-origin/baseline_trend-{name} --force",
+                    f"python experiments/paired_backtests.py {OUT}/asean-backtests/baseline_trend "
+                    f"{OUT}/known-at-origin/baseline_trend-{name}",
+                )
+            ),
+            *(
+                cmd
+                for name, flags in (("schedule", "--schedule origin"), ("both", "--schedule origin --inputs origin"))
+                for cmd in (
+                    f"harmsim backtest world_baseline {flags} --replicates 500 "
+                    f"--out {OUT}/known-at-origin/world_baseline-{name} --force",
+                    f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
+                    f"{OUT}/known-at-origin/world_baseline-{name}",
+                )
+            ),
+            f"python experiments/asean_from_the_panel.py {OUT}/known-at-origin/baseline_trend-both "
+            f"{OUT}/known-at-origin/world_baseline-both",
         ],
     ),
     "world-asean": (

@@ -269,16 +269,43 @@ def test_a_backtest_with_the_schedule_known_at_the_origin():
     assert "conditional on the agreements made after each origin" in rec_bt.summary()
     with pytest.raises(ConfigError, match="schedule 'later': choices are recorded, origin"):
         backtest(sc, [2005], schedule="later", **kw)
+    with pytest.raises(ConfigError, match="inputs 'later': choices are recorded, origin"):
+        backtest(sc, [2005], inputs="later", **kw)
 
 
-def test_the_backtest_command_takes_the_schedule(tmp_path, capsys):
+def test_inputs_known_at_an_origin_are_cut_there_and_extended_by_the_scenarios_rules():
+    """The dated inputs end at the origin; the scenario's rules carry them on (GDP by its log-linear trend, tiers
+    held), so a model bound to the cut record reads values past the origin that differ from the recorded ones;
+    memberships, agreements and adoptions stay."""
+    from harmsim.analysis.backtest import inputs_known_at
+
+    rec = harmsim.observed_record()
+    cut = inputs_known_at(rec, 2008)
+    for table in ("covariates", "tiers", "migration"):
+        assert getattr(cut, table)["year"].max() <= 2008 < getattr(rec, table)["year"].max()
+    assert cut.agreements.equals(rec.agreements) and cut.adoptions.equals(rec.adoptions)
+    assert inputs_known_at(rec, 2030) is rec
+    sc = harmsim.load_scenario("baseline")
+    a, b = sc.world, sc.with_record(cut).world
+    upto = a.years <= 2008
+    gdp_a, gdp_b = a.covariate("gdp_pc"), b.covariate("gdp_pc")
+    np.testing.assert_array_equal(gdp_a[upto], gdp_b[upto])
+    assert not np.allclose(gdp_a[~upto], gdp_b[~upto], equal_nan=True)  # a trend from 2004-2008, not the data
+    mig_a, mig_b = a.net_migration(), b.net_migration()
+    assert not np.allclose(mig_a[~upto], mig_b[~upto])
+    assert {"gdp_pc", "migration"} <= {e[0] for e in b.extended}
+
+
+def test_the_backtest_command_takes_the_schedule_and_the_inputs(tmp_path, capsys):
     out = tmp_path / "bt"
-    args = ["backtest", "diffusion_only", "--origins", "2008", "--schedule", "origin", "-r", "30", "--no-figures"]
-    assert main([*args, "--out", str(out)]) == 0
-    assert "left out of its fit and forecast" in capsys.readouterr().out
-    assert json.loads((out / "provenance.json").read_text())["backtest"]["schedule"] == "origin"
+    args = ["backtest", "diffusion_only", "--origins", "2008", "--schedule", "origin", "--inputs", "origin"]
+    assert main([*args, "-r", "30", "--no-figures", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "left out of its fit and forecast" in text and "cut at each origin" in text
+    prov = json.loads((out / "provenance.json").read_text())["backtest"]
+    assert prov["schedule"] == prov["inputs"] == "origin"
     fit = json.loads((out / "fits" / "2008-diffusion_only" / "fit.json").read_text())
-    assert fit["record"] == "asean-schedule-2008"  # the fit saw the schedule as known in 2008
+    assert fit["record"] == "asean-schedule-2008-inputs-2008"  # the fit saw what was known in 2008
 
 
 def test_the_logit_baseline_on_the_world_panel_leaves_out_gdp():

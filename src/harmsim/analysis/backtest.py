@@ -90,6 +90,7 @@ __all__ = [
     "backtest",
     "common_cells",
     "held_out",
+    "inputs_known_at",
     "outcome_distribution",
     "schedule_known_at",
 ]
@@ -97,6 +98,8 @@ __all__ = [
 BASELINES = ("uniform", "constant hazard", "event-history logit")
 #: what a backtest's fits and forecasts know of the agreements dated after the origin (:func:`backtest`)
 SCHEDULES = ("recorded", "origin")
+#: the record's input tables with a year column, cut at the origin by ``inputs="origin"`` (:func:`inputs_known_at`)
+_DATED_INPUTS = ("covariates", "tiers", "migration", "global_series")
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,6 +168,11 @@ class Backtest:
             lines.append(pairs.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
             lines += [_paired_words(r) for _, r in pairs.iterrows()]
         model = self.provenance.get("scenario", "")
+        if self.provenance.get("backtest", {}).get("inputs") == "origin":
+            lines.append(
+                "Covariates, tiers, migrant stocks and global series are cut at each origin and extended past it "
+                "by the scenario's rules (as known at the origin)."
+            )
         if self.provenance.get("backtest", {}).get("schedule") == "origin":
             lines.append(
                 "Agreements dated after each origin are left out of its fit and forecast (as known at the origin; "
@@ -379,6 +387,7 @@ def backtest(
     refit: bool = True,
     hold_out: str | None = None,
     schedule: str = "recorded",
+    inputs: str = "recorded",
     workers: int = 1,
     progress=None,
 ) -> Backtest:
@@ -391,7 +400,14 @@ def backtest(
     as a counterfactual is). ``"origin"``: only what was known at the origin
     (:func:`schedule_known_at`: later agreements left out, except those that
     open an instrument), a forecast a forecaster at the origin could have
-    made. Covariates after the origin run as recorded either way.
+    made.
+
+    ``inputs``: the same for the covariates, TIP tiers, migrant stocks and
+    global series. ``"recorded"`` (the default): their recorded values after
+    the origin; ``"origin"``: their data cut at the origin
+    (:func:`inputs_known_at`) and extended past it by the scenario's own
+    rules (``[inputs] extend``), as a forecast from the origin would extend
+    them. Memberships run as recorded either way.
 
     ``refit=False`` forecasts with the scenario's own parameters at every
     origin (for a synthetic record whose true parameters are known).
@@ -428,8 +444,9 @@ def backtest(
         raise ConfigError(
             f"origins must be years from {record.start} to {end - 1} (the record's end is {end}), got {bad or origins}"
         )
-    if schedule not in SCHEDULES:
-        raise ConfigError(f"schedule {schedule!r}: choices are {', '.join(SCHEDULES)}")
+    for what, value in (("schedule", schedule), ("inputs", inputs)):
+        if value not in SCHEDULES:
+            raise ConfigError(f"{what} {value!r}: choices are {', '.join(SCHEDULES)}")
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
         raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
@@ -438,6 +455,7 @@ def backtest(
     scored, fits, unknown_by = [], {}, {}
     for origin in origins:
         known = record if schedule == "recorded" else schedule_known_at(record, origin)
+        known = known if inputs == "recorded" else inputs_known_at(known, origin)
         own = scenario if known is record else scenario.with_record(known)
         cut = observed_until(known, origin)
         cut_obs = observations(scenario.world, cut)
@@ -500,6 +518,7 @@ def backtest(
         "refit": refit,
         "hold_out": hold_out,
         "schedule": schedule,
+        "inputs": inputs,
         "unknown_by_instrument": {str(o): d for o, d in unknown_by.items() if d},
     }
     return Backtest(scores, cells, fits, prov)
@@ -572,6 +591,39 @@ def schedule_known_at(record, year: int):
         name=f"{record.name}-schedule-{int(year)}",
         title=f"{record.title} (agreements known in {int(year)})",
         agreements=ag[keep].reset_index(drop=True),
+    )
+
+
+def inputs_known_at(record, year: int):
+    """The record with its dated inputs (covariates, TIP tiers, migrant stocks, global series) cut at ``year``.
+
+    What a forecaster at ``year`` had of them: a scenario's extension rules
+    (``[inputs] extend``) then carry them past it, as they carry the record's
+    data past its end. Memberships, agreements (:func:`schedule_known_at`) and
+    observations (:func:`~harmsim.data.observations.observed_until`) are
+    unchanged.
+
+    >>> import harmsim
+    >>> rec = inputs_known_at(harmsim.observed_record(), 2005)
+    >>> int(rec.covariates["year"].max()), int(rec.migration["year"].max()), int(rec.tiers["year"].max())
+    (2005, 2005, 2005)
+    """
+    from dataclasses import replace
+
+    cut = {}
+    for name in _DATED_INPUTS:
+        table = getattr(record, name)
+        if len(table) and "year" in table.columns:
+            later = pd.to_numeric(table["year"], errors="coerce") > int(year)
+            if later.any():
+                cut[name] = table[~later].reset_index(drop=True)
+    if not cut:
+        return record
+    return replace(
+        record,
+        name=f"{record.name}-inputs-{int(year)}",
+        title=f"{record.title} (inputs known in {int(year)})",
+        **cut,
     )
 
 

@@ -67,6 +67,13 @@ def add_parsers(sub) -> None:
         help="agreements dated after an origin: at their recorded dates, the forecast conditional on them (default), "
         "or left out, as known at the origin (an agreement that opens an instrument stays)",
     )
+    bt.add_argument(
+        "--inputs",
+        choices=("recorded", "origin"),
+        default="recorded",
+        help="covariates, tiers, migrant stocks and global series after an origin: as recorded (default), or cut "
+        "at the origin and extended past it by the scenario's rules, as known at the origin",
+    )
     bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
     bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
     bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
@@ -160,6 +167,7 @@ def cmd_backtest(args) -> int:
         origins,
         hold_out=args.hold_out,
         schedule=args.schedule,
+        inputs=args.inputs,
         replicates=args.replicates,
         seed=args.seed,
         workers=args.workers,
