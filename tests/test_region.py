@@ -139,3 +139,25 @@ def test_a_record_without_the_organization_is_refused_and_it_cannot_be_swept():
         sc.with_record(panel(first="O3"))
     with pytest.raises(ConfigError, match=r"'region\.organization' names an organization and cannot be swept"):
         parse_vary("region.organization=O1,O2", sc)
+
+
+def test_the_fit_says_in_words_what_it_shows_of_the_region(tmp_path):
+    """The summary names the organization and the declared scales, and says for each deviation whether its
+    interval includes 0; the scales go into the fit's log, and a fit saved and loaded says the same."""
+    from harmsim.analysis.bindingness import synthetic_panel
+    from harmsim.calibrate.fit import load_fit
+    from harmsim.calibrate.mle import fit_mle
+
+    rec = _many_organizations()
+    region = {"organization": "O03", "level": 1.5, "slope": 0.0, "level_sd": 10.0, "slope_sd": 0.5}
+    truth = scenario_from_dict({"hazard": {"intercept": -3.0}, "mechanisms": {"region": region}}, record=rec)
+    sim = synthetic_panel(truth, rec, 1)
+    fit = fit_mle(truth.with_record(sim), sim, ["hazard.intercept", "region.level", "region.slope"])
+    assert fit.log["region"] == {"organization": "O03", "level_sd": 10.0, "slope_sd": 0.5}
+    text = fit.summary()
+    assert "The members of O03 get a level and a slope of their own" in text
+    assert "standard deviations 10 log-odds and 0.5 per decade, declared, not fitted" in text
+    assert "O03's members are faster than the pooled model predicts." in text
+    assert "O03's slope is not told apart from the pooled model's." in text
+    fit.save(tmp_path / "fit")
+    assert load_fit(tmp_path / "fit").summary() == text

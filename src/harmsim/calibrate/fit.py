@@ -232,6 +232,34 @@ class Fit:
             )
         return "\n".join(lines)
 
+    def _region_words(self, lo_col: str, hi_col: str) -> list[str]:
+        """What the fit says of one organization's own level and slope (the region mechanism), in words."""
+        region = self.log.get("region")
+        if not region:
+            return []
+        org = region["organization"] or "the record's region"
+        out = [
+            f"The members of {org} get a level and a slope of their own, drawn towards the pooled model by normal "
+            f"priors (standard deviations {region['level_sd']:g} log-odds and {region['slope_sd']:g} per decade, "
+            "declared, not fitted): their estimates are shrunk towards 0."
+        ]
+        e = self.estimates.set_index("parameter")
+        for name, what in (("region.level", "level"), ("region.slope", "slope")):
+            if name not in e.index or pd.isna(e.loc[name, lo_col]):
+                continue
+            r = e.loc[name]
+            inside = r[lo_col] <= 0 <= r[hi_col]
+            out.append(
+                f"{name} is {r['estimate']:+.2f} (95% interval {r[lo_col]:.2f} to {r[hi_col]:.2f}): "
+                + (
+                    f"{org}'s {what} is not told apart from the pooled model's."
+                    if inside
+                    else f"{org}'s members are {'faster' if r['estimate'] > 0 else 'slower'} than the pooled model "
+                    + ("predicts." if what == "level" else "predicts, more so as time goes on.")
+                )
+            )
+        return out
+
     def verdicts(self) -> list[str]:
         """What the fit can and cannot say, in words: identification, signs against the theory, warnings."""
         e = self.estimates
@@ -286,6 +314,7 @@ class Fit:
                     f"hazard.offsets.{k}: no adoption in the window; its value and interval come from its kind "
                     "through the pooling, not from evidence on this instrument."
                 )
+        out.extend(self._region_words(lo_col, hi_col))
         several = self.log.get("diagnostics", {}).get("several maxima")
         if several:
             out.append(f"Warning: {several}.")

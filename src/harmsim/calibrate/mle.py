@@ -375,6 +375,9 @@ def fit_mle(
     }
     if kinds(scenario):
         log["pooling"] = _pooling_log(final, free, hist, prior)
+    region = final.mechanism("region")
+    if region is not None:
+        log["region"] = {k: region.as_dict()[k] for k in ("organization", "level_sd", "slope_sd")}
     if starts > 1 and maxima[0] - maxima[1] > STARTS_TOLERANCE:
         log["diagnostics"]["several maxima"] = (
             f"the best two of {starts} optimizer starts reach log posteriors {maxima[0]:.4f} and {maxima[1]:.4f} "
