@@ -135,7 +135,10 @@ def test_a_record_without_the_organization_is_refused_and_it_cannot_be_swept():
     from harmsim.model.space import parse_vary
 
     sc = scenario(panel(), {"organization": "O1"})
-    with pytest.raises(ConfigError, match=r"organization 'O1' is not one of record 'regions''s organizations \(O3, O2"):
+    with pytest.raises(
+        ConfigError,
+        match=r"mechanism 'region': 'region.organization' names unknown organization 'O1'; allowed: O3, O2",
+    ):
         sc.with_record(panel(first="O3"))
     with pytest.raises(ConfigError, match=r"'region\.organization' names an organization and cannot be swept"):
         parse_vary("region.organization=O1,O2", sc)

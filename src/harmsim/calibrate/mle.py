@@ -331,6 +331,7 @@ def fit_mle(
         }
     )
     n_obs = at_risk_years(final, hist)  # (all cells: the sample the model is judged on)
+    region = final.mechanism("region")  # one organization's own level and slope, partially pooled
     elapsed = time.perf_counter() - t0
     log = {
         "data": f"{hist.n_cells} state-instrument histories ({int((hist.kind == 1).sum())} dated adoptions, "
@@ -339,11 +340,7 @@ def fit_mle(
         "targets": "the exact discrete-time event-history likelihood of every adoption history (all weights 1)"
         + (", plus the pooling of offsets by kind" if kinds(scenario) else "")
         + (", plus the trend spline's smoothness penalty" if _spline(scenario) else "")
-        + (
-            ", plus the partial pooling of the region's own level and slope"
-            if any(m == "region" for m, _ in scenario.mechanisms)
-            else ""
-        ),
+        + (", plus the partial pooling of the region's own level and slope" if region is not None else ""),
         "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges), "
         + "the gradient analytic; standard errors from central differences of the gradient (the observed information)",
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},
@@ -375,7 +372,6 @@ def fit_mle(
     }
     if kinds(scenario):
         log["pooling"] = _pooling_log(final, free, hist, prior)
-    region = final.mechanism("region")
     if region is not None:
         log["region"] = {k: region.as_dict()[k] for k in ("organization", "level_sd", "slope_sd")}
     if starts > 1 and maxima[0] - maxima[1] > STARTS_TOLERANCE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from harmsim.analysis.backtest import SCHEDULES
 from harmsim.cli._common import (
     _fit_said,
     _out_folder,
@@ -62,14 +63,14 @@ def add_parsers(sub) -> None:
     )
     bt.add_argument(
         "--schedule",
-        choices=("recorded", "origin"),
+        choices=SCHEDULES,
         default="recorded",
         help="agreements dated after an origin: at their recorded dates, the forecast conditional on them (default), "
         "or left out, as known at the origin (an agreement that opens an instrument stays)",
     )
     bt.add_argument(
         "--inputs",
-        choices=("recorded", "origin"),
+        choices=SCHEDULES,
         default="recorded",
         help="covariates, tiers, migrant stocks and global series after an origin: as recorded (default), or cut "
         "at the origin and extended past it by the scenario's rules, as known at the origin",

@@ -44,8 +44,8 @@ from functools import cached_property
 
 import numpy as np
 
-from harmsim.errors import ConfigError
 from harmsim.model.mechanisms.base import Mechanism
+from harmsim.model.mechanisms.organizations import membership_weights
 from harmsim.model.params import Integer, Organization, Real
 
 
@@ -59,12 +59,9 @@ def region_members(world, organization: str) -> np.ndarray:
     >>> int(m[sc.world.years.tolist().index(2015)].sum()), int(m[0].sum())  # ten members in 2015, six in 1990
     (10, 6)
     """
-    if organization:
-        o = world.organizations.index(organization)
-        m = world.org_member[:, o, :] & world.member
-    else:
-        m = world.member
-    return m.astype(float)
+    # the organizations' memberships as their random intercepts read them, each weight 1 (a record without
+    # organizations: its one region, column 0)
+    return membership_weights(world, "sum")[:, :, world.organizations.index(organization) if organization else 0]
 
 
 class Region(Mechanism):
@@ -93,13 +90,9 @@ class Region(Mechanism):
 
     @classmethod
     def check_inputs(cls, world, p):
-        known = world.organizations
-        if (p.organization or known) and p.organization not in known:
-            allowed = ", ".join(known) if known else 'none; its one region is organization ""'
-            raise ConfigError(
-                f"mechanism 'region': organization {p.organization!r} is not one of record '{world.record.name}''s "
-                f"organizations ({allowed})"
-            )
+        """The organization is checked again when the scenario is bound to another record (``with_record``)."""
+        ctx = {"organizations": world.organizations}
+        cls.params["organization"].check("region.organization", p.organization, "mechanism 'region'", ctx)
 
     @cached_property
     def members(self) -> np.ndarray:
