@@ -37,6 +37,23 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = "out/docs"
 
 #: job -> (the documents that quote it, the commands); "python X" runs a script of the repository
+#: a backtest's options that make it know only what was known at each origin, by the name of their variant
+_AT_ORIGIN = {"schedule": "--schedule origin", "inputs": "--inputs origin", "both": "--schedule origin --inputs origin"}
+
+
+def _known_at_origin(scenario: str, default: str, variants) -> list[str]:
+    """Backtests of ``scenario`` from what was known at each origin, each paired with its default run in
+    ``OUT/default``."""
+    out = []
+    for name in variants:
+        folder = f"{OUT}/known-at-origin/{scenario}-{name}"
+        out += [
+            f"harmsim backtest {scenario} {_AT_ORIGIN[name]} --replicates 500 --out {folder} --force",
+            f"python experiments/paired_backtests.py {OUT}/{default} {folder}",
+        ]
+    return out
+
+
 JOBS: dict[str, tuple[str, list[str]]] = {
     "calibration": (
         "docs/calibration.md (mechanism table, trend test, placebos)",
@@ -159,30 +176,8 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         "docs/forecasting.md (what a forecast knows after its origin), docs/regions.md, "
         "experiments/paired_backtests.py, experiments/asean_from_the_panel.py",
         [
-            *(
-                cmd
-                for name, flags in (
-                    ("schedule", "--schedule origin"),
-                    ("inputs", "--inputs origin"),
-                    ("both", "--schedule origin --inputs origin"),
-                )
-                for cmd in (
-                    f"harmsim backtest baseline_trend {flags} --replicates 500 "
-                    f"--out {OUT}/known-at-origin/baseline_trend-{name} --force",
-                    f"python experiments/paired_backtests.py {OUT}/asean-backtests/baseline_trend "
-                    f"{OUT}/known-at-origin/baseline_trend-{name}",
-                )
-            ),
-            *(
-                cmd
-                for name, flags in (("schedule", "--schedule origin"), ("both", "--schedule origin --inputs origin"))
-                for cmd in (
-                    f"harmsim backtest world_baseline {flags} --replicates 500 "
-                    f"--out {OUT}/known-at-origin/world_baseline-{name} --force",
-                    f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
-                    f"{OUT}/known-at-origin/world_baseline-{name}",
-                )
-            ),
+            *_known_at_origin("baseline_trend", "asean-backtests/baseline_trend", ("schedule", "inputs", "both")),
+            *_known_at_origin("world_baseline", "world-backtests/world_baseline", ("schedule", "both")),
             f"python experiments/asean_from_the_panel.py {OUT}/known-at-origin/baseline_trend-both "
             f"{OUT}/known-at-origin/world_baseline-both",
         ],
