@@ -164,3 +164,19 @@ def test_the_fit_says_in_words_what_it_shows_of_the_region(tmp_path):
     assert "O03's slope is not told apart from the pooled model's." in text
     fit.save(tmp_path / "fit")
     assert load_fit(tmp_path / "fit").summary() == text
+
+
+@pytest.mark.statistical
+def test_simulated_frequency_matches_likelihood_with_a_region_and_state_propensities():
+    """One organization's own level and slope (O1: C leaving after 2001) together with a propensity per state,
+    organization peers in diffusion and agreements of both kinds: the likelihood of each of the commonest
+    histories equals its frequency in 100,000 simulated runs, dated and with A's year of x known only within
+    2000-2002 (a peer that diffusion reads).
+
+    Mutation: drop the region's term from the likelihood's scenario (level and slope 0 there): the histories
+    where O1's members adopt early are off by tens of standard errors."""
+    from .test_world_model import MECHS, frequencies_match_likelihood
+
+    mechs = {**MECHS, "region": {"organization": "O1", "level": 0.9, "slope": 2.0, "center": 2001},
+             "frailty": {"sd": 0.8}}  # fmt: skip
+    assert frequencies_match_likelihood(mechs, seed=11) >= 8
