@@ -296,6 +296,28 @@ def test_inputs_known_at_an_origin_are_cut_there_and_extended_by_the_scenarios_r
     assert {"gdp_pc", "migration"} <= {e[0] for e in b.extended}
 
 
+def test_a_backtest_from_the_inputs_known_at_an_origin_standardizes_on_the_years_up_to_it():
+    """GDP and migration are read as standard deviations from a mean over the reference window: from what was
+    known in 2008 that window ends in 2008, for the scenario and the logit alike, while the recorded inputs keep
+    the whole window's (1997-2015) standardizations."""
+    from harmsim.analysis.backtest import backtest
+
+    sc = harmsim.load_scenario("baseline")
+    kw = {"replicates": 20, "seed": 0, "baselines": ("event-history logit",)}
+    up_to = sc.with_reference(1997, 2008).transforms
+    assert up_to.window == (1997, 2008)
+    assert up_to.values("capacity.log_gdp_pc") != sc.transforms.values("capacity.log_gdp_pc")
+    known = backtest(sc, [2008], inputs="origin", **kw).fits
+    recorded = backtest(sc, [2008], **kw).fits
+    for model in ("baseline", "event-history logit"):
+        mean, sd = known[(2008, model)].transforms["capacity.log_gdp_pc"]
+        assert (mean, sd) == pytest.approx(up_to.values("capacity.log_gdp_pc"), rel=1e-12)
+        mean, sd = recorded[(2008, model)].transforms["capacity.log_gdp_pc"]
+        assert (mean, sd) == pytest.approx(sc.transforms.values("capacity.log_gdp_pc"), rel=1e-12)
+    with pytest.raises(ConfigError, match=r"reference window .* record's start \(1997\).* got 1990-2005"):
+        sc.with_reference(1990, 2005)
+
+
 def test_the_backtest_command_takes_the_schedule_and_the_inputs(tmp_path, capsys):
     out = tmp_path / "bt"
     args = ["backtest", "diffusion_only", "--origins", "2008", "--schedule", "origin", "--inputs", "origin"]

@@ -171,7 +171,8 @@ class Backtest:
         if self.provenance.get("backtest", {}).get("inputs") == "origin":
             lines.append(
                 "Covariates, tiers, migrant stocks and global series are cut at each origin and extended past it "
-                "by the scenario's rules (as known at the origin)."
+                "by the scenario's rules, and the standardizations are fixed on the years up to the origin (as "
+                "known at the origin)."
             )
         if self.provenance.get("backtest", {}).get("schedule") == "origin":
             lines.append(
@@ -407,7 +408,10 @@ def backtest(
     the origin; ``"origin"``: their data cut at the origin
     (:func:`inputs_known_at`) and extended past it by the scenario's own
     rules (``[inputs] extend``), as a forecast from the origin would extend
-    them. Memberships run as recorded either way.
+    them; the feature standardizations (GDP, migration) are fixed on the
+    reference window's years up to the origin, the scenario's and the
+    logit's alike, so no mean or spread of a later year enters. Memberships
+    run as recorded either way.
 
     ``refit=False`` forecasts with the scenario's own parameters at every
     origin (for a synthetic record whose true parameters are known).
@@ -456,7 +460,7 @@ def backtest(
     for origin in origins:
         known = record if schedule == "recorded" else schedule_known_at(record, origin)
         known = known if inputs == "recorded" else inputs_known_at(known, origin)
-        own = scenario if known is record else scenario.with_record(known)
+        own = _standardized(scenario if known is record else scenario.with_record(known), origin, inputs)
         cut = observed_until(known, origin)
         cut_obs = observations(scenario.world, cut)
         hidden = unknown_after_origin(full, cut_obs, origin, end, w)
@@ -465,7 +469,7 @@ def backtest(
         unknown_by[origin] = {w.instruments[k]: int(n) for k, n in enumerate(hidden.sum(axis=0)) if n}
         models = [(scenario.name, own)]
         if "event-history logit" in baselines:
-            models.append(("event-history logit", logit_baseline(known)))
+            models.append(("event-history logit", _standardized(logit_baseline(known), origin, inputs)))
         for label, sc in models:
             if progress:
                 progress(f"{label} from {origin}")
@@ -625,6 +629,15 @@ def inputs_known_at(record, year: int):
         title=f"{record.title} (inputs known in {int(year)})",
         **cut,
     )
+
+
+def _standardized(scenario, origin: int, inputs: str):
+    """``scenario`` with its standardizations fixed on its reference window's years up to ``origin`` when the
+    inputs are those known at the origin; unchanged when they are the recorded ones."""
+    if inputs == "recorded":
+        return scenario
+    lo, hi = scenario.reference_window
+    return scenario.with_reference(min(lo, origin), min(hi, origin))
 
 
 def held_out(record, instrument: str):

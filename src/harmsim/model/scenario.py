@@ -293,6 +293,30 @@ class Scenario:
         sc._validate_inputs(f"scenario '{self.name}' on record '{record.name}'")
         return sc
 
+    def with_reference(self, start: int, end: int) -> Scenario:
+        """The same scenario with its feature standardizations fixed anew on ``start``-``end`` of its own record.
+
+        Why: a backtest from what was known at an origin must not standardize
+        GDP or migration with their means over years after it; this fixes them
+        on the years up to the origin (:func:`~harmsim.analysis.backtest.backtest`,
+        ``inputs="origin"``). Unlike :meth:`with_record`, the transforms are not
+        inherited, so a fit of the result refers to the new window.
+
+        >>> import harmsim
+        >>> sc = harmsim.load_scenario("baseline").with_reference(1997, 2005)
+        >>> sc.transforms.window
+        (1997, 2005)
+        """
+        start, end = int(start), int(end)
+        if not self.record.start <= start <= end:
+            raise ConfigError(
+                f"scenario '{self.name}': a reference window must be years from the record's start "
+                f"({self.record.start}) with start <= end, got {start}-{end}"
+            )
+        sc = replace(self, reference=(start, end), inherited_transforms=None)
+        sc._validate_inputs(f"scenario '{self.name}' with reference {start}-{end}")
+        return sc
+
     def _validate_inputs(self, where: str) -> None:
         """Compile the world and every mechanism's static term once, so missing inputs are said now."""
         try:
