@@ -206,6 +206,16 @@ MUTATIONS = {
         ],
         "the region's partial pooling without its penalty: its own level and slope are not drawn towards the pool",
     ),
+    "standardized-on-later-years": (
+        "analysis/backtest.py",
+        "    return scenario.with_reference(min(lo, origin), min(hi, origin))",
+        "    return scenario",
+        [
+            "tests/test_counterfactual.py::"
+            "test_a_backtest_from_the_inputs_known_at_an_origin_standardizes_on_the_years_up_to_it",
+        ],
+        "a backtest from what was known standardizes GDP and migration with a mean and spread over later years",
+    ),
 }
 
 
