@@ -216,6 +216,16 @@ MUTATIONS = {
         ],
         "a backtest from what was known standardizes GDP and migration with a mean and spread over later years",
     ),
+    "hold-out-trend-held-at-origin": (
+        "analysis/forecast.py",
+        "        sc = sc.with_time_known_until(known)",
+        "        sc = sc",
+        [
+            "tests/test_counterfactual.py::"
+            "test_a_held_out_instruments_forecast_reads_the_trend_its_fit_estimated_to_the_records_end",
+        ],
+        "a held-out instrument's forecast holds the trend at its origin, though its fit estimated it to the end",
+    ),
 }
 
 

@@ -235,6 +235,31 @@ def test_backtest_holds_out_an_instrument_and_scores_it_from_its_opening(tmp_pat
     assert "not an instrument" in capsys.readouterr().err
 
 
+def test_a_held_out_instruments_forecast_reads_the_trend_its_fit_estimated_to_the_records_end():
+    """The fit of a hold-out sees every other instrument to 2015, so it estimates the period trend to 2015; the
+    forecast, which starts the year before the instrument opened, runs that trend as fitted instead of holding it
+    at its origin. The rules for the trend past the last observed year then act only past 2015: inside the window
+    the three give the same forecast to the bit (they differed while the trend was held at the origin)."""
+    from harmsim.analysis.backtest import held_out
+    from harmsim.data.observations import observed_until
+
+    sc = harmsim.load_scenario("baseline_trend")
+    kw = {"replicates": 40, "seed": 3, "hold_out": "asean_mlat", "baselines": ()}
+    runs = {rule: backtest(sc.with_params({"trend.beyond": rule}), [2008], **kw) for rule in ("drift", "hold")}
+    np.testing.assert_array_equal(runs["drift"].cells["log_score"], runs["hold"].cells["log_score"])
+    (((origin, _), fit),) = runs["drift"].fits.items()
+    cut = observed_until(held_out(sc.record, "asean_mlat"), origin)
+    f = harmsim.forecast(sc, fit, until=2015, replicates=10, seed=0, record=cut)
+    assert f.scenario.world.last_observed == 2015 and f.provenance["forecast"]["time_known_until"] == 2015
+    assert any("as fitted to 2015" in c for c in f.provenance["forecast"]["choices"])
+    fitted = fit.apply(sc)
+    forecast_trend = fit.apply(f.scenario).dynamics.mechanism("trend").static()[:, 0, 0]
+    whole = fitted.dynamics.mechanism("trend").static()[:, 0, 0]
+    np.testing.assert_allclose(forecast_trend, whole[-len(forecast_trend) :])  # the trend as fitted, to 2015
+    held = fit.apply(sc.with_record(cut).with_horizon(2015)).dynamics.mechanism("trend").static()[:, 0, 0]
+    assert not np.allclose(held, whole[-len(held) :])  # what the forecast read before: held from the origin
+
+
 def test_the_schedule_known_at_an_origin_leaves_out_later_agreements_but_not_openers():
     from harmsim.analysis.backtest import schedule_known_at
 

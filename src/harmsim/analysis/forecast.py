@@ -168,11 +168,21 @@ def forecast(
     origin = rec.end
     if isinstance(until, bool) or not isinstance(until, (int, np.integer)) or until <= origin:
         raise ConfigError(f"forecast: until must be a year after the end of observation ({origin}), got {until!r}")
-    # the world reads the observed record: what the record shows ends at the origin (a trend is held there)
+    # the world reads the observed record: what the record shows ends at the origin (a trend is held there,
+    # unless the fit saw later years of other cells: a held-out instrument's forecast)
     sc = scenario.with_record(rec).with_horizon(int(until))
+    known = None
+    if fit is not None and fit.observed_until is not None and fit.observed_until > origin:
+        known = min(int(fit.observed_until), int(until))
+        sc = sc.with_time_known_until(known)
     obs = observations(sc.world, rec)
     seeds = spawn_seeds(seed, replicates)
     draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved)
+    if known is not None:
+        notes.append(
+            f"time terms (a trend's period part, a region's slope): as fitted to {known}, the last year the fit "
+            f"observed, though the observations here end in {origin}"
+        )
     latent = None
     if sc.dynamics.needs_latent:
         latent = latent_posterior_draws(fit.apply(sc) if fit is not None else sc, rec, replicates, seed)
@@ -194,6 +204,7 @@ def forecast(
     prov["forecast"] = {
         "origin": origin,
         "until": int(until),
+        "time_known_until": known,
         "observations": f"record '{record.name}' up to {origin}",
         "fit": None if fit is None else {"method": fit.method, "scenario": fit.scenario, "record": fit.record},
         "choices": notes,

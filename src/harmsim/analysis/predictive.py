@@ -108,7 +108,7 @@ def _drift(scenario, draws: pd.DataFrame, seed: SeedLike) -> tuple[pd.DataFrame,
     values = scenario.parameters()
     if values.get("trend.beyond") != "drift":
         return draws, []
-    end = scenario.world.record.end
+    end = scenario.world.last_observed
 
     def drawn(name):  # the replicates' values, or the scenario's where the fit does not draw it
         return draws[name].to_numpy(float) if name in draws else np.full(len(draws), float(values[name]))

@@ -74,6 +74,8 @@ class World:
     agreement_org: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
     #: (K,) int: the organization an instrument (a regional treaty) is open to, or -1 (open to every member)
     instrument_org: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+    #: a year after the record's end through which the time terms are known (:attr:`last_observed`), or None
+    time_known_until: int | None = None
     #: inputs extended past their data so far, by name (filled as inputs are read)
     _extended: dict = field(default_factory=dict, repr=False)
 
@@ -82,6 +84,18 @@ class World:
         """(K,) each instrument's kind from the record (``""`` where none is given)."""
         table = self.record.instruments.set_index("instrument")["kind"]
         return tuple(str(table.get(i, "") or "") for i in self.instruments)
+
+    @property
+    def last_observed(self) -> int:
+        """The last year the time terms (a trend's period part, a region's slope) are known for; held past it.
+
+        The record's end, unless a fit observed later years of other cells than
+        those this world's record holds: a held-out instrument's forecast starts
+        the year before it opened, while the fit, which saw every other
+        instrument to the record's end, estimated the trend to that end
+        (:func:`~harmsim.analysis.forecast.forecast`).
+        """
+        return self.record.end if self.time_known_until is None else max(self.record.end, self.time_known_until)
 
     def members_until(self, year: int) -> tuple[str, ...]:
         """States that are members in some year of the horizon up to ``year`` (the record also holds states
@@ -134,8 +148,12 @@ class World:
         start: int | None = None,
         end: int | None = None,
         extension: Extension | None = None,
+        time_known_until: int | None = None,
     ) -> World:
-        """Compile ``record``'s inputs over ``start..end`` (default: the record's observation window)."""
+        """Compile ``record``'s inputs over ``start..end`` (default: the record's observation window).
+
+        ``time_known_until``: see :attr:`last_observed`.
+        """
         start = record.start if start is None else start
         end = record.end if end is None else end
         if not start <= end:
@@ -147,7 +165,7 @@ class World:
                 f"horizon {start}-{end} starts before the record '{record.name}' ({record.start}): "
                 "its adoptions before the horizon are its initial condition"
             )
-        return _build(record, start, end, extension or Extension())
+        return _build(record, start, end, extension or Extension(), time_known_until)
 
     # Inputs ------------------------------------------------------------------------------------
     def has_covariate(self, name: str) -> bool:
@@ -201,7 +219,7 @@ def _note(world: World, name: str, rule, years) -> None:
 
 
 @lru_cache(maxsize=32)
-def _build(record: Record, start: int, end: int, extension: Extension) -> World:
+def _build(record: Record, start: int, end: int, extension: Extension, time_known_until: int | None) -> World:
     years = np.arange(start, end + 1)
     st = record.states
     states = tuple(st["state"])
@@ -270,6 +288,7 @@ def _build(record: Record, start: int, end: int, extension: Extension) -> World:
         org_member=org_member,
         agreement_org=agreement_org,
         instrument_org=instrument_org,
+        time_known_until=None if time_known_until is None else int(time_known_until),
     )
 
 

@@ -110,6 +110,9 @@ class Scenario:
     ranges: tuple[tuple[str, float, float], ...] = ()
     #: transforms inherited from the scenario this one was derived from (counterfactuals, fits)
     inherited_transforms: Transforms | None = field(default=None, repr=False)
+    #: a year after the record's end through which the time terms are known (a forecast from a fit that saw
+    #: later years of other cells: :meth:`with_time_known_until`); not part of the scenario's file
+    time_known_until: int | None = field(default=None, repr=False)
     _raw: Mapping = field(default_factory=dict, repr=False)
 
     def _facts(self) -> dict:
@@ -265,6 +268,8 @@ class Scenario:
             extension=self.extension,
             transforms=self.transforms,
         )
+        if self.time_known_until is not None:
+            sc = sc.with_time_known_until(self.time_known_until)
         return sc
 
     def with_horizon(self, end: int, start: int | None = None) -> Scenario:
@@ -317,6 +322,33 @@ class Scenario:
         sc._validate_inputs(f"scenario '{self.name}' with reference {start}-{end}")
         return sc
 
+    def with_time_known_until(self, year: int) -> Scenario:
+        """The same scenario with its time terms known through ``year``, a year after its record's end.
+
+        Why: a held-out instrument's forecast starts before the instrument
+        opened, so its record ends there; but its fit saw every other
+        instrument to the end of the window and estimated the trend's period
+        part (and a region's slope) over it. Holding them at the forecast's
+        origin would throw that estimate away, while the logit baseline keeps
+        its fitted period effect. The world's :attr:`~harmsim.data.world.World.last_observed`
+        becomes ``year``: the time terms run as fitted to it and are held (or
+        drift) past it.
+
+        >>> import harmsim
+        >>> from harmsim.data.observations import observed_until
+        >>> sc = harmsim.load_scenario("baseline_trend")
+        >>> cut = sc.with_record(observed_until(sc.record, 2004))
+        >>> cut.world.last_observed, cut.with_time_known_until(2015).world.last_observed
+        (2004, 2015)
+        """
+        year = int(year)
+        if year < self.record.end:
+            raise ConfigError(
+                f"scenario '{self.name}': time terms known until {year}, before its record's end "
+                f"({self.record.end}); give a year from {self.record.end} on"
+            )
+        return replace(self, time_known_until=year, inherited_transforms=self.transforms)
+
     def _validate_inputs(self, where: str) -> None:
         """Compile the world and every mechanism's static term once, so missing inputs are said now."""
         try:
@@ -365,7 +397,7 @@ class Scenario:
     @cached_property
     def world(self) -> World:
         """The record's inputs compiled over this scenario's horizon."""
-        return World.build(self.record, self.start, self.end, self.extension)
+        return World.build(self.record, self.start, self.end, self.extension, self.time_known_until)
 
     @cached_property
     def transforms(self) -> Transforms:

@@ -101,6 +101,6 @@ class Region(Mechanism):
 
     def static(self):
         w = self.world
-        s = (np.minimum(w.years, w.record.end) - self.p.center) / 10.0  # (T,) held past the last observed year
+        s = (np.minimum(w.years, w.last_observed) - self.p.center) / 10.0  # (T,) held past the last observed year
         m = self.members
         return (self.p.level * m + self.p.slope * (m * s[:, None]))[:, :, None]

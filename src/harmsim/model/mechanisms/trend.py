@@ -145,7 +145,7 @@ class Trend(Mechanism):
     def period_slope(self, values) -> np.ndarray:
         """The period part's slope at the last observed year, log-odds per decade, for (arrays of) coefficient
         ``values`` by name (a forecast's draws): the scale of the drift's prior."""
-        end = self.world.record.end
+        end = self.world.last_observed
         if self.p.basis == "spline":
             _, d = spline_basis(self._first_year(), end, [end])
             return 10.0 * sum(np.asarray(values[f"trend.{n}"], float) * d[0, j] for j, n in enumerate(SPLINE_NAMES))
@@ -154,7 +154,7 @@ class Trend(Mechanism):
 
     def static(self):
         w = self.world
-        end = w.record.end
+        end = w.last_observed
         years = w.years if self.p.beyond == "continue" else np.minimum(w.years, end)
         if self.p.basis == "spline":  # held past the end whatever ``beyond`` says: a spline has no continuation
             b, _ = spline_basis(self._first_year(), end, w.years)
