@@ -231,6 +231,7 @@ def test_backtest_holds_out_an_instrument_and_scores_it_from_its_opening(tmp_pat
     paired = pd.read_csv(out / "paired.csv")
     assert set(paired["baseline"]) == {"event-history logit", "uniform", "constant hazard"}
     assert (paired["cells"] == scores["events"].iloc[0]).all() and (paired["log_score_se"] > 0).all()
+    assert "'asean_mlat' is held out: the fits saw every other instrument to 2015" in capsys.readouterr().out
     assert main(["backtest", "diffusion_only", "--hold-out", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "not an instrument" in capsys.readouterr().err
 

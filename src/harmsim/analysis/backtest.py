@@ -174,6 +174,13 @@ class Backtest:
                 "by the scenario's rules, and the standardizations are fixed on the years up to the origin (as "
                 "known at the origin)."
             )
+        held = self.provenance.get("backtest", {}).get("hold_out")
+        if held:
+            lines.append(
+                f"'{held}' is held out: the fits saw every other instrument to "
+                f"{self.provenance['backtest'].get('end')}, and the forecasts read any time terms (a trend, a "
+                "region's slope) as fitted to then, not held at the origin."
+            )
         if self.provenance.get("backtest", {}).get("schedule") == "origin":
             lines.append(
                 "Agreements dated after each origin are left out of its fit and forecast (as known at the origin; "
