@@ -326,8 +326,6 @@ def test_a_backtest_from_the_inputs_known_at_an_origin_standardizes_on_the_years
     """GDP and migration are read as standard deviations from a mean over the reference window: from what was
     known in 2008 that window ends in 2008, for the scenario and the logit alike, while the recorded inputs keep
     the whole window's (1997-2015) standardizations."""
-    from harmsim.analysis.backtest import backtest
-
     sc = harmsim.load_scenario("baseline")
     kw = {"replicates": 20, "seed": 0, "baselines": ("event-history logit",)}
     up_to = sc.with_reference(1997, 2008).transforms
