@@ -429,6 +429,10 @@ def backtest(
     reference class) predict a treaty the model has never seen? ``origins``
     is then the year before it opened, and only its cells are scored; the
     other instruments are observed up to that year and simulated after it.
+    The fits saw them to the record's end, so the forecasts read the time
+    terms (a trend's period part, a region's slope) as fitted to then
+    (:meth:`~harmsim.model.scenario.Scenario.with_time_known_until`), as the
+    logit's forecast reads its fitted period effect.
     """
     from harmsim.calibrate import calibrate
 
