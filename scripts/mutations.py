@@ -226,6 +226,17 @@ MUTATIONS = {
         ],
         "a held-out instrument's forecast holds the trend at its origin, though its fit estimated it to the end",
     ),
+    "hold-out-propensities-given-the-origin": (
+        "analysis/backtest.py",
+        "                sc, fit, until=end, replicates=replicates, seed=seed, record=cut, history=seen, "
+        "workers=workers",
+        "                sc, fit, until=end, replicates=replicates, seed=seed, record=cut, workers=workers",
+        [
+            "tests/test_counterfactual.py::"
+            "test_a_held_out_instruments_forecast_draws_the_states_propensities_given_what_its_fit_saw",
+        ],
+        "a held-out instrument's forecast draws the states' propensities given only the years up to its origin",
+    ),
 }
 
 

@@ -261,6 +261,28 @@ def test_a_held_out_instruments_forecast_reads_the_trend_its_fit_estimated_to_th
     assert not np.allclose(held, whole[-len(held) :])  # what the forecast read before: held from the origin
 
 
+def test_a_held_out_instruments_forecast_draws_the_states_propensities_given_what_its_fit_saw(monkeypatch):
+    """With state propensities, a hold-out's forecast draws each state's propensity from its posterior given the
+    history its fit saw (every other instrument to 2015), not only the years up to the forecast's origin."""
+    import harmsim.analysis.backtest as module
+    from harmsim.analysis.backtest import held_out
+    from harmsim.data.observations import observed_until
+
+    sc = harmsim.load_scenario("heterogeneity")
+    given, real = [], module.forecast
+    monkeypatch.setattr(module, "forecast", lambda *a, **k: given.append(k.get("history")) or real(*a, **k))
+    run = backtest(sc, [2008], replicates=40, seed=0, hold_out="asean_mlat", baselines=())
+    assert [(h.name, h.end) for h in given] == [("asean~without-asean_mlat", 2015)]
+    (((origin, _), fit),) = run.fits.items()
+    cut = observed_until(held_out(sc.record, "asean_mlat"), origin)
+    kw = {"until": 2015, "replicates": 40, "seed": 0, "record": cut}
+    up_to_origin, as_fitted = harmsim.forecast(sc, fit, **kw), harmsim.forecast(sc, fit, history=given[0], **kw)
+    assert up_to_origin.provenance["forecast"]["latent_given"] is None
+    assert as_fitted.provenance["forecast"]["latent_given"] == "asean~without-asean_mlat"
+    assert any("(record 'asean~without-asean_mlat', to 2015)" in c for c in as_fitted.provenance["forecast"]["choices"])
+    assert (as_fitted.adopt != up_to_origin.adopt).any()  # the same seeds, other propensities
+
+
 def test_the_schedule_known_at_an_origin_leaves_out_later_agreements_but_not_openers():
     from harmsim.analysis.backtest import schedule_known_at
 

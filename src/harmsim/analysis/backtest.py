@@ -478,6 +478,9 @@ def backtest(
         if hold_out is not None:
             hidden[:, [k for k, name in enumerate(w.instruments) if name != hold_out]] = False
         unknown_by[origin] = {w.instruments[k]: int(n) for k, n in enumerate(hidden.sum(axis=0)) if n}
+        # a hold-out's fits see every other instrument to the end, and its forecasts draw the states' and
+        # organizations' latent terms given that same history
+        seen = None if hold_out is None else (fit_record if known is record else held_out(known, hold_out))
         models = [(scenario.name, own)]
         if "event-history logit" in baselines:
             models.append(("event-history logit", _standardized(logit_baseline(known), origin, inputs)))
@@ -487,12 +490,14 @@ def backtest(
             if not (refit or sc is not own):
                 fit = None
             elif hold_out is not None:
-                fit = calibrate(sc, record=fit_record if known is record else held_out(known, hold_out))
+                fit = calibrate(sc, record=seen)
             else:
                 fit = calibrate(sc, record=known, observed_until=origin)
             if fit is not None:
                 fits[(origin, label)] = fit
-            f = forecast(sc, fit, until=end, replicates=replicates, seed=seed, record=cut, workers=workers)
+            f = forecast(
+                sc, fit, until=end, replicates=replicates, seed=seed, record=cut, history=seen, workers=workers
+            )
             dist = outcome_distribution(f.adopt, origin, end)
             scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model=label))
         if "uniform" in baselines:

@@ -152,12 +152,18 @@ def forecast(
     record=None,
     unobserved: str = "exchangeable",
     workers: int = 1,
+    history=None,
 ) -> Forecast:
     """Forecast ``scenario`` (with ``fit``'s parameters) from the end of observation to ``until``.
 
     The observations are ``record`` (default: the scenario's), cut at the
     fit's ``observed_until`` when the fit was made on fewer years. See the
     module docstring for what is conditioned on and how parameters are drawn.
+    ``history``: the record the states' propensities and the organizations'
+    intercepts are drawn given (default: the observations). A held-out
+    instrument's backtest passes the record its fit saw, every other
+    instrument to the record's end, where its forecast's observations end the
+    year before the instrument opened.
     The result is the same on any number of ``workers``.
     """
     record = record if record is not None else scenario.record
@@ -183,21 +189,25 @@ def forecast(
             f"time terms (a trend's period part, a region's slope): as fitted to {known}, the last year the fit "
             f"observed, though the observations here end in {origin}"
         )
-    latent = None
-    if sc.dynamics.needs_latent:
-        latent = latent_posterior_draws(fit.apply(sc) if fit is not None else sc, rec, replicates, seed)
-        notes.append(
-            "state propensities: drawn per replicate from each state's posterior given its observed history "
-            "(at the fit's point estimate, on the quadrature grid); states with no observed history from the prior"
-        )
-    shared = None
-    if sc.dynamics.needs_shared:
-        shared = shared_posterior_draws(fit.apply(sc) if fit is not None else sc, rec, replicates, seed)
-        notes.append(
-            "organization intercepts: drawn per replicate from their posterior given the observed history "
-            "(importance draws at the fit's point estimate); organizations without members in the record from the "
-            "prior"
-        )
+    latent = shared = None
+    if sc.dynamics.needs_latent or sc.dynamics.needs_shared:
+        given, given_sc = (rec, sc) if history is None else (history, scenario.with_record(history))
+        given_sc = fit.apply(given_sc) if fit is not None else given_sc
+        whose = "" if history is None else f" (record '{history.name}', to {history.end})"
+        if sc.dynamics.needs_latent:
+            latent = latent_posterior_draws(given_sc, given, replicates, seed)
+            notes.append(
+                f"state propensities: drawn per replicate from each state's posterior given its observed history"
+                f"{whose} (at the fit's point estimate, on the quadrature grid); states with no observed history "
+                "from the prior"
+            )
+        if sc.dynamics.needs_shared:
+            shared = shared_posterior_draws(given_sc, given, replicates, seed)
+            notes.append(
+                f"organization intercepts: drawn per replicate from their posterior given the observed history"
+                f"{whose} (importance draws at the fit's point estimate); organizations without members in the "
+                "record from the prior"
+            )
     adopt, arrival = run_draws(sc, draws, seeds, obs.clamp(), workers=workers, latent=latent, shared=shared)
     w = sc.world
     prov = drawn_provenance(sc, fit, seeds, draws)
@@ -205,6 +215,7 @@ def forecast(
         "origin": origin,
         "until": int(until),
         "time_known_until": known,
+        "latent_given": None if history is None else history.name,
         "observations": f"record '{record.name}' up to {origin}",
         "fit": None if fit is None else {"method": fit.method, "scenario": fit.scenario, "record": fit.record},
         "choices": notes,
