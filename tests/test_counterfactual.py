@@ -234,6 +234,15 @@ def test_backtest_holds_out_an_instrument_and_scores_it_from_its_opening(tmp_pat
     assert "'asean_mlat' is held out: the fits saw every other instrument to 2015" in capsys.readouterr().out
     assert main(["backtest", "diffusion_only", "--hold-out", "nope", "--out", str(tmp_path / "x")]) == 2
     assert "not an instrument" in capsys.readouterr().err
+    # other origins are refused with a hold-out, not ignored; its own origin may be named
+    given = ["backtest", "diffusion_only", "--hold-out", "asean_mlat", "--out", str(tmp_path / "y"), "--origins"]
+    assert main([*given, "2008"]) == 2
+    assert f"forecast from {opens - 1}, the year before it opened; origins [2008] cannot" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
+    sc = harmsim.load_scenario("diffusion_only")
+    assert backtest(sc, [opens - 1], hold_out="asean_mlat", replicates=5, baselines=()).fits.keys() == (
+        backtest(sc, hold_out="asean_mlat", replicates=5, baselines=()).fits.keys()
+    )
 
 
 def test_a_held_out_instruments_forecast_reads_the_trend_its_fit_estimated_to_the_records_end():
@@ -246,7 +255,7 @@ def test_a_held_out_instruments_forecast_reads_the_trend_its_fit_estimated_to_th
 
     sc = harmsim.load_scenario("baseline_trend")
     kw = {"replicates": 40, "seed": 3, "hold_out": "asean_mlat", "baselines": ()}
-    runs = {rule: backtest(sc.with_params({"trend.beyond": rule}), [2008], **kw) for rule in ("drift", "hold")}
+    runs = {rule: backtest(sc.with_params({"trend.beyond": rule}), **kw) for rule in ("drift", "hold")}
     np.testing.assert_array_equal(runs["drift"].cells["log_score"], runs["hold"].cells["log_score"])
     (((origin, _), fit),) = runs["drift"].fits.items()
     cut = observed_until(held_out(sc.record, "asean_mlat"), origin)
@@ -271,7 +280,7 @@ def test_a_held_out_instruments_forecast_draws_the_states_propensities_given_wha
     sc = harmsim.load_scenario("heterogeneity")
     given, real = [], module.forecast
     monkeypatch.setattr(module, "forecast", lambda *a, **k: given.append(k.get("history")) or real(*a, **k))
-    run = backtest(sc, [2008], replicates=40, seed=0, hold_out="asean_mlat", baselines=())
+    run = backtest(sc, replicates=40, seed=0, hold_out="asean_mlat", baselines=())
     assert [(h.name, h.end) for h in given] == [("asean~without-asean_mlat", 2015)]
     (((origin, _), fit),) = run.fits.items()
     cut = observed_until(held_out(sc.record, "asean_mlat"), origin)

@@ -98,6 +98,9 @@ __all__ = [
 BASELINES = ("uniform", "constant hazard", "event-history logit")
 #: what a backtest's fits and forecasts know of the agreements dated after the origin (:func:`backtest`)
 SCHEDULES = ("recorded", "origin")
+#: the origins of a backtest unless it is given others (the CLI's too): three years apart, the last leaving
+#: four years of the record to score
+ORIGINS = (2005, 2008, 2011)
 #: the record's input tables with a year column, cut at the origin by ``inputs="origin"`` (:func:`inputs_known_at`)
 _DATED_INPUTS = ("covariates", "tiers", "migration", "global_series")
 
@@ -386,7 +389,7 @@ def logit_baseline(record):
 
 def backtest(
     scenario,
-    origins: Sequence[int],
+    origins: Sequence[int] | None = None,
     *,
     record=None,
     replicates: int = 1000,
@@ -423,11 +426,14 @@ def backtest(
     ``refit=False`` forecasts with the scenario's own parameters at every
     origin (for a synthetic record whose true parameters are known).
 
+    ``origins``: the last observed years, :data:`ORIGINS` unless given.
+
     ``hold_out``: an instrument whose every outcome is left out of the fits
     (:func:`held_out`), which then forecast it from the year it opened to the
     record's end: can the other instruments' experience (a regional treaty's
-    reference class) predict a treaty the model has never seen? ``origins``
-    is then the year before it opened, and only its cells are scored; the
+    reference class) predict a treaty the model has never seen? The origin
+    is then the year before it opened (other ``origins`` are refused, not
+    ignored), and only its cells are scored; the
     other instruments are observed up to that year and simulated after it.
     The fits saw them to the record's end, so the forecasts read the time
     terms (a trend's period part, a region's slope) as fitted to then
@@ -451,8 +457,15 @@ def backtest(
                 f"--hold-out {hold_out}: it opens in {opens}, outside {record.start + 1}-{end}; only an instrument "
                 "that opens inside the window can be forecast from its opening"
             )
+        if origins is not None and sorted({int(o) for o in origins}) != [opens - 1]:
+            raise ConfigError(
+                f"--hold-out {hold_out} is forecast from {opens - 1}, the year before it opened; origins "
+                f"{sorted({int(o) for o in origins})} cannot be used with it (give one or the other)"
+            )
         origins = [opens - 1]
         fit_record = held_out(record, hold_out)
+    elif origins is None:
+        origins = ORIGINS
     origins = sorted({int(o) for o in origins})
     bad = [o for o in origins if not record.start <= o < end]
     if not origins or bad:

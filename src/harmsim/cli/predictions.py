@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harmsim.analysis.backtest import SCHEDULES
+from harmsim.analysis.backtest import ORIGINS, SCHEDULES
 from harmsim.cli._common import (
     _fit_said,
     _out_folder,
@@ -53,13 +53,12 @@ def add_parsers(sub) -> None:
         "backtest", help="fit at earlier origins, forecast to the record's end, score against baselines"
     )
     bt.add_argument("scenario", help="scenario file, or the name of a shipped scenario")
-    bt.add_argument(
-        "--origins", default="2005,2008,2011", help="last observed years, comma-separated (default 2005,2008,2011)"
-    )
+    bt.add_argument("--origins", help=f"last observed years, comma-separated (default {','.join(map(str, ORIGINS))})")
     bt.add_argument(
         "--hold-out",
         metavar="INSTRUMENT",
-        help="leave this instrument out of the fits and forecast it from its opening (replaces --origins)",
+        help="leave this instrument out of the fits and forecast it from the year before it opened "
+        "(instead of --origins)",
     )
     bt.add_argument(
         "--schedule",
@@ -157,7 +156,7 @@ def cmd_backtest(args) -> int:
     from harmsim.analysis.backtest import backtest
 
     try:
-        origins = [int(x) for x in args.origins.split(",") if x.strip()]
+        origins = None if args.origins is None else [int(x) for x in args.origins.split(",") if x.strip()]
     except ValueError:
         raise ConfigError(
             f"--origins {args.origins!r}: expected years separated by commas, e.g. 2005,2008,2011"
