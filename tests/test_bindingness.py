@@ -16,36 +16,15 @@ from scipy import stats
 
 import harmsim
 from harmsim.analysis import bindingness as B
-from harmsim.data.record import record_from_tables
 from harmsim.errors import CalibrationError
 from harmsim.model.scenario import scenario_from_dict
-
-ORGS = ["O1", "O2", "O3", "O4"]
+from harmsim.model.synthetic import synthetic_organizations
 
 
 def four_organizations():
-    """16 states in four organizations of four (s03 also in O2), 2000-2012; O1 and O2 sign binding treaties."""
-    states = pd.DataFrame(
-        {"state": [f"s{i:02d}" for i in range(16)], "joined": [1990] * 16, "subregion": ["a"] * 8 + ["b"] * 8}
-    )
-    spells = [(ORGS[i // 4], f"s{i:02d}", 1990, "") for i in range(16)] + [("O2", "s03", 1990, "")]
-    tables = {
-        "states": states,
-        "instruments": pd.DataFrame({"instrument": ["x", "y"], "opens": ["", "2003"], "kind": ["law", "law"]}),
-        "adoptions": pd.DataFrame(columns=["state", "instrument", "year", "year_min", "year_max"]),
-        "organizations": pd.DataFrame({"organization": ORGS, "membership": ["recorded"] * 4}),
-        "memberships": pd.DataFrame(spells, columns=["organization", "state", "joined", "left"]),
-        "agreements": pd.DataFrame(
-            {
-                "agreement": ["o1_treaty", "o2_treaty", "o3_decl", "o4_plan"],
-                "organization": ORGS,
-                "year": [2002, 2003, 2002, 2004],
-                "binding": ["yes", "yes", "no", "no"],
-                "covers": ["x", "x", "x", "x y"],
-            }
-        ),
-    }
-    return record_from_tables("four", 2000, 2012, tables)
+    """16 states in four organizations of four (s03 also in O2, s07 in O3, s11 in O4), 2000-2012; O1 and O2 sign
+    binding agreements."""
+    return synthetic_organizations(4, 4)
 
 
 def scenario_on(record, binding=1.0, nonbinding=0.2):
@@ -76,8 +55,8 @@ def test_units_are_organizations_by_kind_with_exposure(simulated):
     units = B.agreement_units(sc).set_index("unit")
     assert list(units.index) == ["O1 binding", "O2 binding", "O3 non-binding", "O4 non-binding"]
     # O1: 4 states x 1 instrument x 2002..2012 (lag 0) = 44; O2 has five members (s03 too) from 2003: 50;
-    # O4 covers x and y from 2004: 4 x 2 x 9 = 72
-    assert units["exposure"].tolist() == [44, 50, 44, 72]
+    # O3 five from 2004: 45; O4 five, on x from 2002 (55) and on y from its opening in 2003, not before (50)
+    assert units["exposure"].tolist() == [44, 50, 45, 105]
 
 
 def test_the_world_record_has_three_binding_units_and_five_non_binding():
@@ -96,7 +75,7 @@ def test_one_against_the_rest_relabels_only_the_unit(simulated):
     units = B.agreement_units(scenario_on(rec))
     relabelled = B._one_against_the_rest(rec, units.iloc[2])
     assert relabelled.agreements.set_index("agreement")["binding"].to_dict() == {
-        "o1_treaty": False, "o2_treaty": False, "o3_decl": True, "o4_plan": False
+        "o1_agreement": False, "o2_agreement": False, "o3_agreement": True, "o4_agreement": False
     }  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from harmsim.data.record import Record, load_record, observed_record
 from harmsim.errors import CalibrationError, ConfigError, HarmsimError, HarmsimWarning, OutputError, RecordError
 from harmsim.model.interventions import Change, load_change
 from harmsim.model.scenario import Scenario, list_scenarios, load_scenario
-from harmsim.model.synthetic import synthetic_region, synthetic_scenario
+from harmsim.model.synthetic import synthetic_organizations, synthetic_region, synthetic_scenario
 from harmsim.output.results import EnsembleResult, RunResult
 from harmsim.rng import spawn_seeds
 from harmsim.scoring.compare import compare
@@ -59,6 +59,7 @@ __all__ = [
     "run",
     "run_ensemble",
     "spawn_seeds",
+    "synthetic_organizations",
     "synthetic_region",
     "synthetic_scenario",
 ]

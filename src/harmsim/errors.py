@@ -7,6 +7,7 @@ catch :class:`HarmsimError` and report one clear line::
     ├── ConfigError        a scenario, parameter or option is invalid
     ├── RecordError        an observed record (data files) is invalid
     ├── CalibrationError   a fit cannot be made or loaded
+    ├── OutputError        a result cannot be written where asked
     └── LookaheadError     a mechanism asked for history of a year not yet decided
 
 and one warning, :class:`HarmsimWarning`, for a result that was produced but
@@ -31,7 +32,18 @@ __all__ = [
 
 
 class HarmsimError(Exception):
-    """Base class of every error harmsim raises on purpose."""
+    """Base class of every error harmsim raises on purpose.
+
+    Catch it to report a user's mistake in one line, as the CLI does; any
+    other exception is a defect of harmsim.
+
+    >>> import harmsim
+    >>> try:
+    ...     harmsim.load_scenario("baseline").with_params({"diffusion.strenght": 1.0})
+    ... except harmsim.HarmsimError as e:
+    ...     print(type(e).__name__, "|", str(e).split(";")[0])
+    ConfigError | scenario 'baseline': unknown key 'diffusion.strenght'
+    """
 
 
 class ConfigError(HarmsimError, ValueError):

@@ -119,6 +119,16 @@ class Record:
     """An observed record: states, instruments, adoptions and their context.
 
     Treat the tables as read-only: records are cached and shared.
+
+    >>> from harmsim.data.record import load_record
+    >>> rec = load_record("asean")
+    >>> rec.cells().loc[["KHM", "MYS"], ["tip_law", "asean_mlat"]]
+    instrument tip_law asean_mlat
+    state
+    KHM           2008       2010
+    MYS           2007       2005
+    >>> rec.adoptions.query("state == 'MYS' and instrument == 'tip_law'")["source"].iloc[0]  # every value's source
+    'study, Table 1 (Criminalization)'
     """
 
     name: str
@@ -386,7 +396,11 @@ class Record:
 
 
 def packaged_records() -> list[str]:
-    """Names of the records shipped with harmsim."""
+    """Names of the records shipped with harmsim.
+
+    >>> packaged_records()
+    ['asean', 'global_criminalization', 'world']
+    """
     root = resources.files("harmsim") / "data"
     return sorted(p.name for p in root.iterdir() if (p / "record.toml").is_file())
 
@@ -461,6 +475,23 @@ def record_from_tables(
     """Build and validate a record from in-memory tables (same columns as the files).
 
     Used for synthetic regions; errors name ``<name>/<table>`` instead of a file.
+    The values are read as the files' text is (a year ``"2003"``, a blank
+    ``""``) and validated by the same rules.
+
+    >>> import pandas as pd
+    >>> tables = {
+    ...     "states": pd.DataFrame({"state": ["A", "B", "C"], "joined": 2000}),
+    ...     "instruments": pd.DataFrame({"instrument": ["law"]}),
+    ...     "adoptions": pd.DataFrame({"state": ["A", "B"], "instrument": "law", "year": ["2003", ""],
+    ...                                "year_min": ["", "2004"], "year_max": ["", "2006"]}),
+    ... }
+    >>> record_from_tables("toy", 2000, 2010, tables).cells()["law"].tolist()  # dated, an interval, not adopted
+    ['2003', '2004-2006', '.']
+    >>> tables["adoptions"].loc[0, "year"] = "2012"
+    >>> record_from_tables("toy", 2000, 2010, tables)
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.RecordError: <toy>/adoptions, line 2: year 2012 is outside the data's range 1900-2010
     """
     raw = {}
     for tname, df in tables.items():

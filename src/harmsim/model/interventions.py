@@ -174,7 +174,24 @@ class Change:
 
 
 def load_change(path: str | Path) -> Change:
-    """Read and validate a change file (TOML)."""
+    r"""Read and validate a change file (TOML).
+
+    Its keys and the form of its values are checked here, with the file's
+    name in every message; the names it refers to (agreements, states,
+    years) are checked against a record when it is applied.
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "no_2004.toml"
+    >>> _ = path.write_text('name = "no_2004"\n[[agreements]]\nremove = "decl_tip_2004"\n')
+    >>> change = load_change(path)
+    >>> change.name, len(change.agreements)
+    ('no_2004', 1)
+    >>> _ = path.write_text('name = "no_2004"\n[[agreement]]\nremove = "decl_tip_2004"\n')
+    >>> load_change(path)
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: ...no_2004.toml: unknown key 'agreement'; allowed: name, description, agreements, ...
+    """
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{path}: no such change file")

@@ -55,7 +55,19 @@ __all__ = ["HarmonizationModel", "MemberState"]
 
 
 class MemberState(mesa.Agent):
-    """One member state: its attributes and its adoption record."""
+    """One member state: its attributes and its adoption record.
+
+    Its decisions are taken by the model's shared dynamics (one definition of
+    every mechanism for every engine); the agent holds what it adopted, when.
+
+    >>> m = HarmonizationModel("baseline", rng=0)
+    >>> m.run_model()
+    >>> mys = next(a for a in m.agents if a.state_id == "MYS")
+    >>> mys.name, sorted(n.state_id for n in mys.neighbours())  # land borders, on Mesa's network space
+    ('Malaysia', ['BRN', 'IDN', 'THA'])
+    >>> set(mys.adopted) <= set(m.world.instruments)  # instrument -> the year it adopted it
+    True
+    """
 
     def __init__(self, model: HarmonizationModel, index: int):
         super().__init__(model)

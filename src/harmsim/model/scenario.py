@@ -88,7 +88,22 @@ _TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mec
 
 @dataclass(frozen=True, eq=False)
 class Scenario:
-    """A validated, immutable scenario."""
+    """A validated, immutable scenario.
+
+    Built by :func:`~harmsim.load_scenario` from a file or by
+    :func:`scenario_from_dict`; every change returns a validated copy
+    (``with_params``, ``with_record``, ``with_horizon``), so a scenario that
+    exists is one whose every value is in its allowed range.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> sc
+    Scenario(name='baseline', record='asean', window='1997-2015', mechanisms='push_pull, diffusion, ...', parameters=32)
+    >>> sc.with_params({"diffusion.strength": 99})
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: scenario 'baseline': 'diffusion.strength' = 99 is outside the allowed range [-20.0, ...]
+    """
 
     name: str
     description: str
@@ -414,7 +429,11 @@ class Scenario:
 
 
 def scenario_dir() -> Path:
-    """Folder of the scenarios shipped with harmsim."""
+    """Folder of the scenarios shipped with harmsim.
+
+    >>> (scenario_dir() / "baseline.toml").is_file()
+    True
+    """
     packaged = resources.files("harmsim") / "scenarios"
     if packaged.is_dir():
         return Path(str(packaged))
@@ -423,7 +442,12 @@ def scenario_dir() -> Path:
 
 
 def list_scenarios() -> list[tuple[str, str]]:
-    """(name, description) of every shipped scenario."""
+    """(name, description) of every shipped scenario.
+
+    >>> names = [name for name, _ in list_scenarios()]
+    >>> "baseline" in names and "world_baseline" in names
+    True
+    """
     out = []
     for p in sorted(scenario_dir().glob("*.toml")):
         try:
@@ -513,6 +537,13 @@ def scenario_from_dict(
 
     ``record`` binds the scenario to an in-memory record (e.g. a synthetic
     region) instead of the one ``raw["record"]`` names.
+
+    >>> scenario_from_dict({"name": "tiny", "mechanisms": {"diffusion": {"strength": 1.0}}})
+    Scenario(name='tiny', record='asean', window='1997-2015', mechanisms='diffusion', parameters=8)
+    >>> scenario_from_dict({"name": "tiny", "mechanisms": {"diffusion": {"strenght": 1.0}}})
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: scenario: unknown key 'diffusion.strenght'; allowed: strength, weight_all, ...
     """
     unknown = [k for k in raw if k not in _TOP_KEYS]
     if unknown:

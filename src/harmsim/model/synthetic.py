@@ -25,6 +25,11 @@ What is drawn, all from the named stream ``synthetic`` of ``seed``:
 >>> rec = synthetic_region(50, 4, seed=1)
 >>> len(rec.state_ids), rec.instrument_ids
 (50, ('i01', 'i02', 'i03', 'i04'))
+
+:func:`synthetic_organizations` builds the other shape: several regional
+organizations, their members (some in two at once) and one agreement each,
+binding or not, the structure the test of bindingness reads
+(:mod:`harmsim.analysis.bindingness`). It draws nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from harmsim.data.record import Record, record_from_tables
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike, stream
 
-__all__ = ["synthetic_region", "synthetic_scenario"]
+__all__ = ["synthetic_organizations", "synthetic_region", "synthetic_scenario"]
 
 
 def synthetic_region(
@@ -169,6 +174,88 @@ def synthetic_region(
         },
         title=f"Synthetic region: {N} states, {K} instruments, {start}-{end}",
         sources={"all": f"harmsim.synthetic_region({N}, {K}, seed={seed!r})"},
+    )
+
+
+def synthetic_organizations(
+    n_organizations: int = 4,
+    states_per: int = 4,
+    *,
+    binding: int | None = None,
+    start: int = 2000,
+    end: int = 2012,
+) -> Record:
+    """Organizations of ``states_per`` states each, every one with one agreement, the first ``binding`` binding.
+
+    A panel with the structure of the world record in miniature, for trying
+    the test of bindingness, its power and the figures of organizations on a
+    case whose truth is set (:func:`harmsim.analysis.bindingness.synthetic_panel`
+    simulates its outcomes from a scenario). Nothing is drawn:
+
+    * states ``s00``.., joined before the window; organization ``O1`` has the
+      first ``states_per``, ``O2`` the next, and so on; the last state of each
+      organization but the last is also a member of the next (multiple
+      membership, as the EU's members are of the Council of Europe);
+    * two instruments of one kind: ``x``, open throughout, and ``y``, opening
+      three years into the window;
+    * one agreement per organization, in the window's third, fourth or fifth
+      year in turn, calling for ``x`` (the last one for ``x`` and ``y``); the
+      first ``binding`` organizations' agreements are binding (default: half,
+      rounded down), the others not;
+    * no outcome is observed (an empty adoptions table).
+
+    >>> rec = synthetic_organizations(4, 4)
+    >>> rec.organization_summary()[["members", "binding", "non_binding"]]
+                  members  binding  non_binding
+    organization
+    O1                  4        1            0
+    O2                  5        1            0
+    O3                  5        0            1
+    O4                  5        0            1
+    >>> rec.members("O2", 2005)[:2]  # s03 belongs to O1 and O2
+    ('s03', 's04')
+    """
+    for name, v, lo in (("n_organizations", n_organizations, 2), ("states_per", states_per, 2)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ConfigError(f"{name} must be an integer >= {lo}, got {v!r}")
+    n_org, per = int(n_organizations), int(states_per)
+    n_binding = n_org // 2 if binding is None else binding
+    if isinstance(n_binding, bool) or not isinstance(n_binding, (int, np.integer)) or not 0 <= n_binding <= n_org:
+        raise ConfigError(f"binding must be an integer from 0 to n_organizations ({n_org}), got {binding!r}")
+    if not (isinstance(start, int) and isinstance(end, int) and start + 5 <= end):
+        raise ConfigError(f"the window must span at least 6 years, got {start}-{end}")
+    orgs = [f"O{j + 1}" for j in range(n_org)]
+    ids = [f"s{i:02d}" for i in range(n_org * per)]
+    spells = [(orgs[i // per], s) for i, s in enumerate(ids)]
+    spells += [(orgs[j + 1], ids[(j + 1) * per - 1]) for j in range(n_org - 1)]
+    tables = {
+        "states": pd.DataFrame({"state": ids, "joined": start - 10, "subregion": [o for o, _ in spells[: len(ids)]]}),
+        "instruments": pd.DataFrame(
+            {"instrument": ["x", "y"], "opens": ["", str(start + 3)], "kind": "law", "source": "synthetic"}
+        ),
+        "adoptions": pd.DataFrame(columns=["state", "instrument", "year"]),
+        "organizations": pd.DataFrame({"organization": orgs, "membership": "recorded", "source": "synthetic"}),
+        "memberships": pd.DataFrame(
+            {"organization": [o for o, _ in spells], "state": [s for _, s in spells], "joined": start - 10}
+        ),
+        "agreements": pd.DataFrame(
+            {
+                "agreement": [f"{o.lower()}_agreement" for o in orgs],
+                "organization": orgs,
+                "year": [start + 2 + j % 3 for j in range(n_org)],
+                "binding": ["yes" if j < n_binding else "no" for j in range(n_org)],
+                "covers": ["x"] * (n_org - 1) + ["x y"],
+                "source": "synthetic",
+            }
+        ),
+    }
+    return record_from_tables(
+        f"organizations_{n_org}x{per}",
+        start,
+        end,
+        tables,
+        title=f"Synthetic organizations: {n_org} of {per} states, {n_binding} with a binding agreement, {start}-{end}",
+        sources={"all": f"harmsim.synthetic_organizations({n_org}, {per}, binding={n_binding})"},
     )
 
 

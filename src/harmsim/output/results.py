@@ -63,7 +63,15 @@ class RunResult:
     """One run: ``adoptions`` (state, instrument, year), ``agreements`` (agreement, year, ...).
 
     ``model`` is the Mesa model after its last step (``None`` for a run taken
-    from a batch).
+    from a batch). ``provenance`` holds what a rerun needs: the scenario and
+    its digest, the record, the parameters, the seed and the versions.
+
+    >>> import harmsim
+    >>> res = harmsim.run(harmsim.load_scenario("baseline"), seed=0)
+    >>> res
+    RunResult(scenario='baseline', seed=0, engine='mesa', adoptions=...)
+    >>> res.provenance["scenario"], res.provenance["seeds"], res.provenance["harmsim_version"] == harmsim.__version__
+    ('baseline', [0], True)
     """
 
     adoptions: pd.DataFrame
@@ -90,7 +98,17 @@ class RunResult:
 
 @dataclass(frozen=True, eq=False)
 class EnsembleResult:
-    """Many replicates: tables keyed by ``replicate`` and ``seed``."""
+    """Many replicates: tables keyed by ``replicate`` and ``seed``.
+
+    >>> import harmsim
+    >>> ens = harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=3, seed=1)
+    >>> ens
+    EnsembleResult(scenario='baseline', replicates=3, engine='batch', window='1997-2015')
+    >>> list(ens.adoptions.columns), ens.adoptions["replicate"].nunique()
+    (['replicate', 'seed', 'state', 'instrument', 'year'], 3)
+    >>> ens.parameters.query("parameter == 'hazard.intercept'")[["value", "source"]].values.tolist()
+    [[-5.6, 'scenario']]
+    """
 
     adoptions: pd.DataFrame
     agreements: pd.DataFrame
