@@ -79,6 +79,18 @@ class Forecast:
     fan: per instrument and year: quantiles of the number of states that have
         adopted (``q05 ... q95``) and the observed number up to the origin.
     adopt: (R, N, K) simulated adoption years (NEVER: not by ``until``).
+
+    ``provenance["forecast"]["choices"]`` says in words what the forecast
+    assumed (how inputs were extended, what the parameters were drawn from).
+
+    >>> import harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> f = forecast(sc, calibrate(sc), until=2020, replicates=50, seed=1)
+    >>> f
+    Forecast(scenario='diffusion_only', origin=2015, until=2020, replicates=50)
+    >>> f.cells.query("state == 'BRN' and instrument == 'tip_protocol'")["status"].item()  # not a party in 2015
+    'open'
     """
 
     table: pd.DataFrame

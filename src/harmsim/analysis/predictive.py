@@ -42,6 +42,17 @@ def parameter_draws(
 
     Instruments with no adoption in the observation window get an offset by
     the ``unobserved`` rule (see the module docstring).
+
+    >>> import harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> from harmsim.data.observations import observations
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> obs = observations(sc.world, sc.record)
+    >>> draws, notes = parameter_draws(sc, calibrate(sc), 5, 0, obs)
+    >>> draws.shape, notes[0]
+    ((5, 8), "parameters: one draw per replicate from the MLE fit's uncertainty")
+    >>> parameter_draws(sc, None, 5, 0, obs)[0] is None  # no fit: the scenario's own values
+    True
     """
     if unobserved not in UNOBSERVED:
         raise ConfigError(f"unobserved must be one of {', '.join(UNOBSERVED)}, got {unobserved!r}")
@@ -133,6 +144,15 @@ def latent_posterior_draws(scenario, record, n: int, seed: SeedLike) -> np.ndarr
     likelihood, :mod:`harmsim.calibrate.likelihood`), evaluated at the
     scenario's parameters. A late adopter (Thailand) gets a low propensity, an
     early one a high propensity; a state with no observed years keeps the prior.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("heterogeneity")
+    >>> z = latent_posterior_draws(sc, sc.record, 200, seed=0)
+    >>> z.shape  # (draws, states, propensities per state)
+    (200, 11, 1)
+    >>> mean = dict(zip(sc.world.states, z.mean(axis=0)[:, 0]))
+    >>> bool(mean["PHL"] > 0 > mean["THA"]), bool(abs(mean["TLS"]) < 0.2)  # Timor-Leste: no year observed
+    (True, True)
     """
     x, post = latent_posterior(scenario, record)  # (Q,), (Q, N, C)
     cdf = np.cumsum(post, axis=0)
@@ -162,6 +182,13 @@ def predictive_draws(scenario, fit, replicates: int, seed: SeedLike):
     """One simulated history per parameter set drawn from the fit.
 
     Returns adoption years (R, N, K), agreement arrivals (R, M), the draws and the seeds.
+
+    >>> import harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> adopt, arrival, draws, seeds = predictive_draws(sc, calibrate(sc), 5, seed=0)
+    >>> adopt.shape, len(draws), len(seeds)
+    ((5, 11, 6), 5, 5)
     """
     draws = fit.draw(replicates, seed)
     seeds = spawn_seeds(seed, replicates)
@@ -174,6 +201,13 @@ def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0
 
     Replicate ``r`` runs with the ``r``-th parameter set of ``fit.draw(replicates, seed)``
     and the ``r``-th seed spawned from ``seed``.
+
+    >>> import harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> ens = predictive_ensemble(sc, calibrate(sc), replicates=5, seed=0)
+    >>> sorted(ens.parameters["source"].unique())  # fixed parameters from the scenario, free ones drawn
+    ['fit (mle)', 'scenario']
     """
     fit.apply(scenario)  # refuses a fit of another scenario
     adopt, arrival, draws, seeds = predictive_draws(scenario, fit, replicates, seed)

@@ -31,6 +31,15 @@ def write_comparison(
     present): cumulative adoption with 50% and 90% predictive bands, per-state
     predictive intervals, and incremental institutional development (after
     the study's Figure 3).
+
+    >>> import tempfile, harmsim
+    >>> from harmsim.analysis.comparison import compare_mechanisms
+    >>> names = ("diffusion_only", "no_asean")
+    >>> c = compare_mechanisms(names, replicates=20, cross_validate=False)
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = write_comparison(c, {n: harmsim.load_scenario(n) for n in names}, folder, replicates=20, force=True)
+    >>> sorted(p.name for p in paths if p.suffix != ".pdf")[:4]
+    ['comparison.csv', 'no_asean_cumulative.png', 'no_asean_incremental.png', 'no_asean_timeline.png']
     """
     from harmsim._output import ResultFolder
 

@@ -125,6 +125,15 @@ def run_draws(
     any number of ``workers`` (processes). ``latent`` (R, N, C) sets the states'
     propensities of each replicate (default: drawn from its seed), ``shared``
     (R, O) the organizations' intercepts likewise.
+
+    >>> import harmsim, pandas as pd
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> adopt, arrival = run_draws(sc, pd.DataFrame({"diffusion.strength": [0.0, 2.0]}), seeds=[5, 6])
+    >>> adopt.shape, arrival.shape  # (replicates, states, instruments), (replicates, agreements)
+    ((2, 11, 6), (2, 10))
+    >>> one, _ = run_draws(sc.with_params({"diffusion.strength": 2.0}), None, [6])
+    >>> bool((one[0] == adopt[1]).all())  # replicate 1: row 1's values with seed 6
+    True
     """
     seeds = [int(s) for s in seeds]
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:

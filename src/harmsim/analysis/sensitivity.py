@@ -66,7 +66,16 @@ def _salib():
 
 def problem(scenario, ranges=None, fit=None) -> dict:
     """A SALib problem: ``names`` and ``bounds``, from ranges (``"NAME=LO:HI"`` or RealRange), a fit, or else
-    the ranges the scenario declares (its ``[ranges]`` table)."""
+    the ranges the scenario declares (its ``[ranges]`` table).
+
+    >>> import harmsim
+    >>> problem(harmsim.load_scenario("baseline"), ["diffusion.strength=-1:3", "hazard.intercept=-7:-4"])
+    {'num_vars': 2, 'names': ['diffusion.strength', 'hazard.intercept'], 'bounds': [[-1.0, 3.0], [-7.0, -4.0]]}
+    >>> problem(harmsim.load_scenario("diffusion_only"))
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: scenario 'diffusion_only' declares no [ranges]: give the parameters' ranges ...
+    """
     from harmsim.model.params import RealRange
     from harmsim.model.space import bounds_of, parse_vary
 
@@ -179,7 +188,12 @@ _INDICES = {"sobol": ("S1", "S1_conf", "ST", "ST_conf"), "morris": ("mu_star", "
 
 
 def outputs_of(table: pd.DataFrame) -> list[str]:
-    """The outputs a sensitivity analysis reads from an evaluated design table."""
+    """The outputs a sensitivity analysis reads from an evaluated design table.
+
+    >>> import pandas as pd
+    >>> outputs_of(pd.DataFrame(columns=["point", "year_mae", "curve_mad", "adopted.untoc", "adopted.untoc_se"]))
+    ['year_mae', 'curve_mad', 'adopted.untoc']
+    """
     fixed = ["year_mae", "curve_mad"]
     per = [c for c in table.columns if c.startswith(("adopted.", "median_year.", "arrival.")) and not c.endswith("_se")]
     return [c for c in fixed + per if c in table]
@@ -187,7 +201,13 @@ def outputs_of(table: pd.DataFrame) -> list[str]:
 
 @dataclass(frozen=True, eq=False)
 class SensitivityResult:
-    """Indices (tidy), the evaluated design, the SALib problem and provenance."""
+    """Indices (tidy), the evaluated design, the SALib problem and provenance.
+
+    ``indices``: one row per parameter and output (Sobol: ``S1, S1_conf,
+    ST, ST_conf``; Morris: ``mu_star, mu_star_conf, sigma``), with the share
+    of the output's variance that is replicate noise (``noise_share``). An
+    example is under :func:`sensitivity`.
+    """
 
     indices: pd.DataFrame
     points: pd.DataFrame
@@ -274,7 +294,20 @@ def sensitivity(
     force: bool = False,
 ) -> SensitivityResult:
     """Design, evaluate and analyze; see the module docstring. ``cache``: a CSV file for the evaluation
-    (resumed if interrupted, like a sweep's ``out``; ``force`` replaces another analysis's cache there)."""
+    (resumed if interrupted, like a sweep's ``out``; ``force`` replaces another analysis's cache there).
+
+    A Morris screening far too small to trust (four trajectories, two
+    replicates a point), to show the result's shape:
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> vary = ["diffusion.strength=-1:3", "hazard.intercept=-7:-4"]
+    >>> res = sensitivity(sc, ranges=vary, method="morris", base=4, replicates=2, seed=0)
+    >>> res
+    SensitivityResult(scenario='baseline', method='morris', parameters=2, points=12, replicates=2)
+    >>> list(res.indices.columns)
+    ['parameter', 'output', 'mu_star', 'mu_star_conf', 'sigma', 'noise_share']
+    """
     from harmsim._version import build_info
     from harmsim.analysis.sweep import evaluate
 

@@ -81,6 +81,14 @@ def evaluate_point(scenario, values: dict, seeds: Sequence[int], record) -> dict
     adopted" counted as the year after the end), and with endogenous
     agreements each agreement's mean arrival year among the replicates where
     it arrived.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> row = evaluate_point(sc, {"diffusion.strength": 1.0}, [1, 2, 3], sc.record)
+    >>> [k for k in ("year_mae", "year_mae_se", "curve_mad", "adopted.tip_law", "median_year.tip_law") if k in row]
+    ['year_mae', 'year_mae_se', 'curve_mad', 'adopted.tip_law', 'median_year.tip_law']
+    >>> row == evaluate_point(sc, {"diffusion.strength": 1.0}, [1, 2, 3], sc.record)  # a pure function
+    True
     """
     sc = scenario.with_params(values) if values else scenario
     adopt, arrival = batch.simulate(sc, seeds)
@@ -181,7 +189,16 @@ def _run_chunk(task: dict) -> list[dict]:
 
 @dataclass(frozen=True, eq=False)
 class SweepResult:
-    """The sweep table (one row per point) with its provenance; ``path`` if written."""
+    """The sweep table (one row per point) with its provenance; ``path`` if written.
+
+    >>> import harmsim
+    >>> res = sweep(harmsim.load_scenario("baseline"), ["diffusion.strength=0:2:3"], replicates=5, progress=False)
+    >>> res
+    SweepResult(scenario='baseline', points=3, replicates=5, path=None)
+    >>> seeds = res.provenance["seeds"]  # one per replicate, the same for every point
+    >>> res.provenance["scenario"], res.provenance["spec"]["seed"], len(seeds)
+    ('baseline', 0, 5)
+    """
 
     table: pd.DataFrame
     provenance: dict = field(default_factory=dict)
@@ -506,6 +523,11 @@ def ranking(table: pd.DataFrame, metric: str = "year_mae", n: int = 5) -> pd.Dat
     numbers), which makes the true standard error of a difference smaller, so
     this is conservative: "tied" means the replicates do not separate them,
     not that they are equal.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"point": [0, 1, 2], "year_mae": [2.0, 2.1, 3.0], "year_mae_se": [0.1, 0.1, 0.1]})
+    >>> ranking(t, n=3)[["point", "tied_with_best"]].values.tolist()
+    [[0, True], [1, True], [2, False]]
     """
     if f"{metric}_se" not in table:
         raise ConfigError(f"the sweep table has no standard error for '{metric}' (a table from an older harmsim?)")
@@ -519,7 +541,13 @@ def ranking(table: pd.DataFrame, metric: str = "year_mae", n: int = 5) -> pd.Dat
 
 
 def landscape(table: pd.DataFrame, x: str, y: str, metric: str = "year_mae") -> pd.DataFrame:
-    """A grid sweep's ``metric`` as a table indexed by ``y`` values, columns ``x`` values."""
+    """A grid sweep's ``metric`` as a table indexed by ``y`` values, columns ``x`` values.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"a": [0, 1, 0, 1], "b": [0, 0, 1, 1], "year_mae": [1.0, 2.0, 3.0, 4.0]})
+    >>> landscape(t, "a", "b").values.tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
     return table.pivot_table(index=y, columns=x, values=metric, aggfunc="mean").sort_index()
 
 

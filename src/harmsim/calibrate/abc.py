@@ -57,7 +57,16 @@ __all__ = ["abc_smc", "default_priors", "distance"]
 
 
 def distance(metrics: dict) -> np.ndarray:
-    """ABC distance per replicate from :func:`~harmsim.scoring.compare.fit_metrics` output."""
+    """ABC distance per replicate from :func:`~harmsim.scoring.compare.fit_metrics` output.
+
+    The mean absolute error of the adoption years plus the mean absolute gap
+    between the cumulative curves, both over every instrument, plus the mean
+    error of the agreements' arrival years where they are simulated.
+
+    >>> import numpy as np
+    >>> distance({"year_mae_all": np.array([1.0, 2.0]), "curve_mad_all": np.array([0.5, 0.25])}).tolist()
+    [1.5, 2.25]
+    """
     d = metrics["year_mae_all"] + metrics["curve_mad_all"]
     if "agreement_error" in metrics:
         d = d + np.abs(metrics["agreement_error"]).mean(axis=1)
@@ -65,7 +74,12 @@ def distance(metrics: dict) -> np.ndarray:
 
 
 def default_priors(scenario, free: list[str], width: float = 3.0) -> list[RealRange]:
-    """Uniform priors: the scenario's value +- ``width``, within the parameter's allowed range."""
+    """Uniform priors: the scenario's value +- ``width``, within the parameter's allowed range.
+
+    >>> import harmsim
+    >>> default_priors(harmsim.load_scenario("diffusion_only"), ["diffusion.strength"])
+    [RealRange(name='diffusion.strength', lo=-1.0, hi=5.0, n=None)]
+    """
     from harmsim.model.space import bounds_of
 
     values = scenario.parameters()
@@ -111,6 +125,21 @@ def abc_smc(
 
     ``progress``: a bar of the simulations spent against the budget, with the
     generation, tolerance and acceptance (None: on a terminal only).
+
+    Two generations of 50 are far too few for a posterior, and the fit says
+    so in a :class:`~harmsim.errors.HarmsimWarning`; they show the shape of
+    the result:
+
+    >>> import warnings, harmsim
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> priors = default_priors(sc, ["diffusion.strength", "hazard.intercept"])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     fit = abc_smc(sc, sc.record, priors, population=50, generations=2, seed=0)
+    >>> "generation cap" in str(caught[0].message)
+    True
+    >>> fit.method, fit.samples.shape[0], sorted(fit.samples.columns[:2])
+    ('abc', 50, ['diffusion.strength', 'hazard.intercept'])
     """
     t0 = time.perf_counter()
     if not priors:

@@ -98,7 +98,12 @@ def arrival_thresholds(scenario, record=None) -> pd.DataFrame:
 
 
 def arrival_statement(table: pd.DataFrame) -> list[str]:
-    """The table in words: how much the recorded arrival dates can show."""
+    """The table in words: how much the recorded arrival dates can show.
+
+    >>> import harmsim
+    >>> print(arrival_statement(arrival_thresholds(harmsim.load_scenario("endogenous")))[0][:58])
+    Endogenous arrival rests on 2 recorded dates (2004, 2015).
+    """
     if table.empty:
         return ["The record dates no agreement that could arrive endogenously: nothing bears on the thresholds."]
     dates = ", ".join(str(y) for y in table["year"])

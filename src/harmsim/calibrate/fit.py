@@ -43,6 +43,15 @@ class Fit:
     fitted, for its free parameters (None in fits saved before it existed).
     log: what a reviewer needs to follow the calibration (data, targets,
     method, settings, diagnostics, time).
+
+    >>> import harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> fit = calibrate(sc)
+    >>> print(fit.summary().splitlines()[0])
+    MLE fit of scenario 'diffusion_only' to record 'asean' (observations up to 2015)
+    >>> fit.apply(sc).parameters()["diffusion.strength"] == fit.parameters()["diffusion.strength"]  # the estimates, run
+    True
     """
 
     scenario: str
@@ -386,7 +395,17 @@ def _draw_inside(g, out: np.ndarray, cols: np.ndarray, mean, cov, lo, hi, n: int
 
 
 def load_fit(folder: str | Path) -> Fit:
-    """Read a fit written by :meth:`Fit.save` (plain JSON and CSV; nothing is executed)."""
+    """Read a fit written by :meth:`Fit.save` (plain JSON and CSV; nothing is executed).
+
+    >>> import tempfile, harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> fit = calibrate(harmsim.load_scenario("diffusion_only"))
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = fit.save(folder, force=True)
+    >>> again = load_fit(folder)
+    >>> again.estimates["estimate"].equals(fit.estimates["estimate"]), again.loglik == fit.loglik
+    (True, True)
+    """
     d = Path(folder)
     meta_path = d / "fit.json"
     if not meta_path.is_file():

@@ -97,6 +97,12 @@ def default_free(scenario, record) -> list[str]:
     the first such instrument (the reference, absorbed by the intercept); with
     pooling by kind (:mod:`~harmsim.calibrate.pooling`), also one per
     instrument without events whose kind has an instrument with events.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("binding_only")
+    >>> free = default_free(sc, sc.record)
+    >>> "agreements.binding" in free, "agreements.nonbinding" in free  # the scenario fixes the non-binding effect
+    (True, False)
     """
     hist = history(scenario, record)
     inst = [k for k, o in zip(scenario.world.instruments, _with_events(hist)) if o]
@@ -149,6 +155,15 @@ def fit_mle(
     is kept; the log lists every start's, and when the best two differ by
     more than :data:`STARTS_TOLERANCE` the fit warns that the likelihood has
     several maxima or the optimizer stops early (a plateau).
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> fit = fit_mle(sc, sc.record)
+    >>> round(fit.loglik, 1), fit.n_obs  # n_obs: at-risk state-instrument-years
+    (-98.0, 352)
+    >>> status = fit.estimates.set_index("parameter")["status"]
+    >>> status["diffusion.strength"], status["hazard.offsets.hsu_process"]  # no HSU is dated: nothing bounds it
+    ('bounded', 'at bound')
     """
     t0 = time.perf_counter()
     free = list(free) if free is not None else default_free(scenario, record)

@@ -49,7 +49,13 @@ __all__ = ["PlaceboTest", "placebo_schedules", "placebo_test"]
 
 @dataclass(frozen=True, eq=False)
 class PlaceboTest:
-    """The real likelihood gain, the placebo gains, the permutation p-value and a sentence."""
+    """The real likelihood gain, the placebo gains, the permutation p-value and a sentence.
+
+    >>> import pandas as pd
+    >>> t = PlaceboTest(3.9, pd.DataFrame({"placebo": [1, 2, 3], "shift": [-3, -3, 7], "gain": [2.3, 1.1, 4.0]}), 0.5)
+    >>> print(t.words()[:98])
+    Placebo test: the recorded agreements' log-likelihood gain (3.90) is matched or exceeded by 1 of 3
+    """
 
     real_gain: float
     placebos: pd.DataFrame
@@ -141,6 +147,13 @@ def placebo_test(
     ``fits`` = (fit of scenario, fit of null) reuses fits already made;
     ``refits`` (the ``placebos`` table of an earlier test of the same scenario,
     record and seed) reuses its placebo refits, which do not depend on the null.
+
+    With three placebos (99 by default) the smallest p-value is 1/4:
+
+    >>> import harmsim
+    >>> test = placebo_test(harmsim.load_scenario("baseline"), harmsim.load_scenario("no_asean"), placebos=3)
+    >>> list(test.placebos.columns), test.p_value >= 1 / 4
+    (['placebo', 'shift', 'loglik', 'gain'], True)
     """
     record = record if record is not None else scenario.record
     if scenario.mechanism("agreements") is None or scenario.mechanism("agreements").arrival != "observed":

@@ -36,7 +36,12 @@ __all__ = ["kinds", "log_prior", "pooled"]
 
 
 def pooled(scenario) -> bool:
-    """True when the scenario pools its offsets by kind."""
+    """True when the scenario pools its offsets by kind.
+
+    >>> import harmsim
+    >>> pooled(harmsim.load_scenario("baseline"))
+    True
+    """
     return scenario.hazard.pooling == "kind"
 
 
