@@ -35,13 +35,23 @@ _METHOD = {"mle": "fitted by maximum likelihood", "abc": "fitted by ABC"}
 
 
 def state_labels(record) -> dict[str, str]:
-    """State id -> name."""
+    """State id -> name.
+
+    >>> import harmsim
+    >>> state_labels(harmsim.observed_record())["KHM"]
+    'Cambodia'
+    """
     return {str(s): str(n) for s, n in zip(record.states["state"], record.states["name"])}
 
 
 def states_by_adoption(record, states, instruments) -> list[str]:
     """``states`` ordered by when they adopted the ``instruments`` on record (mean of the known years, interval
-    midpoints, not adopted counted as the year after the end), earliest first; ties by name."""
+    midpoints, not adopted counted as the year after the end), earliest first; ties by name.
+
+    >>> import harmsim
+    >>> states_by_adoption(harmsim.observed_record(), ["THA", "PHL", "MYS"], ["tip_law"])  # 2008, 2003, 2007
+    ['PHL', 'MYS', 'THA']
+    """
     a = record.adoptions[record.adoptions["instrument"].isin(instruments)]
     lo = a["year_min"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     hi = a["year_max"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -53,7 +63,12 @@ def states_by_adoption(record, states, instruments) -> list[str]:
 
 def describe(ens) -> str:
     """What an ensemble simulates, for a title: "simulated (fitted by maximum likelihood, 500 draws)" or
-    "simulated (hand-set parameters, 500 runs)"."""
+    "simulated (the scenario's parameters, 500 runs)".
+
+    >>> import harmsim
+    >>> describe(harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=20, seed=1))
+    "simulated (the scenario's parameters, 20 runs)"
+    """
     pred = ens.provenance.get("predictive")
     n = ens.replicates
     if pred:
@@ -63,7 +78,14 @@ def describe(ens) -> str:
 
 def notes(record, ranges: pd.DataFrame, instruments, end: int) -> dict[str, str]:
     """A line for each panel whose instrument nobody adopted on record by ``end``: when it opened, and how often
-    the simulation adopts it."""
+    the simulation adopts it.
+
+    >>> import harmsim
+    >>> from harmsim.scoring.compare import year_ranges
+    >>> ranges = year_ranges(harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=20, seed=1), 2015)
+    >>> print(notes(harmsim.observed_record(), ranges, ["tip_law", "actip"], 2015)["actip"].splitlines()[0])
+    opened 2015; no member adopted it by 2015
+    """
     out = {}
     rec = record.instruments.set_index("instrument")
     for k in instruments:
@@ -78,7 +100,13 @@ def notes(record, ranges: pd.DataFrame, instruments, end: int) -> dict[str, str]
 
 
 class EnsemblePlots:
-    """The figures of an ensemble against a record (default: its scenario's); each method returns a Figure."""
+    """The figures of an ensemble against a record (default: its scenario's); each method returns a Figure.
+
+    >>> import harmsim
+    >>> ens = harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=20, seed=1)
+    >>> sorted(EnsemblePlots(ens).all())  # no endogenous agreement: no figure of their timing
+    ['cumulative', 'timeline']
+    """
 
     def __init__(self, ens, record=None):
         self.ens = ens

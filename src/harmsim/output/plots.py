@@ -88,6 +88,16 @@ def plot_cumulative(
     ``observed``: columns instrument, year, sure, possible.
     ``simulated``: columns instrument, year, q05, q25, q50, q95 (and q75).
     ``agreements``: (year, label[, binding]) to mark; ``note``: a line written in the panel.
+
+    >>> import harmsim
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.scoring.compare import observed_curves, simulated_curves
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> ens = harmsim.run_ensemble(sc, replicates=20, seed=0)
+    >>> observed = observed_curves(sc.record, 1997, 2015, ["tip_law"])
+    >>> ax = plot_cumulative(Figure().subplots(), observed, simulated_curves(ens), "tip_law", n_states=10)
+    >>> ax.get_title(), bool(ax.get_ylim()[1] >= 10)
+    ('tip_law', True)
     """
     _mark_agreements(ax, agreements)
     _note(ax, note)
@@ -168,6 +178,15 @@ def plot_timeline(
     ``end + 1``, the column labelled "later", when they fall after ``end``.
     ``labels``: state id -> name for the rows; ``agreements``: (year, label[,
     binding]) to mark; ``note``: a line written in the panel.
+
+    >>> import harmsim
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.scoring.compare import year_ranges
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> ranges = year_ranges(harmsim.run_ensemble(sc, replicates=20, seed=0), 2015)
+    >>> ax = plot_timeline(Figure().subplots(), sc.record.adoptions, ranges, "tip_law", 2015)
+    >>> [t.get_text() for t in ax.get_yticklabels()][:3]
+    ['BRN', 'KHM', 'IDN']
     """
     o = observed[observed["instrument"] == instrument].set_index("state")
     r = ranges[ranges["instrument"] == instrument].set_index("state")
@@ -266,7 +285,16 @@ def _panels(
 def figure_cumulative(
     observed, simulated, instruments, n_states, names=None, suptitle=None, agreements=None, notes=None, what="simulated"
 ):
-    """One panel per instrument: observed vs simulated cumulative adopters (``what`` names the simulation)."""
+    """One panel per instrument: observed vs simulated cumulative adopters (``what`` names the simulation).
+
+    >>> import harmsim
+    >>> from harmsim.scoring.compare import observed_curves, simulated_curves
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> ens = harmsim.run_ensemble(sc, replicates=20, seed=0)
+    >>> fig = figure_cumulative(observed_curves(sc.record, 1997, 2015), simulated_curves(ens), ["tip_law", "untoc"], 10)
+    >>> len(fig.axes)
+    2
+    """
     handles = [
         *_observed_handles(),
         Line2D([], [], color=SIM, linewidth=1.4, label=f"{what}: median"),
@@ -293,7 +321,15 @@ def figure_timeline(
     notes=None,
     what="simulated",
 ):
-    """One panel per instrument: per-state observed year vs simulated range (rows in the order of ``states``)."""
+    """One panel per instrument: per-state observed year vs simulated range (rows in the order of ``states``).
+
+    >>> import harmsim
+    >>> from harmsim.scoring.compare import year_ranges
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> ranges = year_ranges(harmsim.run_ensemble(sc, replicates=20, seed=0), 2015)
+    >>> len(figure_timeline(sc.record.adoptions, ranges, ["tip_law", "untoc"], 2015, list(sc.world.states)).axes)
+    2
+    """
     fig, axes = _grid(len(instruments), row_height=3.0)
     for ax, k in zip(axes, instruments):
         plot_timeline(
@@ -364,6 +400,14 @@ def plot_indices(ax, indices: pd.DataFrame, output: str = "year_mae", method: st
     Morris mu* with its interval and sigma; parameters sorted by the total (or mu*), largest on top.
 
     ``indices`` is the tidy table of :func:`harmsim.analysis.sensitivity.analyze`.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> idx = pd.DataFrame({"parameter": ["a", "b"], "output": "year_mae", "S1": [0.6, 0.1], "S1_conf": [0.1, 0.05],
+    ...                     "ST": [0.8, 0.2], "ST_conf": [0.1, 0.05], "noise_share": 0.1})
+    >>> ax = plot_indices(Figure().subplots(), idx)
+    >>> [t.get_text() for t in ax.get_yticklabels()]  # the largest total index on top
+    ['b', 'a']
     """
     t = indices[indices["output"] == output]
     key = "ST" if method == "sobol" else "mu_star"
@@ -552,6 +596,15 @@ def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None,
     ``fan``: columns instrument, year, observed (and observed_possible: hatched up to it where years are known
     only as intervals), q05, q25, q50, q75, q95 (from :class:`harmsim.analysis.forecast.Forecast`). ``agreements``:
     (year, label) pairs to mark.
+
+    >>> import harmsim
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.calibrate import calibrate
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> f = harmsim.forecast(sc, calibrate(sc), until=2020, replicates=50, seed=1)
+    >>> ax = plot_fan(Figure().subplots(), f.fan, "tip_protocol", f.origin, n_states=10)
+    >>> bool(ax.get_xlim()[1] >= 2020)
+    True
     """
     f = fan[fan["instrument"] == instrument]
     after = f[f["year"] >= origin]
@@ -572,7 +625,15 @@ def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None,
 
 
 def figure_fan(fan, instruments, origin, names=None, n_states=None, agreements=None, suptitle=None):
-    """One fan chart per instrument (see :func:`plot_fan`), with a shared legend."""
+    """One fan chart per instrument (see :func:`plot_fan`), with a shared legend.
+
+    >>> import harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> sc = harmsim.load_scenario("diffusion_only")
+    >>> f = harmsim.forecast(sc, calibrate(sc), until=2020, replicates=50, seed=1)
+    >>> len(figure_fan(f.fan, ["tip_law", "tip_protocol"], f.origin, n_states=10).axes)
+    2
+    """
     handles = [
         *_observed_handles(),
         Line2D([], [], color=OBS, linewidth=0.8, linestyle="--", label="end of observation"),
@@ -593,6 +654,15 @@ def plot_difference(ax, diff: pd.DataFrame, instrument: str, title=None, agreeme
 
     ``diff``: columns instrument, year, mean, q05, q95 (from
     :class:`harmsim.analysis.counterfactual.Counterfactual`).
+
+    >>> import harmsim
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.model.interventions import Change
+    >>> no_2004 = Change.from_dict({"agreements": [{"remove": "decl_tip_2004"}]})
+    >>> cf = harmsim.counterfactual(harmsim.load_scenario("baseline"), None, no_2004, replicates=20)
+    >>> ax = plot_difference(Figure().subplots(), cf.differences, "tip_protocol")
+    >>> ax.get_title()
+    'tip_protocol'
     """
     d = diff[diff["instrument"] == instrument]
     ax.axhline(0, color=OBS, linewidth=0.6)
@@ -606,7 +676,15 @@ def plot_difference(ax, diff: pd.DataFrame, instrument: str, title=None, agreeme
 
 
 def figure_differences(diff, instruments, names=None, agreements=None, suptitle=None):
-    """One panel per instrument: adopters gained or lost by a change (see :func:`plot_difference`)."""
+    """One panel per instrument: adopters gained or lost by a change (see :func:`plot_difference`).
+
+    >>> import harmsim
+    >>> from harmsim.model.interventions import Change
+    >>> no_2004 = Change.from_dict({"agreements": [{"remove": "decl_tip_2004"}]})
+    >>> cf = harmsim.counterfactual(harmsim.load_scenario("baseline"), None, no_2004, replicates=20)
+    >>> len(figure_differences(cf.differences, ["tip_law", "tip_protocol"]).axes)
+    2
+    """
     handles = [
         Line2D([], [], color=SIM, linewidth=1.4, label="mean difference"),
         Patch(color=SIM, alpha=0.3, label="90% interval over paired replicates"),
@@ -645,7 +723,13 @@ def plot_backtest(ax, scores: pd.DataFrame, metric: str, label: str | None = Non
 
 
 def figure_backtest(scores: pd.DataFrame, suptitle=None):
-    """Log score, ranked probability score and coverage by origin for every model (see :func:`plot_backtest`)."""
+    """Log score, ranked probability score and coverage by origin for every model (see :func:`plot_backtest`).
+
+    >>> import harmsim
+    >>> bt = harmsim.backtest(harmsim.load_scenario("diffusion_only"), [2008], replicates=50, baselines=("uniform",))
+    >>> [ax.get_title() for ax in figure_backtest(bt.scores).axes][0]
+    'mean log score per event (higher is better)'
+    """
     fig = Figure(figsize=(10, 3.4), layout="constrained")
     axes = fig.subplots(1, 3)
     for ax, (metric, label) in zip(axes, _BACKTEST_METRICS):
@@ -716,6 +800,12 @@ def plot_pit(ax, pit: pd.DataFrame, bins: int = 10, title: str | None = None):
 
     Too many values near 0 and 1 (a U shape): intervals too narrow; a hump in
     the middle: too wide (see :mod:`harmsim.scoring.scores`).
+
+    >>> import numpy as np, pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> ax = plot_pit(Figure().subplots(), pd.DataFrame({"pit": np.linspace(0.05, 0.95, 40)}))
+    >>> ax.get_xlabel()
+    'PIT'
     """
     v = pit["pit"].to_numpy(float)
     ax.hist(v, bins=np.linspace(0, 1, bins + 1), color=SIM, alpha=0.7, edgecolor="white")
@@ -772,6 +862,15 @@ def plot_forest(ax, units: pd.DataFrame, contrast: pd.Series | None = None, titl
     ``units``: columns ``unit``, ``binding``, ``estimate``, ``ci_low``, ``ci_high`` (one row per unit, as
     :func:`~harmsim.analysis.bindingness.bindingness_test` gives them); ``contrast``: a row with ``estimate``,
     ``ci_low``, ``ci_high`` drawn below the units as the binding-minus-non-binding difference.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> units = pd.DataFrame({"unit": ["A binding", "B binding", "C non-binding"], "binding": [True, True, False],
+    ...                       "estimate": [1.0, 0.8, 0.1], "ci_low": [0.2, -0.4, -0.5], "ci_high": [1.8, 2.0, 0.7]})
+    >>> contrast = pd.Series({"estimate": 0.8, "ci_low": -0.3, "ci_high": 1.9})
+    >>> ax = plot_forest(Figure().subplots(), units, contrast)
+    >>> [t.get_text() for t in ax.get_yticklabels()][-1]
+    'binding - non-binding'
     """
     u = units.sort_values(["binding", "estimate"], ascending=[False, True]).reset_index(drop=True)
     y = np.arange(len(u))[::-1] + (1.5 if contrast is not None else 0)
@@ -801,6 +900,15 @@ def plot_organization(ax, curves: pd.DataFrame, instruments, agreements=None, na
     marked (``agreements``: (year, label, binding) tuples; binding solid, non-binding dashed).
 
     ``curves``: one organization's rows of :func:`~harmsim.scoring.compare.organization_curves`.
+
+    >>> import harmsim
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.scoring.compare import organization_curves
+    >>> curves = organization_curves(harmsim.load_record("world"), ["cets197", "tip_law"])
+    >>> coe = curves[curves["organization"] == "COE"]
+    >>> ax = plot_organization(Figure().subplots(), coe, ["cets197", "tip_law"], agreements=[(2005, "CETS 197", True)])
+    >>> len(ax.lines)  # a curve per instrument, the convention's solid line
+    3
     """
     for j, k in enumerate(instruments):
         c = curves[curves["instrument"] == k]
@@ -817,7 +925,16 @@ def plot_organization(ax, curves: pd.DataFrame, instruments, agreements=None, na
 
 def figure_organizations(curves: pd.DataFrame, instruments, agreements: dict, names=None, suptitle=None):
     """One panel per organization (``curves`` of :func:`~harmsim.scoring.compare.organization_curves`), each with
-    its own agreements (``agreements``: organization -> (year, label, binding) tuples)."""
+    its own agreements (``agreements``: organization -> (year, label, binding) tuples).
+
+    >>> import harmsim
+    >>> from harmsim.scoring.compare import organization_curves
+    >>> curves = organization_curves(harmsim.load_record("world"), ["tip_law", "tip_protocol"])
+    >>> two = curves[curves["organization"].isin(["ASEAN", "SAARC"])]
+    >>> marks = {"ASEAN": [(2004, "2004 Declaration", False)], "SAARC": [(2002, "Convention", True)]}
+    >>> len(figure_organizations(two, ["tip_law", "tip_protocol"], marks).axes)
+    2
+    """
     orgs = list(dict.fromkeys(curves["organization"]))
     inst = [k for k in instruments if k in set(curves["instrument"])]
     colors = [INSTRUMENT_COLORS[j % len(INSTRUMENT_COLORS)] for j in range(len(inst))]
@@ -834,7 +951,16 @@ def figure_organizations(curves: pd.DataFrame, instruments, agreements: dict, na
 def plot_world_map(ax, shapes: dict, values: pd.DataFrame, start: int, end: int, title=None):
     """States coloured by adoption year (``values`` of :func:`~harmsim.data.maps.map_values`); not adopted
     light grey, unobserved hatched, not open to the state (a regional treaty) and places outside the record
-    white. Returns the Axes and the colour mapping's ScalarMappable as ``ax.harmsim_years`` (for a colour bar)."""
+    white. Returns the Axes and the colour mapping's ScalarMappable as ``ax.harmsim_years`` (for a colour bar).
+
+    >>> import harmsim
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.data.maps import country_shapes, map_values
+    >>> values = map_values(harmsim.load_record("world"), "cets197")
+    >>> ax = plot_world_map(Figure().subplots(), country_shapes(), values, 1990, 2015)
+    >>> hasattr(ax, "harmsim_years")  # for a colour bar: figure_world_map draws one
+    True
+    """
     from matplotlib.cm import ScalarMappable
     from matplotlib.collections import PolyCollection
     from matplotlib.colors import Normalize
@@ -872,7 +998,14 @@ def plot_world_map(ax, shapes: dict, values: pd.DataFrame, start: int, end: int,
 
 
 def figure_world_map(shapes: dict, values: pd.DataFrame, start: int, end: int, title=None):
-    """A world map of adoption years with a colour bar and, below it, the states it cannot draw."""
+    """A world map of adoption years with a colour bar and, below it, the states it cannot draw.
+
+    >>> import harmsim
+    >>> from harmsim.data.maps import country_shapes, map_values
+    >>> values = map_values(harmsim.load_record("world"), "tip_protocol")
+    >>> len(figure_world_map(country_shapes(), values, 1990, 2015).axes)  # the map and its colour bar
+    2
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 5.6), layout="constrained")
@@ -914,6 +1047,18 @@ def plot_states(
     member is drawn hollow with a dashed outline. The legend goes on ``legend_ax`` if given (its frame
     hidden), else beside the map. Drawn in two layers, :func:`plot_state_map` (what a year does not change)
     and :func:`plot_rings` (what it does), so that a page redrawn every year can keep the first.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> states = pd.DataFrame({"state": ["A", "B", "C"], "name": ["Aland", "Bland", "Cland"], "x": [0, 1, 0.5],
+    ...                        "y": [0, 0, 1], "member": [True, True, False], "note": ""})
+    >>> cells = pd.DataFrame({"state": ["A", "A", "B", "B", "C", "C"], "instrument": ["law", "treaty"] * 3,
+    ...                       "adopted": [True, True, True, False, False, False],
+    ...                       "new": [False, True, False, False, False, False]})
+    >>> borders = pd.DataFrame({"state_a": ["A"], "state_b": ["B"]})
+    >>> ax = plot_states(Figure().subplots(), states, cells, borders)
+    >>> ax.get_aspect()  # a map: one unit is as long across as up
+    1.0
     """
     plot_state_map(ax, states, borders, list(dict.fromkeys(cells["instrument"])), labels, legend_ax)
     plot_rings(ax, states, cells)
@@ -931,7 +1076,10 @@ def _ring_radius(states: pd.DataFrame) -> float:
 
 
 def plot_state_map(ax, states: pd.DataFrame, borders: pd.DataFrame, instruments, labels=None, legend_ax=None):
-    """The still layer of :func:`plot_states`: the border links, the map's extent and the instruments' legend."""
+    """The still layer of :func:`plot_states`: the border links, the map's extent and the instruments' legend.
+
+    See :func:`plot_rings` for an example.
+    """
     at = states.set_index("state")
     r = _ring_radius(states)
     color = _ring_colors(instruments)
@@ -956,7 +1104,20 @@ def plot_state_map(ax, states: pd.DataFrame, borders: pd.DataFrame, instruments,
 
 
 def plot_rings(ax, states: pd.DataFrame, cells: pd.DataFrame) -> list:
-    """The moving layer of :func:`plot_states`: each state's ring, count and name. Returns the artists drawn."""
+    """The moving layer of :func:`plot_states`: each state's ring, count and name. Returns the artists drawn.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> states = pd.DataFrame({"state": ["A", "B"], "name": ["Aland", "Bland"], "x": [0, 1], "y": [0, 0],
+    ...                        "member": True, "note": ""})
+    >>> cells = pd.DataFrame({"state": ["A", "A", "B", "B"], "instrument": ["law", "treaty"] * 2,
+    ...                       "adopted": [True, True, True, False], "new": False})
+    >>> ax = Figure().subplots()
+    >>> plot_state_map(ax, states, pd.DataFrame({"state_a": ["A"], "state_b": ["B"]}), ["law", "treaty"]) is ax
+    True
+    >>> len(plot_rings(ax, states, cells)) > 0  # the artists a year's redraw removes
+    True
+    """
     instruments = list(dict.fromkeys(cells["instrument"]))
     color = _ring_colors(instruments)
     r = _ring_radius(states)
@@ -1001,6 +1162,15 @@ def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None
     ``observed``: columns instrument, year, sure, possible. ``run``: columns instrument, year, adopters
     (the years simulated so far). ``band``: columns instrument, year, q05, q25, q75, q95, or None.
     Drawn in two layers: everything but the run (:func:`plot_run_frame`), then the run (:func:`plot_run_line`).
+
+    >>> import harmsim, pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.scoring.compare import observed_curves
+    >>> observed = observed_curves(harmsim.observed_record(), 1997, 2015, ["tip_law"])
+    >>> run = pd.DataFrame({"instrument": "tip_law", "year": [1997, 1998, 1999], "adopters": [0, 1, 1]})
+    >>> ax = plot_run(Figure().subplots(), observed, run, "tip_law", n_states=10)
+    >>> ax.get_title()
+    'tip_law'
     """
     plot_run_frame(ax, observed, instrument, band, n_states, title, agreements)
     plot_run_line(ax, run, instrument)
@@ -1008,7 +1178,16 @@ def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None
 
 
 def plot_run_frame(ax, observed, instrument, band=None, n_states=None, title=None, agreements=None):
-    """The still layer of :func:`plot_run`: agreements, the band, the observed line, title and scales."""
+    """The still layer of :func:`plot_run`: agreements, the band, the observed line, title and scales.
+
+    >>> import harmsim, pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.scoring.compare import observed_curves
+    >>> ax = plot_run_frame(Figure().subplots(), observed_curves(harmsim.observed_record(), 1997, 2015), "tip_law")
+    >>> run = pd.DataFrame({"instrument": "tip_law", "year": [1997, 1998], "adopters": [0, 1]})
+    >>> len(plot_run_line(ax, run, "tip_law"))  # each step redraws only these: the line and its last dot
+    2
+    """
     _mark_agreements(ax, agreements)
     if band is not None:
         _band(ax, band[band["instrument"] == instrument])
@@ -1019,7 +1198,10 @@ def plot_run_frame(ax, observed, instrument, band=None, n_states=None, title=Non
 
 
 def plot_run_line(ax, run, instrument) -> list:
-    """The moving layer of :func:`plot_run`: the run's adopters so far and a dot at its last year (the artists)."""
+    """The moving layer of :func:`plot_run`: the run's adopters so far and a dot at its last year (the artists).
+
+    See :func:`plot_run_frame` for an example.
+    """
     s = run[run["instrument"] == instrument]
     if not len(s):
         return []
@@ -1046,6 +1228,14 @@ def figure_run(
 
     ``layout=None``: no layout engine (the caller sets the margins), for a figure redrawn every step;
     ``cols`` panels a row, ``width`` inches wide.
+
+    >>> import harmsim, pandas as pd
+    >>> from harmsim.scoring.compare import observed_curves
+    >>> observed = observed_curves(harmsim.observed_record(), 1997, 2015)
+    >>> run = pd.DataFrame({"instrument": ["tip_law", "untoc"] * 2, "year": [1997, 1997, 1998, 1998],
+    ...                     "adopters": [0, 1, 1, 2]})
+    >>> len(figure_run(observed, run, ["tip_law", "untoc"], 10).axes)
+    2
     """
     handles = [*_observed_handles(), Line2D([], [], color=RUN, linewidth=2.0, label="this run")]
     if band is not None:
