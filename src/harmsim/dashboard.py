@@ -323,7 +323,13 @@ def _band_of(sc: Scenario) -> pd.DataFrame:
 
 
 def fit_band(scenario: Scenario, fit, runs: int = FIT_RUNS, seed: int = 0) -> pd.DataFrame:
-    """A fit's predictive band: quantiles of adopters per instrument and year over ``runs`` draws."""
+    """A fit's predictive band: quantiles of adopters per instrument and year over ``runs`` draws.
+
+    >>> from harmsim.calibrate import calibrate
+    >>> sc = load_scenario("diffusion_only")
+    >>> list(fit_band(sc, calibrate(sc), runs=20).columns)
+    ['instrument', 'year', 'mean', 'q05', 'q25', 'q50', 'q75', 'q95']
+    """
     from harmsim.analysis.predictive import predictive_ensemble
 
     return simulated_curves(predictive_ensemble(scenario, fit, runs, seed), states=_members(scenario))
@@ -516,6 +522,13 @@ def make_page(scenario: Scenario | str = "baseline", fit=None, fit_dir: str | No
     """A Solara page component (Mesa's SolaraViz) for ``scenario``, with a fit's band and estimates if given.
 
     Each browser session gets its own model. ``fit`` is a :class:`~harmsim.calibrate.Fit` (or a fit folder).
+
+    Needs the ``viz`` extra. The page is a component, for a Solara app or a
+    notebook cell; :func:`serve` serves it.
+
+    >>> page = make_page("baseline")
+    >>> callable(page)
+    True
     """
     solara, SolaraViz, update_counter = _viz()
     sc = load_scenario(scenario) if not isinstance(scenario, Scenario) else scenario
@@ -582,7 +595,16 @@ def serve(scenario: str = "baseline", *, fit: str | None = None, port: int = 876
     """Serve the dashboard with Solara until interrupted; returns the server's exit code.
 
     Everything a page needs is checked first (the extra installed, the scenario, the fit, the port), so a
-    mistake is one error here rather than a traceback in the browser.
+    mistake is one error here rather than a traceback in the browser:
+
+    >>> import socket
+    >>> with socket.socket() as taken:
+    ...     taken.bind(("127.0.0.1", 0))
+    ...     taken.listen()
+    ...     serve("baseline", port=taken.getsockname()[1])
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: cannot serve on 127.0.0.1:... (Address already in use); choose another --port
     """
     _viz()
     sc = load_scenario(scenario)

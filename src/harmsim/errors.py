@@ -47,19 +47,45 @@ class HarmsimError(Exception):
 
 
 class ConfigError(HarmsimError, ValueError):
-    """A scenario file, a parameter value or a command-line option is invalid."""
+    """A scenario file, a parameter value or a command-line option is invalid (an example under
+    :class:`HarmsimError`)."""
 
 
 class RecordError(HarmsimError, ValueError):
-    """An observed record, or one of its data files, is invalid."""
+    """An observed record, or one of its data files, is invalid.
+
+    >>> import tempfile, harmsim
+    >>> harmsim.load_record(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.RecordError: ...: no such record (packaged records: asean, global_criminalization, world; ...)
+    """
 
 
 class CalibrationError(HarmsimError):
-    """A calibration cannot be run, or a saved fit cannot be used."""
+    """A calibration cannot be run, or a saved fit cannot be used.
+
+    >>> import tempfile
+    >>> from harmsim.calibrate import load_fit
+    >>> load_fit(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.CalibrationError: ...: no fit.json (not a saved fit)
+    """
 
 
 class OutputError(HarmsimError):
-    """A result cannot be written where asked (an existing folder without force, an unusable name)."""
+    """A result cannot be written where asked (an existing folder without force, an unusable name).
+
+    >>> import tempfile, harmsim
+    >>> ens = harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=2, seed=0)
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = ens.save(folder, force=True)
+    >>> ens.save(folder)
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.OutputError: ... holds an earlier result: pass --force (force=True) to replace it
+    """
 
 
 class LookaheadError(HarmsimError):
@@ -68,8 +94,21 @@ class LookaheadError(HarmsimError):
     Mechanisms see the history only through :class:`~harmsim.model.mechanisms.base.PastView`,
     which raises this instead of answering; it guards the likelihood, which
     holds the whole observed record, against terms that peek at the future.
+
+    >>> import harmsim
+    >>> from harmsim.model.mechanisms.base import PastView
+    >>> view = PastView(harmsim.load_scenario("baseline").dynamics.initial_state(1), 2000)
+    >>> view.adopted_before(2001)
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.LookaheadError: adoptions before 2001 asked while deciding 2000: a mechanism may read only the past
     """
 
 
 class HarmsimWarning(UserWarning):
-    """A result was produced, but a stated condition limits how far it can be trusted."""
+    """A result was produced, but a stated condition limits how far it can be trusted.
+
+    An example (ABC stopped at its generation cap) is under
+    :func:`harmsim.calibrate.abc.abc_smc`; ``warnings.simplefilter("error",
+    HarmsimWarning)`` makes every such result an error.
+    """

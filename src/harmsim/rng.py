@@ -45,6 +45,13 @@ def seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     """Normalise a seed (a non-negative integer or a SeedSequence).
 
     ``None`` is refused on purpose: an unseeded run cannot be reproduced.
+
+    >>> seed_sequence(5).entropy
+    5
+    >>> seed_sequence(None)
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: seed must be a non-negative integer or numpy SeedSequence, got None
     """
     if isinstance(seed, np.random.SeedSequence):
         return seed
@@ -99,7 +106,12 @@ def stream(seed: SeedLike, name: str) -> np.random.Generator:
 
 
 def stream_seed(seed: SeedLike, name: str) -> int:
-    """A 63-bit integer seed for a library that wants an int (e.g. Mesa's own RNG)."""
+    """A 63-bit integer seed for a library that wants an int (e.g. Mesa's own RNG).
+
+    >>> a = stream_seed(0, "mesa")
+    >>> a == stream_seed(0, "mesa"), a != stream_seed(1, "mesa"), 0 <= a < 2**63
+    (True, True, True)
+    """
     return _as_int(_child(seed, name))
 
 
@@ -155,8 +167,18 @@ def stream_keys(seeds, name: str) -> np.ndarray:
     numpy for all seeds at once; any other seed (a spawned SeedSequence, a larger
     integer) takes its key from its SeedSequence, one at a time. Either way a seed's
     key does not depend on the other seeds.
+
+    >>> keys = stream_keys([1, 2, 3], "x")
+    >>> keys.dtype, bool(stream_keys([2], "x")[0] == keys[1])
+    (dtype('uint64'), True)
+    >>> stream_keys(1, "x")
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: stream_keys: seeds must be a sequence (one per replicate), got 1
     """
     arr = np.asarray(seeds) if not isinstance(seeds, np.ndarray) else seeds
+    if arr.ndim != 1:
+        raise ConfigError(f"stream_keys: seeds must be a sequence (one per replicate), got {seeds!r}")
     if arr.ndim == 1 and arr.dtype.kind in "iu" and (arr.dtype.kind == "u" or arr.size == 0 or arr.min() >= 0):
         fast = arr.astype(np.uint64)
     else:
@@ -212,5 +234,13 @@ def _counter(keys: np.ndarray, n: int) -> np.ndarray:
 
 
 def normals(seeds, name: str, n: int) -> np.ndarray:
-    """(R, n) standard normals: the inverse normal CDF of :func:`uniforms`."""
+    """(R, n) standard normals: the inverse normal CDF of :func:`uniforms`.
+
+    Each row depends on its own seed alone, so a replicate draws the same
+    values whichever others run beside it (any worker count, any batch).
+
+    >>> z = normals([1, 2], "y", 3)
+    >>> z.shape, bool((normals([2], "y", 3)[0] == z[1]).all())
+    ((2, 3), True)
+    """
     return ndtri(uniforms(seeds, name, n))

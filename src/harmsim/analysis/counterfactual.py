@@ -46,7 +46,13 @@ __all__ = ["Counterfactual", "counterfactual"]
 
 @dataclass(frozen=True, eq=False)
 class Counterfactual:
-    """Paired runs with and without a change: differences by year, a summary, cautions, provenance."""
+    """Paired runs with and without a change: differences by year, a summary, cautions, provenance.
+
+    ``differences``: instrument, year, mean, q05, q95 and ``share_changed``
+    (adopters gained or lost by each year); ``summary``: per instrument, the
+    adopters gained by the end and the shift in the median adoption year;
+    ``report()`` says it in words. An example is under :func:`counterfactual`.
+    """
 
     differences: pd.DataFrame
     summary: pd.DataFrame

@@ -38,7 +38,14 @@ __all__ = ["FEATURES", "Transforms", "gdp_gap", "log_gdp_pc", "net_migration"]
 
 
 def log_gdp_pc(world: World) -> np.ndarray:
-    """log GDP per capita, (T, N); refuses a non-positive value for a member."""
+    """log GDP per capita, (T, N); refuses a non-positive value for a member.
+
+    >>> import harmsim
+    >>> w = harmsim.load_scenario("baseline").world
+    >>> lg = log_gdp_pc(w)
+    >>> lg.shape, round(float(lg[w.years.tolist().index(2010), w.states.index("SGP")]), 2)  # Singapore, 2010
+    ((19, 11), 10.76)
+    """
     g = world.covariate("gdp_pc")
     bad = world.member & np.isfinite(g) & (g <= 0)
     if bad.any():
@@ -55,6 +62,13 @@ def gdp_gap(world: World) -> np.ndarray:
 
     Relative by definition: a change that multiplies every member's GDP by the
     same factor leaves it unchanged (see docs/model.md).
+
+    >>> import harmsim, numpy as np
+    >>> w = harmsim.load_scenario("baseline").world
+    >>> gap = gdp_gap(w)[w.years.tolist().index(2010)]
+    >>> members = w.member[w.years.tolist().index(2010)]
+    >>> round(float(np.nanmean(gap[members])), 12)  # zero over the year's members
+    0.0
     """
     lg = log_gdp_pc(world)
     masked = np.where(world.member & np.isfinite(lg), lg, np.nan)
@@ -65,7 +79,14 @@ def gdp_gap(world: World) -> np.ndarray:
 
 
 def net_migration(world: World) -> np.ndarray:
-    """Net immigration among the record's states as a share of population, (T, N)."""
+    """Net immigration among the record's states as a share of population, (T, N).
+
+    >>> import harmsim
+    >>> w = harmsim.load_scenario("baseline").world
+    >>> m = net_migration(w)[w.years.tolist().index(2010)]
+    >>> bool(m[w.states.index("SGP")] > 0 > m[w.states.index("MMR")])  # a destination, an origin
+    True
+    """
     return world.net_migration()
 
 
@@ -82,6 +103,16 @@ class Transforms:
 
     ``fixed`` pre-sets (mean, sd) per feature, e.g. from a saved fit, so that
     the fit's coefficients keep their meaning even if the inputs are edited.
+
+    >>> import harmsim, numpy as np
+    >>> w = harmsim.load_scenario("baseline").world
+    >>> z = Transforms(w).standardized("capacity.log_gdp_pc", w)
+    >>> z = z[w.member & np.isfinite(z)]  # the members' state-years of the reference window
+    >>> round(float(z.mean()), 6), round(float(z.std()), 6)
+    (0.0, 1.0)
+    >>> fixed = Transforms(w, {"capacity.log_gdp_pc": (8.0, 2.0)})  # as a fit saved them
+    >>> fixed.values("capacity.log_gdp_pc")
+    (8.0, 2.0)
     """
 
     def __init__(self, reference: World, fixed: Mapping[str, tuple[float, float]] | None = None):

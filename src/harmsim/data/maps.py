@@ -48,6 +48,11 @@ def map_values(record: Record, instrument: str) -> pd.DataFrame:
     not adopted), ``status`` (``before`` the window, ``adopted``, ``adopted within`` an interval, ``not adopted``
     by the state's last observed year, ``unobserved``, ``not open``: a regional treaty of an organization the
     state never belonged to in the window), ``drawn`` (the state has an outline).
+
+    >>> from harmsim.data.record import load_record
+    >>> v = map_values(load_record("world"), "saarc2002").set_index("state")
+    >>> v.loc["IND", "status"], float(v.loc["IND", "year"]), v.loc["FRA", "status"]  # SAARC's convention: an interval
+    ('adopted within', 2005.0, 'not open')
     """
     states = list(record.state_ids)
     obs = encode(record, states, [instrument], record.start, record.end)

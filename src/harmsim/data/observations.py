@@ -63,6 +63,13 @@ class Clamp:
         interval-censored adoption): if it has not yet, it adopts then.
     schedule_until: agreements scheduled up to this year are known (they
         arrive at their scheduled year even under endogenous arrival).
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> clamp = observations(sc.world, sc.record).clamp()
+    >>> i, k = sc.world.states.index("MYS"), sc.world.instruments.index("hsu_process")
+    >>> int(clamp.known_until[i, k]), int(clamp.force_by[i, k])  # set up 2004-2015: not before, by 2015 at last
+    (2003, 2015)
     """
 
     known_until: np.ndarray
@@ -123,6 +130,17 @@ class Observations:
     ``year``: DATED and BEFORE adoption years; ``lo, hi``: INTERVAL bounds;
     ``seen``: the last year a CENSORED cell is known not to have adopted.
     ``start, end``: the observation window.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> obs = observations(sc.world, sc.record)
+    >>> i, k = sc.world.states.index("PHL"), sc.world.instruments.index("tip_law")
+    >>> bool(obs.kind[i, k] == DATED), int(obs.year[i, k])  # the Philippines criminalized in 2003
+    (True, 2003)
+    >>> lo, hi = obs.bounds()
+    >>> j = sc.world.instruments.index("hsu_process")
+    >>> bool(obs.kind[sc.world.states.index("MYS"), j] == INTERVAL), float(hi[sc.world.states.index("MYS"), j])
+    (True, 2015.0)
     """
 
     kind: np.ndarray

@@ -39,7 +39,17 @@ MAX_YEARS = 500
 
 @dataclass(frozen=True, eq=False)
 class World:
-    """Arrays of one record's inputs over the horizon ``start..end`` (inclusive)."""
+    """Arrays of one record's inputs over the horizon ``start..end`` (inclusive).
+
+    What every engine and the likelihood read, built once per scenario
+    (:meth:`build`); arrays are indexed (year, state, ...) in the order of
+    ``years``, ``states`` and ``instruments``.
+
+    >>> from harmsim.data.record import load_record
+    >>> w = World.build(load_record("world"), 1990, 2015)
+    >>> w.shape, len(w.organizations)  # (years, states, instruments)
+    ((26, 188, 6), 15)
+    """
 
     record: Record
     start: int

@@ -63,7 +63,11 @@ __all__ = ["HAZARD_PARAMS", "LOGIT", "Block", "Clamp", "Dynamics", "Logit", "Row
 
 
 class Logit:
-    """The model's link: h = expit(eta)."""
+    """The model's link: h = expit(eta).
+
+    >>> Logit().survival(0, None, np.array([0.0, 2.0]), None).round(4).tolist()  # log-odds 0: one in two
+    [0.5, 0.1192]
+    """
 
     #: h depends on each cell's log-odds alone, so the engines evaluate it on the cells at risk only
     elementwise = True
@@ -82,7 +86,17 @@ LOGIT = Logit()
 
 
 class Dynamics:
-    """A scenario's mechanisms bound to a world: the model's yearly step."""
+    """A scenario's mechanisms bound to a world: the model's yearly step.
+
+    Every engine and the likelihood read a scenario's mechanisms through it;
+    the terms that do not depend on the history are computed once
+    (``static_logit``, (T, N, K)).
+
+    >>> import harmsim
+    >>> d = harmsim.load_scenario("baseline").dynamics
+    >>> [m.name for m in d.mechanisms], d.static_logit.shape
+    (['push_pull', 'diffusion', 'agreements', 'external', 'capacity', 'prerequisites'], (19, 11, 6))
+    """
 
     def __init__(self, world: World, scenario, transforms=None):
         self.world = world
@@ -439,6 +453,12 @@ class Block:
     The scenarios must share the world and the list of mechanisms (those of
     ``with_params`` or calibration variants of one scenario); the history
     (``State``) is shared by every row.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> block = Block([sc, sc.with_params({"hazard.intercept": -5.0})])
+    >>> block.static_logit.shape  # (parameter sets, years, states, instruments)
+    (2, 19, 11, 6)
     """
 
     def __init__(self, scenarios):
@@ -659,6 +679,12 @@ class Rows(Dynamics):
 
     So an ABC or a Saltelli design over thresholds runs at the engine's speed, and nothing is refused for
     being non-linear.
+
+    >>> import harmsim, numpy as np
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> rows = Rows([sc, sc.with_params({"diffusion.strength": 0.0})])
+    >>> bool(np.array_equal(rows.static_logit[0], sc.dynamics.static_logit))
+    True
     """
 
     def __init__(self, scenarios):

@@ -53,7 +53,15 @@ def finite_real(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class Real:
-    """A real number in ``[lo, hi]``; ``expected`` is the sign the theory predicts for a coefficient (0: none)."""
+    """A real number in ``[lo, hi]``; ``expected`` is the sign the theory predicts for a coefficient (0: none).
+
+    >>> Real(1.0, -10, 10).check("diffusion.strength", 2, "x.toml", {})
+    2.0
+    >>> Real(1.0, -10, 10).check("diffusion.strength", 11, "x.toml", {})
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: x.toml: 'diffusion.strength' = 11 is outside the allowed range [-10, 10]
+    """
 
     default: float
     lo: float
@@ -75,7 +83,15 @@ class Real:
 
 @dataclass(frozen=True)
 class Integer:
-    """An integer in ``[lo, hi]``."""
+    """An integer in ``[lo, hi]``.
+
+    >>> Integer(1, 0, 5).check("agreements.lag", 2.0, "x.toml", {})  # a whole float is an integer
+    2
+    >>> Integer(1, 0, 5).check("agreements.lag", 7, "x.toml", {})
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: x.toml: 'agreements.lag' = 7 is outside the allowed range [0, 5]
+    """
 
     default: int
     lo: int
@@ -98,7 +114,13 @@ class Integer:
 
 @dataclass(frozen=True)
 class Choice:
-    """One of a fixed set of strings."""
+    """One of a fixed set of strings.
+
+    >>> Choice("mean", ("mean", "max")).check("m.rule", "min", "x.toml", {})
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: x.toml: 'm.rule' = 'min' is not allowed; choices: mean, max
+    """
 
     default: str
     choices: tuple[str, ...]
@@ -115,7 +137,11 @@ class Choice:
 
 @dataclass(frozen=True)
 class Instruments:
-    """A set of instrument ids of the record (``None`` as default means all)."""
+    """A set of instrument ids of the record (``None`` as default means all).
+
+    >>> Instruments(None).check("external.applies_to", ["untoc"], "x.toml", {"instruments": ("tip_law", "untoc")})
+    ('untoc',)
+    """
 
     default: tuple[str, ...] | None
     doc: str = ""
@@ -136,7 +162,13 @@ class Instruments:
 @dataclass(frozen=True)
 class Organization:
     """The id of one regional organization of the record; ``""`` (the default) means the record's one region,
-    allowed only on a record without organizations."""
+    allowed only on a record without organizations.
+
+    >>> Organization().check("region.organization", "EU", "x.toml", {"organizations": ("ASEAN",)})
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: x.toml: 'region.organization' names unknown organization 'EU'; allowed: ASEAN
+    """
 
     default: str = ""
     doc: str = ""
@@ -158,7 +190,16 @@ class Organization:
 
 @dataclass(frozen=True)
 class InstrumentMap:
-    """A table ``{instrument: real}``; instruments left out take ``fill``."""
+    """A table ``{instrument: real}``; instruments left out take ``fill``.
+
+    >>> spec = InstrumentMap(0.0, -20, 20)
+    >>> spec.check("hazard.offsets", {"untoc": 0.5}, "x.toml", {"instruments": ("tip_law", "untoc")})
+    (('untoc', 0.5),)
+    >>> spec.check("hazard.offsets", {"nope": 1}, "x.toml", {"instruments": ("tip_law", "untoc")})
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: x.toml: unknown key 'hazard.offsets.nope'; allowed: tip_law, untoc
+    """
 
     fill: float
     lo: float

@@ -97,7 +97,16 @@ def parameter_spec(scenario, name: str):
 
 
 def bounds_of(scenario, name: str) -> tuple[float, float]:
-    """Allowed range of a real parameter, from its declaration."""
+    """Allowed range of a real parameter, from its declaration.
+
+    >>> import harmsim
+    >>> bounds_of(harmsim.load_scenario("baseline"), "diffusion.strength")
+    (-20.0, 20.0)
+    >>> bounds_of(harmsim.load_scenario("baseline"), "agreements.lag")
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.CalibrationError: parameter 'agreements.lag' is not real-valued (integer in [0, 10]); ...
+    """
     spec = parameter_spec(scenario, name)
     if not isinstance(spec, (Real, InstrumentMap)):
         raise CalibrationError(f"parameter '{name}' is not real-valued ({spec.describe()}); it cannot be estimated")
@@ -219,7 +228,17 @@ def _grid_size(r) -> int:
 def checked_points(scenario, points) -> pd.DataFrame:
     """A design table, checked: numeric or choice columns named after ``scenario``'s parameters, every value
     inside its allowed range or among its choices, and a ``point`` column numbering the points (added if
-    missing). What sweeps, sensitivity analyses and ``harmsim sweep --design`` evaluate."""
+    missing). What sweeps, sensitivity analyses and ``harmsim sweep --design`` evaluate.
+
+    >>> import harmsim, pandas as pd
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> checked_points(sc, pd.DataFrame({"diffusion.strength": [0.0, 1.0]}))["point"].tolist()
+    [0, 1]
+    >>> checked_points(sc, pd.DataFrame({"diffusion.strength": [0.0, 100.0]}))
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: design column 'diffusion.strength': 100.0 (row 1) is outside the allowed range ...
+    """
     if not isinstance(points, pd.DataFrame) or not len(points):
         raise ConfigError("a design is a table with one row per point and a column per parameter")
     table = points.reset_index(drop=True).copy()
@@ -240,7 +259,7 @@ def checked_points(scenario, points) -> pd.DataFrame:
             bad = np.flatnonzero(~(np.isfinite(v) & (v >= spec.lo) & (v <= spec.hi)))
             if len(bad):
                 raise ConfigError(
-                    f"design column '{name}': {v[bad[0]]!r} (row {bad[0]}) is outside the allowed range "
+                    f"design column '{name}': {float(v[bad[0]])!r} (row {bad[0]}) is outside the allowed range "
                     f"[{spec.lo}, {spec.hi}]"
                 )
         else:
@@ -264,5 +283,10 @@ def checked_points(scenario, points) -> pd.DataFrame:
 
 
 def plain_values(values: dict) -> dict:
-    """numpy scalars -> Python scalars (for validation and for pickling to any executor)."""
+    """numpy scalars -> Python scalars (for validation and for pickling to any executor).
+
+    >>> import numpy as np
+    >>> plain_values({"a": np.float64(1.5), "b": np.int64(2), "c": "mean"})
+    {'a': 1.5, 'b': 2, 'c': 'mean'}
+    """
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in values.items()}

@@ -20,6 +20,14 @@ def tidy_adoptions(world, adopt_year: np.ndarray, seeds=None) -> pd.DataFrame:
     adopted), preceded by ``replicate, seed`` when ``seeds`` are given.
     ``state`` and ``instrument`` are categoricals ordered as in the record,
     which keeps tables of 1e5 runs small.
+
+    >>> import harmsim
+    >>> from harmsim.model import batch
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> adopt, _ = batch.simulate(sc, [1, 2])
+    >>> t = tidy_adoptions(sc.world, adopt, [1, 2])
+    >>> list(t.columns), len(t) == 2 * 11 * 6
+    (['replicate', 'seed', 'state', 'instrument', 'year'], True)
     """
     R, N, K = adopt_year.shape
     flat = adopt_year.reshape(-1)
@@ -40,6 +48,14 @@ def tidy_agreements(world, dynamics, arrival: np.ndarray, seeds=None) -> pd.Data
     Columns ``agreement, year`` (Int64; missing = did not arrive), ``binding``,
     ``arrival`` (observed / endogenous), preceded by ``replicate, seed`` when
     ``seeds`` are given.
+
+    >>> import harmsim
+    >>> from harmsim.model import batch
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> _, arrival = batch.simulate(sc, [1])
+    >>> t = tidy_agreements(sc.world, sc.dynamics, arrival, [1])
+    >>> t.loc[t["agreement"] == "decl_tip_2004", ["year", "binding", "arrival"]].values.tolist()
+    [[2004, False, 'observed']]
     """
     ag = dynamics.mechanism("agreements")
     R, M = arrival.shape if ag is not None else (0, 0)
@@ -57,7 +73,13 @@ def tidy_agreements(world, dynamics, arrival: np.ndarray, seeds=None) -> pd.Data
 
 
 def adopters_by_year(adopt_year: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """(R, K, T) number of states that have adopted each instrument by each of ``years``, from (R, N, K) years."""
+    """(R, K, T) number of states that have adopted each instrument by each of ``years``, from (R, N, K) years.
+
+    >>> import numpy as np
+    >>> adopt = np.array([[[1999, 2001], [2003, NEVER]]])  # one replicate, two states, two instruments
+    >>> adopters_by_year(adopt, np.array([2000, 2002, 2004])).tolist()
+    [[[1, 1, 2], [0, 1, 1]]]
+    """
     return (adopt_year[..., None] <= years).sum(axis=1)
 
 
@@ -69,6 +91,11 @@ def quantile_band(grouped, quantiles) -> pd.DataFrame:
 
     Quantiles are values the series takes (the inverse of its empirical distribution function), so a
     median of counts of states is a whole number of states.
+
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"year": [2000] * 4, "adopters": [1, 2, 2, 7]})
+    >>> quantile_band(counts.groupby("year")["adopters"], (0.05, 0.5, 0.95)).values.tolist()
+    [[2000.0, 3.0, 1.0, 2.0, 7.0]]
     """
     out = grouped.mean().rename("mean").to_frame()
     for q in quantiles:
@@ -79,7 +106,14 @@ def quantile_band(grouped, quantiles) -> pd.DataFrame:
 
 
 def cumulative_counts(adoptions: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
-    """Cumulative adopters per (replicate, instrument, year) from a tidy adoption table."""
+    """Cumulative adopters per (replicate, instrument, year) from a tidy adoption table.
+
+    >>> import pandas as pd
+    >>> adoptions = pd.DataFrame({"replicate": [0, 0], "state": ["A", "B"], "instrument": "law",
+    ...                           "year": pd.array([1999, None], dtype="Int64")})  # B: not adopted
+    >>> cumulative_counts(adoptions, 1998, 2000)["adopters"].tolist()
+    [0, 1, 1]
+    """
     years = np.arange(start, end + 1)
     a = adoptions.copy()
     if "replicate" not in a:

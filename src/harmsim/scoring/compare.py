@@ -62,7 +62,13 @@ __all__ = [
 
 
 def simulated_years(result: RunResult | EnsembleResult, states, instruments, end: int) -> np.ndarray:
-    """(R, N, K) simulated adoption years; ``end + 1`` = not adopted."""
+    """(R, N, K) simulated adoption years; ``end + 1`` = not adopted.
+
+    >>> import harmsim
+    >>> ens = harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=3, seed=0)
+    >>> simulated_years(ens, ["PHL", "THA"], ["tip_law"], 2015).shape
+    (3, 2, 1)
+    """
     a = result.adoptions
     if "replicate" not in a:
         a = a.assign(replicate=0)
@@ -81,6 +87,11 @@ def kendall_tau_b(observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
     the pairwise difference (ties give 0), the same statistic as
     :func:`scipy.stats.kendalltau`; NaN where either side is constant.
     Vectorized over replicates and instruments.
+
+    >>> import numpy as np
+    >>> observed = np.array([[1.0, 2.0], [2.0, 1.0], [3.0, 3.0]])  # three states, two instruments
+    >>> kendall_tau_b(observed, observed[None]).tolist()  # a replicate that orders the states as observed
+    [[1.0, 1.0]]
     """
     i, j = np.triu_indices(observed.shape[0], 1)
     diff = observed[i] - observed[j]  # (P, K); NaN where a side is not observed
@@ -120,7 +131,13 @@ def observed_counts(lo: np.ndarray, hi: np.ndarray, years: np.ndarray) -> tuple[
 
 @dataclass(frozen=True)
 class Target:
-    """A scenario's states and instruments aligned with a record's observations."""
+    """A scenario's states and instruments aligned with a record's observations.
+
+    >>> import harmsim
+    >>> tg = target(harmsim.load_scenario("baseline"), harmsim.observed_record())
+    >>> len(tg.states), tg.instruments[:2], tg.lo.shape  # the ten members of the window; Timor-Leste is not one
+    (10, ['tip_law', 'untoc'], (10, 6))
+    """
 
     states: list[str]
     instruments: list[str]
@@ -142,6 +159,8 @@ def target(scenario, record: Record) -> Target:
     scenario's horizon if that ends earlier; simulated years after it count as
     "not adopted by its end". States that are members in no year of the
     window (e.g. a later member) are left out.
+
+    See :class:`Target` for an example.
     """
     w = scenario.world
     end = min(record.end, scenario.end)
@@ -182,6 +201,15 @@ def fit_metrics(tg: Target, sim: np.ndarray, arrival: np.ndarray | None = None) 
     (R,), ``year_mae`` (R, K), ``year_mae_all`` (R,), ``year_mae_state``
     (R, N), ``rank_tau`` (R, K) and, with ``arrival``, ``agreement_error``
     (R, M'). This is the one definition both :func:`compare` and sweeps use.
+
+    >>> import harmsim
+    >>> from harmsim.model import batch
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> tg = target(sc, sc.record)
+    >>> adopt, arrival = batch.simulate(sc, [1, 2, 3])
+    >>> m = fit_metrics(tg, aligned_years(tg, adopt), arrival)
+    >>> sorted(m), m["year_mae_all"].shape  # one value per replicate
+    (['agreement_error', 'curve_mad', 'curve_mad_all', 'rank_tau', 'year_mae', 'year_mae_all', 'year_mae_state'], (3,))
     """
     lo, hi = tg.lo, tg.hi
     err = np.maximum(np.maximum(lo - sim, 0.0), sim - hi)
@@ -205,7 +233,17 @@ def fit_metrics(tg: Target, sim: np.ndarray, arrival: np.ndarray | None = None) 
 
 
 def aligned_years(tg: Target, adopt_year: np.ndarray) -> np.ndarray:
-    """Engine adoption years (R, N_world, K_world) -> (R, N, K) on the target, ``end + 1`` = not adopted."""
+    """Engine adoption years (R, N_world, K_world) -> (R, N, K) on the target, ``end + 1`` = not adopted.
+
+    >>> import harmsim
+    >>> from harmsim.model import batch
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> tg = target(sc, sc.record)
+    >>> adopt, _ = batch.simulate(sc, [1, 2, 3])  # (3, 11, 6): every state of the world
+    >>> y = aligned_years(tg, adopt)
+    >>> y.shape, float(y.max())  # 2016: not adopted by 2015
+    ((3, 10, 6), 2016.0)
+    """
     y = adopt_year[:, tg.state_index][:, :, tg.instrument_index].astype(float)
     return np.where((y == NEVER) | (y > tg.end), tg.end + 1, y)
 

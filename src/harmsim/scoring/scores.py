@@ -91,7 +91,14 @@ def score_cells(dist: np.ndarray, lo: np.ndarray, hi: np.ndarray, mask: np.ndarr
 
 
 def summarize(cells: pd.DataFrame) -> dict:
-    """Means over scored cells: log score, CRPS, coverage of the 50% and 90% intervals, median error."""
+    """Means over scored cells: log score, CRPS, coverage of the 50% and 90% intervals, median error.
+
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({"log_score": [-1.0, -2.0], "crps": [0.5, 1.5], "covered50": [True, False],
+    ...                       "covered90": [True, True], "abs_error": [0, 2]})
+    >>> summarize(cells)
+    {'events': 2, 'log_score': -1.5, 'crps': 1.0, 'coverage50': 0.5, 'coverage90': 1.0, 'year_mae': 1.0}
+    """
     return {
         "events": len(cells),
         "log_score": float(cells["log_score"].mean()),

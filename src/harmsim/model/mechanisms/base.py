@@ -63,6 +63,11 @@ class State:
     shared: (R, O) standard-normal intercepts of the regional organizations
         (drawn once per replicate from its ``organizations`` stream; importance
         draws in the likelihood), or None when no mechanism uses them.
+
+    >>> import harmsim
+    >>> state = harmsim.load_scenario("baseline").dynamics.initial_state(2)
+    >>> state.adopt_year.shape, state.arrival.shape, state.open_year.shape  # (R, N, K), (R, M), (R, K)
+    ((2, 11, 6), (2, 10), (2, 6))
     """
 
     adopt_year: np.ndarray
@@ -91,6 +96,12 @@ class PastView:
 
     ``same_year`` (K,) marks instruments already decided this year (earlier
     decision layers): their adoptions in ``t`` are visible to gates.
+
+    >>> import harmsim
+    >>> state = harmsim.load_scenario("baseline").dynamics.initial_state(1)
+    >>> view = PastView(state, 2000)
+    >>> view.adopted_before().shape, int(view.adopted_before().sum())  # no ASEAN state adopted before 1997
+    ((1, 11, 6), 0)
     """
 
     __slots__ = ("_same", "_state", "t")
@@ -106,12 +117,12 @@ class PastView:
 
     def _check(self, year: int, what: str) -> None:
         if year > self.t:
-            raise LookaheadError(f"{what} of {year} asked while deciding {self.t}: a mechanism may read only the past")
+            raise LookaheadError(f"{what} asked while deciding {self.t}: a mechanism may read only the past")
 
     def adopted_before(self, year: int | None = None) -> np.ndarray:
         """(R, N, K) bool: adopted before ``year`` (default: the year being decided)."""
         y = self.t if year is None else int(year)
-        self._check(y, "adoptions up to the year before")
+        self._check(y, f"adoptions before {y}")
         return self._state.adopt_year < y
 
     def adoption_years(self, idx=slice(None)) -> np.ndarray:
@@ -126,7 +137,7 @@ class PastView:
     def arrivals(self, year: int | None = None) -> np.ndarray:
         """(R, M) arrival years of agreements by ``year`` (default: the year being decided), else NEVER."""
         y = self.t if year is None else int(year)
-        self._check(y, "agreement arrivals")
+        self._check(y, f"agreement arrivals by {y}")
         a = self._state.arrival
         return np.where(a <= y, a, NEVER)
 
@@ -153,7 +164,16 @@ class PastView:
 
 
 class Mechanism:
-    """Base class: subclasses set ``name``, ``summary``, ``params`` and override hooks."""
+    """Base class: subclasses set ``name``, ``summary``, ``params`` and override hooks.
+
+    The shipped mechanisms are in :mod:`harmsim.model.mechanisms`, and
+    docs/contributing.md adds one, tested. A mechanism bound to a world:
+
+    >>> import harmsim
+    >>> diffusion = harmsim.load_scenario("baseline").dynamics.mechanism("diffusion")
+    >>> diffusion.name, diffusion.summary.split(":")[0]
+    ('diffusion', 'voluntary emulation')
+    """
 
     name: ClassVar[str]
     summary: ClassVar[str]
