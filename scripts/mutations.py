@@ -237,6 +237,27 @@ MUTATIONS = {
         ],
         "a held-out instrument's forecast draws the states' propensities given only the years up to its origin",
     ),
+    "hold-out-ignores-origins": (
+        "analysis/backtest.py",
+        "        if origins is not None and sorted({int(o) for o in origins}) != [opens - 1]:",
+        "        if False:",
+        ["tests/test_counterfactual.py::test_backtest_holds_out_an_instrument_and_scores_it_from_its_opening"],
+        "origins given with a hold-out are ignored without a word",
+    ),
+    "exposure-before-opening": (
+        "analysis/bindingness.py",
+        "    is_open = years[:, None] >= np.asarray(w.opens)[None, :]  # (T', K)",
+        "    is_open = np.ones((len(years), len(w.opens)), dtype=bool)  # (T', K)",
+        ["tests/test_bindingness.py::test_units_are_organizations_by_kind_with_exposure"],
+        "an agreement unit's exposure counts the years before an instrument it calls for opened",
+    ),
+    "example-dropped": (
+        "output/plots.py",
+        "    See :func:`plot_run_frame` for an example.",
+        "    See :func:`plot_run_frame`.",
+        ["tests/test_docstrings.py::test_every_public_function_and_class_has_a_runnable_example"],
+        "a public function loses its runnable example",
+    ),
 }
 
 

@@ -108,7 +108,7 @@ class LookaheadError(HarmsimError):
 class HarmsimWarning(UserWarning):
     """A result was produced, but a stated condition limits how far it can be trusted.
 
-    An example (ABC stopped at its generation cap) is under
-    :func:`harmsim.calibrate.abc.abc_smc`; ``warnings.simplefilter("error",
+    ABC stopping at its generation cap is one: an example is under
+    :func:`harmsim.calibrate.abc.abc_smc`. ``warnings.simplefilter("error",
     HarmsimWarning)`` makes every such result an error.
     """

@@ -107,7 +107,11 @@ _DATED_INPUTS = ("covariates", "tiers", "migration", "global_series")
 
 @dataclass(frozen=True, eq=False)
 class Backtest:
-    """Scores per origin and model (``scores``), per scored cell (``cells``), the fits, provenance."""
+    """Scores per origin and model (``scores``), per scored cell (``cells``), the fits, provenance.
+
+    An example is under :func:`backtest` (in the module docstring), one of
+    the paired comparison under :meth:`paired`.
+    """
 
     scores: pd.DataFrame
     cells: pd.DataFrame

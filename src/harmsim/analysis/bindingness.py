@@ -308,6 +308,14 @@ def synthetic_panel(scenario, record, seed: SeedLike):
     year, else the window's end): dated at the simulated year if that comes
     by then, else not adopted by then. So the panel has the real states,
     memberships, agreements and gaps, and no interval-censored years.
+
+    >>> import harmsim
+    >>> from harmsim.model.scenario import scenario_from_dict
+    >>> region = harmsim.synthetic_organizations(4, 4)
+    >>> sc = scenario_from_dict({"hazard": {"intercept": -2.5}}, record=region)
+    >>> panel = synthetic_panel(sc, region, seed=11)
+    >>> panel.state_ids == region.state_ids, int(panel.adoptions["year"].notna().sum()) > 0
+    (True, True)
     """
     from harmsim.analysis.run import run
     from harmsim.calibrate.likelihood import BEFORE, CENSORED, UNOBSERVED, history

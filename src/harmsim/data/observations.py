@@ -209,6 +209,12 @@ def observations(world, record: Record) -> Observations:
     world panel's UNTOC coding ends in 2011 for some states), it is an
     interval observation ending in ``y``: never a gap the model would
     contradict, and never a date made up.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("world_baseline")
+    >>> obs = observations(sc.world, sc.record)
+    >>> obs.kind.shape, (obs.start, obs.end)  # 188 states, 6 instruments, observed 1990-2015
+    ((188, 6), (1990, 2015))
     """
     missing_s = [s for s in world.states if s not in set(record.state_ids)]
     missing_k = [k for k in world.instruments if k not in set(record.instrument_ids)]

@@ -173,6 +173,13 @@ def design(
     ``grid``: the product of every range's grid (a real range needs N).
     ``lhs`` / ``sobol``: ``points`` draws from :mod:`scipy.stats.qmc`, seeded
     from the named stream ``design`` of ``seed``.
+
+    >>> from harmsim.model.params import RealRange
+    >>> design([RealRange("diffusion.strength", 0.0, 2.0, 3)]).values.tolist()
+    [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]
+    >>> lhs = design([RealRange("a", 0.0, 1.0, None), RealRange("b", 0.0, 1.0, None)], "lhs", points=4, seed=0)
+    >>> lhs.shape, list(lhs.columns)
+    ((4, 3), ['point', 'a', 'b'])
     """
     from scipy.stats import qmc
 

@@ -37,7 +37,13 @@ def _installed(package: str) -> str:
 
 
 def provenance(scenario, seeds, engine: str) -> dict[str, Any]:
-    """What produced a result: enough to rerun it (with :func:`build_info`: code version and command line)."""
+    """What produced a result: enough to rerun it (with :func:`build_info`: code version and command line).
+
+    >>> import harmsim
+    >>> p = provenance(harmsim.load_scenario("baseline"), [1, 2], "batch")
+    >>> p["scenario"], p["record"], p["seeds"], p["window"]
+    ('baseline', 'asean', [1, 2], [1997, 2015])
+    """
     return {
         **build_info(),
         "mesa_version": _installed("mesa"),
