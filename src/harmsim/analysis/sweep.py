@@ -50,7 +50,7 @@ import pandas as pd
 
 from harmsim import _repr
 from harmsim._limits import check_workers
-from harmsim._output import Lock, share_like_others
+from harmsim._output import Lock, read_csv, share_like_others
 from harmsim._version import __version__
 from harmsim._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from harmsim.data.world import NEVER
@@ -379,7 +379,7 @@ def evaluate(
         if path.exists() and prov_path.exists() and not (parts and parts.exists()):
             prov = _read_json(prov_path, "the sweep's provenance") if not force else {}
             if prov.get("spec") == spec:
-                return SweepResult(pd.read_csv(path), prov, path)
+                return SweepResult(read_csv(path), prov, path)
             if not force:
                 raise ConfigError(
                     f"{path} holds the results of a different sweep (other arguments, record data or harmsim "
@@ -470,7 +470,7 @@ def evaluate(
         _atomic_write_text(_provenance_path(path), json.dumps(prov, indent=2, default=str) + "\n")
         lock.release()
         shutil.rmtree(parts, ignore_errors=True)
-        result = pd.read_csv(path)  # what a later reader sees, exactly
+        result = read_csv(path)  # what a later reader sees, exactly
     return SweepResult(result, prov, path)
 
 
@@ -502,7 +502,7 @@ def _read_chunk(path: Path, points: list[int]) -> pd.DataFrame | None:
     """
     try:
         text = path.read_text()
-        df = pd.read_csv(io.StringIO(text))
+        df = read_csv(io.StringIO(text))
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
     rows = list(csv.reader(io.StringIO(text)))
@@ -593,6 +593,6 @@ def _finish(i: int, rows: list[dict], done: dict, parts: Path | None, bar) -> No
     df = pd.DataFrame(rows)
     if parts is not None:
         _atomic_write_csv(parts / f"chunk-{i:06d}.csv", df)
-        df = pd.read_csv(parts / f"chunk-{i:06d}.csv")  # same types as a resumed chunk
+        df = read_csv(parts / f"chunk-{i:06d}.csv")  # same types as a resumed chunk
     done[i] = df
     bar.update(len(rows))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harmsim import _repr
+from harmsim._output import read_csv
 from harmsim.errors import CalibrationError, ConfigError
 from harmsim.model.params import finite_real
 from harmsim.model.space import split_name
@@ -479,7 +480,7 @@ def load_fit(folder: str | Path) -> Fit:
 
 def _csv(path: Path, **kw) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, **kw)
+        return read_csv(path, **kw)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise CalibrationError(f"{path}: {exc}") from None
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from harmsim._output import read_csv
 from harmsim.cli._common import (
     _fit_said,
     _out_file,
@@ -180,7 +181,7 @@ def _executor(address):
 
 def _read_design(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path)
+        return read_csv(path)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ConfigError(f"--design {path}: {exc}") from None
 

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harmsim._output import read_csv
 from harmsim.errors import ConfigError
 
 __all__ = ["Extension", "Rule", "extend_series"]
@@ -129,7 +130,7 @@ def _read_table(fname: str, base: Path | None, where: str, key: str):
     if not path.is_file():
         raise ConfigError(f"{where}: '{key}': no such file {fname}")
     try:
-        df = pd.read_csv(path)
+        df = read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: '{key}': {path} is not a readable CSV table ({exc})") from None
     if not {"year", "value"} <= set(df.columns):
