@@ -16,7 +16,7 @@ from scipy import stats
 
 import harmsim
 from harmsim.analysis import bindingness as B
-from harmsim.errors import CalibrationError
+from harmsim.errors import CalibrationError, ConfigError
 from harmsim.model.scenario import scenario_from_dict
 from harmsim.model.synthetic import synthetic_organizations
 
@@ -57,6 +57,22 @@ def test_units_are_organizations_by_kind_with_exposure(simulated):
     # O1: 4 states x 1 instrument x 2002..2012 (lag 0) = 44; O2 has five members (s03 too) from 2003: 50;
     # O3 five from 2004: 45; O4 five, on x from 2002 (55) and on y from its opening in 2003, not before (50)
     assert units["exposure"].tolist() == [44, 50, 45, 105]
+
+
+def test_synthetic_organizations_shape_and_refusals():
+    rec = synthetic_organizations(12, 10, binding=5)
+    assert len(rec.state_ids) == 120 and list(rec.state_ids) == sorted(rec.state_ids)
+    summary = rec.organization_summary()
+    assert summary["binding"].sum() == 5 and summary["non_binding"].sum() == 7
+    assert (summary["members"] == [10] + [11] * 11).all()  # each but the first shares a state with the one before
+    for kwargs, message in [
+        ({"n_organizations": 1}, "n_organizations must be an integer >= 2"),
+        ({"states_per": True}, "states_per must be an integer >= 2"),
+        ({"binding": 5}, r"binding must be an integer from 0 to n_organizations \(4\)"),
+        ({"start": 2000, "end": 2004}, "the window must span at least 6 years"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            synthetic_organizations(**kwargs)
 
 
 def test_the_world_record_has_three_binding_units_and_five_non_binding():

@@ -225,7 +225,8 @@ def synthetic_organizations(
     if not (isinstance(start, int) and isinstance(end, int) and start + 5 <= end):
         raise ConfigError(f"the window must span at least 6 years, got {start}-{end}")
     orgs = [f"O{j + 1}" for j in range(n_org)]
-    ids = [f"s{i:02d}" for i in range(n_org * per)]
+    width = max(2, len(str(n_org * per - 1)))  # ids sort as they are numbered
+    ids = [f"s{i:0{width}d}" for i in range(n_org * per)]
     spells = [(orgs[i // per], s) for i, s in enumerate(ids)]
     spells += [(orgs[j + 1], ids[(j + 1) * per - 1]) for j in range(n_org - 1)]
     tables = {
