@@ -251,6 +251,13 @@ MUTATIONS = {
         ["tests/test_bindingness.py::test_units_are_organizations_by_kind_with_exposure"],
         "an agreement unit's exposure counts the years before an instrument it calls for opened",
     ),
+    "design-booleans-as-numbers": (
+        "model/space.py",
+        "        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)",
+        "        numbers = pd.api.types.is_numeric_dtype(col)",
+        ["tests/test_sweep.py::test_a_design_column_says_where_and_refuses_true_and_false"],
+        "a design column of True and False passes the check as the numbers 1 and 0",
+    ),
     "example-dropped": (
         "output/plots.py",
         "    See :func:`plot_run_frame` for an example.",

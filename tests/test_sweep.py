@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -512,3 +513,26 @@ def test_a_design_point_column_of_non_integers_is_refused(baseline, bad):
         checked_points(baseline, pd.DataFrame({"point": [0, bad], "diffusion.strength": [1.0, 2.0]}))
     ok = checked_points(baseline, pd.DataFrame({"point": ["7", 3.0], "diffusion.strength": [1.0, 2.0]}))
     assert ok["point"].tolist() == [7, 3]
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("diffusion.strength", [True, False], "design column 'diffusion.strength' must hold numbers; it holds 'True'"),
+        (
+            "agreements.lag",
+            [0, False],
+            "design column 'agreements.lag': 'agreements.lag' must be an integer, got False",
+        ),
+        ("hazard.offsets", [1.0], "design column 'hazard.offsets': unknown parameter 'hazard.offsets'"),
+    ],
+)
+def test_a_design_column_says_where_and_refuses_true_and_false(baseline, column, values, message):
+    """Found by the fuzz test's plain-message property: True and False passed as the numbers 1 and 0 (pandas
+    calls them numeric; a set holds False and 0 as one), and an unknown column was refused without naming the
+    design."""
+    from harmsim.model.space import checked_points
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        checked_points(baseline, pd.DataFrame({column: values}))
+    assert checked_points(baseline, pd.DataFrame({"agreements.lag": [0, 1]}))["agreements.lag"].tolist() == [0, 1]

@@ -253,15 +253,20 @@ def checked_points(scenario, points) -> pd.DataFrame:
     if not names:
         raise ConfigError("a design needs at least one parameter column")
     for name in names:
-        spec = parameter_spec(scenario, str(name))
+        try:
+            spec = parameter_spec(scenario, str(name))
+        except ConfigError as exc:  # say where: a column of the user's table
+            raise ConfigError(f"design column '{name}': {exc}") from None
         col = table[name]
         if col.isna().any():
             raise ConfigError(f"design column '{name}' has missing values")
-        if isinstance(spec, (Real, InstrumentMap)) and not pd.api.types.is_numeric_dtype(col):
+        # True and False are numbers to pandas and equal to 1 and 0 in a set; to a design they are neither
+        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        if isinstance(spec, (Real, InstrumentMap)) and not numbers:
             # one real per point: a column of numbers (a number too large for a float arrives as text)
             bad = next((v for v in col if finite_real(v) is None), col.iloc[0])
             raise ConfigError(f"design column '{name}' must hold numbers; it holds {str(bad)[:40]!r}")
-        if isinstance(spec, (Real, InstrumentMap)) and pd.api.types.is_numeric_dtype(col):
+        if isinstance(spec, (Real, InstrumentMap)):
             v = col.to_numpy(dtype=float)
             bad = np.flatnonzero(~(np.isfinite(v) & (v >= spec.lo) & (v <= spec.hi)))
             if len(bad):
@@ -270,7 +275,7 @@ def checked_points(scenario, points) -> pd.DataFrame:
                     f"[{spec.lo}, {spec.hi}]"
                 )
         else:
-            for value in pd.unique(col):
+            for _, value in dict.fromkeys((type(v), v) for v in col):  # distinct by type too: False is not 0
                 spec.check(str(name), value.item() if hasattr(value, "item") else value, f"design column '{name}'", {})
     if "point" not in table:
         table.insert(0, "point", np.arange(len(table)))
