@@ -449,6 +449,7 @@ def backtest(
     record = record if record is not None else scenario.record
     end = record.end
     fit_record = record
+    origins = None if origins is None else sorted({int(o) for o in origins})
     if hold_out is not None:
         if hold_out not in scenario.world.instruments:
             raise ConfigError(
@@ -461,16 +462,15 @@ def backtest(
                 f"--hold-out {hold_out}: it opens in {opens}, outside {record.start + 1}-{end}; only an instrument "
                 "that opens inside the window can be forecast from its opening"
             )
-        if origins is not None and sorted({int(o) for o in origins}) != [opens - 1]:
+        if origins is not None and origins != [opens - 1]:
             raise ConfigError(
                 f"--hold-out {hold_out} is forecast from {opens - 1}, the year before it opened; origins "
-                f"{sorted({int(o) for o in origins})} cannot be used with it (give one or the other)"
+                f"{origins} cannot be used with it (give one or the other)"
             )
         origins = [opens - 1]
         fit_record = held_out(record, hold_out)
     elif origins is None:
-        origins = ORIGINS
-    origins = sorted({int(o) for o in origins})
+        origins = list(ORIGINS)
     bad = [o for o in origins if not record.start <= o < end]
     if not origins or bad:
         raise ConfigError(
