@@ -18,7 +18,8 @@ failing command. Jobs that compare backtests read the folders of earlier jobs: w
 asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
 world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
 world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
-about 5 min, world-trend-beyond about 5 min, asean-scenario-backtests about 2 min, asia-pacific about 30 s,
+about 5 min, world-trend-beyond about 5 min, world-spline about 4 min (reads world-backtests' and
+cets-hold-out's folders), asean-scenario-backtests about 2 min, asia-pacific about 30 s,
 known-at-origin about 10 min (reads the same folders), world-asean about 5 min (reads asean-backtests' and
 world-backtests' folders), world-propensities about 70 min (its fit 11 min, backtests 19 min, the test of
 bindingness with 40 power panels per difference 37 min).
@@ -167,6 +168,18 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"harmsim backtest experiments/scenarios/world_trend_{how}.toml --hold-out cets197 --replicates 500 "
             f"--out {OUT}/world-trend-beyond/cets-hold-out-{how} --force"
             for how in ("held", "continued")
+        ],
+    ),
+    "world-spline": (
+        "docs/regions.md (a penalized spline for the panel's period, on its origins and CETS 197), "
+        "experiments/paired_backtests.py",
+        [
+            "harmsim backtest experiments/scenarios/world_spline.toml --replicates 500 "
+            f"--out {OUT}/world-spline/origins --force",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-spline/origins",
+            "harmsim backtest experiments/scenarios/world_spline.toml --hold-out cets197 --replicates 500 "
+            f"--out {OUT}/world-spline/cets-hold-out --force",
+            f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-spline/cets-hold-out",
         ],
     ),
     "asia-pacific": (
