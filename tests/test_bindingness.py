@@ -8,6 +8,7 @@ known effect.
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 import pandas as pd
@@ -277,3 +278,29 @@ def test_the_command_refuses_a_one_region_scenario(tmp_path, capsys):
     assert main(["bindingness", "baseline", "--out", str(tmp_path / "b"), "--panels", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no regional organizations" in err[0]
+
+
+def _worded(estimate: float, ci: tuple, p: float) -> str:
+    """The verdict of a test whose tables say what is given (the verdict reads nothing else)."""
+    row = {"estimate": estimate, "ci_low": ci[0], "ci_high": ci[1], "p_randomization": p, "p_leads": 0.5, "tau": 0.1,
+           "power_at_0.5": 0.2, "power_at_1.0": 0.5, "false_rejection_at_0": 0.03, "labellings": 70}  # fmt: skip
+    table = pd.DataFrame([{"contrast": c, **row} for c in ("binding - non-binding", "binding - non-binding, general",
+                          "binding - non-binding (pooled model, not clustered)")])  # fmt: skip
+    units = pd.DataFrame({"unit": ["U1 binding", "U2 binding", "U3 non-binding", "U4 non-binding"],
+                          "binding": [True, True, False, False], "status": "estimated", "called_se": 0.3})  # fmt: skip
+    test = types.SimpleNamespace(table=table, units=units, settings={"spread": 0.5, "lead_years": 2})
+    return B._verdict(test).split("For the study's claim of voluntarism: ")[1].split("\n")[0]
+
+
+def test_the_verdict_on_voluntarism_follows_the_contrast_and_names_the_panel_s_limits():
+    """Four readings: established either way, suggestive, or not told apart; the limits are the panel's own
+    units (no region is assumed: a synthetic panel's binding units are not European)."""
+    assert "not supported on this panel" in _worded(0.9, (0.3, 1.5), 0.01)
+    reversed_ = _worded(-0.9, (-1.5, -0.3), 0.01)
+    assert "less adoption" in reversed_ and "not a reversal" in reversed_
+    suggestive = _worded(0.9, (0.3, 1.5), 0.2)
+    assert "may do more" in suggestive and "does not confirm" in suggestive
+    assert "may do less" in _worded(-0.9, (-1.5, -0.3), 0.2)
+    null = _worded(0.2, (-0.5, 0.9), 0.6)
+    assert "no evidence" in null and "4 units, the binding ones U1 binding, U2 binding" in null
+    assert "European" not in null

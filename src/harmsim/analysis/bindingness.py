@@ -822,17 +822,8 @@ def _verdict(test: BindingnessTest) -> str:
         years = test.settings.get("lead_years", 2)
         lines.append(f"Leads (the {years} years before an agreement calling for the instrument): p = {_fmt(pl, 3)}; "
                      + reading)  # fmt: skip
+    lines += ["", "For the study's claim of voluntarism: " + _for_voluntarism(main, clear, rand_small, est_units)]
     lines += [
-        "",
-        "For the study's claim of voluntarism: "
-        + (
-            "binding agreements add to what states do voluntarily; the claim that integration owes little to "
-            "binding treaties is not supported on this panel."
-            if clear and rand_small and main["estimate"] > 0
-            else "the panel gives no evidence that binding agreements do more than non-binding ones, which is "
-            "consistent with integration by voluntary, incremental steps; it does not prove it, for the reasons "
-            "above (few organizations, most binding ones European)."
-        ),
         "",
         "Method: each unit's effect is fitted one against the rest (the unit's agreements labelled binding, all "
         "others non-binding; intercept and agreement terms free, other parameters at the pooled fit); the contrast "
@@ -840,6 +831,26 @@ def _verdict(test: BindingnessTest) -> str:
         "standard errors hold the other parameters fixed. Panels have no interval-censored years.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _for_voluntarism(main, clear: bool, rand_small: bool, units: pd.DataFrame) -> str:
+    """What the contrast means for the claim that integration owes little to binding treaties, with the limits
+    this panel has (how many units, which are binding) named from the units, not assumed."""
+    more = main["estimate"] > 0
+    if clear and rand_small and more:
+        return ("binding agreements add to what states do voluntarily; the claim that integration owes little to "
+                "binding treaties is not supported on this panel.")  # fmt: skip
+    if clear and rand_small:
+        return ("binding agreements are followed by less adoption than non-binding ones: nothing here supports "
+                "binding treaties as the road to integration, though the claim of voluntarism predicts no difference, "
+                "not a reversal; what else sets the binding units apart is worth a look.")  # fmt: skip
+    if clear:
+        return (f"binding agreements may do {'more' if more else 'less'} than non-binding ones, but the randomization "
+                "test does not confirm it: the panel neither supports nor contradicts the claim.")  # fmt: skip
+    binding = _names(units, True) or "none"
+    return ("the panel gives no evidence that binding agreements do more than non-binding ones, which is consistent "
+            "with integration by voluntary, incremental steps; it does not prove it, for the reasons above: "
+            f"{len(units)} units, the binding ones {binding}.")  # fmt: skip
 
 
 def _names(units: pd.DataFrame, binding: bool) -> str:
