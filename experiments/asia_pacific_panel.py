@@ -37,7 +37,6 @@ output folder, and prints the three paired comparisons.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -45,7 +44,7 @@ import harmsim
 from harmsim.cli import main as harmsim_main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paired_backtests import paired, report, verdicts  # the experiment beside this one
+from paired_backtests import against_asean_and_world, backtest_scenario, paired, panel_arguments, verdicts  # beside
 
 #: the Kelley-Simmons subregions of ASEAN's members and of their neighbours in COMMIT and SAARC
 SUBREGIONS = ("East Asia and Pacific", "South Asia")
@@ -60,28 +59,16 @@ record = "record"
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("out", type=Path, help="folder for the sub-record, its scenario and its backtest")
-    ap.add_argument("asean", type=Path, help="folder of a backtest of baseline_trend on the asean record")
-    ap.add_argument("world", type=Path, help="folder of a backtest of world_baseline on the world record")
-    ap.add_argument("--replicates", "-r", type=int, default=500, help="replicates per backtest forecast")
-    args = ap.parse_args(argv)
+    args = panel_arguments(__doc__.splitlines()[0], "folder for the sub-record, its scenario and its backtest", argv)
     args.out.mkdir(parents=True, exist_ok=True)
     rc = harmsim_main(["record", "world", "--subregions", ",".join(SUBREGIONS), "--out", str(args.out / "record")])
     if rc:
         return rc
-    scenario = args.out / "asia_pacific.toml"
-    scenario.write_text(SCENARIO, encoding="utf-8")
-    backtest = args.out / "backtest"
-    rc = harmsim_main(["backtest", str(scenario), "--replicates", str(args.replicates), "--out", str(backtest),
-                       "--force"])  # fmt: skip
+    rc, backtest = backtest_scenario(args.out, "asia_pacific", SCENARIO, args.replicates)
     if rc:
         return rc
+    rc = against_asean_and_world(args, backtest, "the Asia-Pacific panel")
     asean = harmsim.load_record("asean").state_ids
-    print("\n1. The Asia-Pacific panel against the ASEAN record, on ASEAN's cells")
-    rc = report(args.asean, backtest, asean, what="the Asia-Pacific panel's forecast of ASEAN's cells")
-    print("\n2. The Asia-Pacific panel against the world panel, on ASEAN's cells")
-    rc = rc or report(args.world, backtest, asean, what="the Asia-Pacific panel against the world panel")
     print("\n3. Both without ACTIP's cells (exploratory)")
     for ref, what in ((args.asean, "against the ASEAN record"), (args.world, "against the world panel")):
         table = paired(ref, backtest, asean, without=("actip",))

@@ -69,6 +69,39 @@ def report(a_dir: Path, b_dir: Path, states=None, what: str | None = None) -> in
     return 0
 
 
+def panel_arguments(description: str, out_help: str, argv=None) -> argparse.Namespace:
+    """The command line the panel experiments share: an output folder, then the folders of the two reference
+    backtests (the ASEAN record's and the world panel's), and the replicates per forecast."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("out", type=Path, help=out_help)
+    ap.add_argument("asean", type=Path, help="folder of a backtest of baseline_trend on the asean record")
+    ap.add_argument("world", type=Path, help="folder of a backtest of world_baseline on the world record")
+    ap.add_argument("--replicates", "-r", type=int, default=500, help="replicates per backtest forecast")
+    return ap.parse_args(argv)
+
+
+def backtest_scenario(out: Path, name: str, text: str, replicates: int) -> tuple[int, Path]:
+    """Write the scenario ``text`` to ``out/NAME.toml`` and backtest it into ``out/backtest`` (``harmsim
+    backtest``, looked up when called, so a test can stand in for it); its exit code and folder."""
+    import harmsim.cli
+
+    scenario = out / f"{name}.toml"
+    scenario.write_text(text, encoding="utf-8")
+    folder = out / "backtest"
+    args = ["backtest", str(scenario), "--replicates", str(replicates), "--out", str(folder), "--force"]
+    return harmsim.cli.main(args), folder
+
+
+def against_asean_and_world(args: argparse.Namespace, backtest: Path, label: str) -> int:
+    """The two comparisons every panel experiment prints, on ASEAN's cells: ``backtest`` against the ASEAN
+    record's backtest and against the world panel's (the folders of :func:`panel_arguments`)."""
+    asean = harmsim.load_record("asean").state_ids
+    print(f"\n1. {label[0].upper()}{label[1:]} against the ASEAN record, on ASEAN's cells")
+    rc = report(args.asean, backtest, asean, what=f"{label} against the ASEAN record")
+    print(f"\n2. {label[0].upper()}{label[1:]} against the world panel, on ASEAN's cells")
+    return rc or report(args.world, backtest, asean, what=f"{label} against the world panel")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("a", type=Path, help="folder of the first backtest (the reference)")

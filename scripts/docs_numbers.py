@@ -10,16 +10,16 @@ seeds and settings the documents state. Run from the repository's root:
 
 Costs on two cores, measured: calibration (compare-mechanisms, leave-one-out and 99 placebos each) about 9 min;
 asean-backtests about 1 min; world-fit about 1 min (4.5 min beside a CI run); world-organizations about 6 min;
-bindingness about 10 min after its fit (14 min beside a CI run); bindingness-organizations about 106 min after
-its fit (40 power panels per difference, beside backtests and a CI run); world-backtests about 3 min;
-world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min;
-likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min. A job stops at its first
-failing command. Jobs that compare backtests read the folders of earlier jobs: world-backtests reads
-asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
-world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
-world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
-about 5 min, world-trend-beyond about 5 min, world-spline about 4 min (reads world-backtests' and
-cets-hold-out's folders), asean-scenario-backtests about 2 min, asia-pacific about 30 s,
+bindingness about 10 min after its fit (14 min beside a CI run); bindingness-organizations about 106 min after its
+fit (40 power panels per difference, beside backtests and a CI run); world-backtests about 3 min;
+world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min; likelihood-frequencies
+about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min. A job stops at its first failing command. Jobs that
+compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
+world-organizations-backtests and asia-pacific read both, world-time-proxies and world-trend-beyond read
+world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of world-fit, world-propensities and
+world-asean (run them first, or every job in order). world-time-proxies takes about 5 min, world-trend-beyond about
+5 min, world-spline about 4 min (reads world-backtests' and cets-hold-out's folders), asean-texts about 5 min (reads
+asean-backtests' and world-backtests'), asean-scenario-backtests about 2 min, asia-pacific about 30 s,
 known-at-origin about 10 min (reads the same folders), world-asean about 5 min (reads asean-backtests' and
 world-backtests' folders), world-propensities about 70 min (its fit 11 min, backtests 19 min, the test of
 bindingness with 40 power panels per difference 37 min).
@@ -180,6 +180,13 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             "harmsim backtest experiments/scenarios/world_spline.toml --hold-out cets197 --replicates 500 "
             f"--out {OUT}/world-spline/cets-hold-out --force",
             f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-spline/cets-hold-out",
+        ],
+    ),
+    "asean-texts": (
+        "docs/regions.md (the world panel with ASEAN's plans and work programmes), experiments/asean_texts_panel.py",
+        [
+            f"python experiments/asean_texts_panel.py {OUT}/asean-texts {OUT}/asean-backtests/baseline_trend "
+            f"{OUT}/world-backtests/world_baseline"
         ],
     ),
     "asia-pacific": (

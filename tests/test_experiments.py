@@ -127,3 +127,27 @@ def test_every_experiment_scenario_loads_and_runs(path):
     assert sc.record.name == base.record.name and sc.digest != base.digest
     res = harmsim.run(sc, seed=0)
     assert len(res.adoptions) == len(sc.world.states) * len(sc.world.instruments)
+
+
+def test_asean_texts_panel_adds_the_asean_record_s_follow_ups_to_the_world_record(tmp_path):
+    """The declared rule: the ASEAN record's texts the world record lacks (by date), covering a world instrument,
+    restricted to the world's instruments, each building on the world record's own ids; the enlarged record
+    loads."""
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        from asean_texts_panel import asean_texts, write_record
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    world, asean = harmsim.load_record("world"), harmsim.load_record("asean")
+    added = asean_texts(world, asean)
+    texts = ["vision_2020", "plan_of_action_1999", "work_programme_2002", "practitioner_guidelines_2007",
+             "work_plan_2007_2009", "joint_statement_2011"]  # fmt: skip
+    assert list(added["source_id"]) == texts
+    assert not set(added["date"].astype(str)) & set(world.agreements["date"].astype(str))
+    assert all(set(c.split()) <= set(world.instrument_ids) for c in added["covers"])
+    ids = set(world.agreements["agreement"]) | set(added["agreement"])
+    assert all(b in ids for b in added["builds_on"] if b)
+    assert write_record(tmp_path / "r").equals(added)
+    enlarged = harmsim.load_record(tmp_path / "r")
+    assert len(enlarged.agreements) == len(world.agreements) + 6
+    assert enlarged.organization_summary().loc["ASEAN", "non_binding"] == 3 + 6
