@@ -44,7 +44,13 @@ import harmsim
 from harmsim.cli import main as harmsim_main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from paired_backtests import against_asean_and_world, backtest_scenario, paired, panel_arguments, verdicts  # beside
+from paired_backtests import (  # the experiment beside this one
+    against_asean_and_world,
+    backtest_scenario,
+    paired,
+    panel_arguments,
+    verdicts,
+)
 
 #: the Kelley-Simmons subregions of ASEAN's members and of their neighbours in COMMIT and SAARC
 SUBREGIONS = ("East Asia and Pacific", "South Asia")

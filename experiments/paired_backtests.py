@@ -95,10 +95,10 @@ def backtest_scenario(out: Path, name: str, text: str, replicates: int) -> tuple
 def against_asean_and_world(args: argparse.Namespace, backtest: Path, label: str) -> int:
     """The two comparisons every panel experiment prints, on ASEAN's cells: ``backtest`` against the ASEAN
     record's backtest and against the world panel's (the folders of :func:`panel_arguments`)."""
-    asean = harmsim.load_record("asean").state_ids
-    print(f"\n1. {label[0].upper()}{label[1:]} against the ASEAN record, on ASEAN's cells")
+    asean, title = harmsim.load_record("asean").state_ids, label[0].upper() + label[1:]
+    print(f"\n1. {title} against the ASEAN record, on ASEAN's cells")
     rc = report(args.asean, backtest, asean, what=f"{label} against the ASEAN record")
-    print(f"\n2. {label[0].upper()}{label[1:]} against the world panel, on ASEAN's cells")
+    print(f"\n2. {title} against the world panel, on ASEAN's cells")
     return rc or report(args.world, backtest, asean, what=f"{label} against the world panel")
 
 
