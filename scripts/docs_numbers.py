@@ -9,20 +9,20 @@ seeds and settings the documents state. Run from the repository's root:
     python scripts/docs_numbers.py                        # every job (hours on two cores)
 
 Costs on two cores, measured: calibration (compare-mechanisms, leave-one-out and 99 placebos each) about 9 min;
-asean-backtests about 1 min; world-fit about 1 min (4.5 min beside a CI run); world-organizations about 6 min;
-bindingness about 10 min after its fit (14 min beside a CI run); bindingness-organizations about 106 min after its
-fit (40 power panels per difference, beside backtests and a CI run); world-backtests about 3 min;
-world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts about 1 min; likelihood-frequencies
-about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min. A job stops at its first failing command. Jobs that
-compare backtests read the folders of earlier jobs: world-backtests reads asean-backtests', and
-world-organizations-backtests and asia-pacific read both, world-time-proxies and world-trend-beyond read
-world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of world-fit, world-propensities and
-world-asean (run them first, or every job in order). world-time-proxies takes about 5 min, world-trend-beyond about
-5 min, world-spline about 4 min (reads world-backtests' and cets-hold-out's folders), asean-texts about 5 min (reads
-asean-backtests' and world-backtests'), asean-scenario-backtests about 2 min, asia-pacific about 30 s,
-known-at-origin about 10 min (reads the same folders), world-asean about 5 min (reads asean-backtests' and
-world-backtests' folders), world-propensities about 70 min (its fit 11 min, backtests 19 min, the test of
-bindingness with 40 power panels per difference 37 min).
+asean-backtests about 1 min; world-fit about 1 min (4.5 min beside a CI run); world-counterfactual about 30 s after
+it; world-organizations about 6 min; bindingness about 10 min after its fit (14 min beside a CI run);
+bindingness-organizations about 106 min after its fit (40 power panels per difference, beside backtests and a CI
+run); world-backtests about 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts
+about 1 min; likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min. A job stops at
+its first failing command. Jobs that compare backtests read the folders of earlier jobs: world-backtests reads
+asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
+world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
+world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
+about 5 min, world-trend-beyond about 5 min, world-spline about 4 min (reads world-backtests' and cets-hold-out's
+folders), asean-texts about 5 min (reads asean-backtests' and world-backtests'), asean-scenario-backtests about 2
+min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same folders), world-asean about 5 min (reads
+asean-backtests' and world-backtests' folders), world-propensities about 70 min (its fit 11 min, backtests 19 min,
+the test of bindingness with 40 power panels per difference 37 min).
 """
 
 from __future__ import annotations
@@ -94,6 +94,14 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     "world-fit": (
         "docs/regions.md (the first fit)",
         [f"harmsim calibrate world_baseline --starts 1 --out {OUT}/world-fit --force"],
+    ),
+    "world-counterfactual": (
+        "docs/forecasting.md (a binding 2004 Declaration on the world panel)",
+        [
+            f"harmsim counterfactual world_baseline --from-fit {OUT}/world-fit "
+            "--change experiments/changes/world_binding_2004_declaration.toml "
+            f"--out {OUT}/world-counterfactual --force"
+        ],
     ),
     "world-organizations": (
         "docs/regions.md (organization intercepts)",

@@ -115,6 +115,31 @@ def test_binding_counterfactual_carries_a_caution(fitted):
     assert "the fit estimates diffusion.strength" in nd.report()
 
 
+def test_binding_counterfactual_says_what_it_rests_on_where_the_fit_estimates_both_effects():
+    """On the world panel the fit estimates binding and non-binding effects: a change that makes ASEAN's 2004
+    Declaration binding acts through their difference, and the note gives it with its interval and says that
+    interval ignores the clustering in organizations (the test of bindingness allows for it)."""
+    from harmsim.calibrate.fit import Fit
+
+    names = ["agreements.binding", "agreements.nonbinding"]
+    est = pd.DataFrame({"parameter": names, "estimate": [0.5, 0.1], "se": [0.2, 0.1], "lower": [0.1, -0.1],
+                        "upper": [0.9, 0.3], "bound_lo": -5.0, "bound_hi": 5.0, "status": "bounded"})  # fmt: skip
+    cov = pd.DataFrame([[0.04, 0.0], [0.0, 0.01]], index=names, columns=names)
+
+    def report(scenario: str, agreement: str) -> str:
+        sc = harmsim.load_scenario(scenario)
+        fit = Fit(scenario, sc.digest, sc.record.name, "mle", est, loglik=-1.0, n_obs=1, covariance=cov)
+        change = Change.from_dict({"agreements": [{"set": agreement, "binding": True}]})
+        return counterfactual(sc, fit, change, replicates=4, seed=1).report()
+
+    world = report("world_baseline", "asean_decl_2004")
+    assert "binding minus non-binding agreements, which the fit estimates at 0.40 log-odds" in world
+    assert "(95% interval -0.04 to 0.84); its interval includes 0" in world  # se sqrt(0.05) = 0.224
+    assert "harmsim bindingness" in world and "not estimated from this record" not in world
+    asean = report("baseline", "decl_tip_2004")  # one region: no organizations for the evidence to cluster in
+    assert "which the fit estimates at 0.40 log-odds" in asean and "harmsim bindingness" not in asean
+
+
 @pytest.mark.parametrize("fit_or_not", ["fitted", "hand-set"])
 def test_parameter_changes_of_every_kind_act(fitted, fit_or_not):
     """Before: "diffusion.enabled" = false was accepted and ignored (an effect of exactly zero), and a map of

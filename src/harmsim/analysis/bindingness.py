@@ -718,15 +718,10 @@ def _p_lead(fit) -> float:
 
 def _pooled(fit) -> dict:
     """The pooled model's binding minus non-binding, its Wald interval from the fit's covariance (not clustered)."""
-    e = fit.estimates.set_index("parameter")
     a, b = "agreements.binding", "agreements.nonbinding"
-    if a not in e.index or b not in e.index:
+    if not {a, b} <= set(fit.estimates["parameter"]):
         return {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    est = float(e.loc[a, "estimate"] - e.loc[b, "estimate"])
-    cov = fit.covariance
-    var = float(cov.loc[a, a] + cov.loc[b, b] - 2 * cov.loc[a, b]) if cov is not None else math.nan
-    se = math.sqrt(var) if var >= 0 else math.nan
-    return {"estimate": est, "se": se, "ci_low": est - 1.96 * se, "ci_high": est + 1.96 * se}
+    return fit.contrast(a, b)
 
 
 def _fmt(x: float, d: int = 2) -> str:

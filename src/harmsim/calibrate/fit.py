@@ -127,6 +127,39 @@ class Fit:
         except ConfigError as exc:
             raise CalibrationError(f"the fit's values do not fit scenario '{scenario.name}': {exc}") from None
 
+    def contrast(self, a: str, b: str) -> dict[str, float]:
+        """``a`` minus ``b``, two free parameters, with its standard error and Wald 95% interval from the fit's
+        covariance (``estimate, se, ci_low, ci_high``; the last three NaN without a covariance). The contrast a
+        comparison of mechanisms rests on, such as binding minus non-binding agreements; like every Wald interval
+        of a likelihood fit it counts each state-year as independent, so it is narrower than one that allows for
+        outcomes clustered in a few organizations (:mod:`harmsim.analysis.bindingness`).
+
+        >>> import pandas as pd
+        >>> names = ["agreements.binding", "agreements.nonbinding"]
+        >>> est = pd.DataFrame({"parameter": names, "estimate": [0.5, 0.1]})
+        >>> cov = pd.DataFrame([[0.04, 0.01], [0.01, 0.02]], index=names, columns=names)
+        >>> fit = Fit("s", "", "r", "mle", est, loglik=-10.0, n_obs=100, covariance=cov)
+        >>> c = fit.contrast(*names)
+        >>> round(c["estimate"], 2), round(c["se"], 3), round(c["ci_low"], 2)  # se: sqrt(0.04 + 0.02 - 2 * 0.01)
+        (0.4, 0.2, 0.01)
+        >>> fit.contrast("agreements.binding", "diffusion.strength")
+        Traceback (most recent call last):
+        harmsim.errors.CalibrationError: diffusion.strength is not a free parameter of this fit (of scenario 's'): \
+no contrast with it
+        """
+        free = set(self.estimates["parameter"])
+        for name in (a, b):
+            if name not in free:
+                raise CalibrationError(
+                    f"{name} is not a free parameter of this fit (of scenario '{self.scenario}'): no contrast with it"
+                )
+        value = self.parameters()
+        est = value[a] - value[b]
+        cov = self.covariance
+        var = float(cov.loc[a, a] + cov.loc[b, b] - 2 * cov.loc[a, b]) if cov is not None else float("nan")
+        se = float(np.sqrt(var)) if var >= 0 else float("nan")
+        return {"estimate": est, "se": se, "ci_low": est - 1.96 * se, "ci_high": est + 1.96 * se}
+
     def caveat(self) -> str | None:
         """One line naming the parameters the data do not bound (at a bound, or not identified), or None.
 
