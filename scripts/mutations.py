@@ -251,6 +251,25 @@ MUTATIONS = {
         ["tests/test_bindingness.py::test_units_are_organizations_by_kind_with_exposure"],
         "an agreement unit's exposure counts the years before an instrument it calls for opened",
     ),
+    "verdict-assumes-the-region": (
+        "analysis/bindingness.py",
+        '            f"{len(units)} units, the binding ones {binding}.")  # fmt: skip',
+        '            "few organizations, most binding ones European.")  # fmt: skip',
+        [
+            "tests/test_bindingness.py::test_the_verdict_on_voluntarism_follows_the_contrast_and_names_the_panel_s_limits"
+        ],
+        "the verdict's limits are those of one panel, said of any",
+    ),
+    "binding-note-silent": (
+        "analysis/counterfactual.py",
+        '            out.append(_binding_note(fit.contrast("agreements.binding", "agreements.nonbinding"), scenario))',
+        "            pass",
+        [
+            "tests/test_counterfactual.py::"
+            "test_binding_counterfactual_says_what_it_rests_on_where_the_fit_estimates_both_effects"
+        ],
+        "a binding counterfactual says nothing of the estimated difference it rests on",
+    ),
     "design-booleans-as-numbers": (
         "model/space.py",
         "        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)",
