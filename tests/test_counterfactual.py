@@ -126,9 +126,9 @@ def test_binding_counterfactual_says_what_it_rests_on_where_the_fit_estimates_bo
                         "upper": [0.9, 0.3], "bound_lo": -5.0, "bound_hi": 5.0, "status": "bounded"})  # fmt: skip
     cov = pd.DataFrame([[0.04, 0.0], [0.0, 0.01]], index=names, columns=names)
 
-    def report(scenario: str, agreement: str) -> str:
+    def report(scenario: str, agreement: str, covariance=cov) -> str:
         sc = harmsim.load_scenario(scenario)
-        fit = Fit(scenario, sc.digest, sc.record.name, "mle", est, loglik=-1.0, n_obs=1, covariance=cov)
+        fit = Fit(scenario, sc.digest, sc.record.name, "mle", est, loglik=-1.0, n_obs=1, covariance=covariance)
         change = Change.from_dict({"agreements": [{"set": agreement, "binding": True}]})
         return counterfactual(sc, fit, change, replicates=4, seed=1).report()
 
@@ -138,6 +138,8 @@ def test_binding_counterfactual_says_what_it_rests_on_where_the_fit_estimates_bo
     assert "harmsim bindingness" in world and "not estimated from this record" not in world
     asean = report("baseline", "decl_tip_2004")  # one region: no organizations for the evidence to cluster in
     assert "which the fit estimates at 0.40 log-odds" in asean and "harmsim bindingness" not in asean
+    bare = report("world_baseline", "asean_decl_2004", covariance=None)  # the difference, and no interval
+    assert "at 0.40 log-odds (no interval: the fit has no covariance)" in bare
 
 
 @pytest.mark.parametrize("fit_or_not", ["fitted", "hand-set"])

@@ -270,16 +270,21 @@ def _summary(w, g, a0, a1) -> pd.DataFrame:
 def _binding_note(c: dict, scenario) -> str:
     """What a change that makes an agreement binding rests on: the fit's binding minus non-binding effect, and
     why its interval is not the last word where the evidence comes in a few organizations."""
+    interval = (
+        f"95% interval {c['ci_low']:.2f} to {c['ci_high']:.2f}"
+        if np.isfinite(c["se"])
+        else "no interval: the fit has no covariance"
+    )
     words = [
         f"Note: the change acts through binding minus non-binding agreements, which the fit estimates at "
-        f"{c['estimate']:.2f} log-odds (95% interval {c['ci_low']:.2f} to {c['ci_high']:.2f})"
+        f"{c['estimate']:.2f} log-odds ({interval})"
     ]
     if c["ci_low"] <= 0 <= c["ci_high"]:
         words.append("its interval includes 0: the record does not show binding agreements doing more")
     if len(getattr(scenario.record, "organizations", ())) > 1:
         words.append(
-            "that interval counts every state-year as independent; the evidence comes in a few organizations, and "
-            "the test of bindingness (harmsim bindingness) gives the interval that allows for it"
+            "the fit counts every state-year as independent, but the evidence comes in a few organizations: the test "
+            "of bindingness (harmsim bindingness) gives an interval that allows for it"
         )
     return "; ".join(words) + "."
 
