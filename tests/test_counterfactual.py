@@ -111,6 +111,11 @@ def test_binding_counterfactual_carries_a_caution(fitted):
     cf = counterfactual(sc, fit, Change.from_dict({"agreements": [{"set": "decl_tip_2004", "binding": True}]}),
                         replicates=20, seed=1)  # fmt: skip
     assert "not estimated from this record" in cf.report()
+    assert "no binding agreement acts inside the record's window, so no fit could estimate it" in cf.report()
+    world = harmsim.load_scenario("world_baseline")  # binding agreements act there: only the fit is missing
+    change = Change.from_dict({"agreements": [{"set": "asean_decl_2004", "binding": True}]})
+    words = counterfactual(world, None, change, replicates=4, seed=1).report()
+    assert "not estimated from this record (no fit was given)" in words and "no fit could" not in words
     nd = counterfactual(sc, fit, Change.from_dict({"parameters": {"diffusion.strength": 0.0}}), replicates=20, seed=1)
     assert "the fit estimates diffusion.strength" in nd.report()
 

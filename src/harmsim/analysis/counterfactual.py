@@ -297,11 +297,15 @@ def _cautions(change: Change, fit, scenario) -> list[str]:
         if {"agreements.binding", "agreements.nonbinding"} <= free:
             out.append(_binding_note(fit.contrast("agreements.binding", "agreements.nonbinding"), scenario))
         if not estimated:
-            v = scenario.mechanism("agreements").binding
+            ag = scenario.mechanism("agreements")
+            why = "no fit was given" if fit is None else "the fit holds agreements.binding at the scenario's value"
+            a = scenario.record.agreements
+            if not (a["binding"].astype(bool) & (a["year"] + ag.lag <= scenario.record.end)).any():
+                why += "; no binding agreement acts inside the record's window, so no fit could estimate it"
             out.append(
                 f"Caution: the change makes an agreement binding, but the effect of binding agreements is not "
-                f"estimated from this record (the only binding agreement acts after the window); the result "
-                f"reflects the scenario's assumed value agreements.binding = {v}, not evidence."
+                f"estimated from this record ({why}); the result reflects the scenario's assumed value "
+                f"agreements.binding = {ag.binding}, not evidence."
             )
     if fit is None:
         out.append("Parameters: the scenario's own values (no fit): no parameter uncertainty.")
