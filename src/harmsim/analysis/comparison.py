@@ -39,6 +39,7 @@ from harmsim.analysis.predictive import predictive_draws
 from harmsim.calibrate.arrival import arrival_statement, arrival_thresholds
 from harmsim.calibrate.likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik, loglik_cells
 from harmsim.calibrate.mle import default_free, fit_mle
+from harmsim.model.mechanisms.agreements import binding_acting
 from harmsim.model.mechanisms.diffusion import peer_share
 from harmsim.model.scenario import load_scenario
 from harmsim.model.space import split_name
@@ -443,8 +444,7 @@ def _untestable(scenarios, record) -> list[str]:
         return out
     w, p = sc.world, sc.mechanism("agreements")
     end = min(record.end, sc.end)
-    acting = [a for a, y, b in zip(w.agreements, w.agreement_year, w.binding) if b and y + p.lag <= end]
-    if not acting:
+    if not binding_acting(w, p.lag, end):
         binding = [f"{a} ({y})" for a, y, b in zip(w.agreements, w.agreement_year, w.binding) if b]
         which = (
             f"the only binding agreement{'s' if len(binding) > 1 else ''}, {', '.join(binding)}, "

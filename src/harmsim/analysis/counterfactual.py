@@ -38,6 +38,7 @@ from harmsim.data.observations import observations
 from harmsim.data.world import NEVER
 from harmsim.errors import ConfigError
 from harmsim.model.interventions import Change
+from harmsim.model.mechanisms.agreements import binding_acting
 from harmsim.model.tables import adopters_by_year
 from harmsim.rng import SeedLike, spawn_seeds
 
@@ -299,8 +300,7 @@ def _cautions(change: Change, fit, scenario) -> list[str]:
         if not estimated:
             ag = scenario.mechanism("agreements")
             why = "no fit was given" if fit is None else "the fit holds agreements.binding at the scenario's value"
-            a = scenario.record.agreements
-            if not (a["binding"].astype(bool) & (a["year"] + ag.lag <= scenario.record.end)).any():
+            if not binding_acting(scenario.world, ag.lag, min(scenario.record.end, scenario.end)):
                 why += "; no binding agreement acts inside the record's window, so no fit could estimate it"
             out.append(
                 f"Caution: the change makes an agreement binding, but the effect of binding agreements is not "

@@ -92,6 +92,20 @@ def compliance(adopted_before: np.ndarray, member: np.ndarray, open_year: np.nda
     return np.divide(done, n, out=np.zeros(n.shape), where=n > 0)
 
 
+def binding_acting(world, lag: int, end: int) -> list[str]:
+    """The binding agreements that take effect inside the window (arrive at least ``lag`` years before ``end``):
+    the only evidence a binding effect can be estimated from. On the ASEAN record there is none (the 2015
+    Convention acts from 2016), on the world panel several.
+
+    >>> import harmsim
+    >>> binding_acting(harmsim.load_scenario("baseline").world, lag=1, end=2015)
+    []
+    >>> "coe_cets_197" in binding_acting(harmsim.load_scenario("world_baseline").world, lag=1, end=2015)
+    True
+    """
+    return [a for a, y, b in zip(world.agreements, world.agreement_year, world.binding) if b and y + lag <= end]
+
+
 def _per_row(value) -> np.ndarray:
     """A parameter's value with an axis for the agreements: (1,) for one value, (R, 1) for one per replicate."""
     return np.asarray(value, dtype=float)[..., None]
