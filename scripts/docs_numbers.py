@@ -19,7 +19,8 @@ asean-backtests', and world-organizations-backtests and asia-pacific read both, 
 world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
 world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
 about 5 min, world-trend-beyond about 5 min, world-spline about 4 min (reads world-backtests' and cets-hold-out's
-folders), asean-texts about 5 min (reads asean-backtests' and world-backtests'), asean-scenario-backtests about 2
+folders), asean-texts and asean-instruments about 5 min each (read asean-backtests' and world-backtests'),
+asean-scenario-backtests about 2
 min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same folders), world-asean about 5 min (reads
 asean-backtests' and world-backtests' folders), world-propensities about 70 min (its fit 11 min, backtests 19 min,
 the test of bindingness with 40 power panels per difference 37 min).
@@ -195,6 +196,14 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         [
             f"python experiments/asean_texts_panel.py {OUT}/asean-texts {OUT}/asean-backtests/baseline_trend "
             f"{OUT}/world-backtests/world_baseline"
+        ],
+    ),
+    "asean-instruments": (
+        "docs/regions.md (the world panel with ASEAN's own regional instruments), "
+        "experiments/asean_instruments_panel.py",
+        [
+            f"python experiments/asean_instruments_panel.py {OUT}/asean-instruments "
+            f"{OUT}/asean-backtests/baseline_trend {OUT}/world-backtests/world_baseline"
         ],
     ),
     "asia-pacific": (

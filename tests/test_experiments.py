@@ -151,3 +151,59 @@ def test_asean_texts_panel_adds_the_asean_record_s_follow_ups_to_the_world_recor
     enlarged = harmsim.load_record(tmp_path / "r")
     assert len(enlarged.agreements) == len(world.agreements) + 6
     assert enlarged.organization_summary().loc["ASEAN", "non_binding"] == 3 + 6
+
+
+def test_asean_instruments_panel_adds_asean_s_own_instruments_to_the_world_record(tmp_path, capsys, monkeypatch):
+    """The declared rule: the ASEAN record's instruments the world record lacks, open to ASEAN's members only,
+    with the ten members' outcomes and ASEAN's agreements that call for them matched on date and bindingness
+    (the 2015 Convention, not the plan of action signed the same day); the enlarged record loads, its scenario
+    frees the two new offsets, and the four comparisons are printed (backtests replaced by tables)."""
+    import harmsim.cli
+
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        from asean_instruments_panel import coverage, new_instruments
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    world, asean = harmsim.load_record("world"), harmsim.load_record("asean")
+    assert new_instruments(world, asean) == ["asean_mlat", "hsu_process"]
+    both = ["asean_mlat", "hsu_process"]
+    assert coverage(world, asean) == {"asean_decl_2004": both, "asean_actip_2015": both}
+
+    real_main, seen = harmsim.cli.main, []
+
+    def main(argv):
+        if argv[0] != "backtest":
+            return real_main(argv)
+        seen.append(argv)
+        out = Path(argv[argv.index("--out") + 1])
+        out.mkdir(parents=True)
+        panel = argv[1].endswith(".toml")
+        kinds = ("asean_mlat",) if "--hold-out" in argv else ("untoc", "asean_mlat")
+        rows = [{"origin": 2005, "model": "m", "state": s, "instrument": k, "outcome": "later",
+                 "log_score": -1.0 if panel else -2.0} for s in ("THA", "VNM") for k in kinds]  # fmt: skip
+        pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
+        return 0
+
+    monkeypatch.setattr(harmsim.cli, "main", main)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    pd.DataFrame([{"origin": 2005, "model": "m", "state": s, "instrument": k, "outcome": "later",
+                   "log_score": -2.0} for s in ("THA", "VNM") for k in ("untoc", "asean_mlat")]).to_csv(
+        ref / "cells.csv", index=False)  # fmt: skip
+    out = tmp_path / "ai"
+    code, printed = _run("asean_instruments_panel.py", [str(out), str(ref), str(ref)], capsys)
+    assert code == 0
+    enlarged = harmsim.load_record(out / "record")
+    assert enlarged.instrument_ids[-2:] == ("asean_mlat", "hsu_process")
+    assert set(enlarged.instruments.set_index("instrument").loc[both, "organization"]) == {"ASEAN"}
+    mlat = enlarged.adoptions.query("instrument == 'asean_mlat' and year.notna()")
+    assert sorted(mlat["state"]) == sorted(set(asean.state_ids) - {"TLS"})
+    assert int(mlat.set_index("state").loc["THA", "year"]) == 2013  # the study's Table 3
+    sc = harmsim.load_scenario(out / "world_asean_instruments.toml")
+    free = harmsim.calibrate.default_free(sc, sc.record)
+    assert {"hazard.offsets.asean_mlat", "hazard.offsets.hsu_process"} <= set(free)
+    held = [a for a in seen if "--hold-out" in a]
+    assert [a[1] for a in held] == [str(out / "world_asean_instruments.toml"), "baseline_trend"]
+    assert "on 4 common cells is better: +1.000 per cell" in printed  # 1: every cell both score
+    assert "held-out asean_mlat on 2 common cells is better: +1.000 per cell" in printed  # 4: the hold-out

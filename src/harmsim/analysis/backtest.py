@@ -213,6 +213,10 @@ class Backtest:
                     verdict + f" ({int(m['events'])} scored cells, {int(m['adoptions'])} of them adoptions; "
                     f"best: '{best['model']}')."
                 )
+            for (fit_origin, label), fit in self.fits.items():
+                caveat = fit.caveat(f"the fit of '{label}' leaves") if fit_origin == o else None
+                if caveat:  # a forecast drawn from a parameter the data do not bound is not evidence about it
+                    lines.append(f"from {o}: {caveat}.")
             n_unknown = int(g["unknown"].iloc[0]) if "unknown" in g else 0
             if n_unknown:
                 by = self.provenance.get("backtest", {}).get("unknown_by_instrument", {}).get(str(o), {})

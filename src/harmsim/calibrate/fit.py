@@ -160,11 +160,12 @@ no contrast with it
         se = float(np.sqrt(var)) if var >= 0 else float("nan")
         return {"estimate": est, "se": se, "ci_low": est - 1.96 * se, "ci_high": est + 1.96 * se}
 
-    def caveat(self) -> str | None:
+    def caveat(self, subject: str = "the fit's") -> str | None:
         """One line naming the parameters the data do not bound (at a bound, or not identified), or None.
 
         Runs, forecasts and counterfactuals drawn from the fit use these values as they are: what they show
         about those parameters comes from the bound or the optimizer's stopping point, not from the record.
+        ``subject`` begins the line (a backtest names the model whose fit it is).
         """
         est = self.estimates
         if "status" not in est:
@@ -174,7 +175,7 @@ no contrast with it
             return None
         items = ", ".join(f"{r.parameter} = {r.estimate:.3g} ({r.status})" for r in shaky.itertuples())
         return (
-            f"the fit's {items}: the record does not bound {'it' if len(shaky) == 1 else 'them'}, and what is drawn "
+            f"{subject} {items}: the record does not bound {'it' if len(shaky) == 1 else 'them'}, and what is drawn "
             "from this fit uses the value as it is"
         )
 
