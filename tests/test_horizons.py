@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import replace
 
@@ -52,6 +53,39 @@ def test_missing_value_inside_the_data_is_an_error_not_a_mean(record):
     rec = replace(record, covariates=cov)
     with pytest.raises(ConfigError, match=r"input 'gdp_pc' has no value for THA in 2005"):
         scenario_from_dict({"mechanisms": {"capacity": {"strength": 1.0}}}, where="t", record=rec)
+
+
+def test_a_gap_or_a_late_start_points_to_a_table_and_a_table_fills_it(record, tmp_path):
+    """carry and trend extend past a series' last year only: for a gap, a year before a state's first value or
+    a state without data, the error says where the state's data run and points to a table rule (not to the
+    rule the scenario already has); a table fills every missing year, for a state without any data too."""
+    mech = {"mechanisms": {"capacity": {"strength": 1.0}}}
+    cases = {
+        "THA": (lambda c: (c.state == "THA") & (c.year == 2005), "THA in 2005 .* (a gap in THA's data, 1990-2023;"),
+        "VNM": (lambda c: (c.state == "VNM") & (c.year < 2000), "VNM in 1997 .* (VNM's data start in 2000;"),
+        "LAO": (lambda c: c.state == "LAO", "LAO in 1997 .* (LAO has no value of it at all;"),
+    }
+    fill = {"THA": [2005], "VNM": range(1990, 2000), "LAO": range(1990, 2024)}
+    for state, (where, message) in cases.items():
+        cov = record.covariates.copy()
+        cov.loc[where(cov), "gdp_pc"] = np.nan
+        rec = replace(record, covariates=cov)
+        for extend in ({}, {"gdp_pc": "carry"}):
+            with pytest.raises(ConfigError) as err:
+                scenario_from_dict({**mech, "inputs": {"extend": extend}}, where="t", record=rec)
+            text = str(err.value)
+            assert re.search(message.replace("(", r"\("), text) and 'gdp_pc = { table = "file.csv" }' in text
+            assert 'gdp_pc = "carry"' not in text  # the forward rules would not fill it
+        table = tmp_path / f"{state}.csv"
+        pd.DataFrame([(state, y, 900.0) for y in fill[state]], columns=["state", "year", "value"]).to_csv(
+            table, index=False
+        )
+        sc = scenario_from_dict({**mech, "inputs": {"extend": {"gdp_pc": {"table": str(table)}}}}, where="t",
+                                record=rec)  # fmt: skip
+        gdp = sc.transforms.standardized("capacity.log_gdp_pc", sc.world)  # reads the filled series
+        column = sc.world.states.index(state)
+        filled = [sc.world.years.tolist().index(y) for y in fill[state] if y in sc.world.years]
+        assert np.isfinite(gdp[filled, column]).all() and len(filled)
 
 
 def test_extension_rules_by_hand(tmp_path):

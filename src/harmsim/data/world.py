@@ -339,13 +339,34 @@ def _organizations(record: Record, years: np.ndarray, states: tuple, ag: pd.Data
     return orgs, org_member, agreement_org, instrument_org
 
 
-def _missing(world: World, name: str, i: int, year: int) -> ConfigError:
-    rule = world.extension.rule(name)
+def _missing(world: World, name: str, i: int, year: int, observed=None) -> ConfigError:
+    """The error for an input without a value: where it is missing, why no rule filled it, and what would.
+
+    ``observed``: the years the state has data for, when known. The ``carry`` and ``trend`` rules extend a
+    series past its last value only, so for a year before a state's first value or in a gap the error says so
+    and points to a table, rather than to a rule that would not fill it.
+    """
+    rule, state = world.extension.rule(name), world.states[i]
+    where = f"input '{name}' has no value for {state} in {year} in record '{world.record.name}'"
     why = f"its rule '{rule.describe()}' gives no value" if rule else "no extension rule covers it"
+    seen = None if observed is None else sorted(int(y) for y in observed)
+    if seen is None or (seen and year > seen[-1]):  # past the data: what the forward rules are for
+        if rule is None:
+            return ConfigError(
+                f'{where} and {why}; add [inputs.extend] {name} = "carry" (or "trend:5", or '
+                '{ table = "file.csv" }) to the scenario, or shorten the horizon'
+            )
+        return ConfigError(f"{where} and {why}")
+    if not seen:
+        place = f"{state} has no value of it at all"
+    elif year < seen[0]:
+        place = f"{state}'s data start in {seen[0]}"
+    else:
+        place = f"a gap in {state}'s data, {seen[0]}-{seen[-1]}"
     return ConfigError(
-        f"input '{name}' has no value for {world.states[i]} in {year} in record '{world.record.name}' and {why}; "
-        f'add [inputs.extend] {name} = "carry" (or "trend:5", or {{ table = "file.csv" }}) to the scenario, '
-        "or shorten the horizon"
+        f"{where} and {why} ({place}; rules other than a table extend past the data's last year only); give "
+        f'the values in a table ([inputs.extend] {name} = {{ table = "file.csv" }} fills every year the data '
+        "lack), start the window later, or leave the state out"
     )
 
 
@@ -358,30 +379,36 @@ def _series_by_state(world: World, name: str, data: pd.DataFrame, column: str, y
         return out
     for i, s in enumerate(world.states):
         col = wide[s].dropna()
-        if not len(col):
-            continue
-        later = years > col.index.max()
-        if rule.kind == "table":
+        if rule.kind == "table":  # a table fills every year the data lack, a state without any data included
             later = np.isnan(out[:, i])
+        elif not len(col):
+            continue
+        else:
+            later = years > col.index.max()
         if later.any():
             out[later, i] = extend_series(col.index, col.to_numpy(), years[later], rule, name, s)
             _note(world, name, rule, years[later])
     return out
 
 
-def _check(world: World, name: str, values: np.ndarray, need: np.ndarray, years: np.ndarray) -> None:
+def _check(world: World, name: str, values: np.ndarray, need: np.ndarray, years: np.ndarray, data=None) -> None:
+    """Refuse a needed value that neither the data nor a rule gave; ``data`` (year x state, the data alone)
+    lets the error say where the state's data run."""
     bad = need & ~np.isfinite(values)
     if bad.any():
         ti, i = np.argwhere(bad)[0]
-        raise _missing(world, name, int(i), int(years[ti]))
+        observed = None if data is None else data.index[data.iloc[:, i].notna()]
+        raise _missing(world, name, int(i), int(years[ti]), observed)
 
 
 @lru_cache(maxsize=64)
 def _covariate(world: World, name: str) -> np.ndarray:
     if not world.has_covariate(name):
         raise ConfigError(f"record '{world.record.name}' has no covariate '{name}'")
-    out = _series_by_state(world, name, world.record.covariates, name, world.years)
-    _check(world, name, out, world.member, world.years)
+    cov = world.record.covariates
+    out = _series_by_state(world, name, cov, name, world.years)
+    data = cov.pivot(index="year", columns="state", values=name).reindex(columns=list(world.states))
+    _check(world, name, out, world.member, world.years, data)
     return out
 
 
