@@ -270,6 +270,20 @@ MUTATIONS = {
         ],
         "a binding counterfactual says nothing of the estimated difference it rests on",
     ),
+    "backtest-silent-on-bounds": (
+        "analysis/backtest.py",
+        "                caveat = fit.caveat(f\"the fit of '{label}' leaves\") if fit_origin == o else None",
+        "                caveat = None",
+        ["tests/test_counterfactual.py::test_backtest_command_on_the_record"],
+        "a backtest's summary says nothing of the parameters its fits leave at a bound or not identified",
+    ),
+    "table-skips-a-state-without-data": (
+        "data/world.py",
+        '        if rule.kind == "table":  # a table fills every year the data lack, a state without any data included',
+        '        if rule.kind == "table" and len(col):',
+        ["tests/test_horizons.py::test_a_gap_or_a_late_start_points_to_a_table_and_a_table_fills_it"],
+        "a table rule skips a state without any data of the input",
+    ),
     "design-booleans-as-numbers": (
         "model/space.py",
         "        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)",
