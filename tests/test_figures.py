@@ -149,3 +149,27 @@ def test_incremental_figure_names_the_agreements(ens):
     text = " ".join(_texts(ax.figure)).replace("\n", " ")
     assert "ASEAN Declaration on Transnational Crime" in text and "(binding)" in text
     assert not any(a in text for a in sc.record.agreements["agreement"])  # no ids
+
+
+def test_world_panels_scale_to_the_states_an_instrument_is_open_to_and_mark_its_agreements():
+    """On a record with organizations a panel's scale is the states its instrument is open to (SAARC's eight
+    members for its convention, not 188 states), and it marks the agreements that call for the instrument
+    (not the Council of Europe's on SAARC's panel); on one region's record every panel marks the region's
+    whole sequence, as before."""
+    from harmsim.output.plots import agreement_marks_by_instrument
+
+    sc = harmsim.load_scenario("world_baseline")
+    fig = harmsim.run_ensemble(sc, replicates=5, seed=0).plot.cumulative()
+    panels = dict(zip(sc.world.instruments, [ax for ax in fig.axes if ax.get_visible()]))
+    open_to = sc.world.open_until(2015)
+    assert open_to["saarc2002"] == 8 and open_to["tip_law"] == len(sc.world.members_until(2015))
+    for k, ax in panels.items():
+        assert ax.get_ylim()[1] == pytest.approx(open_to[k] + 0.3)
+    ag = sc.record.agreements
+    for k in ("saarc2002", "cets197"):
+        calls = ag[ag["covers"].map(lambda c, k=k: k in c) & (ag["trigger"] != "follow_up")]
+        assert len(calls) and _vlines(panels[k]) == set(calls["year"].astype(float))
+    saarc = {m[1] for m in agreement_marks_by_instrument(sc)["saarc2002"]}
+    assert saarc and all("Council of Europe" not in name for name in saarc)
+    asean = agreement_marks_by_instrument(harmsim.load_scenario("baseline"))
+    assert len({tuple(v) for v in asean.values()}) == 1  # one region: the same marks on every panel

@@ -336,8 +336,8 @@ def fit_band(scenario: Scenario, fit, runs: int = FIT_RUNS, seed: int = 0) -> pd
 
 
 # Page ----------------------------------------------------------------------------------------------------------
-def _titles(sc: Scenario) -> tuple[dict, list]:
-    return plots.instrument_labels(sc.record), plots.agreement_marks(sc)
+def _titles(sc: Scenario) -> tuple[dict, dict]:
+    return plots.instrument_labels(sc.record), plots.agreement_marks_by_instrument(sc)
 
 
 CHART_TITLE = "Member states that have adopted each instrument:\nthe record, and this run to {year}"
@@ -418,7 +418,7 @@ def _chart_still(model, band: pd.DataFrame | None, band_label: str) -> tuple[Fig
         observed,
         run.iloc[:0],
         instruments,
-        len(_members(model.config)),
+        model.config.world.open_until(model.config.observed_until),  # the states _members counts
         band=band,
         band_label=band_label,
         names=names,

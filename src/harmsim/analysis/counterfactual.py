@@ -115,13 +115,18 @@ class Counterfactual:
         paths[2].write_text(self.report() + "\n")
         paths[3].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         if figures:
-            from harmsim.output.plots import agreement_marks, figure_differences, instrument_labels, save_figure
+            from harmsim.output.plots import (
+                agreement_marks_by_instrument,
+                figure_differences,
+                instrument_labels,
+                save_figure,
+            )
 
             fig = figure_differences(
                 self.differences,
                 list(self.scenario.world.instruments),
                 names=instrument_labels(self.scenario.record),
-                agreements=agreement_marks(self.scenario, self.change.apply(self.scenario.record)),
+                agreements=agreement_marks_by_instrument(self.scenario, self.change.apply(self.scenario.record)),
                 suptitle=f"Counterfactual '{self.change.name}' against '{self.scenario.name}'",
             )
             paths += save_figure(fig, out, "differences")

@@ -139,15 +139,15 @@ class Forecast:
         paths.append(out / "provenance.json")
         paths[-1].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         if figures:
-            from harmsim.output.plots import agreement_marks, figure_fan, instrument_labels, save_figure
+            from harmsim.output.plots import agreement_marks_by_instrument, figure_fan, instrument_labels, save_figure
 
             fig = figure_fan(
                 self.fan,
                 list(self.scenario.world.instruments),
                 self.origin,
                 names=instrument_labels(self.scenario.record),
-                n_states=int(self.scenario.world.member.sum(axis=1).max()),
-                agreements=agreement_marks(self.scenario),
+                n_states=self.scenario.world.open_until(self.scenario.world.end),
+                agreements=agreement_marks_by_instrument(self.scenario),
                 suptitle=f"Forecast from {self.origin}: {self.scenario.name}, {len(self.seeds)} replicates",
             )
             paths += save_figure(fig, out, "fan")

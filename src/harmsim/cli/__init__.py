@@ -29,7 +29,7 @@ GROUPS = (records, runs, fitting, predictions, serve, explore)
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="harmsim", description="Agent-based simulation of regional legal harmonization.")
-    p.add_argument("--version", action="version", version=f"harmsim {__version__}")
+    p.add_argument("--version", action="version", version=f"harmsim {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for group in GROUPS:
         group.add_parsers(sub)

@@ -112,6 +112,18 @@ class World:
         that join later, counted by no figure of those years)."""
         return tuple(s for s, m in zip(self.states, self.member[self.years <= year].any(axis=0)) if m)
 
+    def open_until(self, year: int) -> dict[str, int]:
+        """Instrument id -> how many states it is open to in some year of the horizon up to ``year``: the scale
+        of a figure's panel (a regional treaty's is its organization's members, not every state's).
+
+        >>> from harmsim.data.record import load_record
+        >>> w = World.build(load_record("world"), 1990, 2015)
+        >>> w.open_until(2015)["tip_law"], w.open_until(2015)["saarc2002"]
+        (188, 8)
+        """
+        ever = self.open_to[self.years <= year].any(axis=0).sum(axis=0)
+        return {k: int(n) for k, n in zip(self.instruments, ever)}
+
     @cached_property
     def covered(self) -> np.ndarray:
         """(T, N, M) bool: agreement ``m`` covers state ``i`` in year ``t``.

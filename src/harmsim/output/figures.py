@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harmsim.output.plots import (
-    agreement_marks,
+    agreement_marks_by_instrument,
     figure_cumulative,
     figure_timeline,
     instrument_labels,
@@ -135,10 +135,10 @@ class EnsemblePlots:
             observed_curves(rec, sc.start, end, inst, members),
             simulated_curves(self.ens, states=members),
             inst,
-            len(members),
+            sc.world.open_until(end),
             instrument_labels(rec),
             title,
-            agreement_marks(sc),
+            agreement_marks_by_instrument(sc),
             notes(rec, self._year_ranges(rec, end), inst, end),
         )
 
@@ -155,7 +155,7 @@ class EnsemblePlots:
             instrument_labels(rec),
             title,
             state_labels(rec),
-            agreement_marks(sc),
+            agreement_marks_by_instrument(sc),
             notes(rec, ranges, inst, end),
         )
 

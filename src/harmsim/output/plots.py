@@ -18,6 +18,7 @@ record and the result objects. By result:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -246,8 +247,15 @@ def _grid(n: int, width=10.0, row_height=2.6, layout="constrained", cols=3):
     return fig, axes.ravel()[:n]
 
 
+def _per(value, instrument):
+    """A figure argument given for every panel, or per instrument (a mapping from instrument id)."""
+    return value.get(instrument) if isinstance(value, Mapping) else value
+
+
 def _agreement_handles(agreements) -> list:
-    """Legend entries for the agreement marks that appear."""
+    """Legend entries for the agreement marks that appear (``agreements``: marks, or instrument -> marks)."""
+    if isinstance(agreements, Mapping):
+        agreements = [a for marks in agreements.values() for a in marks or ()]
     kinds = {bool(a[2]) if len(a) > 2 else False for a in agreements or () if len(a) < 4 or not a[3]}
     changes = {a[3] for a in agreements or () if len(a) > 3 and a[3]}
     out = []
@@ -287,6 +295,10 @@ def figure_cumulative(
 ):
     """One panel per instrument: observed vs simulated cumulative adopters (``what`` names the simulation).
 
+    ``n_states`` (the panels' scale) and ``agreements`` (the marks) are given for every panel, or per
+    instrument as mappings from its id (:meth:`~harmsim.data.world.World.open_until`,
+    :func:`agreement_marks_by_instrument`).
+
     >>> import harmsim
     >>> from harmsim.scoring.compare import observed_curves, simulated_curves
     >>> sc = harmsim.load_scenario("baseline")
@@ -303,7 +315,7 @@ def figure_cumulative(
     ]
 
     def draw(ax, k, title):
-        plot_cumulative(ax, observed, simulated, k, n_states, title, agreements, (notes or {}).get(k))
+        plot_cumulative(ax, observed, simulated, k, _per(n_states, k), title, _per(agreements, k), (notes or {}).get(k))
 
     return _panels(instruments, draw, "member states that have adopted", handles, names, suptitle)
 
@@ -333,7 +345,16 @@ def figure_timeline(
     fig, axes = _grid(len(instruments), row_height=3.0)
     for ax, k in zip(axes, instruments):
         plot_timeline(
-            ax, observed, ranges, k, end, states, (names or {}).get(k, k), state_names, agreements, (notes or {}).get(k)
+            ax,
+            observed,
+            ranges,
+            k,
+            end,
+            states,
+            (names or {}).get(k, k),
+            state_names,
+            _per(agreements, k),
+            (notes or {}).get(k),
         )
     handles = [
         Line2D([], [], marker="o", color=OBS, linestyle="", label="observed year"),
@@ -644,7 +665,7 @@ def figure_fan(fan, instruments, origin, names=None, n_states=None, agreements=N
     ]
 
     def draw(ax, k, title):
-        plot_fan(ax, fan, k, origin, n_states, title=title, agreements=agreements)
+        plot_fan(ax, fan, k, origin, _per(n_states, k), title=title, agreements=_per(agreements, k))
 
     return _panels(instruments, draw, "states that have adopted", handles, names, suptitle)
 
@@ -692,7 +713,7 @@ def figure_differences(diff, instruments, names=None, agreements=None, suptitle=
     ]
 
     def draw(ax, k, title):
-        plot_difference(ax, diff, k, title=title, agreements=agreements)
+        plot_difference(ax, diff, k, title=title, agreements=_per(agreements, k))
 
     return _panels(instruments, draw, "adopters with the change minus without", handles, names, suptitle)
 
@@ -767,7 +788,38 @@ def agreement_marks(scenario, changed=None) -> list[tuple]:
     With ``changed`` (the record a counterfactual changed), each mark carries a fourth item saying what the
     change did: ``"removed"`` (gone, or moved away from this year), ``"added"``, ``"moved"`` (its new year) or
     ``"changed"`` (made binding or not, or covering other instruments); ``""`` where it left it alone.
+
+    >>> import harmsim
+    >>> sorted(m[0] for m in agreement_marks(harmsim.load_scenario("baseline")))
+    [1997, 1997, 2004, 2015]
     """
+    return [mark for mark, _ in _marks_and_covers(scenario, changed)]
+
+
+def agreement_marks_by_instrument(scenario, changed=None) -> dict[str, list[tuple]]:
+    """Instrument id -> the :func:`agreement_marks` its panels show.
+
+    On a record with regional organizations, the agreements that call for the instrument (before or after
+    ``changed``): the world panel's agreements belong to fifteen organizations, and a panel marking every one
+    would mark the Council of Europe's convention on the SAARC convention's panel. On one region's record,
+    every agreement on every panel: they are the region's one sequence (the study's), each building on the
+    last.
+
+    >>> import harmsim
+    >>> marks = agreement_marks_by_instrument(harmsim.load_scenario("world_baseline"))
+    >>> sorted({m[1] for m in marks["saarc2002"]})[0][:50]
+    'SAARC Convention on Preventing and Combating Traff'
+    >>> len(agreement_marks_by_instrument(harmsim.load_scenario("baseline"))["untoc"])
+    4
+    """
+    marks = _marks_and_covers(scenario, changed)
+    one_region = not len(scenario.world.organizations)
+    return {k: [m for m, covers in marks if one_region or k in covers] for k in scenario.world.instruments}
+
+
+def _marks_and_covers(scenario, changed=None) -> list[tuple[tuple, frozenset]]:
+    """:func:`agreement_marks`, each with the instruments its agreement calls for (before or after the
+    change)."""
 
     def marks(record):
         ag = record.agreements
@@ -781,17 +833,18 @@ def agreement_marks(scenario, changed=None) -> list[tuple]:
 
     base = marks(scenario.record)
     if changed is None:
-        return [m[:3] for m in base.values()]
+        return [(m[:3], frozenset(m[3])) for m in base.values()]
     after = marks(changed)
     out = []
     for a, (y, n, b, c) in base.items():
         if a not in after:
-            out.append((y, n, b, "removed"))
+            out.append(((y, n, b, "removed"), frozenset(c)))
         elif after[a][0] != y:
-            out += [(y, n, b, "removed"), (*after[a][:3], "moved")]
+            out += [((y, n, b, "removed"), frozenset(c)), ((*after[a][:3], "moved"), frozenset(after[a][3]))]
         else:
-            out.append((*after[a][:3], "changed" if after[a][2:] != (b, c) else ""))
-    out += [(*m[:3], "added") for a, m in after.items() if a not in base]
+            change = "changed" if after[a][2:] != (b, c) else ""
+            out.append(((*after[a][:3], change), frozenset(c) | frozenset(after[a][3])))
+    out += [((*m[:3], "added"), frozenset(m[3])) for a, m in after.items() if a not in base]
     return out
 
 
@@ -1243,6 +1296,6 @@ def figure_run(
     handles += _agreement_handles(agreements)
 
     def draw(ax, k, title):
-        plot_run(ax, observed, run, k, band, n_states, title, agreements)
+        plot_run(ax, observed, run, k, band, _per(n_states, k), title, _per(agreements, k))
 
     return _panels(instruments, draw, "member states that have adopted", handles, names, suptitle, layout, cols, width)
