@@ -159,7 +159,8 @@ def test_world_panels_scale_to_the_states_an_instrument_is_open_to_and_mark_its_
     from harmsim.output.plots import agreement_marks_by_instrument
 
     sc = harmsim.load_scenario("world_baseline")
-    fig = harmsim.run_ensemble(sc, replicates=5, seed=0).plot.cumulative()
+    ens = harmsim.run_ensemble(sc, replicates=5, seed=0)
+    fig = ens.plot.cumulative()
     panels = dict(zip(sc.world.instruments, [ax for ax in fig.axes if ax.get_visible()]))
     open_to = sc.world.open_until(2015)
     assert open_to["saarc2002"] == 8 and open_to["tip_law"] == len(sc.world.members_until(2015))
@@ -173,3 +174,10 @@ def test_world_panels_scale_to_the_states_an_instrument_is_open_to_and_mark_its_
     assert saarc and all("Council of Europe" not in name for name in saarc)
     asean = agreement_marks_by_instrument(harmsim.load_scenario("baseline"))
     assert len({tuple(v) for v in asean.values()}) == 1  # one region: the same marks on every panel
+    # the timeline: a row per state the instrument is open to, in a panel tall enough to read them
+    timeline = dict(zip(sc.world.instruments, [ax for ax in ens.plot.timeline().axes if ax.get_visible()]))
+    names = sc.record.states.set_index("state")["name"]
+    saarc = sc.record.memberships.query("organization == 'SAARC'")["state"]
+    assert {t.get_text() for t in timeline["saarc2002"].get_yticklabels()} == set(names[saarc])
+    assert len(timeline["tip_law"].get_yticklabels()) == open_to["tip_law"]
+    assert timeline["tip_law"].get_figure().get_size_inches()[1] > 0.1 * open_to["tip_law"]

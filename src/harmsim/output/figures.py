@@ -151,13 +151,28 @@ class EnsemblePlots:
             ranges,
             inst,
             end,
-            states_by_adoption(rec, members, inst),
+            self._timeline_rows(sc, rec, end, inst, members),
             instrument_labels(rec),
             title,
             state_labels(rec),
             agreement_marks_by_instrument(sc),
             notes(rec, ranges, inst, end),
         )
+
+    @staticmethod
+    def _timeline_rows(sc, rec, end: int, inst, members):
+        """The timeline's rows: on one region's record its members in one order for every panel (read across
+        panels, a state keeps its row); on a record with organizations, per instrument the states it is open
+        to, each panel in its own order of adoption."""
+        if not len(sc.world.organizations):
+            return states_by_adoption(rec, members, inst)
+        ever = sc.world.open_to[sc.world.years <= end].any(axis=0)  # (N, K)
+        index = {s: i for i, s in enumerate(sc.world.states)}
+        out = {}
+        for k in inst:
+            j = sc.world.instruments.index(k)
+            out[k] = states_by_adoption(rec, [s for s in members if ever[index[s], j]], [k])
+        return out
 
     def agreements(self, record=None):
         """Endogenous agreements: simulated arrival years against the recorded ones (None when none is endogenous)."""

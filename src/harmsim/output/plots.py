@@ -213,6 +213,9 @@ def plot_timeline(
             ax.plot([lo, hi], [y, y], "|", color=OBS, markersize=6)
     ax.set_yticks(range(len(states)), [(labels or {}).get(s, s) for s in states])
     ax.invert_yaxis()
+    if len(states) > 40:  # a row per state of a world panel: its name small enough to sit in its row
+        ax.tick_params(axis="y", labelsize=5)
+        ax.set_ylim(len(states) - 0.5, -0.5)
     ax.axvline(end + 0.5, color="#999999", linewidth=0.6, linestyle=":")
     ax.set_title(title or instrument, fontsize=9)
     _style(ax)
@@ -228,20 +231,24 @@ def _note(ax, note: str | None) -> None:
 
 
 def _later_axis(ax, end: int) -> None:
-    """Year ticks every five years up to ``end``, and ``end + 1`` labelled "later" (not by ``end``)."""
+    """Year ticks every five years up to ``end`` (ten, over more than thirty years: the world record's laws go
+    back to the 1960s), and ``end + 1`` labelled "later" (not by ``end``)."""
     lo = ax.get_xlim()[0]
-    first = int(math.ceil(lo / 5) * 5)
-    ticks = [t for t in range(first, end - 1, 5)]
+    step = 5 if end - lo <= 30 else 10
+    first = int(math.ceil(lo / step) * step)
+    ticks = [t for t in range(first, end - 1, step)]
     ax.set_xticks([*ticks, end + 1], [*(str(t) for t in ticks), "later"])
     ax.set_xlim(right=end + 1.7)
 
 
 def _grid(n: int, width=10.0, row_height=2.6, layout="constrained", cols=3):
+    """``n`` panels, ``cols`` a row; ``row_height`` in inches, one for every row or a list, one per row."""
     cols = min(cols, n)
     rows = math.ceil(n / cols)
+    heights = list(row_height) if isinstance(row_height, (list, tuple)) else [row_height] * rows
     # A bare Figure (no pyplot): no global state, freed when dropped.
-    fig = Figure(figsize=(width, row_height * rows + 0.9), layout=layout)
-    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
+    fig = Figure(figsize=(width, sum(heights) + 0.9), layout=layout)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, gridspec_kw={"height_ratios": heights})
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     return fig, axes.ravel()[:n]
@@ -335,6 +342,9 @@ def figure_timeline(
 ):
     """One panel per instrument: per-state observed year vs simulated range (rows in the order of ``states``).
 
+    ``states`` is one list for every panel, or per instrument a mapping from its id (the states it is open
+    to, on the world record); a panel grows with its rows, so a world panel keeps a readable row per state.
+
     >>> import harmsim
     >>> from harmsim.scoring.compare import year_ranges
     >>> sc = harmsim.load_scenario("baseline")
@@ -342,7 +352,12 @@ def figure_timeline(
     >>> len(figure_timeline(sc.record.adoptions, ranges, ["tip_law", "untoc"], 2015, list(sc.world.states)).axes)
     2
     """
-    fig, axes = _grid(len(instruments), row_height=3.0)
+    cols = min(3, len(instruments))
+    rows = [len(_per(states, k) or ()) for k in instruments]
+    tallest = [max(rows[i : i + cols]) for i in range(0, len(rows), cols)]
+    wide = max(rows, default=0) > 40  # room for the years beside a world panel's country names
+    heights = [max(3.0, 0.11 * n + 1.0) for n in tallest]
+    fig, axes = _grid(len(instruments), width=16.0 if wide else 10.0, row_height=heights, cols=cols)
     for ax, k in zip(axes, instruments):
         plot_timeline(
             ax,
@@ -350,7 +365,7 @@ def figure_timeline(
             ranges,
             k,
             end,
-            states,
+            _per(states, k),
             (names or {}).get(k, k),
             state_names,
             _per(agreements, k),
