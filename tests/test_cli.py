@@ -370,6 +370,25 @@ def test_compare_says_which_metrics_no_replicate_defines(capsys):
     assert not any(line.split()[-1:] == ["0"] for line in out.splitlines() if line.startswith(" rank_tau"))
 
 
+def test_compare_on_the_world_prints_the_extreme_states_and_writes_them_all(capsys, tmp_path):
+    """188 per-state rows drowned the instruments' few: the printed table keeps the five highest and lowest of
+    each metric, ranked, says how many it leaves out, and --out writes every row; one region's ten are all
+    printed."""
+    assert main(["compare", "world_baseline", "-r", "5", "--out", str(tmp_path / "fit.csv")]) == 0
+    out = capsys.readouterr().out
+    fit = pd.read_csv(tmp_path / "fit.csv")
+    states = set(harmsim.load_record("world").state_ids)
+    per_state = fit[fit["item"].isin(states) & (fit["metric"] == "year_mae")]
+    printed = [line.split() for line in out.splitlines() if line.split()[1:2] and line.split()[1] in states]
+    assert len(per_state) > 100 and len(printed) == 10
+    ranked = per_state.sort_values("mean", ascending=False, kind="stable")
+    assert [r[1] for r in printed[:5]] == list(ranked["item"][:5])
+    assert f"{len(per_state) - 10} per-state rows not shown" in out
+    assert main(["compare", "baseline", "-r", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "per-state rows not shown" not in out and sum(" KHM " in line for line in out.splitlines()) == 1
+
+
 def test_compare_two_scenarios_on_the_same_seeds(capsys, tmp_path):
     """#23 item 19: harmsim compare A B, paired differences on the same seeds."""
     assert main(["compare", "baseline", "baseline", "-r", "10", "--out", str(tmp_path / "same.csv")]) == 0

@@ -8,6 +8,7 @@ import unicodedata
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harmsim.analysis.run import run_ensemble
@@ -147,8 +148,37 @@ def _steps(total: int, desc: str, progress: bool | None = None):
     return step
 
 
-def _format_fit(fit: pd.DataFrame) -> str:
-    """The fit table as printed; a metric no replicate defines is said in words below it, not shown empty."""
+#: more per-state rows than this and a printed fit table shows the extremes only (the whole table: --out)
+STATE_ROWS = 20
+
+
+def _few_states(table: pd.DataFrame, states, by: str) -> tuple[pd.DataFrame, str]:
+    """``table`` with its per-state rows cut to the five highest and five lowest ``by`` of each metric (ranked,
+    in the place of the first), when there are more than :data:`STATE_ROWS` (188 rows of the world panel drown
+    the instruments' few); and the sentence that says so ("" when nothing was cut)."""
+    table = table.reset_index(drop=True)
+    order = pd.Series(table.index, index=table.index, dtype=float)  # where each row is printed
+    per_state = table["item"].isin(set(states))
+    cut, dropped = [], 0
+    for _, rows in table[per_state].groupby("metric", sort=False):
+        if len(rows) <= STATE_ROWS:
+            continue
+        ranked = rows.sort_values(by, ascending=False, kind="stable")
+        keep = pd.concat([ranked.head(5), ranked.tail(5)])
+        order[keep.index] = rows.index[0] + np.arange(len(keep)) / len(keep)  # in their place, ranked
+        cut += [i for i in rows.index if i not in keep.index]
+        dropped += len(rows) - len(keep)
+    if not dropped:
+        return table, ""
+    how = "the five largest differences either way" if by == "difference" else "the five highest and lowest"
+    shown = table.drop(index=cut).loc[order.drop(index=cut).sort_values(kind="stable").index]
+    return shown, f"\n{dropped} per-state rows not shown ({how} are): --out FILE writes them all"
+
+
+def _format_fit(fit: pd.DataFrame, states=()) -> str:
+    """The fit table as printed; a metric no replicate defines is said in words below it, not shown empty; of
+    many ``states``, the extremes (:func:`_few_states`)."""
+    fit, cut = _few_states(fit, states, "mean")
     undefined = fit[fit["replicates"] == 0]
     out = fit[fit["replicates"] > 0].copy()
     for c in ("mean", "sd", "q05", "q95"):
@@ -160,7 +190,7 @@ def _format_fit(fit: pd.DataFrame) -> str:
         text += (
             f"\nundefined in every replicate (too few adopters, in the record or the runs, to rank or compare): {which}"
         )
-    return text
+    return text + cut
 
 
 def _fit_said(folder, scenario):

@@ -11,6 +11,7 @@ from harmsim._output import ResultFolder
 from harmsim.analysis.run import ENGINES, run_ensemble
 from harmsim.cli._common import (
     _ensemble,
+    _few_states,
     _format_fit,
     _out_file,
     _out_folder,
@@ -99,7 +100,7 @@ def cmd_compare(args) -> int:
         f"{sc.name} vs record '{rec.name}': {ens.replicates} replicates, seed {args.seed}, "
         f"engine {ens.provenance['engine']}"
     )
-    print(_format_fit(fit))
+    print(_format_fit(fit, rec.state_ids))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         fit.to_csv(args.out, index=False)
@@ -123,10 +124,11 @@ def _compare_two(args) -> int:
         f"{b.name} (b) against {a.name} (a), record '{rec.name}': {ens_a.replicates} paired replicates on the same "
         f"seeds (root seed {args.seed}); difference = b - a, its standard error over replicates"
     )
-    shown = table[table["replicates"] > 0].copy()
+    shown, cut = _few_states(table[table["replicates"] > 0], rec.state_ids, "difference")
+    shown = shown.copy()
     for c in ("mean_a", "mean_b", "difference", "se", "q05", "q95"):
         shown[c] = shown[c].map(lambda x: "" if pd.isna(x) else f"{x:.3f}")
-    print(shown.to_string(index=False))
+    print(shown.to_string(index=False) + cut)
     overall = table[(table["item"] == "all")].set_index("metric")["better"]
     words = {
         "a": f"{a.name} fits better",
