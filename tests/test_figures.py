@@ -181,3 +181,20 @@ def test_world_panels_scale_to_the_states_an_instrument_is_open_to_and_mark_its_
     assert {t.get_text() for t in timeline["saarc2002"].get_yticklabels()} == set(names[saarc])
     assert len(timeline["tip_law"].get_yticklabels()) == open_to["tip_law"]
     assert timeline["tip_law"].get_figure().get_size_inches()[1] > 0.1 * open_to["tip_law"]
+
+
+def test_a_legend_with_long_entries_fits_its_figure():
+    """A counterfactual's five legend entries did not fit four to a row and were cut at both edges: the
+    columns are now as many as fit, measured in the font (and one region's figures keep their four)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from harmsim.output.plots import figure_differences
+
+    diff = pd.DataFrame({"instrument": "tip_law", "year": [2000, 2001], "mean": 0.0, "q05": 0.0, "q95": 0.0})
+    marks = [(1997, "a", False, ""), (2004, "b", False, "changed"), (2015, "c", True, "")]
+    fig = figure_differences(diff, ["tip_law"] * 3, agreements=marks)
+    FigureCanvasAgg(fig).draw()
+    box, frame = fig.legends[0].get_window_extent(), fig.bbox
+    assert box.x0 >= frame.x0 and box.x1 <= frame.x1 and fig.legends[0]._ncols == 3
+    ens = harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=5, seed=0)
+    assert ens.plot.cumulative().legends[0]._ncols == 4

@@ -17,6 +17,7 @@ record and the result objects. By result:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 
@@ -277,6 +278,31 @@ def _agreement_handles(agreements) -> list:
     return out
 
 
+def _legend_columns(handles, width: float, most: int, fontsize: float = 8.0) -> int:
+    """The most columns, up to ``most``, in which a legend of ``handles`` fits a figure ``width`` inches wide.
+
+    A legend wider than its figure is cut at both edges (the layout engine does not shrink it): a
+    counterfactual's five entries, its change's the longest, did not fit four to a row. Columns are filled as
+    matplotlib fills them (the first ones one entry longer); each is as wide as its widest label, measured in
+    the font, plus the handle and its padding (2.8 em), with 2 em between columns.
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font, text = FontProperties(size=fontsize), TextToPath()
+    label_width = {h.get_label(): text.get_text_width_height_descent(h.get_label(), font, ismath=False)[0] / 72
+                   for h in handles}  # fmt: skip
+    labels, em = [h.get_label() for h in handles], fontsize / 72
+    for ncol in range(min(most, len(labels)), 1, -1):
+        short, extra = divmod(len(labels), ncol)  # as matplotlib splits them: the first `extra` one longer
+        sizes = [short + 1] * extra + [short] * (ncol - extra)
+        columns = [labels[a:b] for a, b in itertools.pairwise(np.cumsum([0, *sizes])) if b > a]
+        needed = sum(max(label_width[t] for t in c) + 2.8 * em for c in columns) + 2 * em * (len(columns) - 1)
+        if needed <= width - 0.1:
+            return ncol
+    return 1
+
+
 def _panels(
     instruments, draw, ylabel: str, handles, names=None, suptitle=None, layout="constrained", cols=3, width=10.0
 ):
@@ -291,7 +317,8 @@ def _panels(
         ax.set_xlabel("year", fontsize=8)
     fig.supylabel(ylabel, fontsize=9)
     loc = "outside lower center" if layout == "constrained" else "lower center"
-    fig.legend(handles=handles, loc=loc, ncol=min(len(handles), 4 if cols > 2 else 2), fontsize=8, frameon=False)
+    ncol = _legend_columns(handles, width, 4 if cols > 2 else 2)
+    fig.legend(handles=handles, loc=loc, ncol=ncol, fontsize=8, frameon=False)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
@@ -379,7 +406,8 @@ def figure_timeline(
         Line2D([], [], color=SIM, marker="|", linestyle="", markersize=9, label=f"{what}: median over all runs"),
         *_agreement_handles(agreements),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    ncol = _legend_columns(handles, fig.get_size_inches()[0], 4)
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, fontsize=8, frameon=False)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     return fig
