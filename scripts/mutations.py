@@ -284,6 +284,23 @@ MUTATIONS = {
         ["tests/test_horizons.py::test_a_gap_or_a_late_start_points_to_a_table_and_a_table_fills_it"],
         "a table rule skips a state without any data of the input",
     ),
+    "world-panels-on-every-state": (
+        "output/figures.py",
+        "            sc.world.open_until(end),",
+        "            len(members),",
+        [
+            "tests/test_figures.py::"
+            "test_world_panels_scale_to_the_states_an_instrument_is_open_to_and_mark_its_agreements"
+        ],
+        "a world panel of a regional treaty scaled to every state of the record, not the treaty's members",
+    ),
+    "compare-prints-every-state": (
+        "cli/_common.py",
+        "STATE_ROWS = 20",
+        "STATE_ROWS = 10**6",
+        ["tests/test_cli.py::test_compare_on_the_world_prints_the_extreme_states_and_writes_them_all"],
+        "harmsim compare prints the world panel's 188 per-state rows",
+    ),
     "design-booleans-as-numbers": (
         "model/space.py",
         "        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)",
