@@ -112,17 +112,27 @@ class World:
         that join later, counted by no figure of those years)."""
         return tuple(s for s, m in zip(self.states, self.member[self.years <= year].any(axis=0)) if m)
 
+    def states_open_until(self, year: int) -> dict[str, tuple[str, ...]]:
+        """Instrument id -> the states it is open to in some year of the horizon up to ``year``: the rows of a
+        figure's panel (a regional treaty's are its organization's members, not every state).
+
+        >>> from harmsim.data.record import load_record
+        >>> World.build(load_record("world"), 1990, 2015).states_open_until(2015)["saarc2002"]
+        ('AFG', 'BGD', 'BTN', 'IND', 'LKA', 'MDV', 'NPL', 'PAK')
+        """
+        ever = self.open_to[self.years <= year].any(axis=0)  # (N, K)
+        return {k: tuple(s for s, o in zip(self.states, ever[:, j]) if o) for j, k in enumerate(self.instruments)}
+
     def open_until(self, year: int) -> dict[str, int]:
-        """Instrument id -> how many states it is open to in some year of the horizon up to ``year``: the scale
-        of a figure's panel (a regional treaty's is its organization's members, not every state's).
+        """Instrument id -> how many states it is open to up to ``year`` (:meth:`states_open_until`): the scale
+        of a figure's panel.
 
         >>> from harmsim.data.record import load_record
         >>> w = World.build(load_record("world"), 1990, 2015)
         >>> w.open_until(2015)["tip_law"], w.open_until(2015)["saarc2002"]
         (188, 8)
         """
-        ever = self.open_to[self.years <= year].any(axis=0).sum(axis=0)
-        return {k: int(n) for k, n in zip(self.instruments, ever)}
+        return {k: len(states) for k, states in self.states_open_until(year).items()}
 
     @cached_property
     def covered(self) -> np.ndarray:

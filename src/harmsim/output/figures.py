@@ -166,13 +166,8 @@ class EnsemblePlots:
         to, each panel in its own order of adoption."""
         if not len(sc.world.organizations):
             return states_by_adoption(rec, members, inst)
-        ever = sc.world.open_to[sc.world.years <= end].any(axis=0)  # (N, K)
-        index = {s: i for i, s in enumerate(sc.world.states)}
-        out = {}
-        for k in inst:
-            j = sc.world.instruments.index(k)
-            out[k] = states_by_adoption(rec, [s for s in members if ever[index[s], j]], [k])
-        return out
+        open_to = sc.world.states_open_until(end)
+        return {k: states_by_adoption(rec, open_to[k], [k]) for k in inst}
 
     def agreements(self, record=None):
         """Endogenous agreements: simulated arrival years against the recorded ones (None when none is endogenous)."""

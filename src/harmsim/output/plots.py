@@ -56,6 +56,9 @@ __all__ = [
     "plot_world_map",
 ]
 
+#: a timeline panel with more rows than this (the world panel's states) gets small labels and a wide figure
+MANY_ROWS = 40
+
 SIM = "#2b6cb0"
 OBS = "#111111"
 #: how a regional agreement's year is marked on a panel
@@ -214,7 +217,7 @@ def plot_timeline(
             ax.plot([lo, hi], [y, y], "|", color=OBS, markersize=6)
     ax.set_yticks(range(len(states)), [(labels or {}).get(s, s) for s in states])
     ax.invert_yaxis()
-    if len(states) > 40:  # a row per state of a world panel: its name small enough to sit in its row
+    if len(states) > MANY_ROWS:  # a row per state of a world panel: its name small enough to sit in its row
         ax.tick_params(axis="y", labelsize=5)
         ax.set_ylim(len(states) - 0.5, -0.5)
     ax.axvline(end + 0.5, color="#999999", linewidth=0.6, linestyle=":")
@@ -382,7 +385,7 @@ def figure_timeline(
     cols = min(3, len(instruments))
     rows = [len(_per(states, k) or ()) for k in instruments]
     tallest = [max(rows[i : i + cols]) for i in range(0, len(rows), cols)]
-    wide = max(rows, default=0) > 40  # room for the years beside a world panel's country names
+    wide = max(rows, default=0) > MANY_ROWS  # room for the years beside a world panel's country names
     heights = [max(3.0, 0.11 * n + 1.0) for n in tallest]
     fig, axes = _grid(len(instruments), width=16.0 if wide else 10.0, row_height=heights, cols=cols)
     for ax, k in zip(axes, instruments):
