@@ -13,7 +13,8 @@ asean-backtests about 1 min; world-fit about 1 min (4.5 min beside a CI run); wo
 it; world-organizations about 6 min; bindingness about 10 min after its fit (14 min beside a CI run);
 bindingness-organizations about 106 min after its fit (40 power panels per difference, beside backtests and a CI
 run); world-backtests about 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts
-about 1 min; likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min. A job stops at
+about 1 min; docs-figures about 1 min after forecasts (whose fit it reads; it copies the figures into docs/);
+likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min. A job stops at
 its first failing command. Jobs that compare backtests read the folders of earlier jobs: world-backtests reads
 asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
 world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
@@ -270,6 +271,15 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"--out {OUT}/forecasts/world_propensities --force",
             f"harmsim forecast world_asean --from-fit {OUT}/world-asean/fit --until 2020 "
             f"--out {OUT}/forecasts/world_asean --force",
+        ],
+    ),
+    "docs-figures": (
+        "README.md and docs/forecasting.md (the baseline's figures, its fan chart and a counterfactual's)",
+        [
+            f"harmsim run baseline --replicates 500 --seed 0 --out {OUT}/docs-figures/baseline --force",
+            f"harmsim counterfactual baseline --from-fit {OUT}/forecasts/fit-baseline "
+            f"--change experiments/changes/no_2004_declaration.toml --out {OUT}/docs-figures/no2004 --force",
+            "python scripts/copy_docs_figures.py",
         ],
     ),
     "likelihood-frequencies": (

@@ -193,6 +193,9 @@ def test_a_legend_with_long_entries_fits_its_figure():
     diff = pd.DataFrame({"instrument": "tip_law", "year": [2000, 2001], "mean": 0.0, "q05": 0.0, "q95": 0.0})
     marks = [(1997, "a", False, ""), (2004, "b", False, "changed"), (2015, "c", True, "")]
     fig = figure_differences(diff, ["tip_law"] * 3, agreements=marks)
+    # an agreement of the first or last year is drawn inside the panel, not on its edge (1997 and 2015 were)
+    left, right = fig.axes[0].get_xlim()
+    assert left < 2000 and right > 2001
     FigureCanvasAgg(fig).draw()
     box, frame = fig.legends[0].get_window_extent(), fig.bbox
     assert box.x0 >= frame.x0 and box.x1 <= frame.x1 and fig.legends[0]._ncols == 3

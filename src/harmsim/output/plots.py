@@ -670,7 +670,8 @@ def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None,
     >>> sc = harmsim.load_scenario("diffusion_only")
     >>> f = harmsim.forecast(sc, calibrate(sc), until=2020, replicates=50, seed=1)
     >>> ax = plot_fan(Figure().subplots(), f.fan, "tip_protocol", f.origin, n_states=10)
-    >>> bool(ax.get_xlim()[1] >= 2020)
+    >>> left, right = ax.get_xlim()  # room for an agreement of the first or the last year
+    >>> bool(left < 1997 and right > 2020)
     True
     """
     f = fan[fan["instrument"] == instrument]
@@ -686,7 +687,7 @@ def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None,
     ax.set_title(title or instrument, fontsize=9)
     if n_states:
         ax.set_ylim(-0.3, n_states + 0.3)
-    ax.set_xlim(f["year"].min(), f["year"].max())
+    ax.set_xlim(f["year"].min() - 0.6, f["year"].max() + 0.6)  # room for the agreements of the first and last year
     _style(ax)
     return ax
 
@@ -737,7 +738,7 @@ def plot_difference(ax, diff: pd.DataFrame, instrument: str, title=None, agreeme
     ax.step(d["year"], d["mean"], where="post", color=SIM, linewidth=1.4)
     _mark_agreements(ax, agreements)
     ax.set_title(title or instrument, fontsize=9)
-    ax.set_xlim(d["year"].min(), d["year"].max())
+    ax.set_xlim(d["year"].min() - 0.6, d["year"].max() + 0.6)  # room for the agreements of the first and last year
     _style(ax)
     return ax
 

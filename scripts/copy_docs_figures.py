@@ -1,0 +1,38 @@
+"""Copy the figures the README and docs/forecasting.md show from the docs_numbers jobs that draw them.
+
+The figures are drawn by the commands of ``python scripts/docs_numbers.py --only docs-figures`` (after the
+job ``forecasts``, whose fit of the baseline they use); this step puts each where the documents show it, so a
+figure is never older than the code that draws it. Run from the repository's root.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "out" / "docs"
+
+#: where each figure is shown -> the file a docs_numbers command wrote
+FIGURES = {
+    "docs/baseline_cumulative.png": "docs-figures/baseline/cumulative.png",
+    "docs/baseline_timeline.png": "docs-figures/baseline/timeline.png",
+    "docs/forecast_fan.png": "forecasts/baseline/fan.png",
+    "docs/counterfactual_no_2004.png": "docs-figures/no2004/differences.png",
+}
+
+
+def main() -> int:
+    missing = [made for made in FIGURES.values() if not (OUT / made).is_file()]
+    if missing:
+        print(f"not drawn yet: {', '.join(missing)} (run the docs_numbers jobs forecasts and docs-figures first)")
+        return 1
+    for shown, made in FIGURES.items():
+        shutil.copyfile(OUT / made, ROOT / shown)
+        print(f"{shown} <- out/docs/{made}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
