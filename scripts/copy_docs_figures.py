@@ -1,4 +1,4 @@
-"""Copy the figures the README and docs/forecasting.md show from the docs_numbers jobs that draw them.
+"""Copy the figures the README, docs/forecasting.md and docs/regions.md show from the jobs that draw them.
 
 The figures are drawn by the commands of ``python scripts/docs_numbers.py --only docs-figures`` (after the
 job ``forecasts``, whose fit of the baseline they use); this step puts each where the documents show it, so a
@@ -20,6 +20,8 @@ FIGURES = {
     "docs/baseline_timeline.png": "docs-figures/baseline/timeline.png",
     "docs/forecast_fan.png": "forecasts/baseline/fan.png",
     "docs/counterfactual_no_2004.png": "docs-figures/no2004/differences.png",
+    "docs/world_organizations.png": "docs-figures/world/organizations.png",
+    "docs/world_map_tip_law.png": "docs-figures/world/map_tip_law.png",
 }
 
 

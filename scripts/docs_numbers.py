@@ -274,11 +274,13 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "docs-figures": (
-        "README.md and docs/forecasting.md (the baseline's figures, its fan chart and a counterfactual's)",
+        "README.md, docs/forecasting.md and docs/regions.md (the baseline's figures, its fan chart, a "
+        "counterfactual's, the world record's organizations and map)",
         [
             f"harmsim run baseline --replicates 500 --seed 0 --out {OUT}/docs-figures/baseline --force",
             f"harmsim counterfactual baseline --from-fit {OUT}/forecasts/fit-baseline "
             f"--change experiments/changes/no_2004_declaration.toml --out {OUT}/docs-figures/no2004 --force",
+            f"harmsim record world --figures {OUT}/docs-figures/world --force",
             "python scripts/copy_docs_figures.py",
         ],
     ),

@@ -3,6 +3,8 @@ the order of states, and what was simulated (hand-set or fitted)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -201,3 +203,11 @@ def test_a_legend_with_long_entries_fits_its_figure():
     assert box.x0 >= frame.x0 and box.x1 <= frame.x1 and fig.legends[0]._ncols == 3
     ens = harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=5, seed=0)
     assert ens.plot.cumulative().legends[0]._ncols == 4
+    from matplotlib.lines import Line2D
+
+    from harmsim.output.plots import _legend_columns
+
+    two_lines = [Line2D([], [], label="short\n" + "a second line, long " * 4), Line2D([], [], label="b")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a newline measured as a glyph warned (the organizations' legend)
+        assert _legend_columns(two_lines, 4.0, 2) == 1 and _legend_columns(two_lines, 10.0, 2) == 2

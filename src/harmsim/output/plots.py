@@ -293,8 +293,11 @@ def _legend_columns(handles, width: float, most: int, fontsize: float = 8.0) -> 
     from matplotlib.textpath import TextToPath
 
     font, text = FontProperties(size=fontsize), TextToPath()
-    label_width = {h.get_label(): text.get_text_width_height_descent(h.get_label(), font, ismath=False)[0] / 72
-                   for h in handles}  # fmt: skip
+
+    def inches(label: str) -> float:  # a label of several lines is as wide as its widest
+        return max(text.get_text_width_height_descent(line, font, ismath=False)[0] for line in label.split("\n")) / 72
+
+    label_width = {h.get_label(): inches(h.get_label()) for h in handles}
     labels, em = [h.get_label() for h in handles], fontsize / 72
     for ncol in range(min(most, len(labels)), 1, -1):
         short, extra = divmod(len(labels), ncol)  # as matplotlib splits them: the first `extra` one longer
