@@ -21,7 +21,7 @@ world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's 
 world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
 about 5 min, world-trend-beyond about 5 min, world-spline about 4 min (reads world-backtests' and cets-hold-out's
 folders), asean-texts and asean-instruments about 5 min each (read asean-backtests' and world-backtests'),
-asean-scenario-backtests about 2
+world-gdp about 5 min (reads asean-backtests'), asean-scenario-backtests about 2
 min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same folders), world-asean about 5 min (reads
 asean-backtests' and world-backtests' folders), world-propensities about 70 min (its fit 11 min, backtests 19 min,
 the test of bindingness with 40 power panels per difference 37 min).
@@ -206,6 +206,10 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"python experiments/asean_instruments_panel.py {OUT}/asean-instruments "
             f"{OUT}/asean-backtests/baseline_trend {OUT}/world-backtests/world_baseline"
         ],
+    ),
+    "world-gdp": (
+        "docs/regions.md (state capacity, log GDP per head, on the panel), experiments/world_gdp_panel.py",
+        [f"python experiments/world_gdp_panel.py {OUT}/world-gdp {OUT}/asean-backtests/baseline_trend"],
     ),
     "asia-pacific": (
         "docs/regions.md (ASEAN's cells from a panel of its own part of the world), experiments/asia_pacific_panel.py",

@@ -207,3 +207,57 @@ def test_asean_instruments_panel_adds_asean_s_own_instruments_to_the_world_recor
     assert [a[1] for a in held] == [str(out / "world_asean_instruments.toml"), "baseline_trend"]
     assert "on 4 common cells is better: +1.000 per cell" in printed  # 1: every cell both score
     assert "held-out asean_mlat on 2 common cells is better: +1.000 per cell" in printed  # 4: the hold-out
+
+
+def test_world_gdp_panel_keeps_the_states_with_gdp_and_adds_capacity_alone(tmp_path, capsys, monkeypatch):
+    """The declared rule: the states with GDP per head in every year 1999-2011 (Myanmar, without any, left
+    out), both scenarios world_baseline over 1999-2015 on them, "with GDP" adding capacity alone, free in the fit,
+    its 2011 values carried on; the comparisons and the estimate's interval are printed (backtests replaced)."""
+    import harmsim.cli
+    from harmsim.calibrate.mle import default_free
+
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        from world_gdp_panel import states_with_gdp
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    world = harmsim.load_record("world")
+    kept, left = states_with_gdp(world)
+    assert "MMR" in left and "THA" in kept and len(kept) + len(left) == len(world.state_ids)
+    cov = world.covariates[world.covariates["state"].isin(kept) & world.covariates["year"].between(1999, 2011)]
+    assert cov["gdp_pc"].notna().all()
+    real_main, seen = harmsim.cli.main, {}
+
+    def main(argv):
+        if argv[0] != "backtest":
+            return real_main(argv)
+        sc = harmsim.load_scenario(argv[1])
+        seen[sc.name] = sc
+        out = Path(argv[argv.index("--out") + 1])
+        with_gdp = sc.mechanism("capacity") is not None
+        rows = [{"origin": 2005, "model": sc.name, "state": s, "instrument": "untoc", "outcome": "later",
+                 "log_score": -1.0 if with_gdp else -2.0} for s in ("THA", "VNM", "FRA")]  # fmt: skip
+        estimate = pd.DataFrame([{"parameter": "capacity.strength", "estimate": 0.2, "se": 0.1, "lower": 0.004,
+                                  "upper": 0.396}])  # fmt: skip
+        for o in (2005, 2008, 2011):
+            (out / "fits" / f"{o}-{sc.name}").mkdir(parents=True)
+            estimate.to_csv(out / "fits" / f"{o}-{sc.name}" / "estimates.csv", index=False)
+        pd.DataFrame(rows).to_csv(out / "cells.csv", index=False)
+        return 0
+
+    monkeypatch.setattr(harmsim.cli, "main", main)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    pd.DataFrame([{"origin": 2005, "model": "baseline_trend", "state": s, "instrument": "untoc", "outcome": "later",
+                   "log_score": -3.0} for s in ("THA", "VNM")]).to_csv(ref / "cells.csv", index=False)  # fmt: skip
+    code, printed = _run("world_gdp_panel.py", [str(tmp_path / "gdp"), str(ref)], capsys)
+    assert code == 0
+    without, with_gdp = seen["world_1999"], seen["world_1999_gdp"]
+    assert without.start == with_gdp.start == 1999 and set(without.world.states) == set(kept)
+    assert without.mechanism("capacity") is None
+    assert "capacity.strength" in default_free(with_gdp, with_gdp.record)
+    assert with_gdp.reference_window == (1999, 2011)
+    assert "from 2005: +0.200 (s.e. 0.100), its 95% interval excludes 0" in printed
+    assert "the panel with GDP against without on 3 common cells is better: +1.000 per cell" in printed
+    assert "Myanmar (MMR)" in printed
+    assert "the panel with GDP against the ASEAN record on 2 common cells is better: +2.000 per cell" in printed
