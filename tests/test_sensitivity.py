@@ -13,7 +13,7 @@ from harmsim.errors import ConfigError
 
 pytest.importorskip("SALib")
 
-from harmsim.analysis.sensitivity import analyze, design, problem, sensitivity
+from harmsim.analysis.sensitivity import analyze, design, held_at_estimate, problem, sensitivity
 
 #: Ishigami (a = 7, b = 0.1): analytic first-order and total indices (Sobol' and Levitan 1999)
 ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
@@ -121,6 +121,14 @@ def test_ranges_from_a_fit_and_bad_requests(baseline, tmp_path, capsys):
     assert {"parameter", "output", "mu_star", "mu_star_conf", "sigma", "noise_share"} <= set(t.columns)
     assert not list(tmp_path.glob(".s.points*"))  # the evaluation cache goes once the result is in place
     capsys.readouterr()
+    # from a fit, a parameter it gives no interval (here: its standard error taken away) is named as held
+    assert held_at_estimate(fit, prob) == []
+    fit.estimates.loc[fit.estimates["parameter"] == "diffusion.strength", "se"] = np.nan
+    assert held_at_estimate(fit, problem(baseline, fit=fit)) == ["diffusion.strength"]
+    fit.save(tmp_path / "fit")
+    assert main([*args, "--from-fit", str(tmp_path / "fit"), "--out", str(tmp_path / "f")]) == 0
+    printed = capsys.readouterr().out
+    assert "held at the fit's estimates" in printed and "standard error): diffusion.strength;" in printed
     no_ranges = ["sensitivity", "diffusion_only", "--method", "morris", "--base", "3", "-r", "3"]
     assert main([*no_ranges, "--out", str(tmp_path / "t")]) == 2
     assert "--vary" in capsys.readouterr().err

@@ -52,7 +52,16 @@ from harmsim import _repr
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike, stream_seed
 
-__all__ = ["METHODS", "SensitivityResult", "analyze", "design", "outputs_of", "problem", "sensitivity"]
+__all__ = [
+    "METHODS",
+    "SensitivityResult",
+    "analyze",
+    "design",
+    "held_at_estimate",
+    "outputs_of",
+    "problem",
+    "sensitivity",
+]
 
 METHODS = ("sobol", "morris")
 
@@ -115,6 +124,21 @@ def problem(scenario, ranges=None, fit=None) -> dict:
     if len(set(names)) != len(names):
         raise ConfigError(f"a parameter is given twice: {names}")
     return {"num_vars": len(names), "names": names, "bounds": bounds}
+
+
+def held_at_estimate(fit, prob: dict) -> list[str]:
+    """The fit's free parameters that :func:`problem` does not vary: without a standard error (at a bound, not
+    identified) or with a range the scenario's bounds close, so held at their estimates. A ranking of the rest
+    says nothing about them, and the output says so.
+
+    >>> import pandas as pd
+    >>> from harmsim.calibrate import Fit
+    >>> est = pd.DataFrame({"parameter": ["a", "b"], "estimate": [0.1, 2.0], "se": [0.05, float("nan")]})
+    >>> held_at_estimate(Fit("s", "", "r", "mle", est, loglik=-1.0, n_obs=10), {"names": ["a"]})
+    ['b']
+    """
+    varied = set(prob["names"])
+    return [str(p) for p in fit.estimates["parameter"] if p not in varied]
 
 
 def design(prob: dict, method: str = "sobol", base: int = 256, seed: SeedLike = 0) -> pd.DataFrame:

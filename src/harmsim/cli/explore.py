@@ -126,7 +126,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from harmsim.analysis.sensitivity import sensitivity
+    from harmsim.analysis.sensitivity import held_at_estimate, sensitivity
 
     sc = load_scenario(args.scenario)
     if args.vary is not None and args.from_fit is not None:
@@ -158,6 +158,10 @@ def cmd_sensitivity(args) -> int:
     for p in (cache, cache.with_name(cache.stem + ".provenance.json"), cache.with_suffix(".parquet")):
         p.unlink(missing_ok=True)
     print(f"{sc.name}: {args.method} sensitivity, {len(res.points)} points x {args.replicates} replicates")
+    held = held_at_estimate(fit, res.problem) if fit is not None else []
+    if held:
+        print(f"held at the fit's estimates, no interval to vary them over (at a bound, not identified, or without a "
+              f"standard error): {', '.join(held)}; the indices say nothing about them")  # fmt: skip
     for output in ("year_mae", "curve_mad"):
         print(res.summary(output))
     print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
