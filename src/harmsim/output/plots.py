@@ -125,9 +125,15 @@ def _frame(ax, o: pd.DataFrame, title: str, n_states) -> object:
     ax.set_title(title, fontsize=9)
     if n_states:
         ax.set_ylim(-0.3, n_states + 0.3)
-    ax.set_xlim(o["year"].min() - 0.6, o["year"].max() + 0.6)
+    _years_axis(ax, o["year"])
     _style(ax)
     return ax
+
+
+def _years_axis(ax, years) -> None:
+    """The panel's years, with room either side for an agreement of the first or the last year (a mark on
+    the panel's edge is not seen)."""
+    ax.set_xlim(years.min() - 0.6, years.max() + 0.6)
 
 
 def _observed_handles() -> list:
@@ -690,7 +696,7 @@ def plot_fan(ax, fan: pd.DataFrame, instrument: str, origin: int, n_states=None,
     ax.set_title(title or instrument, fontsize=9)
     if n_states:
         ax.set_ylim(-0.3, n_states + 0.3)
-    ax.set_xlim(f["year"].min() - 0.6, f["year"].max() + 0.6)  # room for the agreements of the first and last year
+    _years_axis(ax, f["year"])
     _style(ax)
     return ax
 
@@ -741,7 +747,7 @@ def plot_difference(ax, diff: pd.DataFrame, instrument: str, title=None, agreeme
     ax.step(d["year"], d["mean"], where="post", color=SIM, linewidth=1.4)
     _mark_agreements(ax, agreements)
     ax.set_title(title or instrument, fontsize=9)
-    ax.set_xlim(d["year"].min() - 0.6, d["year"].max() + 0.6)  # room for the agreements of the first and last year
+    _years_axis(ax, d["year"])
     _style(ax)
     return ax
 
