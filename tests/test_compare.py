@@ -110,3 +110,13 @@ def test_compliance_curves_by_hand(record):
     assert c.loc[2004] == pytest.approx(7 / 20)  # laws: PHL, BRN, LAO; UNTOC: PHL, LAO, MYS, MMR
     assert c.loc[1997] == 0.0 and c.loc[2015] == 1.0
     assert c.is_monotonic_increasing
+
+
+def test_compliance_curves_of_a_record_without_a_chain_of_agreements_are_empty():
+    """The world's organizations date their agreements; none is built on another's compliance, so there is no
+    chain to follow (compare-mechanisms on world_baseline once failed here, after its fits)."""
+    from harmsim.scoring.compare import compliance_curves
+
+    sc = harmsim.load_scenario("world_baseline")
+    c = compliance_curves(sc.record.adoptions, sc.world)
+    assert c.empty and list(c.columns) == ["replicate", "agreement", "year", "share"]

@@ -358,7 +358,7 @@ def compare_mechanisms(
     cols += ["log_score", "crps", "coverage50", "coverage90", "median_error", "year_mae", "curve_mad"]
     table = table[cols]
     tests = _nested_tests(fits, same)
-    notes = _identity_notes(same, fits, scs) + _untestable(scs, record)
+    notes = _identity_notes(same, fits, scs) + _untestable(scs, record) + _fit_caveats(fits)
     placebo_rows, placebo_words = [], []
     if placebos:
         from harmsim.calibrate.placebo import placebo_test
@@ -436,6 +436,18 @@ def _identity_notes(same: dict, fits: dict, scenarios) -> list[str]:
     return notes
 
 
+def _fit_caveats(fits) -> list[str]:
+    """A line per fit that leaves parameters unbounded by the record: its k counts them, and its predictive
+    scores draw on them as they are."""
+    out = []
+    for name, fit in fits.items():
+        caveat = fit.caveat(f"The fit of '{name}' leaves")
+        if caveat:
+            n = int(fit.estimates["status"].isin(["at bound", "not identified"]).sum())
+            out.append(f"{caveat}; its k counts {'it' if n == 1 else 'them'} among its free parameters.")
+    return out
+
+
 def _untestable(scenarios, record) -> list[str]:
     """Hypotheses the record cannot test, and why (bindingness when no binding agreement acts in the window)."""
     out = []
@@ -456,6 +468,8 @@ def _untestable(scenarios, record) -> list[str]:
             f"because {which}takes effect only after the observation window ({record.start}-{end}, lag {p.lag}); "
             "the binding effect is held at its assumed value and nothing here is evidence about it."
         )
+    if len(w.organizations):  # endogenous arrival is one region's rule: no thresholds to speak of
+        return out
     # recorded against endogenous arrival: what the arrival dates can show
     endo = sc.with_params({"agreements.arrival": "endogenous"})
     table = arrival_thresholds(endo, record).assign(value=np.nan)

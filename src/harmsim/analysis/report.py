@@ -84,15 +84,11 @@ def _write(comparison, scenarios, out: Path, replicates: int, seed: int) -> tupl
         ens = predictive_ensemble(sc, fit, replicates, seed)
         rec = sc.record
         figs = {f"{name}_{stem}": f for stem, f in ens.plot.all().items()}
-        if len(rec.agreements):
+        observed = compliance_curves(rec.adoptions, sc.world)
+        if len(observed):  # a chain of agreements, each built on the last (one region's record)
             fig = Figure(figsize=(7.5, 4.2), layout="constrained")
             ax = fig.subplots()
-            plot_incremental(
-                ax,
-                compliance_curves(rec.adoptions, sc.world),
-                compliance_curves(ens.adoptions, sc.world),
-                rec.agreements,
-            )
+            plot_incremental(ax, observed, compliance_curves(ens.adoptions, sc.world), rec.agreements)
             ax.set_title(f"Incremental institutional development ({name}, fitted)", fontsize=10)
             figs[f"{name}_incremental"] = fig
         for stem, fig in figs.items():

@@ -437,7 +437,8 @@ def compliance_curves(adoptions: pd.DataFrame, world, agreements=None) -> pd.Dat
     with the adoptions of year ``t`` included). From a tidy adoption table
     (simulated, with ``replicate``; or the record's, where an
     interval-censored adoption counts once it is sure, at ``year_max``).
-    Columns: replicate, agreement, year, share.
+    Columns: replicate, agreement, year, share; no rows when no agreement is built on (the world record's
+    organizations date their agreements, none arrives by another's compliance).
     """
     from harmsim.model.mechanisms.agreements import compliance
 
@@ -449,6 +450,8 @@ def compliance_curves(adoptions: pd.DataFrame, world, agreements=None) -> pd.Dat
     names = agreements or list(
         dict.fromkeys(world.agreements[p] for p, trig in zip(world.parent, world.trigger) if trig == "consensus")
     )
+    if not names:
+        return pd.DataFrame({"replicate": [], "agreement": [], "year": [], "share": []})
     reps = np.sort(a["replicate"].unique())
     idx = pd.MultiIndex.from_product([reps, world.states, world.instruments])
     y = a.set_index(["replicate", "state", "instrument"])[col].astype("Float64").reindex(idx)
