@@ -1,6 +1,9 @@
 """Regenerate docs/dashboard.png: the baseline's dashboard after eight years, in Chromium.
 
-    python scripts/make_dashboard_screenshot.py [--out docs/dashboard.png] [--seed 3] [--years 8]
+    python scripts/make_dashboard_screenshot.py [--scenario baseline] [--out docs/dashboard.png] [--seed 3]
+        [--years 8]
+
+(docs/dashboard_world.png: --scenario world_baseline --years 13 --out docs/dashboard_world.png.)
 
 Needs the viz and test extras and Chromium (scripts/install_browser.sh).
 """
@@ -24,15 +27,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="baseline")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
     ap.add_argument("--seed", default="3")
     ap.add_argument("--years", type=int, default=8)
     a = ap.parse_args(argv)
+    from harmsim import load_scenario
+
+    start = load_scenario(a.scenario).start
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-c", "import sys; from harmsim.cli import main; sys.exit(main())"]
-    server = subprocess.Popen([*cmd, "dashboard", "baseline", "--port", str(port)], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen([*cmd, "dashboard", a.scenario, "--port", str(port)], stdout=subprocess.DEVNULL)
     try:
         for _ in range(600):
             try:
@@ -52,7 +59,7 @@ def main(argv=None):
             seed.press("Enter")
             page.get_by_role("button", name="Reset").click()
             page.get_by_text(f"seed {a.seed} ").wait_for(timeout=30_000)
-            for year in range(1997, 1997 + a.years):
+            for year in range(start, start + a.years):
                 page.get_by_role("button", name="Step").click()
                 page.get_by_text(f"{year} ·").first.wait_for(timeout=30_000)
             time.sleep(1.0)  # the images of the last step

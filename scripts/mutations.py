@@ -301,6 +301,30 @@ MUTATIONS = {
         ["tests/test_cli.py::test_compare_on_the_world_prints_the_extreme_states_and_writes_them_all"],
         "harmsim compare prints the world panel's 188 per-state rows",
     ),
+    "dashboard-every-treaty-for-every-state": (
+        "dashboard.py",
+        '    a = a[[s in ids_set and s in open_to[k] for s, k in zip(a["state"], a["instrument"])]]',
+        '    a = a[[s in ids_set for s in a["state"]]]',
+        ["tests/test_dashboard.py::test_a_record_of_many_states_is_drawn_on_a_world_map_counting_what_is_open_to_each"],
+        "the dashboard counts every regional treaty as open to every state (1128 possible adoptions, not 629)",
+    ),
+    "dashboard-world-as-rings": (
+        "dashboard.py",
+        "    return any(s not in POSITIONS for s in w.members_until(w.end))",
+        "    return False",
+        ["tests/test_dashboard.py::test_a_record_of_many_states_is_drawn_on_a_world_map_counting_what_is_open_to_each"],
+        "the dashboard draws the world's 188 states as rings on one circle",
+    ),
+    "comparison-world-arrival-note": (
+        "analysis/comparison.py",
+        "    if len(w.organizations):  # endogenous arrival is one region's rule: no thresholds to speak of",
+        "    if False:",
+        [
+            "tests/test_calibrate.py::"
+            "test_the_notes_of_a_comparison_on_the_world_panel_leave_out_one_regions_arrival_rule"
+        ],
+        "compare-mechanisms on the world builds one region's endogenous arrival and fails after its fits",
+    ),
     "design-booleans-as-numbers": (
         "model/space.py",
         "        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)",

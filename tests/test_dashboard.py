@@ -453,12 +453,51 @@ def test_the_page_reads_at_a_desktop_size(browser, tmp_path):
     assert "Traceback" not in log, log
 
 
-def test_a_step_paints_only_what_the_year_changes(sc):
+@pytest.fixture(scope="module")
+def world_model():
+    """world_baseline stepped to 2002."""
+    m = HarmonizationModel("world_baseline", rng=3, collect=False)
+    while m.year < 2002:
+        m.step()
+    return m
+
+
+def test_a_record_of_many_states_is_drawn_on_a_world_map_counting_what_is_open_to_each(world_model):
+    """Before: the world's 188 states were rings on one circle, their names a smudge, and the title counted
+    1128 possible adoptions, every regional treaty for every state."""
+    from harmsim.data.maps import country_shapes
+
+    m, w = world_model, world_model.world
+    assert dashboard.on_map(m) and not dashboard.on_map(HarmonizationModel("baseline", rng=1, collect=False))
+    t = dashboard.map_table(m).set_index("state")
+    open_to = w.states_open_until(w.end)
+    assert t["open"].sum() == sum(map(len, open_to.values())) < len(t) * len(w.instruments)
+    for s in ("FRA", "IND", "IDN", "USA"):  # CoE's, SAARC's, ASEAN's treaty; none
+        assert t.loc[s, "open"] == sum(s in states for states in open_to.values()), s
+    a = m.adoptions().dropna(subset=["year"])
+    assert t["adopted"].sum() == (a["year"] <= m.year).sum()
+    assert set(t.index[t["new"]]) == set(a.loc[a["year"] == m.year, "state"].astype(str))
+    fig = dashboard._network_figure(m)
+    ax = fig.axes[0]
+    assert ax.get_title() == f"2002: {t['adopted'].sum()} of {t['open'].sum()} adoptions"
+    shapes = country_shapes()
+    fill, outline = ax.collections[-2:]
+    assert len(fill.get_paths()) == sum(len(shapes[c]) for c in t.loc[t["member"], "code"] if c in shapes)
+    assert len(outline.get_paths()) == sum(len(shapes[c]) for c in t.loc[t["new"], "code"] if c in shapes) > 0
+    words = " ".join(x.get_text() for a in fig.axes for x in a.texts)
+    assert "26 states without an outline at this scale (Andorra, " in words  # counted, not dropped silently
+    legend = [x.get_text() for x in fig.axes[1].get_legend().get_texts()]
+    assert legend[:5] == ["0 instruments", "1 instrument", "2 instruments", "3 instruments", "4 instruments"]
+
+
+@pytest.mark.parametrize("name", ["baseline", "world_baseline"])
+def test_a_step_paints_only_what_the_year_changes(name):
     """The dashboard's figures keep their still layer: a year's picture equals the figure drawn whole."""
     import io
 
     from PIL import Image
 
+    sc = harmsim.load_scenario(name)
     m = dashboard.model_class(sc)(rng="4")
     band = dashboard._band_of(m.config)
     for _ in range(4):

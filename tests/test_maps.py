@@ -79,3 +79,17 @@ def test_the_organization_figure_has_a_panel_per_organization_with_members(world
     styles = sorted(line.get_linestyle() for line in eu.get_lines() if line.get_xdata()[0] == 2002 and
                     len(set(line.get_xdata())) == 1)  # fmt: skip
     assert styles == ["-", "--"]  # the non-binding declaration dashed, the binding decision solid
+
+
+def test_map_codes_place_every_state_of_the_shipped_records():
+    """The world record's ids are ISO codes; the global criminalization panel names its states and is placed
+    through their Correlates of War codes, which the world record holds beside the ISO ones."""
+    from harmsim.data.maps import map_codes
+
+    for name in ("world", "asean", "global_criminalization"):
+        record = harmsim.load_record(name)
+        codes = map_codes(record)
+        assert set(codes) == set(record.state_ids), name
+        assert len(set(codes.values())) == len(codes), name  # no two states on one outline
+    codes = map_codes(harmsim.load_record("global_criminalization"))
+    assert (codes["Burma"], codes["UArabEmir"], codes["CostaRica"]) == ("MMR", "ARE", "CRI")

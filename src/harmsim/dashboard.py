@@ -239,7 +239,8 @@ def state_tables(model: HarmonizationModel) -> tuple[pd.DataFrame, pd.DataFrame,
     """What the network draws: (states, cells, borders) tables of the model's current year.
 
     ``states``: state, name, x, y, member, note (for states that join later in the window: when);
-    ``cells``: state, instrument, adopted, new (adopted this year); ``borders``: the record's land borders.
+    ``cells``: state, instrument, adopted, new (adopted this year), for the instruments open to the state (a
+    regional treaty: its organization's members); ``borders``: the record's land borders.
 
     >>> m = HarmonizationModel("baseline", rng=1, collect=False)
     >>> m.step()
@@ -252,6 +253,7 @@ def state_tables(model: HarmonizationModel) -> tuple[pd.DataFrame, pd.DataFrame,
     window = set(w.members_until(w.end))
     in_window = [i for i, s in enumerate(w.states) if s in window]
     ids = [w.states[i] for i in in_window]
+    ids_set = set(ids)
     missing = [s for s in ids if s not in POSITIONS]
     xy = dict(POSITIONS)
     for n, s in enumerate(missing):  # states without a position: on a circle
@@ -270,8 +272,9 @@ def state_tables(model: HarmonizationModel) -> tuple[pd.DataFrame, pd.DataFrame,
             ],
         }
     )
+    open_to = {k: set(v) for k, v in w.states_open_until(w.end).items()}  # a regional treaty: its members only
     a = model.adoptions()
-    a = a[a["state"].isin(ids)]
+    a = a[[s in ids_set and s in open_to[k] for s, k in zip(a["state"], a["instrument"])]]
     year = a["year"].astype("Float64").to_numpy(dtype=float, na_value=np.inf)
     cells = pd.DataFrame(
         {
@@ -376,10 +379,53 @@ class _Layers:
         return out.getvalue()
 
 
+def on_map(model: HarmonizationModel) -> bool:
+    """Whether the page draws the states on a world map rather than as a network of rings: a record with states
+    the network has no position for (the world, the global criminalization panel), too many for rings.
+
+    >>> [on_map(HarmonizationModel(name, rng=1, collect=False)) for name in ("baseline", "world_baseline")]
+    [False, True]
+    """
+    w = model.world
+    return any(s not in POSITIONS for s in w.members_until(w.end))
+
+
+def map_table(model: HarmonizationModel) -> pd.DataFrame:
+    """What the world map draws of the model's year, per state of the window: state, name, code (its outline,
+    :func:`~harmsim.data.maps.map_codes`; missing when it has none), member, adopted (instruments adopted so far),
+    open (instruments open to it), new (an adoption this year).
+
+    >>> m = HarmonizationModel("world_baseline", rng=1, collect=False)
+    >>> for _ in range(12):
+    ...     m.step()
+    >>> t = map_table(m).set_index("state")
+    >>> int(t.loc["FRA", "open"]), int(t.loc["IND", "open"]), int(t.loc["USA", "open"])  # CoE's, SAARC's treaty
+    (4, 4, 3)
+    """
+    states, cells, _ = state_tables(model)
+    per = cells.groupby("state").agg(adopted=("adopted", "sum"), open=("adopted", "size"), new=("new", "any"))
+    codes = _codes_of(model.config.record)
+    t = states[["state", "name", "member"]].join(per, on="state")
+    t["code"] = t["state"].map(codes)
+    t[["adopted", "open"]] = t[["adopted", "open"]].fillna(0).astype(int)
+    t["new"] = t["new"].astype("boolean").fillna(False).astype(bool) & t["member"]
+    return t[["state", "name", "code", "member", "adopted", "open", "new"]]
+
+
+@lru_cache(maxsize=4)
+def _codes_of(record) -> dict:
+    from harmsim.data.maps import map_codes
+
+    return map_codes(record)
+
+
 # Each figure is a still part, built once per model, and a moving part, built each year on it; drawn whole
 # (the figure functions, what tests read) or layered (the page).
 def _network_still(model) -> tuple[Figure, object]:
-    """The network's figure without the year: borders, extent, legend, and an empty title."""
+    """The network's figure without the year: borders, extent, legend, and an empty title (on a record of many
+    states, :func:`on_map`, the world map's)."""
+    if on_map(model):
+        return _map_still(model)
     states, cells, borders = state_tables(model)
     fig = Figure(figsize=(6.0, 6.4))  # about the size it is shown at: text at its point size
     ax, legend_ax = fig.subplots(2, 1, height_ratios=[2.6, 1])
@@ -389,17 +435,38 @@ def _network_still(model) -> tuple[Figure, object]:
     return fig, ax.set_title("", fontsize=11)
 
 
+def _map_still(model) -> tuple[Figure, object]:
+    """The world map's figure without the year: every outline, the key, the states it cannot draw."""
+    from harmsim.data.maps import country_shapes
+
+    t = map_table(model)
+    shapes = country_shapes()
+    unplaced = t.loc[~t["code"].isin(list(shapes)), "name"].tolist()
+    fig = Figure(figsize=(6.0, 4.0))  # about the size it is shown at: text at its point size
+    ax = fig.add_axes((0.01, 0.31, 0.98, 0.61))  # the map (its aspect fixes its height: 2.3 in at this width)
+    legend_ax = fig.add_axes((0.01, 0.01, 0.98, 0.29))
+    plots.plot_adoption_map_frame(ax, shapes, int(t["open"].max()), legend_ax, unplaced)
+    return fig, ax.set_title("", fontsize=11)
+
+
 def _network_moving(model, fig: Figure, title) -> list:
-    """The year's rings, counts and names, and the title: the artists drawn."""
+    """The year's rings, counts and names (or the map's fills), and the title: the artists drawn."""
+    if on_map(model):
+        from harmsim.data.maps import country_shapes
+
+        t = map_table(model)
+        title.set_text(_network_title(model, t["adopted"].sum(), t["open"].sum()))
+        return [*plots.plot_adoption_map(fig.axes[0], country_shapes(), t, int(t["open"].max())), title]
     states, cells, _ = state_tables(model)
-    title.set_text(_network_title(model, cells))
+    title.set_text(_network_title(model, cells["adopted"].sum(), len(cells)))
     return [*plots.plot_rings(fig.axes[0], states, cells), title]
 
 
-def _network_title(model, cells) -> str:
+def _network_title(model, adopted: int, cells: int) -> str:
+    """``2001: 37 of 590 adoptions``: adoptions so far of the cells open to the states in the window."""
     if model.year < model.world.start:
         return f"before {model.world.start}"
-    return f"{model.year}: {int(cells['adopted'].sum())} of {_counted(len(cells), 'adoption')}"
+    return f"{model.year}: {int(adopted)} of {_counted(int(cells), 'adoption')}"
 
 
 def _network_figure(model) -> Figure:

@@ -24,7 +24,7 @@ import pandas as pd
 from harmsim.data.observations import BEFORE, DATED, INTERVAL, UNOBSERVED, encode
 from harmsim.data.record import Record
 
-__all__ = ["country_shapes", "map_values"]
+__all__ = ["country_shapes", "map_codes", "map_values"]
 
 
 @lru_cache(maxsize=1)
@@ -38,6 +38,37 @@ def country_shapes() -> dict[str, list[np.ndarray]]:
     out: dict[str, list[np.ndarray]] = {}
     for (state, _), ring in _shape_table().groupby(["state", "part"], sort=False):
         out.setdefault(state, []).append(ring[["lon", "lat"]].to_numpy())
+    return out
+
+
+def map_codes(record: Record) -> dict[str, str]:
+    """The outline each state of ``record`` is drawn with: state id -> ISO alpha-3 code, for the states found.
+
+    A state's id is its code when it is one (the world record's ids are ISO
+    codes); otherwise its Correlates of War code (``ccode`` or ``cowcode``)
+    is looked up in the world record, which holds both (the global
+    criminalization panel names its states and gives their COW codes).
+    States found neither way are left out: a map says how many it could not place.
+
+    >>> from harmsim.data.record import load_record
+    >>> codes = map_codes(load_record("global_criminalization"))
+    >>> codes["Burma"], codes["Antigua&Barbuda"]
+    ('MMR', 'ATG')
+    """
+    from harmsim.data.record import load_record
+
+    world = load_record("world").states
+    iso = set(world["state"]) | set(_shape_table()["state"])
+    cow = {c: s for c, s in zip(pd.to_numeric(world["cowcode"], errors="coerce"), world["state"]) if pd.notna(c)}
+    column = next((c for c in ("ccode", "cowcode") if c in record.states.columns), None)
+    codes = pd.to_numeric(record.states[column], errors="coerce") if column else pd.Series(np.nan, record.states.index)
+    ccode = dict(zip(record.states["state"], codes))
+    out = {}
+    for s in record.state_ids:
+        if s in iso:
+            out[s] = s
+        elif ccode.get(s) in cow:
+            out[s] = cow[ccode[s]]
     return out
 
 

@@ -1265,6 +1265,81 @@ def plot_rings(ax, states: pd.DataFrame, cells: pd.DataFrame) -> list:
     return [ax.add_collection(centre, autolim=False), ax.add_collection(ring, autolim=False), *out]
 
 
+def _count_color(n: int, most: int):
+    """The fill of a state that has adopted ``n`` of at most ``most`` instruments (none: the rings' light grey)."""
+    return "#eeeeee" if n <= 0 else plt_colormap("YlGnBu")(0.25 + 0.75 * n / max(most, 1))
+
+
+def plot_adoption_map_frame(ax, shapes: dict, most: int, legend_ax=None, unplaced=()):
+    """The still layer of a run on a world map (:func:`plot_adoption_map`): every outline unfilled, the extent,
+    and the key of instruments adopted, 0 to ``most``.
+
+    What a record of many states shows in place of the network of rings. ``shapes``: ISO alpha-3 code -> rings
+    (:func:`~harmsim.data.maps.country_shapes`). ``unplaced``: names of the run's states the map has no outline
+    for (small states at this scale), said under the key: they are counted, not drawn. The key goes on
+    ``legend_ax`` if given (its frame hidden), else under the map.
+
+    See :func:`plot_adoption_map` for an example.
+    """
+    from matplotlib.collections import PolyCollection
+
+    rings = [r for parts in shapes.values() for r in parts]
+    ax.add_collection(PolyCollection(rings, facecolors="white", edgecolors="#bbbbbb", linewidths=0.25), autolim=False)
+    ax.set_xlim(-180, 180)
+    ax.set_ylim(-58, 84)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    handles = [Patch(facecolor=_count_color(n, most), edgecolor="#999999", linewidth=0.4,
+                     label=f"{n} instrument{'' if n == 1 else 's'}") for n in range(most + 1)]  # fmt: skip
+    handles.append(Patch(facecolor="white", edgecolor=RUN, linewidth=1.4, label="adopted one this year"))
+    handles.append(Patch(facecolor="white", edgecolor="#bbbbbb", linewidth=0.4, label="not a member (yet)"))
+    where = legend_ax if legend_ax is not None else ax
+    if legend_ax is not None:
+        legend_ax.set_axis_off()
+    top = 1.0 if legend_ax is not None else -0.02
+    where.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, top), fontsize=8.5, frameon=False, ncol=3,
+                 title="instruments adopted in this run", title_fontsize=9)  # fmt: skip
+    if unplaced:
+        n, few = len(unplaced), ", ".join(unplaced[:4]) + (", ..." if len(unplaced) > 4 else "")
+        text = f"{n} state{'s' if n > 1 else ''} without an outline at this scale ({few}): counted, not drawn"
+        y, va = (0.0, "bottom") if legend_ax is not None else (-0.3, "top")
+        where.text(0.5, y, _wrap(text, 125), transform=where.transAxes, ha="center", va=va, fontsize=7.5,
+                   color="#555555")  # fmt: skip
+    return ax
+
+
+def plot_adoption_map(ax, shapes: dict, table: pd.DataFrame, most: int) -> list:
+    """The moving layer of a run on a world map: each member state filled by how many instruments it has
+    adopted, outlined in red in a year it adopts one. Returns the artists drawn.
+
+    ``table``: columns code (the state's outline in ``shapes``; states without one are skipped), member (bool),
+    adopted (count), new (bool: an adoption this year). States not members are left to the still layer.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.data.maps import country_shapes
+    >>> shapes = country_shapes()
+    >>> ax = plot_adoption_map_frame(Figure().subplots(), shapes, most=3, unplaced=["Singapore"])
+    >>> table = pd.DataFrame({"code": ["FRA", "IND", "SGP"], "member": [True, True, True], "adopted": [2, 0, 1],
+    ...                       "new": [True, False, False]})
+    >>> fill, outline = plot_adoption_map(ax, shapes, table, most=3)  # what a year's redraw removes
+    >>> len(fill.get_paths()) == len(shapes["FRA"]) + len(shapes["IND"]), len(outline.get_paths()) == len(shapes["FRA"])
+    (True, True)
+    """
+    from matplotlib.collections import PolyCollection
+
+    rows = table[table["member"].astype(bool) & table["code"].isin(list(shapes))]
+    polys, faces, new = [], [], []
+    for code, n, is_new in zip(rows["code"], rows["adopted"], rows["new"]):
+        polys += shapes[code]
+        faces += [_count_color(int(n), most)] * len(shapes[code])
+        if is_new:
+            new += shapes[code]
+    fill = PolyCollection(polys, facecolors=faces, edgecolors="#888888", linewidths=0.25, zorder=2)
+    outline = PolyCollection(new, facecolors="none", edgecolors=RUN, linewidths=1.2, zorder=3)
+    return [ax.add_collection(fill, autolim=False), ax.add_collection(outline, autolim=False)]
+
+
 def plot_run(ax, observed, run, instrument, band=None, n_states=None, title=None, agreements=None):
     """One run's adopters so far (red) against the observed step line and, if given, a band of many runs.
 
