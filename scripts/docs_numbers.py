@@ -13,7 +13,8 @@ asean-backtests about 1 min; world-fit about 1 min (4.5 min beside a CI run); wo
 it; world-organizations about 6 min; bindingness about 10 min after its fit (14 min beside a CI run);
 bindingness-organizations about 106 min after its fit (40 power panels per difference, beside backtests and a CI
 run); world-backtests about 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts
-about 1 min; docs-figures about 1 min after forecasts (whose fit it reads; it copies the figures into docs/);
+about 1 min; docs-figures about 1 min after forecasts and world-misses (it reads the fit of the first and copies
+the figures of both into docs/);
 likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min. A job stops at
 its first failing command. Jobs that compare backtests read the folders of earlier jobs: world-backtests reads
 asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
@@ -21,10 +22,10 @@ world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's 
 world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
 about 5 min, world-trend-beyond about 5 min, world-spline about 4 min (reads world-backtests' and cets-hold-out's
 folders), asean-texts and asean-instruments about 5 min each (read asean-backtests' and world-backtests'),
-world-gdp about 5 min (reads asean-backtests'), asean-scenario-backtests about 2
-min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same folders), world-asean about 5 min (reads
-asean-backtests' and world-backtests' folders), world-propensities about 70 min (its fit 11 min, backtests 19 min,
-the test of bindingness with 40 power panels per difference 37 min).
+world-gdp about 5 min (reads asean-backtests'), world-misses about 1 min after world-fit,
+asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same
+folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
+about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min).
 """
 
 from __future__ import annotations
@@ -206,6 +207,10 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"python experiments/asean_instruments_panel.py {OUT}/asean-instruments "
             f"{OUT}/asean-backtests/baseline_trend {OUT}/world-backtests/world_baseline"
         ],
+    ),
+    "world-misses": (
+        "docs/regions.md (where the panel misses: calibration by subregion and organization, in sample)",
+        [f"harmsim run world_baseline --from-fit {OUT}/world-fit -r 500 --out {OUT}/world-misses --force"],
     ),
     "world-gdp": (
         "docs/regions.md (state capacity, log GDP per head, on the panel), experiments/world_gdp_panel.py",

@@ -325,6 +325,30 @@ MUTATIONS = {
         ],
         "compare-mechanisms on the world builds one region's endogenous arrival and fails after its fits",
     ),
+    "scores-cells-not-open": (
+        "scoring/compare.py",
+        "    mask = np.isfinite(tg.lo) & (tg.lo >= tg.start) & tg.cells",
+        "    mask = np.isfinite(tg.lo) & (tg.lo >= tg.start)",
+        ["tests/test_compare.py::test_cells_not_open_to_their_state_are_neither_scored_nor_averaged"],
+        "a regional treaty's cells outside its organization are scored as forecasts (certain, and no evidence)",
+    ),
+    "year-mae-over-cells-not-open": (
+        "scoring/compare.py",
+        "        err = np.where(tg.open, err, np.nan)",
+        "        err = np.where(tg.open, err, 0.0)",
+        ["tests/test_compare.py::test_cells_not_open_to_their_state_are_neither_scored_nor_averaged"],
+        "year errors averaged over every state, a regional treaty's non-members counted as certain zeros",
+    ),
+    "calibration-never-early": (
+        "scoring/compare.py",
+        "            elif z > 2:",
+        "            elif z > 99:",
+        [
+            "tests/test_compare.py::"
+            "test_mean_mid_pit_is_a_half_under_the_true_model_and_says_which_way_a_wrong_one_misses"
+        ],
+        "a group whose record falls later than the runs is not read as the model early",
+    ),
     "design-booleans-as-numbers": (
         "model/space.py",
         "        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)",

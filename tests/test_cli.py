@@ -97,6 +97,31 @@ def test_run_writes_tables_provenance_and_figures(tmp_path):
     assert (out / "cumulative.png").stat().st_size > 20_000
     manifest = json.loads((out / "harmsim-output.json").read_text())
     assert manifest["kind"] == "run" and "fit.csv" in manifest["files"] and "timeline.pdf" in manifest["files"]
+    cells = pd.read_csv(out / "cells.csv")  # where each observed outcome falls among the runs
+    assert {"state", "instrument", "observed_lo", "median", "pit_mid", "covered90"} <= set(cells.columns)
+    assert cells["pit_mid"].between(0, 1).all() and len(cells) > 20
+    calibration = pd.read_csv(out / "calibration.csv")  # ASEAN's mainland and maritime states
+    assert sorted(calibration["group"]) == ["mainland", "maritime"] and not (out / "map.png").exists()
+
+
+def test_run_on_the_world_maps_where_the_runs_miss_and_says_it(tmp_path, capsys):
+    """On a record of many states a run draws, per instrument, a map of where each state's outcome falls among
+    the runs, and says which subregions and organizations the runs miss beyond twice the standard error."""
+    out = tmp_path / "run"
+    assert main(["run", "world_baseline", "-r", "40", "--out", str(out), "--no-figures"]) == 0
+    said = capsys.readouterr().out
+    assert "where the runs miss the record (mean mid-PIT of each group's cells" in said
+    assert "the scenario's parameters" in said and "groups beyond twice their standard error" in said
+    calibration = pd.read_csv(out / "calibration.csv")
+    assert set(calibration["grouping"]) == {"subregion", "organization"}
+    assert {"ASEAN", "SAARC", "COE", "South Asia"} <= set(calibration["group"])
+    assert calibration.loc[calibration["group"] == "SAARC", "states"].item() == 8
+    cells = pd.read_csv(out / "cells.csv")
+    assert not ((cells["instrument"] == "saarc2002") & (cells["state"] == "FRA")).any()  # not open to France
+    fig = harmsim.run_ensemble(harmsim.load_scenario("world_baseline"), replicates=10, seed=1).plot.map(
+        cells=cells.assign(pit_mid=0.5)
+    )
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes[:1]] == ["Full criminalization of"]
 
 
 def test_an_occupied_out_folder_is_refused_before_any_work(tmp_path, capsys):

@@ -120,3 +120,54 @@ def test_compliance_curves_of_a_record_without_a_chain_of_agreements_are_empty()
     sc = harmsim.load_scenario("world_baseline")
     c = compliance_curves(sc.record.adoptions, sc.world)
     assert c.empty and list(c.columns) == ["replicate", "agreement", "year", "share"]
+
+
+@pytest.mark.statistical
+def test_mean_mid_pit_is_a_half_under_the_true_model_and_says_which_way_a_wrong_one_misses():
+    """Records simulated from known parameters: runs of the same parameters put the record's outcomes at
+    mid-PIT 1/2 on average, group by group; runs with a higher hazard are early (the record later than them),
+    and the reading says so."""
+    from harmsim.model.scenario import scenario_from_dict
+    from harmsim.model.synthetic import synthetic_region
+    from harmsim.scoring.compare import calibration_by_group, cell_scores, state_groups
+
+    from .test_calibrate import record_with_adoptions
+
+    region = synthetic_region(60, 3, seed=11)
+    spec = {"hazard": {"intercept": -3.0}, "mechanisms": {"prerequisites": {"bundle": 1.0}}}
+    truth = scenario_from_dict(spec, where="truth", record=region)
+    z_true, early = [], []
+    for seed in harmsim.spawn_seeds(5, 6):
+        rec = record_with_adoptions(region, harmsim.run(truth, seed=seed).adoptions)
+        same = scenario_from_dict(spec, where="same", record=rec)
+        groups = state_groups(rec, same.start, same.end)
+        assert set(groups["subregion"]) == {"west", "east"}
+        cells = cell_scores(harmsim.run_ensemble(same, replicates=200, seed=seed + 1), rec)
+        z_true += calibration_by_group(cells, groups)["z"].tolist()
+        faster = scenario_from_dict({**spec, "hazard": {"intercept": -2.0}}, where="faster", record=rec)
+        t = calibration_by_group(cell_scores(harmsim.run_ensemble(faster, replicates=200, seed=seed + 1), rec), groups)
+        early += (t["reading"] == "the record later than the runs (the model early)").tolist()
+    assert np.mean(np.abs(z_true) < 2) >= 0.75 and np.max(np.abs(z_true)) < 4, z_true
+    assert np.mean(early) >= 0.9, early
+
+
+def test_cells_not_open_to_their_state_are_neither_scored_nor_averaged():
+    """On the world, a regional treaty is open to its organization's members only. Before, `harmsim compare`
+    averaged CETS 197's year errors over all 188 states (0.87 years, most of them certain zeros; 3.5 over the
+    47 members) and scored those cells as forecasts."""
+    from harmsim.scoring.compare import cell_scores, compare, target
+
+    sc = harmsim.load_scenario("world_baseline")
+    ens = harmsim.run_ensemble(sc, replicates=20, seed=2)
+    tg = target(sc, sc.record)
+    members = set(sc.world.states_open_until(tg.end)["cets197"])
+    assert tg.open is not None and tg.open[:, tg.instruments.index("cets197")].sum() == len(members) == 47
+    cells = cell_scores(ens, sc.record)
+    assert set(cells.loc[cells["instrument"] == "cets197", "state"]) <= members
+    assert set(cells.loc[cells["instrument"] == "actip", "state"]) <= set(sc.world.states_open_until(tg.end)["actip"])
+    fit = compare(ens, sc.record).set_index(["metric", "item"])
+    sim = ens.adoptions[ens.adoptions["instrument"] == "cets197"]
+    assert fit.loc[("year_mae", "cets197"), "mean"] > 1.0  # over the members, not diluted by 141 certain zeros
+    assert len(sim) == 20 * 188  # the runs hold every cell; the metrics read the open ones
+    one_region = target(harmsim.load_scenario("baseline"), harmsim.observed_record())
+    assert one_region.open is None and one_region.cells.all()

@@ -55,7 +55,13 @@ Scores (per origin and model):
     share of scored cells whose outcome meets the central 50% / 90% interval
     of the forecast year ("later" counting as the year after the end);
 ``year_mae``
-    mean absolute error of the forecast median year (same convention).
+    mean absolute error of the forecast median year (same convention);
+``mean_pit``, ``mean_pit_se``
+    calibration in the large: the mean mid-PIT of the scored cells (where
+    each outcome falls in its forecast, ``F(before) + P(outcome) / 2``), 1/2
+    when the forecasts are calibrated; below it the record adopted earlier
+    than forecast (the forecasts late), above later; its standard error is
+    clustered by state.
 
 The definitions are those of :mod:`harmsim.scoring.scores`, shared with
 ``harmsim compare-mechanisms``; per cell the table also holds the randomized
@@ -117,6 +123,27 @@ class Backtest:
     cells: pd.DataFrame
     fits: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    #: the record's groups of states (:func:`~harmsim.scoring.compare.state_groups`) :meth:`calibration` reads
+    groups: dict = field(default_factory=dict)
+
+    def calibration(self) -> pd.DataFrame:
+        """Calibration by group of states, out of sample: per origin and model, the mean mid-PIT of each
+        subregion's and organization's scored cells (:func:`~harmsim.scoring.compare.calibration_by_group`),
+        1/2 when the forecasts are calibrated for the group. Empty when the record names no groups.
+
+        >>> import harmsim
+        >>> bt = backtest(harmsim.load_scenario("diffusion_only"), [2008], replicates=50, baselines=())
+        >>> bt.calibration()[["origin", "model", "group", "states"]].values.tolist()  # ASEAN's two subregions
+        [[2008, 'diffusion_only', 'mainland', 5], [2008, 'diffusion_only', 'maritime', 5]]
+        """
+        from harmsim.scoring.compare import calibration_by_group
+
+        parts = [
+            calibration_by_group(g, self.groups).assign(origin=o, model=m)
+            for (o, m), g in self.cells.groupby(["origin", "model"], sort=False)
+        ]
+        cols = ["origin", "model", "grouping", "group", "states", "cells", "mean_pit", "se", "z", "reading"]
+        return pd.concat(parts, ignore_index=True)[cols] if parts and self.groups else pd.DataFrame(columns=cols)
 
     def _repr_html_(self) -> str:
         from html import escape
@@ -198,6 +225,7 @@ class Backtest:
                 "The forecasts are conditional on the agreements made after each origin, at their recorded dates "
                 "(schedule 'origin', --schedule origin, leaves them out)."
             )
+        calibration = self.calibration() if self.groups else None
         for o, g in t.groupby("origin"):
             best = g.sort_values("log_score", ascending=False).iloc[0]
             mine = g[g["model"] == model]
@@ -213,6 +241,10 @@ class Backtest:
                     verdict + f" ({int(m['events'])} scored cells, {int(m['adoptions'])} of them adoptions; "
                     f"best: '{best['model']}')."
                 )
+            if "mean_pit" in g:
+                lines.append(_calibration_words(o, g))
+            if self.groups and len(mine):
+                lines += _group_words(o, model, calibration)
             for (fit_origin, label), fit in self.fits.items():
                 caveat = fit.caveat(f"the fit of '{label}' leaves") if fit_origin == o else None
                 if caveat:  # a forecast drawn from a parameter the data do not bound is not evidence about it
@@ -249,6 +281,9 @@ class Backtest:
         self.paired(by_instrument=True).to_csv(paths[-1], index=False)
         self.scores.to_csv(paths[0], index=False)
         self.cells.to_csv(paths[1], index=False)
+        if self.groups:
+            paths.append(out / "calibration.csv")
+            self.calibration().to_csv(paths[-1], index=False)
         paths[2].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         written = []
         for (origin, model), fit in self.fits.items():
@@ -259,6 +294,42 @@ class Backtest:
             fig = figure_backtest(self.scores, suptitle=f"Backtests of '{self.provenance.get('scenario', '')}'")
             paths += save_figure(fig, out, "backtest")
         return paths, written
+
+
+#: groups of states named per origin in a backtest's summary (calibration.csv has them all)
+GROUPS_SHOWN = 4
+
+
+def _group_words(origin, model: str, calibration: pd.DataFrame) -> list[str]:
+    """The groups of states whose forecasts by ``model`` from ``origin`` miss beyond twice their standard error."""
+    c = calibration[(calibration["origin"] == origin) & (calibration["model"] == model)]
+    flagged = c[c["z"].abs() > 2].sort_values("z", key=abs, ascending=False)
+    if not len(c):
+        return []
+    named = "; ".join(
+        f"{r.group} {r.mean_pit:.2f} (s.e. {r.se:.2f}, {'late' if r.z < 0 else 'early'})"
+        for r in flagged.head(GROUPS_SHOWN).itertuples()
+    )
+    more = f", and {len(flagged) - GROUPS_SHOWN} more" if len(flagged) > GROUPS_SHOWN else ""
+    return [
+        f"from {origin}: by group of states (subregions, organizations), '{model}' misses beyond twice the s.e. "
+        f"in {len(flagged)} of {int(c['z'].notna().sum())} groups of five states or more"
+        + (f": {named}{more}" if len(flagged) else "")
+        + " (calibration.csv; about 1 in 20 would by chance)."
+    ]
+
+
+def _calibration_words(origin, g: pd.DataFrame) -> str:
+    """One origin's calibration in the large, every model, in words."""
+    parts = []
+    for r in g.itertuples():
+        z = (r.mean_pit - 0.5) / r.mean_pit_se if r.mean_pit_se > 0 else float("nan")
+        side = ", late" if z < -2 else ", early" if z > 2 else ""
+        parts.append(f"'{r.model}' {r.mean_pit:.2f} (s.e. {r.mean_pit_se:.2f}{side})")
+    return (
+        f"from {origin}: mean PIT, 1/2 when calibrated (below: the record adopted earlier than forecast, the "
+        f"forecasts late; above: later, early; beyond twice the s.e. named): {', '.join(parts)}."
+    )
 
 
 def _paired_words(r) -> str:
@@ -340,7 +411,7 @@ def _score(dist: np.ndarray, full, cut_obs, origin: int, end: int, world) -> pd.
             "instrument": [world.instruments[x] for x in k],
             "outcome": outcome,
             "median": ["later" if m == B - 1 else str(years[m]) for m in med],
-            **{c: cells[c] for c in ("log_score", "crps", "covered50", "covered90", "pit", "abs_error")},
+            **{c: cells[c] for c in ("log_score", "crps", "covered50", "covered90", "pit", "pit_mid", "abs_error")},
         }
     )
 
@@ -545,6 +616,11 @@ def backtest(
         .reset_index()
     )
     scores["unknown"] = scores["origin"].map(lambda o: sum(unknown_by[o].values()))
+    bias = {key: paired_difference(np.full(len(g), 0.5), g["pit_mid"], g["state"])
+            for key, g in cells.groupby(["origin", "model"], sort=False)}  # fmt: skip
+    keys = list(zip(scores["origin"], scores["model"]))
+    scores["mean_pit"] = [0.5 + bias[k]["difference"] for k in keys]
+    scores["mean_pit_se"] = [bias[k]["se"] for k in keys]
     from harmsim.output.results import provenance
 
     prov = provenance(scenario, [], "batch")
@@ -562,7 +638,9 @@ def backtest(
         "inputs": inputs,
         "unknown_by_instrument": {str(o): d for o, d in unknown_by.items() if d},
     }
-    return Backtest(scores, cells, fits, prov)
+    from harmsim.scoring.compare import state_groups
+
+    return Backtest(scores, cells, fits, prov, state_groups(record, scenario.start, end))
 
 
 def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:

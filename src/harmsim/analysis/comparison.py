@@ -44,8 +44,8 @@ from harmsim.model.mechanisms.diffusion import peer_share
 from harmsim.model.scenario import load_scenario
 from harmsim.model.space import split_name
 from harmsim.rng import SeedLike, stream
-from harmsim.scoring.compare import aligned_years, fit_metrics, target
-from harmsim.scoring.scores import outcome_distribution, score_cells, summarize
+from harmsim.scoring.compare import aligned_years, fit_metrics, score_target, target
+from harmsim.scoring.scores import summarize
 
 __all__ = ["COMPETITORS", "Comparison", "compare_mechanisms", "fit_bass"]
 
@@ -198,12 +198,7 @@ def _scores(tg, sims, seed: SeedLike = 0) -> tuple[dict, np.ndarray]:
     """
     y = aligned_years(tg, sims)  # (R, N, K), end + 1 = not adopted
     m = fit_metrics(tg, y)
-    B = tg.end - tg.start + 2
-    dist = outcome_distribution(y.astype(int), tg.start - 1, tg.end)
-    mask = np.isfinite(tg.lo) & (tg.lo >= tg.start)
-    lo = np.clip(np.nan_to_num(tg.lo, neginf=0) - tg.start, 0, B - 1).astype(int)
-    hi = np.clip(np.nan_to_num(tg.hi, neginf=0) - tg.start, 0, B - 1).astype(int)
-    cells = score_cells(dist, lo, hi, mask, seed)
+    cells = score_target(tg, y, seed)
     s = summarize(cells)
     out = {k: s[k] for k in ("log_score", "crps", "coverage50", "coverage90")}
     out["median_error"] = s["year_mae"]

@@ -22,7 +22,7 @@ from harmsim.data.record import load_record
 from harmsim.errors import ConfigError
 from harmsim.model.scenario import load_scenario
 from harmsim.output.plots import save_figure
-from harmsim.scoring.compare import compare
+from harmsim.scoring.compare import calibration_by_group, cell_scores, compare, state_groups
 
 
 def add_parsers(sub) -> None:
@@ -70,25 +70,56 @@ def add_parsers(sub) -> None:
 
 def cmd_run(args) -> int:
     sc, ens, rec = _ensemble(args)
+    cells = cell_scores(ens, rec, seed=args.seed)
+    groups = state_groups(rec, sc.start, min(sc.end, rec.end))
+    calibration = calibration_by_group(cells, groups) if groups else None
     with ResultFolder(args.out, "run", args.force) as rf:
-        rf.add(_write_run(rf.path, sc, ens, rec, args))
+        rf.add(_write_run(rf.path, ens, rec, cells, calibration, args))
     paths = rf.final
     pred = ens.provenance.get("predictive")
     how = f"parameters drawn from the {pred['fit'].upper()} fit in {args.from_fit}" if pred else "scenario's parameters"
     print(f"{sc.name}: {ens.replicates} replicate(s), {how}, seed {args.seed}, engine {ens.provenance['engine']}")
+    if calibration is not None and ens.replicates > 1:
+        print(_misses(calibration, fitted=bool(pred)))
     print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
     return 0
 
 
-def _write_run(out: Path, sc, ens, rec, args) -> list[Path]:
+def _write_run(out: Path, ens, rec, cells, calibration, args) -> list[Path]:
     paths = ens.write(out)
     fit = compare(ens, rec)
-    fit.to_csv(out / "fit.csv", index=False)
-    paths.append(out / "fit.csv")
+    tables = {"fit.csv": fit, "cells.csv": cells}
+    if calibration is not None:
+        tables["calibration.csv"] = calibration
+    for name, table in tables.items():
+        table.to_csv(out / name, index=False)
+        paths.append(out / name)
     if not args.no_figures:
-        for stem, f in ens.plot.all(rec).items():
+        for stem, f in ens.plot.all(rec, cells=cells).items():
             paths += save_figure(f, out, stem)
     return paths
+
+
+#: groups named in the words under a run (calibration.csv has them all)
+MISSES_SHOWN = 8
+
+
+def _misses(calibration: pd.DataFrame, fitted: bool) -> str:
+    """Where the runs miss the record, in words: the groups whose mean mid-PIT is beyond twice its standard
+    error of 1/2, the furthest first."""
+    flagged = calibration[calibration["z"].abs() > 2].sort_values("z", key=abs, ascending=False)
+    tested = int(calibration["z"].notna().sum())
+    where = "in-sample: the parameters were fitted to this record" if fitted else "the scenario's parameters"
+    head = (
+        f"where the runs miss the record (mean mid-PIT of each group's cells, 1/2 when calibrated; {where}): "
+        f"{len(flagged)} of {tested} groups beyond twice their standard error (about 1 in 20 would be by chance)"
+    )
+    lines = [head]
+    for r in flagged.head(MISSES_SHOWN).itertuples():
+        lines.append(f"  {r.grouping} {r.group}: {r.mean_pit:.2f} (s.e. {r.se:.2f}), {r.reading}")
+    if len(flagged) > MISSES_SHOWN:
+        lines.append(f"  ... and {len(flagged) - MISSES_SHOWN} more in calibration.csv")
+    return "\n".join(lines)
 
 
 def cmd_compare(args) -> int:

@@ -1,4 +1,5 @@
-"""Figures of a result in one call: ``ens.plot.cumulative()``, ``ens.plot.timeline()``, ``ens.plot.agreements()``.
+"""Figures of a result in one call: ``ens.plot.cumulative()``, ``ens.plot.timeline()``, ``ens.plot.agreements()``,
+``ens.plot.map()``.
 
 This module computes the tables each figure needs (observed and simulated
 curves, per-state year ranges over all replicates, the order of states by
@@ -22,16 +23,20 @@ import pandas as pd
 from harmsim.output.plots import (
     agreement_marks_by_instrument,
     figure_cumulative,
+    figure_pit_map,
     figure_timeline,
     instrument_labels,
     plot_agreement_timing,
 )
-from harmsim.scoring.compare import observed_curves, simulated_curves, year_ranges
+from harmsim.scoring.compare import cell_scores, observed_curves, simulated_curves, year_ranges
 
 __all__ = ["EnsemblePlots", "describe", "instrument_labels", "notes", "state_labels", "states_by_adoption"]
 
 #: methods of a fit, as a sentence says them
 _METHOD = {"mle": "fitted by maximum likelihood", "abc": "fitted by ABC"}
+#: a record of more states than this gets a map of where its outcomes fall among the runs (a region's ten
+#: states are a few specks on a world map; its timeline shows them better)
+MAP_STATES = 40
 
 
 def state_labels(record) -> dict[str, str]:
@@ -183,10 +188,40 @@ class EnsemblePlots:
         fig.suptitle(title, fontsize=9)
         return fig
 
-    def all(self, record=None) -> dict:
-        """Every figure that applies, by name (cumulative, timeline, agreements)."""
+    def map(self, record=None, cells: pd.DataFrame | None = None):
+        """Per instrument, a map of where each state's observed outcome falls among the runs (its mid-PIT,
+        :func:`~harmsim.scoring.compare.cell_scores`): where the model is early, late or right, region by
+        region. None on a record of :data:`MAP_STATES` states or fewer. ``cells``: that table, if at hand.
+
+        >>> import harmsim
+        >>> ens = harmsim.run_ensemble(harmsim.load_scenario("world_baseline"), replicates=20, seed=1)
+        >>> len(ens.plot.map().axes)  # six instruments and the colour bar
+        7
+        >>> harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=5, seed=1).plot.map() is None
+        True
+        """
+        from harmsim.data.maps import country_shapes, map_codes
+
+        sc, rec, end, inst, members, title = self._context(record)
+        if len(members) <= MAP_STATES:
+            return None
+        cells = cells if cells is not None else cell_scores(self.ens, rec)
+        codes, shapes = map_codes(rec), country_shapes()
+        pit = cells.set_index(["state", "instrument"])["pit_mid"]
+        open_to = sc.world.states_open_until(end)
+        rows = [(k, s, codes.get(s), pit.get((s, k), np.nan)) for k in inst for s in open_to[k] if s in set(members)]
+        values = pd.DataFrame(rows, columns=["instrument", "state", "code", "pit_mid"])
+        names = dict(zip(rec.states["state"], rec.states["name"])) if "name" in rec.states else {}
+        unplaced = sorted({names.get(s, s) for s in values.loc[~values["code"].isin(list(shapes)), "state"]})
+        return figure_pit_map(shapes, values, inst, instrument_labels(rec), title, unplaced)
+
+    def all(self, record=None, cells: pd.DataFrame | None = None) -> dict:
+        """Every figure that applies, by name (cumulative, timeline, agreements, map); ``cells`` for the map."""
         figs = {"cumulative": self.cumulative(record), "timeline": self.timeline(record)}
         ag = self.agreements(record)
         if ag is not None:
             figs["agreements"] = ag
+        world_map = self.map(record, cells)
+        if world_map is not None:
+            figs["map"] = world_map
         return figs

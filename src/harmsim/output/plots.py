@@ -1131,6 +1131,101 @@ def figure_world_map(shapes: dict, values: pd.DataFrame, start: int, end: int, t
     return fig
 
 
+def plot_pit_map(ax, shapes: dict, values: pd.DataFrame, title=None, zoom: bool = False):
+    """States coloured by where the record's outcome falls among the runs (``pit_mid`` of
+    :func:`~harmsim.scoring.compare.cell_scores`): red below 1/2, the record earlier than most runs (the model
+    late); blue above, later (the model early); pale at the runs' median. Returns the Axes, with the colour
+    mapping as ``ax.harmsim_pit`` (for a colour bar).
+
+    ``values``: columns code (the state's outline), pit_mid (NaN: a cell not scored, adopted before the window
+    or unobserved: hatched). States not in ``values`` (the instrument not open to them) are white. ``zoom``
+    frames the states of ``values`` (a regional treaty's members) rather than the world.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.data.maps import country_shapes
+    >>> values = pd.DataFrame({"code": ["IND", "PAK", "NPL"], "pit_mid": [0.1, 0.9, float("nan")]})
+    >>> ax = plot_pit_map(Figure().subplots(), country_shapes(), values, "SAARC convention", zoom=True)
+    >>> bool(ax.get_xlim()[1] < 120)  # South Asia, not the world
+    True
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import Normalize
+
+    cmap, norm = plt_colormap("RdBu"), Normalize(0.0, 1.0)
+    pit = dict(zip(values["code"], values["pit_mid"]))
+    faces, polys, hatched = [], [], []
+    for code, rings in shapes.items():
+        if code not in pit:
+            color = "white"
+        elif np.isfinite(pit[code]):
+            color = cmap(norm(pit[code]))
+        else:
+            color = "#eeeeee"
+            hatched += rings
+        polys += rings
+        faces += [color] * len(rings)
+    ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors="#999999", linewidths=0.2))
+    if hatched:
+        ax.add_collection(PolyCollection(hatched, facecolors="none", edgecolors="#aaaaaa", linewidths=0.2, hatch="///"))
+    x0, x1, y0, y1 = -180.0, 180.0, -58.0, 84.0
+    framed = [r for c in values["code"] if c in shapes for r in shapes[c]]
+    if zoom and framed:
+        xy = np.concatenate(framed)
+        (x0, y0), (x1, y1) = np.quantile(xy, 0.01, axis=0), np.quantile(xy, 0.99, axis=0)
+        pad = 0.08 * max(x1 - x0, y1 - y0, 10.0)
+        x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_edgecolor("#cccccc")
+    ax.set_title(title or "", fontsize=9)
+    ax.harmsim_pit = ScalarMappable(norm=norm, cmap=cmap)
+    return ax
+
+
+def figure_pit_map(shapes: dict, values: pd.DataFrame, instruments, names=None, suptitle=None, unplaced=()):
+    """One map per instrument of where the record's outcomes fall among the runs (:func:`plot_pit_map`), a
+    regional treaty's framed on its members, one colour bar; ``values`` with an ``instrument`` column.
+
+    >>> import pandas as pd
+    >>> from harmsim.data.maps import country_shapes
+    >>> values = pd.DataFrame({"instrument": ["untoc", "untoc"], "code": ["FRA", "IND"], "pit_mid": [0.2, 0.7]})
+    >>> len(figure_pit_map(country_shapes(), values, ["untoc"]).axes)  # the map and its colour bar
+    2
+    """
+    cols = min(2, len(instruments))
+    rows = math.ceil(len(instruments) / cols)
+    fig = Figure(figsize=(10.5, 2.9 * rows + 1.3), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()  # not shared: a regional treaty's map is framed
+    for ax in axes[len(instruments) :]:
+        ax.set_visible(False)
+    axes = axes[: len(instruments)]
+    everywhere = set(values["code"])
+    for ax, k in zip(axes, instruments):
+        v = values[values["instrument"] == k]
+        plot_pit_map(ax, shapes, v, (names or {}).get(k, k), zoom=len(set(v["code"])) < 0.5 * len(everywhere))
+    bar = fig.colorbar(axes[0].harmsim_pit, ax=list(axes), orientation="horizontal", fraction=0.03, pad=0.02,
+                       aspect=60)  # fmt: skip
+    lines = [
+        "where the record's outcome falls among the runs (mid-PIT): 0 earlier than every run (the model late), 0.5 at "
+        "their median, 1 later than every run (the model early; not adopted by the end counts as later)",
+        "hatched: not scored (adopted before the window, or unobserved); white: not open to the state",
+    ]
+    if unplaced:
+        lines.append(f"not drawn (no outline at 1:110m): {', '.join(unplaced)}")
+    label = "\n".join(_wrap(line, 150) for line in lines)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
 def plt_colormap(name: str):
     """A named Matplotlib colormap (the registry, not pyplot's global state)."""
     import matplotlib

@@ -17,7 +17,9 @@ Metrics (rows of the fit table, one value per replicate, then summarized):
     adopters by that year (observed: the band between sure and possible
     adopters when intervals exist; zero inside the band);
 ``year_mae``
-    per instrument and per state, the mean absolute error of adoption years;
+    per instrument and per state, the mean absolute error of adoption years
+    (over the cells open to the state: on a record with organizations a
+    regional treaty counts for its members only);
 ``rank_tau``
     per instrument, Kendall's tau-b between observed and simulated adoption
     order (interval-censored years ranked at their midpoint);
@@ -52,11 +54,15 @@ if TYPE_CHECKING:  # only named in annotations: results draw with this module's 
 __all__ = [
     "Target",
     "aligned_years",
+    "calibration_by_group",
+    "cell_scores",
     "compare",
     "compare_paired",
     "fit_metrics",
     "kendall_tau_b",
+    "score_target",
     "simulated_years",
+    "state_groups",
     "target",
 ]
 
@@ -150,6 +156,14 @@ class Target:
     agreements: list[str]  # recorded agreements the scenario also has
     agreement_index: np.ndarray
     agreement_year: np.ndarray  # recorded years
+    #: (N, K) the instrument is open to the state in some year of the window (a regional treaty: its
+    #: organization's members); the cells scored and averaged. None: every cell (one region's record)
+    open: np.ndarray | None = None
+
+    @property
+    def cells(self) -> np.ndarray:
+        """(N, K) the cells a fit metric or score reads: those open to their state."""
+        return np.ones(self.lo.shape, dtype=bool) if self.open is None else self.open
 
 
 def target(scenario, record: Record) -> Target:
@@ -189,6 +203,7 @@ def target(scenario, record: Record) -> Target:
         [w.agreements[j] for j in ai],
         ai,
         np.array([rec_year[w.agreements[j]] for j in ai], dtype=float),
+        w.open_to[w.years <= end].any(axis=0)[np.ix_(si, ki)] if len(w.organizations) else None,
     )
 
 
@@ -220,11 +235,19 @@ def fit_metrics(tg: Target, sim: np.ndarray, arrival: np.ndarray | None = None) 
     out = {
         "curve_mad": curve,
         "curve_mad_all": curve.mean(axis=1),
-        "year_mae": err.mean(axis=1),
-        "year_mae_all": err.mean(axis=(1, 2)),
-        "year_mae_state": err.mean(axis=2),
-        "rank_tau": kendall_tau_b(np.where(np.isfinite(lo), (lo + hi) / 2, np.nan), sim),
+        "rank_tau": kendall_tau_b(np.where(np.isfinite(lo) & tg.cells, (lo + hi) / 2, np.nan), sim),
     }
+    if tg.open is None:
+        out.update(year_mae=err.mean(axis=1), year_mae_all=err.mean(axis=(1, 2)), year_mae_state=err.mean(axis=2))
+    else:  # a cell not open to its state is right in every run (neither adopts): not an error of zero
+        err = np.where(tg.open, err, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an instrument open to no state of the target
+            out.update(
+                year_mae=np.nanmean(err, axis=1),
+                year_mae_all=np.nanmean(err, axis=(1, 2)),
+                year_mae_state=np.nanmean(err, axis=2),
+            )
     if arrival is not None and len(tg.agreements):
         a = arrival[:, tg.agreement_index].astype(float)
         a = np.where(a == NEVER, tg.end + 1, a)
@@ -246,6 +269,140 @@ def aligned_years(tg: Target, adopt_year: np.ndarray) -> np.ndarray:
     """
     y = adopt_year[:, tg.state_index][:, :, tg.instrument_index].astype(float)
     return np.where((y == NEVER) | (y > tg.end), tg.end + 1, y)
+
+
+def score_target(tg: Target, years: np.ndarray, seed=0) -> pd.DataFrame:
+    """Predictive scores (:func:`harmsim.scoring.scores.score_cells`) of every observed cell of ``tg`` under
+    simulated years (R, N, K) on the target (``end + 1``: not adopted): the one way a simulation is scored
+    against a record's cells, by the mechanism comparison and by :func:`cell_scores`.
+
+    Each cell adopted in the window, within an interval of it, or not by its end is scored against the
+    simulated distribution of its outcome (a year of the window or "later"); cells adopted before the window,
+    unobserved, or not open to their state (a regional treaty outside its organization: certain, and no
+    evidence) are not. Columns of :func:`~harmsim.scoring.scores.score_cells`.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> tg = target(sc, sc.record)
+    >>> y = simulated_years(harmsim.run_ensemble(sc, replicates=20, seed=0), tg.states, tg.instruments, tg.end)
+    >>> cells = score_target(tg, y)
+    >>> bool(cells["pit_mid"].between(0, 1).all()), len(cells) <= len(tg.states) * len(tg.instruments)
+    (True, True)
+    """
+    from harmsim.scoring.scores import outcome_distribution, score_cells
+
+    B = tg.end - tg.start + 2
+    dist = outcome_distribution(years.astype(int), tg.start - 1, tg.end)
+    mask = np.isfinite(tg.lo) & (tg.lo >= tg.start) & tg.cells
+    lo = np.clip(np.nan_to_num(tg.lo, neginf=0) - tg.start, 0, B - 1).astype(int)
+    hi = np.clip(np.nan_to_num(tg.hi, neginf=0) - tg.start, 0, B - 1).astype(int)
+    return score_cells(dist, lo, hi, mask, seed)
+
+
+def cell_scores(simulated: EnsembleResult, record: Record, seed=0) -> pd.DataFrame:
+    """Where each observed outcome of ``record`` falls among the runs: one row per scored (state, instrument).
+
+    Columns ``state, instrument, observed_lo, observed_hi`` (the record's years; ``end + 1``: not adopted by
+    the end), ``median`` (the runs' median year, ``end + 1``: most runs do not adopt), and the scores of
+    :func:`score_target`: ``log_score, crps, covered50, covered90, pit, pit_mid, abs_error``. ``pit_mid`` near 0:
+    the record adopted earlier than nearly every run (the model late); near 1: later (the model early). On a
+    calibrated model its mean over any group of cells is near 1/2. The table of ``harmsim run``'s ``cells.csv``
+    and of its map.
+
+    >>> import harmsim
+    >>> sc = harmsim.load_scenario("baseline")
+    >>> cells = cell_scores(harmsim.run_ensemble(sc, replicates=50, seed=0), sc.record)
+    >>> row = cells.set_index(["state", "instrument"]).loc[("PHL", "untoc")]
+    >>> int(row["observed_lo"]), bool(0 <= row["pit_mid"] <= 1)  # the Philippines ratified UNTOC in 2002
+    (2002, True)
+    """
+    tg = target(simulated.scenario, record)
+    cells = score_target(tg, simulated_years(simulated, tg.states, tg.instruments, tg.end), seed)
+    i, k = cells["i"].to_numpy(), cells["k"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "state": np.asarray(tg.states, dtype=object)[i],
+            "instrument": np.asarray(tg.instruments, dtype=object)[k],
+            "observed_lo": tg.lo[i, k].astype(int),
+            "observed_hi": tg.hi[i, k].astype(int),
+            "median": tg.start + cells["median_bin"].to_numpy(),
+        }
+    )
+    cols = ["log_score", "crps", "covered50", "covered90", "pit", "pit_mid", "abs_error"]
+    return pd.concat([out, cells[cols]], axis=1)
+
+
+def state_groups(record: Record, start: int, end: int) -> dict[str, dict[str, list[str]]]:
+    """The groups of states a calibration is read by: ``{"subregion": {name: states}, "organization": {name:
+    states}}``, subregions from the record's states table (states without one left out), organizations by
+    membership in some year of ``start..end`` (a state in several is in each).
+
+    >>> import harmsim
+    >>> g = state_groups(harmsim.load_record("world"), 1990, 2015)
+    >>> sorted(g), len(g["organization"]["SAARC"]), "IDN" in g["subregion"]["East Asia and Pacific"]
+    (['organization', 'subregion'], 8, True)
+    """
+    out: dict[str, dict[str, list[str]]] = {}
+    st = record.states
+    if "subregion" in st:
+        named = st[st["subregion"].fillna("").astype(str).str.strip() != ""]
+        out["subregion"] = {str(k): list(v) for k, v in named.groupby("subregion", sort=True)["state"]}
+    if len(record.organizations):
+        years = np.arange(start, end + 1)
+        orgs, member = organization_membership(record, years, list(record.state_ids))
+        ever = member.any(axis=0)  # (O, N)
+        out["organization"] = {
+            o: [s for s, m in zip(record.state_ids, ever[j]) if m] for j, o in enumerate(orgs) if ever[j].any()
+        }
+    return out
+
+
+#: fewer states than this give no reading: a standard error clustered by state needs enough states
+MIN_STATES = 5
+
+
+def calibration_by_group(cells: pd.DataFrame, groups: dict[str, dict[str, list[str]]]) -> pd.DataFrame:
+    """Mean mid-PIT of each group's cells (:func:`cell_scores`), 1/2 when the runs are calibrated for the group.
+
+    A group's mean below 1/2 says its states adopted earlier than the runs (the model late there), above later
+    (the model early). Its standard error is clustered by state (a state's cells share its pace; the
+    definition of :func:`~harmsim.scoring.scores.paired_difference`); with fewer than :data:`MIN_STATES`
+    states a clustered standard error is too small to trust, and ``z`` is left empty. ``reading`` says where
+    the mean lies beyond twice its standard error. Several groups read at once: at two standard errors about
+    one in twenty is flagged by chance alone. Columns ``grouping, group, states, cells, mean_pit, se, z,
+    reading``.
+
+    >>> cells = pd.DataFrame({"state": list("ABCDEFG"), "pit_mid": [0.1, 0.2, 0.15, 0.1, 0.05, 0.2, 0.9]})
+    >>> t = calibration_by_group(cells, {"subregion": {"north": list("ABCDEF"), "south": ["G"]}})
+    >>> [(r.group, r.cells, round(r.mean_pit, 3)) for r in t.itertuples()]
+    [('north', 6, 0.133), ('south', 1, 0.9)]
+    >>> t["reading"].tolist()
+    ['the record earlier than the runs (the model late)', 'fewer than 5 states: no reading']
+    """
+    from harmsim.scoring.scores import paired_difference
+
+    rows = []
+    for grouping, by in groups.items():
+        for name, states in by.items():
+            g = cells[cells["state"].isin(set(states))]
+            if not len(g):
+                continue
+            d = paired_difference(np.full(len(g), 0.5), g["pit_mid"].to_numpy(), g["state"].to_numpy())
+            z = d["z"] if d["clusters"] >= MIN_STATES else np.nan
+            if d["clusters"] < MIN_STATES:
+                reading = f"fewer than {MIN_STATES} states: no reading"
+            elif not np.isfinite(z):
+                reading = "no spread: no standard error"
+            elif z < -2:
+                reading = "the record earlier than the runs (the model late)"
+            elif z > 2:
+                reading = "the record later than the runs (the model early)"
+            else:
+                reading = "within twice its standard error of 1/2"
+            rows.append(dict(grouping=grouping, group=name, states=d["clusters"], cells=d["cells"],
+                             mean_pit=0.5 + d["difference"], se=d["se"], z=z, reading=reading))  # fmt: skip
+    cols = ["grouping", "group", "states", "cells", "mean_pit", "se", "z", "reading"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _with_all(m: dict, metric: str) -> np.ndarray:

@@ -17,6 +17,10 @@ adoption known only within an interval). For every observed cell:
 ``pit``
     the randomized probability integral transform, ``F(before) + u * P(observed)``
     with ``u`` uniform: uniform on [0, 1] when the predictions are calibrated;
+``pit_mid``
+    the same at ``u = 1/2``, the mid-distribution function: where the
+    outcome falls among the predictions, without the draw (below 1/2 it
+    came earlier than most of them, above later); for a map or a group mean;
 ``abs_error``
     distance in years from the predicted median to the observed outcome.
 
@@ -82,11 +86,12 @@ def score_cells(dist: np.ndarray, lo: np.ndarray, hi: np.ndarray, mask: np.ndarr
                 "covered50": bool(b >= q[0.25] and a <= q[0.75]),
                 "covered90": bool(b >= q[0.05] and a <= q[0.95]),
                 "pit": float(below + u[n] * obs_p),
+                "pit_mid": float(below + 0.5 * obs_p),
                 "abs_error": float(0 if a <= med <= b else min(abs(med - a), abs(med - b))),
                 "median_bin": med,
             }
         )
-    cols = ["i", "k", "log_score", "crps", "covered50", "covered90", "pit", "abs_error", "median_bin"]
+    cols = ["i", "k", "log_score", "crps", "covered50", "covered90", "pit", "pit_mid", "abs_error", "median_bin"]
     return pd.DataFrame(rows, columns=cols)
 
 
