@@ -102,6 +102,9 @@ def test_run_writes_tables_provenance_and_figures(tmp_path):
     assert cells["pit_mid"].between(0, 1).all() and len(cells) > 20
     calibration = pd.read_csv(out / "calibration.csv")  # ASEAN's mainland and maritime states
     assert sorted(calibration["group"]) == ["mainland", "maritime"] and not (out / "map.png").exists()
+    one = tmp_path / "one"  # one run: no distribution to place an outcome in
+    assert main(["run", "baseline", "--out", str(one), "--no-figures"]) == 0
+    assert (one / "fit.csv").is_file() and not (one / "cells.csv").exists() and not (one / "calibration.csv").exists()
 
 
 def test_run_on_the_world_maps_where_the_runs_miss_and_says_it(tmp_path, capsys):
@@ -118,7 +121,7 @@ def test_run_on_the_world_maps_where_the_runs_miss_and_says_it(tmp_path, capsys)
     assert calibration.loc[calibration["group"] == "SAARC", "states"].item() == 8
     cells = pd.read_csv(out / "cells.csv")
     assert not ((cells["instrument"] == "saarc2002") & (cells["state"] == "FRA")).any()  # not open to France
-    fig = harmsim.run_ensemble(harmsim.load_scenario("world_baseline"), replicates=10, seed=1).plot.map(
+    fig = harmsim.run_ensemble(harmsim.load_scenario("world_baseline"), replicates=20, seed=1).plot.map(
         cells=cells.assign(pit_mid=0.5)
     )
     assert [ax.get_title().split("\n")[0] for ax in fig.axes[:1]] == ["Full criminalization of"]

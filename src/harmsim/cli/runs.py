@@ -22,7 +22,7 @@ from harmsim.data.record import load_record
 from harmsim.errors import ConfigError
 from harmsim.model.scenario import load_scenario
 from harmsim.output.plots import save_figure
-from harmsim.scoring.compare import calibration_by_group, cell_scores, compare, state_groups
+from harmsim.scoring.compare import CELL_RUNS, calibration_by_group, cell_scores, compare, state_groups
 
 
 def add_parsers(sub) -> None:
@@ -70,16 +70,18 @@ def add_parsers(sub) -> None:
 
 def cmd_run(args) -> int:
     sc, ens, rec = _ensemble(args)
-    cells = cell_scores(ens, rec, seed=args.seed)
-    groups = state_groups(rec, sc.start, min(sc.end, rec.end))
-    calibration = calibration_by_group(cells, groups) if groups else None
+    cells = calibration = None
+    if ens.replicates >= CELL_RUNS:  # where an outcome falls among the runs needs runs
+        cells = cell_scores(ens, rec, seed=args.seed)
+        groups = state_groups(rec, sc.start, min(sc.end, rec.end))
+        calibration = calibration_by_group(cells, groups) if groups else None
     with ResultFolder(args.out, "run", args.force) as rf:
         rf.add(_write_run(rf.path, ens, rec, cells, calibration, args))
     paths = rf.final
     pred = ens.provenance.get("predictive")
     how = f"parameters drawn from the {pred['fit'].upper()} fit in {args.from_fit}" if pred else "scenario's parameters"
     print(f"{sc.name}: {ens.replicates} replicate(s), {how}, seed {args.seed}, engine {ens.provenance['engine']}")
-    if calibration is not None and ens.replicates > 1:
+    if calibration is not None:
         print(_misses(calibration, fitted=bool(pred)))
     print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
     return 0
@@ -88,7 +90,9 @@ def cmd_run(args) -> int:
 def _write_run(out: Path, ens, rec, cells, calibration, args) -> list[Path]:
     paths = ens.write(out)
     fit = compare(ens, rec)
-    tables = {"fit.csv": fit, "cells.csv": cells}
+    tables = {"fit.csv": fit}
+    if cells is not None:
+        tables["cells.csv"] = cells
     if calibration is not None:
         tables["calibration.csv"] = calibration
     for name, table in tables.items():

@@ -28,7 +28,7 @@ from harmsim.output.plots import (
     instrument_labels,
     plot_agreement_timing,
 )
-from harmsim.scoring.compare import cell_scores, observed_curves, simulated_curves, year_ranges
+from harmsim.scoring.compare import CELL_RUNS, cell_scores, observed_curves, simulated_curves, year_ranges
 
 __all__ = ["EnsemblePlots", "describe", "instrument_labels", "notes", "state_labels", "states_by_adoption"]
 
@@ -191,7 +191,8 @@ class EnsemblePlots:
     def map(self, record=None, cells: pd.DataFrame | None = None):
         """Per instrument, a map of where each state's observed outcome falls among the runs (its mid-PIT,
         :func:`~harmsim.scoring.compare.cell_scores`): where the model is early, late or right, region by
-        region. None on a record of :data:`MAP_STATES` states or fewer. ``cells``: that table, if at hand.
+        region. None on a record of :data:`MAP_STATES` states or fewer, or from fewer than
+        :data:`~harmsim.scoring.compare.CELL_RUNS` runs. ``cells``: that table, if at hand.
 
         >>> import harmsim
         >>> ens = harmsim.run_ensemble(harmsim.load_scenario("world_baseline"), replicates=20, seed=1)
@@ -203,13 +204,14 @@ class EnsemblePlots:
         from harmsim.data.maps import country_shapes, map_codes
 
         sc, rec, end, inst, members, title = self._context(record)
-        if len(members) <= MAP_STATES:
+        if len(members) <= MAP_STATES or self.ens.replicates < CELL_RUNS:
             return None
         cells = cells if cells is not None else cell_scores(self.ens, rec)
         codes, shapes = map_codes(rec), country_shapes()
         pit = cells.set_index(["state", "instrument"])["pit_mid"]
         open_to = sc.world.states_open_until(end)
-        rows = [(k, s, codes.get(s), pit.get((s, k), np.nan)) for k in inst for s in open_to[k] if s in set(members)]
+        inside = set(members)
+        rows = [(k, s, codes.get(s), pit.get((s, k), np.nan)) for k in inst for s in open_to[k] if s in inside]
         values = pd.DataFrame(rows, columns=["instrument", "state", "code", "pit_mid"])
         names = dict(zip(rec.states["state"], rec.states["name"])) if "name" in rec.states else {}
         unplaced = sorted({names.get(s, s) for s in values.loc[~values["code"].isin(list(shapes)), "state"]})

@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # only named in annotations: results draw with this module's 
     from harmsim.output.results import EnsembleResult, RunResult
 
 __all__ = [
+    "CELL_RUNS",
     "Target",
     "aligned_years",
     "calibration_by_group",
@@ -297,6 +298,11 @@ def score_target(tg: Target, years: np.ndarray, seed=0) -> pd.DataFrame:
     lo = np.clip(np.nan_to_num(tg.lo, neginf=0) - tg.start, 0, B - 1).astype(int)
     hi = np.clip(np.nan_to_num(tg.hi, neginf=0) - tg.start, 0, B - 1).astype(int)
     return score_cells(dist, lo, hi, mask, seed)
+
+
+#: the fewest runs where an outcome falls among them is read from (``harmsim run`` writes cells.csv, its
+#: calibration and its map from this many replicates on)
+CELL_RUNS = 20
 
 
 def cell_scores(simulated: EnsembleResult, record: Record, seed=0) -> pd.DataFrame:
