@@ -22,7 +22,8 @@ world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's 
 world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
 about 5 min, world-trend-beyond about 5 min, world-spline about 4 min (reads world-backtests' and cets-hold-out's
 folders), asean-texts and asean-instruments about 5 min each (read asean-backtests' and world-backtests'),
-world-gdp about 5 min (reads asean-backtests'), world-misses about 1 min after world-fit,
+world-gdp about 5 min (reads asean-backtests'), world-misses about 1 min after world-fit, world-calibration
+a few seconds (reads world-backtests', world-trend-beyond's, world-spline's and world-time-proxies' folders),
 asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min).
@@ -211,6 +212,15 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     "world-misses": (
         "docs/regions.md (where the panel misses: calibration by subregion and organization, in sample)",
         [f"harmsim run world_baseline --from-fit {OUT}/world-fit -r 500 --out {OUT}/world-misses --force"],
+    ),
+    "world-calibration": (
+        "docs/regions.md (where the panel misses: calibration in the large of the panel's variants), "
+        "experiments/calibration_of_backtests.py",
+        [
+            f"python experiments/calibration_of_backtests.py {OUT}/world-calibration "
+            f"{OUT}/world-backtests/world_baseline {OUT}/world-trend-beyond/held {OUT}/world-trend-beyond/continued "
+            f"{OUT}/world-spline/origins {OUT}/world-time-proxies/origins --instrument tip_law"
+        ],
     ),
     "world-gdp": (
         "docs/regions.md (state capacity, log GDP per head, on the panel), experiments/world_gdp_panel.py",

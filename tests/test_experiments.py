@@ -261,3 +261,32 @@ def test_world_gdp_panel_keeps_the_states_with_gdp_and_adds_capacity_alone(tmp_p
     assert "the panel with GDP against without on 3 common cells is better: +1.000 per cell" in printed
     assert "Myanmar (MMR)" in printed
     assert "the panel with GDP against the ASEAN record on 2 common cells is better: +2.000 per cell" in printed
+
+
+def test_calibration_of_backtests_reads_mid_or_randomized_pit_per_origin_and_instrument(tmp_path, capsys):
+    """Cells whose PIT is 0.2 everywhere read 0.2 (late) with zero spread; a folder written before pit_mid
+    existed is read through its randomized PIT; the shared baselines are kept from the first folder only."""
+    rows = []
+    for origin in (2005, 2011):
+        for i in range(6):
+            for model, pit in (("m1", 0.2), ("uniform", 0.5)):
+                rows.append({"origin": origin, "model": model, "state": f"S{i}", "instrument": "law" if i % 2 else "k",
+                             "pit": pit, "pit_mid": pit})  # fmt: skip
+    a = tmp_path / "bt" / "a"
+    a.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(a / "cells.csv", index=False)
+    b = tmp_path / "bt" / "b"
+    b.mkdir()
+    old = pd.DataFrame(rows).drop(columns="pit_mid").replace({"m1": "m2"})
+    old.loc[old["model"] == "m2", "pit"] = 0.8
+    old.to_csv(b / "cells.csv", index=False)
+    code, out = _run("calibration_of_backtests.py", [str(tmp_path / "out"), str(a), str(b), "--instrument", "law"],
+                     capsys)  # fmt: skip
+    assert code == 0 and "mean PIT: 1/2 when calibrated" in out
+    t = pd.read_csv(tmp_path / "out" / "calibration.csv")
+    m1 = t[t["model"] == "m1"].iloc[0]
+    assert (m1["pit"], m1["all_cells"], m1["law_cells"]) == ("pit_mid", 6, 3)
+    assert m1["all_mean"] == pytest.approx(0.2) and m1["law_se"] == pytest.approx(0.0)
+    m2 = t[t["model"] == "m2"].iloc[0]
+    assert m2["pit"] == "pit" and m2["all_mean"] == pytest.approx(0.8)
+    assert list(t.loc[t["model"] == "uniform", "folder"].unique()) == ["bt/a"]
