@@ -427,6 +427,25 @@ def test_a_fit_loaded_shows_its_predictive_band(browser, fitted, tmp_path):
 
 
 @pytest.mark.browser
+def test_the_world_page_steps_with_its_map(browser, tmp_path):
+    """world_baseline's page: 188 states on the world map, a step redraws it and the chart, no error."""
+    served = Served("world_baseline", log=tmp_path / "server.log")
+    try:
+        page, problems = _open(browser, served.url)
+        _chart(page, "this run to 1989")
+        page.get_by_role("button", name="Step").click()
+        _chart(page, "this run to 1990")
+        shown = [img.get_attribute("alt") or "" for img in page.locator("img[alt]").all()]
+        assert any(a.startswith("Member states and their instruments, 1990: ") and "of 629 adoptions" in a
+                   for a in shown), shown  # fmt: skip
+        page.get_by_text("188 members").wait_for(timeout=WAIT * 1000)
+        _no_errors(page, problems)
+    finally:
+        log = served.stop()
+    assert "Traceback" not in log, log
+
+
+@pytest.mark.browser
 def test_the_page_reads_at_a_desktop_size(browser, tmp_path):
     """#23 item 13. Before: sliders showed no value, long labels were cut ("offset: Treaty on Mutual..."), the
     tab bar read "PAGE 0", the browser tab "Dashboard App", and the charts were drawn at twice their shown
