@@ -140,3 +140,22 @@ def test_a_forecast_records_the_fits_values_and_says_when_the_unobserved_rule_do
     full = calibrate(harmsim.load_scenario("baseline"))  # pooled by kind: ACTIP's offset comes from the fit
     g = forecast(harmsim.load_scenario("baseline"), full, until=2018, replicates=20, seed=1)
     assert any("changes nothing here" in n for n in g.provenance["forecast"]["choices"])
+
+
+def test_a_world_forecast_says_which_cells_are_not_open_and_maps_the_rest():
+    """A regional treaty of an organization the state never joins is 'not open', not a forecast of 0; the
+    world forecast draws a map of the open cells' probabilities (one region's does not)."""
+    sc = harmsim.load_scenario("world_baseline")
+    f = forecast(sc, until=2018, replicates=20, seed=4)
+    cells = f.cells.set_index(["state", "instrument"])
+    assert cells.loc[("FRA", "saarc2002"), "status"] == "not open" and cells.loc[("THA", "actip"), "status"] == "open"
+    assert cells.loc[("FRA", "cets197"), "status"] == "adopted"
+    assert cells.loc[("USA", "cets197"), "status"] == "not open"
+    closed = f.cells[f.cells["status"] == "not open"]
+    open_to = sc.world.states_open_until(2018)
+    assert len(closed) == sum(188 - len(open_to[k]) for k in ("cets197", "saarc2002", "actip")) == 499
+    assert (closed["p_by_until"] == 0).all()
+    fig = f.map()
+    assert len(fig.axes) == 7 and "probability of adopting by 2018" in fig.axes[-1].get_xlabel()
+    asean = forecast(harmsim.load_scenario("diffusion_only"), until=2017, replicates=5, seed=1)
+    assert asean.map() is None and "not open" not in set(asean.cells["status"])

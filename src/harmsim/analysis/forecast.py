@@ -74,8 +74,10 @@ class Forecast:
     table: ``state, instrument, year, p_adopted_by_year`` for every state and
         instrument and every year from ``origin + 1`` to ``until``.
     cells: per state and instrument: ``status`` at the origin (adopted / open /
-        unknown), ``p_by_until`` and the 5%, 50% and 95% quantiles of the
-        adoption year over all replicates (missing: not by ``until``).
+        unknown / not open: a regional treaty of an organization the state
+        is not a member of by ``until``), ``p_by_until`` and the 5%, 50% and
+        95% quantiles of the adoption year over all replicates (missing: not
+        by ``until``).
     fan: per instrument and year: quantiles of the number of states that have
         adopted (``q05 ... q95``) and the observed number up to the origin.
     adopt: (R, N, K) simulated adoption years (NEVER: not by ``until``).
@@ -151,7 +153,42 @@ class Forecast:
                 suptitle=f"Forecast from {self.origin}: {self.scenario.name}, {len(self.seeds)} replicates",
             )
             paths += save_figure(fig, out, "fan")
+            world_map = self.map()
+            if world_map is not None:
+                paths += save_figure(world_map, out, "map")
         return paths
+
+    def map(self):
+        """Per instrument, a world map of each open state's probability of adopting it by ``until``; states
+        that had adopted by the origin grey, unknown hatched, not open white. None on a record of
+        :data:`~harmsim.output.figures.MAP_STATES` states or fewer (a region's timeline and fan show it better).
+
+        >>> import harmsim
+        >>> f = forecast(harmsim.load_scenario("world_baseline"), until=2018, replicates=20, seed=1)
+        >>> len(f.map().axes)  # six instruments and the colour bar (the scenario's parameters: no fit)
+        7
+        """
+        from harmsim.data.maps import country_shapes, map_codes
+        from harmsim.output.figures import MAP_STATES
+        from harmsim.output.plots import figure_probability_map, instrument_labels
+
+        w, rec = self.scenario.world, self.scenario.record
+        if len(w.members_until(self.origin)) <= MAP_STATES:
+            return None
+        codes, shapes = map_codes(rec), country_shapes()
+        values = self.cells.assign(code=self.cells["state"].map(codes))
+        names = dict(zip(rec.states["state"], rec.states["name"])) if "name" in rec.states else {}
+        drawn = values[values["status"] != "not open"]
+        unplaced = sorted({names.get(s, s) for s in drawn.loc[~drawn["code"].isin(list(shapes)), "state"]})
+        return figure_probability_map(
+            shapes,
+            values,
+            list(w.instruments),
+            self.until,
+            instrument_labels(rec),
+            f"Forecast from {self.origin}: {self.scenario.name}, {len(self.seeds)} replicates",
+            unplaced,
+        )
 
 
 def forecast(
@@ -270,6 +307,9 @@ def _cells(w, adopt: np.ndarray, obs: Observations, origin: int, until: int) -> 
     adopted = (obs.kind == BEFORE) | ((obs.kind == DATED) & (obs.year <= origin))
     adopted |= (obs.kind == INTERVAL) & (obs.hi <= origin)
     status = np.where(adopted, "adopted", np.where(obs.kind == CENSORED, "open", "unknown"))
+    # a regional treaty of an organization the state never belongs to in the horizon: not a forecast of 0
+    never = ~w.open_to.any(axis=0) & w.member.any(axis=0)[:, None]
+    status = np.where(never, "not open", status)
     N, K = adopt.shape[1:]
     out = pd.DataFrame(
         {

@@ -1060,49 +1060,33 @@ def figure_organizations(curves: pd.DataFrame, instruments, agreements: dict, na
 def plot_world_map(ax, shapes: dict, values: pd.DataFrame, start: int, end: int, title=None):
     """States coloured by adoption year (``values`` of :func:`~harmsim.data.maps.map_values`); not adopted
     light grey, unobserved hatched, not open to the state (a regional treaty) and places outside the record
-    white. Returns the Axes and the colour mapping's ScalarMappable as ``ax.harmsim_years`` (for a colour bar).
+    white. Returns the Axes and the colour mapping's ScalarMappable as ``ax.harmsim_scale`` (for a colour bar).
 
     >>> import harmsim
     >>> from matplotlib.figure import Figure
     >>> from harmsim.data.maps import country_shapes, map_values
     >>> values = map_values(harmsim.load_record("world"), "cets197")
     >>> ax = plot_world_map(Figure().subplots(), country_shapes(), values, 1990, 2015)
-    >>> hasattr(ax, "harmsim_years")  # for a colour bar: figure_world_map draws one
+    >>> hasattr(ax, "harmsim_scale")  # for a colour bar: figure_world_map draws one
     True
     """
     from matplotlib.cm import ScalarMappable
-    from matplotlib.collections import PolyCollection
     from matplotlib.colors import Normalize
 
-    cmap = plt_colormap("viridis_r")
-    norm = Normalize(start, end)
-    v = values.set_index("state")
-    faces, polys, hatched = [], [], []
-    for state, rings in shapes.items():
-        if state not in v.index:
-            color = "white"
-        else:
-            r = v.loc[state]
-            if r["status"] == "unobserved":
-                color = "white"
-                hatched += rings
-            elif r["status"] == "not open":
-                color = "white"
-            elif np.isfinite(r["year"]):
-                color = cmap(norm(min(max(r["year"], start), end)))
-            else:
-                color = "#d9d9d9"
-        polys += rings
-        faces += [color] * len(rings)
-    ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors="#888888", linewidths=0.2))
-    if hatched:
-        ax.add_collection(PolyCollection(hatched, facecolors="none", edgecolors="#aaaaaa", linewidths=0.2, hatch="///"))
-    ax.set_xlim(-180, 180)
-    ax.set_ylim(-60, 85)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
+    cmap, norm = plt_colormap("viridis_r"), Normalize(start, end)
+
+    def fill(status, year):
+        if status == "unobserved":
+            return None
+        if np.isfinite(year):
+            return cmap(norm(min(max(year, start), end)))
+        return "#d9d9d9"
+
+    shown = values[values["status"] != "not open"]
+    colors = {s: fill(st, y) for s, st, y in zip(shown["state"], shown["status"], shown["year"])}
+    _fill_states(ax, shapes, colors, box=False)
     ax.set_title(title or "", fontsize=9)
-    ax.harmsim_years = ScalarMappable(norm=norm, cmap=cmap)
+    ax.harmsim_scale = ScalarMappable(norm=norm, cmap=cmap)
     return ax
 
 
@@ -1120,22 +1104,59 @@ def figure_world_map(shapes: dict, values: pd.DataFrame, start: int, end: int, t
     fig = Figure(figsize=(10, 5.6), layout="constrained")
     ax = fig.subplots()
     plot_world_map(ax, shapes, values, start, end, title)
-    bar = fig.colorbar(ax.harmsim_years, ax=ax, orientation="horizontal", fraction=0.04, pad=0.02)
-    missing = values.loc[~values["drawn"], "state"].tolist()
-    label = (f"year adopted (yellow {start} or before, dark {end}; an interval at its upper bound); grey: not adopted "
-             f"by {end} or the last year observed; hatched: unobserved; white: not open to the state")  # fmt: skip
-    if missing:
-        label += "\n" + _wrap(f"not drawn (no outline at 1:110m): {', '.join(missing)}", 160)
-    bar.set_label(label, fontsize=8)
+    bar = fig.colorbar(ax.harmsim_scale, ax=ax, orientation="horizontal", fraction=0.04, pad=0.02)
+    lines = [
+        f"year adopted (yellow {start} or before, dark {end}; an interval at its upper bound); grey: not adopted by "
+        f"{end} or the last year observed; hatched: unobserved; white: not open to the state",
+        *_unplaced_line(values.loc[~values["drawn"], "state"].tolist()),
+    ]
+    bar.set_label("\n".join(_wrap(line, 140) for line in lines), fontsize=8)  # whole inside the figure's width
     bar.ax.tick_params(labelsize=8)
     return fig
+
+
+def _fill_states(ax, shapes: dict, colors: Mapping, frame=None, box: bool = True):
+    """Every outline of ``shapes`` on ``ax``: filled with ``colors[code]`` (None: light grey, hatched), white
+    where ``colors`` has no entry. ``frame``: the codes to frame (else the world); ``box``: a light frame
+    around the map rather than none. The one way a map of states is drawn."""
+    from matplotlib.collections import PolyCollection
+
+    faces, polys, hatched = [], [], []
+    for code, rings in shapes.items():
+        color = colors.get(code, "white")
+        if color is None:
+            color = "#eeeeee"
+            hatched += rings
+        polys += rings
+        faces += [color] * len(rings)
+    ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors="#999999", linewidths=0.2))
+    if hatched:
+        ax.add_collection(PolyCollection(hatched, facecolors="none", edgecolors="#aaaaaa", linewidths=0.2, hatch="///"))
+    x0, x1, y0, y1 = -180.0, 180.0, -58.0, 84.0
+    framed = [r for c in (frame or ()) if c in shapes for r in shapes[c]]
+    if framed:
+        xy = np.concatenate(framed)
+        (x0, y0), (x1, y1) = np.quantile(xy, 0.01, axis=0), np.quantile(xy, 0.99, axis=0)
+        pad = 0.08 * max(x1 - x0, y1 - y0, 10.0)
+        x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    if box:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ax.spines.values():
+            side.set_edgecolor("#cccccc")
+    else:
+        ax.set_axis_off()
+    return ax
 
 
 def plot_pit_map(ax, shapes: dict, values: pd.DataFrame, title=None, zoom: bool = False):
     """States coloured by where the record's outcome falls among the runs (``pit_mid`` of
     :func:`~harmsim.scoring.compare.cell_scores`): red below 1/2, the record earlier than most runs (the model
     late); blue above, later (the model early); pale at the runs' median. Returns the Axes, with the colour
-    mapping as ``ax.harmsim_pit`` (for a colour bar).
+    mapping as ``ax.harmsim_scale`` (for a colour bar).
 
     ``values``: columns code (the state's outline), pit_mid (NaN: a cell not scored, adopted before the window
     or unobserved: hatched). States not in ``values`` (the instrument not open to them) are white. ``zoom``
@@ -1150,42 +1171,73 @@ def plot_pit_map(ax, shapes: dict, values: pd.DataFrame, title=None, zoom: bool 
     True
     """
     from matplotlib.cm import ScalarMappable
-    from matplotlib.collections import PolyCollection
     from matplotlib.colors import Normalize
 
     cmap, norm = plt_colormap("RdBu"), Normalize(0.0, 1.0)
-    pit = dict(zip(values["code"], values["pit_mid"]))
-    faces, polys, hatched = [], [], []
-    for code, rings in shapes.items():
-        if code not in pit:
-            color = "white"
-        elif np.isfinite(pit[code]):
-            color = cmap(norm(pit[code]))
-        else:
-            color = "#eeeeee"
-            hatched += rings
-        polys += rings
-        faces += [color] * len(rings)
-    ax.add_collection(PolyCollection(polys, facecolors=faces, edgecolors="#999999", linewidths=0.2))
-    if hatched:
-        ax.add_collection(PolyCollection(hatched, facecolors="none", edgecolors="#aaaaaa", linewidths=0.2, hatch="///"))
-    x0, x1, y0, y1 = -180.0, 180.0, -58.0, 84.0
-    framed = [r for c in values["code"] if c in shapes for r in shapes[c]]
-    if zoom and framed:
-        xy = np.concatenate(framed)
-        (x0, y0), (x1, y1) = np.quantile(xy, 0.01, axis=0), np.quantile(xy, 0.99, axis=0)
-        pad = 0.08 * max(x1 - x0, y1 - y0, 10.0)
-        x0, x1, y0, y1 = x0 - pad, x1 + pad, y0 - pad, y1 + pad
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for side in ax.spines.values():
-        side.set_edgecolor("#cccccc")
+    colors = {c: cmap(norm(p)) if np.isfinite(p) else None for c, p in zip(values["code"], values["pit_mid"])}
+    _fill_states(ax, shapes, colors, frame=list(values["code"]) if zoom else None)
     ax.set_title(title or "", fontsize=9)
-    ax.harmsim_pit = ScalarMappable(norm=norm, cmap=cmap)
+    ax.harmsim_scale = ScalarMappable(norm=norm, cmap=cmap)
     return ax
+
+
+#: the fill of a state that had adopted an instrument by a forecast's origin
+ADOPTED_FILL = "#bdbdbd"
+
+
+def plot_probability_map(ax, shapes: dict, values: pd.DataFrame, title=None, zoom: bool = False):
+    """States coloured by a forecast's probability of adopting by its last year (``p_by_until`` of
+    :class:`~harmsim.analysis.forecast.Forecast`'s cells, status ``open``); adopted by the origin grey
+    (:data:`ADOPTED_FILL`), unknown hatched, not open or not in ``values`` white. Returns the Axes, with the
+    colour mapping as ``ax.harmsim_scale``.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.data.maps import country_shapes
+    >>> values = pd.DataFrame({"code": ["THA", "VNM", "LAO", "FRA"], "status": ["open", "open", "adopted", "not open"],
+    ...                        "p_by_until": [0.8, 0.3, 1.0, 0.0]})
+    >>> ax = plot_probability_map(Figure().subplots(), country_shapes(), values, "ACTIP", zoom=True)
+    >>> bool(ax.get_xlim()[0] > 60)  # South-East Asia: France, not open, does not frame it
+    True
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    cmap, norm = plt_colormap("viridis_r"), Normalize(0.0, 1.0)
+    shown = values[values["status"] != "not open"]
+    fill = {"adopted": lambda p: ADOPTED_FILL, "open": lambda p: cmap(norm(p)), "unknown": lambda p: None}
+    colors = {c: fill[st](p) for c, st, p in zip(shown["code"], shown["status"], shown["p_by_until"])}
+    _fill_states(ax, shapes, colors, frame=list(shown["code"]) if zoom else None)
+    ax.set_title(title or "", fontsize=9)
+    ax.harmsim_scale = ScalarMappable(norm=norm, cmap=cmap)
+    return ax
+
+
+def _map_panels(values: pd.DataFrame, instruments, draw, names, suptitle, lines):
+    """One map per instrument (``draw(ax, values of the instrument, title, zoom)``, a regional treaty's framed
+    on the states ``values`` gives it), two a row, one colour bar labelled with ``lines``."""
+    cols = min(2, len(instruments))
+    rows = math.ceil(len(instruments) / cols)
+    fig = Figure(figsize=(10.5, 2.9 * rows + 1.3), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()  # not shared: a regional treaty's map is framed
+    for ax in axes[len(instruments) :]:
+        ax.set_visible(False)
+    axes = axes[: len(instruments)]
+    everywhere = set(values["code"])
+    for ax, k in zip(axes, instruments):
+        v = values[values["instrument"] == k]
+        draw(ax, v, (names or {}).get(k, k), len(set(v["code"])) < 0.5 * len(everywhere))
+    bar = fig.colorbar(axes[0].harmsim_scale, ax=list(axes), orientation="horizontal", fraction=0.03, pad=0.02,
+                       aspect=60)  # fmt: skip
+    bar.set_label("\n".join(_wrap(line, 150) for line in lines), fontsize=8)
+    bar.ax.tick_params(labelsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def _unplaced_line(unplaced) -> list[str]:
+    return [f"not drawn (no outline at 1:110m): {', '.join(unplaced)}"] if unplaced else []
 
 
 def figure_pit_map(shapes: dict, values: pd.DataFrame, instruments, names=None, suptitle=None, unplaced=()):
@@ -1198,32 +1250,41 @@ def figure_pit_map(shapes: dict, values: pd.DataFrame, instruments, names=None, 
     >>> len(figure_pit_map(country_shapes(), values, ["untoc"]).axes)  # the map and its colour bar
     2
     """
-    cols = min(2, len(instruments))
-    rows = math.ceil(len(instruments) / cols)
-    fig = Figure(figsize=(10.5, 2.9 * rows + 1.3), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()  # not shared: a regional treaty's map is framed
-    for ax in axes[len(instruments) :]:
-        ax.set_visible(False)
-    axes = axes[: len(instruments)]
-    everywhere = set(values["code"])
-    for ax, k in zip(axes, instruments):
-        v = values[values["instrument"] == k]
-        plot_pit_map(ax, shapes, v, (names or {}).get(k, k), zoom=len(set(v["code"])) < 0.5 * len(everywhere))
-    bar = fig.colorbar(axes[0].harmsim_pit, ax=list(axes), orientation="horizontal", fraction=0.03, pad=0.02,
-                       aspect=60)  # fmt: skip
     lines = [
         "where the record's outcome falls among the runs (mid-PIT): 0 earlier than every run (the model late), 0.5 at "
         "their median, 1 later than every run (the model early; not adopted by the end counts as later)",
         "hatched: not scored (adopted before the window, or unobserved); white: not open to the state",
+        *_unplaced_line(unplaced),
     ]
-    if unplaced:
-        lines.append(f"not drawn (no outline at 1:110m): {', '.join(unplaced)}")
-    label = "\n".join(_wrap(line, 150) for line in lines)
-    bar.set_label(label, fontsize=8)
-    bar.ax.tick_params(labelsize=8)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    return fig
+
+    def draw(ax, v, title, zoom):
+        plot_pit_map(ax, shapes, v, title, zoom=zoom)
+
+    return _map_panels(values, instruments, draw, names, suptitle, lines)
+
+
+def figure_probability_map(shapes: dict, values: pd.DataFrame, instruments, until: int, names=None, suptitle=None,
+                           unplaced=()):  # fmt: skip
+    """One map per instrument of a forecast's probability of adoption by ``until`` (:func:`plot_probability_map`),
+    a regional treaty's framed on its members, one colour bar; ``values``: a forecast's cells with a ``code``.
+
+    >>> import pandas as pd
+    >>> from harmsim.data.maps import country_shapes
+    >>> values = pd.DataFrame({"instrument": "actip", "code": ["THA", "VNM"], "status": "open",
+    ...                        "p_by_until": [0.8, 0.3]})
+    >>> len(figure_probability_map(country_shapes(), values, ["actip"], 2020).axes)  # the map and its colour bar
+    2
+    """
+    lines = [
+        f"probability of adopting by {until}, over the forecast's replicates (states that had not by the origin)",
+        "grey: adopted by the origin; hatched: status unknown at the origin; white: not open to the state",
+        *_unplaced_line(unplaced),
+    ]
+
+    def draw(ax, v, title, zoom):
+        plot_probability_map(ax, shapes, v, title, zoom=zoom)
+
+    return _map_panels(values[values["status"] != "not open"], instruments, draw, names, suptitle, lines)
 
 
 def plt_colormap(name: str):
