@@ -412,9 +412,14 @@ def test_compare_on_the_world_prints_the_extreme_states_and_writes_them_all(caps
     ranked = per_state.sort_values("mean", ascending=False, kind="stable")
     assert [r[1] for r in printed[:5]] == list(ranked["item"][:5])
     assert f"{len(per_state) - 10} per-state rows not shown" in out
+    assert "where the runs miss" not in out  # five runs: no distribution to place an outcome in
     assert main(["compare", "baseline", "-r", "5"]) == 0
     out = capsys.readouterr().out
     assert "per-state rows not shown" not in out and sum(" KHM " in line for line in out.splitlines()) == 1
+    assert main(["compare", "world_baseline", "-r", "20"]) == 0  # where the runs miss, by subregion and organization
+    out = capsys.readouterr().out
+    assert "where the runs miss the record (mean mid-PIT of each group's cells, 1/2 when calibrated" in out
+    assert re.search(r"\d+ of 16 groups beyond twice their standard error", out)
 
 
 def test_compare_two_scenarios_on_the_same_seeds(capsys, tmp_path):

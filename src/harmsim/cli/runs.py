@@ -136,6 +136,10 @@ def cmd_compare(args) -> int:
         f"engine {ens.provenance['engine']}"
     )
     print(_format_fit(fit, rec.state_ids))
+    groups = state_groups(rec, sc.start, min(sc.end, rec.end))
+    if groups and ens.replicates >= CELL_RUNS:
+        calibration = calibration_by_group(cell_scores(ens, rec, seed=args.seed), groups)
+        print(_misses(calibration, fitted=bool(ens.provenance.get("predictive"))))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         fit.to_csv(args.out, index=False)
