@@ -437,15 +437,14 @@ def _network_still(model) -> tuple[Figure, object]:
 
 def _map_still(model) -> tuple[Figure, object]:
     """The world map's figure without the year: every outline, the key, the states it cannot draw."""
-    from harmsim.data.maps import country_shapes
+    from harmsim.data.maps import country_shapes, unplaced
 
     t = map_table(model)
-    shapes = country_shapes()
-    unplaced = t.loc[~t["code"].isin(list(shapes)), "name"].tolist()
     fig = Figure(figsize=(6.0, 4.0))  # about the size it is shown at: text at its point size
     ax = fig.add_axes((0.01, 0.31, 0.98, 0.61))  # the map (its aspect fixes its height: 2.3 in at this width)
     legend_ax = fig.add_axes((0.01, 0.01, 0.98, 0.29))
-    plots.plot_adoption_map_frame(ax, shapes, int(t["open"].max()), legend_ax, unplaced)
+    missing = unplaced(model.config.record, t["state"])
+    plots.plot_adoption_map_frame(ax, country_shapes(), int(t["open"].max()), legend_ax, missing)
     return fig, ax.set_title("", fontsize=11)
 
 

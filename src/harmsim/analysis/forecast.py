@@ -168,26 +168,22 @@ class Forecast:
         >>> len(f.map().axes)  # six instruments and the colour bar (the scenario's parameters: no fit)
         7
         """
-        from harmsim.data.maps import country_shapes, map_codes
+        from harmsim.data.maps import country_shapes, map_codes, unplaced
         from harmsim.output.figures import MAP_STATES
         from harmsim.output.plots import figure_probability_map, instrument_labels
 
         w, rec = self.scenario.world, self.scenario.record
         if len(w.members_until(self.origin)) <= MAP_STATES:
             return None
-        codes, shapes = map_codes(rec), country_shapes()
-        values = self.cells.assign(code=self.cells["state"].map(codes))
-        names = dict(zip(rec.states["state"], rec.states["name"])) if "name" in rec.states else {}
-        drawn = values[values["status"] != "not open"]
-        unplaced = sorted({names.get(s, s) for s in drawn.loc[~drawn["code"].isin(list(shapes)), "state"]})
+        values = self.cells.assign(code=self.cells["state"].map(map_codes(rec)))
         return figure_probability_map(
-            shapes,
+            country_shapes(),
             values,
             list(w.instruments),
             self.until,
             instrument_labels(rec),
             f"Forecast from {self.origin}: {self.scenario.name}, {len(self.seeds)} replicates",
-            unplaced,
+            unplaced(rec, values.loc[values["status"] != "not open", "state"]),
         )
 
 

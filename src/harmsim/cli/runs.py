@@ -70,11 +70,7 @@ def add_parsers(sub) -> None:
 
 def cmd_run(args) -> int:
     sc, ens, rec = _ensemble(args)
-    cells = calibration = None
-    if ens.replicates >= CELL_RUNS:  # where an outcome falls among the runs needs runs
-        cells = cell_scores(ens, rec, seed=args.seed)
-        groups = state_groups(rec, sc.start, min(sc.end, rec.end))
-        calibration = calibration_by_group(cells, groups) if groups else None
+    cells, calibration = _placed(sc, ens, rec, args.seed)
     with ResultFolder(args.out, "run", args.force) as rf:
         rf.add(_write_run(rf.path, ens, rec, cells, calibration, args))
     paths = rf.final
@@ -102,6 +98,17 @@ def _write_run(out: Path, ens, rec, cells, calibration, args) -> list[Path]:
         for stem, f in ens.plot.all(rec, cells=cells).items():
             paths += save_figure(f, out, stem)
     return paths
+
+
+def _placed(sc, ens, rec, seed) -> tuple:
+    """(cells, calibration): where each outcome falls among the runs (:func:`cell_scores`) and the mean per
+    group of states (None without groups); both None under :data:`CELL_RUNS` replicates, too few to place
+    an outcome among."""
+    if ens.replicates < CELL_RUNS:
+        return None, None
+    cells = cell_scores(ens, rec, seed=seed)
+    groups = state_groups(rec, sc.start, min(sc.end, rec.end))
+    return cells, (calibration_by_group(cells, groups) if groups else None)
 
 
 #: groups named in the words under a run (calibration.csv has them all)
@@ -136,9 +143,8 @@ def cmd_compare(args) -> int:
         f"engine {ens.provenance['engine']}"
     )
     print(_format_fit(fit, rec.state_ids))
-    groups = state_groups(rec, sc.start, min(sc.end, rec.end))
-    if groups and ens.replicates >= CELL_RUNS:
-        calibration = calibration_by_group(cell_scores(ens, rec, seed=args.seed), groups)
+    _, calibration = _placed(sc, ens, rec, args.seed)
+    if calibration is not None:
         print(_misses(calibration, fitted=bool(ens.provenance.get("predictive"))))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ import pandas as pd
 from harmsim.data.observations import BEFORE, DATED, INTERVAL, UNOBSERVED, encode
 from harmsim.data.record import Record
 
-__all__ = ["country_shapes", "map_codes", "map_values"]
+__all__ = ["country_shapes", "map_codes", "map_values", "unplaced"]
 
 
 @lru_cache(maxsize=1)
@@ -70,6 +70,20 @@ def map_codes(record: Record) -> dict[str, str]:
         elif ccode.get(s) in cow:
             out[s] = cow[ccode[s]]
     return out
+
+
+def unplaced(record: Record, states) -> list[str]:
+    """The names of ``states`` (ids of ``record``) a map cannot draw, sorted: no outline at this scale, or no
+    code to place them by. A map says them rather than dropping them silently.
+
+    >>> from harmsim.data.record import load_record
+    >>> unplaced(load_record("world"), ["SGP", "FRA", "MLT"])
+    ['Malta', 'Singapore']
+    """
+    codes, shapes = map_codes(record), _shape_table()["state"]
+    names = dict(zip(record.states["state"], record.states["name"])) if "name" in record.states else {}
+    drawn = set(shapes)
+    return sorted({names.get(s, s) for s in states if codes.get(s) not in drawn})
 
 
 def map_values(record: Record, instrument: str) -> pd.DataFrame:

@@ -201,7 +201,7 @@ class EnsemblePlots:
         >>> harmsim.run_ensemble(harmsim.load_scenario("baseline"), replicates=5, seed=1).plot.map() is None
         True
         """
-        from harmsim.data.maps import country_shapes, map_codes
+        from harmsim.data.maps import country_shapes, map_codes, unplaced
 
         sc, rec, end, inst, members, title = self._context(record)
         if len(members) <= MAP_STATES or self.ens.replicates < CELL_RUNS:
@@ -213,9 +213,7 @@ class EnsemblePlots:
         inside = set(members)
         rows = [(k, s, codes.get(s), pit.get((s, k), np.nan)) for k in inst for s in open_to[k] if s in inside]
         values = pd.DataFrame(rows, columns=["instrument", "state", "code", "pit_mid"])
-        names = dict(zip(rec.states["state"], rec.states["name"])) if "name" in rec.states else {}
-        unplaced = sorted({names.get(s, s) for s in values.loc[~values["code"].isin(list(shapes)), "state"]})
-        return figure_pit_map(shapes, values, inst, instrument_labels(rec), title, unplaced)
+        return figure_pit_map(shapes, values, inst, instrument_labels(rec), title, unplaced(rec, values["state"]))
 
     def all(self, record=None, cells: pd.DataFrame | None = None) -> dict:
         """Every figure that applies, by name (cumulative, timeline, agreements, map); ``cells`` for the map."""
