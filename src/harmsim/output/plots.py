@@ -1437,14 +1437,7 @@ def plot_adoption_map_frame(ax, shapes: dict, most: int, legend_ax=None, unplace
 
     See :func:`plot_adoption_map` for an example.
     """
-    from matplotlib.collections import PolyCollection
-
-    rings = [r for parts in shapes.values() for r in parts]
-    ax.add_collection(PolyCollection(rings, facecolors="white", edgecolors="#bbbbbb", linewidths=0.25), autolim=False)
-    ax.set_xlim(-180, 180)
-    ax.set_ylim(-58, 84)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
+    _fill_states(ax, shapes, {}, box=False)  # every outline, white: the moving layer fills the members
     handles = [Patch(facecolor=_count_color(n, most), edgecolor="#999999", linewidth=0.4,
                      label=f"{n} instrument{'' if n == 1 else 's'}") for n in range(most + 1)]  # fmt: skip
     handles.append(Patch(facecolor="white", edgecolor=RUN, linewidth=1.4, label="adopted one this year"))
