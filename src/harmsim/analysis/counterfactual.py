@@ -52,6 +52,10 @@ class Counterfactual:
     ``differences``: instrument, year, mean, q05, q95 and ``share_changed``
     (adopters gained or lost by each year); ``summary``: per instrument, the
     adopters gained by the end and the shift in the median adoption year;
+    ``cells``: per state and instrument open to it, the probability of
+    adopting by the end without and with the change, their paired
+    difference and its standard error over replicates, and the share of
+    replicates whose adoption year the change moves (:func:`_cells`);
     ``report()`` says it in words. An example is under :func:`counterfactual`.
     """
 
@@ -63,6 +67,7 @@ class Counterfactual:
     scenario: object
     cautions: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
+    cells: pd.DataFrame | None = None
 
     def _repr_html_(self) -> str:
         from html import escape
@@ -98,7 +103,8 @@ class Counterfactual:
         return "\n".join(lines)
 
     def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
-        """Write differences.csv, summary.csv, report.txt, provenance.json and a figure.
+        """Write differences.csv, summary.csv, cells.csv, report.txt, provenance.json and the figures (on a record
+        of many states, a map of the change per state too).
 
         Into a new ``folder``; an existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
         """
@@ -114,6 +120,9 @@ class Counterfactual:
         self.summary.to_csv(paths[1], index=False)
         paths[2].write_text(self.report() + "\n")
         paths[3].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
+        if self.cells is not None:
+            paths.append(out / "cells.csv")
+            self.cells.to_csv(paths[-1], index=False)
         if figures:
             from harmsim.output.plots import (
                 agreement_marks_by_instrument,
@@ -130,7 +139,40 @@ class Counterfactual:
                 suptitle=f"Counterfactual '{self.change.name}' against '{self.scenario.name}'",
             )
             paths += save_figure(fig, out, "differences")
+            world_map = self.map()
+            if world_map is not None:
+                paths += save_figure(world_map, out, "map")
         return paths
+
+    def map(self):
+        """Per instrument, a world map of the change in each state's probability of adopting by the end (its
+        paired difference, ``cells``); not open white. None on a record of
+        :data:`~harmsim.output.figures.MAP_STATES` states or fewer (its figures by instrument show it better).
+
+        >>> import harmsim
+        >>> from harmsim.model.interventions import load_change
+        >>> sc = harmsim.load_scenario("world_baseline")
+        >>> change = load_change("experiments/changes/world_binding_2004_declaration.toml")
+        >>> len(counterfactual(sc, None, change, replicates=20, seed=0).map().axes)  # six instruments, a colour bar
+        7
+        """
+        from harmsim.data.maps import country_shapes, map_codes, unplaced
+        from harmsim.output.figures import MAP_STATES
+        from harmsim.output.plots import figure_difference_map, instrument_labels
+
+        w, rec = self.scenario.world, self.scenario.record
+        if self.cells is None or len(w.members_until(w.end)) <= MAP_STATES:
+            return None
+        values = self.cells.assign(code=self.cells["state"].map(map_codes(rec)))
+        return figure_difference_map(
+            country_shapes(),
+            values,
+            list(w.instruments),
+            w.end,
+            instrument_labels(rec),
+            f"Counterfactual '{self.change.name}' against '{self.scenario.name}': with minus without",
+            unplaced(rec, values["state"]),
+        )
 
 
 def counterfactual(
@@ -196,7 +238,7 @@ def counterfactual(
         "choices": notes,
         "cautions": list(cautions),
     }
-    return Counterfactual(diff, summary, a0, a1, change, base, tuple(cautions), prov)
+    return Counterfactual(diff, summary, a0, a1, change, base, tuple(cautions), prov, _cells(w, a0, a1))
 
 
 def _with_parameters(changed, draws, change: Change):
@@ -238,6 +280,31 @@ def _differences(w, d) -> pd.DataFrame:
             "q05": q05.ravel(),
             "q95": q95.ravel(),
             "share_changed": (d != 0).mean(axis=0).ravel(),
+        }
+    )
+
+
+def _cells(w, a0, a1) -> pd.DataFrame:
+    """Per state and instrument open to it in the horizon: P(adopted by the end) without (``p_base``) and with
+    (``p_changed``) the change, the paired ``difference`` and its standard error over replicates, and
+    ``share_moved``, the share of replicates whose adoption year the change moves."""
+    end = int(w.years[-1])
+    d0 = (a0 != NEVER) & (a0 <= end)
+    d1 = (a1 != NEVER) & (a1 <= end)
+    diff = d1.astype(float) - d0.astype(float)  # (R, N, K)
+    R = len(diff)
+    se = diff.std(axis=0, ddof=1) / np.sqrt(R) if R > 1 else np.full(diff.shape[1:], np.nan)
+    open_ = w.open_to.any(axis=0)  # (N, K): a regional treaty to its members only
+    i, k = np.nonzero(open_)
+    return pd.DataFrame(
+        {
+            "state": np.asarray(w.states, dtype=object)[i],
+            "instrument": np.asarray(w.instruments, dtype=object)[k],
+            "p_base": d0.mean(axis=0)[i, k],
+            "p_changed": d1.mean(axis=0)[i, k],
+            "difference": diff.mean(axis=0)[i, k],
+            "se": se[i, k],
+            "share_moved": (a0 != a1).mean(axis=0)[i, k],
         }
     )
 

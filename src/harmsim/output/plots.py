@@ -1213,6 +1213,31 @@ def plot_probability_map(ax, shapes: dict, values: pd.DataFrame, title=None, zoo
     return ax
 
 
+def plot_difference_map(ax, shapes: dict, values: pd.DataFrame, vmax: float, title=None, zoom: bool = False):
+    """States coloured by a counterfactual's change in their probability of adopting (``difference`` of
+    :class:`~harmsim.analysis.counterfactual.Counterfactual`'s cells): purple more likely with the change,
+    orange less, pale unchanged, on a scale of plus or minus ``vmax``; states not in ``values`` white. Returns
+    the Axes, with the colour mapping as ``ax.harmsim_scale``.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from harmsim.data.maps import country_shapes
+    >>> values = pd.DataFrame({"code": ["THA", "VNM"], "difference": [0.2, 0.0]})
+    >>> ax = plot_difference_map(Figure().subplots(), country_shapes(), values, 0.25, "ACTIP")
+    >>> ax.harmsim_scale.norm.vmin, ax.harmsim_scale.norm.vmax
+    (-0.25, 0.25)
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    cmap, norm = plt_colormap("PuOr"), Normalize(-vmax, vmax)  # orange below 0, purple above
+    colors = {c: cmap(norm(d)) for c, d in zip(values["code"], values["difference"])}
+    _fill_states(ax, shapes, colors, frame=list(values["code"]) if zoom else None)
+    ax.set_title(title or "", fontsize=9)
+    ax.harmsim_scale = ScalarMappable(norm=norm, cmap=cmap)
+    return ax
+
+
 def _map_panels(values: pd.DataFrame, instruments, draw, names, suptitle, lines):
     """One map per instrument (``draw(ax, values of the instrument, title, zoom)``, a regional treaty's framed
     on the states ``values`` gives it), two a row, one colour bar labelled with ``lines``."""
@@ -1285,6 +1310,32 @@ def figure_probability_map(shapes: dict, values: pd.DataFrame, instruments, unti
         plot_probability_map(ax, shapes, v, title, zoom=zoom)
 
     return _map_panels(values[values["status"] != "not open"], instruments, draw, names, suptitle, lines)
+
+
+def figure_difference_map(shapes: dict, values: pd.DataFrame, instruments, until: int, names=None, suptitle=None,
+                          unplaced=()):  # fmt: skip
+    """One map per instrument of a counterfactual's change in each state's probability of adopting by ``until``
+    (:func:`plot_difference_map`), one symmetric scale for every panel (the largest change, at least 0.05),
+    a regional treaty's framed on its members; ``values``: a counterfactual's cells with a ``code``.
+
+    >>> import pandas as pd
+    >>> from harmsim.data.maps import country_shapes
+    >>> values = pd.DataFrame({"instrument": "actip", "code": ["THA", "VNM"], "difference": [0.2, -0.1]})
+    >>> len(figure_difference_map(country_shapes(), values, ["actip"], 2015).axes)  # the map and its colour bar
+    2
+    """
+    vmax = max(0.05, math.ceil(20 * float(values["difference"].abs().max() if len(values) else 0.0)) / 20)
+    lines = [
+        f"change in the probability of adopting by {until}, with the change minus without, paired replicate by "
+        "replicate (purple: more likely with it; orange: less)",
+        "white: not open to the state",
+        *_unplaced_line(unplaced),
+    ]
+
+    def draw(ax, v, title, zoom):
+        plot_difference_map(ax, shapes, v, vmax, title, zoom=zoom)
+
+    return _map_panels(values, instruments, draw, names, suptitle, lines)
 
 
 def plt_colormap(name: str):
