@@ -349,6 +349,13 @@ MUTATIONS = {
         ],
         "a group whose record falls later than the runs is not read as the model early",
     ),
+    "counterfactual-cells-not-open": (
+        "analysis/counterfactual.py",
+        "    open_ = w.open_to.any(axis=0)  # (N, K): a regional treaty to its members only",
+        "    open_ = np.ones(w.open_to.shape[1:], dtype=bool)",
+        ["tests/test_counterfactual.py::test_a_counterfactual_gives_the_change_per_state_and_maps_it_on_the_world"],
+        "a counterfactual reports a regional treaty's change for states outside its organization",
+    ),
     "design-booleans-as-numbers": (
         "model/space.py",
         "        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)",
