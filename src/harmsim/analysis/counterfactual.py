@@ -156,23 +156,15 @@ class Counterfactual:
         >>> len(counterfactual(sc, None, change, replicates=20, seed=0).map().axes)  # six instruments, a colour bar
         7
         """
-        from harmsim.data.maps import country_shapes, map_codes, unplaced
-        from harmsim.output.figures import MAP_STATES
+        from harmsim.output.figures import cells_map
         from harmsim.output.plots import figure_difference_map, instrument_labels
 
-        w, rec = self.scenario.world, self.scenario.record
-        if self.cells is None or len(w.members_until(w.end)) <= MAP_STATES:
+        if self.cells is None:
             return None
-        values = self.cells.assign(code=self.cells["state"].map(map_codes(rec)))
-        return figure_difference_map(
-            country_shapes(),
-            values,
-            list(w.instruments),
-            w.end,
-            instrument_labels(rec),
-            f"Counterfactual '{self.change.name}' against '{self.scenario.name}': with minus without",
-            unplaced(rec, values["state"]),
-        )
+        w = self.scenario.world
+        title = f"Counterfactual '{self.change.name}' against '{self.scenario.name}': with minus without"
+        names = instrument_labels(self.scenario.record)
+        return cells_map(self.scenario, self.cells, w.end, figure_difference_map, w.end, names, title)
 
 
 def counterfactual(

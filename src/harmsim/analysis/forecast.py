@@ -168,23 +168,12 @@ class Forecast:
         >>> len(f.map().axes)  # six instruments and the colour bar (the scenario's parameters: no fit)
         7
         """
-        from harmsim.data.maps import country_shapes, map_codes, unplaced
-        from harmsim.output.figures import MAP_STATES
+        from harmsim.output.figures import cells_map
         from harmsim.output.plots import figure_probability_map, instrument_labels
 
-        w, rec = self.scenario.world, self.scenario.record
-        if len(w.members_until(self.origin)) <= MAP_STATES:
-            return None
-        values = self.cells.assign(code=self.cells["state"].map(map_codes(rec)))
-        return figure_probability_map(
-            country_shapes(),
-            values,
-            list(w.instruments),
-            self.until,
-            instrument_labels(rec),
-            f"Forecast from {self.origin}: {self.scenario.name}, {len(self.seeds)} replicates",
-            unplaced(rec, values.loc[values["status"] != "not open", "state"]),
-        )
+        title = f"Forecast from {self.origin}: {self.scenario.name}, {len(self.seeds)} replicates"
+        names = instrument_labels(self.scenario.record)
+        return cells_map(self.scenario, self.cells, self.origin, figure_probability_map, self.until, names, title)
 
 
 def forecast(

@@ -30,13 +30,35 @@ from harmsim.output.plots import (
 )
 from harmsim.scoring.compare import CELL_RUNS, cell_scores, observed_curves, simulated_curves, year_ranges
 
-__all__ = ["EnsemblePlots", "describe", "instrument_labels", "notes", "state_labels", "states_by_adoption"]
+__all__ = ["EnsemblePlots", "cells_map", "describe", "instrument_labels", "notes", "state_labels", "states_by_adoption"]
 
 #: methods of a fit, as a sentence says them
 _METHOD = {"mle": "fitted by maximum likelihood", "abc": "fitted by ABC"}
 #: a record of more states than this gets a map of where its outcomes fall among the runs (a region's ten
 #: states are a few specks on a world map; its timeline shows them better)
 MAP_STATES = 40
+
+
+def cells_map(scenario, cells: pd.DataFrame, year: int, figure, *args):
+    """A figure of per-state ``cells`` (a forecast's, a counterfactual's) on the world map: the cells placed by
+    their outlines (:func:`~harmsim.data.maps.map_codes`) and drawn by ``figure(shapes, values, instruments,
+    *args, unplaced)``; None when the scenario has :data:`MAP_STATES` members or fewer by ``year``. The states
+    it names as not drawn are those of cells not marked ``not open``.
+
+    >>> import harmsim
+    >>> from harmsim.output.plots import figure_probability_map
+    >>> cells = pd.DataFrame({"state": ["THA"], "instrument": ["actip"], "status": ["open"], "p_by_until": [0.5]})
+    >>> cells_map(harmsim.load_scenario("baseline"), cells, 2015, figure_probability_map, 2020) is None  # ten states
+    True
+    """
+    from harmsim.data.maps import country_shapes, map_codes, unplaced
+
+    w, rec = scenario.world, scenario.record
+    if len(w.members_until(year)) <= MAP_STATES:
+        return None
+    values = cells.assign(code=cells["state"].map(map_codes(rec)))
+    shown = values["state"] if "status" not in values else values.loc[values["status"] != "not open", "state"]
+    return figure(country_shapes(), values, list(w.instruments), *args, unplaced(rec, shown))
 
 
 def state_labels(record) -> dict[str, str]:
