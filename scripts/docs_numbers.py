@@ -15,7 +15,8 @@ bindingness-organizations about 106 min after its fit (40 power panels per diffe
 run); world-backtests about 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts
 about 1 min; docs-figures about 1 min after forecasts and world-misses (it reads the fit of the first and copies
 the figures of both into docs/);
-likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min. A job stops at
+likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min; encompassing about 6 min. A job
+stops at
 its first failing command. Jobs that compare backtests read the folders of earlier jobs: world-backtests reads
 asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
 world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
@@ -145,6 +146,19 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     "cets-hold-out": (
         "docs/regions.md (CETS 197 held out)",
         [f"harmsim backtest world_baseline --hold-out cets197 --replicates 500 --out {OUT}/cets-hold-out --force"],
+    ),
+    "encompassing": (
+        "docs/regions.md and docs/forecasting.md (the linear pool of the scenario and the logit: does either add "
+        "to the other?)",
+        [
+            f"harmsim backtest world_baseline --pool --replicates 500 --out {OUT}/encompassing/world_baseline --force",
+            "harmsim backtest world_baseline --hold-out cets197 --pool --replicates 500 "
+            f"--out {OUT}/encompassing/cets-hold-out --force",
+        ]
+        + [
+            f"harmsim backtest {name} --pool --replicates 500 --out {OUT}/encompassing/{name} --force"
+            for name in ("baseline", "baseline_trend")
+        ],
     ),
     "saarc-hold-out": (
         "docs/regions.md (the SAARC convention held out)",

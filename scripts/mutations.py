@@ -356,6 +356,16 @@ MUTATIONS = {
         ["tests/test_counterfactual.py::test_a_counterfactual_gives_the_change_per_state_and_maps_it_on_the_world"],
         "a counterfactual reports a regional treaty's change for states outside its organization",
     ),
+    "pool-not-mixed": (
+        "analysis/backtest.py",
+        "            dist = 0.5 * (dists[scenario.name] + dists[LOGIT])",
+        "            dist = dists[scenario.name]",
+        [
+            "tests/test_counterfactual.py::"
+            "test_the_linear_pool_scores_the_mean_of_the_scenarios_and_the_logits_forecasts"
+        ],
+        "the linear pool scores the scenario's forecast alone, not its mean with the logit's",
+    ),
     "design-booleans-as-numbers": (
         "model/space.py",
         "        numbers = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)",

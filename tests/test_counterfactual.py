@@ -451,6 +451,43 @@ def test_backtest_of_a_scenario_on_a_record_without_gdp():
     assert bt.scores["events"].nunique() == 1 and bt.scores["events"].iloc[0] > 0
 
 
+def test_the_linear_pool_scores_the_mean_of_the_scenarios_and_the_logits_forecasts(tmp_path, capsys):
+    """An outcome's probability under the pool is the mean of its probabilities under the two forecasts (an
+    interval's too: its sum over years is linear), so each cell's pool log score is log((e^a + e^b) / 2) of the
+    two log scores, and its mid-PIT the mean of theirs; the pool is not ranked as a baseline."""
+    out = tmp_path / "pool"
+    args = ["backtest", "diffusion_only", "--origins", "2008,2011", "-r", "60", "--pool", "--out", str(out)]
+    assert main([*args, "--no-figures"]) == 0
+    text = capsys.readouterr().out
+    cells = pd.read_csv(out / "cells.csv").set_index(["origin", "model", "state", "instrument"]).sort_index()
+    a, b, p = (cells.xs(m, level="model") for m in ("diffusion_only", "event-history logit", "linear pool"))
+    assert len(p) == len(a) == len(b) > 20 and p.index.equals(a.index)
+    np.testing.assert_allclose(p["log_score"], np.logaddexp(a["log_score"], b["log_score"]) - np.log(2), atol=1e-9)
+    np.testing.assert_allclose(p["pit_mid"], (a["pit_mid"] + b["pit_mid"]) / 2, atol=1e-9)
+    enc = pd.read_csv(out / "encompassing.csv")
+    assert enc[["adds", "to"]].values.tolist() == [["diffusion_only", "event-history logit"],
+                                                   ["event-history logit", "diffusion_only"]] * 2  # fmt: skip
+    mine = enc[enc["adds"] == "diffusion_only"].set_index("origin")["log_score_gain"]
+    for origin, gain in mine.items():  # the pool against the logit, per cell and on average
+        own = (p["log_score"] - b["log_score"]).xs(origin, level="origin")
+        assert gain == pytest.approx(own.mean())
+    assert "linear pool" not in set(pd.read_csv(out / "paired.csv")["baseline"])
+    assert "'diffusion_only' adds" in text and "to 'event-history logit'" in text
+    with pytest.raises(ConfigError, match="add the logit to the baselines"):
+        backtest(harmsim.load_scenario("diffusion_only"), [2011], pool=True, baselines=("uniform",))
+
+
+def test_a_scenario_pooled_with_itself_adds_nothing():
+    """The shipped logit pooled with the logit baseline: the same model, fitted and forecast from the same seed,
+    so the pool is each of them, every gain exactly 0, read as adding nothing."""
+    bt = backtest(harmsim.load_scenario("event_history_logit"), [2011], replicates=30, pool=True,
+                  baselines=("event-history logit",))  # fmt: skip
+    enc = bt.encompassing()
+    assert len(enc) == 2 and (enc["log_score_gain"] == 0).all() and (enc["crps_gain"] == 0).all()
+    assert set(enc["reading"]) == {"nothing measurable"}
+    assert "adds nothing measurable" in bt.summary()
+
+
 def test_paired_difference_clusters_by_state_by_hand():
     from harmsim.scoring.scores import paired_difference
 

@@ -24,6 +24,18 @@ each origin (say 2005, 2008, 2011),
        capita, share of members adopted, post-2004), fitted at the origin and
        forecast like the model.
 
+   With ``pool=True`` (``--pool``) a fourth forecast is scored beside them,
+   the ``linear pool``: per cell, the mean of the scenario's and the logit's
+   outcome distributions, weights fixed at one half (not estimated, so
+   nothing is fitted to the years scored). It asks a question the ranking
+   cannot: does the scenario carry information the logit lacks? Where the
+   pool beats the logit beyond noise, the logit does not encompass the
+   scenario (its forecasts are improved by the scenario's), even if the
+   scenario alone is not better; where it beats the scenario, the scenario
+   does not encompass the logit (:meth:`Backtest.encompassing`). The log
+   score is concave, so the pool's score of a cell is never below the mean of
+   the two; the test is whether it is above the better one.
+
 A scored cell is one of a state that is a member after the origin (on a
 record with organizations, a member of the instrument's organization, and
 an instrument open by the end: a regional treaty is scored only where it
@@ -91,6 +103,7 @@ from harmsim.scoring.scores import outcome_distribution, paired_difference, scor
 
 __all__ = [
     "BASELINES",
+    "POOL",
     "SCHEDULES",
     "Backtest",
     "backtest",
@@ -101,7 +114,11 @@ __all__ = [
     "schedule_known_at",
 ]
 
-BASELINES = ("uniform", "constant hazard", "event-history logit")
+#: the label of the covariate-only logit among the baselines
+LOGIT = "event-history logit"
+BASELINES = ("uniform", "constant hazard", LOGIT)
+#: the label of the equal-weight linear pool of the scenario's and the logit's forecasts (``pool=True``)
+POOL = "linear pool"
 #: what a backtest's fits and forecasts know of the agreements dated after the origin (:func:`backtest`)
 SCHEDULES = ("recorded", "origin")
 #: the origins of a backtest unless it is given others (the CLI's too): three years apart, the last leaving
@@ -157,7 +174,8 @@ class Backtest:
     def paired(self, by_instrument: bool = False) -> pd.DataFrame:
         """The scenario against each baseline, origin by origin: the mean per-cell difference of log scores
         (scenario minus baseline; > 0: the scenario forecasts better) on the same cells, with its standard error
-        clustered by state, and the same for the CRPS (baseline minus scenario; > 0: the scenario better).
+        clustered by state, and the same for the CRPS (baseline minus scenario; > 0: the scenario better). The
+        linear pool is not a baseline: :meth:`encompassing` reads it.
 
         ``by_instrument``: one row per origin, instrument and baseline (column ``instrument``). Where a gain
         comes from matters when the record scores some instruments' cells selectively: on the world panel from
@@ -176,19 +194,49 @@ class Backtest:
         keys = ["origin", "instrument"] if by_instrument else ["origin"]
         rows = []
         for key, g in self.cells.groupby(keys, sort=True):
-            mine = g[g["model"] == model].set_index(["state", "instrument"])
-            if not len(mine):
+            if not (g["model"] == model).any():
                 continue
             where = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
-            for other in [m for m in dict.fromkeys(g["model"]) if m != model]:
-                theirs = g[g["model"] == other].set_index(["state", "instrument"]).reindex(mine.index)
-                states = mine.index.get_level_values("state")
-                ls = paired_difference(theirs["log_score"], mine["log_score"], states)
-                cr = paired_difference(mine["crps"], theirs["crps"], states)
-                rows.append({**where, "model": model, "baseline": other, "cells": ls["cells"],
-                             "states": ls["clusters"], "log_score_gain": ls["difference"], "log_score_se": ls["se"],
-                             "crps_gain": cr["difference"], "crps_se": cr["se"]})  # fmt: skip
+            for other in [m for m in dict.fromkeys(g["model"]) if m not in (model, POOL)]:
+                rows.append({**where, "model": model, "baseline": other, **_gain(g, model, other)})
         return pd.DataFrame(rows)
+
+    def encompassing(self) -> pd.DataFrame:
+        """Does each forecast carry information the other lacks? Per origin, the equal-weight linear pool of the
+        scenario's and the logit's forecasts (:data:`POOL`, a backtest with ``pool=True``) against each of the two,
+        paired per cell with standard errors clustered by state (gain > 0: the pool better).
+
+        Row ``adds`` = the scenario, ``to`` = the logit: where the pool beats the logit beyond twice the standard
+        error, the scenario adds to the logit's forecasts (the logit does not encompass it), even where the scenario
+        alone does not beat the logit. The other row asks the same of the logit. ``reading`` says which, in words:
+        ``adds``, ``nothing measurable`` or ``pool worse`` (mixing in the other forecast costs more than it brings).
+        Empty without the pool.
+
+        Three cells where the scenario ``m`` gives the outcome a probability of e^-1 or e^-2 and the logit the
+        other: the pool gives each (e^-1 + e^-2) / 2, a log score of -1.38.
+
+        >>> import numpy as np, pandas as pd
+        >>> m, logit = np.array([-1.0, -2.0, -1.0]), np.array([-2.0, -1.0, -2.0])
+        >>> pooled = np.log((np.exp(m) + np.exp(logit)) / 2)
+        >>> cells = pd.DataFrame({"origin": 2008, "model": ["m"] * 3 + ["event-history logit"] * 3
+        ...                       + ["linear pool"] * 3, "state": ["A", "B", "C"] * 3, "instrument": "x",
+        ...                       "log_score": np.concatenate([m, logit, pooled]), "crps": 0.5})
+        >>> bt = Backtest(pd.DataFrame(), cells, provenance={"scenario": "m"})
+        >>> bt.encompassing()[["adds", "to", "log_score_gain"]].round(2).values.tolist()
+        [['m', 'event-history logit', 0.29], ['event-history logit', 'm', -0.05]]
+        """
+        model = self.provenance.get("scenario", "")
+        rows = []
+        for origin, g in self.cells.groupby("origin", sort=True):
+            if not ((g["model"] == POOL).any() and (g["model"] == LOGIT).any() and (g["model"] == model).any()):
+                continue
+            for adds, to in ((model, LOGIT), (LOGIT, model)):
+                r = _gain(g, POOL, to)
+                z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
+                reading = "adds" if z > 2 else "pool worse" if z < -2 else "nothing measurable"
+                rows.append({"origin": origin, "adds": adds, "to": to, **r, "reading": reading})
+        cols = ["origin", "adds", "to", "cells", "states", "log_score_gain", "log_score_se", "crps_gain", "crps_se"]
+        return pd.DataFrame(rows, columns=[*cols, "reading"])
 
     def summary(self) -> str:
         """The scores in words and a table: which model forecasts best, origin by origin, and whether each
@@ -201,6 +249,11 @@ class Backtest:
             lines.append("Paired per scored cell, standard errors clustered by state (gain > 0: the scenario better):")
             lines.append(pairs.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
             lines += [_paired_words(r) for _, r in pairs.iterrows()]
+        enc = self.encompassing()
+        if len(enc):
+            lines.append("")
+            lines.append(f"The {POOL} (the scenario's and the logit's forecasts, half each) against each alone:")
+            lines += [_encompassing_words(r) for _, r in enc.iterrows()]
         model = self.provenance.get("scenario", "")
         if self.provenance.get("backtest", {}).get("inputs") == "origin":
             lines.append(
@@ -231,7 +284,7 @@ class Backtest:
             mine = g[g["model"] == model]
             if len(mine):
                 m = mine.iloc[0]
-                others = g[g["model"] != model]
+                others = g[~g["model"].isin([model, POOL])]  # the pool is read by encompassing(), not ranked
                 beaten = [r["model"] for _, r in others.iterrows() if m["log_score"] > r["log_score"]]
                 lost = [r["model"] for _, r in others.iterrows() if m["log_score"] <= r["log_score"]]
                 verdict = f"from {o}: '{model}' beats {', '.join(beaten) or 'no baseline'} on the log score"
@@ -281,6 +334,10 @@ class Backtest:
         self.paired(by_instrument=True).to_csv(paths[-1], index=False)
         self.scores.to_csv(paths[0], index=False)
         self.cells.to_csv(paths[1], index=False)
+        enc = self.encompassing()
+        if len(enc):
+            paths.append(out / "encompassing.csv")
+            enc.to_csv(paths[-1], index=False)
         if self.groups:
             paths.append(out / "calibration.csv")
             self.calibration().to_csv(paths[-1], index=False)
@@ -294,6 +351,18 @@ class Backtest:
             fig = figure_backtest(self.scores, suptitle=f"Backtests of '{self.provenance.get('scenario', '')}'")
             paths += save_figure(fig, out, "backtest")
         return paths, written
+
+
+def _gain(g: pd.DataFrame, model: str, other: str) -> dict:
+    """``model`` against ``other`` on ``model``'s cells of ``g``: the mean per-cell gain in log score and in CRPS
+    (> 0: ``model`` better), with standard errors clustered by state (:func:`paired_difference`)."""
+    mine = g[g["model"] == model].set_index(["state", "instrument"])
+    theirs = g[g["model"] == other].set_index(["state", "instrument"]).reindex(mine.index)
+    states = mine.index.get_level_values("state")
+    ls = paired_difference(theirs["log_score"], mine["log_score"], states)
+    cr = paired_difference(mine["crps"], theirs["crps"], states)
+    return {"cells": ls["cells"], "states": ls["clusters"], "log_score_gain": ls["difference"],
+            "log_score_se": ls["se"], "crps_gain": cr["difference"], "crps_se": cr["se"]}  # fmt: skip
 
 
 #: groups of states named per origin in a backtest's summary (calibration.csv has them all)
@@ -346,6 +415,18 @@ def _paired_words(r) -> str:
         f"{head} and '{r['baseline']}' are within twice the standard error on the log score ({gain:+.3f}, "
         f"s.e. {se:.3f}): not told apart."
     )
+
+
+def _encompassing_words(r) -> str:
+    gain = f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f}, {r['cells']} cells)"
+    if r["reading"] == "adds":
+        what = f"'{r['adds']}' adds information '{r['to']}' lacks: the pool beats '{r['to']}' by {gain}"
+    elif r["reading"] == "pool worse":
+        what = (f"mixing '{r['adds']}' into '{r['to']}' costs more than it brings: the pool is behind '{r['to']}' "
+                f"by {gain}")  # fmt: skip
+    else:
+        what = f"'{r['adds']}' adds nothing measurable to '{r['to']}': the pool against it {gain}, within noise"
+    return f"from {r['origin']}: {what}."
 
 
 def _uniform(shape, origin, end) -> np.ndarray:
@@ -478,6 +559,7 @@ def backtest(
     hold_out: str | None = None,
     schedule: str = "recorded",
     inputs: str = "recorded",
+    pool: bool = False,
     workers: int = 1,
     progress=None,
 ) -> Backtest:
@@ -504,6 +586,10 @@ def backtest(
 
     ``refit=False`` forecasts with the scenario's own parameters at every
     origin (for a synthetic record whose true parameters are known).
+
+    ``pool``: also score the equal-weight linear pool of the scenario's and
+    the logit's forecasts (:data:`POOL`; the logit must be among the
+    ``baselines``), for :meth:`Backtest.encompassing`.
 
     ``origins``: the last observed years, :data:`ORIGINS` unless given.
 
@@ -557,6 +643,9 @@ def backtest(
     unknown = [b for b in baselines if b not in BASELINES]
     if unknown:
         raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
+    if pool and LOGIT not in baselines:
+        raise ConfigError(f"pool: the linear pool mixes the scenario's and the {LOGIT}'s forecasts; add the logit to "
+                          f"the baselines ({', '.join(baselines) or 'none given'})")  # fmt: skip
     full = observations(scenario.world, record)
     w = scenario.world
     scored, fits, unknown_by = [], {}, {}
@@ -574,8 +663,9 @@ def backtest(
         # organizations' latent terms given that same history
         seen = None if hold_out is None else (fit_record if known is record else held_out(known, hold_out))
         models = [(scenario.name, own)]
-        if "event-history logit" in baselines:
-            models.append(("event-history logit", _standardized(logit_baseline(known), origin, inputs)))
+        if LOGIT in baselines:
+            models.append((LOGIT, _standardized(logit_baseline(known), origin, inputs)))
+        dists = {}
         for label, sc in models:
             if progress:
                 progress(f"{label} from {origin}")
@@ -590,8 +680,11 @@ def backtest(
             f = forecast(
                 sc, fit, until=end, replicates=replicates, seed=seed, record=cut, history=seen, workers=workers
             )
-            dist = outcome_distribution(f.adopt, origin, end)
+            dists[label] = dist = outcome_distribution(f.adopt, origin, end)
             scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model=label))
+        if pool:  # weights fixed in advance: nothing here is fitted to the years it is scored on
+            dist = 0.5 * (dists[scenario.name] + dists[LOGIT])
+            scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model=POOL))
         if "uniform" in baselines:
             dist = _uniform(full.kind.shape, origin, end)
             scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model="uniform"))
@@ -636,6 +729,7 @@ def backtest(
         "hold_out": hold_out,
         "schedule": schedule,
         "inputs": inputs,
+        "pool": pool,
         "unknown_by_instrument": {str(o): d for o, d in unknown_by.items() if d},
     }
     from harmsim.scoring.compare import state_groups

@@ -74,6 +74,12 @@ def add_parsers(sub) -> None:
         help="covariates, tiers, migrant stocks and global series after an origin: as recorded (default), or cut "
         "at the origin and extended past it by the scenario's rules, as known at the origin",
     )
+    bt.add_argument(
+        "--pool",
+        action="store_true",
+        help="also score the linear pool of the scenario's and the logit's forecasts, half each: does either "
+        "add information the other lacks? (encompassing.csv)",
+    )
     bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
     bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
     bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
@@ -168,6 +174,7 @@ def cmd_backtest(args) -> int:
         hold_out=args.hold_out,
         schedule=args.schedule,
         inputs=args.inputs,
+        pool=args.pool,
         replicates=args.replicates,
         seed=args.seed,
         workers=args.workers,
