@@ -16,8 +16,7 @@ run); world-backtests about 3 min; world-organizations-backtests about 12 min; c
 about 1 min; docs-figures about 1 min after forecasts and world-misses (it reads the fit of the first and copies
 the figures of both into docs/);
 likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min; encompassing about 6 min. A job
-stops at
-its first failing command. Jobs that compare backtests read the folders of earlier jobs: world-backtests reads
+stops at its first failing command. Jobs that compare backtests read the folders of earlier jobs: world-backtests reads
 asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
 world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
 world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
