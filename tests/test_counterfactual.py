@@ -471,6 +471,12 @@ def test_the_linear_pool_scores_the_mean_of_the_scenarios_and_the_logits_forecas
     for origin, gain in mine.items():  # the pool against the logit, per cell and on average
         own = (p["log_score"] - b["log_score"]).xs(origin, level="origin")
         assert gain == pytest.approx(own.mean())
+    by = pd.read_csv(out / "encompassing_by_instrument.csv")
+    assert by["instrument"].nunique() > 1
+    for (o, adds), g in by.groupby(["origin", "adds"]):  # the instruments' gains add up to the whole's
+        whole = enc[(enc["origin"] == o) & (enc["adds"] == adds)].iloc[0]
+        assert g["cells"].sum() == whole["cells"]
+        assert (g["log_score_gain"] * g["cells"]).sum() / g["cells"].sum() == pytest.approx(whole["log_score_gain"])
     assert "linear pool" not in set(pd.read_csv(out / "paired.csv")["baseline"])
     assert "'diffusion_only' adds" in text and "to 'event-history logit'" in text
     with pytest.raises(ConfigError, match="add the logit to the baselines"):

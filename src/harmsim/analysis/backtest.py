@@ -201,7 +201,7 @@ class Backtest:
                 rows.append({**where, "model": model, "baseline": other, **_gain(g, model, other)})
         return pd.DataFrame(rows)
 
-    def encompassing(self) -> pd.DataFrame:
+    def encompassing(self, by_instrument: bool = False) -> pd.DataFrame:
         """Does each forecast carry information the other lacks? Per origin, the equal-weight linear pool of the
         scenario's and the logit's forecasts (:data:`POOL`, a backtest with ``pool=True``) against each of the two,
         paired per cell with standard errors clustered by state (gain > 0: the pool better).
@@ -210,7 +210,8 @@ class Backtest:
         error, the scenario adds to the logit's forecasts (the logit does not encompass it), even where the scenario
         alone does not beat the logit. The other row asks the same of the logit. ``reading`` says which, in words:
         ``adds``, ``nothing measurable`` or ``pool worse`` (mixing in the other forecast costs more than it brings).
-        Empty without the pool.
+        Empty without the pool. ``by_instrument``: one pair of rows per origin and instrument (column
+        ``instrument``), as :meth:`paired` gives them.
 
         Three cells where the scenario ``m`` gives the outcome a probability of e^-1 or e^-2 and the logit the
         other: the pool gives each (e^-1 + e^-2) / 2, a log score of -1.38.
@@ -226,16 +227,18 @@ class Backtest:
         [['m', 'event-history logit', 0.29], ['event-history logit', 'm', -0.05]]
         """
         model = self.provenance.get("scenario", "")
+        keys = ["origin", "instrument"] if by_instrument else ["origin"]
         rows = []
-        for origin, g in self.cells.groupby("origin", sort=True):
+        for key, g in self.cells.groupby(keys, sort=True):
             if not ((g["model"] == POOL).any() and (g["model"] == LOGIT).any() and (g["model"] == model).any()):
                 continue
+            where = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
             for adds, to in ((model, LOGIT), (LOGIT, model)):
                 r = _gain(g, POOL, to)
                 z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
                 reading = "adds" if z > 2 else "pool worse" if z < -2 else "nothing measurable"
-                rows.append({"origin": origin, "adds": adds, "to": to, **r, "reading": reading})
-        cols = ["origin", "adds", "to", "cells", "states", "log_score_gain", "log_score_se", "crps_gain", "crps_se"]
+                rows.append({**where, "adds": adds, "to": to, **r, "reading": reading})
+        cols = [*keys, "adds", "to", "cells", "states", "log_score_gain", "log_score_se", "crps_gain", "crps_se"]
         return pd.DataFrame(rows, columns=[*cols, "reading"])
 
     def summary(self) -> str:
@@ -336,8 +339,9 @@ class Backtest:
         self.cells.to_csv(paths[1], index=False)
         enc = self.encompassing()
         if len(enc):
-            paths.append(out / "encompassing.csv")
-            enc.to_csv(paths[-1], index=False)
+            paths += [out / "encompassing.csv", out / "encompassing_by_instrument.csv"]
+            enc.to_csv(paths[-2], index=False)
+            self.encompassing(by_instrument=True).to_csv(paths[-1], index=False)
         if self.groups:
             paths.append(out / "calibration.csv")
             self.calibration().to_csv(paths[-1], index=False)
