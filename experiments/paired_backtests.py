@@ -8,7 +8,9 @@ per origin: the mean per-cell log-score gain of the second over the first,
 with its standard error clustered by state (``harmsim.analysis.backtest.
 common_cells``), and the same for every baseline both ran (uniform,
 constant hazard, event-history logit), which shows how much of a
-difference comes from the records rather than the models.
+difference comes from the records rather than the models. Per origin it
+also says whether each forecast adds to the other: the gain of their
+equal-weight linear pool over each, from the cells' log scores alone.
 
 Run the two backtests first, then this script on their folders, from the
 repository's root, e.g. the world panel with and without organization
@@ -51,9 +53,18 @@ def verdicts(table: pd.DataFrame, what: str) -> list[str]:
         verdict = ("better" if r["log_score_gain"] > 0 else "worse") if beyond else "not told apart (within 2 s.e.)"
         out.append(
             f"from {r['origin']}: {what} on {r['cells']} common cells is {verdict}: "
-            f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f}, {r['states']} states)"
+            f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f}, {r['states']} states); "
+            f"half and half, {_adds(r, 'b')} and {_adds(r, 'a')}"
         )
     return out
+
+
+def _adds(r, which: str) -> str:
+    """Whether the equal-weight pool of the two forecasts beats the other one: does ``which`` add to it?"""
+    other = "a" if which == "b" else "b"
+    gain, se = r[f"{which}_adds"], r[f"{which}_adds_se"]
+    reading = "adds" if gain > 2 * se else "costs" if gain < -2 * se else "adds nothing measurable"
+    return f"'{r[which]}' mixed into '{r[other]}' {reading} ({gain:+.3f}, s.e. {se:.3f})"
 
 
 def report(a_dir: Path, b_dir: Path, states=None, what: str | None = None) -> int:

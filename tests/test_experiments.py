@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -60,6 +61,13 @@ def test_paired_backtests_says_which_forecasts_better(tmp_path, capsys):
     assert "from 2008: m2 against m1 on 8 common cells is not told apart (within 2 s.e.): +0.000" in out
     table = runpy.run_path(str(EXPERIMENTS / "paired_backtests.py"))["paired"](tmp_path / "a", tmp_path / "b")
     assert table.loc[table["a"] == "uniform", "log_score_gain"].abs().max() == 0.0
+    # half and half: the pool gives each 2005 outcome (e^-2 + e^-1.5) / 2, above m1's and below m2's on every cell
+    first = table[(table["a"] == "m1") & (table["origin"] == 2005)].iloc[0]
+    assert first["b_adds"] == pytest.approx(np.log((np.exp(-2) + np.exp(-1.5)) / 2) + 2.0)
+    assert first["a_adds"] == pytest.approx(np.log((np.exp(-2) + np.exp(-1.5)) / 2) + 1.5)
+    assert "from 2005: m2 against m1" in out and "'m2' mixed into 'm1' adds (+0.281" in out
+    assert "'m1' mixed into 'm2' costs (-0.219" in out
+    assert "from 2008" in out and "'m2' mixed into 'm1' adds nothing measurable (+0.031" in out
 
 
 def test_paired_backtests_on_a_record_s_states_and_without_common_cells(tmp_path, capsys):

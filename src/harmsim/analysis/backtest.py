@@ -99,7 +99,7 @@ from harmsim.analysis.forecast import forecast
 from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, observed_until
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
-from harmsim.scoring.scores import outcome_distribution, paired_difference, score_cells
+from harmsim.scoring.scores import outcome_distribution, paired_difference, pooled_log_score, score_cells
 
 __all__ = [
     "BASELINES",
@@ -752,7 +752,12 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
     Simmons' criminalization years, do not share that cell). Per origin and
     pair of models (the first model of each table, and every baseline both
     hold): the mean per-cell log-score difference with its standard error
-    clustered by state, and the instruments compared.
+    clustered by state, and the instruments compared. ``b_adds`` is the gain
+    of the two forecasts' equal-weight linear pool over ``a``
+    (:func:`~harmsim.scoring.scores.pooled_log_score`; beyond twice
+    ``b_adds_se``, ``b`` carries information ``a`` lacks, as
+    :meth:`Backtest.encompassing` reads it within one backtest), ``a_adds``
+    its gain over ``b``.
 
     >>> a = pd.DataFrame({"origin": [2008] * 2, "model": ["x"] * 2, "state": ["A", "B"], "instrument": ["k"] * 2,
     ...                   "outcome": ["2010", "later"], "log_score": [-2.0, -1.0]})
@@ -775,10 +780,14 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
             if not len(m):
                 continue
             d = paired_difference(m["log_score_a"], m["log_score_b"], m["state"])
+            pool = pooled_log_score(m["log_score_a"], m["log_score_b"])
+            b_adds = paired_difference(m["log_score_a"], pool, m["state"])
+            a_adds = paired_difference(m["log_score_b"], pool, m["state"])
             rows.append({"origin": o, "a": ma, "b": mb, "cells": d["cells"], "states": d["clusters"],
                          "instruments": " ".join(sorted(set(m["instrument"]))), "log_score_a": m["log_score_a"].mean(),
                          "log_score_b": m["log_score_b"].mean(), "log_score_gain": d["difference"],
-                         "log_score_se": d["se"]})  # fmt: skip
+                         "log_score_se": d["se"], "b_adds": b_adds["difference"], "b_adds_se": b_adds["se"],
+                         "a_adds": a_adds["difference"], "a_adds_se": a_adds["se"]})  # fmt: skip
     return pd.DataFrame(rows)
 
 

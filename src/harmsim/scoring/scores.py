@@ -43,7 +43,7 @@ import pandas as pd
 from harmsim.data.world import NEVER
 from harmsim.rng import SeedLike, stream
 
-__all__ = ["outcome_distribution", "score_cells", "summarize"]
+__all__ = ["outcome_distribution", "pooled_log_score", "score_cells", "summarize"]
 
 
 def outcome_distribution(years: np.ndarray, before: int, end: int) -> np.ndarray:
@@ -112,6 +112,20 @@ def summarize(cells: pd.DataFrame) -> dict:
         "coverage90": float(cells["covered90"].mean()),
         "year_mae": float(cells["abs_error"].mean()),
     }
+
+
+def pooled_log_score(a, b) -> np.ndarray:
+    """The log score of the equal-weight linear pool of two forecasts of the same outcomes, from their own log
+    scores: ``log((e^a + e^b) / 2)``.
+
+    The pool's probability of an outcome is the mean of the two forecasts' (an interval's too, its sum over
+    years being linear), so two backtests' ``cells`` tables are enough to score their pool, without their
+    distributions. Concave: never below the mean of ``a`` and ``b``, never above the larger.
+
+    >>> pooled_log_score(np.log([0.2, 0.5]), np.log([0.4, 0.5])).round(4).tolist()  # log 0.3, log 0.5
+    [-1.204, -0.6931]
+    """
+    return np.logaddexp(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) - np.log(2.0)
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, clusters) -> dict:
