@@ -8,6 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import harmsim
 from harmsim.analysis.backtest import backtest
@@ -481,6 +483,19 @@ def test_the_linear_pool_scores_the_mean_of_the_scenarios_and_the_logits_forecas
     assert "'diffusion_only' adds" in text and "to 'event-history logit'" in text
     with pytest.raises(ConfigError, match="add the logit to the baselines"):
         backtest(harmsim.load_scenario("diffusion_only"), [2011], pool=True, baselines=("uniform",))
+
+
+@given(st.lists(st.tuples(st.floats(1e-12, 1.0), st.floats(1e-12, 1.0)), min_size=1, max_size=30))
+def test_the_pooled_log_score_is_the_log_of_the_mean_probability_and_between_the_two(pairs):
+    """Concavity, cell by cell: never below the mean of the two log scores, never above the larger; and the log
+    of the mean probability."""
+    from harmsim.scoring.scores import pooled_log_score
+
+    p, q = np.array(pairs).T
+    a, b = np.log(p), np.log(q)
+    pool = pooled_log_score(a, b)
+    assert (pool >= (a + b) / 2 - 1e-12).all() and (pool <= np.maximum(a, b) + 1e-12).all()
+    np.testing.assert_allclose(np.exp(pool), (p + q) / 2, rtol=1e-12)
 
 
 def test_a_scenario_pooled_with_itself_adds_nothing():
