@@ -21,7 +21,7 @@ Prints, for ``world_baseline`` (188 states, 6 instruments, 1990-2015) and ``base
    minutes: too long to repeat in a benchmark);
 5. one agreement unit's refit of the bindingness test on ``world_organizations`` (its first unit, from the
    scenario's values), the held proposal's rows moved along their tangents (what a refit does) against rows
-   made afresh at every evaluation (``harmsim.calibrate.likelihood.HOLD_ROWS`` False), and their ratio.
+   made afresh at every evaluation (``harmsim.calibrate.likelihood._shared.HOLD_ROWS`` False), and their ratio.
 
 Targets (the world panel's goals): the ensemble under 10 s on two cores, the fit under 60 s. The figures are
 wall-clock and CPU seconds on this machine at this moment: compare the ratios, which are measured side by side.
@@ -123,7 +123,7 @@ def fit_seconds(sc, analytic: bool) -> tuple[float, object]:
 def unit_refit_seconds(sc, hold: bool) -> tuple[float, dict]:
     """One agreement unit's refit of the bindingness test (:mod:`harmsim.analysis.bindingness`), from the
     scenario's values; ``hold``: rows moved along their tangents (else made afresh at every evaluation)."""
-    saved, likelihood.HOLD_ROWS = likelihood.HOLD_ROWS, hold
+    saved, likelihood._shared.HOLD_ROWS = likelihood._shared.HOLD_ROWS, hold
     try:
         units = bindingness.agreement_units(sc)
         values = sc.parameters()
@@ -132,7 +132,7 @@ def unit_refit_seconds(sc, hold: bool) -> tuple[float, dict]:
         out = bindingness._unit_refit(sc, sc.record, units.iloc[0], free, values)
         return time.perf_counter() - t, out
     finally:
-        likelihood.HOLD_ROWS = saved
+        likelihood._shared.HOLD_ROWS = saved
 
 
 def main() -> None:

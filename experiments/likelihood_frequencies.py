@@ -35,7 +35,7 @@ def main() -> int:
         print(table.drop(columns="mc_se").to_string(index=False, float_format=lambda v: f"{v:.5f}"))
         if case == "both":
             print(f"midpoint reading of A's year: chi-square {chi_square(table, 'midpoint', 200_000):.1f}")
-    L.MAX_PATTERNS = 1
+    L._latent.MAX_PATTERNS = 1
     table, stat, df = frequency_table("both", sampled=True)
     print(f"\nboth, importance-sampled (4,096 paths): chi-square {stat:.1f} on {df} df")
     print(table.drop(columns="midpoint").to_string(index=False, float_format=lambda v: f"{v:.5f}"))

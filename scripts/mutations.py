@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: name -> (file under src/harmsim, the line as it is, the line broken, tests that must fail, why)
 MUTATIONS = {
     "gradient-moves": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_paths.py",
         'total += ma @ d_rows + np.einsum("am,amp->p", m @ plan["bitsT"].T, entry[4])',
         "total += ma @ d_rows",
         [
@@ -35,14 +35,14 @@ MUTATIONS = {
         "the analytic gradient's backward pass leaves out the tangents of the hidden cells that adopt",
     ),
     "gradient-interval": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_terms.py",
         "factor = _interval_factor(int_surv[0].reshape(L, -1)[:, own]) * row_w.reshape(L, -1)[:, own]",
         "factor = row_w.reshape(L, -1)[:, own]",
         ["tests/test_gradient.py::test_dated_and_unread_interval_cells"],
         "an interval-censored cell's term differentiated without the weight of its interval (1 / expm1(-I))",
     ),
     "gradient-shared-spread": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_shared.py",
         "        total[tan.shared] += spread",
         "        total[tan.shared] += 0.0",
         [
@@ -52,7 +52,7 @@ MUTATIONS = {
         "the organization intercepts' spread differentiated without its tangent (each row's weights @ v)",
     ),
     "held-rows-unmoved": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_shared.py",
         "                eta = rows.eta + shift",
         "                eta = rows.eta + 0 * shift",
         [
@@ -72,7 +72,7 @@ MUTATIONS = {
         "a cell not adopted by a year after the origin, then unknown, left out of the scored cells",
     ),
     "gradient-riding-rows": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_paths.py",
         "                own_acc[ivl] += (h[0, ivl] * risk[0, 0, ivl])[:, None] * tan.at(jac, ivl, R)[0]",
         "                own_acc[ivl] += (h[0, ivl] * risk[0, 0, ivl])[:, None] * tan.at(jac, ivl, 1)[0]",
         ["tests/test_gradient.py::test_a_prerequisite_reads_the_hidden_years_and_unread_intervals_ride_along"],
@@ -80,7 +80,7 @@ MUTATIONS = {
         "per set of hidden adoptions",
     ),
     "gradient-shared-weights": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_shared.py",
         "    w = np.exp(s.log_w[0] - logsumexp(s.log_w[0]))  # (J,)",
         "    w = np.full(s.log_w.shape[1], 1.0 / s.log_w.shape[1])  # (J,)",
         [
@@ -91,14 +91,14 @@ MUTATIONS = {
         "needs the posterior's)",
     ),
     "gradient-shared-interval": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_shared.py",
         "            g[w] = g[w] + np.where(ok[w], h[w] * ratio[key[w]], 0.0)",
         "            g[w] = g[w] + np.where(ok[w], h[w], 0.0)",
         ["tests/test_gradient.py::test_organization_intercepts_dated_and_unread_intervals"],
         "an interval's rows under organization intercepts differentiated without the weight S / (1 - S)",
     ),
     "organization intercepts left out of the likelihood": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_shared.py",
         "e = col(lv.eta) + sd[b] * _draw_shift(A[idx], V, lv, paired)",
         "e = col(lv.eta) + 0.0 * sd[b] * _draw_shift(A[idx], V, lv, paired)",
         [
@@ -130,7 +130,7 @@ MUTATIONS = {
         "the Bass model's imitation term q x share removed from its hazard",
     ),
     "midpoint with propensities": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/__init__.py",
         "if block.needs_latent and groups and not midpoint:",
         "if block.needs_latent and groups and midpoint:",
         ["tests/test_likelihood_frequency.py::test_likelihood_matches_simulation_frequency"],
@@ -152,14 +152,14 @@ MUTATIONS = {
         " step, so their identity tests cannot see it)",
     ),
     "censored cell's last year dropped": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_terms.py",
         "cens = cens_k & (seen >= t)",
         "cens = cens_k & (seen > t)",
         ["tests/test_reference.py::test_the_likelihood_equals_an_independent_reference"],
         "a right-censored cell's survival in its last observed year left out of the likelihood",
     ),
     "survival counted when not at risk": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_terms.py",
         "ll += np.where(risk & survives, log_s, 0.0)",
         "ll += np.where(survives, log_s, 0.0)",
         [
@@ -169,28 +169,28 @@ MUTATIONS = {
         "log(1 - h) added in years a cell is not at risk (not a member, instrument not open)",
     ),
     "gradient-node-posterior": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_latent.py",
         "        post = np.exp(lp[0] - out[0][None])[..., block.latent_columns]  # (Q, N, K)",
         "        post = np.exp(np.log(quadrature(nodes)[1]))[:, None, None] + 0 * lp[0][..., block.latent_columns]",
         ["tests/test_gradient.py::test_state_propensities_without_hidden_years"],
         "each quadrature node's terms weighted by its prior weight instead of its posterior for the state",
     ),
     "gradient-path-shares": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_latent.py",
         "            share = np.bincount(which.ravel(), np.exp(lw[0] - logsumexp(lw[0])), minlength=len(years))",
         "            share = np.bincount(which.ravel(), minlength=len(years)) / len(which.ravel())",
         ["tests/test_gradient.py::test_state_propensities_with_sampled_paths"],
         "the sampled paths' gradients averaged as drawn instead of weighted by their importance weights",
     ),
     "gradient-spread-nodes": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_terms.py",
         "        out += tangents.rows(jacs[1], by_node).sum(axis=0) - tangents.rows(jacs[2], by_node).sum(axis=0)",
         "        out += 0.0",
         ["tests/test_gradient.py::test_state_propensities_with_sampled_paths"],
         "the spread's tangent (the node's propensity) left out of the rows evaluated per path",
     ),
     "proposal-own-hazards": (
-        "calibrate/likelihood.py",
+        "calibrate/likelihood/_paths.py",
         "        log_q = _defended(_conditionals(block, hist, mask, groups, years), log_q)",
         "        log_q = log_q",
         ["tests/test_frailty.py::test_sampled_years_are_drawn_from_their_conditionals"],

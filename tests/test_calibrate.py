@@ -739,15 +739,18 @@ def test_every_use_of_the_likelihood_goes_through_its_one_year_loop(baseline, mo
     """The cells of one history, the exact sum over hidden years (the baseline's HSU intervals) and the sampled
     histories all take their years from ``_years``: one definition of the pass over the window."""
     from harmsim.calibrate import likelihood as lk
+    from harmsim.calibrate.likelihood import _latent, _paths, _shared, _terms
 
     calls = []
-    real = lk._years
+    real = _terms._years
 
     def counted(*args, **kwargs):
         calls.append(1)
         yield from real(*args, **kwargs)
 
-    monkeypatch.setattr(lk, "_years", counted)
+    for part in (_terms, _paths, _latent, _shared):  # every part of the likelihood that names it
+        if hasattr(part, "_years"):
+            monkeypatch.setattr(part, "_years", counted)
     hist = lk.history(baseline, baseline.record)
     diffusion = harmsim.load_scenario("diffusion_only")
     hist_d = lk.history(diffusion, baseline.record)

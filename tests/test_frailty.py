@@ -203,10 +203,10 @@ def test_sampled_years_are_drawn_from_their_conditionals(monkeypatch):
     sc = scenario_from_dict(raw, record=rec)
     exact, how = loglik_sampled(sc, history(sc, rec))
     assert how["patterns"] == 3 * 4 * 5 * 6
-    monkeypatch.setattr(L, "MAX_PATTERNS", 1)
+    monkeypatch.setattr(L._latent, "MAX_PATTERNS", 1)
     value, diag = loglik_sampled(sc, history(sc, rec))
-    assert diag["samples"] >= L.PATTERN_SAMPLES and diag["effective samples"] > 0.8 * diag["samples"]
+    assert diag["samples"] >= L._latent.PATTERN_SAMPLES and diag["effective samples"] > 0.8 * diag["samples"]
     assert abs(value - exact) < 4 * diag["log-likelihood Monte Carlo s.e."], (value, exact, diag)
-    monkeypatch.setattr(L, "DEFENSIVE", 1.0)
+    monkeypatch.setattr(L._paths, "DEFENSIVE", 1.0)
     _, own = loglik_sampled(sc, history(sc, rec))
     assert own["effective samples"] < 0.5 * diag["effective samples"], (own, diag)

@@ -72,11 +72,11 @@ def _scenario(mechanisms, record):
 def _rows_afresh():
     """Every evaluation makes the organization rows afresh (the held proposal's rows are not moved along their
     tangents): the reference the held rows and the analytic gradient are checked against."""
-    hold, L.HOLD_ROWS = L.HOLD_ROWS, False
+    hold, L._shared.HOLD_ROWS = L._shared.HOLD_ROWS, False
     try:
         yield
     finally:
-        L.HOLD_ROWS = hold
+        L._shared.HOLD_ROWS = hold
 
 
 def check(sc, free=None, mask=None, rel=1e-5):
@@ -117,7 +117,7 @@ def test_exact_sum_over_hidden_years_with_a_hidden_treaty():
     """Diffusion reads x's and y's unknown years; y requires x, so each (before, after) pair is evaluated."""
     rec = _record()
     sc = _scenario({**TREND, **DIFFUSION, **BUNDLE}, rec)
-    plan_pairs = L._plan
+    plan_pairs = L._paths._plan
     assert L.hidden_groups(sc, history(sc, rec)) == [5]
     calls = []
 
@@ -127,10 +127,10 @@ def test_exact_sum_over_hidden_years_with_a_hidden_treaty():
         return out
 
     try:
-        L._plan = spy
+        L._paths._plan = spy
         check(sc)
     finally:
-        L._plan = plan_pairs
+        L._paths._plan = plan_pairs
     assert any(calls)
 
 
@@ -140,8 +140,8 @@ def test_exact_sum_over_hidden_years_of_one_instrument_with_cells_riding_along()
     rec = _record(rows, INSTRUMENTS.assign(requires=""))
     sc = _scenario({**DIFFUSION, **TREND}, rec)
     h = history(sc, rec)
-    ((cells, cols),) = L._hidden(sc, h, np.ones(h.kind.shape, dtype=bool), L.LOGIT)
-    assert not L._plan(sc, h, np.ones(h.kind.shape, dtype=bool), cells, cols)["pairs"]
+    ((cells, cols),) = L._paths._hidden(sc, h, np.ones(h.kind.shape, dtype=bool), L.LOGIT)
+    assert not L._paths._plan(sc, h, np.ones(h.kind.shape, dtype=bool), cells, cols)["pairs"]
     free = ["hazard.intercept", "hazard.offsets.y", "diffusion.strength", "diffusion.weight_all", "trend.linear"]
     check(sc, free)
 
@@ -162,7 +162,7 @@ def test_a_prerequisite_reads_the_hidden_years_and_unread_intervals_ride_along()
 
 def test_importance_sampled_paths(monkeypatch):
     """Groups too large to sum: the gradient of the sampled estimate, the paths weighted by importance."""
-    monkeypatch.setattr(L, "MAX_HIDDEN", 2)
+    monkeypatch.setattr(L._paths, "MAX_HIDDEN", 2)
     rec = _record()
     sc = _scenario({**TREND, **DIFFUSION, **BUNDLE}, rec)
     h = history(sc, rec)
@@ -287,17 +287,18 @@ def test_organization_intercepts_with_hidden_years_summed_given_each_draw():
     h = history(sc, sc.record)
     assert L.hidden_groups(sc, h) and L.likelihood_path(sc, h)["path"] == "sampled"
     m = np.ones(h.kind.shape, dtype=bool)
-    assert L._shared_paths(h, m, L._hidden(sc, h, m, L.LOGIT), L.SHARED_DRAWS)[2] is None  # every pattern
+    groups = L._paths._hidden(sc, h, m, L.LOGIT)
+    assert L._shared._shared_paths(h, m, groups, L._shared.SHARED_DRAWS)[2] is None  # every pattern
     check(sc, ORG_FREE)
 
 
 def test_organization_intercepts_with_paths_drawn_with_the_draws(monkeypatch):
     """Too many patterns to sum: one path of the hidden years per draw (paired), and a mask."""
-    monkeypatch.setattr(L, "SHARED_PATTERNS", 1)
+    monkeypatch.setattr(L._shared, "SHARED_PATTERNS", 1)
     sc = _org_scenario([("A", "x", 2000, 2002), ("B", "x", 2001, 2003), ("C", "x", 2003), ("D", "r", 2003)])
     h = history(sc, sc.record)
     m = np.ones(h.kind.shape, dtype=bool)
-    assert L._shared_paths(h, m, L._hidden(sc, h, m, L.LOGIT), L.SHARED_DRAWS)[2] is not None
+    assert L._shared._shared_paths(h, m, L._paths._hidden(sc, h, m, L.LOGIT), L._shared.SHARED_DRAWS)[2] is not None
     check(sc, ORG_FREE)
     m[1] = False
     check(sc, ORG_FREE, mask=m)
@@ -381,7 +382,7 @@ def test_held_rows_moved_along_their_tangents_equal_rows_made_afresh(case, monke
         sc = _org_scenario([("B", "x", 2001), ("A", "x", 2000, 2003), ("D", "r", 2003), ("C", "r", 2002, 2004)], mech)
     else:
         if case == "paired paths":
-            monkeypatch.setattr(L, "SHARED_PATTERNS", 1)
+            monkeypatch.setattr(L._shared, "SHARED_PATTERNS", 1)
         sc = _org_scenario([("A", "x", 2000, 2002), ("B", "x", 2001, 2003), ("C", "x", 2003), ("D", "r", 2003)])
     names = [n for n in AFFINE if n in sc.parameters()]
     assert _held_against_afresh(sc, _moves(sc, names), names) == len(names)
@@ -396,8 +397,8 @@ def test_held_rows_are_made_afresh_when_a_non_linear_parameter_moves():
     """Diffusion's organization weight sits inside the peer average: a parameter set that moves it gets rows
     made afresh (no tangent is made for it), and the value equals the un-held computation's."""
     sc = _org_scenario([("A", "x", 2000, 2002), ("B", "x", 2001), ("C", "x", 2003), ("D", "r", 2003)])
-    assert L._affine(sc, "diffusion.strength") and L._affine(sc, "organizations.sd")
-    assert not L._affine(sc, "diffusion.weight_organization") and not L._affine(sc, "agreements.lag")
+    assert L._shared._affine(sc, "diffusion.strength") and L._shared._affine(sc, "organizations.sd")
+    assert not L._shared._affine(sc, "diffusion.weight_organization") and not L._shared._affine(sc, "agreements.lag")
     moved = [sc.with_params({"diffusion.weight_organization": 2.0, "hazard.intercept": -1.2})]
     assert _held_against_afresh(sc, moved, ["diffusion.weight_organization", "hazard.intercept"]) == 0
 
@@ -437,7 +438,7 @@ def test_state_propensities_without_hidden_years():
 def test_state_propensities_summed_over_every_pattern(monkeypatch):
     """Diffusion and the gate read five unknown years: their 6,300 joint patterns summed, each with every
     state's propensity integrated out."""
-    monkeypatch.setattr(L, "MAX_PATTERNS", 10_000)
+    monkeypatch.setattr(L._latent, "MAX_PATTERNS", 10_000)
     sc = _scenario({**TREND, **DIFFUSION, **BUNDLE, **FRAILTY}, _record())
     how = L.likelihood_path(sc, history(sc, sc.record))
     assert how["path"] == "exact" and how["patterns"] == 6300

@@ -112,7 +112,7 @@ def test_likelihood_matches_simulation_frequency(case):
 @pytest.mark.statistical
 def test_importance_sampled_path_matches_simulation_frequency(monkeypatch):
     """The path used when the year patterns are too many to sum, forced here, with its Monte Carlo error."""
-    monkeypatch.setattr(L, "MAX_PATTERNS", 1)
+    monkeypatch.setattr(L._latent, "MAX_PATTERNS", 1)
     table, stat, df = frequency_table("both", sampled=True)
     assert (table["mc_se"] > 0).any() and (table["mc_se"] < 0.02).all()
     assert stat < chi2.ppf(0.99, df), (stat, table)

@@ -186,8 +186,8 @@ def test_a_large_group_is_importance_sampled_and_agrees_with_the_exact_sum(monke
     s = scenario(rec)
     exact = L.loglik(s, L.history(s, rec))
     assert L.likelihood_path(s, L.history(s, rec))["path"] == "exact"
-    monkeypatch.setattr(L, "MAX_HIDDEN", 0)
-    monkeypatch.setattr(L, "GROUP_SAMPLES", 4096)
+    monkeypatch.setattr(L._paths, "MAX_HIDDEN", 0)
+    monkeypatch.setattr(L._paths, "GROUP_SAMPLES", 4096)
     h = L.history(s, rec)
     how = L.likelihood_path(s, h)
     assert how["path"] == "sampled" and how["samples"] == 4096
@@ -287,7 +287,7 @@ def test_organization_intercepts_at_zero_spread_are_the_model_without_them():
     plain = scenario(rec)
     h = L.history(s0, rec)
     how = L.likelihood_path(s0, h)
-    assert how["path"] == "sampled" and how["samples"] == L.SHARED_DRAWS
+    assert how["path"] == "sampled" and how["samples"] == L._shared.SHARED_DRAWS
     assert (
         abs(L.loglik(s0, h) - L.loglik(plain, L.history(plain, rec)))
         < 4 * how["log-likelihood Monte Carlo s.e."] + 1e-3
