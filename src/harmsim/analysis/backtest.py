@@ -191,15 +191,18 @@ class Backtest:
         [['x', 'b', 0.5], ['y', 'b', -0.5]]
         """
         model = self.provenance.get("scenario", "")
-        keys = ["origin", "instrument"] if by_instrument else ["origin"]
         rows = []
-        for key, g in self.cells.groupby(keys, sort=True):
-            if not (g["model"] == model).any():
-                continue
-            where = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        for where, g in self._groups(by_instrument, model):
             for other in [m for m in dict.fromkeys(g["model"]) if m not in (model, POOL)]:
                 rows.append({**where, "model": model, "baseline": other, **_gain(g, model, other)})
         return pd.DataFrame(rows)
+
+    def _groups(self, by_instrument: bool, *models: str):
+        """(keys, cells) per origin, or per origin and instrument, where every one of ``models`` was scored."""
+        keys = ["origin", "instrument"] if by_instrument else ["origin"]
+        for key, g in self.cells.groupby(keys, sort=True):
+            if all((g["model"] == m).any() for m in models):
+                yield dict(zip(keys, key if isinstance(key, tuple) else (key,))), g
 
     def encompassing(self, by_instrument: bool = False) -> pd.DataFrame:
         """Does each forecast carry information the other lacks? Per origin, the equal-weight linear pool of the
@@ -227,17 +230,14 @@ class Backtest:
         [['m', 'event-history logit', 0.29], ['event-history logit', 'm', -0.05]]
         """
         model = self.provenance.get("scenario", "")
-        keys = ["origin", "instrument"] if by_instrument else ["origin"]
         rows = []
-        for key, g in self.cells.groupby(keys, sort=True):
-            if not ((g["model"] == POOL).any() and (g["model"] == LOGIT).any() and (g["model"] == model).any()):
-                continue
-            where = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        for where, g in self._groups(by_instrument, model, LOGIT, POOL):
             for adds, to in ((model, LOGIT), (LOGIT, model)):
                 r = _gain(g, POOL, to)
                 z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
                 reading = "adds" if z > 2 else "pool worse" if z < -2 else "nothing measurable"
                 rows.append({**where, "adds": adds, "to": to, **r, "reading": reading})
+        keys = ["origin", "instrument"] if by_instrument else ["origin"]
         cols = [*keys, "adds", "to", "cells", "states", "log_score_gain", "log_score_se", "crps_gain", "crps_se"]
         return pd.DataFrame(rows, columns=[*cols, "reading"])
 
