@@ -15,8 +15,9 @@ bindingness-organizations about 106 min after its fit (40 power panels per diffe
 run); world-backtests about 3 min; world-organizations-backtests about 12 min; cets-hold-out about 1 min; forecasts
 about 1 min; docs-figures about 1 min after forecasts and world-misses (it reads the fit of the first and copies
 the figures of both into docs/);
-likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min; encompassing about 6 min. A job
-stops at its first failing command. Jobs that compare backtests read the folders of earlier jobs: world-backtests reads
+likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min; encompassing about 6 min;
+encompassing-variants about 35 min. A job stops at its first failing command. Jobs that compare backtests read the
+folders of earlier jobs: world-backtests reads
 asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
 world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
 world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
@@ -157,6 +158,14 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         + [
             f"harmsim backtest {name} --pool --replicates 500 --out {OUT}/encompassing/{name} --force"
             for name in ("baseline", "baseline_trend")
+        ],
+    ),
+    "encompassing-variants": (
+        "docs/regions.md (the linear pool with the logit, for the panel with organization intercepts and with a "
+        "propensity per state)",
+        [
+            f"harmsim backtest {name} --pool --replicates 500 --out {OUT}/encompassing/{name} --force"
+            for name in ("world_organizations", "world_propensities")
         ],
     ),
     "saarc-hold-out": (
