@@ -352,6 +352,16 @@ def set_shared_proposal(hist: History, scenario, mask: np.ndarray | None = None)
     The rows of the record at the centre are held with it (:class:`_HeldProposal`): where the parameters
     evaluated differ from the centre's only in ones the log-odds are linear in, their rows are the centre's
     moved along the mechanisms' tangents, without a pass over the years.
+
+    >>> import harmsim
+    >>> from harmsim.calibrate.likelihood import history, loglik, set_shared_proposal
+    >>> sc = harmsim.load_scenario("world_organizations")
+    >>> h = history(sc, sc.record)
+    >>> free = loglik(sc, h)  # the proposal centred at the parameters evaluated
+    >>> set_shared_proposal(h, sc)
+    >>> loglik(sc, h) == free  # held, and evaluated where it was centred: the same number
+    True
+    >>> set_shared_proposal(h, None)  # re-centred at every evaluation again
     """
     m = np.ones(hist.kind.shape, dtype=bool) if mask is None else mask
     key = ("shared proposal", m.tobytes())
