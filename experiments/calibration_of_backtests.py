@@ -29,10 +29,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from harmsim.scoring.scores import paired_difference
+from harmsim.scoring.scores import mean_pit
 
 
 def calibration(folder: Path, instrument: str | None) -> pd.DataFrame:
@@ -47,8 +46,8 @@ def calibration(folder: Path, instrument: str | None) -> pd.DataFrame:
         if instrument:
             parts[instrument] = g[g["instrument"] == instrument]
         for name, part in parts.items():
-            d = paired_difference(np.full(len(part), 0.5), part[pit].to_numpy(), part["state"].to_numpy())
-            row.update({f"{name}_cells": d["cells"], f"{name}_mean": 0.5 + d["difference"], f"{name}_se": d["se"]})
+            d = mean_pit(part[pit], part["state"])
+            row.update({f"{name}_cells": d["cells"], f"{name}_mean": d["mean"], f"{name}_se": d["se"]})
         rows.append(row)
     return pd.DataFrame(rows)
 

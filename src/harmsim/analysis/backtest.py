@@ -99,7 +99,7 @@ from harmsim.analysis.forecast import forecast
 from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, observed_until
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
-from harmsim.scoring.scores import outcome_distribution, paired_difference, pooled_log_score, score_cells
+from harmsim.scoring.scores import mean_pit, outcome_distribution, paired_difference, pooled_log_score, score_cells
 
 __all__ = [
     "BASELINES",
@@ -713,10 +713,9 @@ def backtest(
         .reset_index()
     )
     scores["unknown"] = scores["origin"].map(lambda o: sum(unknown_by[o].values()))
-    bias = {key: paired_difference(np.full(len(g), 0.5), g["pit_mid"], g["state"])
-            for key, g in cells.groupby(["origin", "model"], sort=False)}  # fmt: skip
+    bias = {key: mean_pit(g["pit_mid"], g["state"]) for key, g in cells.groupby(["origin", "model"], sort=False)}
     keys = list(zip(scores["origin"], scores["model"]))
-    scores["mean_pit"] = [0.5 + bias[k]["difference"] for k in keys]
+    scores["mean_pit"] = [bias[k]["mean"] for k in keys]
     scores["mean_pit_se"] = [bias[k]["se"] for k in keys]
     from harmsim.output.results import provenance
 

@@ -385,7 +385,7 @@ def calibration_by_group(cells: pd.DataFrame, groups: dict[str, dict[str, list[s
     >>> t["reading"].tolist()
     ['the record earlier than the runs (the model late)', 'fewer than 5 states: no reading']
     """
-    from harmsim.scoring.scores import paired_difference
+    from harmsim.scoring.scores import mean_pit
 
     rows = []
     for grouping, by in groups.items():
@@ -393,7 +393,7 @@ def calibration_by_group(cells: pd.DataFrame, groups: dict[str, dict[str, list[s
             g = cells[cells["state"].isin(set(states))]
             if not len(g):
                 continue
-            d = paired_difference(np.full(len(g), 0.5), g["pit_mid"].to_numpy(), g["state"].to_numpy())
+            d = mean_pit(g["pit_mid"], g["state"])
             z = d["z"] if d["clusters"] >= MIN_STATES else np.nan
             if d["clusters"] < MIN_STATES:
                 reading = f"fewer than {MIN_STATES} states: no reading"
@@ -406,7 +406,7 @@ def calibration_by_group(cells: pd.DataFrame, groups: dict[str, dict[str, list[s
             else:
                 reading = "within twice its standard error of 1/2"
             rows.append(dict(grouping=grouping, group=name, states=d["clusters"], cells=d["cells"],
-                             mean_pit=0.5 + d["difference"], se=d["se"], z=z, reading=reading))  # fmt: skip
+                             mean_pit=d["mean"], se=d["se"], z=z, reading=reading))  # fmt: skip
     cols = ["grouping", "group", "states", "cells", "mean_pit", "se", "z", "reading"]
     return pd.DataFrame(rows, columns=cols)
 

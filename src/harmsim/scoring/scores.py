@@ -43,7 +43,7 @@ import pandas as pd
 from harmsim.data.world import NEVER
 from harmsim.rng import SeedLike, stream
 
-__all__ = ["outcome_distribution", "pooled_log_score", "score_cells", "summarize"]
+__all__ = ["mean_pit", "outcome_distribution", "pooled_log_score", "score_cells", "summarize"]
 
 
 def outcome_distribution(years: np.ndarray, before: int, end: int) -> np.ndarray:
@@ -112,6 +112,20 @@ def summarize(cells: pd.DataFrame) -> dict:
         "coverage90": float(cells["covered90"].mean()),
         "year_mae": float(cells["abs_error"].mean()),
     }
+
+
+def mean_pit(pit, states) -> dict:
+    """Calibration in the large: the mean of the cells' PIT values (``pit_mid``), 1/2 when the forecasts are
+    calibrated, with its standard error clustered by state (:func:`paired_difference` against 1/2). Returns
+    ``mean``, ``se``, ``z`` (of the distance from 1/2) and the numbers of cells and clusters.
+
+    >>> r = mean_pit(np.array([0.1, 0.3, 0.2, 0.4]), ["A", "A", "B", "B"])
+    >>> round(r["mean"], 2), r["clusters"]
+    (0.25, 2)
+    """
+    pit = np.asarray(pit, dtype=float)
+    d = paired_difference(np.full(len(pit), 0.5), pit, np.asarray(states))
+    return {"mean": 0.5 + d["difference"], **{k: d[k] for k in ("se", "z", "cells", "clusters")}}
 
 
 def pooled_log_score(a, b) -> np.ndarray:
