@@ -16,8 +16,8 @@ run); world-backtests about 3 min; world-organizations-backtests about 12 min; c
 about 1 min; docs-figures about 1 min after forecasts and world-misses (it reads the fit of the first and copies
 the figures of both into docs/);
 likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min; encompassing about 6 min;
-encompassing-variants about 35 min. A job stops at its first failing command. Jobs that compare backtests read the
-folders of earlier jobs: world-backtests reads
+encompassing-variants about 35 min; weighted-pool about 8 min. A job stops at its first failing command. Jobs that
+compare backtests read the folders of earlier jobs: world-backtests reads
 asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
 world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
 world-fit, world-propensities and world-asean (run them first, or every job in order). world-time-proxies takes
@@ -166,6 +166,14 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         [
             f"harmsim backtest {name} --pool --replicates 500 --out {OUT}/encompassing/{name} --force"
             for name in ("world_organizations", "world_propensities")
+        ],
+    ),
+    "weighted-pool": (
+        "docs/regions.md and docs/forecasting.md (the linear pool weighted on the years before each origin)",
+        [
+            f"harmsim backtest {name} --pool --pool-weights inner --replicates 500 "
+            f"--out {OUT}/weighted-pool/{name} --force"
+            for name in ("world_baseline", "baseline", "baseline_trend")
         ],
     ),
     "saarc-hold-out": (

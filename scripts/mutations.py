@@ -358,13 +358,20 @@ MUTATIONS = {
     ),
     "pool-not-mixed": (
         "analysis/backtest.py",
-        "            dist = 0.5 * (dists[scenario.name] + dists[LOGIT])",
-        "            dist = dists[scenario.name]",
+        "    dist = weight * dists[model] + (1.0 - weight) * dists[LOGIT]",
+        "    dist = dists[model]",
         [
             "tests/test_counterfactual.py::"
             "test_the_linear_pool_scores_the_mean_of_the_scenarios_and_the_logits_forecasts"
         ],
         "the linear pool scores the scenario's forecast alone, not its mean with the logit's",
+    ),
+    "pool-weight-from-scored-years": (
+        "analysis/backtest.py",
+        "            weights[origin] = _inner_weight(run_at(origin - INNER_YEARS), scenario.name, cut_obs, origin, w)",
+        "            weights[origin] = _inner_weight(run, scenario.name, full, origin + INNER_YEARS, w)",
+        ["tests/test_counterfactual.py::test_nothing_after_the_origin_enters_the_pools_weight"],
+        "the weighted pool's weight is estimated on the first years it is scored on, not on those before the origin",
     ),
     "design-booleans-as-numbers": (
         "model/space.py",

@@ -509,6 +509,89 @@ def test_a_scenario_pooled_with_itself_adds_nothing():
     assert "adds nothing measurable" in bt.summary()
 
 
+def test_the_weighted_pool_takes_its_weight_from_the_forecasts_of_the_years_before_the_origin(tmp_path, capsys):
+    """``--pool-weights inner``: per origin, the weight on the scenario is the one whose pool scored best on the
+    forecasts made three years earlier of the years up to the origin; each cell's weighted pool log score is
+    log(w e^a + (1 - w) e^b) of the two log scores; the pool is not ranked; the inner origin's fits are kept and an
+    origin there is not fitted twice."""
+    from harmsim.scoring.scores import pooled_log_score
+
+    out = tmp_path / "weighted"
+    args = ["backtest", "diffusion_only", "--origins", "2008,2011", "-r", "60", "--pool", "--pool-weights", "inner"]
+    assert main([*args, "--out", str(out), "--no-figures"]) == 0
+    text = capsys.readouterr().out
+    table = pd.read_csv(out / "weighted_pool.csv").set_index("origin")
+    assert table["inner_origin"].to_dict() == {2008: 2005, 2011: 2008}
+    assert ((table["weight"] >= 0) & (table["weight"] <= 1)).all() and (table["inner_cells"] > 10).all()
+    # the weight is the best on its inner cells: the pool there at least as good as either forecast alone
+    assert (
+        table["inner_pool_log_score"] >= table[["inner_log_score", "inner_logit_log_score"]].max(axis=1) - 1e-9
+    ).all()
+    cells = pd.read_csv(out / "cells.csv").set_index(["origin", "model", "state", "instrument"]).sort_index()
+    a, b, p = (cells.xs(m, level="model") for m in ("diffusion_only", "event-history logit", "weighted pool"))
+    assert len(p) == len(a) > 20 and p.index.equals(a.index)
+    for origin, w in table["weight"].items():
+        on = p.index.get_level_values("origin") == origin
+        expected = pooled_log_score(a["log_score"][on], b["log_score"][on], w)
+        np.testing.assert_allclose(p["log_score"][on], expected, atol=1e-9)
+        assert table.loc[origin, "gain_logit"] == pytest.approx((p["log_score"] - b["log_score"])[on].mean())
+    assert "weighted pool" not in set(pd.read_csv(out / "paired.csv")["baseline"])
+    assert "weight " in text and "(from the forecasts made in 2005 of 2006-2008" in text
+    fits = sorted(p.name for p in (out / "fits").iterdir())
+    assert fits == [f"{o}-{m}" for o in (2005, 2008, 2011) for m in ("diffusion_only", "event-history_logit")]
+    prov = json.loads((out / "provenance.json").read_text())["backtest"]
+    assert prov["pool_weights"] == "inner" and prov["inner_years"] == 3 and set(prov["weights"]) == {"2008", "2011"}
+
+
+def test_nothing_after_the_origin_enters_the_pools_weight():
+    """Adoptions after the origin moved to the record's last year: the scores from the origin change, the weight
+    estimated before it does not, to the bit."""
+    sc = harmsim.load_scenario("diffusion_only")
+    ad = sc.record.adoptions.copy()
+    later = pd.to_numeric(ad["year"], errors="coerce") > 2011
+    assert later.sum() >= 3
+    for col in ("year", "year_min", "year_max"):
+        ad.loc[later, col] = sc.record.end
+    moved = sc.with_record(replace(sc.record, adoptions=ad))
+    kw = {"replicates": 40, "pool": True, "pool_weights": "inner", "baselines": ("event-history logit",)}
+    one, two = backtest(sc, [2011], **kw), backtest(moved, [2011], **kw)
+    assert one.weighted_pool()["weight"].tolist() == two.weighted_pool()["weight"].tolist()
+    assert one.weighted_pool()["inner_cells"].tolist() == two.weighted_pool()["inner_cells"].tolist()
+    assert not np.allclose(one.scores["log_score"], two.scores["log_score"])
+
+
+def test_the_weighted_pool_is_refused_where_it_cannot_be_weighted_before_the_origin():
+    sc = harmsim.load_scenario("diffusion_only")
+    with pytest.raises(ConfigError, match="score it too"):
+        backtest(sc, [2011], pool_weights="inner")
+    with pytest.raises(ConfigError, match="choices are equal, inner"):
+        backtest(sc, [2011], pool=True, pool_weights="fitted")
+    with pytest.raises(ConfigError, match=r"origins \[1999\] are too early"):
+        backtest(sc, [1999, 2008], pool=True, pool_weights="inner")
+    with pytest.raises(ConfigError, match="use equal weights with --hold-out"):
+        backtest(sc, hold_out="asean_mlat", pool=True, pool_weights="inner")
+    from harmsim.scoring.scores import pooled_log_score
+
+    with pytest.raises(ConfigError, match=r"pool weight 1.5: must lie in \[0, 1\]"):
+        pooled_log_score([0.0], [0.0], 1.5)
+
+
+@given(st.lists(st.tuples(st.floats(-20.0, 0.0), st.floats(-20.0, 0.0)), min_size=1, max_size=30))
+def test_the_pools_weight_is_the_best_on_its_cells(pairs):
+    """The estimated weight's pool is at least as good on the cells as any other weight's, the two forecasts
+    alone among them; where the first forecast is at least as good on every cell, all the weight is on it."""
+    from harmsim.scoring.scores import pool_weight, pooled_log_score
+
+    a, b = np.array(pairs).T
+    w = pool_weight(a, b)
+    best = pooled_log_score(a, b, w).mean()
+    for other in np.linspace(0.0, 1.0, 21):
+        assert best >= pooled_log_score(a, b, other).mean() - 1e-7
+    top = np.maximum(a, b)
+    if (top > b + 1e-6).any():  # at least as good everywhere, better somewhere
+        assert pool_weight(top, b) == 1.0 and pool_weight(b, top) == 0.0
+
+
 def test_paired_difference_clusters_by_state_by_hand():
     from harmsim.scoring.scores import paired_difference
 

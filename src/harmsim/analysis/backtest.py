@@ -35,6 +35,10 @@ each origin (say 2005, 2008, 2011),
    does not encompass the logit (:meth:`Backtest.encompassing`). The log
    score is concave, so the pool's score of a cell is never below the mean of
    the two; the test is whether it is above the better one.
+   ``pool_weights="inner"`` (``--pool-weights inner``) also scores a pool
+   weighted as a forecaster at the origin could have weighted it, by how the
+   two forecasts made :data:`INNER_YEARS` years earlier scored up to the
+   origin (:meth:`Backtest.weighted_pool`).
 
 A scored cell is one of a state that is a member after the origin (on a
 record with organizations, a member of the instrument's organization, and
@@ -99,12 +103,21 @@ from harmsim.analysis.forecast import forecast
 from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, observed_until
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
-from harmsim.scoring.scores import mean_pit, outcome_distribution, paired_difference, pooled_log_score, score_cells
+from harmsim.scoring.scores import (
+    mean_pit,
+    outcome_distribution,
+    paired_difference,
+    pool_weight,
+    pooled_log_score,
+    score_cells,
+)
 
 __all__ = [
     "BASELINES",
     "POOL",
+    "POOL_WEIGHTS",
     "SCHEDULES",
+    "WEIGHTED_POOL",
     "Backtest",
     "backtest",
     "common_cells",
@@ -119,6 +132,14 @@ LOGIT = "event-history logit"
 BASELINES = ("uniform", "constant hazard", LOGIT)
 #: the label of the equal-weight linear pool of the scenario's and the logit's forecasts (``pool=True``)
 POOL = "linear pool"
+#: the label of the linear pool whose weights are estimated before each origin (``pool_weights="inner"``)
+WEIGHTED_POOL = "weighted pool"
+#: how the linear pool is weighted: ``"equal"``, one half each, fixed in advance; ``"inner"``, also a pool weighted
+#: by its forecasts' scores from an inner origin before each origin (:func:`backtest`)
+POOL_WEIGHTS = ("equal", "inner")
+#: the inner origin of ``pool_weights="inner"`` is this many years before each origin: the spacing of
+#: :data:`ORIGINS`, declared before any weighted pool was scored
+INNER_YEARS = 3
 #: what a backtest's fits and forecasts know of the agreements dated after the origin (:func:`backtest`)
 SCHEDULES = ("recorded", "origin")
 #: the origins of a backtest unless it is given others (the CLI's too): three years apart, the last leaving
@@ -175,7 +196,7 @@ class Backtest:
         """The scenario against each baseline, origin by origin: the mean per-cell difference of log scores
         (scenario minus baseline; > 0: the scenario forecasts better) on the same cells, with its standard error
         clustered by state, and the same for the CRPS (baseline minus scenario; > 0: the scenario better). The
-        linear pool is not a baseline: :meth:`encompassing` reads it.
+        linear pools are not baselines: :meth:`encompassing` and :meth:`weighted_pool` read them.
 
         ``by_instrument``: one row per origin, instrument and baseline (column ``instrument``). Where a gain
         comes from matters when the record scores some instruments' cells selectively: on the world panel from
@@ -193,7 +214,7 @@ class Backtest:
         model = self.provenance.get("scenario", "")
         rows = []
         for where, g in self._groups(by_instrument, model):
-            for other in [m for m in dict.fromkeys(g["model"]) if m not in (model, POOL)]:
+            for other in [m for m in dict.fromkeys(g["model"]) if m not in (model, POOL, WEIGHTED_POOL)]:
                 rows.append({**where, "model": model, "baseline": other, **_gain(g, model, other)})
         return pd.DataFrame(rows)
 
@@ -241,6 +262,45 @@ class Backtest:
         cols = [*keys, "adds", "to", "cells", "states", "log_score_gain", "log_score_se", "crps_gain", "crps_se"]
         return pd.DataFrame(rows, columns=[*cols, "reading"])
 
+    def weighted_pool(self) -> pd.DataFrame:
+        """The linear pool weighted before each origin (:data:`WEIGHTED_POOL`, a backtest with
+        ``pool_weights="inner"``): per origin, its weight on the scenario, where the weight came from, and the
+        pool against the logit and against the scenario, paired per cell with standard errors clustered by state
+        (gain > 0: the pool better).
+
+        The weight maximizes the mean log score of the pool of the two forecasts made at the inner origin
+        (:data:`INNER_YEARS` before the origin) of the years up to the origin
+        (:func:`~harmsim.scoring.scores.pool_weight`): a forecaster at the origin could have chosen it. A pool
+        that beats the logit beyond noise is a forecast better than the logit that the scenario's mechanisms
+        helped make, though not the scenario's alone. ``reading_logit``, ``reading_scenario``: ``better``,
+        ``worse`` or ``not told apart``. Empty without the weighted pool.
+
+        >>> import pandas as pd
+        >>> cells = pd.DataFrame({"origin": 2008, "model": ["m"] * 2 + ["event-history logit"] * 2
+        ...                       + ["weighted pool"] * 2, "state": ["A", "B"] * 3, "instrument": "x",
+        ...                       "log_score": [-1.0, -1.0, -2.0, -2.0, -1.1, -1.1], "crps": 0.5})
+        >>> weights = {"2008": {"inner_origin": 2005, "inner_cells": 9, "inner_states": 5, "weight": 0.9}}
+        >>> bt = Backtest(pd.DataFrame(), cells, provenance={"scenario": "m", "backtest": {"weights": weights}})
+        >>> bt.weighted_pool()[["weight", "gain_logit", "gain_scenario"]].round(2).values.tolist()
+        [[0.9, 0.9, -0.1]]
+        """
+        model = self.provenance.get("scenario", "")
+        weights = self.provenance.get("backtest", {}).get("weights", {})
+        rows = []
+        for where, g in self._groups(False, model, LOGIT, WEIGHTED_POOL):
+            row = {**where, **weights.get(str(where["origin"]), {})}
+            for name, other in (("logit", LOGIT), ("scenario", model)):
+                r = _gain(g, WEIGHTED_POOL, other)
+                z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
+                reading = "better" if z > 2 else "worse" if z < -2 else "not told apart"
+                row.update({"cells": r["cells"], "states": r["states"], f"gain_{name}": r["log_score_gain"],
+                            f"se_{name}": r["log_score_se"], f"reading_{name}": reading})  # fmt: skip
+            rows.append(row)
+        cols = ["origin", "inner_origin", "inner_cells", "inner_states", "weight", "inner_log_score",
+                "inner_logit_log_score", "inner_pool_log_score", "cells", "states", "gain_logit", "se_logit",
+                "reading_logit", "gain_scenario", "se_scenario", "reading_scenario"]  # fmt: skip
+        return pd.DataFrame(rows, columns=cols)
+
     def summary(self) -> str:
         """The scores in words and a table: which model forecasts best, origin by origin, and whether each
         difference from a baseline is beyond its standard error (paired per cell, clustered by state)."""
@@ -257,6 +317,11 @@ class Backtest:
             lines.append("")
             lines.append(f"The {POOL} (the scenario's and the logit's forecasts, half each) against each alone:")
             lines += [_encompassing_words(r) for _, r in enc.iterrows()]
+        weighted = self.weighted_pool()
+        if len(weighted):
+            lines.append("")
+            lines.append(f"The {WEIGHTED_POOL}, its weights from the years before each origin:")
+            lines += [_weighted_words(r, self.provenance.get("scenario", "")) for _, r in weighted.iterrows()]
         model = self.provenance.get("scenario", "")
         if self.provenance.get("backtest", {}).get("inputs") == "origin":
             lines.append(
@@ -283,11 +348,12 @@ class Backtest:
             )
         calibration = self.calibration() if self.groups else None
         for o, g in t.groupby("origin"):
-            best = g.sort_values("log_score", ascending=False).iloc[0]
+            ranked = g[~g["model"].isin([POOL, WEIGHTED_POOL])]  # the pools are read apart, not ranked
+            best = ranked.sort_values("log_score", ascending=False).iloc[0]
             mine = g[g["model"] == model]
             if len(mine):
                 m = mine.iloc[0]
-                others = g[~g["model"].isin([model, POOL])]  # the pool is read by encompassing(), not ranked
+                others = ranked[ranked["model"] != model]
                 beaten = [r["model"] for _, r in others.iterrows() if m["log_score"] > r["log_score"]]
                 lost = [r["model"] for _, r in others.iterrows() if m["log_score"] <= r["log_score"]]
                 verdict = f"from {o}: '{model}' beats {', '.join(beaten) or 'no baseline'} on the log score"
@@ -342,6 +408,10 @@ class Backtest:
             paths += [out / "encompassing.csv", out / "encompassing_by_instrument.csv"]
             enc.to_csv(paths[-2], index=False)
             self.encompassing(by_instrument=True).to_csv(paths[-1], index=False)
+        weighted = self.weighted_pool()
+        if len(weighted):
+            paths.append(out / "weighted_pool.csv")
+            weighted.to_csv(paths[-1], index=False)
         if self.groups:
             paths.append(out / "calibration.csv")
             self.calibration().to_csv(paths[-1], index=False)
@@ -431,6 +501,46 @@ def _encompassing_words(r) -> str:
     else:
         what = f"'{r['adds']}' adds nothing measurable to '{r['to']}': the pool against it {gain}, within noise"
     return f"from {r['origin']}: {what}."
+
+
+def _pool(dists: dict, model: str, weight: float, full, cut_obs, origin: int, end: int, world) -> pd.DataFrame:
+    """The scored cells of the linear pool: ``weight`` times the scenario's distribution plus the rest times the
+    logit's, per cell (:func:`~harmsim.scoring.scores.pooled_log_score` is its log score from the two)."""
+    dist = weight * dists[model] + (1.0 - weight) * dists[LOGIT]
+    return _score(dist, full, cut_obs, origin, end, world).assign(origin=origin)
+
+
+def _inner_weight(inner: dict, model: str, cut_obs, origin: int, world) -> dict:
+    """The pool's weight on ``model`` for ``origin``, estimated on the forecasts from the inner origin
+    :data:`INNER_YEARS` earlier of the years up to ``origin`` (:func:`~harmsim.scoring.scores.pool_weight`),
+    scored against what was known at ``origin``: nothing after it enters."""
+    start = origin - INNER_YEARS
+    scored = {
+        label: _score(outcome_distribution(years, start, origin), cut_obs, inner["cut_obs"], start, origin, world)
+        for label, years in inner["adopt"].items()
+    }
+    a, b = scored[model]["log_score"].to_numpy(), scored[LOGIT]["log_score"].to_numpy()
+    weight = pool_weight(a, b)
+    return {
+        "inner_origin": start,
+        "inner_cells": len(a),
+        "inner_states": int(scored[model]["state"].nunique()),
+        "weight": weight,
+        "inner_log_score": float(a.mean()) if len(a) else float("nan"),
+        "inner_logit_log_score": float(b.mean()) if len(b) else float("nan"),
+        "inner_pool_log_score": float(pooled_log_score(a, b, weight).mean()) if len(a) else float("nan"),
+    }
+
+
+def _weighted_words(r, model: str) -> str:
+    """One origin's weighted pool in words: its weight, where it came from, and how it fares."""
+    vs = {"better": "better than", "worse": "worse than", "not told apart": "not told apart from"}
+    return (
+        f"from {r['origin']}: weight {r['weight']:.2f} on '{model}' (from the forecasts made in {r['inner_origin']} "
+        f"of {r['inner_origin'] + 1}-{r['origin']}, {r['inner_cells']} cells); the pool is "
+        f"{vs[r['reading_logit']]} the logit ({r['gain_logit']:+.3f} per cell, s.e. {r['se_logit']:.3f}) and "
+        f"{vs[r['reading_scenario']]} '{model}' ({r['gain_scenario']:+.3f}, s.e. {r['se_scenario']:.3f})."
+    )
 
 
 def _uniform(shape, origin, end) -> np.ndarray:
@@ -564,6 +674,7 @@ def backtest(
     schedule: str = "recorded",
     inputs: str = "recorded",
     pool: bool = False,
+    pool_weights: str = "equal",
     workers: int = 1,
     progress=None,
 ) -> Backtest:
@@ -594,6 +705,16 @@ def backtest(
     ``pool``: also score the equal-weight linear pool of the scenario's and
     the logit's forecasts (:data:`POOL`; the logit must be among the
     ``baselines``), for :meth:`Backtest.encompassing`.
+
+    ``pool_weights="inner"`` (with ``pool``): also score the pool weighted
+    before each origin (:data:`WEIGHTED_POOL`, :meth:`Backtest.weighted_pool`).
+    Its weight on the scenario is the one whose pool scored best on the
+    forecasts both models made from an inner origin :data:`INNER_YEARS`
+    years earlier of the years up to the origin, scored against the record
+    as known at the origin: nothing after the origin enters the weight. The
+    inner origin's fits are those of an origin there when one is backtested
+    too (the default origins are three years apart), and are among the
+    ``fits`` otherwise.
 
     ``origins``: the last observed years, :data:`ORIGINS` unless given.
 
@@ -650,26 +771,42 @@ def backtest(
     if pool and LOGIT not in baselines:
         raise ConfigError(f"pool: the linear pool mixes the scenario's and the {LOGIT}'s forecasts; add the logit to "
                           f"the baselines ({', '.join(baselines) or 'none given'})")  # fmt: skip
+    if pool_weights not in POOL_WEIGHTS:
+        raise ConfigError(f"pool weights {pool_weights!r}: choices are {', '.join(POOL_WEIGHTS)}")
+    if pool_weights == "inner":
+        if not pool:
+            raise ConfigError("pool weights 'inner' weigh the linear pool: score it too (pool=True, --pool)")
+        if hold_out is not None:
+            raise ConfigError(
+                f"pool weights 'inner' are estimated on the years before the origin, where the held-out "
+                f"{hold_out} is not yet open; use equal weights with --hold-out"
+            )
+        early = [o for o in origins if o - INNER_YEARS < record.start]
+        if early:
+            raise ConfigError(
+                f"pool weights 'inner' need an inner origin {INNER_YEARS} years before each origin, at "
+                f"{record.start} or later (the record starts then); origins {early} are too early"
+            )
     full = observations(scenario.world, record)
     w = scenario.world
-    scored, fits, unknown_by = [], {}, {}
-    for origin in origins:
+    scored, fits, unknown_by, weights = [], {}, {}, {}
+    runs = {}
+
+    def run_at(origin: int) -> dict:
+        """The fits and forecasts from ``origin`` (each model's simulated years to the end), once per origin."""
+        if origin in runs:
+            return runs[origin]
         known = record if schedule == "recorded" else schedule_known_at(record, origin)
         known = known if inputs == "recorded" else inputs_known_at(known, origin)
         own = _standardized(scenario if known is record else scenario.with_record(known), origin, inputs)
         cut = observed_until(known, origin)
-        cut_obs = observations(scenario.world, cut)
-        hidden = unknown_after_origin(full, cut_obs, origin, end, w)
-        if hold_out is not None:
-            hidden[:, [k for k, name in enumerate(w.instruments) if name != hold_out]] = False
-        unknown_by[origin] = {w.instruments[k]: int(n) for k, n in enumerate(hidden.sum(axis=0)) if n}
         # a hold-out's fits see every other instrument to the end, and its forecasts draw the states' and
         # organizations' latent terms given that same history
         seen = None if hold_out is None else (fit_record if known is record else held_out(known, hold_out))
         models = [(scenario.name, own)]
         if LOGIT in baselines:
             models.append((LOGIT, _standardized(logit_baseline(known), origin, inputs)))
-        dists = {}
+        adopt = {}
         for label, sc in models:
             if progress:
                 progress(f"{label} from {origin}")
@@ -684,11 +821,27 @@ def backtest(
             f = forecast(
                 sc, fit, until=end, replicates=replicates, seed=seed, record=cut, history=seen, workers=workers
             )
-            dists[label] = dist = outcome_distribution(f.adopt, origin, end)
+            adopt[label] = f.adopt
+        runs[origin] = {"own": own, "cut": cut, "cut_obs": observations(scenario.world, cut), "adopt": adopt}
+        return runs[origin]
+
+    for origin in origins:
+        run = run_at(origin)
+        own, cut, cut_obs = run["own"], run["cut"], run["cut_obs"]
+        hidden = unknown_after_origin(full, cut_obs, origin, end, w)
+        if hold_out is not None:
+            hidden[:, [k for k, name in enumerate(w.instruments) if name != hold_out]] = False
+        unknown_by[origin] = {w.instruments[k]: int(n) for k, n in enumerate(hidden.sum(axis=0)) if n}
+        dists = {}
+        for label, years in run["adopt"].items():
+            dists[label] = dist = outcome_distribution(years, origin, end)
             scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model=label))
         if pool:  # weights fixed in advance: nothing here is fitted to the years it is scored on
-            dist = 0.5 * (dists[scenario.name] + dists[LOGIT])
-            scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model=POOL))
+            scored.append(_pool(dists, scenario.name, 0.5, full, cut_obs, origin, end, w).assign(model=POOL))
+        if pool_weights == "inner":  # the weights from the years up to the origin only
+            weights[origin] = _inner_weight(run_at(origin - INNER_YEARS), scenario.name, cut_obs, origin, w)
+            dist = _pool(dists, scenario.name, weights[origin]["weight"], full, cut_obs, origin, end, w)
+            scored.append(dist.assign(model=WEIGHTED_POOL))
         if "uniform" in baselines:
             dist = _uniform(full.kind.shape, origin, end)
             scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model="uniform"))
@@ -733,6 +886,9 @@ def backtest(
         "schedule": schedule,
         "inputs": inputs,
         "pool": pool,
+        "pool_weights": pool_weights,
+        "inner_years": INNER_YEARS if pool_weights == "inner" else None,
+        "weights": {str(o): d for o, d in weights.items()},
         "unknown_by_instrument": {str(o): d for o, d in unknown_by.items() if d},
     }
     from harmsim.scoring.compare import state_groups

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harmsim.analysis.backtest import ORIGINS, SCHEDULES
+from harmsim.analysis.backtest import INNER_YEARS, ORIGINS, POOL_WEIGHTS, SCHEDULES
 from harmsim.cli._common import (
     _fit_said,
     _out_folder,
@@ -79,6 +79,13 @@ def add_parsers(sub) -> None:
         action="store_true",
         help="also score the linear pool of the scenario's and the logit's forecasts, half each: does either "
         "add information the other lacks? (encompassing.csv)",
+    )
+    bt.add_argument(
+        "--pool-weights",
+        choices=POOL_WEIGHTS,
+        default="equal",
+        help="with --pool: 'inner' also scores the pool weighted by how the two forecasts made "
+        f"{INNER_YEARS} years before each origin scored up to it (weighted_pool.csv; default: equal only)",
     )
     bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
     bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
@@ -175,6 +182,7 @@ def cmd_backtest(args) -> int:
         schedule=args.schedule,
         inputs=args.inputs,
         pool=args.pool,
+        pool_weights=args.pool_weights,
         replicates=args.replicates,
         seed=args.seed,
         workers=args.workers,

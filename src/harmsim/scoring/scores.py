@@ -41,9 +41,10 @@ import numpy as np
 import pandas as pd
 
 from harmsim.data.world import NEVER
+from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike, stream
 
-__all__ = ["mean_pit", "outcome_distribution", "pooled_log_score", "score_cells", "summarize"]
+__all__ = ["mean_pit", "outcome_distribution", "pool_weight", "pooled_log_score", "score_cells", "summarize"]
 
 
 def outcome_distribution(years: np.ndarray, before: int, end: int) -> np.ndarray:
@@ -128,18 +129,53 @@ def mean_pit(pit, states) -> dict:
     return {"mean": 0.5 + d["difference"], **{k: d[k] for k in ("se", "z", "cells", "clusters")}}
 
 
-def pooled_log_score(a, b) -> np.ndarray:
-    """The log score of the equal-weight linear pool of two forecasts of the same outcomes, from their own log
-    scores: ``log((e^a + e^b) / 2)``.
+def pooled_log_score(a, b, weight: float = 0.5) -> np.ndarray:
+    """The log score of the linear pool of two forecasts of the same outcomes, from their own log scores:
+    ``log(w e^a + (1 - w) e^b)``, ``w = weight`` on the first (one half: ``log((e^a + e^b) / 2)``).
 
-    The pool's probability of an outcome is the mean of the two forecasts' (an interval's too, its sum over
-    years being linear), so two backtests' ``cells`` tables are enough to score their pool, without their
-    distributions. Concave: never below the mean of ``a`` and ``b``, never above the larger.
+    The pool's probability of an outcome is the weighted mean of the two forecasts' (an interval's too, its sum
+    over years being linear), so two backtests' ``cells`` tables are enough to score their pool, without their
+    distributions. Concave: never below the weighted mean of ``a`` and ``b``, never above the larger.
 
     >>> pooled_log_score(np.log([0.2, 0.5]), np.log([0.4, 0.5])).round(4).tolist()  # log 0.3, log 0.5
     [-1.204, -0.6931]
+    >>> pooled_log_score(np.log([0.2]), np.log([0.4]), weight=0.25).round(4).tolist()  # log(0.05 + 0.3)
+    [-1.0498]
     """
-    return np.logaddexp(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) - np.log(2.0)
+    if not 0.0 <= weight <= 1.0:
+        raise ConfigError(f"pool weight {weight!r}: must lie in [0, 1]")
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if weight == 0.5:
+        return np.logaddexp(a, b) - np.log(2.0)
+    with np.errstate(divide="ignore"):  # a weight of 0 or 1 leaves the other forecast alone: log 0 = -inf
+        return np.logaddexp(a + np.log(weight), b + np.log1p(-weight))
+
+
+def pool_weight(a, b) -> float:
+    """The weight on the first forecast that maximizes the mean log score of the linear pool of two forecasts
+    whose log scores of the same cells are ``a`` and ``b`` (:func:`pooled_log_score`).
+
+    The mean log score of a pool is concave in the weight, so the maximum over [0, 1] is unique; it lies at 0 or
+    1 when one forecast encompasses the other on these cells. Estimated on cells scored before a backtest's
+    origin (:func:`~harmsim.analysis.backtest.backtest`, ``pool_weights="inner"``), never on those it is
+    scored on. Without cells, one half.
+
+    >>> round(pool_weight(np.log([0.9, 0.1]), np.log([0.1, 0.9])), 3)  # each right once: half each
+    0.5
+    >>> pool_weight(np.log([0.5, 0.5]), np.log([0.1, 0.1]))  # the first better on every cell
+    1.0
+    """
+    from scipy.optimize import minimize_scalar
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if not len(a):
+        return 0.5
+
+    def loss(w: float) -> float:
+        return -float(np.mean(pooled_log_score(a, b, w)))
+
+    inner = minimize_scalar(loss, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-6}).x
+    return float(min((0.0, 1.0, float(inner)), key=loss))
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, clusters) -> dict:
