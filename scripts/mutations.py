@@ -366,6 +366,16 @@ MUTATIONS = {
         ],
         "the linear pool scores the scenario's forecast alone, not its mean with the logit's",
     ),
+    "timing-not-given-adoption": (
+        "scoring/scores.py",
+        '        adopted = float(np.log(obs_p) - np.log(1.0 - p[B - 1])) if b < B - 1 else float("nan")',
+        '        adopted = float(np.log(obs_p)) if b < B - 1 else float("nan")',
+        [
+            "tests/test_counterfactual.py::"
+            "test_two_forecasts_that_time_adoptions_alike_tie_given_adoption_whatever_they_expect_of_adopting"
+        ],
+        "an adoption's score given adoption is its plain log score, favouring the forecast expecting more adoptions",
+    ),
     "pool-weight-from-scored-years": (
         "analysis/backtest.py",
         "            weights[origin] = _inner_weight(run_at(origin - INNER_YEARS), scenario.name, cut_obs, origin, w)",

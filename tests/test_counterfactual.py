@@ -592,6 +592,52 @@ def test_the_pools_weight_is_the_best_on_its_cells(pairs):
         assert pool_weight(top, b) == 1.0 and pool_weight(b, top) == 0.0
 
 
+def test_two_forecasts_that_time_adoptions_alike_tie_given_adoption_whatever_they_expect_of_adopting():
+    """On adopters only (a sample selected by adopting), the forecast that expects more adoptions wins the log
+    score by log(p_adopt ratio) per cell, and ties on the score given adoption: the part the selection cannot
+    bias. A non-adopter's cell has no score given adoption."""
+    from harmsim.scoring.scores import score_cells
+
+    timing = np.array([0.5, 0.3, 0.2])  # given adoption, the years of a three-year window
+    low, high = np.append(0.2 * timing, 0.8), np.append(0.9 * timing, 0.1)
+    dist = np.stack([np.stack([low, high])] * 3)  # (N=3, K=2, B=4): instrument 0 expects few adoptions
+    lo = hi = np.array([[0, 0], [1, 1], [3, 3]])  # two adopters (years 1 and 2), one "later"
+    cells = score_cells(dist, lo, hi, np.ones((3, 2), bool)).set_index(["i", "k"])
+    for i in (0, 1):
+        assert cells.loc[(i, 1), "log_score"] - cells.loc[(i, 0), "log_score"] == pytest.approx(np.log(0.9 / 0.2))
+        assert cells.loc[(i, 1), "log_score_adopted"] == pytest.approx(cells.loc[(i, 0), "log_score_adopted"])
+        assert cells.loc[(i, 0), "log_score_adopted"] == pytest.approx(np.log(timing[lo[i, 0]]))
+    assert cells.loc[(2, 0), "log_score_adopted"] != cells.loc[(2, 0), "log_score_adopted"]  # NaN
+    assert cells["p_adopt"].round(6).tolist() == [0.2, 0.9] * 3
+
+
+def test_a_backtest_reads_the_timing_of_adoptions_where_the_record_selected_them(tmp_path, capsys):
+    """The Protocol's non-party (Brunei) known only to 2008: from 2008 its scored cells are the ratifications alone,
+    the backtest names them as selected, and scores each model's adoptions given adoption, per cell the log score
+    less the log of its probability of adopting."""
+    sc = harmsim.load_scenario("diffusion_only")
+    ad = sc.record.adoptions.copy()
+    selected = ["tip_protocol"]
+    absent = ad["instrument"].isin(selected) & ad["year"].isna() & ad["year_min"].isna()
+    assert absent.sum() == 1
+    ad.loc[absent, "seen_until"] = 2008
+    bt = backtest(sc.with_record(replace(sc.record, adoptions=ad)), [2008], replicates=60)
+    cells = bt.cells[bt.cells["model"] == "diffusion_only"]
+    adopted = ~cells["outcome"].str.startswith(("later", "after"))
+    np.testing.assert_allclose(
+        cells["log_score_adopted"][adopted], (cells["log_score"] - np.log(cells["p_adopt"]))[adopted]
+    )
+    assert cells["log_score_adopted"][~adopted].isna().all()
+    timing = bt.given_adoption()
+    assert set(timing["baseline"]) == {"event-history logit", "uniform", "constant hazard"}
+    assert (timing["selected"] == ", ".join(selected)).all() and (timing["cells"] == adopted.sum()).all()
+    by = bt.given_adoption(by_instrument=True)
+    assert set(by.loc[by["selected"] != "", "instrument"]) <= set(selected)
+    bt.save(tmp_path / "bt", figures=False)
+    assert (tmp_path / "bt" / "given_adoption_by_instrument.csv").exists()
+    assert "selected by adopting: tip_protocol" in bt.summary()
+
+
 def test_paired_difference_clusters_by_state_by_hand():
     from harmsim.scoring.scores import paired_difference
 

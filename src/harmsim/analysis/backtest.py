@@ -79,6 +79,12 @@ Scores (per origin and model):
     than forecast (the forecasts late), above later; its standard error is
     clustered by state.
 
+Per cell the table also gives ``p_adopt``, the forecast probability of
+adopting by the end, and ``log_score_adopted``, an adoption's log score
+given adoption by the end (the timing alone), which
+:meth:`Backtest.given_adoption` reads: the proper score where the scored
+cells of an instrument were selected by adopting.
+
 The definitions are those of :mod:`harmsim.scoring.scores`, shared with
 ``harmsim compare-mechanisms``; per cell the table also holds the randomized
 PIT value (uniform when the forecasts are calibrated).
@@ -301,6 +307,49 @@ class Backtest:
                 "reading_logit", "gain_scenario", "se_scenario", "reading_scenario"]  # fmt: skip
         return pd.DataFrame(rows, columns=cols)
 
+    def given_adoption(self, by_instrument: bool = False) -> pd.DataFrame:
+        """The scenario against each baseline on the timing alone: the adoptions' log scores given adoption by
+        the end (``log_score_adopted``, the log score less the log of the forecast's probability of adopting).
+
+        A cell's log score is the sum of two parts: whether it adopts by the end, and, if it does, when. This
+        reads the second. It matters most where the scored cells were selected by adopting: where a source dates
+        adoptions after an origin but not their absence (the world panel's UN treaties after 2011, whose
+        non-ratifiers are known only to 2011), the cells that can be scored are nearly all adoptions, so the log
+        score favours whichever forecast expects more adoptions, right or not, while the score given adoption is
+        proper for a sample selected that way. ``selected`` names the instruments of the origin with cells whose
+        status after it the record does not show (the scores' ``unknown`` column). Per origin (``by_instrument``:
+        and instrument), the paired gain of the scenario over each baseline, with its standard error clustered by
+        state, and ``reading`` (``better``, ``worse``, ``not told apart``).
+
+        >>> import numpy as np, pandas as pd
+        >>> cells = pd.DataFrame({"origin": 2011, "model": ["m", "m", "b", "b"], "state": ["A", "B", "A", "B"],
+        ...                       "instrument": "x", "log_score": [-2.0, -2.0, -1.0, -1.0], "crps": 0.5,
+        ...                       "log_score_adopted": [-0.5, -0.7, -1.0, -1.0]})
+        >>> prov = {"scenario": "m", "backtest": {"unknown_by_instrument": {"2011": {"x": 3}}}}
+        >>> timing = Backtest(pd.DataFrame(), cells, provenance=prov).given_adoption()
+        >>> timing[["selected", "baseline", "log_score_gain"]].round(2).values.tolist()
+        [['x', 'b', 0.4]]
+        """
+        model = self.provenance.get("scenario", "")
+        unknown = self.provenance.get("backtest", {}).get("unknown_by_instrument", {})
+        keys = ["origin", "instrument"] if by_instrument else ["origin"]
+        rows = []
+        adopted = self.cells[self.cells["log_score_adopted"].notna()] if "log_score_adopted" in self.cells else None
+        for where, g in self._groups(by_instrument, model) if adopted is not None else ():
+            g = g[g["log_score_adopted"].notna()]
+            selected = sorted(set(unknown.get(str(where["origin"]), {})) & set(g["instrument"]))
+            for other in [m for m in dict.fromkeys(g["model"]) if m not in (model, POOL, WEIGHTED_POOL)]:
+                r = _gain(g, model, other, score="log_score_adopted")
+                if not r["cells"]:
+                    continue
+                z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
+                reading = "better" if z > 2 else "worse" if z < -2 else "not told apart"
+                rows.append({**where, "selected": ", ".join(selected), "model": model, "baseline": other,
+                             **{k: r[k] for k in ("cells", "states", "log_score_gain", "log_score_se")},
+                             "reading": reading})  # fmt: skip
+        cols = [*keys, "selected", "model", "baseline", "cells", "states", "log_score_gain", "log_score_se"]
+        return pd.DataFrame(rows, columns=[*cols, "reading"])
+
     def summary(self) -> str:
         """The scores in words and a table: which model forecasts best, origin by origin, and whether each
         difference from a baseline is beyond its standard error (paired per cell, clustered by state)."""
@@ -322,6 +371,14 @@ class Backtest:
             lines.append("")
             lines.append(f"The {WEIGHTED_POOL}, its weights from the years before each origin:")
             lines += [_weighted_words(r, self.provenance.get("scenario", "")) for _, r in weighted.iterrows()]
+        timing = self.given_adoption()
+        if len(timing):
+            lines.append("")
+            lines.append(
+                "The adoptions' timing alone, scored given adoption by the end (where an instrument's scored cells "
+                "were selected by adopting, the score that is proper for them; given_adoption.csv):"
+            )
+            lines += [_timing_words(r) for _, r in timing.iterrows()]
         model = self.provenance.get("scenario", "")
         if self.provenance.get("backtest", {}).get("inputs") == "origin":
             lines.append(
@@ -412,6 +469,11 @@ class Backtest:
         if len(weighted):
             paths.append(out / "weighted_pool.csv")
             weighted.to_csv(paths[-1], index=False)
+        timing = self.given_adoption()
+        if len(timing):
+            paths += [out / "given_adoption.csv", out / "given_adoption_by_instrument.csv"]
+            timing.to_csv(paths[-2], index=False)
+            self.given_adoption(by_instrument=True).to_csv(paths[-1], index=False)
         if self.groups:
             paths.append(out / "calibration.csv")
             self.calibration().to_csv(paths[-1], index=False)
@@ -427,13 +489,14 @@ class Backtest:
         return paths, written
 
 
-def _gain(g: pd.DataFrame, model: str, other: str) -> dict:
-    """``model`` against ``other`` on ``model``'s cells of ``g``: the mean per-cell gain in log score and in CRPS
-    (> 0: ``model`` better), with standard errors clustered by state (:func:`paired_difference`)."""
+def _gain(g: pd.DataFrame, model: str, other: str, score: str = "log_score") -> dict:
+    """``model`` against ``other`` on ``model``'s cells of ``g``: the mean per-cell gain in log score (the column
+    ``score``) and in CRPS (> 0: ``model`` better), with standard errors clustered by state
+    (:func:`paired_difference`)."""
     mine = g[g["model"] == model].set_index(["state", "instrument"])
     theirs = g[g["model"] == other].set_index(["state", "instrument"]).reindex(mine.index)
     states = mine.index.get_level_values("state")
-    ls = paired_difference(theirs["log_score"], mine["log_score"], states)
+    ls = paired_difference(theirs[score], mine[score], states)
     cr = paired_difference(mine["crps"], theirs["crps"], states)
     return {"cells": ls["cells"], "states": ls["clusters"], "log_score_gain": ls["difference"],
             "log_score_se": ls["se"], "crps_gain": cr["difference"], "crps_se": cr["se"]}  # fmt: skip
@@ -532,6 +595,15 @@ def _inner_weight(inner: dict, model: str, cut_obs, origin: int, world) -> dict:
     }
 
 
+def _timing_words(r) -> str:
+    vs = {"better": "better than", "worse": "worse than", "not told apart": "not told apart from"}
+    selected = f"; selected by adopting: {r['selected']}" if r["selected"] else ""
+    return (
+        f"from {r['origin']} ({r['cells']} adoptions{selected}): '{r['model']}' is {vs[r['reading']]} "
+        f"'{r['baseline']}' ({r['log_score_gain']:+.3f} per cell, s.e. {r['log_score_se']:.3f})."
+    )
+
+
 def _weighted_words(r, model: str) -> str:
     """One origin's weighted pool in words: its weight, where it came from, and how it fares."""
     vs = {"better": "better than", "worse": "worse than", "not told apart": "not told apart from"}
@@ -607,6 +679,7 @@ def _score(dist: np.ndarray, full, cut_obs, origin: int, end: int, world) -> pd.
             "outcome": outcome,
             "median": ["later" if m == B - 1 else str(years[m]) for m in med],
             **{c: cells[c] for c in ("log_score", "crps", "covered50", "covered90", "pit", "pit_mid", "abs_error")},
+            **{c: cells[c] for c in ("p_adopt", "log_score_adopted")},
         }
     )
 

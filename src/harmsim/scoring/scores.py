@@ -23,6 +23,13 @@ adoption known only within an interval). For every observed cell:
     came earlier than most of them, above later); for a map or a group mean;
 ``abs_error``
     distance in years from the predicted median to the observed outcome.
+``p_adopt``
+    the forecast probability of adopting inside the window (not "later");
+``log_score_adopted``
+    for an adoption inside the window, log P(observed outcome | adopted inside
+    the window) = ``log_score - log p_adopt``: the timing alone, the proper
+    score where the cells scored were selected by adopting (a source that
+    dates adoptions but not their absence); missing for any other outcome.
 
 Simulated outcomes become probabilities with a half count added to every
 outcome, ``(count + 1/2) / (R + B/2)``, so an outcome no replicate produced
@@ -78,6 +85,7 @@ def score_cells(dist: np.ndarray, lo: np.ndarray, hi: np.ndarray, mask: np.ndarr
         below = c[a - 1] if a > 0 else 0.0
         q = {x: int(np.searchsorted(c, x)) for x in (0.05, 0.25, 0.5, 0.75, 0.95)}
         med = q[0.5]
+        adopted = float(np.log(obs_p) - np.log(1.0 - p[B - 1])) if b < B - 1 else float("nan")  # given adoption
         rows.append(
             {
                 "i": i,
@@ -90,9 +98,12 @@ def score_cells(dist: np.ndarray, lo: np.ndarray, hi: np.ndarray, mask: np.ndarr
                 "pit_mid": float(below + 0.5 * obs_p),
                 "abs_error": float(0 if a <= med <= b else min(abs(med - a), abs(med - b))),
                 "median_bin": med,
+                "p_adopt": float(1.0 - p[B - 1]),
+                "log_score_adopted": adopted,
             }
         )
-    cols = ["i", "k", "log_score", "crps", "covered50", "covered90", "pit", "pit_mid", "abs_error", "median_bin"]
+    cols = ["i", "k", "log_score", "crps", "covered50", "covered90", "pit", "pit_mid", "abs_error", "median_bin",
+            "p_adopt", "log_score_adopted"]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
 
 
