@@ -391,7 +391,7 @@ MUTATIONS = {
         "a design column of True and False passes the check as the numbers 1 and 0",
     ),
     "example-dropped": (
-        "output/plots.py",
+        "output/plots/_dashboard.py",
         "    See :func:`plot_run_frame` for an example.",
         "    See :func:`plot_run_frame`.",
         ["tests/test_docstrings.py::test_every_public_function_and_class_has_a_runnable_example"],

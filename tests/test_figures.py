@@ -205,7 +205,7 @@ def test_a_legend_with_long_entries_fits_its_figure():
     assert ens.plot.cumulative().legends[0]._ncols == 4
     from matplotlib.lines import Line2D
 
-    from harmsim.output.plots import _legend_columns
+    from harmsim.output.plots._base import _legend_columns
 
     two_lines = [Line2D([], [], label="short\n" + "a second line, long " * 4), Line2D([], [], label="b")]
     with warnings.catch_warnings():
