@@ -16,7 +16,8 @@ run); world-backtests about 3 min; world-organizations-backtests about 12 min; c
 about 1 min; docs-figures about 1 min after forecasts and world-misses (it reads the fit of the first and copies
 the figures of both into docs/);
 likelihood-frequencies about 10 s; benchmarks about 5 min; saarc-hold-out about 4 min; encompassing about 6 min;
-encompassing-variants about 35 min; weighted-pool about 8 min. A job stops at its first failing command. Jobs that
+encompassing-variants about 35 min; weighted-pool about 8 min; world-monte-carlo about 10 min (reads
+world-backtests'). A job stops at its first failing command. Jobs that
 compare backtests read the folders of earlier jobs: world-backtests reads
 asean-backtests', and world-organizations-backtests and asia-pacific read both, world-time-proxies and
 world-trend-beyond read world-backtests' and world-time-proxies cets-hold-out's too, forecasts the fits of
@@ -174,6 +175,18 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"harmsim backtest {name} --pool --pool-weights inner --replicates 500 "
             f"--out {OUT}/weighted-pool/{name} --force"
             for name in ("world_baseline", "baseline", "baseline_trend")
+        ],
+    ),
+    "world-monte-carlo": (
+        "docs/regions.md (the Monte Carlo noise of the panel's backtests), experiments/monte_carlo_backtests.py",
+        [
+            f"harmsim backtest world_baseline --replicates 500 --seed {seed} --no-figures "
+            f"--out {OUT}/world-monte-carlo/seed{seed} --force"
+            for seed in (1, 2, 3)
+        ]
+        + [
+            f"python experiments/monte_carlo_backtests.py {OUT}/world-backtests/world_baseline "
+            + " ".join(f"{OUT}/world-monte-carlo/seed{seed}" for seed in (1, 2, 3))
         ],
     ),
     "saarc-hold-out": (

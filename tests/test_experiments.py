@@ -3,7 +3,8 @@
 ``experiments/paired_backtests.py`` pairs two backtests' cells (same origin, state, instrument and outcome)
 and says per origin whether the second is better, worse or not told apart from the first;
 ``experiments/asean_from_the_panel.py`` does the same on the ASEAN states only;
-``experiments/asia_pacific_panel.py`` writes a regional sub-panel and its scenario, then compares alike.
+``experiments/asia_pacific_panel.py`` writes a regional sub-panel and its scenario, then compares alike;
+``experiments/monte_carlo_backtests.py`` gives a gain's spread over backtests run with other seeds.
 """
 
 from __future__ import annotations
@@ -298,3 +299,34 @@ def test_calibration_of_backtests_reads_mid_or_randomized_pit_per_origin_and_ins
     m2 = t[t["model"] == "m2"].iloc[0]
     assert m2["pit"] == "pit" and m2["all_mean"] == pytest.approx(0.8)
     assert list(t.loc[t["model"] == "uniform", "folder"].unique()) == ["bt/a"]
+
+
+def _seeded(folder: Path, shift: float, outcome: str = "later") -> Path:
+    """A backtest folder of scenario m whose per-cell log scores beat the uniform baseline's by 1 + ``shift``,
+    with a spread across six states and a linear pool the experiment leaves out."""
+    rows = []
+    for i in range(6):
+        for model, score in (("m", -1.0 + 1.0 + shift + 0.1 * (i % 3)), ("uniform", -1.0), ("linear pool", 9.0)):
+            rows.append({"origin": 2008, "model": model, "state": f"S{i}", "instrument": "k", "outcome": outcome,
+                         "log_score": score})  # fmt: skip
+    folder.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(folder / "cells.csv", index=False)
+    (folder / "provenance.json").write_text('{"scenario": "m"}')
+    return folder
+
+
+def test_monte_carlo_backtests_gives_the_spread_of_a_gain_over_seeds(tmp_path, capsys):
+    """Three seeds whose gains are 1.1, 1.2 and 1.3 (and the same spread over states): mean 1.2 and Monte Carlo
+    s.d. 0.1, the verdict 'better' with every seed; folders that scored other cells are refused."""
+    folders = [_seeded(tmp_path / f"seed{s}", 0.1 * s) for s in range(3)]
+    code, out = _run("monte_carlo_backtests.py", [str(f) for f in folders], capsys)
+    assert code == 0
+    t = pd.read_csv(folders[0] / "monte_carlo.csv")
+    assert t[["scenario", "baseline", "runs", "cells"]].values.tolist() == [["m", "uniform", 3, 6]]
+    r = t.iloc[0]
+    assert r["gain_mean"] == pytest.approx(1.2) and r["monte_carlo_sd"] == pytest.approx(0.1)
+    assert r["ratio"] == pytest.approx(r["monte_carlo_sd"] / r["sampling_se"]) and r["verdicts"] == "better"
+    assert "'better' with every seed" in out
+    other = _seeded(tmp_path / "other", 0.0, outcome="2010")
+    with pytest.raises(SystemExit, match="did not score the same cells"):
+        runpy.run_path(str(EXPERIMENTS / "monte_carlo_backtests.py"))["monte_carlo"]([folders[0], other])

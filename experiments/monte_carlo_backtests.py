@@ -1,0 +1,123 @@
+"""Experiment: how much of a backtest's verdict is Monte Carlo noise?
+
+A backtest's paired gains carry two kinds of noise. Sampling noise, the
+states the record happens to hold, is what each gain's standard error
+(clustered by state) measures. Monte Carlo noise comes from forecasting
+with a finite number of replicates: another seed gives other simulated
+years and other scores. The fits are maximum-likelihood estimates and do
+not depend on the seed, so backtests of one scenario from the same origins
+with different seeds differ by the forecasts' random numbers alone.
+
+This reads the ``cells.csv`` of several such backtest folders (one per
+seed), checks that they scored the same cells, and gives, per origin and
+baseline, the scenario's paired gain in log score in each (the mean over
+cells of the scenario's log score less the baseline's), their mean, their
+standard deviation across seeds (the Monte Carlo standard deviation of one
+run's gain), the mean sampling standard error, and the ratio of the two.
+It says in words whether each verdict (beyond twice the standard error or
+not) is the same with every seed. Only the scenario's and the baselines'
+own forecasts are read, not the pools.
+
+Run the backtests first, then this script on their folders, from the
+repository's root, e.g.:
+
+    for s in 0 1 2 3; do harmsim backtest world_baseline -r 500 --seed $s --no-figures --out out/mc/seed$s; done
+    python experiments/monte_carlo_backtests.py out/mc/seed0 out/mc/seed1 out/mc/seed2 out/mc/seed3
+
+It writes ``monte_carlo.csv`` into the first folder and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harmsim.scoring.scores import paired_difference
+
+#: the labels of a backtest's linear pools, which are not the scenario's nor a baseline's forecast
+POOLS = ("linear pool", "weighted pool")
+KEYS = ["origin", "state", "instrument", "outcome"]
+
+
+def gains(folder: Path) -> tuple[str, pd.DataFrame]:
+    """The scenario of a backtest folder and, per origin and baseline, its paired gain with the sampling s.e."""
+    folder = Path(folder)
+    scenario = json.loads((folder / "provenance.json").read_text())["scenario"]
+    cells = pd.read_csv(folder / "cells.csv")
+    cells = cells[~cells["model"].isin(POOLS)]
+    mine = cells[cells["model"] == scenario].set_index(KEYS)
+    rows = []
+    for baseline in [m for m in dict.fromkeys(cells["model"]) if m != scenario]:
+        theirs = cells[cells["model"] == baseline].set_index(KEYS).reindex(mine.index)
+        for origin in sorted(set(mine.index.get_level_values("origin"))):
+            on = mine.index.get_level_values("origin") == origin
+            d = paired_difference(
+                theirs["log_score"][on], mine["log_score"][on], mine.index.get_level_values("state")[on]
+            )
+            rows.append({"origin": origin, "baseline": baseline, "cells": d["cells"], "gain": d["difference"],
+                         "se": d["se"]})  # fmt: skip
+    return scenario, pd.DataFrame(rows)
+
+
+def monte_carlo(folders: list[Path]) -> pd.DataFrame:
+    """Per origin and baseline over the seeds: the gains, their mean and s.d., the mean sampling s.e., the ratio
+    and whether the verdict (beyond twice the s.e.: better, worse; else not told apart) is the same in each."""
+    named = [gains(f) for f in folders]
+    scenarios = {s for s, _ in named}
+    if len(scenarios) != 1:
+        raise SystemExit(f"the folders backtest different scenarios: {', '.join(sorted(scenarios))}")
+    keys = [set(map(tuple, pd.read_csv(Path(f) / "cells.csv")[KEYS].astype(str).to_numpy())) for f in folders]
+    if any(k != keys[0] for k in keys[1:]):
+        raise SystemExit("the folders did not score the same cells: not the same backtest with another seed")
+    table = pd.concat([t.assign(run=i) for i, (_, t) in enumerate(named)], ignore_index=True)
+    table["verdict"] = np.where(table["gain"] > 2 * table["se"], "better",
+                                np.where(table["gain"] < -2 * table["se"], "worse", "not told apart"))  # fmt: skip
+    out = (
+        table.groupby(["origin", "baseline"], sort=False)
+        .agg(
+            cells=("cells", "first"),
+            runs=("gain", "size"),
+            gain_mean=("gain", "mean"),
+            gain_min=("gain", "min"),
+            gain_max=("gain", "max"),
+            monte_carlo_sd=("gain", "std"),
+            sampling_se=("se", "mean"),
+            verdicts=("verdict", lambda v: ", ".join(sorted(set(v)))),
+        )
+        .reset_index()
+    )
+    out["ratio"] = out["monte_carlo_sd"] / out["sampling_se"]
+    out.insert(0, "scenario", scenarios.pop())
+    return out
+
+
+def words(r) -> str:
+    same = "," not in r["verdicts"]
+    verdict = f"'{r['verdicts']}' with every seed" if same else f"not the same with every seed ({r['verdicts']})"
+    return (
+        f"from {r['origin']} against '{r['baseline']}': {r['gain_mean']:+.3f} per cell ({r['gain_min']:+.3f} to "
+        f"{r['gain_max']:+.3f} over {r['runs']} seeds); Monte Carlo s.d. {r['monte_carlo_sd']:.3f}, "
+        f"{r['ratio']:.2f} of the sampling s.e. {r['sampling_se']:.3f}; {verdict}."
+    )
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", type=Path, nargs="+", help="backtest folders of one scenario, one per seed")
+    args = ap.parse_args(argv)
+    if len(args.folders) < 2:
+        raise SystemExit("give two or more backtest folders (one per seed): one seed shows no Monte Carlo spread")
+    table = monte_carlo(args.folders)
+    table.to_csv(args.folders[0] / "monte_carlo.csv", index=False)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    for _, r in table.iterrows():
+        print(words(r))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
