@@ -261,8 +261,7 @@ class Backtest:
         for where, g in self._groups(by_instrument, model, LOGIT, POOL):
             for adds, to in ((model, LOGIT), (LOGIT, model)):
                 r = _gain(g, POOL, to)
-                z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
-                reading = "adds" if z > 2 else "pool worse" if z < -2 else "nothing measurable"
+                reading = _reading(r, ("adds", "pool worse", "nothing measurable"))
                 rows.append({**where, "adds": adds, "to": to, **r, "reading": reading})
         keys = ["origin", "instrument"] if by_instrument else ["origin"]
         cols = [*keys, "adds", "to", "cells", "states", "log_score_gain", "log_score_se", "crps_gain", "crps_se"]
@@ -297,8 +296,7 @@ class Backtest:
             row = {**where, **weights.get(str(where["origin"]), {})}
             for name, other in (("logit", LOGIT), ("scenario", model)):
                 r = _gain(g, WEIGHTED_POOL, other)
-                z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
-                reading = "better" if z > 2 else "worse" if z < -2 else "not told apart"
+                reading = _reading(r)
                 row.update({"cells": r["cells"], "states": r["states"], f"gain_{name}": r["log_score_gain"],
                             f"se_{name}": r["log_score_se"], f"reading_{name}": reading})  # fmt: skip
             rows.append(row)
@@ -334,20 +332,20 @@ class Backtest:
         unknown = self.provenance.get("backtest", {}).get("unknown_by_instrument", {})
         keys = ["origin", "instrument"] if by_instrument else ["origin"]
         rows = []
-        adopted = self.cells[self.cells["log_score_adopted"].notna()] if "log_score_adopted" in self.cells else None
-        for where, g in self._groups(by_instrument, model) if adopted is not None else ():
+        cols = [*keys, "selected", "model", "baseline", "cells", "states", "log_score_gain", "log_score_se"]
+        if "log_score_adopted" not in self.cells:  # a backtest written before the column
+            return pd.DataFrame(rows, columns=[*cols, "reading"])
+        for where, g in self._groups(by_instrument, model):
             g = g[g["log_score_adopted"].notna()]
             selected = sorted(set(unknown.get(str(where["origin"]), {})) & set(g["instrument"]))
             for other in [m for m in dict.fromkeys(g["model"]) if m not in (model, POOL, WEIGHTED_POOL)]:
                 r = _gain(g, model, other, score="log_score_adopted")
                 if not r["cells"]:
                     continue
-                z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
-                reading = "better" if z > 2 else "worse" if z < -2 else "not told apart"
+                reading = _reading(r)
                 rows.append({**where, "selected": ", ".join(selected), "model": model, "baseline": other,
                              **{k: r[k] for k in ("cells", "states", "log_score_gain", "log_score_se")},
                              "reading": reading})  # fmt: skip
-        cols = [*keys, "selected", "model", "baseline", "cells", "states", "log_score_gain", "log_score_se"]
         return pd.DataFrame(rows, columns=[*cols, "reading"])
 
     def summary(self) -> str:
@@ -502,6 +500,19 @@ def _gain(g: pd.DataFrame, model: str, other: str, score: str = "log_score") -> 
             "log_score_se": ls["se"], "crps_gain": cr["difference"], "crps_se": cr["se"]}  # fmt: skip
 
 
+#: the readings of a paired gain: beyond twice its standard error either way, or within it
+READINGS = ("better", "worse", "not told apart")
+#: the readings as the words of a sentence ("the pool is better than the logit")
+_VERSUS = {"better": "better than", "worse": "worse than", "not told apart": "not told apart from"}
+
+
+def _reading(r: dict, words: tuple[str, str, str] = READINGS) -> str:
+    """A paired gain's reading: ``words[0]`` beyond twice its standard error above 0, ``words[1]`` below, else
+    ``words[2]`` (also where the standard error is not defined)."""
+    z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
+    return words[0] if z > 2 else words[1] if z < -2 else words[2]
+
+
 #: groups of states named per origin in a backtest's summary (calibration.csv has them all)
 GROUPS_SHOWN = 4
 
@@ -596,22 +607,21 @@ def _inner_weight(inner: dict, model: str, cut_obs, origin: int, world) -> dict:
 
 
 def _timing_words(r) -> str:
-    vs = {"better": "better than", "worse": "worse than", "not told apart": "not told apart from"}
+    """One origin's adoptions, scored given adoption, against one baseline in words."""
     selected = f"; selected by adopting: {r['selected']}" if r["selected"] else ""
     return (
-        f"from {r['origin']} ({r['cells']} adoptions{selected}): '{r['model']}' is {vs[r['reading']]} "
+        f"from {r['origin']} ({r['cells']} adoptions{selected}): '{r['model']}' is {_VERSUS[r['reading']]} "
         f"'{r['baseline']}' ({r['log_score_gain']:+.3f} per cell, s.e. {r['log_score_se']:.3f})."
     )
 
 
 def _weighted_words(r, model: str) -> str:
     """One origin's weighted pool in words: its weight, where it came from, and how it fares."""
-    vs = {"better": "better than", "worse": "worse than", "not told apart": "not told apart from"}
     return (
         f"from {r['origin']}: weight {r['weight']:.2f} on '{model}' (from the forecasts made in {r['inner_origin']} "
         f"of {r['inner_origin'] + 1}-{r['origin']}, {r['inner_cells']} cells); the pool is "
-        f"{vs[r['reading_logit']]} the logit ({r['gain_logit']:+.3f} per cell, s.e. {r['se_logit']:.3f}) and "
-        f"{vs[r['reading_scenario']]} '{model}' ({r['gain_scenario']:+.3f}, s.e. {r['se_scenario']:.3f})."
+        f"{_VERSUS[r['reading_logit']]} the logit ({r['gain_logit']:+.3f} per cell, s.e. {r['se_logit']:.3f}) and "
+        f"{_VERSUS[r['reading_scenario']]} '{model}' ({r['gain_scenario']:+.3f}, s.e. {r['se_scenario']:.3f})."
     )
 
 
