@@ -54,9 +54,19 @@ def verdicts(table: pd.DataFrame, what: str) -> list[str]:
         out.append(
             f"from {r['origin']}: {what} on {r['cells']} common cells is {verdict}: "
             f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f}, {r['states']} states); "
-            f"half and half, {_adds(r, 'b')} and {_adds(r, 'a')}"
+            f"half and half, {_adds(r, 'b')} and {_adds(r, 'a')}" + _timing(r)
         )
     return out
+
+
+def _timing(r) -> str:
+    """The two on the timing alone, the adoptions scored given adoption, where both backtests score it."""
+    if "timing_gain" not in r or not r.get("adoptions", 0) or pd.isna(r["timing_gain"]):
+        return ""
+    gain, se = r["timing_gain"], r["timing_se"]
+    reading = "better" if gain > 2 * se else "worse" if gain < -2 * se else "not told apart"
+    n = int(r["adoptions"])
+    return f"; on the timing alone ({n} adoptions, given adoption) {reading}: {gain:+.3f} (s.e. {se:.3f})"
 
 
 def _adds(r, which: str) -> str:

@@ -995,7 +995,9 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
     (:func:`~harmsim.scoring.scores.pooled_log_score`; beyond twice
     ``b_adds_se``, ``b`` carries information ``a`` lacks, as
     :meth:`Backtest.encompassing` reads it within one backtest), ``a_adds``
-    its gain over ``b``.
+    its gain over ``b``. Where both tables score adoptions given adoption
+    (``log_score_adopted``, :meth:`Backtest.given_adoption`), ``adoptions``,
+    ``timing_gain`` and ``timing_se`` compare the two on the timing alone.
 
     >>> a = pd.DataFrame({"origin": [2008] * 2, "model": ["x"] * 2, "state": ["A", "B"], "instrument": ["k"] * 2,
     ...                   "outcome": ["2010", "later"], "log_score": [-2.0, -1.0]})
@@ -1021,11 +1023,16 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
             pool = pooled_log_score(m["log_score_a"], m["log_score_b"])
             b_adds = paired_difference(m["log_score_a"], pool, m["state"])
             a_adds = paired_difference(m["log_score_b"], pool, m["state"])
-            rows.append({"origin": o, "a": ma, "b": mb, "cells": d["cells"], "states": d["clusters"],
-                         "instruments": " ".join(sorted(set(m["instrument"]))), "log_score_a": m["log_score_a"].mean(),
-                         "log_score_b": m["log_score_b"].mean(), "log_score_gain": d["difference"],
-                         "log_score_se": d["se"], "b_adds": b_adds["difference"], "b_adds_se": b_adds["se"],
-                         "a_adds": a_adds["difference"], "a_adds_se": a_adds["se"]})  # fmt: skip
+            row = {"origin": o, "a": ma, "b": mb, "cells": d["cells"], "states": d["clusters"],
+                   "instruments": " ".join(sorted(set(m["instrument"]))), "log_score_a": m["log_score_a"].mean(),
+                   "log_score_b": m["log_score_b"].mean(), "log_score_gain": d["difference"],
+                   "log_score_se": d["se"], "b_adds": b_adds["difference"], "b_adds_se": b_adds["se"],
+                   "a_adds": a_adds["difference"], "a_adds_se": a_adds["se"]}  # fmt: skip
+            if "log_score_adopted_a" in m and "log_score_adopted_b" in m:  # the timing alone, on the adoptions
+                t = m[m["log_score_adopted_a"].notna() & m["log_score_adopted_b"].notna()]
+                timing = paired_difference(t["log_score_adopted_a"], t["log_score_adopted_b"], t["state"])
+                row.update(adoptions=timing["cells"], timing_gain=timing["difference"], timing_se=timing["se"])
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
