@@ -220,7 +220,7 @@ class Backtest:
         model = self.provenance.get("scenario", "")
         rows = []
         for where, g in self._groups(by_instrument, model):
-            for other in [m for m in dict.fromkeys(g["model"]) if m not in (model, POOL, WEIGHTED_POOL)]:
+            for other in _baselines(g, model):
                 rows.append({**where, "model": model, "baseline": other, **_gain(g, model, other)})
         return pd.DataFrame(rows)
 
@@ -338,7 +338,7 @@ class Backtest:
         for where, g in self._groups(by_instrument, model):
             g = g[g["log_score_adopted"].notna()]
             selected = sorted(set(unknown.get(str(where["origin"]), {})) & set(g["instrument"]))
-            for other in [m for m in dict.fromkeys(g["model"]) if m not in (model, POOL, WEIGHTED_POOL)]:
+            for other in _baselines(g, model):
                 r = _gain(g, model, other, score="log_score_adopted")
                 if not r["cells"]:
                     continue
@@ -403,7 +403,7 @@ class Backtest:
             )
         calibration = self.calibration() if self.groups else None
         for o, g in t.groupby("origin"):
-            ranked = g[~g["model"].isin([POOL, WEIGHTED_POOL])]  # the pools are read apart, not ranked
+            ranked = g[~g["model"].isin(_POOLS)]  # the pools are read apart, not ranked
             best = ranked.sort_values("log_score", ascending=False).iloc[0]
             mine = g[g["model"] == model]
             if len(mine):
@@ -498,6 +498,15 @@ def _gain(g: pd.DataFrame, model: str, other: str, score: str = "log_score") -> 
     cr = paired_difference(mine["crps"], theirs["crps"], states)
     return {"cells": ls["cells"], "states": ls["clusters"], "log_score_gain": ls["difference"],
             "log_score_se": ls["se"], "crps_gain": cr["difference"], "crps_se": cr["se"]}  # fmt: skip
+
+
+#: the linear pools: forecasts mixed from the scenario's and the logit's, read apart, never ranked as baselines
+_POOLS = (POOL, WEIGHTED_POOL)
+
+
+def _baselines(g: pd.DataFrame, model: str) -> list[str]:
+    """The models of ``g`` the scenario ``model`` is compared with, in order: every one but itself and the pools."""
+    return [m for m in dict.fromkeys(g["model"]) if m != model and m not in _POOLS]
 
 
 #: the readings of a paired gain: beyond twice its standard error either way, or within it
