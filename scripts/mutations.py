@@ -376,6 +376,13 @@ MUTATIONS = {
         ],
         "an adoption's score given adoption is its plain log score, favouring the forecast expecting more adoptions",
     ),
+    "whether-is-the-log-score": (
+        "scoring/scores.py",
+        '                "log_score_whether": float(np.log(1.0 - p[B - 1]) if b < B - 1 else np.log(obs_p)),',
+        '                "log_score_whether": float(np.log(obs_p)),',
+        ["tests/test_counterfactual.py::test_whether_and_when_add_up_to_the_log_score_and_whether_ignores_the_timing"],
+        "whether a cell adopts is scored by its whole log score, the timing counted twice",
+    ),
     "pool-weight-from-scored-years": (
         "analysis/backtest.py",
         "            weights[origin] = _inner_weight(run_at(origin - INNER_YEARS), scenario.name, cut_obs, origin, w)",

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import harmsim
@@ -609,12 +609,40 @@ def test_two_forecasts_that_time_adoptions_alike_tie_given_adoption_whatever_the
         assert cells.loc[(i, 0), "log_score_adopted"] == pytest.approx(np.log(timing[lo[i, 0]]))
     assert cells.loc[(2, 0), "log_score_adopted"] != cells.loc[(2, 0), "log_score_adopted"]  # NaN
     assert cells["p_adopt"].round(6).tolist() == [0.2, 0.9] * 3
+    assert cells.loc[(0, 0), "log_score_whether"] == pytest.approx(np.log(0.2))
+    assert cells.loc[(2, 1), "log_score_whether"] == pytest.approx(np.log(0.1))  # "later": the whole log score
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0.01, 1.0), min_size=4, max_size=4),
+    st.lists(st.floats(0.01, 1.0), min_size=4, max_size=4),
+    st.integers(0, 3),
+    st.integers(0, 3),
+)
+def test_whether_and_when_add_up_to_the_log_score_and_whether_ignores_the_timing(w1, w2, a, span):
+    """Every outcome (a year, an interval inside the window, one reaching past it, "later"): the two parts add up
+    to the log score; and two forecasts with the same chance of adopting tie on whether, however they time it."""
+    from harmsim.scoring.scores import score_cells
+
+    first = np.array(w1) / sum(w1)
+    timing = np.array(w2[:3]) / sum(w2[:3])
+    second = np.append((1.0 - first[3]) * timing, first[3])  # first's chance of adopting, another timing
+    dist = np.stack([first, second])[None]  # (N=1, K=2, B=4)
+    b = min(a + span, 3)
+    cells = score_cells(dist, np.full((1, 2), a), np.full((1, 2), b), np.ones((1, 2), bool))
+    parts = cells["log_score_whether"] + cells["log_score_adopted"].fillna(0.0)
+    np.testing.assert_allclose(parts, cells["log_score"], rtol=0, atol=1e-12)
+    assert cells["log_score_adopted"].notna().tolist() == [b < 3] * 2
+    if b < 3 or a == 3:  # an outcome that says whether: the chance of adopting decides it
+        assert cells["log_score_whether"].iloc[0] == pytest.approx(cells["log_score_whether"].iloc[1])
 
 
 def test_a_backtest_reads_the_timing_of_adoptions_where_the_record_selected_them(tmp_path, capsys):
     """The Protocol's non-party (Brunei) known only to 2008: from 2008 its scored cells are the ratifications alone,
     the backtest names them as selected, and scores each model's adoptions given adoption, per cell the log score
-    less the log of its probability of adopting."""
+    less the log of its probability of adopting. Whether they adopt is the rest: its gain and the timing's, over
+    the adoptions, add up to the gain in log score, baseline by baseline."""
     sc = harmsim.load_scenario("diffusion_only")
     ad = sc.record.adoptions.copy()
     selected = ["tip_protocol"]
@@ -633,9 +661,17 @@ def test_a_backtest_reads_the_timing_of_adoptions_where_the_record_selected_them
     assert (timing["selected"] == ", ".join(selected)).all() and (timing["cells"] == adopted.sum()).all()
     by = bt.given_adoption(by_instrument=True)
     assert set(by.loc[by["selected"] != "", "instrument"]) <= set(selected)
+    part = bt.whether()
+    assert part["baseline"].tolist() == timing["baseline"].tolist() and (part["cells"] == len(cells)).all()
+    assert (part["adoptions"] == adopted.sum()).all() and (part["expected_model"] == cells["p_adopt"].sum()).all()
+    paired = bt.paired().set_index("baseline").loc[part["baseline"], "log_score_gain"].to_numpy()
+    added = part["log_score_gain"] + timing["log_score_gain"] * timing["cells"] / part["cells"]
+    np.testing.assert_allclose(added, paired, rtol=0, atol=1e-9)
     bt.save(tmp_path / "bt", figures=False)
     assert (tmp_path / "bt" / "given_adoption_by_instrument.csv").exists()
-    assert "selected by adopting: tip_protocol" in bt.summary()
+    assert (tmp_path / "bt" / "whether_by_instrument.csv").exists()
+    summary = bt.summary()
+    assert "selected by adopting: tip_protocol" in summary and "Whether the states adopt by the end" in summary
 
 
 def test_paired_difference_clusters_by_state_by_hand():

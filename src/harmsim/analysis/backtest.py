@@ -80,10 +80,12 @@ Scores (per origin and model):
     clustered by state.
 
 Per cell the table also gives ``p_adopt``, the forecast probability of
-adopting by the end, and ``log_score_adopted``, an adoption's log score
-given adoption by the end (the timing alone), which
-:meth:`Backtest.given_adoption` reads: the proper score where the scored
-cells of an instrument were selected by adopting.
+adopting by the end, and the log score in two parts that add up to it:
+``log_score_adopted``, an adoption's log score given adoption by the end
+(the timing alone), which :meth:`Backtest.given_adoption` reads, the proper
+score where the scored cells of an instrument were selected by adopting;
+and ``log_score_whether``, the rest (whether the state adopts), which
+:meth:`Backtest.whether` reads.
 
 The definitions are those of :mod:`harmsim.scoring.scores`, shared with
 ``harmsim compare-mechanisms``; per cell the table also holds the randomized
@@ -328,24 +330,60 @@ class Backtest:
         >>> timing[["selected", "baseline", "log_score_gain"]].round(2).values.tolist()
         [['x', 'b', 0.4]]
         """
+        return self._part("log_score_adopted", by_instrument)
+
+    def whether(self, by_instrument: bool = False) -> pd.DataFrame:
+        """The scenario against each baseline on whether the states adopt, the part of the log score
+        :meth:`given_adoption` leaves (``log_score_whether``): for an adoption by the end the log of the forecast's
+        probability of adopting by then, for any other outcome the whole log score. The two parts add up to the log
+        score, cell by cell, so a gain in log score (:meth:`paired`) is the gain here plus the timing's gain on the
+        adoptions.
+
+        Over every scored cell, per origin (``by_instrument``: and instrument): ``adoptions``, how many of them
+        adopted by the end; ``expected_model`` and ``expected_baseline``, how many each forecast expected (the sum of
+        ``p_adopt``); the paired gain of the scenario with its standard error clustered by state, and ``reading``.
+        Where an instrument is ``selected`` (its cells nearly all adoptions, the record showing adoptions after the
+        origin but not their absence) this part is not a proper score: it favours whichever forecast expects more
+        adoptions, and :meth:`given_adoption` is the one to read. A cell the record stops following inside the
+        window (not adopted by its last year) counts as no adoption, its part the chance of not adopting by then.
+
+        >>> import numpy as np, pandas as pd
+        >>> cells = pd.DataFrame({"origin": 2011, "model": ["m", "m", "b", "b"], "state": ["A", "B", "A", "B"],
+        ...                       "instrument": "x", "log_score": [-1.22, -0.11, -2.02, -0.36], "crps": 0.5,
+        ...                       "p_adopt": [0.8, 0.1, 0.4, 0.3], "log_score_adopted": [-1.0, np.nan, -1.1, np.nan],
+        ...                       "log_score_whether": np.log([0.8, 0.9, 0.4, 0.7])})
+        >>> part = Backtest(pd.DataFrame(), cells, provenance={"scenario": "m"}).whether()
+        >>> part[["adoptions", "expected_model", "expected_baseline", "log_score_gain"]].round(2).values.tolist()
+        [[1.0, 0.9, 0.7, 0.47]]
+        """
+        return self._part("log_score_whether", by_instrument)
+
+    def _part(self, score: str, by_instrument: bool) -> pd.DataFrame:
+        """The scenario against each baseline on one part of the log score, the column ``score``, over the cells
+        that have it (:meth:`given_adoption`, :meth:`whether`)."""
         model = self.provenance.get("scenario", "")
         unknown = self.provenance.get("backtest", {}).get("unknown_by_instrument", {})
         keys = ["origin", "instrument"] if by_instrument else ["origin"]
+        counts = ["adoptions", "expected_model", "expected_baseline"] if score == "log_score_whether" else []
         rows = []
-        cols = [*keys, "selected", "model", "baseline", "cells", "states", "log_score_gain", "log_score_se"]
-        if "log_score_adopted" not in self.cells:  # a backtest written before the column
+        cols = [*keys, "selected", "model", "baseline", "cells", "states", *counts, "log_score_gain", "log_score_se"]
+        if score not in self.cells:  # a backtest written before the column
             return pd.DataFrame(rows, columns=[*cols, "reading"])
         for where, g in self._groups(by_instrument, model):
-            g = g[g["log_score_adopted"].notna()]
+            g = g[g[score].notna()]
             selected = sorted(set(unknown.get(str(where["origin"]), {})) & set(g["instrument"]))
             for other in _baselines(g, model):
-                r = _gain(g, model, other, score="log_score_adopted")
+                r = _gain(g, model, other, score=score)
                 if not r["cells"]:
                     continue
-                reading = _reading(r)
+                if counts:
+                    mine, theirs = (g[g["model"] == m] for m in (model, other))
+                    r |= {"adoptions": float(mine["log_score_adopted"].notna().sum()),
+                          "expected_model": float(mine["p_adopt"].sum()),
+                          "expected_baseline": float(theirs["p_adopt"].sum())}  # fmt: skip
                 rows.append({**where, "selected": ", ".join(selected), "model": model, "baseline": other,
-                             **{k: r[k] for k in ("cells", "states", "log_score_gain", "log_score_se")},
-                             "reading": reading})  # fmt: skip
+                             **{k: r[k] for k in ("cells", "states", *counts, "log_score_gain", "log_score_se")},
+                             "reading": _reading(r)})  # fmt: skip
         return pd.DataFrame(rows, columns=[*cols, "reading"])
 
     def summary(self) -> str:
@@ -359,25 +397,25 @@ class Backtest:
             lines.append("Paired per scored cell, standard errors clustered by state (gain > 0: the scenario better):")
             lines.append(pairs.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
             lines += [_paired_words(r) for _, r in pairs.iterrows()]
-        enc = self.encompassing()
-        if len(enc):
-            lines.append("")
-            lines.append(f"The {POOL} (the scenario's and the logit's forecasts, half each) against each alone:")
-            lines += [_encompassing_words(r) for _, r in enc.iterrows()]
-        weighted = self.weighted_pool()
-        if len(weighted):
-            lines.append("")
-            lines.append(f"The {WEIGHTED_POOL}, its weights from the years before each origin:")
-            lines += [_weighted_words(r, self.provenance.get("scenario", "")) for _, r in weighted.iterrows()]
-        timing = self.given_adoption()
-        if len(timing):
-            lines.append("")
-            lines.append(
-                "The adoptions' timing alone, scored given adoption by the end (where an instrument's scored cells "
-                "were selected by adopting, the score that is proper for them; given_adoption.csv):"
-            )
-            lines += [_timing_words(r) for _, r in timing.iterrows()]
         model = self.provenance.get("scenario", "")
+        sections = (  # a table read in its own paragraph: (the table, its heading, one row in words)
+            (self.encompassing(),
+             f"The {POOL} (the scenario's and the logit's forecasts, half each) against each alone:",
+             _encompassing_words),
+            (self.weighted_pool(), f"The {WEIGHTED_POOL}, its weights from the years before each origin:",
+             lambda r: _weighted_words(r, model)),
+            (self.given_adoption(),
+             "The adoptions' timing alone, scored given adoption by the end (where an instrument's scored cells "
+             "were selected by adopting, the score that is proper for them; given_adoption.csv):",
+             _timing_words),
+            (self.whether(),
+             "Whether the states adopt by the end, the rest of the log score (where an instrument's scored cells "
+             "were selected by adopting, not a proper score: it favours the forecast expecting more; whether.csv):",
+             _whether_words),
+        )  # fmt: skip
+        for table, heading, words in sections:
+            if len(table):
+                lines += ["", heading, *(words(r) for _, r in table.iterrows())]
         if self.provenance.get("backtest", {}).get("inputs") == "origin":
             lines.append(
                 "Covariates, tiers, migrant stocks and global series are cut at each origin and extended past it "
@@ -472,6 +510,11 @@ class Backtest:
             paths += [out / "given_adoption.csv", out / "given_adoption_by_instrument.csv"]
             timing.to_csv(paths[-2], index=False)
             self.given_adoption(by_instrument=True).to_csv(paths[-1], index=False)
+        part = self.whether()
+        if len(part):
+            paths += [out / "whether.csv", out / "whether_by_instrument.csv"]
+            part.to_csv(paths[-2], index=False)
+            self.whether(by_instrument=True).to_csv(paths[-1], index=False)
         if self.groups:
             paths.append(out / "calibration.csv")
             self.calibration().to_csv(paths[-1], index=False)
@@ -624,6 +667,17 @@ def _timing_words(r) -> str:
     )
 
 
+def _whether_words(r) -> str:
+    """One origin's cells, scored on whether they adopt by the end, against one baseline in words."""
+    selected = f"; selected by adopting: {r['selected']}" if r["selected"] else ""
+    return (
+        f"from {r['origin']} ({r['cells']} cells, {r['adoptions']:.0f} adopted{selected}): '{r['model']}' expected "
+        f"{r['expected_model']:.1f} adoptions, '{r['baseline']}' {r['expected_baseline']:.1f}; '{r['model']}' is "
+        f"{_VERSUS[r['reading']]} '{r['baseline']}' ({r['log_score_gain']:+.3f} per cell, s.e. "
+        f"{r['log_score_se']:.3f})."
+    )
+
+
 def _weighted_words(r, model: str) -> str:
     """One origin's weighted pool in words: its weight, where it came from, and how it fares."""
     return (
@@ -698,7 +752,7 @@ def _score(dist: np.ndarray, full, cut_obs, origin: int, end: int, world) -> pd.
             "outcome": outcome,
             "median": ["later" if m == B - 1 else str(years[m]) for m in med],
             **{c: cells[c] for c in ("log_score", "crps", "covered50", "covered90", "pit", "pit_mid", "abs_error")},
-            **{c: cells[c] for c in ("p_adopt", "log_score_adopted")},
+            **{c: cells[c] for c in ("p_adopt", "log_score_adopted", "log_score_whether")},
         }
     )
 

@@ -30,6 +30,12 @@ adoption known only within an interval). For every observed cell:
     the window) = ``log_score - log p_adopt``: the timing alone, the proper
     score where the cells scored were selected by adopting (a source that
     dates adoptions but not their absence); missing for any other outcome.
+``log_score_whether``
+    the rest of the log score: whether the cell adopts. For an adoption
+    inside the window ``log p_adopt``; for any other outcome (not adopted by
+    the window's end, or by a year inside it where the record stops) the
+    whole ``log_score``. So ``log_score = log_score_whether +
+    log_score_adopted`` for an adoption, ``= log_score_whether`` otherwise.
 
 Simulated outcomes become probabilities with a half count added to every
 outcome, ``(count + 1/2) / (R + B/2)``, so an outcome no replicate produced
@@ -100,10 +106,11 @@ def score_cells(dist: np.ndarray, lo: np.ndarray, hi: np.ndarray, mask: np.ndarr
                 "median_bin": med,
                 "p_adopt": float(1.0 - p[B - 1]),
                 "log_score_adopted": adopted,
+                "log_score_whether": float(np.log(1.0 - p[B - 1]) if b < B - 1 else np.log(obs_p)),
             }
         )
     cols = ["i", "k", "log_score", "crps", "covered50", "covered90", "pit", "pit_mid", "abs_error", "median_bin",
-            "p_adopt", "log_score_adopted"]  # fmt: skip
+            "p_adopt", "log_score_adopted", "log_score_whether"]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
 
 
