@@ -22,9 +22,12 @@ Run the backtests first, then this script on their folders, from the
 repository's root, e.g.:
 
     for s in 0 1 2 3; do harmsim backtest world_baseline -r 500 --seed $s --no-figures --out out/mc/seed$s; done
-    python experiments/monte_carlo_backtests.py out/mc/seed0 out/mc/seed1 out/mc/seed2 out/mc/seed3
+    python experiments/monte_carlo_backtests.py out/mc out/mc/seed0 out/mc/seed1 out/mc/seed2 out/mc/seed3
 
-It writes ``monte_carlo.csv`` into the first folder and prints the table.
+It writes ``monte_carlo.csv`` into the folder given first and prints the
+table. The backtest folders are only read: a file added to one would keep
+``harmsim backtest --force`` from replacing it, since harmsim replaces only
+a folder holding nothing but what it wrote.
 """
 
 from __future__ import annotations
@@ -107,12 +110,14 @@ def words(r) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path, help="folder for monte_carlo.csv")
     ap.add_argument("folders", type=Path, nargs="+", help="backtest folders of one scenario, one per seed")
     args = ap.parse_args(argv)
     if len(args.folders) < 2:
         raise SystemExit("give two or more backtest folders (one per seed): one seed shows no Monte Carlo spread")
     table = monte_carlo(args.folders)
-    table.to_csv(args.folders[0] / "monte_carlo.csv", index=False)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out / "monte_carlo.csv", index=False)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for _, r in table.iterrows():
         print(words(r))

@@ -10,7 +10,10 @@ common_cells``), and the same for every baseline both ran (uniform,
 constant hazard, event-history logit), which shows how much of a
 difference comes from the records rather than the models. Per origin it
 also says whether each forecast adds to the other: the gain of their
-equal-weight linear pool over each, from the cells' log scores alone.
+equal-weight linear pool over each, from the cells' log scores alone; and,
+where both backtests score them, each part of the log score: whether the
+states adopt by the end (every common cell) and the timing alone (the
+adoptions, scored given adoption).
 
 Run the two backtests first, then this script on their folders, from the
 repository's root, e.g. the world panel with and without organization
@@ -54,19 +57,27 @@ def verdicts(table: pd.DataFrame, what: str) -> list[str]:
         out.append(
             f"from {r['origin']}: {what} on {r['cells']} common cells is {verdict}: "
             f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f}, {r['states']} states); "
-            f"half and half, {_adds(r, 'b')} and {_adds(r, 'a')}" + _timing(r)
+            f"half and half, {_adds(r, 'b')} and {_adds(r, 'a')}" + _parts(r)
         )
     return out
 
 
-def _timing(r) -> str:
-    """The two on the timing alone, the adoptions scored given adoption, where both backtests score it."""
-    if "timing_gain" not in r or not r.get("adoptions", 0) or pd.isna(r["timing_gain"]):
-        return ""
-    gain, se = r["timing_gain"], r["timing_se"]
+def _parts(r) -> str:
+    """The two on each part of the log score where both backtests score it: whether the states adopt (every
+    common cell), and the timing alone (the adoptions, scored given adoption)."""
+    out = ""
+    if "whether_gain" in r and not pd.isna(r["whether_gain"]):
+        out += f"; on whether they adopt ({r['cells']} cells) {_reading(r['whether_gain'], r['whether_se'])}"
+    if "timing_gain" in r and r.get("adoptions", 0) and not pd.isna(r["timing_gain"]):
+        n = int(r["adoptions"])
+        out += f"; on the timing alone ({n} adoptions, given adoption) {_reading(r['timing_gain'], r['timing_se'])}"
+    return out
+
+
+def _reading(gain: float, se: float) -> str:
+    """A part's gain in words: better or worse beyond twice its standard error, else not told apart."""
     reading = "better" if gain > 2 * se else "worse" if gain < -2 * se else "not told apart"
-    n = int(r["adoptions"])
-    return f"; on the timing alone ({n} adoptions, given adoption) {reading}: {gain:+.3f} (s.e. {se:.3f})"
+    return f"{reading}: {gain:+.3f} (s.e. {se:.3f})"
 
 
 def _adds(r, which: str) -> str:

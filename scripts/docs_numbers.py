@@ -185,7 +185,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             for seed in (1, 2, 3)
         ]
         + [
-            f"python experiments/monte_carlo_backtests.py {OUT}/world-backtests/world_baseline "
+            f"python experiments/monte_carlo_backtests.py {OUT}/world-monte-carlo {OUT}/world-backtests/world_baseline "
             + " ".join(f"{OUT}/world-monte-carlo/seed{seed}" for seed in (1, 2, 3))
         ],
     ),

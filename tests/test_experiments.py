@@ -73,14 +73,16 @@ def test_paired_backtests_says_which_forecasts_better(tmp_path, capsys):
 
 def test_paired_backtests_compares_the_timing_of_adoptions_where_both_score_it(tmp_path, capsys):
     """Adoption cells scored given adoption in both folders: the second times them better by 0.3 on every one
-    (clustered s.e. 0), read as better on the timing alone; a "later" cell has no timing and is not counted."""
+    (clustered s.e. 0), read as better on the timing alone; a "later" cell has no timing and is not counted. With
+    the same log score, the second loses on whether they adopt what it gains on the timing: the two parts add up."""
     rows = {"a": [], "b": []}
     for i in range(4):
         outcome = "later" if i == 3 else "2010"
         for folder, model, timing in (("a", "m1", -1.0), ("b", "m2", -0.7)):
             rows[folder].append({"origin": 2008, "model": model, "state": f"S{i}", "instrument": "k",
                                  "outcome": outcome, "log_score": -1.5,
-                                 "log_score_adopted": np.nan if outcome == "later" else timing})  # fmt: skip
+                                 "log_score_adopted": np.nan if outcome == "later" else timing,
+                                 "log_score_whether": -1.5 if outcome == "later" else -1.5 - timing})  # fmt: skip
     for folder, r in rows.items():
         (tmp_path / folder).mkdir()
         pd.DataFrame(r).to_csv(tmp_path / folder / "cells.csv", index=False)
@@ -89,6 +91,9 @@ def test_paired_backtests_compares_the_timing_of_adoptions_where_both_score_it(t
     assert "on the timing alone (3 adoptions, given adoption) better: +0.300 (s.e. 0.000)" in out
     table = runpy.run_path(str(EXPERIMENTS / "paired_backtests.py"))["paired"](tmp_path / "a", tmp_path / "b")
     assert table.iloc[0]["adoptions"] == 3 and table.iloc[0]["timing_gain"] == pytest.approx(0.3)
+    assert table.iloc[0]["whether_gain"] == pytest.approx(-0.3 * 3 / 4)
+    assert table.iloc[0]["whether_gain"] + 0.3 * 3 / 4 == pytest.approx(table.iloc[0]["log_score_gain"])
+    assert "on whether they adopt (4 cells) worse: -0.225" in out
 
 
 def test_paired_backtests_on_a_record_s_states_and_without_common_cells(tmp_path, capsys):
@@ -337,11 +342,13 @@ def _seeded(folder: Path, shift: float, outcome: str = "later") -> Path:
 
 def test_monte_carlo_backtests_gives_the_spread_of_a_gain_over_seeds(tmp_path, capsys):
     """Three seeds whose gains are 1.1, 1.2 and 1.3 (and the same spread over states): mean 1.2 and Monte Carlo
-    s.d. 0.1, the verdict 'better' with every seed; folders that scored other cells are refused."""
+    s.d. 0.1, the verdict 'better' with every seed, written beside the folders, not into them; folders that scored
+    other cells are refused."""
     folders = [_seeded(tmp_path / f"seed{s}", 0.1 * s) for s in range(3)]
-    code, out = _run("monte_carlo_backtests.py", [str(f) for f in folders], capsys)
+    code, out = _run("monte_carlo_backtests.py", [str(tmp_path / "mc"), *(str(f) for f in folders)], capsys)
     assert code == 0
-    t = pd.read_csv(folders[0] / "monte_carlo.csv")
+    t = pd.read_csv(tmp_path / "mc" / "monte_carlo.csv")
+    assert not any((f / "monte_carlo.csv").exists() for f in folders)  # the backtests' folders are only read
     assert t[["scenario", "baseline", "runs", "cells"]].values.tolist() == [["m", "uniform", 3, 6]]
     r = t.iloc[0]
     assert r["gain_mean"] == pytest.approx(1.2) and r["monte_carlo_sd"] == pytest.approx(0.1)

@@ -1060,7 +1060,11 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
     :meth:`Backtest.encompassing` reads it within one backtest), ``a_adds``
     its gain over ``b``. Where both tables score adoptions given adoption
     (``log_score_adopted``, :meth:`Backtest.given_adoption`), ``adoptions``,
-    ``timing_gain`` and ``timing_se`` compare the two on the timing alone.
+    ``timing_gain`` and ``timing_se`` compare the two on the timing alone;
+    where both score whether the states adopt (``log_score_whether``,
+    :meth:`Backtest.whether`), ``whether_gain`` and ``whether_se`` on that,
+    over every common cell (so ``log_score_gain`` is ``whether_gain`` plus
+    ``timing_gain`` times ``adoptions / cells``).
 
     >>> a = pd.DataFrame({"origin": [2008] * 2, "model": ["x"] * 2, "state": ["A", "B"], "instrument": ["k"] * 2,
     ...                   "outcome": ["2010", "later"], "log_score": [-2.0, -1.0]})
@@ -1095,6 +1099,9 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
                 t = m[m["log_score_adopted_a"].notna() & m["log_score_adopted_b"].notna()]
                 timing = paired_difference(t["log_score_adopted_a"], t["log_score_adopted_b"], t["state"])
                 row.update(adoptions=timing["cells"], timing_gain=timing["difference"], timing_se=timing["se"])
+            if "log_score_whether_a" in m and "log_score_whether_b" in m:  # whether they adopt, on every cell
+                whether = paired_difference(m["log_score_whether_a"], m["log_score_whether_b"], m["state"])
+                row.update(whether_gain=whether["difference"], whether_se=whether["se"])
             rows.append(row)
     return pd.DataFrame(rows)
 
