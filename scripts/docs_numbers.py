@@ -80,6 +80,42 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         ]
         + [f"harmsim backtest baseline --hold-out asean_mlat --out {OUT}/asean-backtests/hold-out-mlat --force"],
     ),
+    "asean-monte-carlo": (
+        "docs/forecasting.md (the Monte Carlo noise of the ASEAN backtests, at 500 and 5,000 replicates), "
+        "experiments/monte_carlo_backtests.py; reads asean-backtests",
+        [
+            f"harmsim backtest {name} --replicates {r} --seed {seed} --no-figures "
+            f"--out {OUT}/asean-monte-carlo/{name}-{r}/seed{seed} --force"
+            for name in ("baseline", "baseline_trend")
+            for r, seeds in ((500, (1, 2, 3)), (5000, (0, 1, 2, 3)))
+            for seed in seeds
+        ]
+        + [
+            f"python experiments/monte_carlo_backtests.py {OUT}/asean-monte-carlo/{name}-500 "
+            f"{OUT}/asean-backtests/{name} "
+            + " ".join(f"{OUT}/asean-monte-carlo/{name}-500/seed{seed}" for seed in (1, 2, 3))
+            for name in ("baseline", "baseline_trend")
+        ]
+        + [
+            f"python experiments/monte_carlo_backtests.py {OUT}/asean-monte-carlo/{name}-5000 "
+            + " ".join(f"{OUT}/asean-monte-carlo/{name}-5000/seed{seed}" for seed in (0, 1, 2, 3))
+            for name in ("baseline", "baseline_trend")
+        ],
+    ),
+    "asean-from-the-panel-5000": (
+        "docs/regions.md (ASEAN's own cells from the panel and from the ASEAN record, 5,000 replicates, two seeds), "
+        "experiments/asean_from_the_panel.py; reads asean-monte-carlo",
+        [
+            f"harmsim backtest world_baseline --replicates 5000 --seed {seed} --no-figures "
+            f"--out {OUT}/asean-from-the-panel-5000/seed{seed} --force"
+            for seed in (0, 1)
+        ]
+        + [
+            f"python experiments/asean_from_the_panel.py {OUT}/asean-monte-carlo/baseline_trend-5000/seed{seed} "
+            f"{OUT}/asean-from-the-panel-5000/seed{seed}"
+            for seed in (0, 1)
+        ],
+    ),
     "asean-scenario-backtests": (
         "docs/forecasting.md (the backtests of the other shipped scenarios, ASEAN and the global record)",
         [
