@@ -498,25 +498,23 @@ class Backtest:
         self.paired(by_instrument=True).to_csv(paths[-1], index=False)
         self.scores.to_csv(paths[0], index=False)
         self.cells.to_csv(paths[1], index=False)
-        enc = self.encompassing()
-        if len(enc):
-            paths += [out / "encompassing.csv", out / "encompassing_by_instrument.csv"]
-            enc.to_csv(paths[-2], index=False)
-            self.encompassing(by_instrument=True).to_csv(paths[-1], index=False)
+
+        def per_origin_and_instrument(name: str, table) -> None:
+            """``table()`` as ``name.csv`` and ``table(by_instrument=True)`` as ``name_by_instrument.csv``, where
+            it has rows (a pool or a column the backtest has)."""
+            whole = table()
+            if len(whole):
+                paths.extend([out / f"{name}.csv", out / f"{name}_by_instrument.csv"])
+                whole.to_csv(paths[-2], index=False)
+                table(by_instrument=True).to_csv(paths[-1], index=False)
+
+        per_origin_and_instrument("encompassing", self.encompassing)
         weighted = self.weighted_pool()
         if len(weighted):
             paths.append(out / "weighted_pool.csv")
             weighted.to_csv(paths[-1], index=False)
-        timing = self.given_adoption()
-        if len(timing):
-            paths += [out / "given_adoption.csv", out / "given_adoption_by_instrument.csv"]
-            timing.to_csv(paths[-2], index=False)
-            self.given_adoption(by_instrument=True).to_csv(paths[-1], index=False)
-        part = self.whether()
-        if len(part):
-            paths += [out / "whether.csv", out / "whether_by_instrument.csv"]
-            part.to_csv(paths[-2], index=False)
-            self.whether(by_instrument=True).to_csv(paths[-1], index=False)
+        per_origin_and_instrument("given_adoption", self.given_adoption)
+        per_origin_and_instrument("whether", self.whether)
         if self.groups:
             paths.append(out / "calibration.csv")
             self.calibration().to_csv(paths[-1], index=False)
