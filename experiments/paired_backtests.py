@@ -52,8 +52,7 @@ def verdicts(table: pd.DataFrame, what: str) -> list[str]:
     out = []
     first = table.iloc[0]["a"] if len(table) else None
     for _, r in table[table["a"] == first].iterrows():
-        beyond = abs(r["log_score_gain"]) > 2 * r["log_score_se"]
-        verdict = ("better" if r["log_score_gain"] > 0 else "worse") if beyond else "not told apart (within 2 s.e.)"
+        verdict = _word(r["log_score_gain"], r["log_score_se"], ("better", "worse", "not told apart (within 2 s.e.)"))
         out.append(
             f"from {r['origin']}: {what} on {r['cells']} common cells is {verdict}: "
             f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f}, {r['states']} states); "
@@ -67,24 +66,25 @@ def _parts(r) -> str:
     common cell), and the timing alone (the adoptions, scored given adoption)."""
     out = ""
     if "whether_gain" in r and not pd.isna(r["whether_gain"]):
-        out += f"; on whether they adopt ({r['cells']} cells) {_reading(r['whether_gain'], r['whether_se'])}"
+        gain, se = r["whether_gain"], r["whether_se"]
+        out += f"; on whether they adopt ({r['cells']} cells) {_word(gain, se)}: {gain:+.3f} (s.e. {se:.3f})"
     if "timing_gain" in r and r.get("adoptions", 0) and not pd.isna(r["timing_gain"]):
-        n = int(r["adoptions"])
-        out += f"; on the timing alone ({n} adoptions, given adoption) {_reading(r['timing_gain'], r['timing_se'])}"
+        n, gain, se = int(r["adoptions"]), r["timing_gain"], r["timing_se"]
+        out += f"; on the timing alone ({n} adoptions, given adoption) {_word(gain, se)}: {gain:+.3f} (s.e. {se:.3f})"
     return out
 
 
-def _reading(gain: float, se: float) -> str:
-    """A part's gain in words: better or worse beyond twice its standard error, else not told apart."""
-    reading = "better" if gain > 2 * se else "worse" if gain < -2 * se else "not told apart"
-    return f"{reading}: {gain:+.3f} (s.e. {se:.3f})"
+def _word(gain: float, se: float, words: tuple[str, str, str] = ("better", "worse", "not told apart")) -> str:
+    """A gain in words: ``words[0]`` beyond twice its standard error above 0, ``words[1]`` below, else ``words[2]``
+    (also where the standard error is missing)."""
+    return words[0] if gain > 2 * se else words[1] if gain < -2 * se else words[2]
 
 
 def _adds(r, which: str) -> str:
     """Whether the equal-weight pool of the two forecasts beats the other one: does ``which`` add to it?"""
     other = "a" if which == "b" else "b"
     gain, se = r[f"{which}_adds"], r[f"{which}_adds_se"]
-    reading = "adds" if gain > 2 * se else "costs" if gain < -2 * se else "adds nothing measurable"
+    reading = _word(gain, se, ("adds", "costs", "adds nothing measurable"))
     return f"'{r[which]}' mixed into '{r[other]}' {reading} ({gain:+.3f}, s.e. {se:.3f})"
 
 
