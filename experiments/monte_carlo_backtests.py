@@ -36,39 +36,26 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from harmsim.scoring.scores import paired_difference
+from harmsim.analysis.backtest import Backtest, _monte_carlo_words
+from harmsim.analysis.backtest import monte_carlo as spread
 
-#: the labels of a backtest's linear pools, which are not the scenario's nor a baseline's forecast
-POOLS = ("linear pool", "weighted pool")
 KEYS = ["origin", "state", "instrument", "outcome"]
 
 
 def gains(folder: Path) -> tuple[str, pd.DataFrame]:
-    """The scenario of a backtest folder and, per origin and baseline, its paired gain with the sampling s.e."""
+    """The scenario of a backtest folder and, per origin and baseline, its paired gain with the sampling s.e.
+    (:meth:`~harmsim.analysis.backtest.Backtest.paired` of the folder's cells)."""
     folder = Path(folder)
-    scenario = json.loads((folder / "provenance.json").read_text())["scenario"]
+    provenance = json.loads((folder / "provenance.json").read_text())
     cells = pd.read_csv(folder / "cells.csv")
-    cells = cells[~cells["model"].isin(POOLS)]
-    mine = cells[cells["model"] == scenario].set_index(KEYS)
-    rows = []
-    for baseline in [m for m in dict.fromkeys(cells["model"]) if m != scenario]:
-        theirs = cells[cells["model"] == baseline].set_index(KEYS).reindex(mine.index)
-        for origin in sorted(set(mine.index.get_level_values("origin"))):
-            on = mine.index.get_level_values("origin") == origin
-            d = paired_difference(
-                theirs["log_score"][on], mine["log_score"][on], mine.index.get_level_values("state")[on]
-            )
-            rows.append({"origin": origin, "baseline": baseline, "cells": d["cells"], "gain": d["difference"],
-                         "se": d["se"]})  # fmt: skip
-    return scenario, pd.DataFrame(rows)
+    return provenance["scenario"], Backtest(pd.DataFrame(), cells, provenance=provenance).paired()
 
 
 def monte_carlo(folders: list[Path]) -> pd.DataFrame:
-    """Per origin and baseline over the seeds: the gains, their mean and s.d., the mean sampling s.e., the ratio
-    and whether the verdict (beyond twice the s.e.: better, worse; else not told apart) is the same in each."""
+    """Per origin and baseline over the folders' seeds (:func:`harmsim.analysis.backtest.monte_carlo`): the gains,
+    their mean and s.d., the mean sampling s.e., the ratio and whether the verdict is the same in each."""
     named = [gains(f) for f in folders]
     scenarios = {s for s, _ in named}
     if len(scenarios) != 1:
@@ -76,36 +63,9 @@ def monte_carlo(folders: list[Path]) -> pd.DataFrame:
     keys = [set(map(tuple, pd.read_csv(Path(f) / "cells.csv")[KEYS].astype(str).to_numpy())) for f in folders]
     if any(k != keys[0] for k in keys[1:]):
         raise SystemExit("the folders did not score the same cells: not the same backtest with another seed")
-    table = pd.concat([t.assign(run=i) for i, (_, t) in enumerate(named)], ignore_index=True)
-    table["verdict"] = np.where(table["gain"] > 2 * table["se"], "better",
-                                np.where(table["gain"] < -2 * table["se"], "worse", "not told apart"))  # fmt: skip
-    out = (
-        table.groupby(["origin", "baseline"], sort=False)
-        .agg(
-            cells=("cells", "first"),
-            runs=("gain", "size"),
-            gain_mean=("gain", "mean"),
-            gain_min=("gain", "min"),
-            gain_max=("gain", "max"),
-            monte_carlo_sd=("gain", "std"),
-            sampling_se=("se", "mean"),
-            verdicts=("verdict", lambda v: ", ".join(sorted(set(v)))),
-        )
-        .reset_index()
-    )
-    out["ratio"] = out["monte_carlo_sd"] / out["sampling_se"]
+    out = spread(pd.concat([t.assign(seed=i) for i, (_, t) in enumerate(named)], ignore_index=True))
     out.insert(0, "scenario", scenarios.pop())
     return out
-
-
-def words(r) -> str:
-    same = "," not in r["verdicts"]
-    verdict = f"'{r['verdicts']}' with every seed" if same else f"not the same with every seed ({r['verdicts']})"
-    return (
-        f"from {r['origin']} against '{r['baseline']}': {r['gain_mean']:+.3f} per cell ({r['gain_min']:+.3f} to "
-        f"{r['gain_max']:+.3f} over {r['runs']} seeds); Monte Carlo s.d. {r['monte_carlo_sd']:.3f}, "
-        f"{r['ratio']:.2f} of the sampling s.e. {r['sampling_se']:.3f}; {verdict}."
-    )
 
 
 def main(argv=None) -> int:
@@ -120,7 +80,7 @@ def main(argv=None) -> int:
     table.to_csv(args.out / "monte_carlo.csv", index=False)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for _, r in table.iterrows():
-        print(words(r))
+        print(_monte_carlo_words(r, r["scenario"]))
     return 0
 
 

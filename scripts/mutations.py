@@ -383,6 +383,15 @@ MUTATIONS = {
         ["tests/test_counterfactual.py::test_whether_and_when_add_up_to_the_log_score_and_whether_ignores_the_timing"],
         "whether a cell adopts is scored by its whole log score, the timing counted twice",
     ),
+    "monte-carlo-same-seed": (
+        "analysis/backtest.py",
+        "                sc, fit, until=end, replicates=replicates, seed=at_seed, record=cut, history=seen, "
+        "workers=workers",
+        "                sc, fit, until=end, replicates=replicates, seed=seed, record=cut, history=seen, "
+        "workers=workers",
+        ["tests/test_counterfactual.py::test_monte_carlo_seeds_forecast_again_from_the_same_fits"],
+        "a backtest's further Monte Carlo seeds forecast with its own seed, so the gains never spread",
+    ),
     "pool-weight-from-scored-years": (
         "analysis/backtest.py",
         "            weights[origin] = _inner_weight(run_at(origin - INNER_YEARS), scenario.name, cut_obs, origin, w)",

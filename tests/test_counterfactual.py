@@ -835,3 +835,46 @@ def test_a_counterfactual_gives_the_change_per_state_and_maps_it_on_the_world():
     assert np.allclose(c["difference"], c["p_changed"] - c["p_base"])
     assert len(cf.map().axes) == 7 and counterfactual(harmsim.load_scenario("baseline"), None, Change(),
                                                      replicates=5, seed=1).map() is None  # fmt: skip
+
+
+def test_monte_carlo_seeds_forecast_again_from_the_same_fits(tmp_path, capsys):
+    """A backtest with a further seed keeps its own cells, fits once per origin and model, and spreads each gain
+    over the two seeds exactly as the backtest run with that seed alone gives it; the command writes the table."""
+    sc = harmsim.load_scenario("diffusion_only")
+    plain = backtest(sc, [2008], replicates=60)
+    again = backtest(sc, [2008], replicates=60, monte_carlo_seeds=[1])
+    other = backtest(sc, [2008], replicates=60, seed=1)
+    pd.testing.assert_frame_equal(again.cells, plain.cells)
+    assert sorted(again.fits) == sorted(plain.fits) and plain.monte_carlo.empty
+    mc = again.monte_carlo.set_index("baseline")
+    both = pd.concat([plain.paired(), other.paired()]).groupby("baseline")["log_score_gain"]
+    assert set(mc.index) == {"event-history logit", "uniform", "constant hazard"} and (mc["runs"] == 2).all()
+    np.testing.assert_allclose(mc["gain_mean"], both.mean().loc[mc.index], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mc["monte_carlo_sd"], both.std().loc[mc.index], rtol=0, atol=1e-12)
+    assert (mc["model"] == "diffusion_only").all() and again.provenance["backtest"]["monte_carlo_seeds"] == [1]
+    assert "Monte Carlo noise: each gain over the forecasts' seeds" in again.summary()
+    for seeds in ([0], [1, 1]):
+        with pytest.raises(ConfigError, match="give each once, and not the backtest's own seed 0"):
+            backtest(sc, [2008], replicates=60, monte_carlo_seeds=seeds)
+    out = tmp_path / "bt"
+    args = ["backtest", "diffusion_only", "--origins", "2011", "-r", "40", "--monte-carlo-seeds", "3,4"]
+    assert main([*args, "--no-figures", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "monte_carlo.csv")
+    assert (table["runs"] == 3).all() and (table["origin"] == 2011).all()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        main([*args[:-1], "3,x", "--out", str(tmp_path / "no")])
+    assert refused.value.code == 2 and "non-negative integer seeds" in capsys.readouterr().err
+
+
+@given(st.lists(st.integers(0, 10**9), min_size=1, max_size=6))
+def test_the_seeds_option_reads_what_it_is_given_and_refuses_the_rest(seeds):
+    """Comma-separated non-negative integers round-trip; a negative one, an empty item or a word is refused."""
+    import argparse
+
+    from harmsim.cli._common import _seeds
+
+    assert _seeds(",".join(map(str, seeds))) == seeds
+    for bad in (",".join(map(str, [*seeds, -1])), ",".join(map(str, seeds)) + ",", "x," + str(seeds[0])):
+        with pytest.raises(argparse.ArgumentTypeError, match="non-negative integer seeds"):
+            _seeds(bad)

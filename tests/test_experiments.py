@@ -333,7 +333,7 @@ def _seeded(folder: Path, shift: float, outcome: str = "later") -> Path:
     for i in range(6):
         for model, score in (("m", -1.0 + 1.0 + shift + 0.1 * (i % 3)), ("uniform", -1.0), ("linear pool", 9.0)):
             rows.append({"origin": 2008, "model": model, "state": f"S{i}", "instrument": "k", "outcome": outcome,
-                         "log_score": score})  # fmt: skip
+                         "log_score": score, "crps": 0.5})  # fmt: skip
     folder.mkdir(parents=True)
     pd.DataFrame(rows).to_csv(folder / "cells.csv", index=False)
     (folder / "provenance.json").write_text('{"scenario": "m"}')

@@ -131,6 +131,7 @@ __all__ = [
     "common_cells",
     "held_out",
     "inputs_known_at",
+    "monte_carlo",
     "outcome_distribution",
     "schedule_known_at",
 ]
@@ -171,6 +172,9 @@ class Backtest:
     provenance: dict = field(default_factory=dict)
     #: the record's groups of states (:func:`~harmsim.scoring.compare.state_groups`) :meth:`calibration` reads
     groups: dict = field(default_factory=dict)
+    #: each paired gain's spread over the forecasts' seeds (``monte_carlo_seeds``, :func:`monte_carlo`); empty
+    #: unless asked for
+    monte_carlo: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def calibration(self) -> pd.DataFrame:
         """Calibration by group of states, out of sample: per origin and model, the mean mid-PIT of each
@@ -414,6 +418,9 @@ class Backtest:
              "Whether the states adopt by the end, the rest of the log score (where an instrument's scored cells "
              "were selected by adopting, not a proper score: it favours the forecast expecting more; whether.csv):",
              _whether_words),
+            (self.monte_carlo,
+             "Monte Carlo noise: each gain over the forecasts' seeds, the fits the same (monte_carlo.csv):",
+             lambda r: _monte_carlo_words(r, model)),
         )  # fmt: skip
         for table, heading, words in sections:
             if len(table):
@@ -515,6 +522,9 @@ class Backtest:
             weighted.to_csv(paths[-1], index=False)
         per_origin_and_instrument("given_adoption", self.given_adoption)
         per_origin_and_instrument("whether", self.whether)
+        if len(self.monte_carlo):
+            paths.append(out / "monte_carlo.csv")
+            self.monte_carlo.to_csv(paths[-1], index=False)
         if self.groups:
             paths.append(out / "calibration.csv")
             self.calibration().to_csv(paths[-1], index=False)
@@ -821,6 +831,7 @@ def backtest(
     inputs: str = "recorded",
     pool: bool = False,
     pool_weights: str = "equal",
+    monte_carlo_seeds: Sequence[int] = (),
     workers: int = 1,
     progress=None,
 ) -> Backtest:
@@ -863,6 +874,16 @@ def backtest(
     ``fits`` otherwise.
 
     ``origins``: the last observed years, :data:`ORIGINS` unless given.
+
+    ``monte_carlo_seeds``: further seeds for the forecasts of the scenario
+    and the logit, each forecast again from the same fits (a fit does not
+    depend on the seed). The scores and cells are those of ``seed``; the
+    table :attr:`Backtest.monte_carlo` (:func:`monte_carlo`) gives each
+    paired gain's spread over all the seeds beside its sampling standard
+    error, and whether its reading is the same with every seed: is a
+    verdict beyond Monte Carlo noise as well as sampling noise? On ASEAN's
+    few cells 500 replicates can leave Monte Carlo noise of the size of the
+    sampling error (docs/forecasting.md).
 
     ``hold_out``: an instrument whose every outcome is left out of the fits
     (:func:`held_out`), which then forecast it from the year it opened to the
@@ -933,15 +954,22 @@ def backtest(
                 f"pool weights 'inner' need an inner origin {INNER_YEARS} years before each origin, at "
                 f"{record.start} or later (the record starts then); origins {early} are too early"
             )
+    monte_carlo_seeds = [int(x) for x in monte_carlo_seeds]
+    if len(set(monte_carlo_seeds)) < len(monte_carlo_seeds) or (isinstance(seed, int) and seed in monte_carlo_seeds):
+        raise ConfigError(
+            f"Monte Carlo seeds {monte_carlo_seeds}: give each once, and not the backtest's own seed {seed} "
+            "(its forecasts are made anyway)"
+        )
     full = observations(scenario.world, record)
     w = scenario.world
-    scored, fits, unknown_by, weights = [], {}, {}, {}
+    scored, fits, unknown_by, weights, again = [], {}, {}, {}, []
     runs = {}
 
-    def run_at(origin: int) -> dict:
-        """The fits and forecasts from ``origin`` (each model's simulated years to the end), once per origin."""
-        if origin in runs:
-            return runs[origin]
+    def run_at(origin: int, at_seed: SeedLike = seed) -> dict:
+        """The fits and forecasts from ``origin`` (each model's simulated years to the end), once per origin and
+        seed; the fits once per origin, whatever the seed."""
+        if (origin, at_seed) in runs:
+            return runs[(origin, at_seed)]
         known = record if schedule == "recorded" else schedule_known_at(record, origin)
         known = known if inputs == "recorded" else inputs_known_at(known, origin)
         own = _standardized(scenario if known is record else scenario.with_record(known), origin, inputs)
@@ -956,7 +984,9 @@ def backtest(
         for label, sc in models:
             if progress:
                 progress(f"{label} from {origin}")
-            if not (refit or sc is not own):
+            if (origin, label) in fits:  # forecast again with another seed: the fit does not depend on it
+                fit = fits[(origin, label)]
+            elif not (refit or sc is not own):
                 fit = None
             elif hold_out is not None:
                 fit = calibrate(sc, record=seen)
@@ -965,11 +995,11 @@ def backtest(
             if fit is not None:
                 fits[(origin, label)] = fit
             f = forecast(
-                sc, fit, until=end, replicates=replicates, seed=seed, record=cut, history=seen, workers=workers
+                sc, fit, until=end, replicates=replicates, seed=at_seed, record=cut, history=seen, workers=workers
             )
             adopt[label] = f.adopt
-        runs[origin] = {"own": own, "cut": cut, "cut_obs": observations(scenario.world, cut), "adopt": adopt}
-        return runs[origin]
+        runs[(origin, at_seed)] = {"own": own, "cut": cut, "cut_obs": observations(scenario.world, cut), "adopt": adopt}
+        return runs[(origin, at_seed)]
 
     for origin in origins:
         run = run_at(origin)
@@ -994,9 +1024,15 @@ def backtest(
         if "constant hazard" in baselines:
             dist = _constant_hazard(own, cut, origin, end)
             scored.append(_score(dist, full, cut_obs, origin, end, w).assign(origin=origin, model="constant hazard"))
+        for other in monte_carlo_seeds:  # the simulated forecasts again; uniform and the constant hazard draw nothing
+            for label, years in run_at(origin, other)["adopt"].items():
+                scores_again = _score(outcome_distribution(years, origin, end), full, cut_obs, origin, end, w)
+                again.append(scores_again.assign(origin=origin, model=label, seed=other))
+            del runs[(origin, other)]  # its simulated years are scored: not kept
     cells = pd.concat(scored, ignore_index=True)
     if hold_out is not None:
         cells = cells[cells["instrument"] == hold_out].reset_index(drop=True)
+    spread = _monte_carlo_runs(cells, again, scenario.name, seed, hold_out) if again else pd.DataFrame()
     cells = cells[["origin", "model", *[c for c in cells.columns if c not in ("origin", "model")]]]
     scores = (
         cells.groupby(["origin", "model"], sort=False)
@@ -1033,13 +1069,76 @@ def backtest(
         "inputs": inputs,
         "pool": pool,
         "pool_weights": pool_weights,
+        "monte_carlo_seeds": monte_carlo_seeds,
         "inner_years": INNER_YEARS if pool_weights == "inner" else None,
         "weights": {str(o): d for o, d in weights.items()},
         "unknown_by_instrument": {str(o): d for o, d in unknown_by.items() if d},
     }
     from harmsim.scoring.compare import state_groups
 
-    return Backtest(scores, cells, fits, prov, state_groups(record, scenario.start, end))
+    return Backtest(scores, cells, fits, prov, state_groups(record, scenario.start, end), spread)
+
+
+def _monte_carlo_runs(cells: pd.DataFrame, again: list, model: str, seed, hold_out) -> pd.DataFrame:
+    """:func:`monte_carlo` of the backtest's own cells and those forecast again with other seeds (``again``),
+    each paired with the baselines that draw nothing (uniform, the constant hazard) as they were scored once."""
+    own = cells[~cells["model"].isin(_POOLS)]
+    drawn = set(pd.concat(again)["model"])
+    fixed = own[~own["model"].isin(drawn)]
+    runs = [(seed if isinstance(seed, int) else str(seed), own)]
+    for other, g in pd.concat(again, ignore_index=True).groupby("seed", sort=False):
+        g = g[g["instrument"] == hold_out] if hold_out is not None else g
+        runs.append((other, pd.concat([g.drop(columns="seed"), fixed], ignore_index=True)))
+    gains = [Backtest(pd.DataFrame(), c, provenance={"scenario": model}).paired().assign(seed=s) for s, c in runs]
+    table = monte_carlo(pd.concat(gains, ignore_index=True))
+    table.insert(0, "model", model)
+    return table
+
+
+def monte_carlo(gains: pd.DataFrame) -> pd.DataFrame:
+    """Each paired gain's spread over backtests that differ only in the forecasts' seed: Monte Carlo noise beside
+    the sampling noise its standard error measures.
+
+    ``gains`` holds :meth:`Backtest.paired` of each backtest, with a column ``seed``. Per origin and baseline:
+    ``runs``, the gain's mean, least and greatest over them, ``monte_carlo_sd`` (their standard deviation: the
+    Monte Carlo noise of one backtest's gain), ``sampling_se`` (the mean of its clustered standard errors),
+    their ``ratio``, and ``verdicts``: the readings over the seeds (``better``, ``worse``, ``not told apart``;
+    more than one where the verdict depends on the seed).
+
+    >>> gains = pd.DataFrame({"seed": [0, 1, 2], "origin": 2008, "baseline": "b", "cells": 30,
+    ...                       "log_score_gain": [0.21, 0.25, 0.17], "log_score_se": 0.1})
+    >>> t = monte_carlo(gains).iloc[0]
+    >>> round(float(t["gain_mean"]), 2), round(float(t["monte_carlo_sd"]), 2), t["verdicts"]
+    (0.21, 0.04, 'better, not told apart')
+    """
+    t = gains.assign(verdict=[_reading(r) for r in gains.to_dict("records")])
+    out = (
+        t.groupby(["origin", "baseline"], sort=False)
+        .agg(
+            cells=("cells", "first"),
+            runs=("log_score_gain", "size"),
+            gain_mean=("log_score_gain", "mean"),
+            gain_min=("log_score_gain", "min"),
+            gain_max=("log_score_gain", "max"),
+            monte_carlo_sd=("log_score_gain", "std"),
+            sampling_se=("log_score_se", "mean"),
+            verdicts=("verdict", lambda v: ", ".join(sorted(set(v)))),
+        )
+        .reset_index()
+    )
+    out["ratio"] = out["monte_carlo_sd"] / out["sampling_se"]
+    return out
+
+
+def _monte_carlo_words(r, model: str) -> str:
+    """One origin's gain over one baseline across the seeds, in words."""
+    same = "," not in r["verdicts"]
+    verdict = f"'{r['verdicts']}' with every seed" if same else f"not the same with every seed ({r['verdicts']})"
+    return (
+        f"from {r['origin']}, '{model}' against '{r['baseline']}': {r['gain_mean']:+.3f} per cell "
+        f"({r['gain_min']:+.3f} to {r['gain_max']:+.3f} over {r['runs']} seeds); Monte Carlo s.d. "
+        f"{r['monte_carlo_sd']:.3f}, {r['ratio']:.2f} of the sampling s.e. {r['sampling_se']:.3f}; {verdict}."
+    )
 
 
 def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:

@@ -53,6 +53,19 @@ _year = _int_at_least(1800, "a year (1800 or later)")
 _seed = _int_at_least(0, "a non-negative integer seed")
 
 
+def _seeds(text: str) -> list[int]:
+    """An argparse type: comma-separated non-negative integer seeds, none empty, e.g. 1,2,3."""
+    try:
+        seeds = [int(x) for x in text.split(",")]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected non-negative integer seeds separated by commas, e.g. 1,2,3; got {text!r}"
+        )
+    return seeds
+
+
 _port = _int_at_least(1, "a port number 1-65535", hi=65535)
 
 

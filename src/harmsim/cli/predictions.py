@@ -11,6 +11,7 @@ from harmsim.cli._common import (
     _out_folder,
     _positive,
     _seed,
+    _seeds,
     _year,
 )
 from harmsim.errors import ConfigError
@@ -89,6 +90,14 @@ def add_parsers(sub) -> None:
     )
     bt.add_argument("--replicates", "-r", type=_positive, default=1000, help="replicates per forecast (default 1000)")
     bt.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    bt.add_argument(
+        "--monte-carlo-seeds",
+        type=_seeds,
+        default=[],
+        metavar="SEEDS",
+        help="further seeds, comma-separated: the forecasts again from the same fits, and each gain's spread over "
+        "the seeds beside its sampling s.e. (monte_carlo.csv)",
+    )
     bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
     bt.add_argument("--out", type=_out_folder, required=True, help="output folder")
     bt.add_argument("--force", action="store_true", help="replace an earlier result in --out")
@@ -185,6 +194,7 @@ def cmd_backtest(args) -> int:
         pool_weights=args.pool_weights,
         replicates=args.replicates,
         seed=args.seed,
+        monte_carlo_seeds=args.monte_carlo_seeds,
         workers=args.workers,
         progress=lambda what: print(f"fitting and forecasting {what}", file=sys.stderr, flush=True),
     )
