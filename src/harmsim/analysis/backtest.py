@@ -885,6 +885,10 @@ def backtest(
     few cells 500 replicates can leave Monte Carlo noise of the size of the
     sampling error (docs/forecasting.md).
 
+    ``progress``: called with a line of text as each model is fitted and
+    forecast from an origin, or forecast again with a further seed (the
+    command prints it).
+
     ``hold_out``: an instrument whose every outcome is left out of the fits
     (:func:`held_out`), which then forecast it from the year it opened to the
     record's end: can the other instruments' experience (a regional treaty's
@@ -983,7 +987,9 @@ def backtest(
         adopt = {}
         for label, sc in models:
             if progress:
-                progress(f"{label} from {origin}")
+                again_from = (origin, label) in fits and at_seed != seed
+                progress(f"forecasting {label} from {origin} again, seed {at_seed}, from the same fit" if again_from
+                         else f"fitting and forecasting {label} from {origin}")  # fmt: skip
             if (origin, label) in fits:  # forecast again with another seed: the fit does not depend on it
                 fit = fits[(origin, label)]
             elif not (refit or sc is not own):
@@ -1083,10 +1089,10 @@ def _monte_carlo_runs(cells: pd.DataFrame, again: list, model: str, seed, hold_o
     """:func:`monte_carlo` of the backtest's own cells and those forecast again with other seeds (``again``),
     each paired with the baselines that draw nothing (uniform, the constant hazard) as they were scored once."""
     own = cells[~cells["model"].isin(_POOLS)]
-    drawn = set(pd.concat(again)["model"])
-    fixed = own[~own["model"].isin(drawn)]
+    again = pd.concat(again, ignore_index=True)
+    fixed = own[~own["model"].isin(set(again["model"]))]
     runs = [(seed if isinstance(seed, int) else str(seed), own)]
-    for other, g in pd.concat(again, ignore_index=True).groupby("seed", sort=False):
+    for other, g in again.groupby("seed", sort=False):
         g = g[g["instrument"] == hold_out] if hold_out is not None else g
         runs.append((other, pd.concat([g.drop(columns="seed"), fixed], ignore_index=True)))
     gains = [Backtest(pd.DataFrame(), c, provenance={"scenario": model}).paired().assign(seed=s) for s, c in runs]

@@ -196,7 +196,7 @@ def cmd_backtest(args) -> int:
         seed=args.seed,
         monte_carlo_seeds=args.monte_carlo_seeds,
         workers=args.workers,
-        progress=lambda what: print(f"fitting and forecasting {what}", file=sys.stderr, flush=True),
+        progress=lambda what: print(what, file=sys.stderr, flush=True),
     )
     print(bt.summary())
     paths = bt.save(args.out, figures=not args.no_figures, force=args.force)
