@@ -228,9 +228,9 @@ MUTATIONS = {
     ),
     "hold-out-propensities-given-the-origin": (
         "analysis/backtest.py",
-        "                sc, fit, until=end, replicates=replicates, seed=seed, record=cut, history=seen, "
+        "                sc, fit, until=end, replicates=replicates, seed=at_seed, record=cut, history=seen, "
         "workers=workers",
-        "                sc, fit, until=end, replicates=replicates, seed=seed, record=cut, workers=workers",
+        "                sc, fit, until=end, replicates=replicates, seed=at_seed, record=cut, workers=workers",
         [
             "tests/test_counterfactual.py::"
             "test_a_held_out_instruments_forecast_draws_the_states_propensities_given_what_its_fit_saw",
