@@ -44,26 +44,26 @@ from harmsim.analysis.backtest import monte_carlo as spread
 KEYS = ["origin", "state", "instrument", "outcome"]
 
 
-def gains(folder: Path) -> tuple[str, pd.DataFrame]:
-    """The scenario of a backtest folder and, per origin and baseline, its paired gain with the sampling s.e.
-    (:meth:`~harmsim.analysis.backtest.Backtest.paired` of the folder's cells)."""
+def gains(folder: Path) -> tuple[str, pd.DataFrame, set]:
+    """The scenario of a backtest folder, per origin and baseline its paired gain with the sampling s.e.
+    (:meth:`~harmsim.analysis.backtest.Backtest.paired` of the folder's cells), and the cells it scored."""
     folder = Path(folder)
     provenance = json.loads((folder / "provenance.json").read_text())
     cells = pd.read_csv(folder / "cells.csv")
-    return provenance["scenario"], Backtest(pd.DataFrame(), cells, provenance=provenance).paired()
+    scored = set(map(tuple, cells[KEYS].astype(str).to_numpy()))
+    return provenance["scenario"], Backtest(pd.DataFrame(), cells, provenance=provenance).paired(), scored
 
 
 def monte_carlo(folders: list[Path]) -> pd.DataFrame:
     """Per origin and baseline over the folders' seeds (:func:`harmsim.analysis.backtest.monte_carlo`): the gains,
     their mean and s.d., the mean sampling s.e., the ratio and whether the verdict is the same in each."""
     named = [gains(f) for f in folders]
-    scenarios = {s for s, _ in named}
+    scenarios = {s for s, _, _ in named}
     if len(scenarios) != 1:
         raise SystemExit(f"the folders backtest different scenarios: {', '.join(sorted(scenarios))}")
-    keys = [set(map(tuple, pd.read_csv(Path(f) / "cells.csv")[KEYS].astype(str).to_numpy())) for f in folders]
-    if any(k != keys[0] for k in keys[1:]):
+    if any(scored != named[0][2] for _, _, scored in named[1:]):
         raise SystemExit("the folders did not score the same cells: not the same backtest with another seed")
-    out = spread(pd.concat([t.assign(seed=i) for i, (_, t) in enumerate(named)], ignore_index=True))
+    out = spread(pd.concat([t.assign(seed=i) for i, (_, t, _) in enumerate(named)], ignore_index=True))
     out.insert(0, "scenario", scenarios.pop())
     return out
 
