@@ -18,14 +18,28 @@ It says in words whether each verdict (beyond twice the standard error or
 not) is the same with every seed. Only the scenario's and the baselines'
 own forecasts are read, not the pools.
 
+A second table (``shared_noise.csv``) asks where the Monte Carlo noise
+comes from. Per origin, for the scenario and the logit (the forecasts that
+simulate), it sets the standard deviation of the model's mean log score over
+the seeds beside the one its cells' binomial noise would give if the cells
+were independent: a cell whose outcome has probability ``p``, estimated
+from ``R`` replicates, has a log score of Monte Carlo variance about
+``(1 - p) / (R p)`` (the delta method), and the mean of ``n`` independent
+cells the square root of their sum over ``n``. A measured spread well above
+that is noise the cells share: a replicate's parameter draw moves every
+cell's forecast together (compare a backtest with ``--parameters
+estimate``, which draws none). The delta method fails for outcomes few
+replicates produced (``p R`` below 5, whose log score is smoothed), so the
+table counts those cells.
+
 Run the backtests first, then this script on their folders, from the
 repository's root, e.g.:
 
     for s in 0 1 2 3; do harmsim backtest world_baseline -r 500 --seed $s --no-figures --out out/mc/seed$s; done
     python experiments/monte_carlo_backtests.py out/mc out/mc/seed0 out/mc/seed1 out/mc/seed2 out/mc/seed3
 
-It writes ``monte_carlo.csv`` into the folder given first and prints the
-table. The backtest folders are only read: a file added to one would keep
+It writes ``monte_carlo.csv`` and ``shared_noise.csv`` into the folder given
+first and prints the tables. The backtest folders are only read: a file added to one would keep
 ``harmsim backtest --force`` from replacing it, since harmsim replaces only
 a folder holding nothing but what it wrote.
 """
@@ -36,12 +50,15 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from harmsim.analysis.backtest import Backtest, _monte_carlo_words
+from harmsim.analysis.backtest import LOGIT, Backtest, _monte_carlo_words
 from harmsim.analysis.backtest import monte_carlo as spread
 
 KEYS = ["origin", "state", "instrument", "outcome"]
+#: below this many replicates producing a cell's outcome (p R), the delta method's variance is not to be trusted
+FEW = 5
 
 
 def gains(folder: Path) -> tuple[str, pd.DataFrame, set]:
@@ -68,6 +85,39 @@ def monte_carlo(folders: list[Path]) -> pd.DataFrame:
     return out
 
 
+def shared_noise(folders: list[Path]) -> pd.DataFrame:
+    """Per origin and simulated model (the scenario, the logit): the s.d. of its mean log score over the
+    folders' seeds (``measured_sd``) beside the one independent cells would give (``independent_sd``, the
+    delta method on each folder's cells, averaged), their ``ratio``, and the ``few`` cells whose outcome fewer
+    than :data:`FEW` replicates produced (in the first folder), where the delta method fails."""
+    rows = []
+    for folder in map(Path, folders):
+        provenance = json.loads((folder / "provenance.json").read_text())
+        replicates = provenance["backtest"]["replicates"]
+        cells = pd.read_csv(folder / "cells.csv")
+        cells = cells[cells["model"].isin([provenance["scenario"], LOGIT])]
+        for (origin, model), g in cells.groupby(["origin", "model"], sort=False):
+            p = np.exp(g["log_score"].to_numpy(float))
+            rows.append({"folder": str(folder), "origin": origin, "model": model, "cells": len(g),
+                         "score": float(g["log_score"].mean()),
+                         "independent_sd": float(np.sqrt(((1 - p) / (replicates * p)).sum()) / len(g)),
+                         "few": int((p * replicates < FEW).sum())})  # fmt: skip
+    t = pd.DataFrame(rows)
+    out = (
+        t.groupby(["origin", "model"], sort=False)
+        .agg(
+            cells=("cells", "first"),
+            runs=("score", "size"),
+            measured_sd=("score", "std"),
+            independent_sd=("independent_sd", "mean"),
+            few=("few", "first"),
+        )
+        .reset_index()
+    )
+    out["ratio"] = out["measured_sd"] / out["independent_sd"]
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path, help="folder for monte_carlo.csv")
@@ -81,6 +131,14 @@ def main(argv=None) -> int:
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for _, r in table.iterrows():
         print(_monte_carlo_words(r, r["scenario"]))
+    noise = shared_noise(args.folders)
+    noise.to_csv(args.out / "shared_noise.csv", index=False)
+    print("\nEach model's mean log score over the seeds, against independent cells' binomial noise (delta method):")
+    print(noise.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    for _, r in noise.iterrows():
+        few = f"; {r['few']} of its cells' outcomes produced by fewer than {FEW} replicates" if r["few"] else ""
+        print(f"from {r['origin']}, '{r['model']}': Monte Carlo s.d. {r['measured_sd']:.3f} over {r['runs']} "
+              f"seeds, {r['ratio']:.1f} times the {r['independent_sd']:.3f} of independent cells{few}.")  # fmt: skip
     return 0
 
 

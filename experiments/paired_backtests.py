@@ -40,10 +40,29 @@ from harmsim.analysis.backtest import common_cells
 
 def paired(a_dir: Path, b_dir: Path, states=None, without=()) -> pd.DataFrame:
     """:func:`~harmsim.analysis.backtest.common_cells` of two backtest folders' ``cells.csv`` (``b`` minus
-    ``a``), on ``states`` only when given, the instruments ``without`` left out."""
+    ``a``), on ``states`` only when given, the instruments ``without`` left out. A model both folders score
+    (the same scenario run two ways, and every baseline) is named with its folder, so the sentences say which
+    forecast is which."""
     a = pd.read_csv(Path(a_dir) / "cells.csv")
     b = pd.read_csv(Path(b_dir) / "cells.csv")
-    return common_cells(a[~a["instrument"].isin(without)], b[~b["instrument"].isin(without)], states)
+    table = common_cells(a[~a["instrument"].isin(without)], b[~b["instrument"].isin(without)], states)
+    same = table["a"] == table["b"] if len(table) else pd.Series(dtype=bool)
+    if same.any():
+        a_name, b_name = _names(Path(a_dir), Path(b_dir))
+        table.loc[same, "a"] = table.loc[same, "a"] + f" ({a_name})"
+        table.loc[same, "b"] = table.loc[same, "b"] + f" ({b_name})"
+    return table
+
+
+def _names(a: Path, b: Path) -> tuple[str, str]:
+    """The shortest trailing parts of two folders' paths that tell them apart (``seed0`` and ``seed1``;
+    ``drawn/seed0`` and ``plug-in/seed0``)."""
+    a_parts, b_parts = a.resolve().parts, b.resolve().parts
+    for n in range(1, max(len(a_parts), len(b_parts)) + 1):
+        a_name, b_name = "/".join(a_parts[-n:]), "/".join(b_parts[-n:])
+        if a_name != b_name:
+            return a_name, b_name
+    return str(a), str(b)
 
 
 def verdicts(table: pd.DataFrame, what: str) -> list[str]:

@@ -225,6 +225,39 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             + " ".join(f"{OUT}/world-monte-carlo/seed{seed}" for seed in (1, 2, 3))
         ],
     ),
+    "plug-in": (
+        "docs/forecasting.md, docs/regions.md (plug-in forecasts against forecasts that draw their parameters, and "
+        "the Monte Carlo noise of each), experiments/monte_carlo_backtests.py, experiments/paired_backtests.py; "
+        "reads asean-monte-carlo and world-backtests",
+        [
+            f"harmsim backtest baseline --replicates 500 --seed {seed} --parameters {how} --no-figures "
+            f"--out {OUT}/plug-in/baseline-500-{how}/seed{seed} --force"
+            for how in ("drawn", "estimate")
+            for seed in range(10)
+        ]
+        + [
+            f"python experiments/monte_carlo_backtests.py {OUT}/plug-in/baseline-500-{how} "
+            + " ".join(f"{OUT}/plug-in/baseline-500-{how}/seed{seed}" for seed in range(10))
+            for how in ("drawn", "estimate")
+        ]
+        + [
+            f"harmsim backtest {name} --replicates 5000 --seed {seed} --parameters estimate --no-figures "
+            f"--out {OUT}/plug-in/{name}-5000/plug-in-seed{seed} --force"
+            for name in ("baseline", "baseline_trend")
+            for seed in (0, 1)
+        ]
+        + [
+            f"python experiments/paired_backtests.py {OUT}/asean-monte-carlo/{name}-5000/seed{seed} "
+            f"{OUT}/plug-in/{name}-5000/plug-in-seed{seed}"
+            for name in ("baseline", "baseline_trend")
+            for seed in (0, 1)
+        ]
+        + [
+            f"harmsim backtest world_baseline --replicates 500 --parameters estimate --monte-carlo-seeds 1,2,3 "
+            f"--no-figures --out {OUT}/plug-in/world_baseline --force",
+            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/plug-in/world_baseline",
+        ],
+    ),
     "saarc-hold-out": (
         "docs/regions.md (the SAARC convention held out)",
         [f"harmsim backtest world_baseline --hold-out saarc2002 --replicates 500 --out {OUT}/saarc-hold-out --force"],

@@ -228,9 +228,8 @@ MUTATIONS = {
     ),
     "hold-out-propensities-given-the-origin": (
         "analysis/backtest.py",
-        "                sc, fit, until=end, replicates=replicates, seed=at_seed, record=cut, history=seen, "
-        "workers=workers",
-        "                sc, fit, until=end, replicates=replicates, seed=at_seed, record=cut, workers=workers",
+        "                history=seen,",
+        "                history=None,",
         [
             "tests/test_counterfactual.py::"
             "test_a_held_out_instruments_forecast_draws_the_states_propensities_given_what_its_fit_saw",
@@ -385,12 +384,21 @@ MUTATIONS = {
     ),
     "monte-carlo-same-seed": (
         "analysis/backtest.py",
-        "                sc, fit, until=end, replicates=replicates, seed=at_seed, record=cut, history=seen, "
-        "workers=workers",
-        "                sc, fit, until=end, replicates=replicates, seed=seed, record=cut, history=seen, "
-        "workers=workers",
+        "                seed=at_seed,",
+        "                seed=seed,",
         ["tests/test_counterfactual.py::test_monte_carlo_seeds_forecast_again_from_the_same_fits"],
         "a backtest's further Monte Carlo seeds forecast with its own seed, so the gains never spread",
+    ),
+    "plug-in-draws-the-parameters": (
+        "analysis/predictive.py",
+        '    if parameters == "estimate":',
+        '    if parameters == "estimate" and fit.covariance is None:',
+        [
+            "tests/test_forecast.py::test_a_plug_in_forecast_is_the_forecast_of_the_fit_without_its_uncertainty",
+            "tests/test_counterfactual.py::"
+            "test_plug_in_backtests_forecast_the_scenario_and_the_logit_at_their_estimates",
+        ],
+        "a plug-in forecast draws its parameters from the fit's uncertainty all the same",
     ),
     "pool-weight-from-scored-years": (
         "analysis/backtest.py",

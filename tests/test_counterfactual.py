@@ -867,6 +867,61 @@ def test_monte_carlo_seeds_forecast_again_from_the_same_fits(tmp_path, capsys):
     assert refused.value.code == 2 and "non-negative integer seeds" in capsys.readouterr().err
 
 
+def test_a_plug_in_counterfactual_runs_both_arms_at_the_estimate():
+    """``parameters="estimate"``: every replicate of both arms at the fit's point estimates (recorded in the
+    provenance), the arms still paired replicate by replicate, so a change that changes nothing differs by 0."""
+    sc = harmsim.load_scenario("diffusion_only")
+    fit = calibrate(sc)
+    cf = counterfactual(sc, fit, Change(), replicates=20, seed=3, parameters="estimate")
+    assert (cf.differences[["mean", "q05", "q95"]] == 0).all().all()
+    assert cf.provenance["counterfactual"]["parameters"] == "estimate"
+    assert "(plug-in: the fit's uncertainty left out)" in cf.provenance["counterfactual"]["choices"][0]
+    drawn = counterfactual(sc, fit, Change(), replicates=20, seed=3)
+    assert not np.array_equal(cf.adopt_base, drawn.adopt_base)
+    with pytest.raises(ConfigError, match="parameters must be one of drawn, estimate"):
+        counterfactual(sc, fit, Change(), replicates=2, parameters="point")
+
+
+def test_plug_in_backtests_forecast_the_scenario_and_the_logit_at_their_estimates(tmp_path, capsys):
+    """``parameters="estimate"``: the same fits as the default, each forecast at its point estimate (the
+    scenario's and the logit's scores change, uniform's and the constant hazard's do not), said in the summary
+    and the provenance; the command takes the option, and refuses another value (and a counterfactual without a
+    fit to take the estimates from)."""
+    sc = harmsim.load_scenario("diffusion_only")
+    drawn = backtest(sc, [2008], replicates=60)
+    plug_in = backtest(sc, [2008], replicates=60, parameters="estimate")
+    for key, fit in drawn.fits.items():
+        pd.testing.assert_frame_equal(plug_in.fits[key].estimates, fit.estimates)
+    a, b = (bt.scores.set_index("model")["log_score"] for bt in (drawn, plug_in))
+    assert (a[["uniform", "constant hazard"]] == b[["uniform", "constant hazard"]]).all()
+    assert (a[["diffusion_only", "event-history logit"]] != b[["diffusion_only", "event-history logit"]]).all()
+    assert plug_in.provenance["backtest"]["parameters"] == "estimate" and "Plug-in forecasts" in plug_in.summary()
+    assert "Plug-in forecasts" not in drawn.summary()
+    with pytest.raises(ConfigError, match="parameters 'point': choices are drawn, estimate"):
+        backtest(sc, [2008], replicates=10, parameters="point")
+    out = tmp_path / "bt"
+    args = ["backtest", "diffusion_only", "--origins", "2011", "-r", "30", "--no-figures", "--out", str(out)]
+    assert main([*args, "--parameters", "estimate"]) == 0
+    assert "Plug-in forecasts" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main([*args, "--parameters", "point", "--force"])
+    assert refused.value.code == 2 and "invalid choice: 'point'" in capsys.readouterr().err
+    change = tmp_path / "nothing.toml"
+    change.write_text('name = "nothing"\n', encoding="utf-8")
+    cf = [
+        "counterfactual",
+        "baseline",
+        "--change",
+        str(change),
+        "--parameters",
+        "estimate",
+        "--out",
+        str(tmp_path / "cf"),
+    ]
+    assert main(cf) == 2
+    assert "--parameters estimate: the point estimates are a fit's; give --from-fit DIR" in capsys.readouterr().err
+
+
 @given(st.lists(st.integers(0, 10**9), min_size=1, max_size=6))
 def test_the_seeds_option_reads_what_it_is_given_and_refuses_the_rest(seeds):
     """Comma-separated non-negative integers round-trip; a negative one, an empty item or a word is refused."""

@@ -61,7 +61,8 @@ def test_paired_backtests_says_which_forecasts_better(tmp_path, capsys):
     assert "from 2005: m2 against m1 on 8 common cells is better: +0.500 per cell" in out
     assert "from 2008: m2 against m1 on 8 common cells is not told apart (within 2 s.e.): +0.000" in out
     table = runpy.run_path(str(EXPERIMENTS / "paired_backtests.py"))["paired"](tmp_path / "a", tmp_path / "b")
-    assert table.loc[table["a"] == "uniform", "log_score_gain"].abs().max() == 0.0
+    assert table.loc[table["a"] == "uniform (a)", "log_score_gain"].abs().max() == 0.0
+    assert list(table.loc[table["a"] == "uniform (a)", "b"].unique()) == ["uniform (b)"]  # named by its folder
     # half and half: the pool gives each 2005 outcome (e^-2 + e^-1.5) / 2, above m1's and below m2's on every cell
     first = table[(table["a"] == "m1") & (table["origin"] == 2005)].iloc[0]
     assert first["b_adds"] == pytest.approx(np.log((np.exp(-2) + np.exp(-1.5)) / 2) + 2.0)
@@ -69,6 +70,21 @@ def test_paired_backtests_says_which_forecasts_better(tmp_path, capsys):
     assert "from 2005: m2 against m1" in out and "'m2' mixed into 'm1' adds (+0.281" in out
     assert "'m1' mixed into 'm2' costs (-0.219" in out
     assert "from 2008" in out and "'m2' mixed into 'm1' adds nothing measurable (+0.031" in out
+
+
+def test_paired_backtests_names_a_model_both_folders_score_by_its_folder(tmp_path, capsys):
+    """The same scenario run two ways (e.g. ``--parameters estimate`` beside the default) is named by the
+    shortest ends of the folders' paths that differ, in the table and the sentences alike."""
+    states = [f"S{i}" for i in range(4)]
+    drawn = _cells(tmp_path / "drawn", "m1", {(2005, s): -2.0 for s in states})
+    (tmp_path / "plug-in").mkdir()
+    plug_in = _cells(tmp_path / "plug-in" / "drawn", "m1", {(2005, s): -1.0 for s in states})
+    code, out = _run("paired_backtests.py", [str(drawn), str(plug_in)], capsys)
+    assert code == 0
+    assert "from 2005: m1 (plug-in/drawn) against m1 (" in out and "/drawn) on 4 common cells is better" in out
+    table = runpy.run_path(str(EXPERIMENTS / "paired_backtests.py"))["paired"](drawn, plug_in)
+    assert set(table["b"]) == {"m1 (plug-in/drawn)", "uniform (plug-in/drawn)"}
+    assert not table["a"].str.startswith("m1 (plug-in").any()
 
 
 def test_paired_backtests_compares_the_timing_of_adoptions_where_both_score_it(tmp_path, capsys):
@@ -331,12 +347,12 @@ def _seeded(folder: Path, shift: float, outcome: str = "later") -> Path:
     with a spread across six states and a linear pool the experiment leaves out."""
     rows = []
     for i in range(6):
-        for model, score in (("m", -1.0 + 1.0 + shift + 0.1 * (i % 3)), ("uniform", -1.0), ("linear pool", 9.0)):
+        for model, score in (("m", -1.0 + shift + 0.1 * (i % 3)), ("uniform", -2.0), ("linear pool", -9.0)):
             rows.append({"origin": 2008, "model": model, "state": f"S{i}", "instrument": "k", "outcome": outcome,
                          "log_score": score, "crps": 0.5})  # fmt: skip
     folder.mkdir(parents=True)
     pd.DataFrame(rows).to_csv(folder / "cells.csv", index=False)
-    (folder / "provenance.json").write_text('{"scenario": "m"}')
+    (folder / "provenance.json").write_text('{"scenario": "m", "backtest": {"replicates": 100}}')
     return folder
 
 
@@ -354,6 +370,12 @@ def test_monte_carlo_backtests_gives_the_spread_of_a_gain_over_seeds(tmp_path, c
     assert r["gain_mean"] == pytest.approx(1.2) and r["monte_carlo_sd"] == pytest.approx(0.1)
     assert r["ratio"] == pytest.approx(r["monte_carlo_sd"] / r["sampling_se"]) and r["verdicts"] == "better"
     assert "'better' with every seed" in out
+    noise = pd.read_csv(tmp_path / "mc" / "shared_noise.csv").iloc[0]
+    p = np.exp(-1.0 + 0.1 * (np.arange(6) % 3) + 0.1 * np.arange(3)[:, None])  # (seeds, cells)
+    independent = (np.sqrt(((1 - p) / (100 * p)).sum(axis=1)) / 6).mean()  # the delta method, per seed, averaged
+    assert (noise["model"], noise["runs"], noise["few"]) == ("m", 3, 0)
+    assert noise["measured_sd"] == pytest.approx(0.1) and noise["independent_sd"] == pytest.approx(independent)
+    assert f"Monte Carlo s.d. 0.100 over 3 seeds, {0.1 / independent:.1f} times the {independent:.3f}" in out
     other = _seeded(tmp_path / "other", 0.0, outcome="2010")
     with pytest.raises(SystemExit, match="did not score the same cells"):
         runpy.run_path(str(EXPERIMENTS / "monte_carlo_backtests.py"))["monte_carlo"]([folders[0], other])

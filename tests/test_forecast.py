@@ -75,6 +75,26 @@ def test_parameters_vary_across_replicates_and_unobserved_offsets_are_stated():
     assert "hazard.offsets.actip" not in g.draws
 
 
+def test_a_plug_in_forecast_is_the_forecast_of_the_fit_without_its_uncertainty(fit_2008):
+    """``parameters="estimate"`` runs every replicate at the point estimate: replicate for replicate the forecast
+    of the same fit stripped of its covariance (whose draws are the estimate), where the default draws differ."""
+    sc, fit = fit_2008
+    plug_in = forecast(sc, fit, until=2016, replicates=40, seed=4, parameters="estimate")
+    stripped = forecast(sc, replace(fit, covariance=None), until=2016, replicates=40, seed=4)
+    drawn = forecast(sc, fit, until=2016, replicates=40, seed=4)
+    assert np.array_equal(plug_in.adopt, stripped.adopt) and not np.array_equal(plug_in.adopt, drawn.adopt)
+    estimates = pd.Series(fit.parameters())
+    pd.testing.assert_series_equal(plug_in.draws.max()[estimates.index], estimates, check_names=False)
+    assert (plug_in.draws.nunique() == 1).all() and (drawn.draws[estimates.index].nunique() > 1).any()
+    assert plug_in.provenance["forecast"]["parameters"] == "estimate"
+    assert (
+        "point estimates for every replicate (plug-in: the fit's uncertainty left out)"
+        in plug_in.provenance["forecast"]["choices"][0]
+    )
+    with pytest.raises(ConfigError, match="parameters must be one of drawn, estimate, got 'mean'"):
+        forecast(sc, fit, until=2016, replicates=4, parameters="mean")
+
+
 def test_forecast_refuses_bad_requests(fit_2008, record):
     sc, fit = fit_2008
     with pytest.raises(ConfigError, match="after the end of observation"):
@@ -104,6 +124,13 @@ def test_forecast_command(tmp_path, capsys):
     assert {"forecast.csv", "cells.csv", "fan.csv", "parameters.csv", "provenance.json", "fan.png"} <= {
         p.name for p in out.iterdir()
     }
+    assert main(["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2030", "--out", str(out),
+                 "--force", "--extend", "gdp_pc"]) == 2  # fmt: skip
+    assert "expected INPUT=RULE" in capsys.readouterr().err
+    assert main(["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2030", "-r", "20",
+                 "--parameters", "estimate", "--out", str(out), "--force", "--no-figures"]) == 0  # fmt: skip
+    assert "(its point estimates: a plug-in forecast)" in capsys.readouterr().out
+    assert (pd.read_csv(out / "parameters.csv").drop(columns=["replicate", "seed"]).nunique() == 1).all()
     assert main(["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2030", "--out", str(out),
                  "--force", "--extend", "gdp_pc"]) == 2  # fmt: skip
     assert "expected INPUT=RULE" in capsys.readouterr().err

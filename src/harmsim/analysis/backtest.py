@@ -108,6 +108,7 @@ import numpy as np
 import pandas as pd
 
 from harmsim.analysis.forecast import forecast
+from harmsim.analysis.predictive import PARAMETERS
 from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, observed_until
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
@@ -425,6 +426,11 @@ class Backtest:
         for table, heading, words in sections:
             if len(table):
                 lines += ["", heading, *(words(r) for _, r in table.iterrows())]
+        if self.provenance.get("backtest", {}).get("parameters") == "estimate":
+            lines.append(
+                "Plug-in forecasts: every replicate at its fit's point estimate, the scenario's and the logit's "
+                "alike (--parameters estimate); the fits' uncertainty is left out of these scores."
+            )
         if self.provenance.get("backtest", {}).get("inputs") == "origin":
             lines.append(
                 "Covariates, tiers, migrant stocks and global series are cut at each origin and extended past it "
@@ -832,6 +838,7 @@ def backtest(
     pool: bool = False,
     pool_weights: str = "equal",
     monte_carlo_seeds: Sequence[int] = (),
+    parameters: str = "drawn",
     workers: int = 1,
     progress=None,
 ) -> Backtest:
@@ -884,6 +891,13 @@ def backtest(
     verdict beyond Monte Carlo noise as well as sampling noise? On ASEAN's
     few cells 500 replicates can leave Monte Carlo noise of the size of the
     sampling error (docs/forecasting.md).
+
+    ``parameters``: each forecast's fitted parameters drawn from its fit's
+    uncertainty (``"drawn"``, the default) or at the point estimate
+    (``"estimate"``: plug-in forecasts, the scenario's and the logit's
+    alike). Scored against the default, it says what a forecast's score owes
+    to carrying its parameters' uncertainty; over ``monte_carlo_seeds``, how
+    much of the Monte Carlo noise the parameter draws bring.
 
     ``progress``: called with a line of text as each model is fitted and
     forecast from an origin, or forecast again with a further seed (the
@@ -958,6 +972,8 @@ def backtest(
                 f"pool weights 'inner' need an inner origin {INNER_YEARS} years before each origin, at "
                 f"{record.start} or later (the record starts then); origins {early} are too early"
             )
+    if parameters not in PARAMETERS:
+        raise ConfigError(f"parameters {parameters!r}: choices are {', '.join(PARAMETERS)}")
     monte_carlo_seeds = [int(x) for x in monte_carlo_seeds]
     if len(set(monte_carlo_seeds)) < len(monte_carlo_seeds) or (isinstance(seed, int) and seed in monte_carlo_seeds):
         raise ConfigError(
@@ -1001,7 +1017,15 @@ def backtest(
             if fit is not None:
                 fits[(origin, label)] = fit
             f = forecast(
-                sc, fit, until=end, replicates=replicates, seed=at_seed, record=cut, history=seen, workers=workers
+                sc,
+                fit,
+                until=end,
+                replicates=replicates,
+                seed=at_seed,
+                record=cut,
+                history=seen,
+                parameters=parameters,
+                workers=workers,
             )
             adopt[label] = f.adopt
         runs[(origin, at_seed)] = {"own": own, "cut": cut, "cut_obs": observations(scenario.world, cut), "adopt": adopt}
@@ -1076,6 +1100,7 @@ def backtest(
         "pool": pool,
         "pool_weights": pool_weights,
         "monte_carlo_seeds": monte_carlo_seeds,
+        "parameters": parameters,
         "inner_years": INNER_YEARS if pool_weights == "inner" else None,
         "weights": {str(o): d for o, d in weights.items()},
         "unknown_by_instrument": {str(o): d for o, d in unknown_by.items() if d},

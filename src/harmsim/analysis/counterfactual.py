@@ -176,13 +176,16 @@ def counterfactual(
     replicates: int = 500,
     seed: SeedLike = 0,
     unobserved: str = "exchangeable",
+    parameters: str = "drawn",
     workers: int = 1,
 ) -> Counterfactual:
     """Run ``scenario`` (parameters drawn from ``fit``; None: its own) with and without ``change``; see the module.
 
     Both runs share their seeds and parameter draws, so a change that changes
     nothing differs by exactly zero and a real change's difference is its
-    effect alone, replicate by replicate.
+    effect alone, replicate by replicate. ``parameters="estimate"`` runs every
+    replicate at the fit's point estimate, the effect's spread then that of
+    the simulation alone (:func:`~harmsim.analysis.predictive.parameter_draws`).
 
     >>> import harmsim
     >>> from harmsim.model.interventions import Change
@@ -206,7 +209,7 @@ def counterfactual(
     changed = base.with_record(change.apply(scenario.record)) if not change.empty else base
     seeds = spawn_seeds(seed, replicates)
     obs = observations(scenario.world, scenario.record)
-    draws, notes = parameter_draws(base, fit, replicates, seed, obs, unobserved)
+    draws, notes = parameter_draws(base, fit, replicates, seed, obs, unobserved, parameters)
     changed, draws_changed = _with_parameters(changed, draws, change)
     a0, _ = run_draws(base, draws, seeds, workers=workers)
     a1, _ = run_draws(changed, draws_changed, seeds, workers=workers)
@@ -218,6 +221,7 @@ def counterfactual(
     prov = drawn_provenance(base, fit, seeds, draws)
     prov["counterfactual"] = {
         "change": change.name,
+        "parameters": parameters if fit is not None else None,
         "description": change.description,
         "file": change.where,
         "interventions": {

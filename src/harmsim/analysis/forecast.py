@@ -185,6 +185,7 @@ def forecast(
     seed: SeedLike = 0,
     record=None,
     unobserved: str = "exchangeable",
+    parameters: str = "drawn",
     workers: int = 1,
     history=None,
 ) -> Forecast:
@@ -198,6 +199,9 @@ def forecast(
     instrument's backtest passes the record its fit saw, every other
     instrument to the record's end, where its forecast's observations end the
     year before the instrument opened.
+    ``parameters``: each replicate's fitted parameters drawn from the fit's
+    uncertainty (``"drawn"``) or at its point estimate (``"estimate"``, a
+    plug-in forecast); see :func:`~harmsim.analysis.predictive.parameter_draws`.
     The result is the same on any number of ``workers``.
     """
     record = record if record is not None else scenario.record
@@ -217,7 +221,7 @@ def forecast(
         sc = sc.with_time_known_until(known)
     obs = observations(sc.world, rec)
     seeds = spawn_seeds(seed, replicates)
-    draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved)
+    draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved, parameters)
     if known is not None:
         notes.append(
             f"time terms (a trend's period part, a region's slope): as fitted to {known}, the last year the fit "
@@ -249,6 +253,7 @@ def forecast(
         "origin": origin,
         "until": int(until),
         "time_known_until": known,
+        "parameters": parameters if fit is not None else None,
         "latent_given": None if history is None else history.name,
         "observations": f"record '{record.name}' up to {origin}",
         "fit": None if fit is None else {"method": fit.method, "scenario": fit.scenario, "record": fit.record},

@@ -21,6 +21,7 @@ from harmsim.output.results import EnsembleResult, provenance
 from harmsim.rng import SeedLike, spawn_seeds, stream
 
 __all__ = [
+    "PARAMETERS",
     "UNOBSERVED",
     "drawn_provenance",
     "latent_posterior_draws",
@@ -31,17 +32,39 @@ __all__ = [
 
 #: how an instrument with no adoption in the observation window gets its offset (see :func:`parameter_draws`)
 UNOBSERVED = ("exchangeable", "scenario")
+#: what a replicate's fitted parameters are: a draw from the fit's uncertainty, or the point estimate
+#: (a plug-in forecast; see :func:`parameter_draws`)
+PARAMETERS = ("drawn", "estimate")
 #: statuses of a fitted offset that count as determined by the record
 PINNED = ("identified", "bounded", "narrowed")
 
 
 def parameter_draws(
-    scenario, fit, n: int, seed: SeedLike, obs: Observations, unobserved: str = "exchangeable"
+    scenario,
+    fit,
+    n: int,
+    seed: SeedLike,
+    obs: Observations,
+    unobserved: str = "exchangeable",
+    parameters: str = "drawn",
 ) -> tuple[pd.DataFrame | None, list[str]]:
     """``n`` parameter sets from ``fit`` (None: the scenario's values), and notes on choices made.
 
     Instruments with no adoption in the observation window get an offset by
     the ``unobserved`` rule (see the module docstring).
+
+    ``parameters="drawn"`` (the default) draws each set from the fit's
+    uncertainty (:meth:`~harmsim.calibrate.fit.Fit.draw`), so a forecast
+    carries what the record leaves unknown about the parameters.
+    ``"estimate"`` gives every set the point estimate: a plug-in forecast,
+    whose spread is the simulation's and the states' latent terms' alone.
+    It answers two questions the default cannot: how much a forecast's
+    score owes to parameter uncertainty, and how much of a backtest's Monte
+    Carlo noise comes from the parameter draws, which every cell of a
+    replicate shares (docs/forecasting.md). What is not estimated is drawn
+    either way: the drift past the record's end from its prior, and the
+    offset of an instrument the record has not seen from the spread of the
+    others' (each from the point estimates, under ``"estimate"``).
 
     >>> import harmsim
     >>> from harmsim.calibrate import calibrate
@@ -53,13 +76,26 @@ def parameter_draws(
     ((5, 8), "parameters: one draw per replicate from the MLE fit's uncertainty")
     >>> parameter_draws(sc, None, 5, 0, obs)[0] is None  # no fit: the scenario's own values
     True
+    >>> plug_in, notes = parameter_draws(sc, calibrate(sc), 5, 0, obs, parameters="estimate")
+    >>> bool((plug_in.nunique() == 1).all()), notes[0][:44]
+    (True, "parameters: the MLE fit's point estimates fo")
     """
     if unobserved not in UNOBSERVED:
         raise ConfigError(f"unobserved must be one of {', '.join(UNOBSERVED)}, got {unobserved!r}")
+    if parameters not in PARAMETERS:
+        raise ConfigError(f"parameters must be one of {', '.join(PARAMETERS)}, got {parameters!r}")
     if fit is None:
         return None, ["parameters: the scenario's own values for every replicate (no fit: no parameter uncertainty)"]
-    draws = fit.draw(n, seed)
-    notes = [f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"]
+    if parameters == "estimate":
+        names = list(fit.estimates["parameter"])
+        draws = pd.DataFrame(np.tile(fit.estimates["estimate"].to_numpy(float), (n, 1)), columns=names)
+        notes = [
+            f"parameters: the {fit.method.upper()} fit's point estimates for every replicate (plug-in: "
+            "the fit's uncertainty left out)"
+        ]
+    else:
+        draws = fit.draw(n, seed)
+        notes = [f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"]
     if draws.attrs.get("held"):
         notes.append(
             "held at their estimates, the record not bounding them (draws inside every range were too rare): "

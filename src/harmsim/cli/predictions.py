@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from harmsim.analysis.backtest import INNER_YEARS, ORIGINS, POOL_WEIGHTS, SCHEDULES
+from harmsim.analysis.predictive import PARAMETERS
 from harmsim.cli._common import (
     _fit_said,
     _out_folder,
@@ -16,6 +17,16 @@ from harmsim.cli._common import (
 )
 from harmsim.errors import ConfigError
 from harmsim.model.scenario import load_scenario
+
+
+def _parameters_option(parser, what: str) -> None:
+    parser.add_argument(
+        "--parameters",
+        choices=PARAMETERS,
+        default="drawn",
+        help=f"the fitted parameters of each replicate: drawn from the fit's uncertainty (default) or at its "
+        f"point estimate, {what}",
+    )
 
 
 def add_parsers(sub) -> None:
@@ -33,6 +44,7 @@ def add_parsers(sub) -> None:
         help="offset of an instrument with no adoption observed: drawn like the others' (exchangeable) or as the "
         "scenario sets it (scenario)",
     )
+    _parameters_option(fc, "a plug-in forecast")
     fc.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     fc.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
     fc.add_argument("--out", type=_out_folder, required=True, help="output folder")
@@ -45,6 +57,7 @@ def add_parsers(sub) -> None:
     cf.add_argument("--until", type=_year, metavar="YEAR", help="last year (default: the scenario's end)")
     cf.add_argument("--replicates", "-r", type=_positive, default=500, help="paired replicates (default 500)")
     cf.add_argument("--seed", "-s", type=_seed, default=0, help="root seed (default 0)")
+    _parameters_option(cf, "the effect's spread then the simulation's alone (with --from-fit)")
     cf.add_argument("--workers", "-w", type=_positive, default=1, help="processes (default 1)")
     cf.add_argument("--extend", action="append", metavar="INPUT=RULE", help="extension rule for an input (repeat)")
     cf.add_argument("--out", type=_out_folder, required=True, help="output folder")
@@ -98,6 +111,7 @@ def add_parsers(sub) -> None:
         help="further seeds, comma-separated: the forecasts again from the same fits, and each gain's spread over "
         "the seeds beside its sampling s.e. (monte_carlo.csv)",
     )
+    _parameters_option(bt, "plug-in forecasts of the scenario and the logit alike")
     bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
     bt.add_argument("--out", type=_out_folder, required=True, help="output folder")
     bt.add_argument("--force", action="store_true", help="replace an earlier result in --out")
@@ -129,6 +143,7 @@ def cmd_forecast(args) -> int:
         replicates=args.replicates,
         seed=args.seed,
         unobserved=args.unobserved,
+        parameters=args.parameters,
         workers=args.workers,
     )
     f.provenance["from_fit"] = str(args.from_fit)
@@ -136,6 +151,7 @@ def cmd_forecast(args) -> int:
     print(
         f"{sc.name}: forecast from {f.origin} (end of observation) to {f.until}, {len(f.seeds)} replicates, "
         f"parameters from the {fit.method.upper()} fit in {args.from_fit}"
+        + (" (its point estimates: a plug-in forecast)" if args.parameters == "estimate" else "")
     )
     for note in f.provenance["forecast"]["choices"]:
         print(f"  {note}")
@@ -159,6 +175,8 @@ def cmd_counterfactual(args) -> int:
 
     sc = _extended(load_scenario(args.scenario), args.extend)
     fit = _fit_said(args.from_fit, sc) if args.from_fit else None
+    if fit is None and args.parameters == "estimate":
+        raise ConfigError("--parameters estimate: the point estimates are a fit's; give --from-fit DIR")
     cf = counterfactual(
         sc,
         fit,
@@ -166,6 +184,7 @@ def cmd_counterfactual(args) -> int:
         until=args.until,
         replicates=args.replicates,
         seed=args.seed,
+        parameters=args.parameters,
         workers=args.workers,
     )
     print(cf.report())
@@ -195,6 +214,7 @@ def cmd_backtest(args) -> int:
         replicates=args.replicates,
         seed=args.seed,
         monte_carlo_seeds=args.monte_carlo_seeds,
+        parameters=args.parameters,
         workers=args.workers,
         progress=lambda what: print(what, file=sys.stderr, flush=True),
     )
