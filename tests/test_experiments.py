@@ -5,10 +5,12 @@ and says per origin whether the second is better, worse or not told apart from t
 ``experiments/asean_from_the_panel.py`` does the same on the ASEAN states only;
 ``experiments/asia_pacific_panel.py`` writes a regional sub-panel and its scenario, then compares alike;
 ``experiments/monte_carlo_backtests.py`` gives a gain's spread over backtests run with other seeds.
+``experiments/scenario_backtests.py`` tabulates scenarios' gains over the logit, beyond Monte Carlo noise.
 """
 
 from __future__ import annotations
 
+import json
 import runpy
 import sys
 import tomllib
@@ -19,6 +21,7 @@ import pandas as pd
 import pytest
 
 import harmsim
+from harmsim.analysis.backtest import LOGIT
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -379,3 +382,49 @@ def test_monte_carlo_backtests_gives_the_spread_of_a_gain_over_seeds(tmp_path, c
     other = _seeded(tmp_path / "other", 0.0, outcome="2010")
     with pytest.raises(SystemExit, match="did not score the same cells"):
         runpy.run_path(str(EXPERIMENTS / "monte_carlo_backtests.py"))["monte_carlo"]([folders[0], other])
+
+
+def _scenario_folder(folder: Path, scenario: str, gains: dict, cells: list[float], spread: dict | None = None) -> Path:
+    """A backtest folder of ``scenario``: per origin its gain and s.e. over the logit (``gains``), its cells' log
+    scores at 2008, and, when given, the Monte Carlo spread per origin (gain_min, gain_max, verdicts)."""
+    folder.mkdir(parents=True)
+    (folder / "provenance.json").write_text(json.dumps({"scenario": scenario}))
+    scores = [{"origin": o, "model": m, "log_score": v} for o in gains for m, v in ((scenario, -1.0), (LOGIT, -1.2))]
+    pd.DataFrame(scores).to_csv(folder / "scores.csv", index=False)
+    paired = [{"origin": o, "model": scenario, "baseline": b, "cells": 9, "log_score_gain": g, "log_score_se": se}
+              for o, (g, se) in gains.items() for b in (LOGIT, "uniform")]  # fmt: skip
+    pd.DataFrame(paired).to_csv(folder / "paired.csv", index=False)
+    states = [f"S{i}" for i in range(len(cells))]
+    cells = pd.DataFrame({"origin": 2008, "model": scenario, "state": states, "instrument": "k", "outcome": "later",
+                          "log_score": cells})  # fmt: skip
+    cells.to_csv(folder / "cells.csv", index=False)
+    if spread is not None:
+        rows = [{"model": scenario, "origin": o, "baseline": LOGIT, "runs": 2, "gain_mean": (lo + hi) / 2,
+                 "gain_min": lo, "gain_max": hi, "monte_carlo_sd": (hi - lo) / np.sqrt(2), "verdicts": v}
+                for o, (lo, hi, v) in spread.items()]  # fmt: skip
+        pd.DataFrame(rows).to_csv(folder / "monte_carlo.csv", index=False)
+    return folder
+
+
+def test_scenario_backtests_counts_the_verdicts_that_hold_with_every_seed_and_names_one_model_twice(tmp_path, capsys):
+    """Three scenarios: one better with both seeds from 2005 and better or not with the seed from 2008; one run
+    with a single seed, level; a third scoring its cells exactly as the second: said to be one model."""
+    s1 = _scenario_folder(tmp_path / "s1", "s1", {2005: (0.5, 0.1), 2008: (0.25, 0.1)}, [-1.0, -2.0],
+                          {2005: (0.45, 0.55, "better"), 2008: (0.15, 0.35, "better, not told apart")})  # fmt: skip
+    s2 = _scenario_folder(tmp_path / "s2", "s2", {2005: (-0.1, 0.1)}, [-1.5, -0.5])
+    s3 = _scenario_folder(tmp_path / "s3", "s3", {2005: (-0.1, 0.1)}, [-1.5, -0.5])
+    code, out = _run("scenario_backtests.py", [str(tmp_path / "t"), str(s1), str(s2), str(s3)], capsys)
+    assert code == 0
+    t = pd.read_csv(tmp_path / "t" / "scenario_backtests.csv")
+    assert t[["scenario", "origin", "runs"]].values.tolist() == [["s1", 2005, 2], ["s1", 2008, 2], ["s2", 2005, 1],
+                                                                 ["s3", 2005, 1]]  # fmt: skip
+    assert t.loc[2, "verdicts"] == "not told apart" and np.isnan(t.loc[2, "monte_carlo_sd"])
+    assert t.loc[0, "logit"] == pytest.approx(-1.2) and t.loc[0, "gain_mean"] == pytest.approx(0.5)
+    assert (
+        "4 comparisons with the event-history logit (3 scenarios); with every seed: 2 not told apart, 1 better" in out
+    )
+    assert "; 1 change with the seed." in out
+    assert "'s1' from 2008: +0.250 per cell (+0.150 to +0.350 over 2 seeds, s.e. 0.100): better, not told apart" in out
+    assert "'s1' from 2005 is better than the logit with every seed: +0.500 per cell" in out
+    assert "'s3' scores exactly as 's2', cell by cell: on this record the two are one model." in out
+    assert "'s2' scores exactly as 's1'" not in out
