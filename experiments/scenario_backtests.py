@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harmsim.analysis.backtest import LOGIT
+from harmsim.analysis.backtest import LOGIT, _reading
 
 COLUMNS = ["scenario", "origin", "cells", "log_score", "logit", "gain", "se", "runs", "gain_mean", "gain_min",
            "gain_max", "monte_carlo_sd", "verdicts"]  # fmt: skip
@@ -73,13 +73,11 @@ def read(folder: Path) -> tuple[str, pd.DataFrame, pd.DataFrame]:
         for c in ("gain_mean", "gain_min", "gain_max"):
             rows[c] = rows["gain"]
         rows["monte_carlo_sd"] = np.nan
-        rows["verdicts"] = [_verdict(g, s) for g, s in zip(rows["gain"], rows["se"])]
+        rows["verdicts"] = [
+            _reading({"log_score_gain": g, "log_score_se": s}) for g, s in zip(rows["gain"], rows["se"])
+        ]
     cells = pd.read_csv(folder / "cells.csv")
     return scenario, rows[COLUMNS], cells[cells["model"] == scenario]
-
-
-def _verdict(gain: float, se: float) -> str:
-    return "better" if gain > 2 * se else "worse" if gain < -2 * se else "not told apart"
 
 
 def identical(cells: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
