@@ -395,10 +395,11 @@ MUTATIONS = {
         '    if parameters == "estimate" and fit.covariance is None:',
         [
             "tests/test_forecast.py::test_a_plug_in_forecast_is_the_forecast_of_the_fit_without_its_uncertainty",
+            "tests/test_forecast.py::test_a_plug_in_run_from_a_fit_is_the_run_of_the_fit_without_its_uncertainty",
             "tests/test_counterfactual.py::"
             "test_plug_in_backtests_forecast_the_scenario_and_the_logit_at_their_estimates",
         ],
-        "a plug-in forecast draws its parameters from the fit's uncertainty all the same",
+        "a plug-in forecast or run draws its parameters from the fit's uncertainty all the same",
     ),
     "pool-weight-from-scored-years": (
         "analysis/backtest.py",

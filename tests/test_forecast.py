@@ -186,3 +186,31 @@ def test_a_world_forecast_says_which_cells_are_not_open_and_maps_the_rest():
     assert len(fig.axes) == 7 and "probability of adopting by 2018" in fig.axes[-1].get_xlabel()
     asean = forecast(harmsim.load_scenario("diffusion_only"), until=2017, replicates=5, seed=1)
     assert asean.map() is None and "not open" not in set(asean.cells["status"])
+
+
+def test_a_plug_in_run_from_a_fit_is_the_run_of_the_fit_without_its_uncertainty(tmp_path, capsys):
+    """``harmsim run --from-fit DIR --parameters estimate``: every replicate at the point estimates, replicate for
+    replicate the ensemble of the same fit stripped of its covariance; said in the output and the provenance, and
+    refused without a fit."""
+    import json
+
+    from harmsim.analysis.predictive import predictive_ensemble
+    from harmsim.calibrate import load_fit
+
+    fit_dir = tmp_path / "fit"
+    assert main(["calibrate", "diffusion_only", "--out", str(fit_dir)]) == 0
+    sc, fit = harmsim.load_scenario("diffusion_only"), load_fit(fit_dir)
+    plug_in = predictive_ensemble(sc, fit, 12, seed=5, parameters="estimate")
+    stripped = predictive_ensemble(sc, replace(fit, covariance=None), 12, seed=5)
+    pd.testing.assert_frame_equal(plug_in.adoptions, stripped.adoptions)
+    assert not predictive_ensemble(sc, fit, 12, seed=5).adoptions.equals(plug_in.adoptions)
+    capsys.readouterr()
+    out = tmp_path / "run"
+    args = ["run", "diffusion_only", "-r", "20", "--parameters", "estimate", "--no-figures", "--out", str(out)]
+    assert main([*args, "--from-fit", str(fit_dir)]) == 0
+    assert "parameters at the point estimates of the MLE fit in" in capsys.readouterr().out
+    predictive = json.loads((out / "provenance.json").read_text())["predictive"]
+    assert predictive["parameters"] == "estimate"
+    assert all(len(set(values)) == 1 for values in predictive["draws"].values())
+    assert main([*args, "--force"]) == 2
+    assert "--parameters estimate: the point estimates are a fit's; give --from-fit DIR" in capsys.readouterr().err

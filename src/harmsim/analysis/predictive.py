@@ -24,6 +24,7 @@ __all__ = [
     "PARAMETERS",
     "UNOBSERVED",
     "drawn_provenance",
+    "fitted_parameters",
     "latent_posterior_draws",
     "parameter_draws",
     "predictive_draws",
@@ -37,6 +38,30 @@ UNOBSERVED = ("exchangeable", "scenario")
 PARAMETERS = ("drawn", "estimate")
 #: statuses of a fitted offset that count as determined by the record
 PINNED = ("identified", "bounded", "narrowed")
+
+
+def fitted_parameters(fit, n: int, seed: SeedLike, parameters: str = "drawn") -> tuple[pd.DataFrame, str]:
+    """``n`` sets of ``fit``'s parameters, one row each, and a note saying which: drawn from the fit's
+    uncertainty (:meth:`~harmsim.calibrate.fit.Fit.draw`), or every one the point estimate
+    (``parameters="estimate"``, a plug-in run). Every predictive run takes its fitted parameters from here.
+
+    >>> import harmsim
+    >>> from harmsim.calibrate import calibrate
+    >>> fit = calibrate(harmsim.load_scenario("diffusion_only"))
+    >>> plug_in, note = fitted_parameters(fit, 3, 0, "estimate")
+    >>> bool((plug_in.iloc[0] == pd.Series(fit.parameters())).all()), bool((plug_in.nunique() == 1).all())
+    (True, True)
+    """
+    if parameters not in PARAMETERS:
+        raise ConfigError(f"parameters must be one of {', '.join(PARAMETERS)}, got {parameters!r}")
+    if parameters == "estimate":
+        names = list(fit.estimates["parameter"])
+        table = pd.DataFrame(np.tile(fit.estimates["estimate"].to_numpy(float), (n, 1)), columns=names)
+        return table, (
+            f"parameters: the {fit.method.upper()} fit's point estimates for every replicate (plug-in: "
+            "the fit's uncertainty left out)"
+        )
+    return fit.draw(n, seed), f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"
 
 
 def parameter_draws(
@@ -86,16 +111,8 @@ def parameter_draws(
         raise ConfigError(f"parameters must be one of {', '.join(PARAMETERS)}, got {parameters!r}")
     if fit is None:
         return None, ["parameters: the scenario's own values for every replicate (no fit: no parameter uncertainty)"]
-    if parameters == "estimate":
-        names = list(fit.estimates["parameter"])
-        draws = pd.DataFrame(np.tile(fit.estimates["estimate"].to_numpy(float), (n, 1)), columns=names)
-        notes = [
-            f"parameters: the {fit.method.upper()} fit's point estimates for every replicate (plug-in: "
-            "the fit's uncertainty left out)"
-        ]
-    else:
-        draws = fit.draw(n, seed)
-        notes = [f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"]
+    draws, note = fitted_parameters(fit, n, seed, parameters)
+    notes = [note]
     if draws.attrs.get("held"):
         notes.append(
             "held at their estimates, the record not bounding them (draws inside every range were too rare): "
@@ -214,8 +231,9 @@ def drawn_provenance(scenario, fit, seeds, draws: pd.DataFrame | None) -> dict:
     return prov
 
 
-def predictive_draws(scenario, fit, replicates: int, seed: SeedLike):
-    """One simulated history per parameter set drawn from the fit.
+def predictive_draws(scenario, fit, replicates: int, seed: SeedLike, parameters: str = "drawn"):
+    """One simulated history per parameter set drawn from the fit (all at its point estimate with
+    ``parameters="estimate"``, :func:`fitted_parameters`).
 
     Returns adoption years (R, N, K), agreement arrivals (R, M), the draws and the seeds.
 
@@ -226,17 +244,18 @@ def predictive_draws(scenario, fit, replicates: int, seed: SeedLike):
     >>> adopt.shape, len(draws), len(seeds)
     ((5, 11, 6), 5, 5)
     """
-    draws = fit.draw(replicates, seed)
+    draws, _ = fitted_parameters(fit, replicates, seed, parameters)
     seeds = spawn_seeds(seed, replicates)
     adopt, arrival = run_draws(scenario, draws, seeds)
     return adopt, arrival, draws, seeds
 
 
-def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0):
+def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0, parameters: str = "drawn"):
     """Predictive ensemble of a fit (posterior or sampling distribution), as an EnsembleResult.
 
     Replicate ``r`` runs with the ``r``-th parameter set of ``fit.draw(replicates, seed)``
-    and the ``r``-th seed spawned from ``seed``.
+    (every one the point estimate with ``parameters="estimate"``: a plug-in ensemble, whose spread is the
+    simulation's alone) and the ``r``-th seed spawned from ``seed``.
 
     >>> import harmsim
     >>> from harmsim.calibrate import calibrate
@@ -246,9 +265,14 @@ def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0
     ['fit (mle)', 'scenario']
     """
     fit.apply(scenario)  # refuses a fit of another scenario
-    adopt, arrival, draws, seeds = predictive_draws(scenario, fit, replicates, seed)
+    adopt, arrival, draws, seeds = predictive_draws(scenario, fit, replicates, seed, parameters)
     prov = drawn_provenance(scenario, fit, seeds, draws)
-    prov["predictive"] = {"fit": fit.method, "scenario": fit.scenario, "draws": draws.to_dict("list")}
+    prov["predictive"] = {
+        "fit": fit.method,
+        "scenario": fit.scenario,
+        "parameters": parameters,
+        "draws": draws.to_dict("list"),
+    }
     return EnsembleResult(
         tidy_adoptions(scenario.world, adopt, seeds),
         tidy_agreements(scenario.world, scenario.dynamics, arrival, seeds),

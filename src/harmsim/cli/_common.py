@@ -13,7 +13,7 @@ import pandas as pd
 
 from harmsim.analysis.run import run_ensemble
 from harmsim.data.record import load_record
-from harmsim.errors import HarmsimWarning
+from harmsim.errors import ConfigError, HarmsimWarning
 from harmsim.model.scenario import load_scenario
 
 
@@ -121,8 +121,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {printable(message)}\n")
 
 
+def _parameters_option(parser, what: str) -> None:
+    """``--parameters drawn|estimate``: a fit's parameters drawn per replicate, or at its point estimate."""
+    from harmsim.analysis.predictive import PARAMETERS
+
+    parser.add_argument(
+        "--parameters",
+        choices=PARAMETERS,
+        default="drawn",
+        help=f"the fitted parameters of each replicate: drawn from the fit's uncertainty (default) or at its "
+        f"point estimate, {what}",
+    )
+
+
+def _estimates_need_a_fit(args) -> None:
+    """Refuse ``--parameters estimate`` without ``--from-fit``: the point estimates are a fit's."""
+    if getattr(args, "parameters", "drawn") == "estimate" and not getattr(args, "from_fit", None):
+        raise ConfigError("--parameters estimate: the point estimates are a fit's; give --from-fit DIR")
+
+
 def _ensemble(args):
     sc = load_scenario(args.scenario)
+    _estimates_need_a_fit(args)
     if getattr(args, "from_fit", None):
         return _ensemble_from_fit(sc, args)
     engine = args.engine or ("batch" if args.replicates > 1 else "mesa")
@@ -138,7 +158,7 @@ def _ensemble_from_fit(sc, args):
     """Replicates whose parameters are drawn from a fit: one parameter set per replicate."""
     from harmsim.analysis.predictive import predictive_ensemble
 
-    ens = predictive_ensemble(sc, _fit_said(args.from_fit, sc), args.replicates, args.seed)
+    ens = predictive_ensemble(sc, _fit_said(args.from_fit, sc), args.replicates, args.seed, args.parameters)
     ens.provenance["from_fit"] = str(args.from_fit)
     rec = load_record(args.record) if args.record else sc.record
     return sc, ens, rec

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 from harmsim.analysis.backtest import INNER_YEARS, ORIGINS, POOL_WEIGHTS, SCHEDULES
-from harmsim.analysis.predictive import PARAMETERS
 from harmsim.cli._common import (
+    _estimates_need_a_fit,
     _fit_said,
     _out_folder,
+    _parameters_option,
     _positive,
     _seed,
     _seeds,
@@ -17,16 +18,6 @@ from harmsim.cli._common import (
 )
 from harmsim.errors import ConfigError
 from harmsim.model.scenario import load_scenario
-
-
-def _parameters_option(parser, what: str) -> None:
-    parser.add_argument(
-        "--parameters",
-        choices=PARAMETERS,
-        default="drawn",
-        help=f"the fitted parameters of each replicate: drawn from the fit's uncertainty (default) or at its "
-        f"point estimate, {what}",
-    )
 
 
 def add_parsers(sub) -> None:
@@ -174,9 +165,8 @@ def cmd_counterfactual(args) -> int:
     from harmsim.model.interventions import load_change
 
     sc = _extended(load_scenario(args.scenario), args.extend)
+    _estimates_need_a_fit(args)
     fit = _fit_said(args.from_fit, sc) if args.from_fit else None
-    if fit is None and args.parameters == "estimate":
-        raise ConfigError("--parameters estimate: the point estimates are a fit's; give --from-fit DIR")
     cf = counterfactual(
         sc,
         fit,

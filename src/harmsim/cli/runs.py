@@ -15,6 +15,7 @@ from harmsim.cli._common import (
     _format_fit,
     _out_file,
     _out_folder,
+    _parameters_option,
     _positive,
     _seed,
 )
@@ -63,6 +64,7 @@ def add_parsers(sub) -> None:
                 metavar="DIR",
                 help="draw each replicate's parameters from a saved fit",
             )
+            _parameters_option(c, "a plug-in ensemble (with --from-fit)")
             c.add_argument("--no-figures", action="store_true", help="write tables only")
         else:
             c.add_argument("--out", type=_out_file, help="also write the fit table as CSV")
@@ -75,7 +77,10 @@ def cmd_run(args) -> int:
         rf.add(_write_run(rf.path, ens, rec, cells, calibration, args))
     paths = rf.final
     pred = ens.provenance.get("predictive")
-    how = f"parameters drawn from the {pred['fit'].upper()} fit in {args.from_fit}" if pred else "scenario's parameters"
+    how = "scenario's parameters"
+    if pred:
+        drawn = "at the point estimates of" if pred.get("parameters") == "estimate" else "drawn from"
+        how = f"parameters {drawn} the {pred['fit'].upper()} fit in {args.from_fit}"
     print(f"{sc.name}: {ens.replicates} replicate(s), {how}, seed {args.seed}, engine {ens.provenance['engine']}")
     if calibration is not None:
         print(_misses(calibration, fitted=bool(pred)))
