@@ -379,6 +379,12 @@ def test_monte_carlo_backtests_gives_the_spread_of_a_gain_over_seeds(tmp_path, c
     assert (noise["model"], noise["runs"], noise["few"]) == ("m", 3, 0)
     assert noise["measured_sd"] == pytest.approx(0.1) and noise["independent_sd"] == pytest.approx(independent)
     assert f"Monte Carlo s.d. 0.100 over 3 seeds, {0.1 / independent:.1f} times the {independent:.3f}" in out
+    # at 12 replicates the first folder's cells of p e^-1 and e^-0.9 (four of six) are produced by 4.4 and 4.9 of
+    # them, fewer than 5, those of p e^-0.8 by 5.4
+    for f in folders:
+        (f / "provenance.json").write_text('{"scenario": "m", "backtest": {"replicates": 12}}')
+    few = runpy.run_path(str(EXPERIMENTS / "monte_carlo_backtests.py"))["shared_noise"](folders).iloc[0]
+    assert few["few"] == 4 and few["independent_sd"] == pytest.approx(independent * np.sqrt(100 / 12))
     other = _seeded(tmp_path / "other", 0.0, outcome="2010")
     with pytest.raises(SystemExit, match="did not score the same cells"):
         runpy.run_path(str(EXPERIMENTS / "monte_carlo_backtests.py"))["monte_carlo"]([folders[0], other])
