@@ -40,6 +40,12 @@ PARAMETERS = ("drawn", "estimate")
 PINNED = ("identified", "bounded", "narrowed")
 
 
+def _one_of(name: str, value: str, choices: tuple[str, ...]) -> None:
+    """Refuse a choice not among ``choices``, naming the argument and the choices."""
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
 def fitted_parameters(fit, n: int, seed: SeedLike, parameters: str = "drawn") -> tuple[pd.DataFrame, str]:
     """``n`` sets of ``fit``'s parameters, one row each, and a note saying which: drawn from the fit's
     uncertainty (:meth:`~harmsim.calibrate.fit.Fit.draw`), or every one the point estimate
@@ -52,8 +58,7 @@ def fitted_parameters(fit, n: int, seed: SeedLike, parameters: str = "drawn") ->
     >>> bool((plug_in.iloc[0] == pd.Series(fit.parameters())).all()), bool((plug_in.nunique() == 1).all())
     (True, True)
     """
-    if parameters not in PARAMETERS:
-        raise ConfigError(f"parameters must be one of {', '.join(PARAMETERS)}, got {parameters!r}")
+    _one_of("parameters", parameters, PARAMETERS)
     if parameters == "estimate":
         names = list(fit.estimates["parameter"])
         table = pd.DataFrame(np.tile(fit.estimates["estimate"].to_numpy(float), (n, 1)), columns=names)
@@ -105,10 +110,8 @@ def parameter_draws(
     >>> bool((plug_in.nunique() == 1).all()), notes[0][:44]
     (True, "parameters: the MLE fit's point estimates fo")
     """
-    if unobserved not in UNOBSERVED:
-        raise ConfigError(f"unobserved must be one of {', '.join(UNOBSERVED)}, got {unobserved!r}")
-    if parameters not in PARAMETERS:
-        raise ConfigError(f"parameters must be one of {', '.join(PARAMETERS)}, got {parameters!r}")
+    _one_of("unobserved", unobserved, UNOBSERVED)
+    _one_of("parameters", parameters, PARAMETERS)  # refused even where there is no fit to apply it to
     if fit is None:
         return None, ["parameters: the scenario's own values for every replicate (no fit: no parameter uncertainty)"]
     draws, note = fitted_parameters(fit, n, seed, parameters)
