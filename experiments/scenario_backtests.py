@@ -84,12 +84,13 @@ def identical(cells: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
     """Pairs of scenarios whose forecasts score the same cells with the same log score, to 1e-12."""
     keys = ["origin", "state", "instrument", "outcome"]
     out = []
-    names = list(cells)
+    ordered = {name: c.sort_values(keys).reset_index(drop=True) for name, c in cells.items()}
+    labels = {name: c[keys].astype(str) for name, c in ordered.items()}
+    names = list(ordered)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            x = cells[a].sort_values(keys).reset_index(drop=True)
-            y = cells[b].sort_values(keys).reset_index(drop=True)
-            if len(x) == len(y) and x[keys].astype(str).equals(y[keys].astype(str)):
+            x, y = ordered[a], ordered[b]
+            if len(x) == len(y) and labels[a].equals(labels[b]):
                 if np.allclose(x["log_score"], y["log_score"], rtol=0, atol=1e-12):
                     out.append((a, b))
     return out
