@@ -30,7 +30,8 @@ asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin a
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
 asean-monte-carlo about 2 min, asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4
-min (reads asean-monte-carlo's and world-backtests'), asean-backtests-5000 about 2 min.
+min (reads asean-monte-carlo's and world-backtests'), asean-backtests-5000 about 2 min, posterior about 3 min
+(reads asean-monte-carlo's).
 """
 
 from __future__ import annotations
@@ -60,6 +61,21 @@ def _known_at_origin(scenario: str, default: str, variants) -> list[str]:
             f"harmsim backtest {scenario} {_AT_ORIGIN[name]} --replicates 500 --out {folder} --force",
             f"python experiments/paired_backtests.py {OUT}/{default} {folder}",
         ]
+    return out
+
+
+def _against_the_default(parameters: str, job: str) -> list[str]:
+    """The baseline's and the trend scenario's backtests at 5,000 replicates, seeds 0 and 1, with ``--parameters
+    parameters``, each paired with the default's run of the same seed (asean-monte-carlo's folders)."""
+    out = []
+    for name in ("baseline", "baseline_trend"):
+        for seed in (0, 1):
+            folder = f"{OUT}/{job}/{name}-5000/{job}-seed{seed}"
+            out += [
+                f"harmsim backtest {name} --replicates 5000 --seed {seed} --parameters {parameters} --no-figures "
+                f"--out {folder} --force",
+                f"python experiments/paired_backtests.py {OUT}/asean-monte-carlo/{name}-5000/seed{seed} {folder}",
+            ]
     return out
 
 
@@ -272,23 +288,27 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             + " ".join(f"{OUT}/plug-in/baseline-500-{how}/seed{seed}" for seed in range(10))
             for how in ("drawn", "estimate")
         ]
-        + [
-            f"harmsim backtest {name} --replicates 5000 --seed {seed} --parameters estimate --no-figures "
-            f"--out {OUT}/plug-in/{name}-5000/plug-in-seed{seed} --force"
-            for name in ("baseline", "baseline_trend")
-            for seed in (0, 1)
-        ]
-        + [
-            f"python experiments/paired_backtests.py {OUT}/asean-monte-carlo/{name}-5000/seed{seed} "
-            f"{OUT}/plug-in/{name}-5000/plug-in-seed{seed}"
-            for name in ("baseline", "baseline_trend")
-            for seed in (0, 1)
-        ]
+        + _against_the_default("estimate", "plug-in")
         + [
             f"harmsim backtest world_baseline --replicates 500 --parameters estimate --monte-carlo-seeds 1,2,3 "
             f"--no-figures --out {OUT}/plug-in/world_baseline --force",
             f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/plug-in/world_baseline",
         ],
+    ),
+    "posterior": (
+        "docs/forecasting.md (forecasts that draw their parameters from the fit's likelihood against those that "
+        "draw them from its normal approximation), experiments/monte_carlo_backtests.py, "
+        "experiments/paired_backtests.py; reads asean-monte-carlo",
+        [
+            f"harmsim backtest baseline --replicates 500 --seed {seed} --parameters posterior --no-figures "
+            f"--out {OUT}/posterior/baseline-500/seed{seed} --force"
+            for seed in range(10)
+        ]
+        + [
+            f"python experiments/monte_carlo_backtests.py {OUT}/posterior/baseline-500 "
+            + " ".join(f"{OUT}/posterior/baseline-500/seed{seed}" for seed in range(10))
+        ]
+        + _against_the_default("posterior", "posterior"),
     ),
     "saarc-hold-out": (
         "docs/regions.md (the SAARC convention held out)",

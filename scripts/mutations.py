@@ -401,6 +401,20 @@ MUTATIONS = {
         ],
         "a plug-in forecast or run draws its parameters from the fit's uncertainty all the same",
     ),
+    "posterior-ignores-its-weights": (
+        "calibrate/posterior.py",
+        "log_w.append(np.where(np.isfinite(log_p), log_p - log_q, -np.inf))",
+        "log_w.append(np.where(np.isfinite(log_p), 0.0 * log_q, -np.inf))",
+        ["tests/test_posterior.py::test_posterior_draws_have_the_likelihoods_mean_and_spread_where_the_normals_differ"],
+        "posterior draws resample the Student t proposals evenly, as if every one were as likely",
+    ),
+    "posterior-forgets-the-proposal": (
+        "calibrate/posterior.py",
+        "log_w.append(np.where(np.isfinite(log_p), log_p - log_q, -np.inf))",
+        "log_w.append(np.where(np.isfinite(log_p), log_p, -np.inf))",
+        ["tests/test_posterior.py::test_posterior_draws_have_the_likelihoods_mean_and_spread_where_the_normals_differ"],
+        "posterior draws weight each proposal by its likelihood alone, not over its proposal density",
+    ),
     "pool-weight-from-scored-years": (
         "analysis/backtest.py",
         "            weights[origin] = _inner_weight(run_at(origin - INNER_YEARS), scenario.name, cut_obs, origin, w)",

@@ -897,7 +897,7 @@ def test_plug_in_backtests_forecast_the_scenario_and_the_logit_at_their_estimate
     assert (a[["diffusion_only", "event-history logit"]] != b[["diffusion_only", "event-history logit"]]).all()
     assert plug_in.provenance["backtest"]["parameters"] == "estimate" and "Plug-in forecasts" in plug_in.summary()
     assert "Plug-in forecasts" not in drawn.summary()
-    with pytest.raises(ConfigError, match="parameters 'point': choices are drawn, estimate"):
+    with pytest.raises(ConfigError, match="parameters 'point': choices are drawn, estimate, posterior"):
         backtest(sc, [2008], replicates=10, parameters="point")
     out = tmp_path / "bt"
     args = ["backtest", "diffusion_only", "--origins", "2011", "-r", "30", "--no-figures", "--out", str(out)]

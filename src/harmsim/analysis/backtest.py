@@ -108,7 +108,7 @@ import numpy as np
 import pandas as pd
 
 from harmsim.analysis.forecast import forecast
-from harmsim.analysis.predictive import PARAMETERS
+from harmsim.analysis.predictive import FEW_EFFECTIVE, PARAMETERS
 from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, observed_until
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
@@ -431,6 +431,8 @@ class Backtest:
                 "Plug-in forecasts: every replicate at its fit's point estimate, the scenario's and the logit's "
                 "alike (--parameters estimate); the fits' uncertainty is left out of these scores."
             )
+        if self.provenance.get("backtest", {}).get("parameters") == "posterior":
+            lines.append(_posterior_words(self.provenance["backtest"].get("posterior_draws", [])))
         if self.provenance.get("backtest", {}).get("inputs") == "origin":
             lines.append(
                 "Covariates, tiers, migrant stocks and global series are cut at each origin and extended past it "
@@ -615,6 +617,29 @@ def _calibration_words(origin, g: pd.DataFrame) -> str:
         f"from {origin}: mean PIT, 1/2 when calibrated (below: the record adopted earlier than forecast, the "
         f"forecasts late; above: later, early; beyond twice the s.e. named): {', '.join(parts)}."
     )
+
+
+def _posterior_words(coverage: list[dict]) -> str:
+    """The summary's line on forecasts drawn from their fits' likelihoods, with the worst-covered one."""
+    words = (
+        "Posterior forecasts: each replicate's parameters drawn from its fit's likelihood (importance resampling, a "
+        "flat prior over each parameter's range), the scenario's and the logit's alike (--parameters posterior), "
+        "not from the fit's normal approximation"
+    )
+    if not coverage:
+        return words + "."
+    worst = min(coverage, key=lambda c: c["effective_sample_size"])
+    words += (
+        f"; the smallest effective sample size of the importance weights {worst['effective_sample_size']:,.0f} "
+        f"({worst['model']} from {worst['origin']}, of {worst['proposals']:,} proposals; provenance.json has each)"
+    )
+    few = sorted({f"{c['model']} from {c['origin']}" for c in coverage if c["effective_sample_size"] < FEW_EFFECTIVE})
+    if few:
+        words += (
+            f". Under {FEW_EFFECTIVE} for {', '.join(few)}: there the proposals cover the likelihood poorly and the "
+            "forecasts rest on few distinct parameter sets; read their scores with care"
+        )
+    return words + "."
 
 
 def _paired_words(r) -> str:
@@ -897,7 +922,10 @@ def backtest(
     (``"estimate"``: plug-in forecasts, the scenario's and the logit's
     alike). Scored against the default, it says what a forecast's score owes
     to carrying its parameters' uncertainty; over ``monte_carlo_seeds``, how
-    much of the Monte Carlo noise the parameter draws bring.
+    much of the Monte Carlo noise the parameter draws bring. ``"posterior"``:
+    drawn from each fit's likelihood itself instead of its normal
+    approximation (:func:`~harmsim.analysis.predictive.fitted_parameters`);
+    scored against the default, it says what the approximation costs.
 
     ``progress``: called with a line of text as each model is fitted and
     forecast from an origin, or forecast again with a further seed (the
@@ -982,7 +1010,7 @@ def backtest(
         )
     full = observations(scenario.world, record)
     w = scenario.world
-    scored, fits, unknown_by, weights, again = [], {}, {}, {}, []
+    scored, fits, unknown_by, weights, again, coverage = [], {}, {}, {}, [], []
     runs = {}
 
     def run_at(origin: int, at_seed: SeedLike = seed) -> dict:
@@ -1028,6 +1056,9 @@ def backtest(
                 workers=workers,
             )
             adopt[label] = f.adopt
+            if "posterior_draws" in f.provenance:  # how well each fit's likelihood was covered
+                said = at_seed if isinstance(at_seed, int) else str(at_seed)
+                coverage.append({"origin": origin, "model": label, "seed": said, **f.provenance["posterior_draws"]})
         runs[(origin, at_seed)] = {"own": own, "cut": cut, "cut_obs": observations(scenario.world, cut), "adopt": adopt}
         return runs[(origin, at_seed)]
 
@@ -1101,6 +1132,7 @@ def backtest(
         "pool_weights": pool_weights,
         "monte_carlo_seeds": monte_carlo_seeds,
         "parameters": parameters,
+        "posterior_draws": coverage,
         "inner_years": INNER_YEARS if pool_weights == "inner" else None,
         "weights": {str(o): d for o, d in weights.items()},
         "unknown_by_instrument": {str(o): d for o, d in unknown_by.items() if d},

@@ -200,8 +200,9 @@ def forecast(
     instrument to the record's end, where its forecast's observations end the
     year before the instrument opened.
     ``parameters``: each replicate's fitted parameters drawn from the fit's
-    uncertainty (``"drawn"``) or at its point estimate (``"estimate"``, a
-    plug-in forecast); see :func:`~harmsim.analysis.predictive.parameter_draws`.
+    normal approximation (``"drawn"``), at its point estimate (``"estimate"``,
+    a plug-in forecast) or from its likelihood itself (``"posterior"``); see
+    :func:`~harmsim.analysis.predictive.fitted_parameters`.
     The result is the same on any number of ``workers``.
     """
     record = record if record is not None else scenario.record
@@ -221,7 +222,10 @@ def forecast(
         sc = sc.with_time_known_until(known)
     obs = observations(sc.world, rec)
     seeds = spawn_seeds(seed, replicates)
-    draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved, parameters)
+    # the data the fit saw: the observations, or the history a held-out instrument's fit saw
+    given, given_sc = (rec, sc) if history is None else (history, scenario.with_record(history))
+    fitted_to = (scenario.with_record(given), given) if parameters == "posterior" and fit is not None else None
+    draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved, parameters, fitted_to)
     if known is not None:
         notes.append(
             f"time terms (a trend's period part, a region's slope): as fitted to {known}, the last year the fit "
@@ -229,7 +233,6 @@ def forecast(
         )
     latent = shared = None
     if sc.dynamics.needs_latent or sc.dynamics.needs_shared:
-        given, given_sc = (rec, sc) if history is None else (history, scenario.with_record(history))
         given_sc = fit.apply(given_sc) if fit is not None else given_sc
         whose = "" if history is None else f" (record '{history.name}', to {history.end})"
         if sc.dynamics.needs_latent:

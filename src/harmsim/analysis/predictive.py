@@ -14,13 +14,14 @@ import pandas as pd
 
 from harmsim.analysis.run import run_draws
 from harmsim.calibrate.likelihood import latent_posterior
-from harmsim.data.observations import BEFORE, DATED, INTERVAL, Observations
+from harmsim.data.observations import BEFORE, DATED, INTERVAL, Observations, observed_until
 from harmsim.errors import ConfigError
 from harmsim.model.tables import tidy_adoptions, tidy_agreements
 from harmsim.output.results import EnsembleResult, provenance
 from harmsim.rng import SeedLike, spawn_seeds, stream
 
 __all__ = [
+    "FEW_EFFECTIVE",
     "PARAMETERS",
     "UNOBSERVED",
     "drawn_provenance",
@@ -33,9 +34,12 @@ __all__ = [
 
 #: how an instrument with no adoption in the observation window gets its offset (see :func:`parameter_draws`)
 UNOBSERVED = ("exchangeable", "scenario")
-#: what a replicate's fitted parameters are: a draw from the fit's uncertainty, or the point estimate
-#: (a plug-in forecast; see :func:`parameter_draws`)
-PARAMETERS = ("drawn", "estimate")
+#: what a replicate's fitted parameters are: a draw from the fit's normal approximation, the point estimate
+#: (a plug-in forecast), or a draw from the fit's likelihood itself (see :func:`fitted_parameters`)
+PARAMETERS = ("drawn", "estimate", "posterior")
+#: below this effective sample size of the posterior draws' weights, the notes warn that the proposal covered
+#: the likelihood poorly
+FEW_EFFECTIVE = 200
 #: statuses of a fitted offset that count as determined by the record
 PINNED = ("identified", "bounded", "narrowed")
 
@@ -46,10 +50,27 @@ def _one_of(name: str, value: str, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
 
 
-def fitted_parameters(fit, n: int, seed: SeedLike, parameters: str = "drawn") -> tuple[pd.DataFrame, str]:
-    """``n`` sets of ``fit``'s parameters, one row each, and a note saying which: drawn from the fit's
-    uncertainty (:meth:`~harmsim.calibrate.fit.Fit.draw`), or every one the point estimate
-    (``parameters="estimate"``, a plug-in run). Every predictive run takes its fitted parameters from here.
+def fitted_data(scenario, fit, record=None) -> tuple:
+    """The scenario and record ``fit`` saw: ``record`` (default: the scenario's) cut at the fit's last observed
+    year, and the scenario reading it. :func:`fitted_parameters` needs them for posterior draws."""
+    record = record if record is not None else scenario.record
+    if fit is not None and fit.observed_until is not None and fit.observed_until < record.end:
+        record = observed_until(record, fit.observed_until)
+    return scenario.with_record(record), record
+
+
+def fitted_parameters(
+    fit, n: int, seed: SeedLike, parameters: str = "drawn", fitted_to: tuple | None = None
+) -> tuple[pd.DataFrame, str]:
+    """``n`` sets of ``fit``'s parameters, one row each, and a note saying which. Every predictive run takes its
+    fitted parameters from here.
+
+    - ``"drawn"`` (the default): from the fit's normal approximation (:meth:`~harmsim.calibrate.fit.Fit.draw`).
+    - ``"estimate"``: every one the point estimate, a plug-in run.
+    - ``"posterior"``: from the fit's likelihood itself, a flat prior over each parameter's range
+      (:func:`~harmsim.calibrate.posterior.posterior_draws`), where the normal approximation is poor: weak
+      parameters of a small record. ``fitted_to`` is then the scenario and record the fit saw
+      (:func:`fitted_data`).
 
     >>> import harmsim
     >>> from harmsim.calibrate import calibrate
@@ -66,6 +87,25 @@ def fitted_parameters(fit, n: int, seed: SeedLike, parameters: str = "drawn") ->
             f"parameters: the {fit.method.upper()} fit's point estimates for every replicate (plug-in: "
             "the fit's uncertainty left out)"
         )
+    if parameters == "posterior":
+        from harmsim.calibrate.posterior import PROPOSAL_DF, posterior_draws
+
+        if fitted_to is None:
+            raise ConfigError("parameters='posterior' needs the scenario and record the fit saw (fitted_to)")
+        table = posterior_draws(fit, *fitted_to, n, seed)
+        a = table.attrs
+        note = (
+            f"parameters: one draw per replicate from the {fit.method.upper()} fit's likelihood (a flat prior over "
+            f"each parameter's range, times the fit's penalty), resampled from {a['proposals']:,} Student-t("
+            f"{PROPOSAL_DF}) proposals around the estimate: effective sample size {a['ess']:,.0f}, {a['distinct']:,} "
+            f"distinct sets among {n:,}"
+        )
+        if a["ess"] < FEW_EFFECTIVE:
+            note += (
+                f"; few effective draws (under {FEW_EFFECTIVE}): the proposal covers the likelihood poorly, and the "
+                "forecast's parameter uncertainty rests on few distinct sets"
+            )
+        return table, note
     return fit.draw(n, seed), f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"
 
 
@@ -77,6 +117,7 @@ def parameter_draws(
     obs: Observations,
     unobserved: str = "exchangeable",
     parameters: str = "drawn",
+    fitted_to: tuple | None = None,
 ) -> tuple[pd.DataFrame | None, list[str]]:
     """``n`` parameter sets from ``fit`` (None: the scenario's values), and notes on choices made.
 
@@ -95,6 +136,8 @@ def parameter_draws(
     either way: the drift past the record's end from its prior, and the
     offset of an instrument the record has not seen from the spread of the
     others' (each from the point estimates, under ``"estimate"``).
+    ``"posterior"`` draws each set from the fit's likelihood itself, given
+    ``fitted_to``, the scenario and record the fit saw (:func:`fitted_parameters`).
 
     >>> import harmsim
     >>> from harmsim.calibrate import calibrate
@@ -114,7 +157,7 @@ def parameter_draws(
     _one_of("parameters", parameters, PARAMETERS)  # refused even where there is no fit to apply it to
     if fit is None:
         return None, ["parameters: the scenario's own values for every replicate (no fit: no parameter uncertainty)"]
-    draws, note = fitted_parameters(fit, n, seed, parameters)
+    draws, note = fitted_parameters(fit, n, seed, parameters, fitted_to)
     notes = [note]
     if draws.attrs.get("held"):
         notes.append(
@@ -231,12 +274,22 @@ def drawn_provenance(scenario, fit, seeds, draws: pd.DataFrame | None) -> dict:
     """
     prov = provenance(fit.apply(scenario) if fit is not None else scenario, seeds, "batch")
     prov["drawn_per_replicate"] = [] if draws is None else sorted(draws.columns)
+    if draws is not None and "ess" in draws.attrs:  # posterior draws: how well the proposal covered the likelihood
+        from harmsim.calibrate.posterior import PROPOSAL_DF
+
+        prov["posterior_draws"] = {
+            "proposals": int(draws.attrs["proposals"]),
+            "proposal": f"multivariate Student t, {PROPOSAL_DF} degrees of freedom, the fit's covariance as scale",
+            "effective_sample_size": round(float(draws.attrs["ess"]), 1),
+            "distinct_sets": int(draws.attrs["distinct"]),
+            "held_at_estimate": list(draws.attrs.get("held", [])),
+        }
     return prov
 
 
 def predictive_draws(scenario, fit, replicates: int, seed: SeedLike, parameters: str = "drawn"):
     """One simulated history per parameter set drawn from the fit (all at its point estimate with
-    ``parameters="estimate"``, :func:`fitted_parameters`).
+    ``parameters="estimate"``, from its likelihood with ``"posterior"``: :func:`fitted_parameters`).
 
     Returns adoption years (R, N, K), agreement arrivals (R, M), the draws and the seeds.
 
@@ -247,7 +300,8 @@ def predictive_draws(scenario, fit, replicates: int, seed: SeedLike, parameters:
     >>> adopt.shape, len(draws), len(seeds)
     ((5, 11, 6), 5, 5)
     """
-    draws, _ = fitted_parameters(fit, replicates, seed, parameters)
+    fitted_to = fitted_data(scenario, fit) if parameters == "posterior" else None
+    draws, _ = fitted_parameters(fit, replicates, seed, parameters, fitted_to)
     seeds = spawn_seeds(seed, replicates)
     adopt, arrival = run_draws(scenario, draws, seeds)
     return adopt, arrival, draws, seeds
@@ -258,7 +312,8 @@ def predictive_ensemble(scenario, fit, replicates: int = 200, seed: SeedLike = 0
 
     Replicate ``r`` runs with the ``r``-th parameter set of ``fit.draw(replicates, seed)``
     (every one the point estimate with ``parameters="estimate"``: a plug-in ensemble, whose spread is the
-    simulation's alone) and the ``r``-th seed spawned from ``seed``.
+    simulation's alone; with ``"posterior"``, drawn from the fit's likelihood, :func:`fitted_parameters`) and
+    the ``r``-th seed spawned from ``seed``.
 
     >>> import harmsim
     >>> from harmsim.calibrate import calibrate

@@ -211,20 +211,46 @@ no contrast with it
         if self.samples is not None and len(self.samples):
             idx = g.integers(0, len(self.samples), n)
             return self.samples.iloc[idx][list(self.estimates["parameter"])].reset_index(drop=True)
+        return self.sample_around(n, g)[0]
+
+    def sample_around(self, n: int, g: np.random.Generator, df: float | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+        """``n`` parameter sets around the MLE, and each one's log density under the distribution drawn from
+        (up to a constant). ``df=None``: the asymptotic normal of :meth:`draw` (the same draws from the same
+        generator); ``df``: a multivariate Student t with ``df`` degrees of freedom and the same scale, whose
+        heavier tails make it an importance proposal for the likelihood itself
+        (:func:`~harmsim.calibrate.posterior.posterior_draws`). Both are cut to the parameters' bounds, and hold
+        the same parameters at their estimates (``attrs["held"]``); ``attrs["drawn"]`` names the others.
+
+        >>> import harmsim
+        >>> from harmsim.calibrate import calibrate
+        >>> from harmsim.rng import stream
+        >>> fit = calibrate(harmsim.load_scenario("diffusion_only"))
+        >>> table, logq = fit.sample_around(4, stream(0, "doc"), df=4)
+        >>> table.shape, logq.shape, bool((logq <= 0).all())  # the mode's log density is 0
+        ((4, 8), (4,), True)
+        """
         est = self.estimates.set_index("parameter")
         names = list(est.index)
         mean = est["estimate"].to_numpy(float)
         lo, hi = est["bound_lo"].to_numpy(float), est["bound_hi"].to_numpy(float)
         out = np.tile(mean, (n, 1))
+
+        def result(cols, cov, held=None) -> tuple[pd.DataFrame, np.ndarray]:
+            table = pd.DataFrame(out, columns=names)
+            if held is not None:
+                table.attrs["held"] = held
+            table.attrs["drawn"] = [names[j] for j in cols]
+            return table, _log_density(out[:, cols] - mean[cols], cov, df)
+
         if self.covariance is None:
-            return pd.DataFrame(out, columns=names)
+            return result([], None)
         full = self.covariance.reindex(index=names, columns=names).to_numpy(float)
         # parameters with a standard error are drawn jointly; the others stay at their estimates
         var = np.diag(full)
         free = np.flatnonzero(np.isfinite(var) & (var > 0))
         free = free[np.isfinite(full[np.ix_(free, free)]).all(axis=1)]
         if not len(free):
-            return pd.DataFrame(out, columns=names)
+            return result([], None)
         cov = full[np.ix_(free, free)]
         w = np.linalg.eigvalsh(cov)
         if w.min() < -1e-8 * max(1.0, w.max()):
@@ -232,24 +258,24 @@ no contrast with it
                 f"the fit's covariance of {', '.join(names[j] for j in free)} is not positive semi-definite "
                 f"(smallest eigenvalue {w.min():.3g}): no draws from it"
             )
-        if _draw_inside(g, out, free, mean, cov, lo, hi, n):
-            return pd.DataFrame(out, columns=names)
+        if _draw_inside(g, out, free, mean, cov, lo, hi, n, df=df):
+            return result(free, cov)
         # Some parameter's normal reaches far past its range (e.g. a trend with s.e. 88 on a range of 40): hold
         # the ones the record does not bound at their estimates and draw the rest given them.
         status = est["status"].to_numpy()
         held = [j for j in free if status[j] in ("weak", "at bound", "not identified")]
         keep = np.array([j for j in free if j not in held], dtype=int)
-        out = np.tile(mean, (n, 1))
+        out[:] = mean
+        cond = None
         if len(held) and len(keep):
             h = np.array(held)
             c_kk, c_kh, c_hh = full[np.ix_(keep, keep)], full[np.ix_(keep, h)], full[np.ix_(h, h)]
             cond = c_kk - c_kh @ np.linalg.pinv(c_hh) @ c_kh.T
             cond = (cond + cond.T) / 2
-            if not _draw_inside(g, out, keep, mean, cond, lo, hi, n):
-                keep = np.array([], dtype=int)
-        df = pd.DataFrame(out if len(keep) else np.tile(mean, (n, 1)), columns=names)
-        df.attrs["held"] = [names[j] for j in free if j not in set(keep.tolist())]
-        return df
+        if cond is None or not _draw_inside(g, out, keep, mean, cond, lo, hi, n, df=df):
+            keep, cond = np.array([], dtype=int), None  # nothing left to draw: every one at its estimate
+            out[:] = mean
+        return result(keep, cond, [names[j] for j in free if j not in set(keep.tolist())])
 
     def summary(self) -> str:
         """The fit in words and a table (what `harmsim calibrate` prints)."""
@@ -415,11 +441,14 @@ no contrast with it
         return paths
 
 
-def _draw_inside(g, out: np.ndarray, cols: np.ndarray, mean, cov, lo, hi, n: int, tries: int = 1000) -> bool:
-    """Fill ``out[:, cols]`` with draws of N(mean[cols], cov) inside the bounds; False when too few fall inside."""
+def _draw_inside(g, out: np.ndarray, cols: np.ndarray, mean, cov, lo, hi, n: int, tries: int = 1000, df=None) -> bool:
+    """Fill ``out[:, cols]`` with draws of N(mean[cols], cov) (with ``df``: the multivariate t of that centre
+    and scale) inside the bounds; False when too few fall inside."""
     filled = 0
     for _ in range(tries):
         x = g.multivariate_normal(mean[cols], cov, size=max(n, 64), method="eigh")
+        if df is not None:  # a normal over the root of an independent chi-square over df: the multivariate t
+            x = mean[cols] + (x - mean[cols]) / np.sqrt(g.chisquare(df, size=len(x)) / df)[:, None]
         ok = x[((x >= lo[cols]) & (x <= hi[cols])).all(axis=1)]
         take = min(len(ok), n - filled)
         out[filled : filled + take, cols] = ok[:take]
@@ -427,6 +456,15 @@ def _draw_inside(g, out: np.ndarray, cols: np.ndarray, mean, cov, lo, hi, n: int
         if filled == n:
             return True
     return False
+
+
+def _log_density(d: np.ndarray, cov, df) -> np.ndarray:
+    """(n,) log density, up to a constant, of deviations ``d`` (n, p) from the centre of a normal (``df``
+    None) or multivariate t of scale ``cov``; zeros where nothing is drawn (``cov`` None)."""
+    if cov is None or not d.shape[1]:
+        return np.zeros(len(d))
+    m2 = np.einsum("ij,jk,ik->i", d, np.linalg.pinv(cov, hermitian=True), d)  # squared Mahalanobis distances
+    return -0.5 * m2 if df is None else -(df + d.shape[1]) / 2 * np.log1p(m2 / df)
 
 
 def load_fit(folder: str | Path) -> Fit:

@@ -122,22 +122,26 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parameters_option(parser, what: str) -> None:
-    """``--parameters drawn|estimate``: a fit's parameters drawn per replicate, or at its point estimate."""
+    """``--parameters drawn|estimate|posterior``: a fit's parameters drawn per replicate from its normal
+    approximation, at its point estimate, or drawn from its likelihood itself."""
     from harmsim.analysis.predictive import PARAMETERS
 
     parser.add_argument(
         "--parameters",
         choices=PARAMETERS,
         default="drawn",
-        help=f"the fitted parameters of each replicate: drawn from the fit's uncertainty (default) or at its "
-        f"point estimate, {what}",
+        help=f"the fitted parameters of each replicate: drawn from the fit's normal approximation (default); at "
+        f"its point estimate, {what}; or drawn from its likelihood itself (posterior: importance resampling, "
+        "for weak fits)",
     )
 
 
 def _estimates_need_a_fit(args) -> None:
-    """Refuse ``--parameters estimate`` without ``--from-fit``: the point estimates are a fit's."""
-    if getattr(args, "parameters", "drawn") == "estimate" and not getattr(args, "from_fit", None):
-        raise ConfigError("--parameters estimate: the point estimates are a fit's; give --from-fit DIR")
+    """Refuse ``--parameters estimate`` or ``posterior`` without ``--from-fit``: both are a fit's."""
+    choice = getattr(args, "parameters", "drawn")
+    if choice != "drawn" and not getattr(args, "from_fit", None):
+        what = {"estimate": "the point estimates are", "posterior": "the likelihood drawn from is"}[choice]
+        raise ConfigError(f"--parameters {choice}: {what} a fit's; give --from-fit DIR")
 
 
 def _ensemble(args):

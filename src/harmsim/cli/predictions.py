@@ -142,7 +142,9 @@ def cmd_forecast(args) -> int:
     print(
         f"{sc.name}: forecast from {f.origin} (end of observation) to {f.until}, {len(f.seeds)} replicates, "
         f"parameters from the {fit.method.upper()} fit in {args.from_fit}"
-        + (" (its point estimates: a plug-in forecast)" if args.parameters == "estimate" else "")
+        + {"estimate": " (its point estimates: a plug-in forecast)", "posterior": " (drawn from its likelihood)"}.get(
+            args.parameters, ""
+        )
     )
     for note in f.provenance["forecast"]["choices"]:
         print(f"  {note}")

@@ -79,7 +79,9 @@ def cmd_run(args) -> int:
     pred = ens.provenance.get("predictive")
     how = "scenario's parameters"
     if pred:
-        drawn = "at the point estimates of" if pred.get("parameters") == "estimate" else "drawn from"
+        drawn = {"estimate": "at the point estimates of", "posterior": "drawn from the likelihood of"}.get(
+            pred.get("parameters"), "drawn from"
+        )
         how = f"parameters {drawn} the {pred['fit'].upper()} fit in {args.from_fit}"
     print(f"{sc.name}: {ens.replicates} replicate(s), {how}, seed {args.seed}, engine {ens.provenance['engine']}")
     if calibration is not None:
