@@ -196,3 +196,25 @@ def test_few_effective_draws_are_said_in_the_notes_and_the_backtest_summary(monk
         words = _posterior_words(coverage)
         assert f"the smallest effective sample size of the importance weights {ess} (m from 2008" in words
         assert ("Under 200 for m from 2008: there the proposals cover the likelihood poorly" in words) is warned
+
+
+def test_posterior_draws_refuse_batches_from_two_proposals(monkeypatch, two_parameters):
+    """Importance weights of batches drawn from different proposals (all parameters drawn in one, the weak ones
+    held in the next) do not mix: refused, not resampled together."""
+    from harmsim.calibrate.fit import Fit
+
+    sc, rec, fit = two_parameters
+    real = Fit.sample_around
+    calls = []
+
+    def switching(self, n, g, df=None):
+        table, log_q = real(self, n, g, df)
+        calls.append(n)
+        if len(calls) > 1:  # the second batch holds the momentum at its estimate
+            table[PAIR[1]] = fit.parameters()[PAIR[1]]
+            table.attrs = {**table.attrs, "drawn": [PAIR[0]], "held": [PAIR[1]]}
+        return table, log_q
+
+    monkeypatch.setattr(Fit, "sample_around", switching)
+    with pytest.raises(CalibrationError, match="the proposals switched between drawing every parameter"):
+        posterior_draws(fit, sc, rec, 5, seed=0, target_ess=10**9)

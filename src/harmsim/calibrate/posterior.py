@@ -108,6 +108,11 @@ def posterior_draws(
         drawn = table.attrs["drawn"]
         if not drawn:  # nothing drawn: every set the estimate
             return _resampled(table, np.zeros(BATCH), n, seed, table.attrs)
+        if tables and drawn != tables[0].attrs["drawn"]:  # weights of two proposals' batches do not mix
+            raise CalibrationError(
+                "the proposals switched between drawing every parameter and holding the weak ones (draws inside "
+                "the ranges at the edge of too rare): no posterior draws from this fit; use the normal's"
+            )
         scs = [at.with_checked_values(dict(zip(drawn, row))) for row in table[drawn].to_numpy(float)]
         log_p = loglik_many(scs, hist) + np.array([penalty(s) for s in scs])
         tables.append(table)
