@@ -867,6 +867,18 @@ def test_monte_carlo_seeds_forecast_again_from_the_same_fits(tmp_path, capsys):
     assert refused.value.code == 2 and "non-negative integer seeds" in capsys.readouterr().err
 
 
+def test_posterior_backtests_keep_the_fits_and_say_how_well_the_likelihood_was_covered(drawn_backtest):
+    """``parameters="posterior"``: the same fits as the default, each forecast drawn from its fit's likelihood;
+    the provenance has each forecast's effective sample size and the summary the smallest."""
+    posterior = backtest_with_parameters(drawn_backtest, "posterior")
+    coverage = posterior.provenance["backtest"]["posterior_draws"]
+    assert [(c["origin"], c["model"]) for c in coverage] == [(2008, "diffusion_only"), (2008, "event-history logit")]
+    worst = min(c["effective_sample_size"] for c in coverage)
+    assert f"the smallest effective sample size of the importance weights {worst:,.0f}" in posterior.summary()
+    assert "Posterior forecasts" not in drawn_backtest.summary()
+    assert not drawn_backtest.provenance["backtest"]["posterior_draws"]
+
+
 def test_a_plug_in_counterfactual_runs_both_arms_at_the_estimate():
     """``parameters="estimate"``: every replicate of both arms at the fit's point estimates (recorded in the
     provenance), the arms still paired replicate by replicate, so a change that changes nothing differs by 0."""
@@ -882,20 +894,35 @@ def test_a_plug_in_counterfactual_runs_both_arms_at_the_estimate():
         counterfactual(sc, fit, Change(), replicates=2, parameters="point")
 
 
-def test_plug_in_backtests_forecast_the_scenario_and_the_logit_at_their_estimates(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def drawn_backtest():
+    """diffusion_only backtested from 2008 with the default draws: what the other choices of parameters are
+    compared with."""
+    return backtest(harmsim.load_scenario("diffusion_only"), [2008], replicates=60)
+
+
+def backtest_with_parameters(drawn, parameters: str):
+    """The backtest of :func:`drawn_backtest` with ``parameters``, checked to have the same fits as the default
+    and, from them, other forecasts of the scenario and the logit alike (uniform's and the constant hazard's
+    scores, which draw nothing, the same)."""
+    other = backtest(harmsim.load_scenario("diffusion_only"), [2008], replicates=60, parameters=parameters)
+    for key, fit in drawn.fits.items():
+        pd.testing.assert_frame_equal(other.fits[key].estimates, fit.estimates)
+    a, b = (bt.scores.set_index("model")["log_score"] for bt in (drawn, other))
+    assert (a[["uniform", "constant hazard"]] == b[["uniform", "constant hazard"]]).all()
+    assert (a[["diffusion_only", "event-history logit"]] != b[["diffusion_only", "event-history logit"]]).all()
+    assert other.provenance["backtest"]["parameters"] == parameters
+    return other
+
+
+def test_plug_in_backtests_forecast_the_scenario_and_the_logit_at_their_estimates(drawn_backtest, tmp_path, capsys):
     """``parameters="estimate"``: the same fits as the default, each forecast at its point estimate (the
     scenario's and the logit's scores change, uniform's and the constant hazard's do not), said in the summary
     and the provenance; the command takes the option, and refuses another value (and a counterfactual without a
     fit to take the estimates from)."""
-    sc = harmsim.load_scenario("diffusion_only")
-    drawn = backtest(sc, [2008], replicates=60)
-    plug_in = backtest(sc, [2008], replicates=60, parameters="estimate")
-    for key, fit in drawn.fits.items():
-        pd.testing.assert_frame_equal(plug_in.fits[key].estimates, fit.estimates)
-    a, b = (bt.scores.set_index("model")["log_score"] for bt in (drawn, plug_in))
-    assert (a[["uniform", "constant hazard"]] == b[["uniform", "constant hazard"]]).all()
-    assert (a[["diffusion_only", "event-history logit"]] != b[["diffusion_only", "event-history logit"]]).all()
-    assert plug_in.provenance["backtest"]["parameters"] == "estimate" and "Plug-in forecasts" in plug_in.summary()
+    sc, drawn = harmsim.load_scenario("diffusion_only"), drawn_backtest
+    plug_in = backtest_with_parameters(drawn, "estimate")
+    assert "Plug-in forecasts" in plug_in.summary()
     assert "Plug-in forecasts" not in drawn.summary()
     with pytest.raises(ConfigError, match="parameters 'point': choices are drawn, estimate, posterior"):
         backtest(sc, [2008], replicates=10, parameters="point")

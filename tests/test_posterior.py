@@ -1,5 +1,6 @@
 """Posterior draws: an MLE fit's likelihood sampled by importance resampling, checked against the likelihood on a
-grid, and carried through forecasts, runs, counterfactuals and backtests."""
+grid, and carried through forecasts, runs and counterfactuals (backtests: tests/test_counterfactual.py, beside
+the plug-in's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pandas as pd
 import pytest
 
 import harmsim
-from harmsim.analysis.backtest import backtest
 from harmsim.analysis.counterfactual import counterfactual
 from harmsim.analysis.forecast import forecast
 from harmsim.analysis.predictive import fitted_data, fitted_parameters, predictive_ensemble
@@ -159,22 +159,6 @@ def test_forecasts_runs_and_counterfactuals_draw_from_the_posterior(tmp_path, ca
     fc = ["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2020", "-r", "20", "--no-figures"]
     assert main([*fc, "--parameters", "posterior", "--out", str(tmp_path / "fc")]) == 0
     assert "(drawn from its likelihood)" in capsys.readouterr().out
-
-
-def test_posterior_backtests_keep_the_fits_and_say_how_well_the_likelihood_was_covered():
-    sc = harmsim.load_scenario("diffusion_only")
-    drawn = backtest(sc, [2008], replicates=60)
-    posterior = backtest(sc, [2008], replicates=60, parameters="posterior")
-    for key, fit in drawn.fits.items():
-        pd.testing.assert_frame_equal(posterior.fits[key].estimates, fit.estimates)
-    a, b = (bt.scores.set_index("model")["log_score"] for bt in (drawn, posterior))
-    assert (a[["uniform", "constant hazard"]] == b[["uniform", "constant hazard"]]).all()
-    assert (a[["diffusion_only", "event-history logit"]] != b[["diffusion_only", "event-history logit"]]).all()
-    coverage = posterior.provenance["backtest"]["posterior_draws"]
-    assert [(c["origin"], c["model"]) for c in coverage] == [(2008, "diffusion_only"), (2008, "event-history logit")]
-    worst = min(c["effective_sample_size"] for c in coverage)
-    assert f"the smallest effective sample size of the importance weights {worst:,.0f}" in posterior.summary()
-    assert "Posterior forecasts" not in drawn.summary() and not drawn.provenance["backtest"]["posterior_draws"]
 
 
 def test_few_effective_draws_are_said_in_the_notes_and_the_backtest_summary(monkeypatch, two_parameters):
