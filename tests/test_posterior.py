@@ -202,3 +202,19 @@ def test_posterior_draws_refuse_batches_from_two_proposals(monkeypatch, two_para
     monkeypatch.setattr(Fit, "sample_around", switching)
     with pytest.raises(CalibrationError, match="the proposals switched between drawing every parameter"):
         posterior_draws(fit, sc, rec, 5, seed=0, target_ess=10**9)
+
+
+def test_a_held_out_instruments_posterior_forecast_weighs_the_history_its_fit_saw():
+    """A held-out instrument's fit saw every other instrument to the record's end, while its forecast's
+    observations end before the instrument opened: the posterior is weighed on the history the fit saw, and
+    refused on the forecast's shorter observations, which are not the fit's data."""
+    from harmsim.analysis.backtest import held_out
+
+    sc = harmsim.load_scenario("diffusion_only")
+    seen = held_out(sc.record, "asean_mlat")
+    fit = calibrate(sc, record=seen)
+    cut = observed_until(sc.record, 2003)
+    f = forecast(sc, fit, until=2015, replicates=20, seed=1, record=cut, history=seen, parameters="posterior")
+    assert f.provenance["posterior_draws"]["effective_sample_size"] > 0
+    with pytest.raises(CalibrationError, match="posterior draws need the data the fit saw"):
+        forecast(sc, fit, until=2015, replicates=20, seed=1, record=cut, parameters="posterior")

@@ -46,7 +46,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harmsim.analysis.predictive import UNOBSERVED, drawn_provenance, latent_posterior_draws, parameter_draws
+from harmsim.analysis.predictive import (
+    UNOBSERVED,
+    drawn_provenance,
+    fitted_data,
+    latent_posterior_draws,
+    parameter_draws,
+)
 from harmsim.analysis.run import run_draws
 from harmsim.calibrate.likelihood import shared_posterior_draws
 from harmsim.data.observations import (
@@ -223,8 +229,9 @@ def forecast(
     obs = observations(sc.world, rec)
     seeds = spawn_seeds(seed, replicates)
     # the data the fit saw: the observations, or the history a held-out instrument's fit saw
-    given, given_sc = (rec, sc) if history is None else (history, scenario.with_record(history))
-    fitted_to = (scenario.with_record(given), given) if parameters == "posterior" and fit is not None else None
+    fitted_to = None
+    if parameters == "posterior" and fit is not None:
+        fitted_to = fitted_data(scenario, fit, record if history is None else history)
     draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved, parameters, fitted_to)
     if known is not None:
         notes.append(
@@ -233,6 +240,7 @@ def forecast(
         )
     latent = shared = None
     if sc.dynamics.needs_latent or sc.dynamics.needs_shared:
+        given, given_sc = (rec, sc) if history is None else (history, scenario.with_record(history))
         given_sc = fit.apply(given_sc) if fit is not None else given_sc
         whose = "" if history is None else f" (record '{history.name}', to {history.end})"
         if sc.dynamics.needs_latent:
