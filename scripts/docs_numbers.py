@@ -310,6 +310,27 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         ]
         + _against_the_default("posterior", "posterior"),
     ),
+    "mcmc": (
+        "docs/forecasting.md (the frailty scenarios' forecasts with parameters drawn by Markov chains, against the "
+        "normal's and importance resampling's), experiments/paired_backtests.py",
+        [
+            cmd
+            for name in ("heterogeneity", "heterogeneity_by_kind")
+            for seed in (0, 1)
+            for cmd in (
+                *(
+                    f"harmsim backtest {name} --replicates 5000 --seed {seed}"
+                    + ("" if choice == "drawn" else f" --parameters {choice}")
+                    + f" --no-figures --out {OUT}/mcmc/{name}/{choice}-seed{seed} --force"
+                    for choice in ("drawn", "posterior", "mcmc")
+                ),
+                f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/drawn-seed{seed} "
+                f"{OUT}/mcmc/{name}/mcmc-seed{seed}",
+                f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/posterior-seed{seed} "
+                f"{OUT}/mcmc/{name}/mcmc-seed{seed}",
+            )
+        ],
+    ),
     "saarc-hold-out": (
         "docs/regions.md (the SAARC convention held out)",
         [f"harmsim backtest world_baseline --hold-out saarc2002 --replicates 500 --out {OUT}/saarc-hold-out --force"],

@@ -415,6 +415,27 @@ MUTATIONS = {
         ["tests/test_posterior.py::test_posterior_draws_have_the_likelihoods_mean_and_spread_where_the_normals_differ"],
         "posterior draws weight each proposal by its likelihood alone, not over its proposal density",
     ),
+    "mcmc-never-rejects": (
+        "calibrate/posterior.py",
+        "take = np.log(g.random(len(x))) < log_py - log_p",
+        "take = np.isfinite(log_py)",
+        ["tests/test_posterior.py::test_mcmc_draws_have_the_likelihoods_mean_and_spread"],
+        "the chains take every move inside the ranges: a random walk, not draws from the posterior",
+    ),
+    "rhat-unsplit": (
+        "calibrate/posterior.py",
+        "parts = np.concatenate([chain[:half], chain[half : 2 * half]], axis=1)",
+        "parts = chain",
+        ["tests/test_posterior.py::test_split_rhat_tells_chains_that_agree_from_chains_that_do_not"],
+        "R-hat compares whole chains only, blind to a chain that drifts",
+    ),
+    "autocorrelation-unwindowed": (
+        "calibrate/posterior.py",
+        "window = int(np.argmin(inside)) if not inside.all() else steps - 1",
+        "window = steps - 1",
+        ["tests/test_posterior.py::test_the_autocorrelation_time_of_an_autoregressive_series"],
+        "the autocorrelation time sums every lag's noisy autocorrelation, not up to Sokal's window",
+    ),
     "pool-weight-from-scored-years": (
         "analysis/backtest.py",
         "            weights[origin] = _inner_weight(run_at(origin - INNER_YEARS), scenario.name, cut_obs, origin, w)",

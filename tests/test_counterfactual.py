@@ -879,6 +879,26 @@ def test_posterior_backtests_keep_the_fits_and_say_how_well_the_likelihood_was_c
     assert not drawn_backtest.provenance["backtest"]["posterior_draws"]
 
 
+def test_mcmc_backtests_keep_the_fits_and_say_how_the_chains_converged(drawn_backtest, monkeypatch):
+    """``parameters="mcmc"`` (short chains here): the same fits as the default, each forecast drawn by Markov
+    chains from its fit's likelihood; the provenance has each forecast's R-hat and effective sample size, the
+    summary the worst of each."""
+    import harmsim.calibrate.posterior as posterior
+
+    monkeypatch.setattr(posterior, "CHAINS", 8)
+    monkeypatch.setattr(posterior, "WARMUP", 100)
+    monkeypatch.setattr(posterior, "MAX_STEPS", posterior.STEP_BLOCK)
+    chains = backtest_with_parameters(drawn_backtest, "mcmc")
+    coverage = chains.provenance["backtest"]["posterior_draws"]
+    assert [(c["origin"], c["model"], c["chains"]) for c in coverage] == [
+        (2008, "diffusion_only", 8),
+        (2008, "event-history logit", 8),
+    ]
+    worst = max(c["split_rhat"] for c in coverage)
+    assert "(Markov chain Monte Carlo, a flat prior" in chains.summary()
+    assert f"the largest split R-hat {worst:.3f}" in chains.summary()
+
+
 def test_a_plug_in_counterfactual_runs_both_arms_at_the_estimate():
     """``parameters="estimate"``: every replicate of both arms at the fit's point estimates (recorded in the
     provenance), the arms still paired replicate by replicate, so a change that changes nothing differs by 0."""

@@ -108,7 +108,7 @@ import numpy as np
 import pandas as pd
 
 from harmsim.analysis.forecast import forecast
-from harmsim.analysis.predictive import FEW_EFFECTIVE, PARAMETERS
+from harmsim.analysis.predictive import FEW_EFFECTIVE, FROM_LIKELIHOOD, PARAMETERS
 from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, observed_until
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
@@ -431,8 +431,9 @@ class Backtest:
                 "Plug-in forecasts: every replicate at its fit's point estimate, the scenario's and the logit's "
                 "alike (--parameters estimate); the fits' uncertainty is left out of these scores."
             )
-        if self.provenance.get("backtest", {}).get("parameters") == "posterior":
-            lines.append(_posterior_words(self.provenance["backtest"].get("posterior_draws", [])))
+        choice = self.provenance.get("backtest", {}).get("parameters")
+        if choice in FROM_LIKELIHOOD:
+            lines.append(_posterior_words(choice, self.provenance["backtest"].get("posterior_draws", [])))
         if self.provenance.get("backtest", {}).get("inputs") == "origin":
             lines.append(
                 "Covariates, tiers, migrant stocks and global series are cut at each origin and extended past it "
@@ -619,25 +620,43 @@ def _calibration_words(origin, g: pd.DataFrame) -> str:
     )
 
 
-def _posterior_words(coverage: list[dict]) -> str:
-    """The summary's line on forecasts drawn from their fits' likelihoods, with the worst-covered one."""
+def _posterior_words(choice: str, coverage: list[dict]) -> str:
+    """The summary's line on forecasts drawn from their fits' likelihoods (``choice``: posterior or mcmc), with
+    the worst-covered one and, for Markov chains, any that did not converge."""
+    how = "importance resampling" if choice == "posterior" else "Markov chain Monte Carlo"
     words = (
-        "Posterior forecasts: each replicate's parameters drawn from its fit's likelihood (importance resampling, a "
-        "flat prior over each parameter's range), the scenario's and the logit's alike (--parameters posterior), "
-        "not from the fit's normal approximation"
+        f"Posterior forecasts: each replicate's parameters drawn from its fit's likelihood ({how}, a flat prior over "
+        f"each parameter's range), the scenario's and the logit's alike (--parameters {choice}), not from the fit's "
+        "normal approximation"
     )
     if not coverage:
         return words + "."
     worst = min(coverage, key=lambda c: c["effective_sample_size"])
-    words += (
-        f"; the smallest effective sample size of the importance weights {worst['effective_sample_size']:,.0f} "
-        f"({worst['model']} from {worst['origin']}, of {worst['proposals']:,} proposals; provenance.json has each)"
-    )
+    where = f"{worst['model']} from {worst['origin']}"
+    if choice == "posterior":
+        words += (
+            f"; the smallest effective sample size of the importance weights {worst['effective_sample_size']:,.0f} "
+            f"({where}, of {worst['proposals']:,} proposals; provenance.json has each)"
+        )
+    else:
+        rhat = max(coverage, key=lambda c: c["split_rhat"])
+        words += (
+            f"; the smallest effective sample size of the chains {worst['effective_sample_size']:,.0f} ({where}), "
+            f"the largest split R-hat {rhat['split_rhat']:.3f} ({rhat['model']} from {rhat['origin']}; "
+            "provenance.json has each)"
+        )
+        stuck = sorted({f"{c['model']} from {c['origin']}" for c in coverage if not c["converged"]})
+        if stuck:
+            words += (
+                f". Not converged for {', '.join(stuck)}: their draws may still remember where the chains started; "
+                "read their scores with care"
+            )
     few = sorted({f"{c['model']} from {c['origin']}" for c in coverage if c["effective_sample_size"] < FEW_EFFECTIVE})
     if few:
         words += (
-            f". Under {FEW_EFFECTIVE} for {', '.join(few)}: there the proposals cover the likelihood poorly and the "
-            "forecasts rest on few distinct parameter sets; read their scores with care"
+            f". Under {FEW_EFFECTIVE} for {', '.join(few)}: there the forecasts rest on few distinct parameter sets"
+            + (" (the proposals cover the likelihood poorly: --parameters mcmc)" if choice == "posterior" else "")
+            + "; read their scores with care"
         )
     return words + "."
 
@@ -926,6 +945,9 @@ def backtest(
     drawn from each fit's likelihood itself instead of its normal
     approximation (:func:`~harmsim.analysis.predictive.fitted_parameters`);
     scored against the default, it says what the approximation costs.
+    ``"mcmc"``: from the same posterior by Markov chain Monte Carlo, for fits
+    no importance proposal covers (slower: about a minute per fit of a
+    frailty scenario on the ASEAN record).
 
     ``progress``: called with a line of text as each model is fitted and
     forecast from an origin, or forecast again with a further seed (the

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harmsim.analysis.predictive import drawn_provenance, fitted_data, parameter_draws
+from harmsim.analysis.predictive import FROM_LIKELIHOOD, drawn_provenance, fitted_data, parameter_draws
 from harmsim.analysis.run import run_draws
 from harmsim.data.observations import observations
 from harmsim.data.world import NEVER
@@ -209,7 +209,7 @@ def counterfactual(
     changed = base.with_record(change.apply(scenario.record)) if not change.empty else base
     seeds = spawn_seeds(seed, replicates)
     obs = observations(scenario.world, scenario.record)
-    fitted_to = fitted_data(scenario, fit) if parameters == "posterior" and fit is not None else None
+    fitted_to = fitted_data(scenario, fit) if parameters in FROM_LIKELIHOOD and fit is not None else None
     draws, notes = parameter_draws(base, fit, replicates, seed, obs, unobserved, parameters, fitted_to)
     changed, draws_changed = _with_parameters(changed, draws, change)
     a0, _ = run_draws(base, draws, seeds, workers=workers)

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from harmsim.analysis.predictive import (
+    FROM_LIKELIHOOD,
     UNOBSERVED,
     drawn_provenance,
     fitted_data,
@@ -207,7 +208,7 @@ def forecast(
     year before the instrument opened.
     ``parameters``: each replicate's fitted parameters drawn from the fit's
     normal approximation (``"drawn"``), at its point estimate (``"estimate"``,
-    a plug-in forecast) or from its likelihood itself (``"posterior"``); see
+    a plug-in forecast) or from its likelihood itself (``"posterior"``, or ``"mcmc"``); see
     :func:`~harmsim.analysis.predictive.fitted_parameters`.
     The result is the same on any number of ``workers``.
     """
@@ -230,7 +231,7 @@ def forecast(
     seeds = spawn_seeds(seed, replicates)
     # the data the fit saw: the observations, or the history a held-out instrument's fit saw
     fitted_to = None
-    if parameters == "posterior" and fit is not None:
+    if parameters in FROM_LIKELIHOOD and fit is not None:
         fitted_to = fitted_data(scenario, fit, record if history is None else history)
     draws, notes = parameter_draws(sc, fit, replicates, seed, obs, unobserved, parameters, fitted_to)
     if known is not None:

@@ -22,6 +22,7 @@ from harmsim.rng import SeedLike, spawn_seeds, stream
 
 __all__ = [
     "FEW_EFFECTIVE",
+    "FROM_LIKELIHOOD",
     "PARAMETERS",
     "UNOBSERVED",
     "drawn_provenance",
@@ -35,10 +36,13 @@ __all__ = [
 #: how an instrument with no adoption in the observation window gets its offset (see :func:`parameter_draws`)
 UNOBSERVED = ("exchangeable", "scenario")
 #: what a replicate's fitted parameters are: a draw from the fit's normal approximation, the point estimate
-#: (a plug-in forecast), or a draw from the fit's likelihood itself (see :func:`fitted_parameters`)
-PARAMETERS = ("drawn", "estimate", "posterior")
-#: below this effective sample size of the posterior draws' weights, the notes warn that the proposal covered
-#: the likelihood poorly
+#: (a plug-in forecast), or a draw from the fit's likelihood itself, by importance resampling or by Markov chain
+#: Monte Carlo (see :func:`fitted_parameters`)
+PARAMETERS = ("drawn", "estimate", "posterior", "mcmc")
+#: the choices that draw from the fit's likelihood, and so need the data it saw (:func:`fitted_data`)
+FROM_LIKELIHOOD = ("posterior", "mcmc")
+#: below this effective sample size of the posterior draws, the notes warn that they rest on few distinct
+#: parameter sets
 FEW_EFFECTIVE = 200
 #: statuses of a fitted offset that count as determined by the record
 PINNED = ("identified", "bounded", "narrowed")
@@ -71,6 +75,9 @@ def fitted_parameters(
       (:func:`~harmsim.calibrate.posterior.posterior_draws`), where the normal approximation is poor: weak
       parameters of a small record. ``fitted_to`` is then the scenario and record the fit saw
       (:func:`fitted_data`).
+    - ``"mcmc"``: from the same posterior by Markov chain Monte Carlo
+      (:func:`~harmsim.calibrate.posterior.mcmc_draws`), where no importance proposal covers it (the frailty
+      scenarios); slower, with its convergence in the note.
 
     >>> import harmsim
     >>> from harmsim.calibrate import calibrate
@@ -87,23 +94,40 @@ def fitted_parameters(
             f"parameters: the {fit.method.upper()} fit's point estimates for every replicate (plug-in: "
             "the fit's uncertainty left out)"
         )
-    if parameters == "posterior":
-        from harmsim.calibrate.posterior import PROPOSAL_DF, posterior_draws
+    if parameters in FROM_LIKELIHOOD:
+        from harmsim.calibrate.posterior import PROPOSAL_DF, RHAT_MAX, mcmc_draws, posterior_draws
 
         if fitted_to is None:
-            raise ConfigError("parameters='posterior' needs the scenario and record the fit saw (fitted_to)")
-        table = posterior_draws(fit, *fitted_to, n, seed)
+            raise ConfigError(f"parameters={parameters!r} needs the scenario and record the fit saw (fitted_to)")
+        sampler = posterior_draws if parameters == "posterior" else mcmc_draws
+        table = sampler(fit, *fitted_to, n, seed)
         a = table.attrs
         note = (
             f"parameters: one draw per replicate from the {fit.method.upper()} fit's likelihood (a flat prior over "
-            f"each parameter's range, times the fit's penalty), resampled from {a['proposals']:,} Student-t("
-            f"{PROPOSAL_DF}) proposals around the estimate: effective sample size {a['ess']:,.0f}, {a['distinct']:,} "
-            f"distinct sets among {n:,}"
+            "each parameter's range, times the fit's penalty), "
         )
-        if a["ess"] < FEW_EFFECTIVE:
+        if a.get("sampler") == "mcmc":
             note += (
-                f"; few effective draws (under {FEW_EFFECTIVE}): the proposal covers the likelihood poorly, and the "
-                "forecast's parameter uncertainty rests on few distinct sets"
+                f"by {a['chains']} random-walk Metropolis chains of {a['steps']:,} steps after a warmup of "
+                f"{a['warmup']:,}: largest split R-hat {a['rhat']:.3f}, effective sample size {a['ess']:,.0f} "
+                f"(autocorrelation time {a['tau']:.0f} steps, of {a['slowest']}), {a['distinct']:,} distinct sets "
+                f"among {n:,}"
+            )
+            if not a["converged"]:
+                note += (
+                    f"; the chains have not converged (R-hat {RHAT_MAX} or more): the draws may still remember "
+                    "where the chains started"
+                )
+        elif "proposals" in a:
+            note += (
+                f"resampled from {a['proposals']:,} Student-t({PROPOSAL_DF}) proposals around the estimate: "
+                f"effective sample size {a['ess']:,.0f}, {a['distinct']:,} distinct sets among {n:,}"
+            )
+        if a.get("ess", FEW_EFFECTIVE) < FEW_EFFECTIVE:
+            cure = " (the proposal covers the likelihood poorly: --parameters mcmc)" * (parameters == "posterior")
+            note += (
+                f"; few effective draws (under {FEW_EFFECTIVE}): the forecast's parameter uncertainty rests on few "
+                f"distinct sets{cure}"
             )
         return table, note
     return fit.draw(n, seed), f"parameters: one draw per replicate from the {fit.method.upper()} fit's uncertainty"
@@ -136,7 +160,7 @@ def parameter_draws(
     either way: the drift past the record's end from its prior, and the
     offset of an instrument the record has not seen from the spread of the
     others' (each from the point estimates, under ``"estimate"``).
-    ``"posterior"`` draws each set from the fit's likelihood itself, given
+    ``"posterior"`` and ``"mcmc"`` draw each set from the fit's likelihood itself, given
     ``fitted_to``, the scenario and record the fit saw (:func:`fitted_parameters`).
 
     >>> import harmsim
@@ -274,15 +298,32 @@ def drawn_provenance(scenario, fit, seeds, draws: pd.DataFrame | None) -> dict:
     """
     prov = provenance(fit.apply(scenario) if fit is not None else scenario, seeds, "batch")
     prov["drawn_per_replicate"] = [] if draws is None else sorted(draws.columns)
-    if draws is not None and "ess" in draws.attrs:  # posterior draws: how well the proposal covered the likelihood
+    a = draws.attrs if draws is not None else {}
+    if a.get("sampler") == "importance":  # posterior draws: how well the proposal covered the likelihood
         from harmsim.calibrate.posterior import PROPOSAL_DF
 
         prov["posterior_draws"] = {
-            "proposals": int(draws.attrs["proposals"]),
+            "sampler": "importance resampling",
+            "proposals": int(a["proposals"]),
             "proposal": f"multivariate Student t, {PROPOSAL_DF} degrees of freedom, the fit's covariance as scale",
-            "effective_sample_size": round(float(draws.attrs["ess"]), 1),
-            "distinct_sets": int(draws.attrs["distinct"]),
-            "held_at_estimate": list(draws.attrs.get("held", [])),
+            "effective_sample_size": round(float(a["ess"]), 1),
+            "distinct_sets": int(a["distinct"]),
+            "held_at_estimate": list(a.get("held", [])),
+        }
+    elif a.get("sampler") == "mcmc":  # the chains' convergence
+        prov["posterior_draws"] = {
+            "sampler": "random-walk Metropolis, proposal adapted in the warmup",
+            "chains": int(a["chains"]),
+            "warmup": int(a["warmup"]),
+            "steps": int(a["steps"]),
+            "split_rhat": round(float(a["rhat"]), 4),
+            "converged": bool(a["converged"]),
+            "autocorrelation_time": round(float(a["tau"]), 1),
+            "slowest": a["slowest"],
+            "acceptance": round(float(a["acceptance"]), 3),
+            "effective_sample_size": round(float(a["ess"]), 1),
+            "distinct_sets": int(a["distinct"]),
+            "held_at_estimate": list(a.get("held", [])),
         }
     return prov
 
@@ -300,7 +341,7 @@ def predictive_draws(scenario, fit, replicates: int, seed: SeedLike, parameters:
     >>> adopt.shape, len(draws), len(seeds)
     ((5, 11, 6), 5, 5)
     """
-    fitted_to = fitted_data(scenario, fit) if parameters == "posterior" else None
+    fitted_to = fitted_data(scenario, fit) if parameters in FROM_LIKELIHOOD else None
     draws, _ = fitted_parameters(fit, replicates, seed, parameters, fitted_to)
     seeds = spawn_seeds(seed, replicates)
     adopt, arrival = run_draws(scenario, draws, seeds)

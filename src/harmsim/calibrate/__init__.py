@@ -20,7 +20,7 @@ from harmsim.calibrate.arrival import arrival_statement, arrival_thresholds
 from harmsim.calibrate.fit import Fit, load_fit
 from harmsim.calibrate.likelihood import history, loglik, loglik_cells, loglik_sampled, loglik_states
 from harmsim.calibrate.mle import default_free, fit_mle, profile, with_profiles
-from harmsim.calibrate.posterior import posterior_draws
+from harmsim.calibrate.posterior import mcmc_draws, posterior_draws
 from harmsim.errors import CalibrationError, ConfigError
 from harmsim.model.params import RealRange
 
@@ -37,6 +37,7 @@ __all__ = [
     "loglik_cells",
     "loglik_sampled",
     "loglik_states",
+    "mcmc_draws",
     "posterior_draws",
     "profile",
     "with_profiles",

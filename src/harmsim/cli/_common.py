@@ -122,8 +122,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parameters_option(parser, what: str) -> None:
-    """``--parameters drawn|estimate|posterior``: a fit's parameters drawn per replicate from its normal
-    approximation, at its point estimate, or drawn from its likelihood itself."""
+    """``--parameters drawn|estimate|posterior|mcmc``: a fit's parameters drawn per replicate from its normal
+    approximation, at its point estimate, or drawn from its likelihood itself (by importance resampling or
+    Markov chain Monte Carlo)."""
     from harmsim.analysis.predictive import PARAMETERS
 
     parser.add_argument(
@@ -132,15 +133,15 @@ def _parameters_option(parser, what: str) -> None:
         default="drawn",
         help=f"the fitted parameters of each replicate: drawn from the fit's normal approximation (default); at "
         f"its point estimate, {what}; or drawn from its likelihood itself (posterior: importance resampling, "
-        "for weak fits)",
+        "for weak fits; mcmc: Markov chains, slower, for fits importance resampling covers poorly)",
     )
 
 
 def _estimates_need_a_fit(args) -> None:
-    """Refuse ``--parameters estimate`` or ``posterior`` without ``--from-fit``: both are a fit's."""
+    """Refuse ``--parameters estimate``, ``posterior`` or ``mcmc`` without ``--from-fit``: each is a fit's."""
     choice = getattr(args, "parameters", "drawn")
     if choice != "drawn" and not getattr(args, "from_fit", None):
-        what = {"estimate": "the point estimates are", "posterior": "the likelihood drawn from is"}[choice]
+        what = "the point estimates are" if choice == "estimate" else "the likelihood drawn from is"
         raise ConfigError(f"--parameters {choice}: {what} a fit's; give --from-fit DIR")
 
 

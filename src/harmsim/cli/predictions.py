@@ -142,9 +142,11 @@ def cmd_forecast(args) -> int:
     print(
         f"{sc.name}: forecast from {f.origin} (end of observation) to {f.until}, {len(f.seeds)} replicates, "
         f"parameters from the {fit.method.upper()} fit in {args.from_fit}"
-        + {"estimate": " (its point estimates: a plug-in forecast)", "posterior": " (drawn from its likelihood)"}.get(
-            args.parameters, ""
-        )
+        + {
+            "estimate": " (its point estimates: a plug-in forecast)",
+            "posterior": " (drawn from its likelihood)",
+            "mcmc": " (drawn from its likelihood by Markov chains)",
+        }.get(args.parameters, "")
     )
     for note in f.provenance["forecast"]["choices"]:
         print(f"  {note}")

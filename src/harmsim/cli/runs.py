@@ -79,9 +79,11 @@ def cmd_run(args) -> int:
     pred = ens.provenance.get("predictive")
     how = "scenario's parameters"
     if pred:
-        drawn = {"estimate": "at the point estimates of", "posterior": "drawn from the likelihood of"}.get(
-            pred.get("parameters"), "drawn from"
-        )
+        drawn = {
+            "estimate": "at the point estimates of",
+            "posterior": "drawn from the likelihood of",
+            "mcmc": "drawn by Markov chains from the likelihood of",
+        }.get(pred.get("parameters"), "drawn from")
         how = f"parameters {drawn} the {pred['fit'].upper()} fit in {args.from_fit}"
     print(f"{sc.name}: {ens.replicates} replicate(s), {how}, seed {args.seed}, engine {ens.provenance['engine']}")
     if calibration is not None:
