@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     if a.get("sampler") == "mcmc":
         print(
             f"{a['chains']} chains, {a['steps']:,} steps after a warmup of {a['warmup']:,}: largest split R-hat "
-            f"{a['rhat']:.3f}, effective sample size {a['ess']:,.0f}"
+            f"{a['rhat']:.4f}, effective sample size {a['ess']:,.0f}"
             + ("" if a["converged"] else " (not converged: read with care)")
         )
     else:

@@ -312,7 +312,8 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "mcmc": (
         "docs/forecasting.md (the frailty scenarios' forecasts with parameters drawn by Markov chains, against the "
-        "normal's and importance resampling's), experiments/paired_backtests.py",
+        "normal's and importance resampling's; where their posteriors lie), experiments/paired_backtests.py, "
+        "experiments/posterior_summary.py",
         [
             cmd
             for name in ("heterogeneity", "heterogeneity_by_kind")
@@ -329,6 +330,11 @@ JOBS: dict[str, tuple[str, list[str]]] = {
                 f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/posterior-seed{seed} "
                 f"{OUT}/mcmc/{name}/mcmc-seed{seed}",
             )
+        ]
+        + [
+            f"python experiments/posterior_summary.py {name} {OUT}/mcmc/{name}/mcmc-seed0/fits/{origin}-{name}"
+            for name in ("heterogeneity", "heterogeneity_by_kind")
+            for origin in (2005, 2008, 2011)
         ],
     ),
     "saarc-hold-out": (

@@ -6,6 +6,7 @@ and says per origin whether the second is better, worse or not told apart from t
 ``experiments/asia_pacific_panel.py`` writes a regional sub-panel and its scenario, then compares alike;
 ``experiments/monte_carlo_backtests.py`` gives a gain's spread over backtests run with other seeds.
 ``experiments/scenario_backtests.py`` tabulates scenarios' gains over the logit, beyond Monte Carlo noise.
+``experiments/posterior_summary.py`` sets a fit's posterior beside its estimate and normal approximation.
 """
 
 from __future__ import annotations
@@ -434,3 +435,32 @@ def test_scenario_backtests_counts_the_verdicts_that_hold_with_every_seed_and_na
     assert "'s1' from 2005 is better than the logit with every seed: +0.500 per cell" in out
     assert "'s3' scores exactly as 's2', cell by cell: on this record the two are one model." in out
     assert "'s2' scores exactly as 's1'" not in out
+
+
+def test_posterior_summary_says_where_the_posterior_moves_and_where_a_range_shapes_it(tmp_path, capsys):
+    """On a small fit: one row per drawn parameter with the normal's and the posterior's moments, and the
+    sentences; on a table written here, a mean moved by more than one posterior s.d. and an interval at a
+    range's edge are named, and a parameter with neither is not."""
+    from harmsim.calibrate import calibrate
+
+    fit = calibrate(harmsim.load_scenario("baseline"), free=["hazard.intercept", "external.momentum"],
+                    observed_until=2005)  # fmt: skip
+    fit.save(tmp_path / "fit")
+    code, out = _run("posterior_summary.py", ["baseline", str(tmp_path / "fit"), "--sampler", "importance",
+                                              "-n", "2000"], capsys)  # fmt: skip
+    assert code == 0 and "importance resampling: effective sample size" in out
+    assert "posterior_mean" in out and "hazard.intercept" in out and "external.momentum" in out
+    words = runpy.run_path(str(EXPERIMENTS / "posterior_summary.py"))["words"]
+    row = {"estimate": 0.0, "se": 1.0, "bound_lo": -10.0, "bound_hi": 10.0, "normal_mean": 0.0, "normal_sd": 1.0,
+           "posterior_mean": 0.0, "posterior_sd": 1.0, "q025": -2.0, "q975": 2.0}  # fmt: skip
+    table = pd.DataFrame([{"parameter": "calm", **row},
+                          {"parameter": "moved", **row, "posterior_mean": 1.5},
+                          {"parameter": "at_edge", **row, "q975": 9.95}])  # fmt: skip
+    said = " ".join(words(table))
+    assert "from the estimate for moved (0.00 -> 1.50, s.d. 1.00)" in said
+    assert "reaches an edge of the allowed range for at_edge (-2.00 to 9.95 in [-10, 10])" in said
+    assert "calm" not in said
+    assert words(table.iloc[:1]) == [
+        "No posterior mean lies more than 1 posterior s.d. from its estimate.",
+        "No 95% posterior interval reaches an edge of its range.",
+    ]

@@ -91,7 +91,7 @@ def test_a_plug_in_forecast_is_the_forecast_of_the_fit_without_its_uncertainty(f
         "point estimates for every replicate (plug-in: the fit's uncertainty left out)"
         in plug_in.provenance["forecast"]["choices"][0]
     )
-    with pytest.raises(ConfigError, match="parameters must be one of drawn, estimate, posterior, got 'mean'"):
+    with pytest.raises(ConfigError, match="parameters must be one of drawn, estimate, posterior, mcmc, got 'mean'"):
         forecast(sc, fit, until=2016, replicates=4, parameters="mean")
 
 

@@ -340,7 +340,7 @@ def test_mcmc_forecasts_say_how_the_chains_converged(monkeypatch, two_parameters
     table, note = fitted_parameters(fit, 50, 0, "mcmc", (sc, rec))
     a = table.attrs
     assert f"by 8 random-walk Metropolis chains of {a['steps']:,} steps after a warmup of 100" in note
-    assert f"largest split R-hat {a['rhat']:.3f}, effective sample size {a['ess']:,.0f}" in note
+    assert f"largest split R-hat {a['rhat']:.4f}, effective sample size {a['ess']:,.0f}" in note
     prov = drawn_provenance(sc, fit, [0] * 50, table)["posterior_draws"]
     assert prov["chains"] == 8 and prov["split_rhat"] == round(a["rhat"], 4) and prov["converged"] == a["converged"]
     assert ("have not converged" in note) is (not a["converged"])
@@ -353,5 +353,5 @@ def test_mcmc_forecasts_say_how_the_chains_converged(monkeypatch, two_parameters
                      "converged": converged}]  # fmt: skip
         words = _posterior_words("mcmc", coverage)
         assert "(Markov chain Monte Carlo, a flat prior" in words and "--parameters mcmc)" in words
-        assert f"the largest split R-hat {table.attrs['rhat']:.3f} (m from 2008" in words
+        assert f"the largest split R-hat {table.attrs['rhat']:.4f} (m from 2008" in words
         assert ("Not converged for m from 2008" in words) is (not converged)

@@ -642,7 +642,7 @@ def _posterior_words(choice: str, coverage: list[dict]) -> str:
         rhat = max(coverage, key=lambda c: c["split_rhat"])
         words += (
             f"; the smallest effective sample size of the chains {worst['effective_sample_size']:,.0f} ({where}), "
-            f"the largest split R-hat {rhat['split_rhat']:.3f} ({rhat['model']} from {rhat['origin']}; "
+            f"the largest split R-hat {rhat['split_rhat']:.4f} ({rhat['model']} from {rhat['origin']}; "
             "provenance.json has each)"
         )
         stuck = sorted({f"{c['model']} from {c['origin']}" for c in coverage if not c["converged"]})

@@ -109,7 +109,7 @@ def fitted_parameters(
         if a.get("sampler") == "mcmc":
             note += (
                 f"by {a['chains']} random-walk Metropolis chains of {a['steps']:,} steps after a warmup of "
-                f"{a['warmup']:,}: largest split R-hat {a['rhat']:.3f}, effective sample size {a['ess']:,.0f} "
+                f"{a['warmup']:,}: largest split R-hat {a['rhat']:.4f}, effective sample size {a['ess']:,.0f} "
                 f"(autocorrelation time {a['tau']:.0f} steps, of {a['slowest']}), {a['distinct']:,} distinct sets "
                 f"among {n:,}"
             )
