@@ -125,11 +125,12 @@ class _Posterior:
                 f"{record.end}, the fit's {fit.loglik:.3f}: posterior draws need the data the fit saw"
             )
         self.at, self.hist = at, hist
-        self.bounds = fit.estimates.set_index("parameter")[["bound_lo", "bound_hi"]]
+        est = fit.estimates
+        self.bounds = {p: (lo, hi) for p, lo, hi in zip(est["parameter"], est["bound_lo"], est["bound_hi"])}
 
     def __call__(self, names: list[str], x: np.ndarray) -> np.ndarray:
         """(n,) log posterior, up to a constant, of the rows of ``x`` (values of ``names``)."""
-        lo, hi = (self.bounds.loc[names, c].to_numpy(float) for c in ("bound_lo", "bound_hi"))
+        lo, hi = np.array([self.bounds[p] for p in names], dtype=float).T
         out = np.full(len(x), -np.inf)
         inside = np.flatnonzero(((x >= lo) & (x <= hi)).all(axis=1))
         if len(inside):
