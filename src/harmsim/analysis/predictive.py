@@ -118,12 +118,12 @@ def fitted_parameters(
                     f"; the chains have not converged (R-hat {RHAT_MAX} or more): the draws may still remember "
                     "where the chains started"
                 )
-        elif "proposals" in a:
+        else:
             note += (
                 f"resampled from {a['proposals']:,} Student-t({PROPOSAL_DF}) proposals around the estimate: "
                 f"effective sample size {a['ess']:,.0f}, {a['distinct']:,} distinct sets among {n:,}"
             )
-        if a.get("ess", FEW_EFFECTIVE) < FEW_EFFECTIVE:
+        if a["ess"] < FEW_EFFECTIVE:
             cure = " (the proposal covers the likelihood poorly: --parameters mcmc)" * (parameters == "posterior")
             note += (
                 f"; few effective draws (under {FEW_EFFECTIVE}): the forecast's parameter uncertainty rests on few "
