@@ -624,10 +624,12 @@ def _posterior_words(choice: str, coverage: list[dict]) -> str:
     """The summary's line on forecasts drawn from their fits' likelihoods (``choice``: posterior or mcmc), with
     the worst-covered one and, for Markov chains, any that did not converge."""
     how = "importance resampling" if choice == "posterior" else "Markov chain Monte Carlo"
+    declared = sorted({p for c in coverage for p in c.get("declared_priors", [])})
+    prior = f"the scenario's declared priors ({', '.join(declared)})" if declared else "no declared prior"
     words = (
         f"Posterior forecasts: each replicate's parameters drawn from its fit's likelihood ({how}, a flat prior over "
-        f"each parameter's range), the scenario's and the logit's alike (--parameters {choice}), not from the fit's "
-        "normal approximation"
+        f"each parameter's range times {prior}), the scenario's and the logit's alike (--parameters {choice}), not "
+        "from the fit's normal approximation"
     )
     if not coverage:
         return words + "."

@@ -102,9 +102,10 @@ def fitted_parameters(
         sampler = posterior_draws if parameters == "posterior" else mcmc_draws
         table = sampler(fit, *fitted_to, n, seed)
         a = table.attrs
+        declared = f"; declared priors: {', '.join(a['priors'])}" if a.get("priors") else ""
         note = (
             f"parameters: one draw per replicate from the {fit.method.upper()} fit's likelihood (a flat prior over "
-            "each parameter's range, times the fit's penalty), "
+            f"each parameter's range, times the fit's penalty{declared}), "
         )
         if a.get("sampler") == "mcmc":
             note += (
@@ -325,6 +326,8 @@ def drawn_provenance(scenario, fit, seeds, draws: pd.DataFrame | None) -> dict:
             "distinct_sets": int(a["distinct"]),
             "held_at_estimate": list(a.get("held", [])),
         }
+    if a.get("priors"):  # the scenario's declared priors, which both samplers' target holds
+        prov["posterior_draws"]["declared_priors"] = list(a["priors"])
     return prov
 
 

@@ -22,7 +22,9 @@ cumulative adoption curves, both in their natural units, weight 1), plus the
 mean absolute error of agreement years when agreements are endogenous.
 
 Priors are :class:`~harmsim.model.params.RealRange` objects (uniform over
-``[lo, hi]``). Simulations are seeded from the run's root seed by their index
+``[lo, hi]``), times the densities the scenario declares (``[priors]``,
+:mod:`harmsim.model.priors`) where it declares one: particles are drawn from
+the uniform and weighted by the declared density. Simulations are seeded from the run's root seed by their index
 (never by worker), so a run is reproducible on any number of workers.
 
 Why not pyabc (the field's reference): measured on the same problem, model,
@@ -47,9 +49,11 @@ import pandas as pd
 from harmsim._limits import check_workers
 from harmsim._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
 from harmsim.calibrate.fit import Fit
+from harmsim.calibrate.posterior import _normalized
 from harmsim.errors import CalibrationError, HarmsimWarning
 from harmsim.model import batch
 from harmsim.model.params import RealRange
+from harmsim.model.priors import log_density_rows
 from harmsim.rng import SeedLike, spawn_seeds, stream
 from harmsim.scoring.compare import aligned_years, fit_metrics, target
 
@@ -162,6 +166,10 @@ def abc_smc(
         check_workers(workers)
     lo = np.array([p.lo for p in priors])
     hi = np.array([p.hi for p in priors])
+
+    def declared(theta: np.ndarray) -> np.ndarray:  # the scenario's declared priors on top of the uniform ones
+        return log_density_rows(scenario.priors, names, theta)
+
     g = stream(seed, "abc")
     seed_ss = np.random.SeedSequence(list(np.random.SeedSequence(int(g.integers(2**63))).generate_state(4)))
     job = job_payload(scenario, record)
@@ -193,7 +201,7 @@ def abc_smc(
     try:
         theta = lo + (hi - lo) * g.random((population, len(priors)))
         d = run_batch(theta)
-        w = np.full(population, 1.0 / population)
+        w = _normalized(declared(theta))  # uniform draws, weighted by the declared priors (equal without)
         history.append(_generation_row(0, np.inf, population, population, theta, w, names))
         for gen in range(1, generations + 1):
             eps = float(np.quantile(d, quantile))
@@ -227,8 +235,7 @@ def abc_smc(
             zn, zo = new_t @ a, theta @ a
             sq = (zn**2).sum(axis=1)[:, None] + (zo**2).sum(axis=1)[None, :] - 2.0 * (zn @ zo.T)
             kern = np.exp(-0.5 * np.maximum(sq, 0.0))
-            new_w = 1.0 / (kern @ w)
-            new_w /= new_w.sum()
+            new_w = _normalized(declared(new_t) - np.log(kern @ w))
             theta, d, w = new_t, new_d, new_w
             rate = population / proposed
             history.append(_generation_row(gen, eps, population, proposed, theta, w, names))
@@ -291,6 +298,11 @@ def abc_smc(
         "Gaussian kernel with twice the weighted covariance)",
         "settings": {
             "priors": {p.name: [p.lo, p.hi] for p in priors},
+            **(
+                {"declared priors": {p.name: p.as_dict() for p in scenario.priors if p.name in names}}
+                if any(p.name in names for p in scenario.priors)
+                else {}
+            ),
             "population": population,
             "generations": generations,
             "budget": budget,

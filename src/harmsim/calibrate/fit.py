@@ -18,6 +18,7 @@ from harmsim import _repr
 from harmsim._output import read_csv
 from harmsim.errors import CalibrationError, ConfigError
 from harmsim.model.params import finite_real
+from harmsim.model.priors import Prior
 from harmsim.model.space import split_name
 from harmsim.rng import SeedLike, stream
 
@@ -385,6 +386,13 @@ no contrast with it
                     "through the pooling, not from evidence on this instrument."
                 )
         out.extend(self._region_words(lo_col, hi_col))
+        declared = self.log.get("priors")
+        if declared:
+            out.append(
+                "Estimates are posterior modes under the scenario's declared priors ("
+                + ", ".join(f"{n} ~ {_prior_words(d)}" for n, d in declared.items())
+                + "), not maximum likelihood estimates; the log-likelihood, AIC and BIC are the record's alone."
+            )
         several = self.log.get("diagnostics", {}).get("several maxima")
         if several:
             out.append(f"Warning: {several}.")
@@ -623,6 +631,11 @@ def _table(rows: list[dict]) -> list[str]:
     for r in rows:
         out.append("| " + " | ".join(str(_plain(r.get(c, ""))) for c in cols) + " |")
     return out
+
+
+def _prior_words(d: dict) -> str:
+    """A declared prior as a fit's log stores it, in one line: ``normal(0, 1)``."""
+    return Prior("", **d).describe()
 
 
 def _sign_words(name: str, est: float, lo, hi, status: str) -> str:

@@ -53,6 +53,7 @@ from harmsim.calibrate.likelihood import (
 from harmsim.calibrate.pooling import kinds, log_prior
 from harmsim.errors import CalibrationError
 from harmsim.model.mechanisms import REGISTRY, Mechanism
+from harmsim.model.priors import log_density as declared_log_density
 from harmsim.model.space import bounds_of, split_name
 from harmsim.rng import stream
 
@@ -355,7 +356,12 @@ def fit_mle(
         "targets": "the exact discrete-time event-history likelihood of every adoption history (all weights 1)"
         + (", plus the pooling of offsets by kind" if kinds(scenario) else "")
         + (", plus the trend spline's smoothness penalty" if _spline(scenario) else "")
-        + (", plus the partial pooling of the region's own level and slope" if region is not None else ""),
+        + (", plus the partial pooling of the region's own level and slope" if region is not None else "")
+        + (
+            ", plus the declared priors (" + ", ".join(f"{p.name} ~ {p.describe()}" for p in scenario.priors) + ")"
+            if scenario.priors
+            else ""
+        ),
         "method": "maximum likelihood: scipy.optimize.minimize (L-BFGS-B within the parameters' allowed ranges), "
         + "the gradient analytic; standard errors from central differences of the gradient (the observed information)",
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},
@@ -389,6 +395,10 @@ def fit_mle(
         log["pooling"] = _pooling_log(final, free, hist, prior)
     if region is not None:
         log["region"] = {k: region.as_dict()[k] for k in ("organization", "level_sd", "slope_sd")}
+    if scenario.priors:
+        log["priors"] = {p.name: p.as_dict() for p in scenario.priors}
+    if prior:
+        log["penalty"] = prior  # what the fit added to the log-likelihood at its estimate
     if starts > 1 and maxima[0] - maxima[1] > STARTS_TOLERANCE:
         log["diagnostics"]["several maxima"] = (
             f"the best two of {starts} optimizer starts reach log posteriors {maxima[0]:.4f} and {maxima[1]:.4f} "
@@ -413,9 +423,14 @@ def fit_mle(
 
 
 def penalty(scenario) -> float:
-    """What a fit adds to the log-likelihood: the pooling of offsets by kind and every mechanism's penalty (the
-    trend spline's smoothness), at the scenario's values."""
-    return log_prior(scenario) + sum(REGISTRY[m].log_prior(p) for m, p in scenario.mechanisms)
+    """What a fit adds to the log-likelihood: the pooling of offsets by kind, every mechanism's penalty (the
+    trend spline's smoothness, a region's partial pooling) and the scenario's declared priors
+    (:mod:`harmsim.model.priors`), at the scenario's values."""
+    return (
+        log_prior(scenario)
+        + sum(REGISTRY[m].log_prior(p) for m, p in scenario.mechanisms)
+        + declared_log_density(scenario.priors, scenario)
+    )
 
 
 def _spline(scenario) -> bool:
@@ -516,8 +531,10 @@ def _recentre(scenario, free, hist, cells, x, paths: bool) -> None:
 
 def _penalized(scenario) -> bool:
     """Whether the fit adds a penalty to this scenario's likelihood (:func:`penalty`)."""
-    return bool(kinds(scenario)) or any(
-        REGISTRY[m].log_prior.__func__ is not Mechanism.log_prior.__func__ for m, _ in scenario.mechanisms
+    return (
+        bool(kinds(scenario))
+        or bool(scenario.priors)
+        or any(REGISTRY[m].log_prior.__func__ is not Mechanism.log_prior.__func__ for m, _ in scenario.mechanisms)
     )
 
 
@@ -615,8 +632,8 @@ def _uncertainty(H, x, bounds):
 
 
 def _objective(fit: Fit) -> float:
-    """What the fit maximized: the record's log-likelihood plus the pooling term, if any."""
-    return fit.loglik + fit.log.get("pooling", {}).get("log prior", 0.0)
+    """What the fit maximized: the record's log-likelihood plus its penalty (pooling, smoothness, priors)."""
+    return fit.loglik + fit.log.get("penalty", fit.log.get("pooling", {}).get("log prior", 0.0))
 
 
 def profile(scenario, record, fit: Fit, name: str, points: int = 11) -> pd.DataFrame:

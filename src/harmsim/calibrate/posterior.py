@@ -7,7 +7,8 @@ read off the curvature at the estimate, is far wider or narrower than the
 likelihood there (on the ASEAN record from 2005, ``push_pull.gdp_gap`` has
 estimate 6.4 and standard error 32). :func:`posterior_draws` draws instead
 from the likelihood times the fit's own penalty (the pooling of offsets by
-kind, a spline's smoothness), with a flat prior over each parameter's
+kind, a spline's smoothness, the priors a scenario declares:
+:mod:`harmsim.model.priors`), with a flat prior over each parameter's
 allowed range: the posterior the normal approximates. It uses
 sampling-importance-resampling (Rubin 1988): proposals from a multivariate
 Student t around the estimate with the fit's covariance as scale
@@ -98,8 +99,8 @@ _SOKAL_C = 5.0
 
 class _Posterior:
     """The log posterior of a fit's drawn parameters on the data it saw: the likelihood it maximized
-    (:func:`~harmsim.calibrate.likelihood.loglik_many`) plus its penalty, -inf outside the parameters' ranges
-    (the flat prior). Both samplers evaluate this one function.
+    (:func:`~harmsim.calibrate.likelihood.loglik_many`) plus its penalty (the scenario's declared priors among
+    it), -inf outside the parameters' ranges (the flat prior). Both samplers evaluate this one function.
 
     Built from the fit, the scenario it fitted and the record it saw; refuses fits without a covariance and data
     on which the likelihood at the estimate is not the fit's.
@@ -125,6 +126,8 @@ class _Posterior:
                 f"{record.end}, the fit's {fit.loglik:.3f}: posterior draws need the data the fit saw"
             )
         self.at, self.hist = at, hist
+        #: the scenario's declared priors in words (the penalty holds them), for the draws' notes
+        self.priors = [f"{p.name} ~ {p.describe()}" for p in at.priors]
         est = fit.estimates
         self.bounds = {p: (lo, hi) for p, lo, hi in zip(est["parameter"], est["bound_lo"], est["bound_hi"])}
 
@@ -149,7 +152,8 @@ def posterior_draws(
     max_proposals: int = MAX_PROPOSALS,
 ) -> pd.DataFrame:
     """``n`` parameter sets drawn from ``fit``'s posterior on ``record`` (a flat prior over each parameter's
-    range, times the fit's penalty), by importance resampling of Student t proposals; see the module docstring.
+    range, times the fit's penalty and declared priors), by importance resampling of Student t proposals; see the
+    module docstring.
 
     ``scenario`` and ``record`` are what the fit saw: the scenario fitted (its record the observations up to the
     fit's last year) and that record. The likelihood at the estimate must match the fit's, or the fit is
@@ -177,7 +181,8 @@ def posterior_draws(
         table, log_q = fit.sample_around(BATCH, g, df=PROPOSAL_DF)
         drawn = table.attrs["drawn"]
         if not drawn:  # nothing drawn: every set the estimate
-            return _resampled(table, np.zeros(BATCH), n, seed, {**table.attrs, "sampler": "importance"})
+            attrs = {**table.attrs, "sampler": "importance", "priors": log_post.priors}
+            return _resampled(table, np.zeros(BATCH), n, seed, attrs)
         if tables and drawn != tables[0].attrs["drawn"]:  # weights of two proposals' batches do not mix
             raise CalibrationError(
                 "the proposals switched between drawing every parameter and holding the weak ones (draws inside "
@@ -188,7 +193,13 @@ def posterior_draws(
         log_w.append(np.where(np.isfinite(log_p), log_p - log_q, -np.inf))
         w = _normalized(np.concatenate(log_w))
         ess = 1.0 / float((w**2).sum())
-    attrs = {**tables[0].attrs, "sampler": "importance", "proposals": sum(map(len, tables)), "ess": ess}
+    attrs = {
+        **tables[0].attrs,
+        "sampler": "importance",
+        "proposals": sum(map(len, tables)),
+        "ess": ess,
+        "priors": log_post.priors,
+    }
     return _resampled(pd.concat(tables, ignore_index=True), np.concatenate(log_w), n, seed, attrs)
 
 
@@ -294,6 +305,7 @@ def mcmc_draws(
         "rhat": float(rhat.max()),
         "converged": bool(rhat.max() < RHAT_MAX),
         "acceptance": accepted / (steps * chains),
+        "priors": log_post.priors,
     }
     out = _resampled(table, np.zeros(len(table)), n, seed, attrs)
     del out.attrs["proposals"]  # the chains drew no proposals to resample from

@@ -41,7 +41,12 @@ def add_parsers(sub) -> None:
         help="MLE: optimizer starts (the start values and points around them); warns when the best two maxima "
         "differ by more than 0.01",
     )
-    ca.add_argument("--prior", action="append", metavar="NAME=LO:HI", help="ABC: a uniform prior (repeat)")
+    ca.add_argument(
+        "--prior",
+        action="append",
+        metavar="NAME=LO:HI",
+        help="ABC: a uniform prior (repeat); a scenario's [priors] densities weigh on top of it",
+    )
     ca.add_argument("--population", type=_positive, default=500, help="ABC: particles per generation")
     ca.add_argument("--budget", type=_positive, default=100_000, help="ABC: most simulations in all")
     ca.add_argument("--generations", type=_positive, default=8, help="ABC: most generations")

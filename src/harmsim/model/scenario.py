@@ -27,6 +27,9 @@ A scenario is a TOML file::
     [ranges]                    # optional: plausible ranges, what sensitivity analyses explore by default
     "diffusion.strength" = [-1.0, 3.0]
 
+    [priors]                    # optional: densities fits and posterior draws add (harmsim.model.priors)
+    "diffusion.strength" = { distribution = "normal", location = 0.0, scale = 2.0 }
+
 A scenario may extend another and give only what differs::
 
     extends = "baseline"        # a shipped scenario's name, or a file relative to this one
@@ -77,13 +80,14 @@ from harmsim.errors import ConfigError, HarmsimError
 from harmsim.model.dynamics import Dynamics
 from harmsim.model.mechanisms import REGISTRY
 from harmsim.model.params import InstrumentMap, Integer, ParamSet, Real
+from harmsim.model.priors import Prior, parse_priors
 from harmsim.model.space import HAZARD_PARAMS, parameter_spec, split_name
 
 __all__ = ["Scenario", "keyword_parameters", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
 
 #: a scenario's name becomes a folder name (fits of a comparison): nothing that could leave that folder
 _NAME = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,63}")
-_TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mechanisms", "fixed", "ranges")
+_TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mechanisms", "fixed", "ranges", "priors")
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +127,9 @@ class Scenario:
     #: plausible ranges of real parameters, (name, lo, hi): what sensitivity analyses and sweeps explore
     #: by default (``[ranges]``); not part of the parameterization
     ranges: tuple[tuple[str, float, float], ...] = ()
+    #: declared priors on real parameters (``[priors]``, :mod:`harmsim.model.priors`): densities on top of the
+    #: flat prior over each allowed range, which fits, posterior draws and ABC add
+    priors: tuple[Prior, ...] = ()
     #: transforms inherited from the scenario this one was derived from (counterfactuals, fits)
     inherited_transforms: Transforms | None = field(default=None, repr=False)
     #: a year after the record's end through which the time terms are known (a forecast from a fit that saw
@@ -137,6 +144,7 @@ class Scenario:
             "window": f"{self.start}-{self.end}",
             "mechanisms": ", ".join(self.enabled) or "none",
             "parameters": len(self.parameters()),
+            **({"priors": ", ".join(p.name for p in self.priors)} if self.priors else {}),
         }
 
     def __repr__(self) -> str:
@@ -193,6 +201,7 @@ class Scenario:
             "mechanisms": mech,
             "fixed": list(self.fixed),
             **({"ranges": {n: [lo, hi] for n, lo, hi in self.ranges}} if self.ranges else {}),
+            **({"priors": {p.name: p.as_dict() for p in self.priors}} if self.priors else {}),
         }
 
     @property
@@ -209,9 +218,10 @@ class Scenario:
         one, backtests cut the other."""
         free = set(free)
         fixed = {k: v for k, v in self.parameters().items() if k not in free}
-        text = json.dumps(
-            {"mechanisms": list(self.enabled), "fixed": fixed, "start": self.start}, sort_keys=True, default=list
-        )
+        held = {"mechanisms": list(self.enabled), "fixed": fixed, "start": self.start}
+        if self.priors:  # a fit under other priors is another fit (absent without priors: digests stay)
+            held["priors"] = {p.name: p.as_dict() for p in self.priors}
+        text = json.dumps(held, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def with_params(self, values: Mapping[str, Any]) -> Scenario:
@@ -245,8 +255,10 @@ class Scenario:
                 raise ConfigError(f"'{name}' must be true or false, got {switch!r}")
             raw["mechanisms"].setdefault(mech, {})["enabled"] = bool(switch)
             on.add(mech)  # its values may come with the switch, whichever way it goes
-            if not switch and "ranges" in raw:  # the ranges of a mechanism switched off go with it
-                raw["ranges"] = {k: v for k, v in raw["ranges"].items() if split_name(k)[0] != mech}
+            if not switch:  # the ranges and priors of a mechanism switched off go with it
+                for table in ("ranges", "priors"):
+                    if table in raw:
+                        raw[table] = {k: v for k, v in raw[table].items() if split_name(k)[0] != mech}
         for name, value in values.items():
             if not isinstance(name, str):
                 raise ConfigError(f"parameter name {name!r} is not a string (names are 'group.key')")
@@ -501,11 +513,16 @@ def _extended(path: Path, chain: tuple[Path, ...]) -> dict:
     if "description" not in raw and isinstance(base.get("description"), str):
         raw["description"] = f"extends {target.stem}: {base['description']}"
     out = _merged(base, raw)
-    # the base's ranges of a mechanism this file switches off go with it (as with_params drops them)
-    mechanisms, ranges, own = out.get("mechanisms"), out.get("ranges"), raw.get("ranges", {})
-    if isinstance(mechanisms, Mapping) and isinstance(ranges, Mapping) and isinstance(own, Mapping):
-        off = [m for m, t in mechanisms.items() if isinstance(t, Mapping) and t.get("enabled") is False]
-        out["ranges"] = {k: v for k, v in ranges.items() if k in own or split_name(str(k))[0] not in off}
+    # a prior this file declares replaces the base's whole (a normal has no df to inherit from a t)
+    if isinstance(out.get("priors"), Mapping) and isinstance(raw.get("priors"), Mapping):
+        out["priors"] = {**out["priors"], **raw["priors"]}
+    # the base's ranges and priors of a mechanism this file switches off go with it (as with_params drops them)
+    mechanisms = out.get("mechanisms")
+    for key in ("ranges", "priors"):
+        table, own = out.get(key), raw.get(key, {})
+        if isinstance(mechanisms, Mapping) and isinstance(table, Mapping) and isinstance(own, Mapping):
+            off = [m for m, t in mechanisms.items() if isinstance(t, Mapping) and t.get("enabled") is False]
+            out[key] = {k: v for k, v in table.items() if k in own or split_name(str(k))[0] not in off}
     return out
 
 
@@ -620,6 +637,8 @@ def scenario_from_dict(
             raise ConfigError(f"{where}: 'fixed' names unknown parameter '{name}'; valid: {', '.join(known)}")
     if "ranges" in raw:
         sc = replace(sc, ranges=_ranges(sc, _table(raw, "ranges", where), where))
+    if "priors" in raw:
+        sc = replace(sc, priors=parse_priors(sc, _table(raw, "priors", where), where))
     sc._validate_inputs(where)
     return sc
 
