@@ -337,6 +337,30 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             for origin in (2005, 2008, 2011)
         ],
     ),
+    "priors": (
+        "docs/forecasting.md (the frailty scenarios with a half-normal prior on the spread of the propensities, "
+        "declared before these runs, against the flat prior's chains and the normal), experiments/paired_backtests.py, "
+        "experiments/posterior_summary.py; reads mcmc",
+        [
+            cmd
+            for name in ("heterogeneity", "heterogeneity_by_kind")
+            for seed in (0, 1)
+            for cmd in (
+                f"harmsim backtest experiments/scenarios/{name}_half_normal.toml --replicates 5000 --seed {seed} "
+                f"--parameters mcmc --no-figures --out {OUT}/priors/{name}/mcmc-seed{seed} --force",
+                f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/mcmc-seed{seed} "
+                f"{OUT}/priors/{name}/mcmc-seed{seed}",
+                f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/drawn-seed{seed} "
+                f"{OUT}/priors/{name}/mcmc-seed{seed}",
+            )
+        ]
+        + [
+            f"python experiments/posterior_summary.py experiments/scenarios/{name}_half_normal.toml "
+            f"{OUT}/priors/{name}/mcmc-seed0/fits/{origin}-{name}_half_normal"
+            for name in ("heterogeneity", "heterogeneity_by_kind")
+            for origin in (2005, 2008, 2011)
+        ],
+    ),
     "saarc-hold-out": (
         "docs/regions.md (the SAARC convention held out)",
         [f"harmsim backtest world_baseline --hold-out saarc2002 --replicates 500 --out {OUT}/saarc-hold-out --force"],

@@ -422,6 +422,27 @@ MUTATIONS = {
         ["tests/test_posterior.py::test_mcmc_draws_have_the_likelihoods_mean_and_spread"],
         "the chains take every move inside the ranges: a random walk, not draws from the posterior",
     ),
+    "prior-sign": (
+        "model/priors.py",
+        "return -0.5 * z**2",
+        "return 0.5 * z**2",
+        ["tests/test_priors.py::test_the_log_densities_are_the_normals_and_the_ts_up_to_a_constant"],
+        "a declared normal prior pushes a parameter away from its location instead of towards it",
+    ),
+    "prior-left-out-of-the-fit": (
+        "calibrate/mle.py",
+        "        + declared_log_density(scenario.priors, scenario)\n",
+        "",
+        ["tests/test_priors.py::test_the_fit_is_the_posterior_mode_and_reports_the_records_likelihood"],
+        "fits and posterior draws ignore the priors a scenario declares",
+    ),
+    "abc-ignores-declared-priors": (
+        "calibrate/abc.py",
+        "w = _normalized(declared(theta))",
+        "w = _normalized(np.zeros(len(theta)))",
+        ["tests/test_priors.py::test_abc_weighs_its_uniform_particles_by_the_declared_prior"],
+        "ABC's first generation weighs its particles equally, whatever priors the scenario declares",
+    ),
     "rhat-unsplit": (
         "calibrate/posterior.py",
         "parts = np.concatenate([chain[:half], chain[half : 2 * half]], axis=1)",
