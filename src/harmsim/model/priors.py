@@ -92,8 +92,8 @@ class Prior:
 
 def parse_priors(scenario, table: Mapping, where: str) -> tuple[Prior, ...]:
     """Validate ``[priors]``: ``"group.name" = {distribution = ..., location = ..., scale = ..., df = ...}`` for
-    real parameters the scenario has. The location lies inside the parameter's allowed range; the scale and the
-    degrees of freedom are positive.
+    real parameters the scenario has. The location is finite (0 if not given; it may lie outside the allowed
+    range, to which the density is truncated); the scale and the degrees of freedom are positive.
 
     >>> import harmsim
     >>> sc = harmsim.load_scenario("heterogeneity")
@@ -130,11 +130,8 @@ def parse_priors(scenario, table: Mapping, where: str) -> tuple[Prior, ...]:
                 f"{where}: unknown key '{key}.{extra[0]}' for a {dist} prior; allowed: {', '.join(allowed)}"
             )
         location = finite_real(spec_value.get("location", 0.0))
-        if location is None or not spec.lo <= location <= spec.hi:
-            raise ConfigError(
-                f"{where}: '{key}.location' must be a number inside the allowed range [{spec.lo}, {spec.hi}], "
-                f"got {spec_value.get('location')!r}"
-            )
+        if location is None:  # outside the range is allowed: a normal at 0 on a spread that starts at 0.05
+            raise ConfigError(f"{where}: '{key}.location' must be a finite number, got {spec_value.get('location')!r}")
         values = {}
         for k in DISTRIBUTIONS[dist][1:]:
             v = finite_real(spec_value.get(k))
