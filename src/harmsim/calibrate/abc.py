@@ -24,8 +24,9 @@ mean absolute error of agreement years when agreements are endogenous.
 Priors are :class:`~harmsim.model.params.RealRange` objects (uniform over
 ``[lo, hi]``), times the densities the scenario declares (``[priors]``,
 :mod:`harmsim.model.priors`) where it declares one: particles are drawn from
-the uniform and weighted by the declared density. Simulations are seeded from the run's root seed by their index
-(never by worker), so a run is reproducible on any number of workers.
+the uniform and weighted by the declared density. Simulations are seeded
+from the run's root seed by their index (never by worker), so a run is
+reproducible on any number of workers.
 
 Why not pyabc (the field's reference): measured on the same problem, model,
 priors and distance, one core each (benchmarks/bench_abc_pyabc.py), this
