@@ -2,7 +2,8 @@
 
 Forecasts draw a fit's parameters from its asymptotic normal by default, or
 from its likelihood itself with a flat prior over each parameter's allowed
-range (``--parameters posterior`` or ``mcmc``). On a weak fit the two can
+range, times the priors the scenario declares if any (``--parameters
+posterior`` or ``mcmc``). On a weak fit the two can
 differ a great deal, and the second then depends on the ranges: a flat
 prior over a wide range is not uninformative where the likelihood is flat.
 This prints, per parameter, the estimate and its standard error, the

@@ -356,9 +356,10 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         ]
         + [
             f"python experiments/posterior_summary.py experiments/scenarios/{name}_half_normal.toml "
-            f"{OUT}/priors/{name}/mcmc-seed0/fits/{origin}-{name}_half_normal"
+            f"{OUT}/priors/{name}/mcmc-seed0/fits/{origin}-{name}_half_normal --sampler {sampler}"
             for name in ("heterogeneity", "heterogeneity_by_kind")
             for origin in (2005, 2008, 2011)
+            for sampler in ("mcmc", "importance")
         ],
     ),
     "saarc-hold-out": (
