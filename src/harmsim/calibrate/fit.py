@@ -114,10 +114,16 @@ class Fit:
         self.check_transforms(scenario)
         free = list(self.estimates["parameter"])
         if self.model_digest is not None and scenario.model_digest(free) != self.model_digest:
+            declared = {p.name: p.as_dict() for p in scenario.priors}
+            what = (
+                f"its declared priors ({', '.join(declared) or 'none'}) are not the fit's "
+                f"({', '.join(self.log.get('priors', {})) or 'none'})"
+                if self.method == "mle" and declared != self.log.get("priors", {})
+                else "its mechanisms or the values of parameters the fit held given changed since"
+            )
             raise CalibrationError(
-                f"scenario '{scenario.name}' is not the one this fit is of: its mechanisms or the values of "
-                f"parameters the fit held given changed since (model digest {scenario.model_digest(free)}, "
-                f"fit {self.model_digest}); refit"
+                f"scenario '{scenario.name}' is not the one this fit is of: {what} (model digest "
+                f"{scenario.model_digest(free)}, fit {self.model_digest}); refit"
             )
         known = scenario.parameters()
         unknown = [p for p in self.estimates["parameter"] if p not in known and not p.startswith("hazard.offsets.")]
