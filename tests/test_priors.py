@@ -251,3 +251,7 @@ def test_the_command_line_fits_a_scenario_file_with_priors(tmp_path, capsys):
     text = capsys.readouterr().out
     assert code == 0 and "posterior modes under the scenario's declared priors" in text
     assert json.loads((out / "fit.json").read_text())["log"]["priors"]["external.momentum"]["scale"] == 2.0
+    assert main(["params", str(f)]) == 0
+    listed = capsys.readouterr().out
+    assert "[priors]" in listed and "external.momentum                  ~ normal(0, 2)" in listed
+    assert "[ranges]" in listed and "diffusion.strength                 [-1, 3]" in listed

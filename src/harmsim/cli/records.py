@@ -187,6 +187,14 @@ def cmd_params(args) -> int:
                 continue
             v = values.get(f"{group}.{key}", "")
             print(f"  {key:<22} {v!s:<12} {spec.describe():<28} {spec.doc}")
+    if sc.ranges:
+        print("\n[ranges]  (what sensitivity analyses explore by default)")
+        for name, lo, hi in sc.ranges:
+            print(f"  {name:<34} [{lo:g}, {hi:g}]")
+    if sc.priors:
+        print("\n[priors]  (densities on top of the flat prior over each allowed range: what fits add)")
+        for p in sc.priors:
+            print(f"  {p.name:<34} ~ {p.describe()}")
     return 0
 
 
