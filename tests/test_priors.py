@@ -62,6 +62,13 @@ def test_priors_are_read_written_back_and_carried_by_every_copy(tmp_path):
     assert sc.with_horizon(2020).priors == sc.priors
     # a fit under other priors is another fit: both digests change, and only when priors are declared
     base = harmsim.load_scenario("heterogeneity")
+    # in Python: added, replaced and removed by name, validated as a file's
+    assert (
+        base.with_priors({"frailty.sd": {"distribution": "normal", "scale": 1.0}}).priors
+        == sc.with_priors({"hazard.offsets.untoc": None}).priors
+    )
+    with pytest.raises(ConfigError, match=r"^scenario 'heterogeneity': 'priors\.\"frailty.sd\"\.scale' must be"):
+        base.with_priors({"frailty.sd": {"distribution": "normal", "scale": -1}})
     assert sc.digest != base.digest and sc.model_digest(["frailty.sd"]) != base.model_digest(["frailty.sd"])
     assert scenario_from_dict(base.to_dict(), where="t").digest == base.digest
     # a mechanism switched off takes its priors with it, in with_params and in a file that extends

@@ -285,6 +285,26 @@ class Scenario:
             if isinstance(value, Mapping) and isinstance(target.get(last), dict):
                 value = {**target[last], **value}  # a map (the offsets) changes where given, keeps the rest
             target[last] = value
+        return self._rebuilt(raw)
+
+    def with_priors(self, priors: Mapping[str, Mapping[str, Any] | None]) -> Scenario:
+        """A copy with declared priors added, replaced or (given None) removed, validated like a file's
+        ``[priors]`` (:mod:`harmsim.model.priors`).
+
+        >>> sc = load_scenario("heterogeneity").with_priors({"frailty.sd": {"distribution": "normal", "scale": 1}})
+        >>> [p.describe() for p in sc.priors], sc.with_priors({"frailty.sd": None}).priors
+        (['normal(0, 1)'], ())
+        """
+        if not isinstance(priors, Mapping):
+            raise ConfigError(f"with_priors takes a mapping of parameter names to priors, got {type(priors).__name__}")
+        raw = json.loads(json.dumps(self.to_dict(), default=list))
+        table = {**raw.get("priors", {}), **priors}
+        raw["priors"] = {name: p for name, p in table.items() if p is not None}
+        return self._rebuilt(raw)
+
+    def _rebuilt(self, raw: dict) -> Scenario:
+        """The scenario ``raw`` (this one's :meth:`to_dict`, changed) validated anew, on this one's record,
+        extension rules, transforms and known time terms."""
         raw["inputs"].pop("extend", None)
         sc = scenario_from_dict(
             raw,
