@@ -362,6 +362,26 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             for sampler in ("mcmc", "importance")
         ],
     ),
+    "shrinkage": (
+        "docs/forecasting.md (the baseline with a Cauchy(0, 2.5) prior on each mechanism coefficient, declared "
+        "before these runs, against the baseline), experiments/paired_backtests.py",
+        [
+            cmd
+            for seed in (0, 1)
+            for cmd in (
+                *(
+                    f"harmsim backtest {path} --replicates 5000 --seed {seed} --no-figures "
+                    f"--out {OUT}/shrinkage/{name}-seed{seed} --force"
+                    for name, path in (
+                        ("baseline", "baseline"),
+                        ("baseline_cauchy", "experiments/scenarios/baseline_cauchy.toml"),
+                    )
+                ),
+                f"python experiments/paired_backtests.py {OUT}/shrinkage/baseline-seed{seed} "
+                f"{OUT}/shrinkage/baseline_cauchy-seed{seed}",
+            )
+        ],
+    ),
     "saarc-hold-out": (
         "docs/regions.md (the SAARC convention held out)",
         [f"harmsim backtest world_baseline --hold-out saarc2002 --replicates 500 --out {OUT}/saarc-hold-out --force"],
