@@ -200,7 +200,8 @@ def fit_mle(
     base = nll_many([x0])[0]
     if not np.isfinite(base):
         raise CalibrationError(f"the record is impossible under scenario '{scenario.name}' at its start values")
-    # Parameters that do not move this record's likelihood at all are held fixed.
+    # Parameters that move neither this record's likelihood nor the penalty are held fixed (one with a declared
+    # prior or pooled by kind moves the penalty, so it stays free and its prior carries into the covariance).
     moved = np.repeat(x0[None], len(free), axis=0)
     for j in range(len(free)):
         moved[j, j] = x0[j] + 0.5 if x0[j] + 0.5 <= bounds[j][1] else x0[j] - 0.5
