@@ -382,6 +382,25 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             )
         ],
     ),
+    "world-shrinkage": (
+        "docs/regions.md (world_baseline under the baseline_cauchy rule, declared before these runs, against "
+        "world_baseline; ASEAN's cells from it against the ASEAN record), experiments/paired_backtests.py, "
+        "experiments/asean_from_the_panel.py",
+        [
+            f"harmsim backtest {path} --replicates 500 --no-figures --out {OUT}/world-shrinkage/{name} --force"
+            for name, path in (
+                ("baseline_trend", "baseline_trend"),
+                ("world_baseline", "world_baseline"),
+                ("world_cauchy", "experiments/scenarios/world_cauchy.toml"),
+            )
+        ]
+        + [
+            f"python experiments/paired_backtests.py {OUT}/world-shrinkage/world_baseline "
+            f"{OUT}/world-shrinkage/world_cauchy",
+            f"python experiments/asean_from_the_panel.py {OUT}/world-shrinkage/baseline_trend "
+            f"{OUT}/world-shrinkage/world_cauchy",
+        ],
+    ),
     "saarc-hold-out": (
         "docs/regions.md (the SAARC convention held out)",
         [f"harmsim backtest world_baseline --hold-out saarc2002 --replicates 500 --out {OUT}/saarc-hold-out --force"],
