@@ -383,8 +383,9 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "world-shrinkage": (
-        "docs/regions.md (world_baseline under the baseline_cauchy rule, declared before these runs, against "
-        "world_baseline; ASEAN's cells from it against the ASEAN record), experiments/paired_backtests.py, "
+        "docs/regions.md (world_baseline and baseline_trend under the baseline_cauchy rule, declared before these "
+        "runs, against themselves without it; ASEAN's cells from the panel against the ASEAN record, each with and "
+        "without it), experiments/paired_backtests.py, "
         "experiments/asean_from_the_panel.py",
         [
             f"harmsim backtest {path} --replicates 500 --no-figures --out {OUT}/world-shrinkage/{name} --force"
@@ -392,13 +393,22 @@ JOBS: dict[str, tuple[str, list[str]]] = {
                 ("baseline_trend", "baseline_trend"),
                 ("world_baseline", "world_baseline"),
                 ("world_cauchy", "experiments/scenarios/world_cauchy.toml"),
+                ("baseline_trend_cauchy", "experiments/scenarios/baseline_trend_cauchy.toml"),
             )
         ]
         + [
             f"python experiments/paired_backtests.py {OUT}/world-shrinkage/world_baseline "
             f"{OUT}/world-shrinkage/world_cauchy",
-            f"python experiments/asean_from_the_panel.py {OUT}/world-shrinkage/baseline_trend "
-            f"{OUT}/world-shrinkage/world_cauchy",
+            f"python experiments/paired_backtests.py {OUT}/world-shrinkage/baseline_trend "
+            f"{OUT}/world-shrinkage/baseline_trend_cauchy",
+        ]
+        + [
+            f"python experiments/asean_from_the_panel.py {OUT}/world-shrinkage/{asean} {OUT}/world-shrinkage/{world}"
+            for asean, world in (
+                ("baseline_trend", "world_baseline"),
+                ("baseline_trend", "world_cauchy"),
+                ("baseline_trend_cauchy", "world_cauchy"),
+            )
         ],
     ),
     "saarc-hold-out": (
