@@ -392,7 +392,7 @@ def test_parameter_axis_takes_every_parameter(path):
     a list of scenarios and as a table. Before: rows differing in a non-linear parameter were refused and the
     callers ran them one at a time, silently (ABC on `endogenous` 90x slower per simulation)."""
     from harmsim.model.params import Choice, Integer, Real
-    from harmsim.model.scenario import parameter_spec
+    from harmsim.model.space import parameter_spec
     from harmsim.rng import stream
 
     sc = harmsim.load_scenario(path)

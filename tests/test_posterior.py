@@ -15,9 +15,7 @@ import harmsim
 from harmsim.analysis.counterfactual import counterfactual
 from harmsim.analysis.forecast import forecast
 from harmsim.analysis.predictive import fitted_data, fitted_parameters, predictive_ensemble
-from harmsim.calibrate import calibrate, history
-from harmsim.calibrate.likelihood import loglik_many
-from harmsim.calibrate.mle import bounds_of, penalty
+from harmsim.calibrate import calibrate
 from harmsim.calibrate.posterior import (
     BATCH,
     RHAT_MAX,
@@ -45,31 +43,12 @@ def two_parameters():
     return sc.with_record(rec), rec, calibrate(sc, free=PAIR, observed_until=2005)
 
 
-def _grid_moments(sc, rec, fit) -> tuple[np.ndarray, np.ndarray]:
-    """The posterior's mean and s.d. of each free parameter (a flat prior on the ranges), by summing the likelihood
-    times the penalty over a 121 x 121 grid of +-6 standard errors (cut at the ranges): the reference."""
-    at = fit.apply(sc)
-    est = fit.estimates.set_index("parameter")
-    axes = []
-    for name in PAIR:
-        lo, hi = bounds_of(sc, name)
-        centre, se = est.loc[name, "estimate"], est.loc[name, "se"]
-        axes.append(np.linspace(max(lo, centre - 6 * se), min(hi, centre + 6 * se), 121))
-    grid = np.array(np.meshgrid(*axes, indexing="ij")).reshape(2, -1).T
-    scs = [at.with_checked_values(dict(zip(PAIR, point))) for point in grid]
-    log_p = loglik_many(scs, history(at, rec)) + np.array([penalty(s) for s in scs])
-    w = np.exp(log_p - log_p.max())
-    w /= w.sum()
-    mean = w @ grid
-    return mean, np.sqrt(w @ (grid - mean) ** 2)
-
-
-def test_posterior_draws_have_the_likelihoods_mean_and_spread_where_the_normals_differ(two_parameters):
+def test_posterior_draws_have_the_likelihoods_mean_and_spread_where_the_normals_differ(two_parameters, grid_moments):
     """Against the posterior summed on a grid, the draws' means are within 0.08 s.d. and their s.d. within 8%;
     the normal approximation's mean of the intercept is 0.16 s.d. off (the likelihood is skewed), and the Student
     t proposals unweighted would be 41% too wide: the weights do the work."""
     sc, rec, fit = two_parameters
-    mean, sd = _grid_moments(sc, rec, fit)
+    mean, sd = grid_moments(sc, rec, fit, PAIR)
     draws = posterior_draws(fit, sc, rec, 4000, seed=0)
     assert draws.attrs["ess"] >= 1000 and draws.attrs["proposals"] % BATCH == 0
     assert np.all(np.abs(draws[PAIR].mean().to_numpy() - mean) < 0.08 * sd)
@@ -232,12 +211,12 @@ def test_a_held_out_instruments_posterior_forecast_weighs_the_history_its_fit_sa
 # Markov chain Monte Carlo -----------------------------------------------------------------------------------
 
 
-def test_mcmc_draws_have_the_likelihoods_mean_and_spread(two_parameters):
+def test_mcmc_draws_have_the_likelihoods_mean_and_spread(two_parameters, grid_moments):
     """The chains' draws against the posterior summed on the grid: means within 0.08 s.d., s.d. within 8%, as the
     importance draws; converged, with the effective sample size the stopping rule asked for and an acceptance
     rate near the 0.234 the warmup aims at."""
     sc, rec, fit = two_parameters
-    mean, sd = _grid_moments(sc, rec, fit)
+    mean, sd = grid_moments(sc, rec, fit, PAIR)
     draws = mcmc_draws(fit, sc, rec, 4000, seed=0, chains=16, warmup=300)
     a = draws.attrs
     assert a["sampler"] == "mcmc" and a["converged"] and a["rhat"] < RHAT_MAX and a["ess"] >= 1000

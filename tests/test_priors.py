@@ -193,28 +193,11 @@ def test_the_fit_is_the_posterior_mode_and_reports_the_records_likelihood(moment
         fit.apply(harmsim.load_scenario("baseline"))
 
 
-def _grid_moments(sc, rec, fit) -> tuple[np.ndarray, np.ndarray]:
-    """The posterior's mean and s.d. (likelihood times penalty, prior among it) summed on a 121 x 121 grid."""
-    at = fit.apply(sc)
-    est = fit.estimates.set_index("parameter")
-    axes = [
-        np.linspace(est.loc[n, "estimate"] - 6 * est.loc[n, "se"], est.loc[n, "estimate"] + 6 * est.loc[n, "se"], 121)
-        for n in PAIR
-    ]
-    grid = np.array(np.meshgrid(*axes, indexing="ij")).reshape(2, -1).T
-    scs = [at.with_checked_values(dict(zip(PAIR, point))) for point in grid]
-    log_p = loglik_many(scs, history(at, rec)) + np.array([penalty(s) for s in scs])
-    w = np.exp(log_p - log_p.max())
-    w /= w.sum()
-    mean = w @ grid
-    return mean, np.sqrt(w @ (grid - mean) ** 2)
-
-
-def test_both_samplers_draw_from_the_likelihood_times_the_prior(momentum_prior):
+def test_both_samplers_draw_from_the_likelihood_times_the_prior(momentum_prior, grid_moments):
     """Against the posterior summed on a grid (the prior in it): means within 0.08 s.d., s.d. within 8%; and the
     prior moved it, by more than half an s.d. of momentum from the flat prior's posterior."""
     sc, rec, fit = momentum_prior
-    mean, sd = _grid_moments(sc, rec, fit)
+    mean, sd = grid_moments(sc, rec, fit, PAIR)
     for draws in (
         posterior_draws(fit, sc, rec, 4000, seed=0),
         mcmc_draws(fit, sc, rec, 4000, seed=0, chains=16, warmup=300),
@@ -224,7 +207,7 @@ def test_both_samplers_draw_from_the_likelihood_times_the_prior(momentum_prior):
         assert np.all(np.abs(draws[PAIR].std().to_numpy() / sd - 1) < 0.08)
     plain = harmsim.load_scenario("baseline")
     flat_fit = calibrate(plain, free=PAIR, observed_until=2005)
-    flat_mean, _ = _grid_moments(plain.with_record(rec), rec, flat_fit)
+    flat_mean, _ = grid_moments(plain.with_record(rec), rec, flat_fit, PAIR)
     assert flat_mean[1] - mean[1] > 0.5 * sd[1]
 
 

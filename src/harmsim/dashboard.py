@@ -58,8 +58,8 @@ from harmsim.errors import ConfigError, HarmsimWarning
 from harmsim.model.mechanisms import REGISTRY
 from harmsim.model.mesa_model import HarmonizationModel
 from harmsim.model.params import Choice, InstrumentMap, Integer, Real
-from harmsim.model.scenario import Scenario, load_scenario, parameter_spec
-from harmsim.model.space import split_name
+from harmsim.model.scenario import Scenario, load_scenario
+from harmsim.model.space import parameter_spec, split_name
 from harmsim.model.tables import cumulative_counts
 from harmsim.output import plots
 from harmsim.scoring.compare import observed_curves, simulated_curves

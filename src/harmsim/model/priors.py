@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from harmsim.errors import ConfigError
-from harmsim.model.params import InstrumentMap, Real, finite_real
-from harmsim.model.space import parameter_spec, split_name
+from harmsim.model.params import finite_real
+from harmsim.model.space import real_spec, split_name
 
 __all__ = ["DISTRIBUTIONS", "Prior", "log_density", "log_density_rows", "parse_priors"]
 
@@ -107,12 +107,7 @@ def parse_priors(scenario, table: Mapping, where: str) -> tuple[Prior, ...]:
     out = []
     for name, spec_value in table.items():
         key = f'priors."{name}"'
-        try:
-            spec = parameter_spec(scenario, name)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: 'priors': {exc}") from None
-        if not isinstance(spec, (Real, InstrumentMap)):
-            raise ConfigError(f"{where}: '{key}': only real parameters take a prior ({name} is {spec.describe()})")
+        real_spec(scenario, name, "priors", "prior", where)
         if not isinstance(spec_value, Mapping):
             raise ConfigError(
                 f"{where}: '{key}' must be a table, e.g. {{ distribution = \"normal\", location = 0, scale = 1 }}"

@@ -79,9 +79,9 @@ from harmsim.data.world import MAX_YEARS, World
 from harmsim.errors import ConfigError, HarmsimError
 from harmsim.model.dynamics import Dynamics
 from harmsim.model.mechanisms import REGISTRY
-from harmsim.model.params import InstrumentMap, Integer, ParamSet, Real
+from harmsim.model.params import Integer, ParamSet
 from harmsim.model.priors import Prior, parse_priors
-from harmsim.model.space import HAZARD_PARAMS, parameter_spec, split_name
+from harmsim.model.space import HAZARD_PARAMS, real_spec, split_name
 
 __all__ = ["Scenario", "keyword_parameters", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
 
@@ -667,12 +667,7 @@ def _ranges(sc: Scenario, table: dict, where: str) -> tuple[tuple[str, float, fl
     """Validate ``[ranges]``: ``"group.name" = [lo, hi]`` for real parameters, inside their allowed range."""
     out = []
     for name, value in table.items():
-        try:
-            spec = parameter_spec(sc, name)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: 'ranges': {exc}") from None
-        if not isinstance(spec, (Real, InstrumentMap)):
-            raise ConfigError(f"{where}: 'ranges.\"{name}\"': only real parameters take a range")
+        spec = real_spec(sc, name, "ranges", "range", where)
         ok = (
             isinstance(value, (list, tuple))
             and len(value) == 2

@@ -49,6 +49,7 @@ __all__ = [
     "parameter_spec",
     "parse_vary",
     "plain_values",
+    "real_spec",
     "split_name",
 ]
 
@@ -94,6 +95,27 @@ def parameter_spec(scenario, name: str):
         valid = ", ".join(k for k, v in known.items() if isinstance(v, (int, float, str)) and v is not None)
         raise ConfigError(f"unknown parameter '{name}' for scenario '{scenario.name}'; valid: {valid}")
     return specs[parts[1]]
+
+
+def real_spec(scenario, name: str, table: str, noun: str, where: str):
+    """The spec of a real parameter named in a scenario's ``[table]`` (``ranges``, ``priors``); a name the
+    scenario lacks, or one of a parameter that is not real, is refused naming the file and the table.
+
+    >>> import harmsim
+    >>> real_spec(harmsim.load_scenario("baseline"), "agreements.lag", "ranges", "range", "x.toml")
+    Traceback (most recent call last):
+    ...
+    harmsim.errors.ConfigError: x.toml: 'ranges."agreements.lag"': only real parameters take a range (...)
+    """
+    try:
+        spec = parameter_spec(scenario, name)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: '{table}': {exc}") from None
+    if not isinstance(spec, (Real, InstrumentMap)):
+        raise ConfigError(
+            f"{where}: '{table}.\"{name}\"': only real parameters take a {noun} ({name} is {spec.describe()})"
+        )
+    return spec
 
 
 def bounds_of(scenario, name: str) -> tuple[float, float]:
