@@ -29,9 +29,9 @@ a few seconds (reads world-backtests', world-trend-beyond's, world-spline's and 
 asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
-asean-monte-carlo about 2 min, asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4
-min (reads asean-monte-carlo's and world-backtests'), asean-backtests-5000 about 2 min, posterior about 3 min
-(reads asean-monte-carlo's).
+asean-borrowed about 10 min (reads world-shrinkage's folders), asean-monte-carlo about 2 min,
+asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4 min (reads asean-monte-carlo's
+and world-backtests'), asean-backtests-5000 about 2 min, posterior about 3 min (reads asean-monte-carlo's).
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = "out/docs"
+
+#: the mechanism coefficients the ASEAN record's model borrows from the panel (job asean-borrowed): the three of
+#: the same meaning on both records (an agreement that calls for the instrument, a TIP tier of 2WL or 3, the UNTOC a
+#: Protocol needs); intercepts, offsets, the trend's terms and the ASEAN record's own inputs are not borrowed
+BORROWED = "agreements.nonbinding,external.monitoring,prerequisites.bundle"
 
 #: job -> (the documents that quote it, the commands); "python X" runs a script of the repository
 #: a backtest's options that make it know only what was known at each origin, by the name of their variant
@@ -409,6 +414,23 @@ JOBS: dict[str, tuple[str, list[str]]] = {
                 ("baseline_trend", "world_cauchy"),
                 ("baseline_trend_cauchy", "world_cauchy"),
             )
+        ],
+    ),
+    "asean-borrowed": (
+        "docs/regions.md (baseline_trend_cauchy with the priors on three mechanism coefficients borrowed from "
+        "world_baseline fitted to each origin, at the panel's standard errors and at twice them, declared before "
+        "these runs, against baseline_trend_cauchy and baseline_trend), experiments/paired_backtests.py",
+        [
+            f"harmsim backtest experiments/scenarios/baseline_trend_cauchy.toml --replicates 500 --no-figures "
+            f"--borrow-from world_baseline --borrow {BORROWED} --borrow-inflation {k} "
+            f"--out {OUT}/asean-borrowed/inflation{k} --force"
+            for k in (1, 2)
+        ]
+        + [
+            f"python experiments/paired_backtests.py {OUT}/world-shrinkage/{reference} "
+            f"{OUT}/asean-borrowed/inflation{k}"
+            for k in (1, 2)
+            for reference in ("baseline_trend_cauchy", "baseline_trend")
         ],
     ),
     "saarc-hold-out": (

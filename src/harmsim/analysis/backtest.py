@@ -440,6 +440,9 @@ class Backtest:
                 "by the scenario's rules, and the standardizations are fixed on the years up to the origin (as "
                 "known at the origin)."
             )
+        borrow = self.provenance.get("backtest", {}).get("borrow")
+        if borrow:
+            lines.append(_borrow_words(borrow))
         held = self.provenance.get("backtest", {}).get("hold_out")
         if held:
             lines.append(
@@ -661,6 +664,19 @@ def _posterior_words(choice: str, coverage: list[dict]) -> str:
             + "; read their scores with care"
         )
     return words + "."
+
+
+def _borrow_words(borrow: dict) -> str:
+    """The summary's line on priors borrowed from another scenario's fit at each origin."""
+    scale = "its standard error" if borrow["inflation"] == 1 else f"{borrow['inflation']:g} times its standard error"
+    lent = "; ".join(
+        f"from {o}: " + ", ".join(f"{n} {est:.2f} ({se:.2f})" for n, (est, se) in d.items())
+        for o, d in borrow.get("lent", {}).items()
+    )
+    return (
+        f"Priors borrowed from '{borrow['source']}' (record {borrow['source_record']}), fitted to each origin: "
+        f"on {', '.join(borrow['parameters'])}, a normal at its estimate with scale {scale} ({lent})."
+    )
 
 
 def _paired_words(r) -> str:
@@ -885,6 +901,7 @@ def backtest(
     pool_weights: str = "equal",
     monte_carlo_seeds: Sequence[int] = (),
     parameters: str = "drawn",
+    borrow=None,
     workers: int = 1,
     progress=None,
 ) -> Backtest:
@@ -951,6 +968,15 @@ def backtest(
     no importance proposal covers (slower: about a minute per fit of a
     frailty scenario on the ASEAN record).
 
+    ``borrow``: a :class:`~harmsim.calibrate.borrowing.Borrowing`: at each
+    origin its source scenario is fitted on its own record to the origin
+    (under the same ``schedule`` and ``inputs`` rules), and the scenario's fit
+    and forecast take the priors that fit lends (normal at its estimates,
+    scales its standard errors times the inflation): do the parameters
+    another record estimates make this record's forecasts better? The source's
+    fits are kept among ``fits`` (``priors from SOURCE``), and the priors lent
+    at each origin in the provenance.
+
     ``progress``: called with a line of text as each model is fitted and
     forecast from an origin, or forecast again with a further seed (the
     command prints it).
@@ -989,6 +1015,11 @@ def backtest(
             raise ConfigError(
                 f"--hold-out {hold_out} is forecast from {opens - 1}, the year before it opened; origins "
                 f"{origins} cannot be used with it (give one or the other)"
+            )
+        if borrow is not None:
+            raise ConfigError(
+                f"--hold-out {hold_out} with borrowed priors: the source would have to be fitted without the "
+                "held-out instrument too; borrow in a backtest from origins instead"
             )
         origins = [opens - 1]
         fit_record = held_out(record, hold_out)
@@ -1032,10 +1063,30 @@ def backtest(
             f"Monte Carlo seeds {monte_carlo_seeds}: give each once, and not the backtest's own seed {seed} "
             "(its forecasts are made anyway)"
         )
+    if borrow is not None:
+        borrow.check(scenario)
     full = observations(scenario.world, record)
     w = scenario.world
     scored, fits, unknown_by, weights, again, coverage = [], {}, {}, {}, [], []
-    runs = {}
+    runs, lent_at = {}, {}
+
+    def borrowed(origin: int, own):
+        """``own`` with the priors the source, fitted to ``origin`` under the same rules, lends it."""
+        from harmsim.calibrate.borrowing import lent
+
+        label = f"priors from {borrow.source.name}"
+        if (origin, label) not in fits:
+            if progress:
+                progress(f"fitting {borrow.source.name} from {origin} on record '{borrow.source.record.name}'")
+            lender = borrow.source.record
+            known = lender if schedule == "recorded" else schedule_known_at(lender, origin)
+            known = known if inputs == "recorded" else inputs_known_at(known, origin)
+            source = borrow.source if known is lender else borrow.source.with_record(known)
+            fits[(origin, label)] = calibrate(
+                _standardized(source, origin, inputs), record=known, observed_until=origin
+            )
+            lent_at[origin] = lent(fits[(origin, label)], borrow.parameters)
+        return borrow.apply(own, fits[(origin, label)])
 
     def run_at(origin: int, at_seed: SeedLike = seed) -> dict:
         """The fits and forecasts from ``origin`` (each model's simulated years to the end), once per origin and
@@ -1045,6 +1096,7 @@ def backtest(
         known = record if schedule == "recorded" else schedule_known_at(record, origin)
         known = known if inputs == "recorded" else inputs_known_at(known, origin)
         own = _standardized(scenario if known is record else scenario.with_record(known), origin, inputs)
+        own = own if borrow is None else borrowed(origin, own)
         cut = observed_until(known, origin)
         # a hold-out's fits see every other instrument to the end, and its forecasts draw the states' and
         # organizations' latent terms given that same history
@@ -1156,6 +1208,7 @@ def backtest(
         "pool_weights": pool_weights,
         "monte_carlo_seeds": monte_carlo_seeds,
         "parameters": parameters,
+        "borrow": None if borrow is None else {**borrow.as_dict(), "lent": {str(o): d for o, d in lent_at.items()}},
         "posterior_draws": coverage,
         "inner_years": INNER_YEARS if pool_weights == "inner" else None,
         "weights": {str(o): d for o, d in weights.items()},

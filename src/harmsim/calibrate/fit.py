@@ -587,6 +587,7 @@ def _trace(fit: Fit) -> str:
         "",
         "## Data",
         f"- record: {fit.record}; {log.get('data', '')}",
+        *_borrowed_lines(log.get("borrowed")),
         "",
         "## Targets and weights",
         f"- {log.get('targets', '')}",
@@ -615,6 +616,19 @@ def _trace(fit: Fit) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _borrowed_lines(borrowed: dict | None) -> list[str]:
+    """The trace's line on priors borrowed from another fit (``harmsim calibrate --borrow-from``)."""
+    if not borrowed:
+        return []
+    until = borrowed.get("source_observed_until") or "its end"
+    lent = ", ".join(f"{n} {est:.3g} (s.e. {se:.3g})" for n, (est, se) in borrowed.get("lent", {}).items())
+    return [
+        f"- priors borrowed from the fit of '{borrowed['source_scenario']}' on record {borrowed['source_record']} "
+        f"(observed to {until}; {borrowed['source']}): normal at {lent}, scales {_plain(borrowed['inflation'])} "
+        "times these standard errors"
+    ]
 
 
 def _plain(v):

@@ -137,6 +137,41 @@ def _parameters_option(parser, what: str) -> None:
     )
 
 
+def _borrow_options(parser, source: str) -> None:
+    """``--borrow-from SOURCE --borrow NAMES [--borrow-inflation K]``: priors borrowed from another fit
+    (:mod:`harmsim.calibrate.borrowing`)."""
+    parser.add_argument("--borrow-from", metavar="SOURCE", help=f"borrow priors from {source}")
+    parser.add_argument(
+        "--borrow",
+        metavar="NAMES",
+        help="with --borrow-from: the parameters whose priors are borrowed, comma-separated (each of the same "
+        "meaning on both records)",
+    )
+    parser.add_argument(
+        "--borrow-inflation",
+        type=float,
+        metavar="K",
+        help="with --borrow-from: each borrowed prior's scale is K times the source's standard error (default 1; "
+        "2 counts the source's information a quarter)",
+    )
+
+
+def _borrow_said(args) -> tuple[str, tuple[str, ...], float] | None:
+    """The ``--borrow-from`` source, parameters and inflation, or None; the three go together."""
+    source, names, inflation = args.borrow_from, args.borrow, args.borrow_inflation
+    if source is None:
+        if names is not None or inflation is not None:
+            raise ConfigError("--borrow and --borrow-inflation need --borrow-from SOURCE (where to borrow from)")
+        return None
+    parsed = tuple(n.strip() for n in (names or "").split(",") if n.strip())
+    if not parsed:
+        raise ConfigError(
+            f"--borrow-from {source}: name the parameters to borrow with --borrow, e.g. "
+            "--borrow agreements.nonbinding,external.monitoring"
+        )
+    return source, parsed, 1.0 if inflation is None else inflation
+
+
 def _estimates_need_a_fit(args) -> None:
     """Refuse ``--parameters estimate``, ``posterior`` or ``mcmc`` without ``--from-fit``: each is a fit's."""
     choice = getattr(args, "parameters", "drawn")

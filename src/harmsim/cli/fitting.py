@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from harmsim.cli._common import (
+    _borrow_options,
+    _borrow_said,
     _int_at_least,
     _out_folder,
     _positive,
@@ -57,6 +60,10 @@ def add_parsers(sub) -> None:
         help="ABC: stop when a generation accepts fewer of its proposals than this",
     )
     ca.add_argument("--seed", "-s", type=_seed, default=0, help="ABC: root seed")
+    _borrow_options(
+        ca,
+        "SOURCE: a saved fit's folder, or a scenario fitted first on its own record (to --observed-until when given)",
+    )
     ca.add_argument("--workers", "-w", type=_positive, default=1, help="ABC: processes")
     cm = sub.add_parser("compare-mechanisms", help="fit every competing scenario and two baselines; rank them")
     cm.add_argument("scenarios", nargs="*", help="scenarios to compare (default: the shipped competitors)")
@@ -107,6 +114,9 @@ def cmd_calibrate(args) -> int:
 
     sc = load_scenario(args.scenario)
     rec = load_record(args.record) if args.record else None
+    said = _borrow_said(args)
+    if said is not None:
+        sc, borrowed = _borrowed(sc, *said, observed_until=args.observed_until)
     if args.method == "mle":
         if args.prior:
             raise ConfigError("--prior is for --method abc")
@@ -144,12 +154,43 @@ def cmd_calibrate(args) -> int:
             observed_until=args.observed_until,
             progress=None,
         )
+    if said is not None:
+        fit.log["borrowed"] = borrowed
     print(fit.summary())
     print(f"({fit.log.get('seconds', 0):.1f} s)")
     if args.out:
         paths = fit.save(args.out, force=args.force)
         print(f"wrote {', '.join(p.name for p in paths)} to {args.out}")
     return 0
+
+
+def _borrowed(sc, source: str, names: tuple[str, ...], inflation: float, observed_until: int | None):
+    """``sc`` with the priors ``source`` lends it (a saved fit's folder, or a scenario fitted first), and what was
+    borrowed, for the fit's log."""
+    from harmsim.calibrate import load_fit
+    from harmsim.calibrate.borrowing import Borrowing, borrow_from_fit, leaks, lent
+
+    folder = Path(source)
+    if (folder / "fit.json").is_file():
+        fit = load_fit(folder)
+        if leaks(fit, observed_until):
+            seen = fit.observed_until if fit.observed_until is not None else "its record's end"
+            raise ConfigError(
+                f"--borrow-from {source}: that fit saw observations to {seen}, after --observed-until "
+                f"{observed_until}; fit the source to {observed_until} (harmsim calibrate SOURCE --observed-until "
+                f"{observed_until})"
+            )
+        out = borrow_from_fit(sc, fit, names, inflation)
+    else:
+        borrowing = Borrowing(load_scenario(source), names, inflation)
+        borrowing.check(sc)
+        print(f"fitting {borrowing.source.name}, the source of the borrowed priors", file=sys.stderr, flush=True)
+        fit = borrowing.fit_source(observed_until)
+        out = borrowing.apply(sc, fit)
+    said = {"source": str(source), "source_scenario": fit.scenario, "source_record": fit.record,
+            "source_observed_until": fit.observed_until, "parameters": list(names), "inflation": inflation,
+            "lent": lent(fit, names)}  # fmt: skip
+    return out, said
 
 
 def cmd_compare_mechanisms(args) -> int:

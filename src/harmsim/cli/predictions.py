@@ -7,6 +7,8 @@ from pathlib import Path
 
 from harmsim.analysis.backtest import INNER_YEARS, ORIGINS, POOL_WEIGHTS, SCHEDULES
 from harmsim.cli._common import (
+    _borrow_options,
+    _borrow_said,
     _estimates_need_a_fit,
     _fit_said,
     _out_folder,
@@ -103,6 +105,7 @@ def add_parsers(sub) -> None:
         "the seeds beside its sampling s.e. (monte_carlo.csv)",
     )
     _parameters_option(bt, "plug-in forecasts of the scenario and the logit alike")
+    _borrow_options(bt, "SOURCE (a scenario, e.g. world_baseline), fitted on its own record to each origin")
     bt.add_argument("--workers", "-w", type=_positive, default=1, help="processes per forecast (default 1)")
     bt.add_argument("--out", type=_out_folder, required=True, help="output folder")
     bt.add_argument("--force", action="store_true", help="replace an earlier result in --out")
@@ -197,9 +200,16 @@ def cmd_backtest(args) -> int:
             f"--origins {args.origins!r}: expected years separated by commas, e.g. 2005,2008,2011"
         ) from None
     sc = load_scenario(args.scenario)
+    said = _borrow_said(args)
+    borrow = None
+    if said is not None:
+        from harmsim.calibrate.borrowing import Borrowing
+
+        borrow = Borrowing(load_scenario(said[0]), said[1], said[2])
     bt = backtest(
         sc,
         origins,
+        borrow=borrow,
         hold_out=args.hold_out,
         schedule=args.schedule,
         inputs=args.inputs,
