@@ -29,7 +29,8 @@ a few seconds (reads world-backtests', world-trend-beyond's, world-spline's and 
 asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
-asean-borrowed about 10 min (reads world-shrinkage's folders), asean-monte-carlo about 2 min,
+asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 10 min,
+asean-monte-carlo about 2 min,
 asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4 min (reads asean-monte-carlo's
 and world-backtests'), asean-backtests-5000 about 2 min, posterior about 3 min (reads asean-monte-carlo's).
 """
@@ -431,6 +432,23 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"{OUT}/asean-borrowed/inflation{k}"
             for k in (1, 2)
             for reference in ("baseline_trend_cauchy", "baseline_trend")
+        ],
+    ),
+    "asean-borrowed-5000": (
+        "docs/regions.md (the comparison of asean-borrowed at the panel's standard errors, again at 5,000 "
+        "replicates with seeds 0 and 1, for Monte Carlo noise), experiments/paired_backtests.py",
+        [
+            cmd
+            for seed in (0, 1)
+            for cmd in (
+                f"harmsim backtest experiments/scenarios/baseline_trend_cauchy.toml --replicates 5000 --seed {seed} "
+                f"--no-figures --out {OUT}/asean-borrowed-5000/cauchy-seed{seed} --force",
+                f"harmsim backtest experiments/scenarios/baseline_trend_cauchy.toml --replicates 5000 --seed {seed} "
+                f"--no-figures --borrow-from world_baseline --borrow {BORROWED} "
+                f"--out {OUT}/asean-borrowed-5000/borrowed-seed{seed} --force",
+                f"python experiments/paired_backtests.py {OUT}/asean-borrowed-5000/cauchy-seed{seed} "
+                f"{OUT}/asean-borrowed-5000/borrowed-seed{seed}",
+            )
         ],
     ),
     "saarc-hold-out": (

@@ -436,6 +436,24 @@ MUTATIONS = {
         ["tests/test_priors.py::test_the_fit_is_the_posterior_mode_and_reports_the_records_likelihood"],
         "fits and posterior draws ignore the priors a scenario declares",
     ),
+    "borrowed-source-sees-after-origin": (
+        "analysis/backtest.py",
+        "                _standardized(source, origin, inputs), record=known, observed_until=origin",
+        "                _standardized(source, origin, inputs), record=known, observed_until=None",
+        ["tests/test_borrowing.py::test_a_backtest_fits_the_source_to_each_origin_and_lends_its_estimates"],
+        "a backtest's borrowed priors come from the source fitted to the whole record, years after the origin",
+    ),
+    "borrowed-scale-not-inflated": (
+        "calibrate/borrowing.py",
+        '"scale": inflation * se}',
+        '"scale": se}',
+        [
+            "tests/test_borrowing.py::test_a_borrowed_prior_is_a_normal_at_the_estimate_with_the_standard_error_"
+            "inflated",
+            "tests/test_borrowing.py::test_a_tight_borrowed_prior_pins_the_estimate_and_a_loose_one_leaves_the_flat_fit",
+        ],
+        "a borrowed prior's scale is the source's standard error whatever the inflation",
+    ),
     "abc-ignores-declared-priors": (
         "calibrate/abc.py",
         "w = _normalized(declared(theta))",

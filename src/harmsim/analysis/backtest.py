@@ -150,6 +150,9 @@ POOL_WEIGHTS = ("equal", "inner")
 #: the inner origin of ``pool_weights="inner"`` is this many years before each origin: the spacing of
 #: :data:`ORIGINS`, declared before any weighted pool was scored
 INNER_YEARS = 3
+#: how a backtest names the fits of a source of borrowed priors, before the source's name (``borrow``)
+LENDER = "priors from "
+
 #: what a backtest's fits and forecasts know of the agreements dated after the origin (:func:`backtest`)
 SCHEDULES = ("recorded", "origin")
 #: the origins of a backtest unless it is given others (the CLI's too): three years apart, the last leaving
@@ -482,6 +485,8 @@ class Backtest:
             if self.groups and len(mine):
                 lines += _group_words(o, model, calibration)
             for (fit_origin, label), fit in self.fits.items():
+                if label.startswith(LENDER):  # nothing is drawn from a source's fit: it lends priors only
+                    continue
                 caveat = fit.caveat(f"the fit of '{label}' leaves") if fit_origin == o else None
                 if caveat:  # a forecast drawn from a parameter the data do not bound is not evidence about it
                     lines.append(f"from {o}: {caveat}.")
@@ -1074,7 +1079,7 @@ def backtest(
         """``own`` with the priors the source, fitted to ``origin`` under the same rules, lends it."""
         from harmsim.calibrate.borrowing import lent
 
-        label = f"priors from {borrow.source.name}"
+        label = f"{LENDER}{borrow.source.name}"
         if (origin, label) not in fits:
             if progress:
                 progress(f"fitting {borrow.source.name} from {origin} on record '{borrow.source.record.name}'")
