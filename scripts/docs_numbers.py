@@ -29,7 +29,7 @@ a few seconds (reads world-backtests', world-trend-beyond's, world-spline's and 
 asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin about 10 min (reads the same
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
-asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 10 min,
+asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 2 min,
 asean-monte-carlo about 2 min,
 asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4 min (reads asean-monte-carlo's
 and world-backtests'), asean-backtests-5000 about 2 min, posterior about 3 min (reads asean-monte-carlo's).
