@@ -220,3 +220,15 @@ def test_the_borrowing_options_go_together(extra, says, capsys):
     assert main(["backtest", "baseline_trend", "--out", "unused", *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0]
+
+
+def test_calibrate_fits_a_scenario_source_to_the_same_year_first(tmp_path):
+    out = tmp_path / "target"
+    args = ["calibrate", "baseline_trend", "--borrow-from", "baseline", "--borrow", NAME, "--borrow-inflation", "2"]
+    assert main([*args, "--observed-until", "2008", "--out", str(out)]) == 0
+    said = load_fit(out).log["borrowed"]
+    assert said["source_scenario"] == "baseline" and said["source_observed_until"] == 2008
+    source = calibrate(harmsim.load_scenario("baseline"), observed_until=2008)
+    estimate, se = said["lent"][NAME]
+    assert estimate == pytest.approx(_estimate(source, NAME), abs=1e-6)
+    assert load_fit(out).log["priors"][NAME]["scale"] == pytest.approx(2 * se)

@@ -164,12 +164,6 @@ class Borrowing:
         """Refuse a ``target`` that cannot take these priors (:func:`check_target`)."""
         check_target(target, self.parameters)
 
-    def fit_source(self, observed_until: int | None = None):
-        """The source fitted on its own record (to ``observed_until`` when given), by maximum likelihood."""
-        from harmsim.calibrate import calibrate
-
-        return calibrate(self.source, observed_until=observed_until)
-
     def apply(self, target, fit):
         """``target`` with the priors ``fit`` (the source's) lends it; they replace any it declares on the same
         parameters."""
@@ -178,19 +172,6 @@ class Borrowing:
                 f"borrowing from '{self.source.name}': the fit given is of '{fit.scenario}', another scenario"
             )
         return borrow_from_fit(target, fit, self.parameters, self.inflation)
-
-    def describe(self) -> str:
-        """One line for a summary.
-
-        >>> import harmsim
-        >>> Borrowing(harmsim.load_scenario("baseline"), ("agreements.nonbinding",), 2.0).describe()
-        "agreements.nonbinding from 'baseline' (record asean): normal at its estimate, scale 2 x its s.e."
-        """
-        scale = "its s.e." if self.inflation == 1 else f"{self.inflation:g} x its s.e."
-        return (
-            f"{', '.join(self.parameters)} from '{self.source.name}' (record {self.source.record.name}): normal at "
-            f"its estimate, scale {scale}"
-        )
 
     def as_dict(self) -> dict:
         """For provenance: the source (its name, digest and record), the parameters and the inflation."""
@@ -205,8 +186,7 @@ class Borrowing:
 
 def lent(fit, names: Sequence[str]) -> dict[str, list[float]]:
     """The estimate and standard error ``fit`` lends each of ``names`` (for provenance)."""
-    rows = fit.estimates.set_index("parameter")
-    return {n: [float(rows.loc[n, "estimate"]), float(rows.loc[n, "se"])] for n in names if n in rows.index}
+    return {n: [p["location"], p["scale"]] for n, p in priors_from_fit(fit, names).items()}
 
 
 def leaks(fit, observed_until: int | None) -> bool:

@@ -167,7 +167,7 @@ def cmd_calibrate(args) -> int:
 def _borrowed(sc, source: str, names: tuple[str, ...], inflation: float, observed_until: int | None):
     """``sc`` with the priors ``source`` lends it (a saved fit's folder, or a scenario fitted first), and what was
     borrowed, for the fit's log."""
-    from harmsim.calibrate import load_fit
+    from harmsim.calibrate import calibrate, load_fit
     from harmsim.calibrate.borrowing import Borrowing, borrow_from_fit, leaks, lent
 
     folder = Path(source)
@@ -185,7 +185,7 @@ def _borrowed(sc, source: str, names: tuple[str, ...], inflation: float, observe
         borrowing = Borrowing(load_scenario(source), names, inflation)
         borrowing.check(sc)
         print(f"fitting {borrowing.source.name}, the source of the borrowed priors", file=sys.stderr, flush=True)
-        fit = borrowing.fit_source(observed_until)
+        fit = calibrate(borrowing.source, observed_until=observed_until)
         out = borrowing.apply(sc, fit)
     said = {"source": str(source), "source_scenario": fit.scenario, "source_record": fit.record,
             "source_observed_until": fit.observed_until, "parameters": list(names), "inflation": inflation,
