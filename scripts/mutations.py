@@ -454,6 +454,17 @@ MUTATIONS = {
         ],
         "a borrowed prior's scale is the source's standard error whatever the inflation",
     ),
+    "borrowed-priors-left-behind": (
+        "calibrate/fit.py",
+        "            scenario = scenario.with_priors(borrowed)",
+        "            pass",
+        [
+            "tests/test_borrowing.py::test_a_fit_made_under_borrowed_priors_carries_them_to_the_scenario_it_is_"
+            "applied_to",
+            "tests/test_borrowing.py::test_a_backtests_fit_under_borrowed_priors_records_them",
+        ],
+        "a fit made under borrowed priors is refused by the scenario it was made of, or drawn from without them",
+    ),
     "abc-ignores-declared-priors": (
         "calibrate/abc.py",
         "w = _normalized(declared(theta))",

@@ -232,3 +232,29 @@ def test_calibrate_fits_a_scenario_source_to_the_same_year_first(tmp_path):
     estimate, se = said["lent"][NAME]
     assert estimate == pytest.approx(_estimate(source, NAME), abs=1e-6)
     assert load_fit(out).log["priors"][NAME]["scale"] == pytest.approx(2 * se)
+
+
+def test_a_fit_made_under_borrowed_priors_carries_them_to_the_scenario_it_is_applied_to(tmp_path, source_fit):
+    """A fit of baseline_trend under priors borrowed from the baseline is used with the plain scenario (as
+    harmsim forecast --from-fit does): apply puts the borrowed priors back, so posterior draws sample under them;
+    another prior the scenario declares is still refused."""
+    out = tmp_path / "target"
+    args = ["calibrate", "baseline_trend", "--borrow-from", "baseline", "--borrow", NAME, "--observed-until", "2011"]
+    assert main([*args, "--out", str(out)]) == 0
+    fit, plain = load_fit(out), harmsim.load_scenario("baseline_trend")
+    applied = fit.apply(plain)
+    lent = priors_from_fit(source_fit, [NAME])[NAME]
+    assert [(p.name, p.location, p.scale) for p in applied.priors] == [(NAME, lent["location"], lent["scale"])]
+    other = plain.with_priors({"diffusion.strength": {"distribution": "normal", "scale": 1.0}})
+    with pytest.raises(harmsim.CalibrationError, match="declared priors"):
+        fit.apply(other)
+    assert main(["forecast", "baseline_trend", "--from-fit", str(out), "--until", "2016", "-r", "20",
+                 "--no-figures", "--out", str(tmp_path / "fc")]) == 0  # fmt: skip
+
+
+def test_a_backtests_fit_under_borrowed_priors_records_them(borrowed_backtest):
+    fit = borrowed_backtest.fits[(2011, "baseline_trend")]
+    said = fit.log["borrowed"]
+    assert said["source_scenario"] == "baseline" and said["source_observed_until"] == 2011
+    assert said["priors"][NAME] == fit.log["priors"][NAME]
+    assert [p.name for p in fit.apply(harmsim.load_scenario("baseline_trend")).priors] == [NAME, "external.monitoring"]

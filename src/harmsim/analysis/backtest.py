@@ -1073,12 +1073,10 @@ def backtest(
     full = observations(scenario.world, record)
     w = scenario.world
     scored, fits, unknown_by, weights, again, coverage = [], {}, {}, {}, [], []
-    runs, lent_at = {}, {}
+    runs = {}
 
     def borrowed(origin: int, own):
         """``own`` with the priors the source, fitted to ``origin`` under the same rules, lends it."""
-        from harmsim.calibrate.borrowing import lent
-
         label = f"{LENDER}{borrow.source.name}"
         if (origin, label) not in fits:
             if progress:
@@ -1090,7 +1088,6 @@ def backtest(
             fits[(origin, label)] = calibrate(
                 _standardized(source, origin, inputs), record=known, observed_until=origin
             )
-            lent_at[origin] = lent(fits[(origin, label)], borrow.parameters)
         return borrow.apply(own, fits[(origin, label)])
 
     def run_at(origin: int, at_seed: SeedLike = seed) -> dict:
@@ -1123,6 +1120,11 @@ def backtest(
                 fit = calibrate(sc, record=seen)
             else:
                 fit = calibrate(sc, record=known, observed_until=origin)
+            if fit is not None and borrow is not None and sc is own and (origin, label) not in fits:
+                from harmsim.calibrate.borrowing import record_borrowing
+
+                lender = fits[(origin, f"{LENDER}{borrow.source.name}")]
+                record_borrowing(fit, lender, borrow.parameters, borrow.inflation, borrow.source.name)
             if fit is not None:
                 fits[(origin, label)] = fit
             f = forecast(
@@ -1196,6 +1198,9 @@ def backtest(
     scores["mean_pit_se"] = [bias[k]["se"] for k in keys]
     from harmsim.output.results import provenance
 
+    lent_at = {  # what the source lent at each origin, as the scenario's fits there record it
+        str(o): fit.log["borrowed"]["lent"] for (o, label), fit in fits.items() if "borrowed" in fit.log
+    }
     prov = provenance(scenario, [], "batch")
     prov.pop("seeds")
     prov["backtest"] = {
@@ -1213,7 +1218,7 @@ def backtest(
         "pool_weights": pool_weights,
         "monte_carlo_seeds": monte_carlo_seeds,
         "parameters": parameters,
-        "borrow": None if borrow is None else {**borrow.as_dict(), "lent": {str(o): d for o, d in lent_at.items()}},
+        "borrow": None if borrow is None else {**borrow.as_dict(), "lent": lent_at},
         "posterior_draws": coverage,
         "inner_years": INNER_YEARS if pool_weights == "inner" else None,
         "weights": {str(o): d for o, d in weights.items()},

@@ -48,7 +48,7 @@ from harmsim.errors import ConfigError
 from harmsim.model.params import finite_real
 from harmsim.model.space import real_spec
 
-__all__ = ["Borrowing", "borrow_from_fit", "priors_from_fit"]
+__all__ = ["Borrowing", "borrow_from_fit", "priors_from_fit", "record_borrowing"]
 
 
 def priors_from_fit(fit, parameters: Sequence[str], inflation: float = 1.0) -> dict[str, dict]:
@@ -182,6 +182,32 @@ class Borrowing:
             "parameters": list(self.parameters),
             "inflation": self.inflation,
         }
+
+
+def record_borrowing(fit, source_fit, parameters: Sequence[str], inflation: float, source: str) -> None:
+    """Write on ``fit``'s log (``borrowed``) the priors ``source_fit`` lent it and where they came from, so that
+    the fit carries them: :meth:`Fit.apply <harmsim.calibrate.fit.Fit.apply>` puts them back on the scenario it
+    is applied to (a forecast's posterior draws then sample under them), and ``trace.md`` names them.
+
+    >>> import pandas as pd
+    >>> from harmsim.calibrate.fit import Fit
+    >>> est = pd.DataFrame({"parameter": ["external.monitoring"], "estimate": [0.35], "se": [0.23]})
+    >>> source = Fit("world_baseline", "d", "world", "mle", est, -1.0, 10, observed_until=2008)
+    >>> target = Fit("baseline_trend", "d", "asean", "mle", est, -1.0, 10, observed_until=2008)
+    >>> record_borrowing(target, source, ["external.monitoring"], 2.0, "world_baseline")
+    >>> target.log["borrowed"]["priors"]
+    {'external.monitoring': {'distribution': 'normal', 'location': 0.35, 'scale': 0.46}}
+    """
+    fit.log["borrowed"] = {
+        "source": str(source),
+        "source_scenario": source_fit.scenario,
+        "source_record": source_fit.record,
+        "source_observed_until": source_fit.observed_until,
+        "parameters": list(parameters),
+        "inflation": float(inflation),
+        "lent": lent(source_fit, parameters),
+        "priors": priors_from_fit(source_fit, parameters, inflation),
+    }
 
 
 def lent(fit, names: Sequence[str]) -> dict[str, list[float]]:

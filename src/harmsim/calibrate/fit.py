@@ -105,12 +105,20 @@ class Fit:
         return dict(zip(self.estimates["parameter"], self.estimates["estimate"].astype(float)))
 
     def apply(self, scenario, values: dict | None = None):
-        """``scenario`` with the fit's estimates (or ``values``); refuses a scenario the fit is not of."""
+        """``scenario`` with the fit's estimates (or ``values``); refuses a scenario the fit is not of.
+
+        A fit made under priors borrowed from another fit (:mod:`harmsim.calibrate.borrowing`) carries them: they
+        are put on ``scenario`` first, replacing any it declares on the same parameters, so a forecast from the
+        fit draws from the posterior the fit was made under.
+        """
         if scenario.name != self.scenario:
             raise CalibrationError(
                 f"this fit is of scenario '{self.scenario}', not '{scenario.name}'; "
                 f"calibrate '{scenario.name}' or run '{self.scenario}'"
             )
+        borrowed = self.log.get("borrowed", {}).get("priors")
+        if borrowed:
+            scenario = scenario.with_priors(borrowed)
         self.check_transforms(scenario)
         free = list(self.estimates["parameter"])
         if self.model_digest is not None and scenario.model_digest(free) != self.model_digest:

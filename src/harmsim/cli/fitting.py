@@ -116,7 +116,7 @@ def cmd_calibrate(args) -> int:
     rec = load_record(args.record) if args.record else None
     said = _borrow_said(args)
     if said is not None:
-        sc, borrowed = _borrowed(sc, *said, observed_until=args.observed_until)
+        sc, lender = _borrowed(sc, *said, observed_until=args.observed_until)
     if args.method == "mle":
         if args.prior:
             raise ConfigError("--prior is for --method abc")
@@ -155,7 +155,9 @@ def cmd_calibrate(args) -> int:
             progress=None,
         )
     if said is not None:
-        fit.log["borrowed"] = borrowed
+        from harmsim.calibrate.borrowing import record_borrowing
+
+        record_borrowing(fit, lender, said[1], said[2], said[0])
     print(fit.summary())
     print(f"({fit.log.get('seconds', 0):.1f} s)")
     if args.out:
@@ -165,10 +167,10 @@ def cmd_calibrate(args) -> int:
 
 
 def _borrowed(sc, source: str, names: tuple[str, ...], inflation: float, observed_until: int | None):
-    """``sc`` with the priors ``source`` lends it (a saved fit's folder, or a scenario fitted first), and what was
-    borrowed, for the fit's log."""
+    """``sc`` with the priors ``source`` lends it (a saved fit's folder, or a scenario fitted first), and the
+    source's fit."""
     from harmsim.calibrate import calibrate, load_fit
-    from harmsim.calibrate.borrowing import Borrowing, borrow_from_fit, leaks, lent
+    from harmsim.calibrate.borrowing import Borrowing, borrow_from_fit, leaks
 
     folder = Path(source)
     if (folder / "fit.json").is_file():
@@ -187,10 +189,7 @@ def _borrowed(sc, source: str, names: tuple[str, ...], inflation: float, observe
         print(f"fitting {borrowing.source.name}, the source of the borrowed priors", file=sys.stderr, flush=True)
         fit = calibrate(borrowing.source, observed_until=observed_until)
         out = borrowing.apply(sc, fit)
-    said = {"source": str(source), "source_scenario": fit.scenario, "source_record": fit.record,
-            "source_observed_until": fit.observed_until, "parameters": list(names), "inflation": inflation,
-            "lent": lent(fit, names)}  # fmt: skip
-    return out, said
+    return out, fit
 
 
 def cmd_compare_mechanisms(args) -> int:
