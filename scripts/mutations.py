@@ -438,8 +438,8 @@ MUTATIONS = {
     ),
     "borrowed-source-sees-after-origin": (
         "analysis/backtest.py",
-        "                _standardized(source, origin, inputs), record=known, observed_until=origin",
-        "                _standardized(source, origin, inputs), record=known, observed_until=None",
+        "            fits[(origin, lender)] = calibrate(source, record=known, observed_until=origin)",
+        "            fits[(origin, lender)] = calibrate(source, record=known, observed_until=None)",
         ["tests/test_borrowing.py::test_a_backtest_fits_the_source_to_each_origin_and_lends_its_estimates"],
         "a backtest's borrowed priors come from the source fitted to the whole record, years after the origin",
     ),

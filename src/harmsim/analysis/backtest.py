@@ -1074,30 +1074,23 @@ def backtest(
     w = scenario.world
     scored, fits, unknown_by, weights, again, coverage = [], {}, {}, {}, [], []
     runs = {}
+    lender = None if borrow is None else f"{LENDER}{borrow.source.name}"  # the label of the source's fits
 
     def borrowed(origin: int, own):
         """``own`` with the priors the source, fitted to ``origin`` under the same rules, lends it."""
-        label = f"{LENDER}{borrow.source.name}"
-        if (origin, label) not in fits:
+        if (origin, lender) not in fits:
             if progress:
                 progress(f"fitting {borrow.source.name} from {origin} on record '{borrow.source.record.name}'")
-            lender = borrow.source.record
-            known = lender if schedule == "recorded" else schedule_known_at(lender, origin)
-            known = known if inputs == "recorded" else inputs_known_at(known, origin)
-            source = borrow.source if known is lender else borrow.source.with_record(known)
-            fits[(origin, label)] = calibrate(
-                _standardized(source, origin, inputs), record=known, observed_until=origin
-            )
-        return borrow.apply(own, fits[(origin, label)])
+            known, source = _known_at(borrow.source, borrow.source.record, origin, schedule, inputs)
+            fits[(origin, lender)] = calibrate(source, record=known, observed_until=origin)
+        return borrow.apply(own, fits[(origin, lender)])
 
     def run_at(origin: int, at_seed: SeedLike = seed) -> dict:
         """The fits and forecasts from ``origin`` (each model's simulated years to the end), once per origin and
         seed; the fits once per origin, whatever the seed."""
         if (origin, at_seed) in runs:
             return runs[(origin, at_seed)]
-        known = record if schedule == "recorded" else schedule_known_at(record, origin)
-        known = known if inputs == "recorded" else inputs_known_at(known, origin)
-        own = _standardized(scenario if known is record else scenario.with_record(known), origin, inputs)
+        known, own = _known_at(scenario, record, origin, schedule, inputs)
         own = own if borrow is None else borrowed(origin, own)
         cut = observed_until(known, origin)
         # a hold-out's fits see every other instrument to the end, and its forecasts draw the states' and
@@ -1123,8 +1116,8 @@ def backtest(
             if fit is not None and borrow is not None and sc is own and (origin, label) not in fits:
                 from harmsim.calibrate.borrowing import record_borrowing
 
-                lender = fits[(origin, f"{LENDER}{borrow.source.name}")]
-                record_borrowing(fit, lender, borrow.parameters, borrow.inflation, borrow.source.name)
+                source_fit = fits[(origin, lender)]
+                record_borrowing(fit, source_fit, borrow.parameters, borrow.inflation, borrow.source.name)
             if fit is not None:
                 fits[(origin, label)] = fit
             f = forecast(
@@ -1415,6 +1408,15 @@ def inputs_known_at(record, year: int):
         title=f"{record.title} (inputs known in {int(year)})",
         **cut,
     )
+
+
+def _known_at(scenario, record, origin: int, schedule: str, inputs: str):
+    """``record`` as a fit and forecast from ``origin`` know it under the ``schedule`` and ``inputs`` rules, and
+    ``scenario`` on it with its standardizations fixed accordingly (:func:`_standardized`): the scenario's own
+    record and a source of borrowed priors on its record alike."""
+    known = record if schedule == "recorded" else schedule_known_at(record, origin)
+    known = known if inputs == "recorded" else inputs_known_at(known, origin)
+    return known, _standardized(scenario if known is record else scenario.with_record(known), origin, inputs)
 
 
 def _standardized(scenario, origin: int, inputs: str):
