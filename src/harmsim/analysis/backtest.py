@@ -1002,74 +1002,21 @@ def backtest(
 
     record = record if record is not None else scenario.record
     end = record.end
-    fit_record = record
-    origins = None if origins is None else sorted({int(o) for o in origins})
-    if hold_out is not None:
-        if hold_out not in scenario.world.instruments:
-            raise ConfigError(
-                f"--hold-out {hold_out!r}: not an instrument of record '{record.name}'; instruments: "
-                f"{', '.join(scenario.world.instruments)}"
-            )
-        opens = int(scenario.world.opens[scenario.world.instruments.index(hold_out)])
-        if not record.start < opens <= end:
-            raise ConfigError(
-                f"--hold-out {hold_out}: it opens in {opens}, outside {record.start + 1}-{end}; only an instrument "
-                "that opens inside the window can be forecast from its opening"
-            )
-        if origins is not None and origins != [opens - 1]:
-            raise ConfigError(
-                f"--hold-out {hold_out} is forecast from {opens - 1}, the year before it opened; origins "
-                f"{origins} cannot be used with it (give one or the other)"
-            )
-        if borrow is not None:
-            raise ConfigError(
-                f"--hold-out {hold_out} with borrowed priors: the source would have to be fitted without the "
-                "held-out instrument too; borrow in a backtest from origins instead"
-            )
-        origins = [opens - 1]
-        fit_record = held_out(record, hold_out)
-    elif origins is None:
-        origins = list(ORIGINS)
-    bad = [o for o in origins if not record.start <= o < end]
-    if not origins or bad:
-        raise ConfigError(
-            f"origins must be years from {record.start} to {end - 1} (the record's end is {end}), got {bad or origins}"
-        )
-    for what, value in (("schedule", schedule), ("inputs", inputs)):
-        if value not in SCHEDULES:
-            raise ConfigError(f"{what} {value!r}: choices are {', '.join(SCHEDULES)}")
-    unknown = [b for b in baselines if b not in BASELINES]
-    if unknown:
-        raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
-    if pool and LOGIT not in baselines:
-        raise ConfigError(f"pool: the linear pool mixes the scenario's and the {LOGIT}'s forecasts; add the logit to "
-                          f"the baselines ({', '.join(baselines) or 'none given'})")  # fmt: skip
-    if pool_weights not in POOL_WEIGHTS:
-        raise ConfigError(f"pool weights {pool_weights!r}: choices are {', '.join(POOL_WEIGHTS)}")
-    if pool_weights == "inner":
-        if not pool:
-            raise ConfigError("pool weights 'inner' weigh the linear pool: score it too (pool=True, --pool)")
-        if hold_out is not None:
-            raise ConfigError(
-                f"pool weights 'inner' are estimated on the years before the origin, where the held-out "
-                f"{hold_out} is not yet open; use equal weights with --hold-out"
-            )
-        early = [o for o in origins if o - INNER_YEARS < record.start]
-        if early:
-            raise ConfigError(
-                f"pool weights 'inner' need an inner origin {INNER_YEARS} years before each origin, at "
-                f"{record.start} or later (the record starts then); origins {early} are too early"
-            )
-    if parameters not in PARAMETERS:
-        raise ConfigError(f"parameters {parameters!r}: choices are {', '.join(PARAMETERS)}")
-    monte_carlo_seeds = [int(x) for x in monte_carlo_seeds]
-    if len(set(monte_carlo_seeds)) < len(monte_carlo_seeds) or (isinstance(seed, int) and seed in monte_carlo_seeds):
-        raise ConfigError(
-            f"Monte Carlo seeds {monte_carlo_seeds}: give each once, and not the backtest's own seed {seed} "
-            "(its forecasts are made anyway)"
-        )
-    if borrow is not None:
-        borrow.check(scenario)
+    origins, fit_record, monte_carlo_seeds = _checked(
+        scenario,
+        record,
+        origins,
+        hold_out=hold_out,
+        borrow=borrow,
+        baselines=baselines,
+        schedule=schedule,
+        inputs=inputs,
+        pool=pool,
+        pool_weights=pool_weights,
+        parameters=parameters,
+        monte_carlo_seeds=monte_carlo_seeds,
+        seed=seed,
+    )
     full = observations(scenario.world, record)
     w = scenario.world
     scored, fits, unknown_by, weights, again, coverage = [], {}, {}, {}, [], []
@@ -1171,24 +1118,7 @@ def backtest(
         cells = cells[cells["instrument"] == hold_out].reset_index(drop=True)
     spread = _monte_carlo_runs(cells, again, scenario.name, seed, hold_out) if again else pd.DataFrame()
     cells = cells[["origin", "model", *[c for c in cells.columns if c not in ("origin", "model")]]]
-    scores = (
-        cells.groupby(["origin", "model"], sort=False)
-        .agg(
-            events=("log_score", "size"),
-            adoptions=("outcome", lambda o: int((~o.str.startswith(("later", "after"))).sum())),
-            log_score=("log_score", "mean"),
-            crps=("crps", "mean"),
-            coverage50=("covered50", "mean"),
-            coverage90=("covered90", "mean"),
-            year_mae=("abs_error", "mean"),
-        )
-        .reset_index()
-    )
-    scores["unknown"] = scores["origin"].map(lambda o: sum(unknown_by[o].values()))
-    bias = {key: mean_pit(g["pit_mid"], g["state"]) for key, g in cells.groupby(["origin", "model"], sort=False)}
-    keys = list(zip(scores["origin"], scores["model"]))
-    scores["mean_pit"] = [bias[k]["mean"] for k in keys]
-    scores["mean_pit_se"] = [bias[k]["se"] for k in keys]
+    scores = _score_table(cells, unknown_by)
     from harmsim.output.results import provenance
 
     lent_at = {  # what the source lent at each origin, as the scenario's fits there record it
@@ -1220,6 +1150,112 @@ def backtest(
     from harmsim.scoring.compare import state_groups
 
     return Backtest(scores, cells, fits, prov, state_groups(record, scenario.start, end), spread)
+
+
+def _checked(
+    scenario, record, origins, *, hold_out, borrow, baselines, schedule, inputs, pool, pool_weights, parameters,
+    monte_carlo_seeds, seed,
+) -> tuple[list[int], object, list[int]]:  # fmt: skip
+    """:func:`backtest`'s options checked together, each refusal naming what is wrong and what is allowed.
+
+    Returns the origins (a held-out instrument's is the year before it opens), the record the fits see (the
+    held-out instrument's outcomes left out) and the further Monte Carlo seeds.
+    """
+    end = record.end
+    fit_record = record
+    origins = None if origins is None else sorted({int(o) for o in origins})
+    if hold_out is not None:
+        if hold_out not in scenario.world.instruments:
+            raise ConfigError(
+                f"--hold-out {hold_out!r}: not an instrument of record '{record.name}'; instruments: "
+                f"{', '.join(scenario.world.instruments)}"
+            )
+        opens = int(scenario.world.opens[scenario.world.instruments.index(hold_out)])
+        if not record.start < opens <= end:
+            raise ConfigError(
+                f"--hold-out {hold_out}: it opens in {opens}, outside {record.start + 1}-{end}; only an instrument "
+                "that opens inside the window can be forecast from its opening"
+            )
+        if origins is not None and origins != [opens - 1]:
+            raise ConfigError(
+                f"--hold-out {hold_out} is forecast from {opens - 1}, the year before it opened; origins "
+                f"{origins} cannot be used with it (give one or the other)"
+            )
+        if borrow is not None:
+            raise ConfigError(
+                f"--hold-out {hold_out} with borrowed priors: the source would have to be fitted without the "
+                "held-out instrument too; borrow in a backtest from origins instead"
+            )
+        origins = [opens - 1]
+        fit_record = held_out(record, hold_out)
+    elif origins is None:
+        origins = list(ORIGINS)
+    bad = [o for o in origins if not record.start <= o < end]
+    if not origins or bad:
+        raise ConfigError(
+            f"origins must be years from {record.start} to {end - 1} (the record's end is {end}), got {bad or origins}"
+        )
+    for what, value in (("schedule", schedule), ("inputs", inputs)):
+        if value not in SCHEDULES:
+            raise ConfigError(f"{what} {value!r}: choices are {', '.join(SCHEDULES)}")
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ConfigError(f"unknown baseline(s) {unknown}; known: {', '.join(BASELINES)}")
+    if pool and LOGIT not in baselines:
+        raise ConfigError(f"pool: the linear pool mixes the scenario's and the {LOGIT}'s forecasts; add the logit to "
+                          f"the baselines ({', '.join(baselines) or 'none given'})")  # fmt: skip
+    if pool_weights not in POOL_WEIGHTS:
+        raise ConfigError(f"pool weights {pool_weights!r}: choices are {', '.join(POOL_WEIGHTS)}")
+    if pool_weights == "inner":
+        if not pool:
+            raise ConfigError("pool weights 'inner' weigh the linear pool: score it too (pool=True, --pool)")
+        if hold_out is not None:
+            raise ConfigError(
+                f"pool weights 'inner' are estimated on the years before the origin, where the held-out "
+                f"{hold_out} is not yet open; use equal weights with --hold-out"
+            )
+        early = [o for o in origins if o - INNER_YEARS < record.start]
+        if early:
+            raise ConfigError(
+                f"pool weights 'inner' need an inner origin {INNER_YEARS} years before each origin, at "
+                f"{record.start} or later (the record starts then); origins {early} are too early"
+            )
+    if parameters not in PARAMETERS:
+        raise ConfigError(f"parameters {parameters!r}: choices are {', '.join(PARAMETERS)}")
+    monte_carlo_seeds = [int(x) for x in monte_carlo_seeds]
+    if len(set(monte_carlo_seeds)) < len(monte_carlo_seeds) or (isinstance(seed, int) and seed in monte_carlo_seeds):
+        raise ConfigError(
+            f"Monte Carlo seeds {monte_carlo_seeds}: give each once, and not the backtest's own seed {seed} "
+            "(its forecasts are made anyway)"
+        )
+    if borrow is not None:
+        borrow.check(scenario)
+    return origins, fit_record, monte_carlo_seeds
+
+
+def _score_table(cells: pd.DataFrame, unknown_by: dict) -> pd.DataFrame:
+    """One row per origin and model: the mean of each score over its cells, how many are adoptions, how many
+    cells could not be scored (``unknown_by``: per origin, per instrument) and the mean mid-PIT with its standard
+    error clustered by state."""
+    scores = (
+        cells.groupby(["origin", "model"], sort=False)
+        .agg(
+            events=("log_score", "size"),
+            adoptions=("outcome", lambda o: int((~o.str.startswith(("later", "after"))).sum())),
+            log_score=("log_score", "mean"),
+            crps=("crps", "mean"),
+            coverage50=("covered50", "mean"),
+            coverage90=("covered90", "mean"),
+            year_mae=("abs_error", "mean"),
+        )
+        .reset_index()
+    )
+    scores["unknown"] = scores["origin"].map(lambda o: sum(unknown_by[o].values()))
+    bias = {key: mean_pit(g["pit_mid"], g["state"]) for key, g in cells.groupby(["origin", "model"], sort=False)}
+    keys = list(zip(scores["origin"], scores["model"]))
+    scores["mean_pit"] = [bias[k]["mean"] for k in keys]
+    scores["mean_pit_se"] = [bias[k]["se"] for k in keys]
+    return scores
 
 
 def _monte_carlo_runs(cells: pd.DataFrame, again: list, model: str, seed, hold_out) -> pd.DataFrame:
