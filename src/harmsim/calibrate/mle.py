@@ -170,6 +170,8 @@ def fit_mle(
     free = list(free) if free is not None else default_free(scenario, record)
     if not free:
         raise CalibrationError("nothing to estimate: the list of free parameters is empty")
+    if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
+        raise CalibrationError(f"starts must be a positive integer, got {starts!r}")
     known = scenario.parameters()
     for name in free:
         if name not in known and not name.startswith("hazard.offsets."):
@@ -249,8 +251,6 @@ def fit_mle(
             options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
         )
 
-    if isinstance(starts, bool) or not isinstance(starts, (int, np.integer)) or starts < 1:
-        raise CalibrationError(f"starts must be a positive integer, got {starts!r}")
     points = [x0]
     if starts > 1:
         lo_b, hi_b = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
