@@ -443,6 +443,13 @@ MUTATIONS = {
         ["tests/test_borrowing.py::test_a_backtest_fits_the_source_to_each_origin_and_lends_its_estimates"],
         "a backtest's borrowed priors come from the source fitted to the whole record, years after the origin",
     ),
+    "borrowed-source-sees-held-out": (
+        "analysis/backtest.py",
+        "                fits[(origin, lender)] = calibrate(source, record=_without(known, hold_out))",
+        "                fits[(origin, lender)] = calibrate(source, record=known)",
+        ["tests/test_borrowing.py::test_a_hold_out_borrows_from_a_source_that_never_saw_the_held_out_instrument"],
+        "a hold-out's borrowed priors come from a source fitted on the held-out instrument's own outcomes",
+    ),
     "borrowed-scale-not-inflated": (
         "calibrate/borrowing.py",
         '"scale": inflation * se}',

@@ -180,10 +180,34 @@ def test_a_backtest_saves_the_sources_fits_beside_the_others(borrowed_backtest, 
     assert prov["backtest"]["borrow"]["parameters"] == [NAME, "external.monitoring"]
 
 
-def test_a_hold_out_does_not_borrow():
-    borrow = Borrowing(harmsim.load_scenario("world_baseline"), (NAME,))
-    with pytest.raises(ConfigError, match="--hold-out cets197 with borrowed priors"):
-        backtest(harmsim.load_scenario("world_baseline"), hold_out="cets197", borrow=borrow)
+def test_a_hold_out_borrows_from_a_source_that_never_saw_the_held_out_instrument():
+    """The source is fitted as the scenario is under a hold-out: every other instrument to the end, the held-out
+    one unseen where its record has it."""
+    borrow = Borrowing(harmsim.load_scenario("baseline"), (NAME,))
+    bt = backtest(harmsim.load_scenario("baseline_trend"), hold_out="asean_mlat", replicates=20, borrow=borrow)
+    lender = bt.fits[(2003, "priors from baseline")]
+    assert lender.observed_until == 2015  # the other instruments to the end, as the scenario's own fit
+    assert lender.record == "asean~without-asean_mlat"  # no outcome of the treaty
+    whole = calibrate(harmsim.load_scenario("baseline"))
+    said = bt.provenance["backtest"]["borrow"]["lent"]["2003"][NAME]
+    assert said == pytest.approx([_estimate(lender, NAME), lender.estimates.set_index("parameter").loc[NAME, "se"]])
+    assert said[0] != pytest.approx(_estimate(whole, NAME), abs=1e-3)  # the treaty's outcomes moved it
+    assert "fitted on its record to the end with 'asean_mlat' unobserved" in bt.summary()
+    assert set(bt.cells["instrument"]) == {"asean_mlat"}
+
+
+def test_a_source_whose_record_lacks_the_held_out_instrument_sees_its_whole_record(record):
+    from harmsim.analysis.backtest import _borrow_words, _source_held, _without
+
+    world = harmsim.load_record("world")
+    assert _without(world, "asean_mlat") is world
+    assert _source_held(Borrowing(harmsim.load_scenario("world_baseline"), (NAME,)), "asean_mlat") == {
+        "source_holds_out": False
+    }
+    said = {"source": "world_baseline", "source_record": "world", "parameters": [NAME], "inflation": 1.0,
+            "lent": {"2003": {NAME: [0.11, 0.10]}}, "source_holds_out": False}  # fmt: skip
+    assert "fitted on its whole record, which has no 'asean_mlat'" in _borrow_words(said, "asean_mlat")
+    assert not _without(record, "asean_mlat").adoptions.query("instrument == 'asean_mlat'")["observed"].any()
 
 
 # --- the command line ----------------------------------------------------------------------------------------

@@ -444,9 +444,9 @@ class Backtest:
                 "known at the origin)."
             )
         borrow = self.provenance.get("backtest", {}).get("borrow")
-        if borrow:
-            lines.append(_borrow_words(borrow))
         held = self.provenance.get("backtest", {}).get("hold_out")
+        if borrow:
+            lines.append(_borrow_words(borrow, held))
         if held:
             lines.append(
                 f"'{held}' is held out: the fits saw every other instrument to "
@@ -671,15 +671,21 @@ def _posterior_words(choice: str, coverage: list[dict]) -> str:
     return words + "."
 
 
-def _borrow_words(borrow: dict) -> str:
-    """The summary's line on priors borrowed from another scenario's fit at each origin."""
+def _borrow_words(borrow: dict, held: str | None = None) -> str:
+    """The summary's line on priors borrowed from another scenario's fit at each origin (with ``held`` out)."""
     scale = "its standard error" if borrow["inflation"] == 1 else f"{borrow['inflation']:g} times its standard error"
     lent = "; ".join(
         f"from {o}: " + ", ".join(f"{n} {est:.2f} ({se:.2f})" for n, (est, se) in d.items())
         for o, d in borrow.get("lent", {}).items()
     )
+    if not held:
+        fitted = "fitted to each origin"
+    elif borrow.get("source_holds_out"):
+        fitted = f"fitted on its record to the end with '{held}' unobserved"
+    else:
+        fitted = f"fitted on its whole record, which has no '{held}'"
     return (
-        f"Priors borrowed from '{borrow['source']}' (record {borrow['source_record']}), fitted to each origin: "
+        f"Priors borrowed from '{borrow['source']}' (record {borrow['source_record']}), {fitted}: "
         f"on {', '.join(borrow['parameters'])}, a normal at its estimate with scale {scale} ({lent})."
     )
 
@@ -980,7 +986,10 @@ def backtest(
     scales its standard errors times the inflation): do the parameters
     another record estimates make this record's forecasts better? The source's
     fits are kept among ``fits`` (``priors from SOURCE``), and the priors lent
-    at each origin in the provenance.
+    at each origin in the provenance. With ``hold_out`` the source is fitted
+    as the scenario is, on every other instrument to the end, the held-out
+    one unobserved where the source's record has it (the same id is the same
+    instrument on every record).
 
     ``progress``: called with a line of text as each model is fitted and
     forecast from an origin, or forecast again with a further seed (the
@@ -1024,12 +1033,18 @@ def backtest(
     lender = None if borrow is None else f"{LENDER}{borrow.source.name}"  # the label of the source's fits
 
     def borrowed(origin: int, own):
-        """``own`` with the priors the source, fitted to ``origin`` under the same rules, lends it."""
+        """``own`` with the priors the source, fitted to ``origin`` under the same rules, lends it; with a
+        hold-out, fitted as the scenario's own fit is: every other instrument to the end, the held-out one (where
+        the source's record has it too) unseen."""
         if (origin, lender) not in fits:
             if progress:
-                progress(f"fitting {borrow.source.name} from {origin} on record '{borrow.source.record.name}'")
+                at = f"from {origin}" if hold_out is None else f"with {hold_out} held out"
+                progress(f"fitting {borrow.source.name} {at} on record '{borrow.source.record.name}'")
             known, source = _known_at(borrow.source, borrow.source.record, origin, schedule, inputs)
-            fits[(origin, lender)] = calibrate(source, record=known, observed_until=origin)
+            if hold_out is None:
+                fits[(origin, lender)] = calibrate(source, record=known, observed_until=origin)
+            else:
+                fits[(origin, lender)] = calibrate(source, record=_without(known, hold_out))
         return borrow.apply(own, fits[(origin, lender)])
 
     def run_at(origin: int, at_seed: SeedLike = seed) -> dict:
@@ -1141,7 +1156,7 @@ def backtest(
         "pool_weights": pool_weights,
         "monte_carlo_seeds": monte_carlo_seeds,
         "parameters": parameters,
-        "borrow": None if borrow is None else {**borrow.as_dict(), "lent": lent_at},
+        "borrow": None if borrow is None else {**borrow.as_dict(), "lent": lent_at, **_source_held(borrow, hold_out)},
         "posterior_draws": coverage,
         "inner_years": INNER_YEARS if pool_weights == "inner" else None,
         "weights": {str(o): d for o, d in weights.items()},
@@ -1180,11 +1195,6 @@ def _checked(
             raise ConfigError(
                 f"--hold-out {hold_out} is forecast from {opens - 1}, the year before it opened; origins "
                 f"{origins} cannot be used with it (give one or the other)"
-            )
-        if borrow is not None:
-            raise ConfigError(
-                f"--hold-out {hold_out} with borrowed priors: the source would have to be fitted without the "
-                "held-out instrument too; borrow in a backtest from origins instead"
             )
         origins = [opens - 1]
         fit_record = held_out(record, hold_out)
@@ -1462,6 +1472,20 @@ def _standardized(scenario, origin: int, inputs: str):
         return scenario
     lo, hi = scenario.reference_window
     return scenario.with_reference(min(lo, origin), min(hi, origin))
+
+
+def _source_held(borrow, hold_out) -> dict:
+    """Under a hold-out, whether the source's record has the held-out instrument (its outcomes then unobserved in
+    the source's fit) or not (its whole record read): for the provenance and the summary."""
+    if hold_out is None:
+        return {}
+    return {"source_holds_out": hold_out in set(borrow.source.record.instruments["instrument"])}
+
+
+def _without(record, instrument: str):
+    """``record`` with ``instrument``'s outcomes unobserved (:func:`held_out`) where it has the instrument (the
+    same id is the same instrument on every record); as it is where it has not."""
+    return held_out(record, instrument) if instrument in set(record.instruments["instrument"]) else record
 
 
 def held_out(record, instrument: str):
