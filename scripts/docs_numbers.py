@@ -66,7 +66,7 @@ def _known_at_origin(scenario: str, default: str, variants) -> list[str]:
         folder = f"{OUT}/known-at-origin/{scenario}-{name}"
         out += [
             f"harmsim backtest {scenario} {_AT_ORIGIN[name]} --replicates 500 --out {folder} --force",
-            f"python experiments/paired_backtests.py {OUT}/{default} {folder}",
+            f"harmsim compare-backtests {OUT}/{default} {folder}",
         ]
     return out
 
@@ -81,7 +81,7 @@ def _against_the_default(parameters: str, job: str) -> list[str]:
             out += [
                 f"harmsim backtest {name} --replicates 5000 --seed {seed} --parameters {parameters} --no-figures "
                 f"--out {folder} --force",
-                f"python experiments/paired_backtests.py {OUT}/asean-monte-carlo/{name}-5000/seed{seed} {folder}",
+                f"harmsim compare-backtests {OUT}/asean-monte-carlo/{name}-5000/seed{seed} {folder}",
             ]
     return out
 
@@ -225,14 +225,13 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "world-organizations-backtests": (
         "docs/regions.md (backtests of world_organizations), experiments/asean_from_the_panel.py, "
-        "experiments/paired_backtests.py",
+        "harmsim compare-backtests",
         [
             f"harmsim backtest world_organizations --replicates 500 --out {OUT}/world-org-backtests --force",
             f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
             f"{OUT}/world-org-backtests",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-org-backtests",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-org-backtests "
-            "--states asean",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-org-backtests",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-org-backtests --states asean",
         ],
     ),
     "cets-hold-out": (
@@ -282,7 +281,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "plug-in": (
         "docs/forecasting.md, docs/regions.md (plug-in forecasts against forecasts that draw their parameters, and "
-        "the Monte Carlo noise of each), experiments/monte_carlo_backtests.py, experiments/paired_backtests.py; "
+        "the Monte Carlo noise of each), experiments/monte_carlo_backtests.py, harmsim compare-backtests; "
         "reads asean-monte-carlo and world-backtests",
         [
             f"harmsim backtest baseline --replicates 500 --seed {seed} --parameters {how} --no-figures "
@@ -299,13 +298,13 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         + [
             f"harmsim backtest world_baseline --replicates 500 --parameters estimate --monte-carlo-seeds 1,2,3 "
             f"--no-figures --out {OUT}/plug-in/world_baseline --force",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/plug-in/world_baseline",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/plug-in/world_baseline",
         ],
     ),
     "posterior": (
         "docs/forecasting.md (forecasts that draw their parameters from the fit's likelihood against those that "
         "draw them from its normal approximation), experiments/monte_carlo_backtests.py, "
-        "experiments/paired_backtests.py; reads asean-monte-carlo",
+        "harmsim compare-backtests; reads asean-monte-carlo",
         [
             f"harmsim backtest baseline --replicates 500 --seed {seed} --parameters posterior --no-figures "
             f"--out {OUT}/posterior/baseline-500/seed{seed} --force"
@@ -319,7 +318,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "mcmc": (
         "docs/forecasting.md (the frailty scenarios' forecasts with parameters drawn by Markov chains, against the "
-        "normal's and importance resampling's; where their posteriors lie), experiments/paired_backtests.py, "
+        "normal's and importance resampling's; where their posteriors lie), harmsim compare-backtests, "
         "experiments/posterior_summary.py",
         [
             cmd
@@ -332,10 +331,8 @@ JOBS: dict[str, tuple[str, list[str]]] = {
                     + f" --no-figures --out {OUT}/mcmc/{name}/{choice}-seed{seed} --force"
                     for choice in ("drawn", "posterior", "mcmc")
                 ),
-                f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/drawn-seed{seed} "
-                f"{OUT}/mcmc/{name}/mcmc-seed{seed}",
-                f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/posterior-seed{seed} "
-                f"{OUT}/mcmc/{name}/mcmc-seed{seed}",
+                f"harmsim compare-backtests {OUT}/mcmc/{name}/drawn-seed{seed} {OUT}/mcmc/{name}/mcmc-seed{seed}",
+                f"harmsim compare-backtests {OUT}/mcmc/{name}/posterior-seed{seed} {OUT}/mcmc/{name}/mcmc-seed{seed}",
             )
         ]
         + [
@@ -346,7 +343,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "priors": (
         "docs/forecasting.md (the frailty scenarios with a half-normal prior on the spread of the propensities, "
-        "declared before these runs, against the flat prior's chains and the normal), experiments/paired_backtests.py, "
+        "declared before these runs, against the flat prior's chains and the normal), harmsim compare-backtests, "
         "experiments/posterior_summary.py; reads mcmc",
         [
             cmd
@@ -355,10 +352,8 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             for cmd in (
                 f"harmsim backtest experiments/scenarios/{name}_half_normal.toml --replicates 5000 --seed {seed} "
                 f"--parameters mcmc --no-figures --out {OUT}/priors/{name}/mcmc-seed{seed} --force",
-                f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/mcmc-seed{seed} "
-                f"{OUT}/priors/{name}/mcmc-seed{seed}",
-                f"python experiments/paired_backtests.py {OUT}/mcmc/{name}/drawn-seed{seed} "
-                f"{OUT}/priors/{name}/mcmc-seed{seed}",
+                f"harmsim compare-backtests {OUT}/mcmc/{name}/mcmc-seed{seed} {OUT}/priors/{name}/mcmc-seed{seed}",
+                f"harmsim compare-backtests {OUT}/mcmc/{name}/drawn-seed{seed} {OUT}/priors/{name}/mcmc-seed{seed}",
             )
         ]
         + [
@@ -371,7 +366,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "shrinkage": (
         "docs/forecasting.md (the baseline with a Cauchy(0, 2.5) prior on each mechanism coefficient, declared "
-        "before these runs, against the baseline), experiments/paired_backtests.py",
+        "before these runs, against the baseline), harmsim compare-backtests",
         [
             cmd
             for seed in (0, 1)
@@ -384,7 +379,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
                         ("baseline_cauchy", "experiments/scenarios/baseline_cauchy.toml"),
                     )
                 ),
-                f"python experiments/paired_backtests.py {OUT}/shrinkage/baseline-seed{seed} "
+                f"harmsim compare-backtests {OUT}/shrinkage/baseline-seed{seed} "
                 f"{OUT}/shrinkage/baseline_cauchy-seed{seed}",
             )
         ],
@@ -392,7 +387,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     "world-shrinkage": (
         "docs/regions.md (world_baseline and baseline_trend under the baseline_cauchy rule, declared before these "
         "runs, against themselves without it; ASEAN's cells from the panel against the ASEAN record, each with and "
-        "without it), experiments/paired_backtests.py, "
+        "without it), harmsim compare-backtests, "
         "experiments/asean_from_the_panel.py",
         [
             f"harmsim backtest {path} --replicates 500 --no-figures --out {OUT}/world-shrinkage/{name} --force"
@@ -404,9 +399,8 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             )
         ]
         + [
-            f"python experiments/paired_backtests.py {OUT}/world-shrinkage/world_baseline "
-            f"{OUT}/world-shrinkage/world_cauchy",
-            f"python experiments/paired_backtests.py {OUT}/world-shrinkage/baseline_trend "
+            f"harmsim compare-backtests {OUT}/world-shrinkage/world_baseline {OUT}/world-shrinkage/world_cauchy",
+            f"harmsim compare-backtests {OUT}/world-shrinkage/baseline_trend "
             f"{OUT}/world-shrinkage/baseline_trend_cauchy",
         ]
         + [
@@ -421,7 +415,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     "asean-borrowed": (
         "docs/regions.md (baseline_trend_cauchy with the priors on three mechanism coefficients borrowed from "
         "world_baseline fitted to each origin, at the panel's standard errors and at twice them, declared before "
-        "these runs, against baseline_trend_cauchy and baseline_trend), experiments/paired_backtests.py",
+        "these runs, against baseline_trend_cauchy and baseline_trend), harmsim compare-backtests",
         [
             f"harmsim backtest experiments/scenarios/baseline_trend_cauchy.toml --replicates 500 --no-figures "
             f"--borrow-from world_baseline --borrow {BORROWED} --borrow-inflation {k} "
@@ -429,15 +423,14 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             for k in (1, 2)
         ]
         + [
-            f"python experiments/paired_backtests.py {OUT}/world-shrinkage/{reference} "
-            f"{OUT}/asean-borrowed/inflation{k}"
+            f"harmsim compare-backtests {OUT}/world-shrinkage/{reference} {OUT}/asean-borrowed/inflation{k}"
             for k in (1, 2)
             for reference in ("baseline_trend_cauchy", "baseline_trend")
         ],
     ),
     "asean-borrowed-5000": (
         "docs/regions.md (the comparison of asean-borrowed at the panel's standard errors, again at 5,000 "
-        "replicates with seeds 0 and 1, for Monte Carlo noise), experiments/paired_backtests.py",
+        "replicates with seeds 0 and 1, for Monte Carlo noise), harmsim compare-backtests",
         [
             cmd
             for seed in (0, 1)
@@ -447,7 +440,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
                 f"harmsim backtest experiments/scenarios/baseline_trend_cauchy.toml --replicates 5000 --seed {seed} "
                 f"--no-figures --borrow-from world_baseline --borrow {BORROWED} "
                 f"--out {OUT}/asean-borrowed-5000/borrowed-seed{seed} --force",
-                f"python experiments/paired_backtests.py {OUT}/asean-borrowed-5000/cauchy-seed{seed} "
+                f"harmsim compare-backtests {OUT}/asean-borrowed-5000/cauchy-seed{seed} "
                 f"{OUT}/asean-borrowed-5000/borrowed-seed{seed}",
             )
         ],
@@ -455,7 +448,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     "asean-borrowed-held": (
         "docs/regions.md (ASEAN's treaty on mutual legal assistance held out: baseline_trend_cauchy with and without "
         "the priors of asean-borrowed at the panel's standard errors, the source fitted without the treaty, 5,000 "
-        "replicates with seeds 0 and 1; declared before these runs), experiments/paired_backtests.py",
+        "replicates with seeds 0 and 1; declared before these runs), harmsim compare-backtests",
         [
             cmd
             for seed in (0, 1)
@@ -466,7 +459,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
                 f"harmsim backtest experiments/scenarios/baseline_trend_cauchy.toml --hold-out asean_mlat "
                 f"--replicates 5000 --seed {seed} --no-figures --borrow-from world_baseline --borrow {BORROWED} "
                 f"--out {OUT}/asean-borrowed-held/borrowed-seed{seed} --force",
-                f"python experiments/paired_backtests.py {OUT}/asean-borrowed-held/cauchy-seed{seed} "
+                f"harmsim compare-backtests {OUT}/asean-borrowed-held/cauchy-seed{seed} "
                 f"{OUT}/asean-borrowed-held/borrowed-seed{seed}",
             )
         ],
@@ -477,28 +470,26 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "world-time-proxies": (
         "docs/regions.md (the panel without diffusion and momentum, and on the CETS 197 hold-out), "
-        "experiments/paired_backtests.py",
+        "harmsim compare-backtests",
         [
             "harmsim backtest experiments/scenarios/world_no_time_proxies.toml --replicates 500 "
             f"--out {OUT}/world-time-proxies/origins --force",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
-            f"{OUT}/world-time-proxies/origins",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-time-proxies/origins",
             "harmsim backtest experiments/scenarios/world_no_time_proxies.toml --hold-out cets197 --replicates 500 "
             f"--out {OUT}/world-time-proxies/cets-hold-out --force",
-            f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-time-proxies/cets-hold-out",
+            f"harmsim compare-backtests {OUT}/cets-hold-out {OUT}/world-time-proxies/cets-hold-out",
         ],
     ),
     "world-trend-beyond": (
         "docs/regions.md (the panel's trend held and continued past the origin, on its origins and CETS 197), "
-        "experiments/paired_backtests.py",
+        "harmsim compare-backtests",
         [
             f"harmsim backtest experiments/scenarios/world_trend_{how}.toml --replicates 500 "
             f"--out {OUT}/world-trend-beyond/{how} --force"
             for how in ("held", "continued")
         ]
         + [
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
-            f"{OUT}/world-trend-beyond/{how}"
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-trend-beyond/{how}"
             for how in ("held", "continued")
         ]
         + [
@@ -509,14 +500,14 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "world-spline": (
         "docs/regions.md (a penalized spline for the panel's period, on its origins and CETS 197), "
-        "experiments/paired_backtests.py",
+        "harmsim compare-backtests",
         [
             "harmsim backtest experiments/scenarios/world_spline.toml --replicates 500 "
             f"--out {OUT}/world-spline/origins --force",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-spline/origins",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-spline/origins",
             "harmsim backtest experiments/scenarios/world_spline.toml --hold-out cets197 --replicates 500 "
             f"--out {OUT}/world-spline/cets-hold-out --force",
-            f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-spline/cets-hold-out",
+            f"harmsim compare-backtests {OUT}/cets-hold-out {OUT}/world-spline/cets-hold-out",
         ],
     ),
     "asean-texts": (
@@ -560,7 +551,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "known-at-origin": (
         "docs/forecasting.md (what a forecast knows after its origin), docs/regions.md, "
-        "experiments/paired_backtests.py, experiments/asean_from_the_panel.py",
+        "harmsim compare-backtests, experiments/asean_from_the_panel.py",
         [
             *_known_at_origin("baseline_trend", "asean-backtests/baseline_trend", ("schedule", "inputs", "both")),
             *_known_at_origin("world_baseline", "world-backtests/world_baseline", ("schedule", "both")),
@@ -570,35 +561,33 @@ JOBS: dict[str, tuple[str, list[str]]] = {
     ),
     "world-asean": (
         "docs/regions.md (ASEAN's own level and slope within the panel), experiments/asean_from_the_panel.py, "
-        "experiments/paired_backtests.py",
+        "harmsim compare-backtests",
         [
             f"harmsim calibrate world_asean --starts 1 --out {OUT}/world-asean/fit --force",
             f"harmsim backtest world_asean --replicates 500 --out {OUT}/world-asean/origins --force",
             f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend "
             f"{OUT}/world-asean/origins",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-asean/origins "
-            "--states asean",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline {OUT}/world-asean/origins",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-asean/origins --states asean",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-asean/origins",
             "harmsim backtest experiments/scenarios/world_asean_loose.toml --replicates 500 "
             f"--out {OUT}/world-asean/loose --force",
             f"python experiments/asean_from_the_panel.py {OUT}/asean-backtests/baseline_trend {OUT}/world-asean/loose",
-            f"python experiments/paired_backtests.py {OUT}/world-asean/origins {OUT}/world-asean/loose --states asean",
+            f"harmsim compare-backtests {OUT}/world-asean/origins {OUT}/world-asean/loose --states asean",
         ],
     ),
     "world-propensities": (
         "docs/regions.md (heterogeneity by state: the fit, its backtests on the origins and CETS 197, the test of "
         "bindingness), "
-        "experiments/paired_backtests.py",
+        "harmsim compare-backtests",
         [
             f"harmsim calibrate world_propensities --starts 1 --out {OUT}/world-propensities/fit --force",
             f"harmsim backtest world_propensities --replicates 500 --out {OUT}/world-propensities/origins --force",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
-            f"{OUT}/world-propensities/origins",
-            f"python experiments/paired_backtests.py {OUT}/world-backtests/world_baseline "
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-propensities/origins",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline "
             f"{OUT}/world-propensities/origins --states asean",
             "harmsim backtest world_propensities --hold-out cets197 --replicates 500 "
             f"--out {OUT}/world-propensities/cets-hold-out --force",
-            f"python experiments/paired_backtests.py {OUT}/cets-hold-out {OUT}/world-propensities/cets-hold-out",
+            f"harmsim compare-backtests {OUT}/cets-hold-out {OUT}/world-propensities/cets-hold-out",
             f"harmsim bindingness world_propensities --from-fit {OUT}/world-propensities/fit --workers 2 "
             f"--out {OUT}/world-propensities/bindingness --force",
         ],

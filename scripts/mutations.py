@@ -450,6 +450,20 @@ MUTATIONS = {
         ["tests/test_borrowing.py::test_a_hold_out_borrows_from_a_source_that_never_saw_the_held_out_instrument"],
         "a hold-out's borrowed priors come from a source fitted on the held-out instrument's own outcomes",
     ),
+    "paired-cells-of-other-outcomes": (
+        "analysis/paired.py",
+        '            m = m[m["outcome_a"].astype(str) == m["outcome_b"].astype(str)]',
+        "            m = m",
+        ["tests/test_paired.py::test_common_cells_compares_only_cells_both_backtests_score_alike"],
+        "two backtests are compared on cells whose records give different outcomes (another coding of the years)",
+    ),
+    "paired-gain-unclustered": (
+        "analysis/paired.py",
+        '            d = paired_difference(m["log_score_a"], m["log_score_b"], m["state"])',
+        '            d = paired_difference(m["log_score_a"], m["log_score_b"], m.index)',
+        ["tests/test_paired.py::test_verdicts_say_better_worse_or_not_told_apart"],
+        "two backtests' gain gets a standard error as if every cell of a state were independent evidence",
+    ),
     "borrowed-scale-not-inflated": (
         "calibrate/borrowing.py",
         '"scale": inflation * se}',

@@ -758,30 +758,6 @@ def test_the_figure_marks_what_the_change_did_to_the_agreements(record):
     assert all(len(m) == 3 for m in agreement_marks(sc))  # without a change: as before
 
 
-def test_common_cells_compares_only_cells_both_backtests_score_alike():
-    """Two backtests (say of the ASEAN record and of the world panel) are compared on the cells both score, from
-    the same origin, with the same outcome: a cell the two records code differently is left out, and so is a
-    state outside ``states``; the gain is b minus a, clustered by state."""
-    from harmsim.analysis.backtest import common_cells
-
-    a = pd.DataFrame(
-        {
-            "origin": [2008] * 4,
-            "model": ["asean"] * 4,
-            "state": ["THA", "THA", "VNM", "FRA"],
-            "instrument": ["untoc", "tip_law", "untoc", "untoc"],
-            "outcome": ["2010", "2009", "later", "2012"],
-            "log_score": [-2.0, -1.0, -0.5, -3.0],
-        }
-    )
-    b = a.assign(model="world", outcome=["2010", "2012", "later", "2012"], log_score=[-1.0, -9.0, -0.4, 0.0])
-    t = common_cells(a, b, states=["THA", "VNM"])
-    assert len(t) == 1
-    row = t.iloc[0]
-    assert (row["a"], row["b"], row["cells"], row["states"], row["instruments"]) == ("asean", "world", 2, 2, "untoc")
-    assert row["log_score_gain"] == pytest.approx((1.0 + 0.1) / 2)
-
-
 def test_backtest_scores_a_cell_not_adopted_by_a_year_after_the_origin_and_counts_unknown_ones():
     """A source that ends before the record (Kelley and Simmons' criminalization coding in 2014) leaves a state
     "not adopted by 2012, then unknown": scored as "after 2012" (any later year or none), not dropped, which

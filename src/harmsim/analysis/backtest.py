@@ -129,7 +129,6 @@ __all__ = [
     "WEIGHTED_POOL",
     "Backtest",
     "backtest",
-    "common_cells",
     "held_out",
     "inputs_known_at",
     "monte_carlo",
@@ -1328,70 +1327,6 @@ def _monte_carlo_words(r, model: str) -> str:
         f"({r['gain_min']:+.3f} to {r['gain_max']:+.3f} over {r['runs']} seeds); Monte Carlo s.d. "
         f"{r['monte_carlo_sd']:.3f}, {r['ratio']:.2f} of the sampling s.e. {r['sampling_se']:.3f}; {verdict}."
     )
-
-
-def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
-    """Two backtests' forecasts of the same cells, scored against each other: ``b`` minus ``a``.
-
-    ``a`` and ``b`` are the ``cells`` tables of two backtests (e.g. of the
-    ASEAN record and of the world panel, whose states and instruments
-    overlap); ``states`` restricts to those states. A cell is compared only
-    where both score it, from the same origin, with the same outcome (records
-    that code an instrument differently, such as the study's and Kelley and
-    Simmons' criminalization years, do not share that cell). Per origin and
-    pair of models (the first model of each table, and every baseline both
-    hold): the mean per-cell log-score difference with its standard error
-    clustered by state, and the instruments compared. ``b_adds`` is the gain
-    of the two forecasts' equal-weight linear pool over ``a``
-    (:func:`~harmsim.scoring.scores.pooled_log_score`; beyond twice
-    ``b_adds_se``, ``b`` carries information ``a`` lacks, as
-    :meth:`Backtest.encompassing` reads it within one backtest), ``a_adds``
-    its gain over ``b``. Where both tables score adoptions given adoption
-    (``log_score_adopted``, :meth:`Backtest.given_adoption`), ``adoptions``,
-    ``timing_gain`` and ``timing_se`` compare the two on the timing alone;
-    where both score whether the states adopt (``log_score_whether``,
-    :meth:`Backtest.whether`), ``whether_gain`` and ``whether_se`` on that,
-    over every common cell (so ``log_score_gain`` is ``whether_gain`` plus
-    ``timing_gain`` times ``adoptions / cells``).
-
-    >>> a = pd.DataFrame({"origin": [2008] * 2, "model": ["x"] * 2, "state": ["A", "B"], "instrument": ["k"] * 2,
-    ...                   "outcome": ["2010", "later"], "log_score": [-2.0, -1.0]})
-    >>> b = a.assign(model="y", log_score=[-1.5, -1.0])
-    >>> r = common_cells(a, b).iloc[0]
-    >>> r["a"], r["b"], int(r["cells"]), float(r["log_score_gain"])
-    ('x', 'y', 2, 0.25)
-    """
-    rows = []
-    first_a, first_b = a["model"].iloc[0], b["model"].iloc[0]
-    both = [m for m in dict.fromkeys(a["model"]) if m != first_a and m in set(b["model"])]
-    for o in sorted(set(a["origin"]) & set(b["origin"])):
-        for ma, mb in [(first_a, first_b), *[(m, m) for m in both]]:
-            x = a[(a["origin"] == o) & (a["model"] == ma)]
-            y = b[(b["origin"] == o) & (b["model"] == mb)]
-            if states is not None:
-                x = x[x["state"].isin(list(states))]
-            m = x.merge(y, on=["state", "instrument"], suffixes=("_a", "_b"))
-            m = m[m["outcome_a"].astype(str) == m["outcome_b"].astype(str)]
-            if not len(m):
-                continue
-            d = paired_difference(m["log_score_a"], m["log_score_b"], m["state"])
-            pool = pooled_log_score(m["log_score_a"], m["log_score_b"])
-            b_adds = paired_difference(m["log_score_a"], pool, m["state"])
-            a_adds = paired_difference(m["log_score_b"], pool, m["state"])
-            row = {"origin": o, "a": ma, "b": mb, "cells": d["cells"], "states": d["clusters"],
-                   "instruments": " ".join(sorted(set(m["instrument"]))), "log_score_a": m["log_score_a"].mean(),
-                   "log_score_b": m["log_score_b"].mean(), "log_score_gain": d["difference"],
-                   "log_score_se": d["se"], "b_adds": b_adds["difference"], "b_adds_se": b_adds["se"],
-                   "a_adds": a_adds["difference"], "a_adds_se": a_adds["se"]}  # fmt: skip
-            if "log_score_adopted_a" in m and "log_score_adopted_b" in m:  # the timing alone, on the adoptions
-                t = m[m["log_score_adopted_a"].notna() & m["log_score_adopted_b"].notna()]
-                timing = paired_difference(t["log_score_adopted_a"], t["log_score_adopted_b"], t["state"])
-                row.update(adoptions=timing["cells"], timing_gain=timing["difference"], timing_se=timing["se"])
-            if "log_score_whether_a" in m and "log_score_whether_b" in m:  # whether they adopt, on every cell
-                whether = paired_difference(m["log_score_whether_a"], m["log_score_whether_b"], m["state"])
-                row.update(whether_gain=whether["difference"], whether_se=whether["se"])
-            rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def schedule_known_at(record, year: int):

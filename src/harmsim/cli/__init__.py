@@ -5,7 +5,7 @@ is printed as one line on stderr with exit code 2, without a traceback.
 Groups: :mod:`.records` (record, scenarios, params), :mod:`.runs` (run,
 compare), :mod:`.explore` (sweep, sensitivity), :mod:`.fitting` (calibrate,
 compare-mechanisms), :mod:`.predictions` (forecast, counterfactual,
-backtest), :mod:`.serve` (dashboard). A group gives ``add_parsers(sub)``
+backtest, compare-backtests), :mod:`.serve` (dashboard). A group gives ``add_parsers(sub)``
 and ``COMMANDS`` (name -> handler); adding a command means adding both.
 """
 

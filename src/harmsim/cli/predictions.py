@@ -1,4 +1,4 @@
-"""Predictions from a fit: ``harmsim forecast``, ``counterfactual`` and ``backtest``."""
+"""Predictions from a fit: ``harmsim forecast``, ``counterfactual``, ``backtest`` and ``compare-backtests``."""
 
 from __future__ import annotations
 
@@ -110,6 +110,19 @@ def add_parsers(sub) -> None:
     bt.add_argument("--out", type=_out_folder, required=True, help="output folder")
     bt.add_argument("--force", action="store_true", help="replace an earlier result in --out")
     bt.add_argument("--no-figures", action="store_true", help="write tables only")
+    cb = sub.add_parser(
+        "compare-backtests",
+        help="two saved backtests paired on the cells both score: is the second better, worse, or not told apart?",
+    )
+    cb.add_argument("a", type=Path, metavar="A", help="folder of the first backtest (the reference)")
+    cb.add_argument("b", type=Path, metavar="B", help="folder of the second (its gain over the first is printed)")
+    cb.add_argument(
+        "--states",
+        metavar="RECORD",
+        help="keep the states of this record only (a packaged name, e.g. asean, or a folder)",
+    )
+    cb.add_argument("--without", metavar="INSTRUMENTS", help="leave these instruments out (comma-separated)")
+    cb.add_argument("--out", type=Path, metavar="FILE", help="write the paired table (CSV) and FILE.json beside it")
 
 
 def _extended(sc, rules):
@@ -190,6 +203,19 @@ def cmd_counterfactual(args) -> int:
     return 0
 
 
+def cmd_compare_backtests(args) -> int:
+    from harmsim.analysis.paired import compare_backtests
+    from harmsim.data.record import load_record
+
+    states = None if args.states is None else load_record(args.states).state_ids
+    without = [x.strip() for x in (args.without or "").split(",") if x.strip()]
+    pair = compare_backtests(args.a, args.b, states=states, without=without)
+    print(pair.summary())
+    if args.out is not None:
+        print(f"wrote {pair.save(args.out)} and {args.out.with_suffix('.json').name}")
+    return 0
+
+
 def cmd_backtest(args) -> int:
     from harmsim.analysis.backtest import backtest
 
@@ -229,4 +255,9 @@ def cmd_backtest(args) -> int:
 
 
 #: the command names of this group and their handlers
-COMMANDS = {"forecast": cmd_forecast, "counterfactual": cmd_counterfactual, "backtest": cmd_backtest}
+COMMANDS = {
+    "forecast": cmd_forecast,
+    "counterfactual": cmd_counterfactual,
+    "backtest": cmd_backtest,
+    "compare-backtests": cmd_compare_backtests,
+}

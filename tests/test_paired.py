@@ -1,0 +1,163 @@
+"""Two backtests paired on the cells both score (harmsim.analysis.paired, harmsim compare-backtests): the cells
+compared, the gain and its parts, the labels, the refusals, and the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import harmsim
+from harmsim.analysis.backtest import backtest
+from harmsim.analysis.paired import PairedBacktests, common_cells, compare_backtests
+from harmsim.cli import main
+from harmsim.errors import ConfigError
+
+
+def test_common_cells_compares_only_cells_both_backtests_score_alike():
+    """Two backtests (say of the ASEAN record and of the world panel) are compared on the cells both score, from
+    the same origin, with the same outcome: a cell the two records code differently is left out, and so is a
+    state outside ``states``; the gain is b minus a, clustered by state."""
+    a = pd.DataFrame(
+        {
+            "origin": [2008] * 4,
+            "model": ["asean"] * 4,
+            "state": ["THA", "THA", "VNM", "FRA"],
+            "instrument": ["untoc", "tip_law", "untoc", "untoc"],
+            "outcome": ["2010", "2009", "later", "2012"],
+            "log_score": [-2.0, -1.0, -0.5, -3.0],
+        }
+    )
+    b = a.assign(model="world", outcome=["2010", "2012", "later", "2012"], log_score=[-1.0, -9.0, -0.4, 0.0])
+    t = common_cells(a, b, states=["THA", "VNM"])
+    assert len(t) == 1
+    row = t.iloc[0]
+    assert (row["a"], row["b"], row["cells"], row["states"], row["instruments"]) == ("asean", "world", 2, 2, "untoc")
+    assert row["log_score_gain"] == pytest.approx((1.0 + 0.1) / 2)
+
+
+def _table(model: str, scores, outcomes=None, whether=None, adopted=None, origin: int = 2008) -> pd.DataFrame:
+    n = len(scores)
+    instruments = ["k", "m"] * (n // 2) + ["k"] * (n % 2)  # two cells a state
+    t = pd.DataFrame(
+        {"origin": origin, "model": model, "state": [f"S{i // 2}" for i in range(n)], "instrument": instruments,
+         "outcome": outcomes or ["later"] * n, "log_score": scores}
+    )  # fmt: skip
+    if whether is not None:
+        t["log_score_whether"], t["log_score_adopted"] = whether, adopted
+    return t
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-8, 0), st.floats(-8, 0)), min_size=4, max_size=12)
+)  # two states or more: a clustered s.e.
+def test_the_gain_is_antisymmetric_and_the_pool_adds_to_at_least_one(pairs):
+    """b against a is minus a against b, with the same standard error; the equal pool of two forecasts is never
+    below both (the log score is concave), so at most one of the two 'adds' can be negative beyond rounding."""
+    a = _table("x", [p[0] for p in pairs])
+    b = _table("y", [p[1] for p in pairs])
+    ab, ba = common_cells(a, b).iloc[0], common_cells(b, a).iloc[0]
+    assert ab["log_score_gain"] == pytest.approx(-ba["log_score_gain"], abs=1e-12)
+    assert ab["log_score_se"] == pytest.approx(ba["log_score_se"], abs=1e-12)
+    assert ab["log_score_gain"] == pytest.approx(np.mean([y - x for x, y in pairs]), abs=1e-12)
+    assert max(ab["b_adds"], ab["a_adds"]) >= -1e-12
+
+
+def test_the_gain_is_whether_they_adopt_plus_the_timing_of_the_adoptions():
+    """``log_score_gain = whether_gain + timing_gain * adoptions / cells``: a cell's log score is its
+    score given adoption plus the rest, and only the adoptions have the first."""
+    outcomes = ["2010", "later", "2012", "later"]
+    a = _table(
+        "x", [-3.0, -0.5, -2.0, -1.0], outcomes, whether=[-1.0, -0.5, -0.5, -1.0], adopted=[-2.0, None, -1.5, None]
+    )
+    b = _table(
+        "y", [-2.0, -0.7, -2.6, -0.4], outcomes, whether=[-0.8, -0.7, -0.6, -0.4], adopted=[-1.2, None, -2.0, None]
+    )
+    r = common_cells(a, b).iloc[0]
+    assert (r["cells"], r["adoptions"]) == (4, 2)
+    assert r["log_score_gain"] == pytest.approx(r["whether_gain"] + r["timing_gain"] * 2 / 4)
+    assert r["timing_gain"] == pytest.approx(((-1.2 + 2.0) + (-2.0 + 1.5)) / 2)
+
+
+def test_verdicts_say_better_worse_or_not_told_apart():
+    states = 8
+    a = _table("x", [-2.0] * 2 * states)
+    better = compare_backtests(a, a.assign(model="y", log_score=-1.5)).verdicts()[0]
+    assert "y against x on 16 common cells is better: +0.500 per cell (s.e. 0.000, 8 states)" in better
+    noisy = a.assign(model="y", log_score=[-2.0 + (0.5 if i % 4 < 2 else -0.5) for i in range(2 * states)])
+    pair = compare_backtests(a, noisy)
+    assert "is not told apart (within 2 s.e.)" in pair.verdicts()[0]
+    # a state's two cells move together (+0.5 or -0.5 both): the standard error is clustered by state,
+    # sqrt(G / (G - 1) * sum of the states' summed gains squared) / cells, not that of 16 independent cells
+    assert pair.table.iloc[0]["log_score_se"] == pytest.approx(np.sqrt(8 / 7 * 8 * 1.0**2) / 16)
+    assert "is worse: -0.500" in compare_backtests(a.assign(model="y", log_score=-1.5), a).verdicts()[0]
+
+
+@pytest.fixture(scope="module")
+def two_backtests():
+    """The same scenario backtested with 20 and with 200 replicates: the same cells, two forecasts of them."""
+    sc = harmsim.load_scenario("diffusion_only")
+    return (
+        backtest(sc, [2008], replicates=20, seed=0, baselines=("uniform",)),
+        backtest(sc, [2008], replicates=200, seed=0, baselines=("uniform",)),
+    )
+
+
+def test_two_backtests_are_paired_model_with_model_and_baseline_with_baseline(two_backtests, tmp_path):
+    few, more = two_backtests
+    pair = compare_backtests(few, more, names=("20 runs", "200 runs"))
+    assert list(pair.table["b"]) == ["diffusion_only (200 runs)", "uniform (200 runs)"]
+    uniform = pair.table.iloc[1]
+    assert uniform["log_score_gain"] == 0.0 and uniform["cells"] == len(few.cells.query("model == 'uniform'"))
+    mine = few.cells.query("model == 'diffusion_only'")["log_score"].mean()
+    assert pair.table.iloc[0]["log_score_a"] == pytest.approx(mine)
+    saved = pair.save(tmp_path / "paired.csv")
+    assert pd.read_csv(saved)["cells"].tolist() == pair.table["cells"].tolist()
+    said = json.loads((tmp_path / "paired.json").read_text())
+    assert said["a"]["label"] == "20 runs" and said["b"]["provenance"]["backtest"]["replicates"] == 200
+
+
+def test_saved_backtests_are_named_by_their_folders_and_compared_from_the_command_line(two_backtests, tmp_path, capsys):
+    few, more = two_backtests
+    few.save(tmp_path / "drawn" / "seed0", figures=False)
+    more.save(tmp_path / "more" / "seed0", figures=False)
+    pair = compare_backtests(tmp_path / "drawn" / "seed0", tmp_path / "more" / "seed0")
+    assert (pair.a, pair.b) == ("drawn/seed0", "more/seed0")  # the shortest parts that tell them apart
+    assert pair.provenance["a"]["provenance"]["backtest"]["replicates"] == 20
+    args = ["compare-backtests", str(tmp_path / "drawn" / "seed0"), str(tmp_path / "more" / "seed0")]
+    assert main([*args, "--states", "asean", "--out", str(tmp_path / "p.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "from 2008: diffusion_only (more/seed0) against diffusion_only (drawn/seed0) on" in out
+    assert (tmp_path / "p.csv").is_file() and (tmp_path / "p.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--without", "cets197"], "without cets197: neither backtest scores it; they score"),
+        (["--states", "nope"], "nope: no such record"),
+    ],
+)
+def test_the_command_refuses_in_one_line(two_backtests, tmp_path, capsys, extra, says):
+    few, more = two_backtests
+    few.save(tmp_path / "a", figures=False)
+    more.save(tmp_path / "b", figures=False)
+    assert main(["compare-backtests", str(tmp_path / "a"), str(tmp_path / "b"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+
+
+def test_backtests_without_a_common_cell_or_not_backtests_are_refused(tmp_path):
+    a = _table("x", [-1.0, -2.0])
+    with pytest.raises(ConfigError, match="score no common cell"):
+        compare_backtests(a, _table("y", [-1.0, -2.0], origin=2011))
+    with pytest.raises(ConfigError, match=r"score no common cell: .* \(with the states and instruments kept\)"):
+        compare_backtests(a, a.assign(model="y"), without=["k", "m"])
+    with pytest.raises(ConfigError, match=r"no cells\.csv"):
+        compare_backtests(tmp_path, a)
+    assert PairedBacktests(pd.DataFrame(), "a", "b").verdicts() == []
