@@ -161,3 +161,5 @@ def test_backtests_without_a_common_cell_or_not_backtests_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"no cells\.csv"):
         compare_backtests(tmp_path, a)
     assert PairedBacktests(pd.DataFrame(), "a", "b").verdicts() == []
+    with pytest.raises(ConfigError, match="the table is CSV"):
+        compare_backtests(a, a.assign(model="y")).save(tmp_path / "p.json")

@@ -162,6 +162,8 @@ class PairedBacktests:
         """Write the table as CSV to ``path``, and where the two came from beside it (``PATH.json``): the two
         backtests' provenance, the states and instruments kept, harmsim's version."""
         path = Path(path)
+        if path.suffix == ".json":
+            raise ConfigError(f"{path}: the table is CSV, and where the two came from goes beside it as .json")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.table.to_csv(path, index=False)
         path.with_suffix(".json").write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
