@@ -117,7 +117,10 @@ def test_two_backtests_are_paired_model_with_model_and_baseline_with_baseline(tw
     mine = few.cells.query("model == 'diffusion_only'")["log_score"].mean()
     assert pair.table.iloc[0]["log_score_a"] == pytest.approx(mine)
     saved = pair.save(tmp_path / "paired.csv")
-    assert pd.read_csv(saved)["cells"].tolist() == pair.table["cells"].tolist()
+    assert [p.name for p in saved] == ["paired.csv", "paired.json", "paired.png", "paired.pdf"]
+    assert pd.read_csv(saved[0])["cells"].tolist() == pair.table["cells"].tolist()
+    ax = pair.figure().axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"from 2008 ({pair.table['cells'].iloc[0]} cells)"]
     said = json.loads((tmp_path / "paired.json").read_text())
     assert said["a"]["label"] == "20 runs" and said["b"]["provenance"]["backtest"]["replicates"] == 200
 
@@ -133,7 +136,9 @@ def test_saved_backtests_are_named_by_their_folders_and_compared_from_the_comman
     assert main([*args, "--states", "asean", "--out", str(tmp_path / "p.csv")]) == 0
     out = capsys.readouterr().out
     assert "from 2008: diffusion_only (more/seed0) against diffusion_only (drawn/seed0) on" in out
-    assert (tmp_path / "p.csv").is_file() and (tmp_path / "p.json").is_file()
+    assert (tmp_path / "p.csv").is_file() and (tmp_path / "p.json").is_file() and (tmp_path / "p.png").is_file()
+    assert main([*args, "--out", str(tmp_path / "q.csv"), "--no-figures"]) == 0
+    assert not (tmp_path / "q.png").exists()
 
 
 @pytest.mark.parametrize(
@@ -161,5 +166,6 @@ def test_backtests_without_a_common_cell_or_not_backtests_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"no cells\.csv"):
         compare_backtests(tmp_path, a)
     assert PairedBacktests(pd.DataFrame(), "a", "b").verdicts() == []
-    with pytest.raises(ConfigError, match="the table is CSV"):
-        compare_backtests(a, a.assign(model="y")).save(tmp_path / "p.json")
+    for name in ("p.json", "p.png"):
+        with pytest.raises(ConfigError, match="the table is CSV"):
+            compare_backtests(a, a.assign(model="y")).save(tmp_path / name)

@@ -158,16 +158,34 @@ class PairedBacktests:
         table = self.table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
         return "\n".join([table, *self.verdicts(what)])
 
-    def save(self, path: str | Path) -> Path:
-        """Write the table as CSV to ``path``, and where the two came from beside it (``PATH.json``): the two
-        backtests' provenance, the states and instruments kept, harmsim's version."""
+    def figure(self, title: str | None = None):
+        """The gain per origin with twice its standard error either side, and its two parts where both
+        backtests score them (:func:`~harmsim.output.plots.plot_paired`)."""
+        from matplotlib.figure import Figure
+
+        from harmsim.output.plots import plot_paired
+
+        origins = self.table["origin"].nunique() if len(self.table) else 1
+        fig = Figure(figsize=(7, 1.2 + 0.7 * origins), layout="constrained")
+        plot_paired(fig.subplots(), self.table, title)
+        return fig
+
+    def save(self, path: str | Path, figures: bool = True) -> list[Path]:
+        """Write the table as CSV to ``path``, where the two came from beside it (``PATH.json``: the two
+        backtests' provenance, the states and instruments kept, harmsim's version) and, with ``figures``, the
+        figure of the gains (``PATH.png``, ``PATH.pdf``). Returns the paths."""
         path = Path(path)
-        if path.suffix == ".json":
-            raise ConfigError(f"{path}: the table is CSV, and where the two came from goes beside it as .json")
+        if path.suffix in (".json", ".png", ".pdf"):
+            raise ConfigError(f"{path}: the table is CSV; where the two came from and the figure go beside it")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.table.to_csv(path, index=False)
-        path.with_suffix(".json").write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
-        return path
+        paths = [path, path.with_suffix(".json")]
+        paths[1].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
+        if figures and len(self.table):
+            from harmsim.output.plots import save_figure
+
+            paths += save_figure(self.figure(), path.parent, path.stem)
+        return paths
 
 
 def compare_backtests(a, b, *, states=None, without=(), names: tuple[str, str] | None = None) -> PairedBacktests:

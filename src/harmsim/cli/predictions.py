@@ -122,7 +122,10 @@ def add_parsers(sub) -> None:
         help="keep the states of this record only (a packaged name, e.g. asean, or a folder)",
     )
     cb.add_argument("--without", metavar="INSTRUMENTS", help="leave these instruments out (comma-separated)")
-    cb.add_argument("--out", type=Path, metavar="FILE", help="write the paired table (CSV) and FILE.json beside it")
+    cb.add_argument(
+        "--out", type=Path, metavar="FILE", help="write the paired table (CSV), FILE.json and the figure beside it"
+    )
+    cb.add_argument("--no-figures", action="store_true", help="with --out: write the table and FILE.json only")
 
 
 def _extended(sc, rules):
@@ -212,7 +215,8 @@ def cmd_compare_backtests(args) -> int:
     pair = compare_backtests(args.a, args.b, states=states, without=without)
     print(pair.summary())
     if args.out is not None:
-        print(f"wrote {pair.save(args.out)} and {args.out.with_suffix('.json').name}")
+        paths = pair.save(args.out, figures=not args.no_figures)
+        print(f"wrote {paths[0]} and, beside it, {', '.join(p.name for p in paths[1:])}")
     return 0
 
 

@@ -8,7 +8,8 @@ record and the result objects. By result:
   panels :func:`figure_cumulative`, :func:`figure_timeline`;
 * the dashboard: :func:`plot_run` (:func:`plot_run_frame`, :func:`plot_run_line`),
   :func:`figure_run`, :func:`plot_states` (:func:`plot_state_map`, :func:`plot_rings`);
-* forecasts and backtests: :func:`plot_fan`, :func:`figure_fan`, :func:`figure_backtest`;
+* forecasts and backtests: :func:`plot_fan`, :func:`figure_fan`, :func:`figure_backtest`, two backtests
+  paired: :func:`plot_paired`;
 * counterfactuals: :func:`plot_difference`, :func:`figure_differences`;
 * sweeps and sensitivity analyses: :func:`plot_response`, :func:`plot_landscape`,
   :func:`plot_indices`;
@@ -47,7 +48,14 @@ from harmsim.output.plots._maps import (
     plot_world_map,
 )
 from harmsim.output.plots._marks import agreement_marks, agreement_marks_by_instrument, instrument_labels
-from harmsim.output.plots._scores import figure_backtest, plot_backtest, plot_forest, plot_pit, plot_placebos
+from harmsim.output.plots._scores import (
+    figure_backtest,
+    plot_backtest,
+    plot_forest,
+    plot_paired,
+    plot_pit,
+    plot_placebos,
+)
 from harmsim.output.plots._sweeps import plot_indices, plot_landscape, plot_response
 from harmsim.output.plots._timelines import (
     figure_cumulative,
@@ -88,6 +96,7 @@ __all__ = [
     "plot_indices",
     "plot_landscape",
     "plot_organization",
+    "plot_paired",
     "plot_pit",
     "plot_pit_map",
     "plot_placebos",

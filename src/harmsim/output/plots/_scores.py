@@ -1,4 +1,5 @@
-"""How well a model forecasts: backtest scores, PIT histograms, placebo schedules, the bindingness forest."""
+"""How well a model forecasts: backtest scores, two backtests paired, PIT histograms, placebo schedules, the
+bindingness forest."""
 
 from __future__ import annotations
 
@@ -157,4 +158,51 @@ def plot_forest(ax, units: pd.DataFrame, contrast: pd.Series | None = None, titl
     ax.set_title(title or "Agreement effect per organization: binding (filled) and non-binding (open)", fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(axis="x", labelsize=8)
+    return ax
+
+
+#: the parts of a paired gain that :func:`plot_paired` draws: column of the gain, of its s.e., marker, label
+_PAIRED_PARTS = (
+    ("log_score_gain", "log_score_se", "D", "log score per cell"),
+    ("whether_gain", "whether_se", "o", "whether they adopt (per cell)"),
+    ("timing_gain", "timing_se", "^", "timing, given adoption (per adoption)"),
+)
+
+
+def plot_paired(ax, table: pd.DataFrame, title: str | None = None):
+    """Two backtests' paired gain per origin, with twice its standard error either side: the log score per
+    cell (filled), and where both backtests score them its two parts, whether the states adopt and the timing
+    given adoption (open). ``table`` as :func:`~harmsim.analysis.paired.compare_backtests` gives it; the first
+    pair of models is drawn, not the baselines (whose gain on the same cells is 0).
+
+    A bar that crosses the dashed line at 0 is a gain not told apart from none, as the verdicts say.
+
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> table = pd.DataFrame({"origin": [2005, 2008], "a": ["x", "x"], "b": ["y", "y"], "cells": [35, 24],
+    ...                       "log_score_gain": [0.11, 0.12], "log_score_se": [0.10, 0.03]})
+    >>> ax = plot_paired(Figure().subplots(), table)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['from 2005 (35 cells)', 'from 2008 (24 cells)']
+    """
+    first = table[table["a"] == table["a"].iloc[0]].reset_index(drop=True)
+    rows = np.arange(len(first))[::-1].astype(float)
+    parts = [p for p in _PAIRED_PARTS if p[0] in first and first[p[0]].notna().any()]
+    step = 0.22
+    for j, (gain, se, marker, label) in enumerate(parts):
+        y = rows + (len(parts) - 1) * step / 2 - j * step
+        color = SIM if j == 0 else "#718096"
+        ax.errorbar(first[gain], y, xerr=2 * first[se], fmt=marker, color=color, markersize=6 if j == 0 else 5,
+                    markerfacecolor=color if j == 0 else "white", elinewidth=1.2 if j == 0 else 0.9, capsize=0,
+                    label=label)  # fmt: skip
+    ax.axvline(0, color="0.5", linewidth=0.8, linestyle="--")
+    ax.set_yticks(rows, [f"from {o} ({c} cells)" for o, c in zip(first["origin"], first["cells"])], fontsize=8)
+    ax.set_ylim(-0.6, len(first) - 0.4)
+    ax.set_xlabel("gain of the second over the first (2 s.e. either side, clustered by state)", fontsize=8)
+    default = f"{first['b'].iloc[0]} against {first['a'].iloc[0]}" if len(first) else ""
+    ax.set_title(title or default, fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(axis="x", labelsize=8)
+    if len(parts) > 1:
+        ax.legend(fontsize=7, frameon=False, loc="best")
     return ax
