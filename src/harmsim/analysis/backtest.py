@@ -1414,13 +1414,13 @@ def _source_held(borrow, hold_out) -> dict:
     the source's fit) or not (its whole record read): for the provenance and the summary."""
     if hold_out is None:
         return {}
-    return {"source_holds_out": hold_out in set(borrow.source.record.instruments["instrument"])}
+    return {"source_holds_out": hold_out in borrow.source.record.instrument_ids}
 
 
 def _without(record, instrument: str):
     """``record`` with ``instrument``'s outcomes unobserved (:func:`held_out`) where it has the instrument (the
     same id is the same instrument on every record); as it is where it has not."""
-    return held_out(record, instrument) if instrument in set(record.instruments["instrument"]) else record
+    return held_out(record, instrument) if instrument in record.instrument_ids else record
 
 
 def held_out(record, instrument: str):
