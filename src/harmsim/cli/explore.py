@@ -176,11 +176,35 @@ def _executor(address):
         from distributed import Client
     except ImportError:
         raise ConfigError("--scheduler needs Dask: pip install 'harmsim[distributed]'") from None
+    _refused(address)
     try:
         client = Client(address, timeout="10s")
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"--scheduler {address}: cannot connect ({exc})") from None
     return client.get_executor(), client
+
+
+def _refused(address: str) -> None:
+    """Refuse a ``tcp://HOST:PORT`` address at once when nothing listens there: Dask's client would retry it for
+    its whole timeout. Any other answer (or another protocol) is left to the client."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return
+    if parts.scheme != "tcp" or not host or port is None:
+        return
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except ConnectionRefusedError as exc:
+        raise ConfigError(
+            f"--scheduler {address}: cannot connect ({exc.strerror or exc}: no scheduler there)"
+        ) from None
+    except OSError:
+        return
 
 
 def _read_design(path: Path) -> pd.DataFrame:
