@@ -225,6 +225,22 @@ def test_dask_scheduler_option(tmp_path, capsys):
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "d.csv"), local, check_dtype=False)
 
 
+def test_a_refused_scheduler_address_is_refused_at_once_and_a_listening_one_left_to_the_client():
+    import socket
+
+    from harmsim.cli.explore import _refused
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert _refused(f"tcp://127.0.0.1:{port}") is None
+    with pytest.raises(ConfigError, match=f"tcp://127.0.0.1:{port}: cannot connect .*no scheduler there"):
+        _refused(f"tcp://127.0.0.1:{port}")  # closed now: nothing listens
+    for other in ("inproc://worker", "tls://127.0.0.1:9", "tcp://no-port", "not an address"):
+        assert _refused(other) is None  # left to the client, which says what is wrong with it
+
+
 def test_unreachable_scheduler(capsys, tmp_path):
     pytest.importorskip("distributed")
     code = main(
