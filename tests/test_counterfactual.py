@@ -218,6 +218,8 @@ def test_backtest_command_on_the_record(tmp_path, capsys):
     assert main(["backtest", "diffusion_only", "--origins", "2008,2011", "-r", "100", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "from 2008: 'diffusion_only'" in text
+    saved = (out / "summary.txt").read_text()  # the verdicts in words, kept with the result
+    assert saved.strip() in text and "from 2011: 'diffusion_only'" in saved
     scores = pd.read_csv(out / "scores.csv")
     assert set(scores["model"]) == {"diffusion_only", "event-history logit", "uniform", "constant hazard"}
     assert set(scores["origin"]) == {2008, 2011}

@@ -121,9 +121,12 @@ def test_forecast_command(tmp_path, capsys):
     assert "observations up to 2010" in text and "forecast from 2010 (end of observation) to 2030" in text
     t = pd.read_csv(out / "forecast.csv")
     assert t["year"].min() == 2011 and t["year"].max() == 2030
-    assert {"forecast.csv", "cells.csv", "fan.csv", "parameters.csv", "provenance.json", "fan.png"} <= {
+    assert {"forecast.csv", "cells.csv", "fan.csv", "parameters.csv", "summary.txt", "provenance.json", "fan.png"} <= {
         p.name for p in out.iterdir()
     }
+    saved = (out / "summary.txt").read_text()  # what was printed, kept with the result
+    assert "forecast from 2010 (end of observation) to 2030, 60 replicates, parameters from the MLE fit" in saved
+    assert saved.strip() in text and "states that have adopted, 2010 -> 2030" in saved
     assert main(["forecast", "diffusion_only", "--from-fit", str(fit_dir), "--until", "2030", "--out", str(out),
                  "--force", "--extend", "gdp_pc"]) == 2  # fmt: skip
     assert "expected INPUT=RULE" in capsys.readouterr().err

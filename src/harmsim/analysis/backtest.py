@@ -502,7 +502,8 @@ class Backtest:
         return "\n".join(lines)
 
     def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
-        """Write scores.csv, cells.csv, provenance.json, the fits and a figure of the scores.
+        """Write scores.csv, cells.csv, summary.txt (:meth:`summary`), provenance.json, the fits and a figure of
+        the scores.
 
         Into a new ``folder``; an existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
         Returns the top-level files (the fits are in ``fits/``).
@@ -521,6 +522,8 @@ class Backtest:
         self.paired(by_instrument=True).to_csv(paths[-1], index=False)
         self.scores.to_csv(paths[0], index=False)
         self.cells.to_csv(paths[1], index=False)
+        paths.append(out / "summary.txt")
+        paths[-1].write_text(self.summary() + "\n")
 
         def per_origin_and_instrument(name: str, table) -> None:
             """``table()`` as ``name.csv`` and ``table(by_instrument=True)`` as ``name_by_instrument.csv``, where

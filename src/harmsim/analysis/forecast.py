@@ -126,8 +126,48 @@ class Forecast:
             f"replicates={len(self.seeds)})"
         )
 
+    def summary(self) -> str:
+        """The forecast in words, as ``harmsim forecast`` prints it and saves it (``summary.txt``): where its
+        parameters come from, what it assumed, and per instrument the number of states that have adopted at the
+        origin and, median and 90% interval, at ``until``.
+
+        >>> import harmsim
+        >>> f = forecast(harmsim.load_scenario("diffusion_only"), until=2018, replicates=20, seed=1)
+        >>> print(f.summary().splitlines()[0])
+        diffusion_only: forecast from 2015 (end of observation) to 2018, 20 replicates, the scenario's own parameters
+        """
+        said = self.provenance.get("forecast", {})
+        fit = said.get("fit")
+        if fit is None:
+            source = "the scenario's own parameters"
+        else:
+            where = self.provenance.get("from_fit")
+            source = f"parameters from the {fit['method'].upper()} fit" + (f" in {where}" if where else "")
+            source += {
+                "estimate": " (its point estimates: a plug-in forecast)",
+                "posterior": " (drawn from its likelihood)",
+                "mcmc": " (drawn from its likelihood by Markov chains)",
+            }.get(said.get("parameters"), "")
+        lines = [
+            f"{self.scenario.name}: forecast from {self.origin} (end of observation) to {self.until}, "
+            f"{len(self.seeds)} replicates, {source}"
+        ]
+        lines += [f"  {note}" for note in said.get("choices", [])]
+        lines += [
+            f"  input {name} extended by '{rule}' over {lo}-{hi}" for name, rule, lo, hi in self.scenario.world.extended
+        ]
+        last = self.fan[self.fan["year"] == self.until].set_index("instrument")
+        now = self.fan[self.fan["year"] == self.origin].set_index("instrument")
+        lines.append(f"\nstates that have adopted, {self.origin} -> {self.until} (median and 90% interval):")
+        for k in self.scenario.world.instruments:
+            lines.append(
+                f"  {k:<14} {int(now.loc[k, 'q50']):>2} -> {last.loc[k, 'q50']:>4.1f}  "
+                f"[{last.loc[k, 'q05']:.0f}, {last.loc[k, 'q95']:.0f}]"
+            )
+        return "\n".join(lines)
+
     def save(self, folder: str | Path, figures: bool = True, force: bool = False) -> list[Path]:
-        """Write forecast.csv, cells.csv, fan.csv, parameters.csv, provenance.json and fan figures.
+        """Write forecast.csv, cells.csv, fan.csv, parameters.csv, summary.txt, provenance.json and fan figures.
 
         Into a new ``folder``; an existing result folder is replaced only with ``force`` (:mod:`harmsim._output`).
         """
@@ -145,6 +185,8 @@ class Forecast:
         if self.draws is not None:
             paths.append(out / "parameters.csv")
             self.draws.assign(replicate=range(len(self.draws)), seed=list(self.seeds)).to_csv(paths[-1], index=False)
+        paths.append(out / "summary.txt")
+        paths[-1].write_text(self.summary() + "\n")
         paths.append(out / "provenance.json")
         paths[-1].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
         if figures:

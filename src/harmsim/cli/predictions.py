@@ -158,27 +158,7 @@ def cmd_forecast(args) -> int:
     )
     f.provenance["from_fit"] = str(args.from_fit)
     paths = f.save(args.out, figures=not args.no_figures, force=args.force)
-    print(
-        f"{sc.name}: forecast from {f.origin} (end of observation) to {f.until}, {len(f.seeds)} replicates, "
-        f"parameters from the {fit.method.upper()} fit in {args.from_fit}"
-        + {
-            "estimate": " (its point estimates: a plug-in forecast)",
-            "posterior": " (drawn from its likelihood)",
-            "mcmc": " (drawn from its likelihood by Markov chains)",
-        }.get(args.parameters, "")
-    )
-    for note in f.provenance["forecast"]["choices"]:
-        print(f"  {note}")
-    for name, rule, lo, hi in f.scenario.world.extended:
-        print(f"  input {name} extended by '{rule}' over {lo}-{hi}")
-    last = f.fan[f.fan["year"] == f.until].set_index("instrument")
-    now = f.fan[f.fan["year"] == f.origin].set_index("instrument")
-    print(f"\nstates that have adopted, {f.origin} -> {f.until} (median and 90% interval):")
-    for k in sc.world.instruments:
-        print(
-            f"  {k:<14} {int(now.loc[k, 'q50']):>2} -> {last.loc[k, 'q50']:>4.1f}  "
-            f"[{last.loc[k, 'q05']:.0f}, {last.loc[k, 'q95']:.0f}]"
-        )
+    print(f.summary())
     print(f"wrote {len(paths)} files to {args.out}: {', '.join(p.name for p in paths)}")
     return 0
 
