@@ -5,7 +5,8 @@ under push/pull incentives, voluntary diffusion, regional agreements that
 build on each other, external pressure, state capacity and prerequisites.
 The observed ASEAN record of 1997-2015 ships with the package. Calibrated
 scenarios forecast past the end of observation (``forecast``), are judged by
-backtests inside the record (``backtest``), and answer "what if"
+backtests inside the record (``backtest``; two of them paired cell by cell,
+``compare_backtests``), and answer "what if"
 (``counterfactual`` with a ``Change``).
 
 >>> import harmsim
@@ -20,6 +21,7 @@ from harmsim._version import __version__
 from harmsim.analysis.backtest import backtest
 from harmsim.analysis.counterfactual import counterfactual
 from harmsim.analysis.forecast import forecast
+from harmsim.analysis.paired import compare_backtests
 from harmsim.analysis.run import run, run_ensemble
 from harmsim.data.observations import observed_until
 from harmsim.data.record import Record, load_record, observed_record
@@ -48,6 +50,7 @@ __all__ = [
     "__version__",
     "backtest",
     "compare",
+    "compare_backtests",
     "counterfactual",
     "forecast",
     "list_scenarios",
