@@ -22,7 +22,9 @@ def test_the_tour_notebook_runs(tmp_path):
     assert "Scenario" in html and "EnsembleResult" in html and "Fit" in html  # the short HTML reprs
     pictures = [c.id for c in nb.cells if c.cell_type == "code" and any("image/png" in o.get("data", {})
                                                                         for o in c.outputs)]  # fmt: skip
-    assert len(pictures) == 4  # the ensemble's timeline, the fit's cumulative, adoption per organization, the map
+    # the ensemble's timeline, the fit's cumulative, two backtests paired, adoption per organization, the map
+    assert len(pictures) == 5
     printed = " ".join(o.get("text", "") for o in outputs)
     assert "world_baseline" in html and "ASEAN" in html  # the world ensemble and the organizations' table
     assert "The test of bindingness" in printed and "For the study's claim of voluntarism" in printed
+    assert "from 2008: baseline against diffusion_only on" in printed
