@@ -462,6 +462,11 @@ JOBS: dict[str, tuple[str, list[str]]] = {
                 f"harmsim compare-backtests {OUT}/asean-borrowed-held/cauchy-seed{seed} "
                 f"{OUT}/asean-borrowed-held/borrowed-seed{seed}",
             )
+        ]
+        + [  # the two seeds together: the gain's Monte Carlo spread
+            f"harmsim compare-backtests {OUT}/asean-borrowed-held/cauchy-seed0 "
+            f"{OUT}/asean-borrowed-held/borrowed-seed0 "
+            f"--again {OUT}/asean-borrowed-held/cauchy-seed1 {OUT}/asean-borrowed-held/borrowed-seed1"
         ],
     ),
     "saarc-hold-out": (

@@ -169,3 +169,36 @@ def test_backtests_without_a_common_cell_or_not_backtests_are_refused(tmp_path):
     for name in ("p.json", "p.png"):
         with pytest.raises(ConfigError, match="the table is CSV"):
             compare_backtests(a, a.assign(model="y")).save(tmp_path / name)
+
+
+def test_further_runs_with_other_seeds_give_each_gain_its_monte_carlo_spread(tmp_path, capsys):
+    """The same two backtests run with two seeds: the gain's mean, range and standard deviation over the runs,
+    and the readings; a further pair that scores other cells, or repeats a seed, is refused."""
+    sc = harmsim.load_scenario("diffusion_only")
+    runs = {}
+    for seed in (0, 1):
+        for name, reps in (("few", 20), ("more", 200)):
+            folder = tmp_path / f"{name}-seed{seed}"
+            backtest(sc, [2008], replicates=reps, seed=seed, baselines=("uniform",)).save(folder, figures=False)
+            runs[(name, seed)] = folder
+    pair = compare_backtests(runs[("few", 0)], runs[("more", 0)], again=[(runs[("few", 1)], runs[("more", 1)])])
+    again = compare_backtests(runs[("few", 1)], runs[("more", 1)])
+    gains = [pair.table.iloc[0]["log_score_gain"], again.table.iloc[0]["log_score_gain"]]
+    r = pair.monte_carlo.iloc[0]
+    assert r["runs"] == 2 and r["gain_mean"] == pytest.approx(np.mean(gains))
+    assert r["monte_carlo_sd"] == pytest.approx(np.std(gains, ddof=1)) and r["monte_carlo_sd"] > 0
+    assert (r["gain_min"], r["gain_max"]) == pytest.approx((min(gains), max(gains)))
+    words = pair.monte_carlo_words()[0]
+    assert words.startswith("from 2008, 'diffusion_only (more-seed0)' against 'diffusion_only (few-seed0)'")
+    assert "over 2 seeds" in words and words in pair.summary()
+    saved = pair.save(tmp_path / "p.csv", figures=False)
+    assert saved[-1].name == "p_monte_carlo.csv" and len(pd.read_csv(saved[-1])) == 1
+    args = ["compare-backtests", str(runs[("few", 0)]), str(runs[("more", 0)])]
+    assert main([*args, "--again", str(runs[("few", 1)]), str(runs[("more", 1)])]) == 0
+    assert "over 2 seeds" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="repeat a pair: a further run with the same seeds"):
+        compare_backtests(runs[("few", 0)], runs[("more", 0)], again=[(runs[("few", 0)], runs[("more", 0)])])
+    other = tmp_path / "other"
+    backtest(sc, [2011], replicates=20, seed=1, baselines=("uniform",)).save(other, figures=False)
+    with pytest.raises(ConfigError, match=r"further run 1 .* does not score the cells the first pair does"):
+        compare_backtests(runs[("few", 0)], runs[("more", 0)], again=[(other, runs[("more", 1)])])

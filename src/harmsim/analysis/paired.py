@@ -131,6 +131,7 @@ class PairedBacktests:
     a: str
     b: str
     provenance: dict = field(default_factory=dict)
+    monte_carlo: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def verdicts(self, what: str | None = None) -> list[str]:
         """One sentence per origin on the two models' own comparison (not their baselines'): better, worse, or
@@ -154,9 +155,21 @@ class PairedBacktests:
         return out
 
     def summary(self, what: str | None = None) -> str:
-        """The table and its verdicts, as ``harmsim compare-backtests`` prints them."""
+        """The table and its verdicts, as ``harmsim compare-backtests`` prints them, and with further runs of the
+        two (``again``) each gain's spread over the seeds."""
         table = self.table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
-        return "\n".join([table, *self.verdicts(what)])
+        return "\n".join([table, *self.verdicts(what), *self.monte_carlo_words()])
+
+    def monte_carlo_words(self) -> list[str]:
+        """Per origin, the two models' gain over the runs with other seeds (:attr:`monte_carlo`): its range, its
+        Monte Carlo standard deviation beside the sampling standard error, and whether the reading is the same
+        with every seed. Empty without further runs."""
+        from harmsim.analysis.backtest import _monte_carlo_words
+
+        if not len(self.monte_carlo):
+            return []
+        model = self.table.iloc[0]["b"]
+        return [_monte_carlo_words(r, model) for r in self.monte_carlo.to_dict("records")]
 
     def figure(self, title: str | None = None):
         """The gain per origin with twice its standard error either side, and its two parts where both
@@ -181,6 +194,9 @@ class PairedBacktests:
         self.table.to_csv(path, index=False)
         paths = [path, path.with_suffix(".json")]
         paths[1].write_text(json.dumps(self.provenance, indent=2, default=str) + "\n")
+        if len(self.monte_carlo):
+            paths.append(path.with_name(f"{path.stem}_monte_carlo.csv"))
+            self.monte_carlo.to_csv(paths[-1], index=False)
         if figures and len(self.table):
             from harmsim.output.plots import save_figure
 
@@ -188,7 +204,9 @@ class PairedBacktests:
         return paths
 
 
-def compare_backtests(a, b, *, states=None, without=(), names: tuple[str, str] | None = None) -> PairedBacktests:
+def compare_backtests(
+    a, b, *, again=(), states=None, without=(), names: tuple[str, str] | None = None
+) -> PairedBacktests:
     """Pair two backtests' forecasts on the cells both score (:func:`common_cells`, ``b`` minus ``a``).
 
     ``a`` and ``b`` are each a saved backtest's folder (``harmsim backtest --out``: its ``cells.csv`` and
@@ -198,6 +216,12 @@ def compare_backtests(a, b, *, states=None, without=(), names: tuple[str, str] |
     baseline) is named with its backtest's label, so the sentences say which forecast is which: ``names``, or
     the shortest trailing parts of the two folders' paths that tell them apart, or ``a`` and ``b``. Two
     backtests with no common cell are refused: nothing can be compared.
+
+    ``again``: pairs ``(a2, b2)`` of further runs of the same two backtests with other seeds (``harmsim backtest
+    --seed``). Each is paired alike, and :attr:`PairedBacktests.monte_carlo` gives, per origin, the two models'
+    gain over all the runs: its range, its standard deviation (the Monte Carlo noise of one pair's gain) beside
+    the sampling standard error, and the readings (:func:`~harmsim.analysis.backtest.monte_carlo`). A further
+    pair must score the same cells, and every run its own seeds (where the folders record them).
 
     >>> import harmsim
     >>> from harmsim.analysis.backtest import backtest
@@ -218,8 +242,7 @@ def compare_backtests(a, b, *, states=None, without=(), names: tuple[str, str] |
             f"without {', '.join(sorted(without - scored))}: neither backtest scores it; they score "
             f"{', '.join(sorted(scored))}"
         )
-    kept_a = cells_a[~cells_a["instrument"].isin(without)]
-    table = common_cells(kept_a, cells_b[~cells_b["instrument"].isin(without)], states)
+    table = _paired(cells_a, cells_b, states, without)
     if not len(table):
         raise ConfigError(
             f"{label_a} and {label_b} score no common cell: their origins, states, instruments or outcomes differ"
@@ -228,6 +251,7 @@ def compare_backtests(a, b, *, states=None, without=(), names: tuple[str, str] |
     same = table["a"] == table["b"]
     table.loc[same, "a"] = table.loc[same, "a"] + f" ({label_a})"
     table.loc[same, "b"] = table.loc[same, "b"] + f" ({label_b})"
+    spread, again_said = _again(table, again, states, without, prov_a, prov_b)
     from harmsim._version import __version__
 
     provenance = {
@@ -235,9 +259,71 @@ def compare_backtests(a, b, *, states=None, without=(), names: tuple[str, str] |
         "b": {"label": label_b, **prov_b},
         "states": None if states is None else sorted(states),
         "without": sorted(without),
+        "again": again_said,
         "harmsim": __version__,
     }
-    return PairedBacktests(table, label_a, label_b, provenance)
+    return PairedBacktests(table, label_a, label_b, provenance, spread)
+
+
+def _paired(cells_a: pd.DataFrame, cells_b: pd.DataFrame, states, without: set) -> pd.DataFrame:
+    """:func:`common_cells` of two cells tables, the instruments ``without`` left out of both."""
+    return common_cells(
+        cells_a[~cells_a["instrument"].isin(without)], cells_b[~cells_b["instrument"].isin(without)], states
+    )
+
+
+def _first_pair(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the two backtests' own models (not the baselines both ran), one per origin."""
+    if not len(table):
+        return table
+    return table[(table["a"] == table.iloc[0]["a"]) & (table["b"] == table.iloc[0]["b"])]
+
+
+def _scored(rows: pd.DataFrame) -> list:
+    """Per origin, how many cells a pair's rows compare: two runs of the same two backtests agree on it."""
+    return rows[["origin", "cells"]].to_numpy().tolist() if len(rows) else []
+
+
+def _seed(prov: dict):
+    """A saved backtest's seed, where its provenance records it."""
+    return prov.get("provenance", {}).get("backtest", {}).get("seed")
+
+
+def _again(table, again, states, without, prov_a, prov_b) -> tuple[pd.DataFrame, list]:
+    """The two models' gain over the first pair and the further ``again`` pairs, each paired as the first
+    (:func:`~harmsim.analysis.backtest.monte_carlo`), and where the further pairs came from."""
+    if not again:
+        return pd.DataFrame(), []
+    from harmsim.analysis.backtest import monte_carlo
+
+    first = _first_pair(table)
+    runs, said, seeds = [first], [], [(_seed(prov_a), _seed(prov_b))]
+    for i, pair in enumerate(again, 1):
+        if len(pair) != 2:
+            raise ConfigError(f"again: each further run is a pair (A, B) of the two backtests, got {pair!r}")
+        (cells_a, pa), (cells_b, pb) = _cells(pair[0], "a"), _cells(pair[1], "b")
+        mine = _first_pair(_paired(cells_a, cells_b, states, without))
+        if _scored(mine) != _scored(first):
+            raise ConfigError(
+                f"further run {i} ({_shown(pair[0])}, {_shown(pair[1])}) does not score the cells the first pair "
+                "does: not the same two backtests with other seeds"
+            )
+        runs.append(mine)
+        seeds.append((_seed(pa), _seed(pb)))
+        said.append({"a": pa, "b": pb})
+    known = [s for s in seeds if None not in s]
+    if len(set(known)) < len(known):
+        raise ConfigError(
+            f"the runs' seeds {known} repeat a pair: a further run with the same seeds measures no Monte Carlo noise"
+        )
+    gains = pd.concat([r.assign(seed=i) for i, r in enumerate(runs)], ignore_index=True)
+    gains = gains.assign(baseline=first.iloc[0]["a"])
+    return monte_carlo(gains), said
+
+
+def _shown(backtest) -> str:
+    """A backtest named in a message: its folder, or what it is."""
+    return str(backtest) if isinstance(backtest, (str, Path)) else type(backtest).__name__
 
 
 def _cells(backtest, which: str) -> tuple[pd.DataFrame, dict]:

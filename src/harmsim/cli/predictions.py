@@ -123,6 +123,15 @@ def add_parsers(sub) -> None:
     )
     cb.add_argument("--without", metavar="INSTRUMENTS", help="leave these instruments out (comma-separated)")
     cb.add_argument(
+        "--again",
+        nargs=2,
+        action="append",
+        type=Path,
+        metavar=("A2", "B2"),
+        default=[],
+        help="folders of the same two backtests run with other seeds (repeat): each gain's Monte Carlo spread",
+    )
+    cb.add_argument(
         "--out", type=Path, metavar="FILE", help="write the paired table (CSV), FILE.json and the figure beside it"
     )
     cb.add_argument("--no-figures", action="store_true", help="with --out: write the table and FILE.json only")
@@ -192,7 +201,7 @@ def cmd_compare_backtests(args) -> int:
 
     states = None if args.states is None else load_record(args.states).state_ids
     without = [x.strip() for x in (args.without or "").split(",") if x.strip()]
-    pair = compare_backtests(args.a, args.b, states=states, without=without)
+    pair = compare_backtests(args.a, args.b, again=args.again, states=states, without=without)
     print(pair.summary())
     if args.out is not None:
         paths = pair.save(args.out, figures=not args.no_figures)
