@@ -128,7 +128,6 @@ def add_parsers(sub) -> None:
         action="append",
         type=Path,
         metavar=("A2", "B2"),
-        default=[],
         help="folders of the same two backtests run with other seeds (repeat): each gain's Monte Carlo spread",
     )
     cb.add_argument(
@@ -201,7 +200,7 @@ def cmd_compare_backtests(args) -> int:
 
     states = None if args.states is None else load_record(args.states).state_ids
     without = [x.strip() for x in (args.without or "").split(",") if x.strip()]
-    pair = compare_backtests(args.a, args.b, again=args.again, states=states, without=without)
+    pair = compare_backtests(args.a, args.b, again=args.again or (), states=states, without=without)
     print(pair.summary())
     if args.out is not None:
         paths = pair.save(args.out, figures=not args.no_figures)
