@@ -233,8 +233,8 @@ def compare_backtests(
     ['diffusion_only (20 runs)', 'uniform (20 runs)']
     """
     label_a, label_b = names or _names(a, b)
-    cells_a, prov_a = _cells(a, "a")
-    cells_b, prov_b = _cells(b, "b")
+    cells_a, prov_a = _cells(a)
+    cells_b, prov_b = _cells(b)
     without = set(without)
     scored = set(cells_a["instrument"]) | set(cells_b["instrument"])
     if without - scored:
@@ -301,7 +301,7 @@ def _again(table, again, states, without, prov_a, prov_b) -> tuple[pd.DataFrame,
     for i, pair in enumerate(again, 1):
         if len(pair) != 2:
             raise ConfigError(f"again: each further run is a pair (A, B) of the two backtests, got {pair!r}")
-        (cells_a, pa), (cells_b, pb) = _cells(pair[0], "a"), _cells(pair[1], "b")
+        (cells_a, pa), (cells_b, pb) = _cells(pair[0]), _cells(pair[1])
         mine = _first_pair(_paired(cells_a, cells_b, states, without))
         if _scored(mine) != _scored(first):
             raise ConfigError(
@@ -326,7 +326,7 @@ def _shown(backtest) -> str:
     return str(backtest) if isinstance(backtest, (str, Path)) else type(backtest).__name__
 
 
-def _cells(backtest, which: str) -> tuple[pd.DataFrame, dict]:
+def _cells(backtest) -> tuple[pd.DataFrame, dict]:
     """A backtest's scored cells and its provenance, from a folder, a Backtest or a table."""
     if isinstance(backtest, pd.DataFrame):
         return backtest, {}
