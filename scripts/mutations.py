@@ -464,6 +464,13 @@ MUTATIONS = {
         ["tests/test_paired.py::test_verdicts_say_better_worse_or_not_told_apart"],
         "two backtests' gain gets a standard error as if every cell of a state were independent evidence",
     ),
+    "paired-again-ignored": (
+        "analysis/paired.py",
+        "        runs.append(mine)",
+        "        pass",
+        ["tests/test_paired.py::test_further_runs_with_other_seeds_give_each_gain_its_monte_carlo_spread"],
+        "two backtests' further runs with other seeds are read and left out of the gain's Monte Carlo spread",
+    ),
     "borrowed-scale-not-inflated": (
         "calibrate/borrowing.py",
         '"scale": inflation * se}',
