@@ -471,6 +471,13 @@ MUTATIONS = {
         ["tests/test_paired.py::test_further_runs_with_other_seeds_give_each_gain_its_monte_carlo_spread"],
         "two backtests' further runs with other seeds are read and left out of the gain's Monte Carlo spread",
     ),
+    "reading-within-one-se": (
+        "scoring/scores.py",
+        "    return words[0] if gain > 2 * se else words[1] if gain < -2 * se else words[2]",
+        "    return words[0] if gain > se else words[1] if gain < -se else words[2]",
+        ["tests/test_paired.py::test_one_reading_of_a_gain_for_a_backtest_and_for_two_compared"],
+        "a paired gain is read as better or worse beyond one standard error, not two",
+    ),
     "borrowed-scale-not-inflated": (
         "calibrate/borrowing.py",
         '"scale": inflation * se}',

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import harmsim
@@ -96,6 +96,34 @@ def test_verdicts_say_better_worse_or_not_told_apart():
     # sqrt(G / (G - 1) * sum of the states' summed gains squared) / cells, not that of 16 independent cells
     assert pair.table.iloc[0]["log_score_se"] == pytest.approx(np.sqrt(8 / 7 * 8 * 1.0**2) / 16)
     assert "is worse: -0.500" in compare_backtests(a.assign(model="y", log_score=-1.5), a).verdicts()[0]
+
+
+@given(
+    gain=st.floats(-10, 10, allow_nan=False),
+    se=st.one_of(st.floats(0, 5, allow_nan=False), st.just(float("nan"))),
+    k=st.floats(0.01, 100),
+)
+@example(gain=0.15, se=0.1, k=1.0)  # between one and two standard errors
+@example(gain=-0.3, se=0.0, k=1.0)  # every state's gain the same
+@example(gain=0.3, se=float("nan"), k=1.0)  # fewer than two states
+def test_one_reading_of_a_gain_for_a_backtest_and_for_two_compared(gain, se, k):
+    """A backtest's summary and ``compare-backtests`` read a paired gain by one rule: better or worse beyond twice
+    its standard error, the two mirror each other, the reading does not depend on the unit, and an unmeasured
+    standard error is read as not told apart."""
+    from harmsim.analysis.backtest import _reading
+    from harmsim.scoring.scores import reading
+
+    said = reading(gain, se)
+    assert said == _reading({"log_score_gain": gain, "log_score_se": se})
+    assert reading(-gain, se) == {"better": "worse", "worse": "better"}.get(said, said)
+    if abs(abs(gain) - 2 * se) > 1e-6 * (1 + abs(gain)):  # away from the edge, where rounding may tip it
+        assert reading(k * gain, k * se) == said
+    if np.isnan(se):
+        assert said == "not told apart"
+    elif abs(gain) <= 2 * se:
+        assert said == "not told apart"
+    else:
+        assert said == ("better" if gain > 0 else "worse")
 
 
 @pytest.fixture(scope="module")

@@ -113,11 +113,13 @@ from harmsim.data.observations import CENSORED, DATED, INTERVAL, observations, o
 from harmsim.errors import ConfigError
 from harmsim.rng import SeedLike
 from harmsim.scoring.scores import (
+    READINGS,
     mean_pit,
     outcome_distribution,
     paired_difference,
     pool_weight,
     pooled_log_score,
+    reading,
     score_cells,
 )
 
@@ -581,17 +583,13 @@ def _baselines(g: pd.DataFrame, model: str) -> list[str]:
     return [m for m in dict.fromkeys(g["model"]) if m != model and m not in _POOLS]
 
 
-#: the readings of a paired gain: beyond twice its standard error either way, or within it
-READINGS = ("better", "worse", "not told apart")
 #: the readings as the words of a sentence ("the pool is better than the logit")
 _VERSUS = {"better": "better than", "worse": "worse than", "not told apart": "not told apart from"}
 
 
 def _reading(r: dict, words: tuple[str, str, str] = READINGS) -> str:
-    """A paired gain's reading: ``words[0]`` beyond twice its standard error above 0, ``words[1]`` below, else
-    ``words[2]`` (also where the standard error is not defined)."""
-    z = r["log_score_gain"] / r["log_score_se"] if r["log_score_se"] > 0 else float("nan")
-    return words[0] if z > 2 else words[1] if z < -2 else words[2]
+    """A row's paired gain in words (:func:`harmsim.scoring.scores.reading`)."""
+    return reading(r["log_score_gain"], r["log_score_se"], words)
 
 
 #: groups of states named per origin in a backtest's summary (calibration.csv has them all)

@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from harmsim.errors import ConfigError
-from harmsim.scoring.scores import paired_difference, pooled_log_score
+from harmsim.scoring.scores import paired_difference, pooled_log_score, reading
 
 __all__ = ["PairedBacktests", "common_cells", "compare_backtests"]
 
@@ -144,7 +144,7 @@ class PairedBacktests:
         what = what or f"{t.iloc[0]['b']} against {first}"
         out = []
         for _, r in t[t["a"] == first].iterrows():
-            verdict = _word(
+            verdict = reading(
                 r["log_score_gain"], r["log_score_se"], ("better", "worse", "not told apart (within 2 s.e.)")
             )
             out.append(
@@ -361,22 +361,16 @@ def _parts(r) -> str:
     out = ""
     if "whether_gain" in r and not pd.isna(r["whether_gain"]):
         gain, se = r["whether_gain"], r["whether_se"]
-        out += f"; on whether they adopt ({r['cells']} cells) {_word(gain, se)}: {gain:+.3f} (s.e. {se:.3f})"
+        out += f"; on whether they adopt ({r['cells']} cells) {reading(gain, se)}: {gain:+.3f} (s.e. {se:.3f})"
     if "timing_gain" in r and r.get("adoptions", 0) and not pd.isna(r["timing_gain"]):
         n, gain, se = int(r["adoptions"]), r["timing_gain"], r["timing_se"]
-        out += f"; on the timing alone ({n} adoptions, given adoption) {_word(gain, se)}: {gain:+.3f} (s.e. {se:.3f})"
+        out += f"; on the timing alone ({n} adoptions, given adoption) {reading(gain, se)}: {gain:+.3f} (s.e. {se:.3f})"
     return out
-
-
-def _word(gain: float, se: float, words: tuple[str, str, str] = ("better", "worse", "not told apart")) -> str:
-    """A gain in words: ``words[0]`` beyond twice its standard error above 0, ``words[1]`` below, else ``words[2]``
-    (also where the standard error is missing)."""
-    return words[0] if gain > 2 * se else words[1] if gain < -2 * se else words[2]
 
 
 def _adds(r, which: str) -> str:
     """Whether the equal-weight pool of the two forecasts beats the other one: does ``which`` add to it?"""
     other = "a" if which == "b" else "b"
     gain, se = r[f"{which}_adds"], r[f"{which}_adds_se"]
-    reading = _word(gain, se, ("adds", "costs", "adds nothing measurable"))
-    return f"'{r[which]}' mixed into '{r[other]}' {reading} ({gain:+.3f}, s.e. {se:.3f})"
+    said = reading(gain, se, ("adds", "costs", "adds nothing measurable"))
+    return f"'{r[which]}' mixed into '{r[other]}' {said} ({gain:+.3f}, s.e. {se:.3f})"

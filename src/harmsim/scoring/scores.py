@@ -218,3 +218,21 @@ def paired_difference(a: np.ndarray, b: np.ndarray, clusters) -> dict:
         se = float(np.sqrt(G / (G - 1) * np.sum((g["sum"] - g["size"] * mean) ** 2)) / n)
     z = mean / se if se and np.isfinite(se) and se > 0 else float("nan")
     return {"difference": mean, "se": se, "z": z, "cells": n, "clusters": G}
+
+
+#: the readings of a paired gain: beyond twice its standard error above 0, below it, or within it
+READINGS = ("better", "worse", "not told apart")
+
+
+def reading(gain: float, se: float, words: tuple[str, str, str] = READINGS) -> str:
+    """A paired gain in words: ``words[0]`` beyond twice its standard error above 0, ``words[1]`` below, else
+    ``words[2]``.
+
+    One rule for every verdict harmsim prints about a paired gain (a backtest's summary, ``harmsim
+    compare-backtests``). A standard error of 0 (every state's gain the same) puts any gain other than 0 beyond
+    it; a missing one (NaN: fewer than two states) leaves the gain's noise unmeasured, read as not told apart.
+
+    >>> reading(0.3, 0.1), reading(-0.3, 0.1), reading(0.15, 0.1), reading(0.3, 0.0), reading(0.3, float("nan"))
+    ('better', 'worse', 'not told apart', 'better', 'not told apart')
+    """
+    return words[0] if gain > 2 * se else words[1] if gain < -2 * se else words[2]
