@@ -478,6 +478,20 @@ MUTATIONS = {
         ["tests/test_paired.py::test_one_reading_of_a_gain_for_a_backtest_and_for_two_compared"],
         "a paired gain is read as better or worse beyond one standard error, not two",
     ),
+    "mle-keeps-effectless": (
+        "calibrate/mle.py",
+        "    return np.flatnonzero(np.abs(nll_many(moved) - base) >= 1e-9).tolist()",
+        "    return list(range(len(x0)))",
+        ["tests/test_calibrate.py::test_binding_effect_outside_the_window_is_held_fixed"],
+        "a parameter that moves neither the likelihood nor the penalty is left free (its estimate drifts to a bound)",
+    ),
+    "mle-one-start": (
+        "calibrate/mle.py",
+        "    if starts > 1:",
+        "    if False:",
+        ["tests/test_calibrate.py::test_several_starts_are_logged_and_agree_on_a_simple_fit"],
+        "the optimizer's further starts are never drawn: the log counts starts it did not climb from",
+    ),
     "borrowed-scale-not-inflated": (
         "calibrate/borrowing.py",
         '"scale": inflation * se}',

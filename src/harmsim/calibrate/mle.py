@@ -202,18 +202,12 @@ def fit_mle(
     base = nll_many([x0])[0]
     if not np.isfinite(base):
         raise CalibrationError(f"the record is impossible under scenario '{scenario.name}' at its start values")
-    # Parameters that move neither this record's likelihood nor the penalty are held fixed (one with a declared
-    # prior or pooled by kind moves the penalty, so it stays free and its prior carries into the covariance).
-    moved = np.repeat(x0[None], len(free), axis=0)
-    for j in range(len(free)):
-        moved[j, j] = x0[j] + 0.5 if x0[j] + 0.5 <= bounds[j][1] else x0[j] - 0.5
-    still = np.abs(nll_many(moved) - base) < 1e-9
+    keep = _with_effect(nll_many, base, x0, bounds)
     fixed = {
         n: {"value": float(x0[j]), "reason": "no effect on the likelihood of this record"}
         for j, n in enumerate(free)
-        if still[j]
+        if j not in keep
     }
-    keep = np.flatnonzero(~still)
     free = [free[j] for j in keep]
     bounds = [bounds[j] for j in keep]
     x0 = x0[keep]
@@ -251,12 +245,7 @@ def fit_mle(
             options={"maxiter": 500, "ftol": 1e-10, "gtol": 1e-6},
         )
 
-    points = [x0]
-    if starts > 1:
-        lo_b, hi_b = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
-        reach = np.minimum(1.0, (hi_b - lo_b) / 4)
-        g = stream(0, "mle-starts")
-        points += [np.clip(x0 + g.uniform(-1, 1, len(x0)) * reach, lo_b, hi_b) for _ in range(starts - 1)]
+    points = _start_points(x0, bounds, starts)
     same = list(range(len(points)))  # the climb whose maximum each start reaches
     if needs_warm:
         # climb the midpoint approximation from every start; draw the sampled paths (if the patterns are too
@@ -348,8 +337,88 @@ def fit_mle(
         }
     )
     n_obs = at_risk_years(final, hist)  # (all cells: the sample the model is judged on)
-    region = final.mechanism("region")  # one organization's own level and slope, partially pooled
-    elapsed = time.perf_counter() - t0
+    log = _fit_log(
+        final,
+        hist,
+        free=free,
+        x0=x0,
+        ll=ll,
+        prior=prior,
+        hessian=H,
+        hessian_step=hessian_step,
+        iterations=int(res.nit),
+        message=message,
+        converged=bool(res.success or on_plateau),
+        evaluations=evals[0],
+        gradients=evals[0] + (2 * len(x) if uncertainty else 0),  # the Hessian's: 2 per parameter
+        starts=starts,
+        maxima=maxima,
+        recentred=recentred if shared else None,
+        seconds=time.perf_counter() - t0,
+    )
+    return Fit(
+        scenario=scenario.name,
+        scenario_digest=scenario.digest,
+        model_digest=scenario.model_digest(free),
+        record=record.name,
+        observed_until=record.end,
+        transforms=scenario.transforms.as_dict(),
+        method="mle",
+        estimates=est,
+        loglik=ll,
+        n_obs=n_obs,
+        covariance=pd.DataFrame(cov, index=free, columns=free),
+        fixed=fixed,
+        log=log,
+    )
+
+
+def _with_effect(nll_many, base: float, x0: np.ndarray, bounds) -> list[int]:
+    """The indices of the parameters that move the negative log posterior: each moved by 0.5 (inside its range)
+    from ``x0``, in one block. One that moves neither the record's likelihood nor the penalty is held fixed by
+    the fit; one with a declared prior or pooled by kind moves the penalty, so it stays free and its prior
+    carries into the covariance."""
+    moved = np.repeat(x0[None], len(x0), axis=0)
+    for j in range(len(x0)):
+        moved[j, j] = x0[j] + 0.5 if x0[j] + 0.5 <= bounds[j][1] else x0[j] - 0.5
+    return np.flatnonzero(np.abs(nll_many(moved) - base) >= 1e-9).tolist()
+
+
+def _start_points(x0: np.ndarray, bounds, starts: int) -> list[np.ndarray]:
+    """``x0`` and ``starts - 1`` points, each parameter moved by up to 1 (or a quarter of its range, if less),
+    from the stream ``mle-starts`` of seed 0: the same points every time."""
+    points = [x0]
+    if starts > 1:
+        lo_b, hi_b = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+        reach = np.minimum(1.0, (hi_b - lo_b) / 4)
+        g = stream(0, "mle-starts")
+        points += [np.clip(x0 + g.uniform(-1, 1, len(x0)) * reach, lo_b, hi_b) for _ in range(starts - 1)]
+    return points
+
+
+def _fit_log(
+    scenario,
+    hist,
+    *,
+    free: list[str],
+    x0: np.ndarray,
+    ll: float,
+    prior: float,
+    hessian: np.ndarray,
+    hessian_step: float,
+    iterations: int,
+    message: str,
+    converged: bool,
+    evaluations: int,
+    gradients: int,
+    starts: int,
+    maxima: list[float],
+    recentred: list[float] | None,
+    seconds: float,
+) -> dict:
+    """The fit's log (``trace.md``): the data, what is maximized and how, the optimizer's diagnostics, the
+    approximations, and the pooling, regional, prior and penalty terms at the estimate ``scenario``."""
+    region = scenario.mechanism("region")  # one organization's own level and slope, partially pooled
     log = {
         "data": f"{hist.n_cells} state-instrument histories ({int((hist.kind == 1).sum())} dated adoptions, "
         f"{int((hist.kind == 3).sum())} interval-censored, {int((hist.kind == 2).sum())} not adopted by "
@@ -367,13 +436,15 @@ def fit_mle(
         + "the gradient analytic; standard errors from central differences of the gradient (the observed information)",
         "settings": {"free": free, "start": dict(zip(free, map(float, x0))), "hessian_step": hessian_step},
         "diagnostics": {
-            "converged": bool(res.success or on_plateau),
+            "converged": converged,
             "message": message,
-            "iterations": int(res.nit),
-            "likelihood evaluations": evals[0],
-            "analytic gradients": evals[0] + (2 * len(x) if uncertainty else 0),  # the Hessian's: 2 per parameter
-            "Hessian eigenvalues": np.round(np.linalg.eigvalsh(H), 4).tolist() if np.isfinite(H).all() else "n/a",
-            "flat directions": _flat_directions(H, free),
+            "iterations": iterations,
+            "likelihood evaluations": evaluations,
+            "analytic gradients": gradients,
+            "Hessian eigenvalues": np.round(np.linalg.eigvalsh(hessian), 4).tolist()
+            if np.isfinite(hessian).all()
+            else "n/a",
+            "flat directions": _flat_directions(hessian, free),
             "starts": starts,
             "maxima": [round(m, 4) for m in maxima],
             **(
@@ -382,18 +453,18 @@ def fit_mle(
                     f"{len(recentred)} time(s), the best kept; log posterior at each re-centring: "
                     + ", ".join(f"{v:.4f}" for v in recentred)
                 }
-                if shared
+                if recentred is not None
                 else {}
             ),
         },
         "approximations": [
-            *_interval_note(final, hist, ll),
+            *_interval_note(scenario, hist, ll),
             "agreements enter at their recorded dates (endogenous arrival is not part of this likelihood)",
         ],
-        "seconds": elapsed,
+        "seconds": seconds,
     }
     if kinds(scenario):
-        log["pooling"] = _pooling_log(final, free, hist, prior)
+        log["pooling"] = _pooling_log(scenario, free, hist, prior)
     if region is not None:
         log["region"] = {k: region.as_dict()[k] for k in ("organization", "level_sd", "slope_sd")}
     if scenario.priors:
@@ -406,21 +477,7 @@ def fit_mle(
             f"(apart by more than {STARTS_TOLERANCE}): the likelihood has several maxima, or the optimizer stops "
             "before the top; the best is kept"
         )
-    return Fit(
-        scenario=scenario.name,
-        scenario_digest=scenario.digest,
-        model_digest=scenario.model_digest(free),
-        record=record.name,
-        observed_until=record.end,
-        transforms=scenario.transforms.as_dict(),
-        method="mle",
-        estimates=est,
-        loglik=ll,
-        n_obs=n_obs,
-        covariance=pd.DataFrame(cov, index=free, columns=free),
-        fixed=fixed,
-        log=log,
-    )
+    return log
 
 
 def penalty(scenario) -> float:
