@@ -15,13 +15,16 @@ traced back to a raw file:
 
 Run from the repository root::
 
-    python scripts/build_records.py
+    python scripts/build_records.py [--out DIR]
 
-The output is deterministic; ``git diff`` after a run shows what changed.
+``--out DIR`` writes ``DIR/asean/`` and ``DIR/global_criminalization/`` instead of the package's data (a test
+checks that they equal the shipped files). The output is deterministic; ``git diff`` after a run shows what
+changed.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 from pathlib import Path
 
@@ -40,11 +43,12 @@ KS = "Kelley and Simmons criminalization coding (criminalization_jk_2015-08-10)"
 
 def _write(df: pd.DataFrame, path: Path) -> None:
     df.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-    print(f"wrote {path.relative_to(ROOT)} ({len(df)} rows)")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ({len(df)} rows)")
 
 
-def build_asean() -> None:
-    out = DATA / "asean"
+def build_asean(data: Path = DATA) -> None:
+    out = data / "asean"
+    out.mkdir(parents=True, exist_ok=True)
     gdp = pd.read_csv(RAW / "gdp_per_capita.csv")
     pop = pd.read_csv(RAW / "population.csv")
     cov = gdp.merge(pop, on=["iso3", "year"], how="outer")
@@ -93,9 +97,10 @@ def global_share() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build_global() -> None:
+def build_global(data: Path = DATA) -> None:
     """The global record: one instrument (full criminalization), ~170 states."""
-    out = DATA / "global_criminalization"
+    out = data / "global_criminalization"
+    out.mkdir(parents=True, exist_ok=True)
     d = _crim_panel().sort_values(["country", "year"])
     start, end = int(d.year.min()), int(d.year.max())
     g = d.groupby("country")
@@ -154,5 +159,8 @@ def build_global() -> None:
 
 
 if __name__ == "__main__":
-    build_asean()
-    build_global()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=DATA, help="folder to write into (default: the package's data)")
+    args = ap.parse_args()
+    build_asean(args.out)
+    build_global(args.out)
