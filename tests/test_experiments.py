@@ -464,3 +464,24 @@ def test_posterior_summary_says_where_the_posterior_moves_and_where_a_range_shap
         "No posterior mean lies more than 1 posterior s.d. from its estimate.",
         "No 95% posterior interval reaches an edge of its range.",
     ]
+
+
+def test_sweep_of_diffusion_and_agreements_writes_its_grid_curve_and_figures(tmp_path, capsys):
+    """The sweep experiment (docs/sweeps.md) runs both its designs, the grid of 9 x 11 points and the response
+    curve of 16, and names the best point; two replicates a point keep it quick."""
+    main = runpy.run_path(str(EXPERIMENTS / "sweep_diffusion_agreements.py"))["main"]
+    main([str(tmp_path), "--replicates", "2", "--workers", "1"])
+    out = capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "grid.csv")) == 9 * 11
+    assert len(pd.read_csv(tmp_path / "nonbinding.csv")) == 16
+    for name in ("landscape", "nonbinding_response"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 0 and (tmp_path / f"{name}.pdf").stat().st_size > 0
+    assert "best grid point: diffusion.strength = " in out and "best with non-binding agreements switched off" in out
+
+
+@pytest.mark.slow
+def test_mechanism_comparison_is_compare_mechanisms(tmp_path, capsys):
+    """The study's experiment of record runs the command it names and writes its table (quick: no refits)."""
+    code, out = _run("mechanism_comparison.py", [str(tmp_path), "--quick", "--replicates", "20"], capsys)
+    assert code == 0
+    assert (tmp_path / "comparison.csv").is_file() and "baseline" in out
