@@ -509,6 +509,24 @@ def test_a_scenario_pooled_with_itself_adds_nothing():
     assert len(enc) == 2 and (enc["log_score_gain"] == 0).all() and (enc["crps_gain"] == 0).all()
     assert set(enc["reading"]) == {"nothing measurable"}
     assert "adds nothing measurable" in bt.summary()
+    # the ranking on mean scores is said with what the paired differences support: here nothing
+    assert "paired per cell, no difference is beyond twice its standard error." in bt.summary()
+    assert " beats " not in bt.summary()
+
+
+def test_a_ranking_says_which_of_its_differences_hold_beyond_noise():
+    """A backtest's summary ranks the models by mean log score, then says which differences hold paired per
+    cell: a rank on means alone read as 'beats' claimed wins the standard errors did not support."""
+    from harmsim.analysis.backtest import _ranks_beyond_noise
+
+    pairs = pd.DataFrame({"baseline": ["A", "B", "C", "D"], "log_score_gain": [0.5, -0.5, 0.1, 0.3],
+                          "log_score_se": [0.1, 0.1, 0.1, float("nan")]})  # fmt: skip
+    assert _ranks_beyond_noise(pairs) == (
+        "paired per cell, beyond twice the standard error it is better than A; worse than B; not told apart from C, D"
+    )
+    assert _ranks_beyond_noise(pairs.iloc[2:]) == "paired per cell, no difference is beyond twice its standard error"
+    assert _ranks_beyond_noise(pairs.iloc[:1]) == "paired per cell, beyond twice the standard error it is better than A"
+    assert _ranks_beyond_noise(pairs.iloc[:0]) == "no baseline paired with it"
 
 
 def test_the_weighted_pool_takes_its_weight_from_the_forecasts_of_the_years_before_the_origin(tmp_path, capsys):

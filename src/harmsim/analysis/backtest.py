@@ -472,14 +472,14 @@ class Backtest:
             if len(mine):
                 m = mine.iloc[0]
                 others = ranked[ranked["model"] != model]
-                beaten = [r["model"] for _, r in others.iterrows() if m["log_score"] > r["log_score"]]
-                lost = [r["model"] for _, r in others.iterrows() if m["log_score"] <= r["log_score"]]
-                verdict = f"from {o}: '{model}' beats {', '.join(beaten) or 'no baseline'} on the log score"
-                if lost:
-                    verdict += f" and does not beat {', '.join(lost)}"
+                above = [r["model"] for _, r in others.iterrows() if m["log_score"] > r["log_score"]]
+                below = [r["model"] for _, r in others.iterrows() if m["log_score"] <= r["log_score"]]
+                verdict = f"from {o}: by its mean log score '{model}' ranks above {', '.join(above) or 'no baseline'}"
+                if below:
+                    verdict += f" and not above {', '.join(below)}"
                 lines.append(
                     verdict + f" ({int(m['events'])} scored cells, {int(m['adoptions'])} of them adoptions; "
-                    f"best: '{best['model']}')."
+                    f"best: '{best['model']}'); " + _ranks_beyond_noise(pairs[pairs["origin"] == o]) + "."
                 )
             if "mean_pit" in g:
                 lines.append(_calibration_words(o, g))
@@ -585,6 +585,19 @@ def _baselines(g: pd.DataFrame, model: str) -> list[str]:
 
 #: the readings as the words of a sentence ("the pool is better than the logit")
 _VERSUS = {"better": "better than", "worse": "worse than", "not told apart": "not told apart from"}
+
+
+def _ranks_beyond_noise(pairs: pd.DataFrame) -> str:
+    """Which of a ranking's differences hold beyond twice their standard error (paired per cell, clustered by
+    state), from the rows of :meth:`Backtest.paired` for one origin: a rank on mean scores alone is no verdict."""
+    if not len(pairs):
+        return "no baseline paired with it"
+    said = {w: [r["baseline"] for _, r in pairs.iterrows() if _reading(r) == w] for w in READINGS}
+    parts = [f"{_VERSUS[w]} {', '.join(said[w])}" for w in READINGS[:2] if said[w]]
+    if not parts:
+        return "paired per cell, no difference is beyond twice its standard error"
+    rest = f"; {_VERSUS[READINGS[2]]} {', '.join(said[READINGS[2]])}" if said[READINGS[2]] else ""
+    return "paired per cell, beyond twice the standard error it is " + "; ".join(parts) + rest
 
 
 def _reading(r: dict, words: tuple[str, str, str] = READINGS) -> str:
