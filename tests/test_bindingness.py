@@ -304,3 +304,33 @@ def test_the_verdict_on_voluntarism_follows_the_contrast_and_names_the_panel_s_l
     null = _worded(0.2, (-0.5, 0.9), 0.6)
     assert "no evidence" in null and "4 units, the binding ones U1 binding, U2 binding" in null
     assert "European" not in null
+
+
+def test_the_command_runs_the_test_on_a_panel_from_files_and_writes_its_results(simulated, tmp_path, capsys):
+    """``harmsim bindingness SCENARIO --out DIR`` as a user runs it on a panel of their own: a scenario file naming
+    a record folder beside it. It prints the verdict and writes the table with the issue's columns, the verdict
+    and the forest figure; the saved refits are cleared once the test is complete; a second run into the same
+    folder is refused without --force, in one line."""
+    from harmsim.cli import main
+
+    rec = simulated[1]
+    rec.write(tmp_path / "record")
+    (tmp_path / "panel.toml").write_text(
+        'name = "panel"\nrecord = "record"\n[hazard]\nintercept = -2.5\n'
+        "[mechanisms.agreements]\nbinding = 1.0\nnonbinding = 0.2\nlag = 0\nlead = 0.0\n"
+        "[mechanisms.diffusion]\nstrength = 0.5\nweight_all = 1.0\nweight_subregion = 0.0\nweight_border = 0.0\n"
+        "weight_organization = 1.0\n"
+    )
+    out = tmp_path / "b"
+    args = ["bindingness", str(tmp_path / "panel.toml"), "--out", str(out), "--panels", "2", "--permutations", "20"]
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "For the study's claim of voluntarism: " in said and f"to {out}" in said
+    table = pd.read_csv(out / "bindingness.csv")
+    assert {"contrast", "estimate", "ci_low", "ci_high", "p_randomization", "p_leads", "power_at_0.5",
+            "power_at_1.0", "false_rejection_at_0"} <= set(table.columns)  # fmt: skip
+    assert table.loc[0, "contrast"] == "binding - non-binding" and 0 < table.loc[0, "p_randomization"] <= 1
+    assert (out / "verdict.txt").read_text().strip() and any(out.glob("*forest*.png"))
+    assert not (tmp_path / ".b.refits").exists()
+    assert main(args) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
