@@ -492,6 +492,16 @@ MUTATIONS = {
         ["tests/test_calibrate.py::test_several_starts_are_logged_and_agree_on_a_simple_fit"],
         "the optimizer's further starts are never drawn: the log counts starts it did not climb from",
     ),
+    "design-power-unbalanced": (
+        "analysis/bindingness.py",
+        "    ncp = difference / math.sqrt(unit_variance * (1.0 / binding + 1.0 / (units - binding)))",
+        "    ncp = difference / math.sqrt(unit_variance * 4.0 / units)",
+        [
+            "tests/test_bindingness.py::test_the_power_approximation_agrees_with_simulating_the_meta_regression",
+            "tests/test_bindingness.py::test_units_for_power_is_the_first_design_that_reaches_it",
+        ],
+        "the contrast's power approximated as if every design were balanced between binding and non-binding units",
+    ),
     "borrowed-scale-not-inflated": (
         "calibrate/borrowing.py",
         '"scale": inflation * se}',
