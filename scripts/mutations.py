@@ -502,6 +502,13 @@ MUTATIONS = {
         ],
         "the contrast's power approximated as if every design were balanced between binding and non-binding units",
     ),
+    "detectable-at-the-rule": (
+        "scoring/scores.py",
+        "    return float((2.0 + stats.norm.ppf(power)) * se)",
+        "    return float(2.0 * se)",
+        ["tests/test_paired.py::test_verdicts_say_better_worse_or_not_told_apart"],
+        "the detectable gain given at the reading's threshold, which a true gain of that size reaches half the time",
+    ),
     "borrowed-scale-not-inflated": (
         "calibrate/borrowing.py",
         '"scale": inflation * se}',

@@ -95,6 +95,11 @@ def test_verdicts_say_better_worse_or_not_told_apart():
     # a state's two cells move together (+0.5 or -0.5 both): the standard error is clustered by state,
     # sqrt(G / (G - 1) * sum of the states' summed gains squared) / cells, not that of 16 independent cells
     assert pair.table.iloc[0]["log_score_se"] == pytest.approx(np.sqrt(8 / 7 * 8 * 1.0**2) / 16)
+    # what a gain not told apart leaves open: the smallest true gain read as one four times in five
+    se = pair.table.iloc[0]["log_score_se"]
+    assert pair.table.iloc[0]["detectable_gain"] == pytest.approx((2 + 0.8416212) * se)
+    assert f"(a true gain below {(2 + 0.8416212) * se:.3f} per cell would go unseen" in pair.verdicts()[0]
+    assert "would go unseen" not in better
     assert "is worse: -0.500" in compare_backtests(a.assign(model="y", log_score=-1.5), a).verdicts()[0]
 
 

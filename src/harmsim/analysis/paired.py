@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from harmsim.errors import ConfigError
-from harmsim.scoring.scores import paired_difference, pooled_log_score, reading
+from harmsim.scoring.scores import detectable, paired_difference, pooled_log_score, reading
 
 __all__ = ["PairedBacktests", "common_cells", "compare_backtests"]
 
@@ -70,7 +70,10 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
     where both score whether the states adopt (``log_score_whether``,
     :meth:`Backtest.whether`), ``whether_gain`` and ``whether_se`` on that,
     over every common cell (so ``log_score_gain`` is ``whether_gain`` plus
-    ``timing_gain`` times ``adoptions / cells``).
+    ``timing_gain`` times ``adoptions / cells``). ``detectable_gain`` is the
+    smallest true gain these cells would show beyond twice its standard error
+    four times in five (:func:`~harmsim.scoring.scores.detectable`): what a
+    gain not told apart from 0 leaves open.
 
     >>> a = pd.DataFrame({"origin": [2008] * 2, "model": ["x"] * 2, "state": ["A", "B"], "instrument": ["k"] * 2,
     ...                   "outcome": ["2010", "later"], "log_score": [-2.0, -1.0]})
@@ -101,7 +104,8 @@ def common_cells(a: pd.DataFrame, b: pd.DataFrame, states=None) -> pd.DataFrame:
             row = {"origin": o, "a": ma, "b": mb, "cells": d["cells"], "states": d["clusters"],
                    "instruments": " ".join(sorted(set(m["instrument"]))), "log_score_a": m["log_score_a"].mean(),
                    "log_score_b": m["log_score_b"].mean(), "log_score_gain": d["difference"],
-                   "log_score_se": d["se"], "b_adds": b_adds["difference"], "b_adds_se": b_adds["se"],
+                   "log_score_se": d["se"], "detectable_gain": detectable(d["se"]),
+                   "b_adds": b_adds["difference"], "b_adds_se": b_adds["se"],
                    "a_adds": a_adds["difference"], "a_adds_se": a_adds["se"]}  # fmt: skip
             if "log_score_adopted_a" in m and "log_score_adopted_b" in m:  # the timing alone, on the adoptions
                 t = m[m["log_score_adopted_a"].notna() & m["log_score_adopted_b"].notna()]
@@ -147,9 +151,15 @@ class PairedBacktests:
             verdict = reading(
                 r["log_score_gain"], r["log_score_se"], ("better", "worse", "not told apart (within 2 s.e.)")
             )
+            unseen = (
+                f" (a true gain below {r['detectable_gain']:.3f} per cell would go unseen on these cells more than "
+                "one time in five)"
+                if verdict.startswith("not told apart") and pd.notna(r.get("detectable_gain"))
+                else ""
+            )
             out.append(
                 f"from {r['origin']}: {what} on {r['cells']} common cells is {verdict}: "
-                f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f}, {r['states']} states); "
+                f"{r['log_score_gain']:+.3f} per cell (s.e. {r['log_score_se']:.3f}, {r['states']} states){unseen}; "
                 f"half and half, {_adds(r, 'b')} and {_adds(r, 'a')}" + _parts(r)
             )
         return out

@@ -236,3 +236,16 @@ def reading(gain: float, se: float, words: tuple[str, str, str] = READINGS) -> s
     ('better', 'worse', 'not told apart', 'better', 'not told apart')
     """
     return words[0] if gain > 2 * se else words[1] if gain < -2 * se else words[2]
+
+
+def detectable(se: float, power: float = 0.8) -> float:
+    """The smallest true paired gain that :func:`reading` calls better (beyond twice ``se``) with probability
+    ``power``: ``(2 + z_power) * se`` in the normal approximation (2.84 standard errors at power 0.8). A gain
+    not told apart from 0 says little about gains below it: the cells compared cannot resolve them.
+
+    >>> round(detectable(0.1), 3), round(detectable(0.1, power=0.5), 3)
+    (0.284, 0.2)
+    """
+    from scipy import stats
+
+    return float((2.0 + stats.norm.ppf(power)) * se)
