@@ -315,10 +315,15 @@ def units_for_power(
     return None
 
 
+def _estimated(units: pd.DataFrame) -> pd.DataFrame:
+    """The units whose refit estimated their effect on what they call for, with a standard error: the evidence."""
+    return units[units["status"].eq("estimated") & np.isfinite(units["called_se"].astype(float))]
+
+
 def _design(units: pd.DataFrame, spread: float, power: pd.DataFrame) -> pd.DataFrame:
     """design.csv: per known difference, the approximate power at this panel's units beside the simulated one,
     and how many units as precise as these, the same share binding, power 0.8 would take."""
-    est = units[units["status"].eq("estimated") & np.isfinite(units["called_se"].astype(float))]
+    est = _estimated(units)
     n, b = len(est), int(est["binding"].sum())
     variance = spread**2 + float(np.mean(est["called_se"].astype(float) ** 2)) if n else math.nan
     rows = []
@@ -829,7 +834,7 @@ def _verdict(test: BindingnessTest) -> str:
     gen = t.loc["binding - non-binding, general"]
     pooled = t.loc["binding - non-binding (pooled model, not clustered)"]
     u = test.units
-    est_units = u[u["status"].eq("estimated") & np.isfinite(u["called_se"])]
+    est_units = _estimated(u)
     nb, bd = int((~est_units["binding"]).sum()), int(est_units["binding"].sum())
     lines = [
         "The test of bindingness",
