@@ -35,7 +35,12 @@ def test_there_are_benchmarks():
 
 @pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: p.stem)
 def test_each_benchmark_imports_and_has_a_main(path):
-    module = _load(path)
+    try:
+        module = _load(path)
+    except ModuleNotFoundError as e:  # an optional extra (the dashboard's browser driver) not installed here
+        if (e.name or "").split(".")[0] == "harmsim":
+            raise
+        pytest.skip(f"{path.name} needs {e.name}, an optional extra not installed here")
     assert callable(getattr(module, "main", None)), f"{path.name} has no main()"
     assert (module.__doc__ or "").strip(), f"{path.name} does not say what it measures"
 
