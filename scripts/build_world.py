@@ -204,28 +204,34 @@ def agreements(raw: pd.DataFrame) -> pd.DataFrame:
 
 def instruments() -> pd.DataFrame:
     un = "UN Treaty Collection, chapter XVIII-12{} (opened for signature 12 December 2000, Palermo)"
-    cols = ["instrument", "name", "kind", "opens", "opened_by", "requires", "organization", "source", "note"]
+    cols = ["instrument", "name", "kind", "opens", "opened_by", "requires", "obliges", "organization", "source", "note"]
     rows = [
         ("tip_law", "Full criminalization of trafficking in persons (Kelley-Simmons crimlevel 2)", "national_law",
-         "", "", "", "", "Kelley and Simmons criminalization coding (criminalization_jk_2015-08-10)",
+         "", "", "", "", "", "Kelley and Simmons criminalization coding (criminalization_jk_2015-08-10)",
          "the ASEAN record's tip_law is the study's specific law; docs/record.md compares the two codings"),
         ("untoc", "UN Convention against Transnational Organized Crime (ratification or accession)", "un_treaty",
-         "2000", "", "", "", un.format(""), ""),
+         "2000", "", "", "", "", un.format(""), ""),
         ("tip_protocol",
          "UN Protocol to Prevent, Suppress and Punish Trafficking in Persons (ratification or accession)",
-         "un_treaty", "2000", "", "untoc", "",
-         un.format("-a") + "; UNTOC art. 37(2): a protocol needs the Convention", ""),
+         "un_treaty", "2000", "", "untoc", "tip_law", "",
+         un.format("-a") + "; UNTOC art. 37(2): a protocol needs the Convention; art. 5: parties criminalize "
+         "trafficking", ""),
         ("cets197", "Council of Europe Convention on Action against Trafficking in Human Beings (CETS 197)",
-         "regional_treaty", "", _agreement_id("COE-CETS-197"), "", "COE",
-         "Council of Europe Treaty Office; opened for signature 16 May 2005 (Warsaw)",
+         "regional_treaty", "", _agreement_id("COE-CETS-197"), "", "tip_law", "COE",
+         "Council of Europe Treaty Office; opened for signature 16 May 2005 (Warsaw); art. 18: parties criminalize "
+         "trafficking",
          "open to non-members too (Belarus acceded in 2013); here to members only"),
         ("saarc2002",
          "SAARC Convention on Preventing and Combating Trafficking in Women and Children for Prostitution",
-         "regional_treaty", "", _agreement_id("SAARC-CONV-2002"), "", "SAARC",
-         "signed 5 January 2002, Kathmandu; in force 15 November 2005", ""),
+         "regional_treaty", "", _agreement_id("SAARC-CONV-2002"), "", "tip_law", "SAARC",
+         "signed 5 January 2002, Kathmandu; in force 15 November 2005; art. III: parties make trafficking an "
+         "offence under their criminal law",
+         "the convention's trafficking is of women and children for prostitution, narrower than full "
+         "criminalization"),
         ("actip", "ASEAN Convention against Trafficking in Persons, Especially Women and Children (ratification)",
-         "regional_treaty", "", _agreement_id("ASEAN-ACTIP-2015"), "", "ASEAN",
-         "signed 21 November 2015, Kuala Lumpur", "no ratification inside the window"),
+         "regional_treaty", "", _agreement_id("ASEAN-ACTIP-2015"), "", "tip_law", "ASEAN",
+         "signed 21 November 2015, Kuala Lumpur; art. 5: parties criminalize trafficking",
+         "no ratification inside the window"),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
 

@@ -30,7 +30,7 @@ asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin a
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
 asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 2 min,
-asean-borrowed-held about 3 min,
+asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'),
 asean-monte-carlo about 2 min,
 asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4 min (reads asean-monte-carlo's
 and world-backtests'), asean-backtests-5000 about 2 min, posterior about 3 min (reads asean-monte-carlo's).
@@ -528,6 +528,19 @@ JOBS: dict[str, tuple[str, list[str]]] = {
         [
             f"python experiments/asean_instruments_panel.py {OUT}/asean-instruments "
             f"{OUT}/asean-backtests/baseline_trend {OUT}/world-backtests/world_baseline"
+        ],
+    ),
+    "world-commitments": (
+        "docs/regions.md (treaty commitments: a party to a treaty that obliges criminalization, on the panel's "
+        "origins), harmsim compare-backtests",
+        [
+            "harmsim calibrate experiments/scenarios/world_commitments.toml --starts 1 "
+            f"--out {OUT}/world-commitments/fit --force",
+            "harmsim backtest experiments/scenarios/world_commitments.toml --replicates 500 "
+            f"--out {OUT}/world-commitments/origins --force",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-commitments/origins",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-commitments/origins "
+            "--without untoc,tip_protocol,cets197,saarc2002,actip",
         ],
     ),
     "world-misses": (

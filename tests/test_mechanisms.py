@@ -131,6 +131,7 @@ def test_reads_adoptions_is_truthful(name, baseline):
         ("capacity", {"strength": 0.0}),
         ("period", {"effect": 0.0}),
         ("frailty", {"sd": 0.0}),
+        ("commitments", {"effect": 0.0}),
     ],
 )
 def test_zero_effect_equals_mechanism_off(name, zero):
@@ -205,6 +206,35 @@ def test_prerequisites_bundle_ratification():
     assert same_year(a1) > same_year(a0) + 0.3
     w0 = a0.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
     assert (w0["tip_protocol"] >= w0["untoc"]).all()
+
+
+def test_commitments_speed_what_the_treaty_obliges():
+    """Parties to the Protocol criminalize sooner; a state that never ratifies is untouched (same seeds)."""
+
+    def wide(effect):
+        a = years(scenario({"commitments": {"effect": effect}}))
+        return a.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
+
+    w0, w1 = wide(0.0), wide(4.0)
+    party = w0["tip_protocol"] < w0["tip_law"]  # ratified first: the term can act
+    assert (w1["tip_protocol"] == w0["tip_protocol"]).all()  # tip_law's term only: the Protocol is unmoved
+    assert w1["tip_law"][party].mean() < w0["tip_law"][party].mean() - 1.0
+    assert (w1["tip_law"][~party] == w0["tip_law"][~party]).all()
+
+
+def test_committed_by_hand(baseline):
+    from harmsim.model.mechanisms.commitments import committed
+
+    w = baseline.world
+    K = len(w.instruments)
+    law, protocol, actip = (w.instruments.index(k) for k in ("tip_law", "tip_protocol", "actip"))
+    assert set(np.flatnonzero(w.obliges[:, law])) == {protocol, actip} and w.obliges.sum() == 2
+    adopted = np.zeros((1, 3, K))
+    adopted[0, 0, protocol] = 1  # party to the Protocol
+    adopted[0, 1, [protocol, actip]] = 1  # to both: still one commitment, not two
+    got = committed(w.obliges, adopted)
+    assert got[0, :, law].tolist() == [1.0, 1.0, 0.0]
+    assert not np.delete(got, law, axis=-1).any()  # nothing obliges the treaties themselves
 
 
 def test_peer_share_by_hand():

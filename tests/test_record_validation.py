@@ -76,9 +76,27 @@ def _edit(path, old, new):
         ),
         (
             "instruments.csv",
-            ',untoc,"UN Treaty',
-            ',untox,"UN Treaty',
+            ',untoc,tip_law,"UN Treaty',
+            ',untox,tip_law,"UN Treaty',
             r"instruments.csv, line 4: requires unknown",
+        ),
+        (
+            "instruments.csv",
+            ',untoc,tip_law,"UN Treaty',
+            ',untoc,tip_lax,"UN Treaty',
+            r"instruments.csv, line 4: obliges unknown instrument 'tip_lax'",
+        ),
+        (
+            "instruments.csv",
+            ',untoc,tip_law,"UN Treaty',
+            ',untoc,tip_protocol,"UN Treaty',
+            r"instruments.csv, line 4: 'tip_protocol' obliges itself",
+        ),
+        (
+            "instruments.csv",
+            ',untoc,tip_law,"UN Treaty',
+            ',untoc,tip_law tip_law,"UN Treaty',
+            r"instruments.csv, line 4: obliges 'tip_law' twice",
         ),
         # wrong data that loaded before: values out of their range, duplicates, self-borders
         ("global_series.csv", "1967,share_criminalized,0.006369", "1967,share_criminalized,1.4", r"is a share"),

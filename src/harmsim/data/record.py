@@ -11,11 +11,13 @@ Tables (columns; ``*`` marks required tables):
 
 * ``states``\\*: ``state, joined`` [``name, subregion, left, source, note``]
 * ``instruments``\\*: ``instrument`` [``name, kind, opens, opened_by,
-  requires, organization, source, note``]. ``opens`` is the first year the
-  instrument can be adopted (blank: always); ``opened_by`` names the agreement
-  that opens it; ``requires`` names an instrument that must be adopted first
-  (same year allowed); ``organization`` (a regional treaty) makes it open only
-  to the members of that organization, in the years they are members.
+  requires, obliges, organization, source, note``]. ``opens`` is the first
+  year the instrument can be adopted (blank: always); ``opened_by`` names the
+  agreement that opens it; ``requires`` names an instrument that must be
+  adopted first (same year allowed); ``obliges`` (space-separated ids) the
+  instruments a party to this treaty undertakes to adopt (the UN Protocol's
+  art. 5: criminalization); ``organization`` (a regional treaty) makes it open
+  only to the members of that organization, in the years they are members.
 * ``adoptions``\\*: ``state, instrument, year`` [``year_min, year_max,
   seen_until, date, precision, source, note``]. ``year`` is missing when the state had not
   adopted by the end of the record, or when only an interval ``[year_min,
@@ -776,7 +778,7 @@ class _Validator:
     def instruments(self, src):
         path, df = self.require(src, ["instrument"])
         self.unique(path, df, ["instrument"])
-        for col in ("name", "kind", "opens", "opened_by", "requires", "organization", "source", "note"):
+        for col in ("name", "kind", "opens", "opened_by", "requires", "obliges", "organization", "source", "note"):
             if col not in df:
                 df[col] = ""
         for i, o in enumerate(df["organization"]):
@@ -790,6 +792,15 @@ class _Validator:
         for i, r in enumerate(df["requires"]):
             if r and r not in known:
                 raise self.fail(path, i, f"requires unknown instrument '{r}' (known: {', '.join(sorted(known))})")
+        df["obliges"] = [tuple(str(x).split()) for x in df["obliges"]]
+        for i, (k, items) in enumerate(zip(df["instrument"], df["obliges"])):
+            for o in items:
+                if o not in known:
+                    raise self.fail(path, i, f"obliges unknown instrument '{o}' (known: {', '.join(sorted(known))})")
+                if o == k:
+                    raise self.fail(path, i, f"'{k}' obliges itself: name the other instruments a party adopts")
+            if len(set(items)) < len(items):
+                raise self.fail(path, i, f"obliges '{next(o for o in items if items.count(o) > 1)}' twice")
         req = dict(zip(df["instrument"], df["requires"]))
         for i, k in enumerate(df["instrument"]):
             seen, cur = {k}, req[k]
@@ -1105,6 +1116,8 @@ def _to_file(name: str, table: pd.DataFrame, record: Record) -> pd.DataFrame:
     elif name == "agreements":
         t["binding"] = np.where(t["binding"].astype(bool), "yes", "no")
         t["covers"] = [" ".join(c) for c in t["covers"]]
+    elif name == "instruments":
+        t["obliges"] = [" ".join(c) for c in t["obliges"]]
     return t
 
 

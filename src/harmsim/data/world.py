@@ -95,6 +95,27 @@ class World:
         table = self.record.instruments.set_index("instrument")["kind"]
         return tuple(str(table.get(i, "") or "") for i in self.instruments)
 
+    @cached_property
+    def obliges(self) -> np.ndarray:
+        """(K, K) bool: a party to instrument ``k`` undertakes to adopt instrument ``j`` (``[k, j]``; the record's
+        ``obliges`` column, e.g. the UN Protocol's art. 5: criminalization).
+
+        >>> from harmsim.data.record import load_record
+        >>> w = World.build(load_record("world"), 1990, 2015)
+        >>> sorted(w.instruments[k] for k in np.flatnonzero(w.obliges[:, w.instruments.index("tip_law")]))
+        ['actip', 'cets197', 'saarc2002', 'tip_protocol']
+        """
+        inst = self.record.instruments
+        out = np.zeros((len(self.instruments), len(self.instruments)), dtype=bool)
+        if "obliges" not in inst:
+            return out
+        kidx = {k: j for j, k in enumerate(self.instruments)}
+        for k, items in zip(inst["instrument"], inst["obliges"]):
+            for j in items:
+                if k in kidx and j in kidx:
+                    out[kidx[k], kidx[j]] = True
+        return out
+
     @property
     def last_observed(self) -> int:
         """The last year the time terms (a trend's period part, a region's slope) are known for; held past it.

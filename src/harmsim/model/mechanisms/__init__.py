@@ -9,6 +9,7 @@ from __future__ import annotations
 from harmsim.model.mechanisms.agreements import Agreements
 from harmsim.model.mechanisms.base import Mechanism, PastView, State
 from harmsim.model.mechanisms.capacity import Capacity
+from harmsim.model.mechanisms.commitments import Commitments
 from harmsim.model.mechanisms.diffusion import Diffusion
 from harmsim.model.mechanisms.external import External
 from harmsim.model.mechanisms.frailty import Frailty
@@ -35,5 +36,6 @@ REGISTRY: dict[str, type[Mechanism]] = {
         Frailty,
         Organizations,
         Region,
+        Commitments,
     )
 }
