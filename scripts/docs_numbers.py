@@ -540,7 +540,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"--out {OUT}/world-commitments/origins --force",
             f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-commitments/origins",
             f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-commitments/origins "
-            "--without untoc,tip_protocol,cets197,saarc2002,actip",
+            "--without untoc,tip_protocol,cets197,actip",
         ],
     ),
     "world-misses": (

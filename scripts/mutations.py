@@ -573,6 +573,23 @@ MUTATIONS = {
         ["tests/test_docstrings.py::test_every_public_function_and_class_has_a_runnable_example"],
         "a public function loses its runnable example",
     ),
+    "commitments-counted-per-treaty": (
+        "model/mechanisms/commitments.py",
+        "    return np.minimum(np.asarray(adopted, dtype=float) @ obliges.astype(float), 1.0)",
+        "    return np.asarray(adopted, dtype=float) @ obliges.astype(float)",
+        ["tests/test_mechanisms.py::test_committed_by_hand"],
+        "a party to two treaties that oblige the same law counts the commitment twice",
+    ),
+    "commitments-read-the-wrong-way": (
+        "model/mechanisms/commitments.py",
+        "        return self.obliges.T.copy()  # instrument j's term reads the adoptions of the treaties that oblige j",
+        "        return self.obliges.copy()",
+        [
+            "tests/test_mechanisms.py::test_reads_adoptions_is_truthful",
+            "tests/test_likelihood_frequency.py::test_commitments_likelihood_matches_simulation_frequency",
+        ],
+        "the likelihood is told the treaty's term reads the law, where the law's term reads the treaty",
+    ),
 }
 
 

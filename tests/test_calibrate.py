@@ -487,7 +487,7 @@ def test_table2_status_enters_when_modelled(tmp_path):
     folder = tmp_path / "asean_su"
     shutil.copytree(harmsim.observed_record().path, folder)
     with open(folder / "instruments.csv", "a") as f:
-        f.write('specialist_unit,Specialist anti-trafficking police unit,national_institution,,,,"study, Table 2",\n')
+        f.write('specialist_unit,Specialist anti-trafficking police unit,national_institution,,,,,"study, Table 2",\n')
     (folder / "record.toml").write_text(
         (folder / "record.toml").read_text().replace('name = "asean"', 'name = "asean_su"')
     )

@@ -19,6 +19,7 @@ weight left out under the intercepts) fail the organization cases.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -203,6 +204,13 @@ def test_world_panel():
 
     check(sc, default_free(sc, sc.record), rel=1e-4)
     check(sc.with_params({"diffusion.weight_organization": 0.0}), ["diffusion.weight_organization"], rel=1e-4)
+
+
+def test_world_panel_with_treaty_commitments():
+    """Treaty commitments: criminalization's term reads the ratifications of the treaties that oblige it, among
+    them the 24 CETS 197 ratifications known only as "by 2015" (a sampled group the law's cells now ride with)."""
+    sc = harmsim.load_scenario(Path(__file__).parents[1] / "experiments" / "scenarios" / "world_commitments.toml")
+    check(sc, ["hazard.intercept", "commitments.effect", "diffusion.strength", "trend.linear"], rel=1e-4)
 
 
 def test_world_panel_with_asean_own_level_and_slope():

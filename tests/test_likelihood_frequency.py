@@ -124,3 +124,40 @@ def test_path_is_reported():
     sc = scenario_from_dict({"hazard": {"intercept": -2.2}, "mechanisms": CASES["both"]}, record=rec)
     how = L.likelihood_path(sc, history(sc, rec))
     assert how["path"] == "exact" and how["patterns"] == HI - LO + 1 and how["groups"] == [1]
+
+
+# Treaty commitments: a law's term reads a treaty's ratification, itself known only within an interval ----------
+TREATY = pd.DataFrame({"instrument": ["x", "p"], "obliges": ["", "x"]})  # party to p undertakes x
+
+
+def _treaty_record(law_a: int, treaty_b: int, law_b: int):
+    """A ratified p within [2000, 2005], its law in ``law_a``; B ratified p in ``treaty_b`` and passed x in
+    ``law_b`` (NEVER: not by 2008)."""
+    rows = [("A", "p", "", LO, HI)] + [
+        (s, k, y, y, y) for s, k, y in (("A", "x", law_a), ("B", "p", treaty_b), ("B", "x", law_b)) if y != NEVER
+    ]
+    ad = pd.DataFrame(rows, columns=["state", "instrument", "year", "year_min", "year_max"])
+    states = STATES.iloc[:2]
+    return record_from_tables("two", 2000, 2008, {"states": states, "instruments": TREATY, "adoptions": ad})
+
+
+@pytest.mark.statistical
+def test_commitments_likelihood_matches_simulation_frequency():
+    """A's treaty year is summed over its interval, and A's law term reads it: the likelihood of each of the
+    commonest histories is its simulated frequency."""
+    n = 200_000
+    rec = _treaty_record(NEVER, NEVER, NEVER)
+    sc = scenario_from_dict({"hazard": {"intercept": -2.0}, "mechanisms": {"commitments": {"effect": 2.5}}}, record=rec)
+    ens = harmsim.run_ensemble(sc, replicates=n, seed=2016)
+    a = ens.adoptions.assign(y=ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).astype(int))
+    y = a.pivot_table(index="replicate", columns=["state", "instrument"], values="y", observed=True)
+    inside = (y[("A", "p")] >= LO) & (y[("A", "p")] <= HI)
+    counts = Counter(map(tuple, y.loc[inside, [("A", "x"), ("B", "p"), ("B", "x")]].to_numpy()))
+    rows = []
+    for hist_, count in counts.most_common(8):
+        r = _treaty_record(*(int(v) for v in hist_))
+        s = scenario_from_dict(sc.to_dict(), record=r)
+        rows.append({"simulated": count / n, "likelihood": np.exp(loglik(s, history(s, r)))})
+    table = pd.DataFrame(rows)
+    assert L.likelihood_path(s, history(s, r))["groups"] == [1]  # A's treaty: a group its law's cell reads
+    assert chi_square(table, "likelihood", n) < chi2.ppf(0.99, len(table)), table
