@@ -31,6 +31,7 @@ folders), world-asean about 5 min (reads asean-backtests' and world-backtests' f
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
 asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 2 min,
 asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'),
+asean-commitments about 2 min (reads asean-backtests'),
 asean-monte-carlo about 2 min,
 asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4 min (reads asean-monte-carlo's
 and world-backtests'), asean-backtests-5000 about 2 min, posterior about 3 min (reads asean-monte-carlo's).
@@ -541,6 +542,18 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-commitments/origins",
             f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-commitments/origins "
             "--without untoc,tip_protocol,cets197,actip",
+        ],
+    ),
+    "asean-commitments": (
+        "docs/regions.md (treaty commitments on the ASEAN record), harmsim compare-backtests",
+        [
+            "harmsim calibrate experiments/scenarios/baseline_trend_commitments.toml "
+            f"--out {OUT}/asean-commitments/fit --force",
+            "harmsim backtest experiments/scenarios/baseline_trend_commitments.toml --replicates 500 "
+            f"--out {OUT}/asean-commitments/origins --force",
+            f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-commitments/origins",
+            f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-commitments/origins "
+            "--without untoc,tip_protocol,asean_mlat,hsu_process",
         ],
     ),
     "world-misses": (
