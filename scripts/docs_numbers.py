@@ -31,7 +31,8 @@ folders), world-asean about 5 min (reads asean-backtests' and world-backtests' f
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
 asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 2 min,
 asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'),
-asean-commitments about 2 min (reads asean-backtests'),
+asean-commitments about 2 min (reads asean-backtests'), asean-commitments-borrowed
+about 4 min (reads asean-backtests' and asean-commitments'),
 asean-monte-carlo about 2 min,
 asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4 min (reads asean-monte-carlo's
 and world-backtests'), asean-backtests-5000 about 2 min, posterior about 3 min (reads asean-monte-carlo's).
@@ -553,7 +554,19 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"--out {OUT}/asean-commitments/origins --force",
             f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-commitments/origins",
             f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-commitments/origins "
-            "--without untoc,tip_protocol,asean_mlat,hsu_process",
+            "--without untoc,tip_protocol,asean_mlat,actip",
+        ],
+    ),
+    "asean-commitments-borrowed": (
+        "docs/regions.md (treaty commitments on the ASEAN record with the effect's prior borrowed from the world "
+        "panel fitted to each origin, at the panel's standard error; declared before these runs, against "
+        "baseline_trend and the flat-prior commitments), harmsim compare-backtests",
+        [
+            "harmsim backtest experiments/scenarios/baseline_trend_commitments.toml --replicates 500 "
+            "--borrow-from experiments/scenarios/world_commitments.toml --borrow commitments.effect "
+            f"--borrow-inflation 1 --out {OUT}/asean-commitments/borrowed --force",
+            f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-commitments/borrowed",
+            f"harmsim compare-backtests {OUT}/asean-commitments/origins {OUT}/asean-commitments/borrowed",
         ],
     ),
     "world-misses": (
