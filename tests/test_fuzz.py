@@ -102,7 +102,9 @@ def test_scenario_parser(edits, deep):
 
 TINY = {
     "states": pd.DataFrame({"state": ["A", "B"], "joined": ["1990", "1995"], "subregion": ["n", "s"]}),
-    "instruments": pd.DataFrame({"instrument": ["x", "y"], "requires": ["", "x"], "kind": ["law", "treaty"]}),
+    "instruments": pd.DataFrame(
+        {"instrument": ["x", "y"], "requires": ["", "x"], "obliges": ["", "x"], "kind": ["law", "treaty"]}
+    ),
     "adoptions": pd.DataFrame({"state": ["A"], "instrument": ["x"], "year": ["2001"]}),
     "covariates": pd.DataFrame({"state": ["A", "B"], "year": ["2000", "2000"], "gdp_pc": ["1000", "2000"]}),
     "borders": pd.DataFrame({"state_a": ["A"], "state_b": ["B"]}),

@@ -621,6 +621,17 @@ class _Validator:
             if x not in known:
                 raise self.fail(path, i, f"unknown {what} '{x}' (known: {', '.join(sorted(known))})")
 
+    def instrument_list(self, path, i, col, text, known: tuple[str, ...]) -> tuple[str, ...]:
+        """A cell of space-separated instrument ids (``covers``, ``obliges``): each known, none twice."""
+        items = tuple(text.split())
+        if len(set(items)) < len(items):
+            twice = next(k for k in items if items.count(k) > 1)
+            raise self.fail(path, i, f"{col} '{twice}' twice")
+        for k in items:
+            if k not in known:
+                raise self.fail(path, i, f"{col} unknown instrument '{k}' (known: {', '.join(known)})")
+        return items
+
     def unique(self, path, df, cols):
         dup = df.duplicated(cols, keep="first")
         if dup.any():
@@ -792,15 +803,11 @@ class _Validator:
         for i, r in enumerate(df["requires"]):
             if r and r not in known:
                 raise self.fail(path, i, f"requires unknown instrument '{r}' (known: {', '.join(sorted(known))})")
-        df["obliges"] = [tuple(str(x).split()) for x in df["obliges"]]
+        order = tuple(df["instrument"])
+        df["obliges"] = [self.instrument_list(path, i, "obliges", x, order) for i, x in enumerate(df["obliges"])]
         for i, (k, items) in enumerate(zip(df["instrument"], df["obliges"])):
-            for o in items:
-                if o not in known:
-                    raise self.fail(path, i, f"obliges unknown instrument '{o}' (known: {', '.join(sorted(known))})")
-                if o == k:
-                    raise self.fail(path, i, f"'{k}' obliges itself: name the other instruments a party adopts")
-            if len(set(items)) < len(items):
-                raise self.fail(path, i, f"obliges '{next(o for o in items if items.count(o) > 1)}' twice")
+            if k in items:
+                raise self.fail(path, i, f"'{k}' obliges itself: name the other instruments a party adopts")
         req = dict(zip(df["instrument"], df["requires"]))
         for i, k in enumerate(df["instrument"]):
             seen, cur = {k}, req[k]
@@ -929,21 +936,9 @@ class _Validator:
                 raise self.fail(path, i, f"binding must be yes or no, got '{b}'")
             binding.append(b == "yes")
         df["binding"] = binding
-        covers = []
-        for i, c in enumerate(df["covers"]):
-            items = tuple(c.split())
-            if len(set(items)) < len(items):
-                twice = next(k for k in items if items.count(k) > 1)
-                raise self.fail(path, i, f"covers '{twice}' twice")
-            for k in items:
-                if k not in self.instrument_ids:
-                    raise self.fail(
-                        path,
-                        i,
-                        f"covers unknown instrument '{k}' (known: {', '.join(self.instrument_order)})",
-                    )
-            covers.append(items)
-        df["covers"] = covers
+        df["covers"] = [
+            self.instrument_list(path, i, "covers", c, self.instrument_order) for i, c in enumerate(df["covers"])
+        ]
         order = {a: j for j, a in enumerate(df["agreement"])}
         for i, r in df.iterrows():
             if r["trigger"] not in TRIGGERS:

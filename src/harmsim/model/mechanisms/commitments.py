@@ -31,8 +31,9 @@ from harmsim.model.params import Real
 
 
 def committed(obliges: np.ndarray, adopted: np.ndarray) -> np.ndarray:
-    """(R, N, K) 1.0 where the state is party to a treaty that obliges the instrument, from (K, K) ``obliges``
-    (``[k, j]``: party to k undertakes j) and (R, N, K) 0/1 ``adopted`` (parties before the year).
+    """(R, N, K) 1.0 where the state is party to a treaty that obliges the instrument, else 0.0, from the
+    treaties' rows of ``obliges`` (M, K) (``[m, j]``: a party to treaty m undertakes j) and (R, N, M) 0/1
+    ``adopted`` (party to each treaty before the year). Party to two treaties that oblige j counts once.
 
     >>> import numpy as np
     >>> obliges = np.array([[False, False], [True, False]])  # instrument 1 (a treaty) obliges instrument 0
