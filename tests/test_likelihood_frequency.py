@@ -141,13 +141,22 @@ def _treaty_record(law_a: int, treaty_b: int, law_b: int):
     return record_from_tables("two", 2000, 2008, {"states": states, "instruments": TREATY, "adoptions": ad})
 
 
+COMMITMENTS = {"commitments": {"effect": 2.5}}
+
+
 @pytest.mark.statistical
-def test_commitments_likelihood_matches_simulation_frequency():
-    """A's treaty year is summed over its interval, and A's law term reads it: the likelihood of each of the
-    commonest histories is its simulated frequency."""
+@pytest.mark.parametrize(
+    "mechanisms",
+    [COMMITMENTS, {**COMMITMENTS, **DIFFUSION}, {**COMMITMENTS, **FRAILTY}, {**COMMITMENTS, **DIFFUSION, **FRAILTY}],
+    ids=["commitments", "with diffusion", "with propensities", "with both"],
+)
+def test_commitments_likelihood_matches_simulation_frequency(mechanisms):
+    """A's treaty year is summed over its interval, and A's law term reads it (with diffusion B's treaty term
+    too; with propensities each state's integrated over): the likelihood of each of the commonest histories is
+    its simulated frequency."""
     n = 200_000
     rec = _treaty_record(NEVER, NEVER, NEVER)
-    sc = scenario_from_dict({"hazard": {"intercept": -2.0}, "mechanisms": {"commitments": {"effect": 2.5}}}, record=rec)
+    sc = scenario_from_dict({"hazard": {"intercept": -2.0}, "mechanisms": mechanisms}, record=rec)
     ens = harmsim.run_ensemble(sc, replicates=n, seed=2016)
     a = ens.adoptions.assign(y=ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).astype(int))
     y = a.pivot_table(index="replicate", columns=["state", "instrument"], values="y", observed=True)
