@@ -105,15 +105,9 @@ class World:
         >>> sorted(w.instruments[k] for k in np.flatnonzero(w.obliges[:, w.instruments.index("tip_law")]))
         ['actip', 'cets197', 'saarc2002', 'tip_protocol']
         """
-        inst = self.record.instruments
         out = np.zeros((len(self.instruments), len(self.instruments)), dtype=bool)
-        if "obliges" not in inst:
-            return out
-        kidx = {k: j for j, k in enumerate(self.instruments)}
-        for k, items in zip(inst["instrument"], inst["obliges"]):
-            for j in items:
-                if k in kidx and j in kidx:
-                    out[kidx[k], kidx[j]] = True
+        for k, items in enumerate(self.record.instruments["obliges"]):  # validated: known ids, in this order
+            out[k, [self.instruments.index(j) for j in items]] = True
         return out
 
     @property
