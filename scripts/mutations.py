@@ -573,6 +573,20 @@ MUTATIONS = {
         ["tests/test_docstrings.py::test_every_public_function_and_class_has_a_runnable_example"],
         "a public function loses its runnable example",
     ),
+    "pool-not-probed": (
+        "_workers.py",
+        "        pool.submit(os.getpid).result()",
+        "        pass",
+        ["tests/test_sweep.py::test_a_script_without_a_main_guard_is_told_in_one_line"],
+        "a pool whose workers cannot start is not found out before the job's tasks are sent",
+    ),
+    "worker-death-as-traceback": (
+        "cli/__init__.py",
+        "    except BrokenExecutor:  # a worker process died mid-job (one that cannot start is a ConfigError)",
+        "    except ZeroDivisionError:",
+        ["tests/test_sweep.py::test_a_worker_killed_mid_sweep_is_told_in_one_line_and_the_sweep_resumes"],
+        "a worker killed mid-job ends the command in a traceback",
+    ),
     "commitments-counted-per-treaty": (
         "model/mechanisms/commitments.py",
         "    return np.minimum(np.asarray(adopted, dtype=float) @ obliges.astype(float), 1.0)",

@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import harmsim
+from harmsim._workers import WORKER_DIED
 from harmsim.analysis.sweep import sweep
 from harmsim.cli import main
 from harmsim.errors import ConfigError
@@ -156,6 +158,45 @@ def test_resume_after_kill(tmp_path):
     for chunk in saved:  # what was saved before the kill is what the final table holds
         p = int(chunk["point"].iloc[0])
         pd.testing.assert_frame_equal(resumed.iloc[[p]].reset_index(drop=True), chunk, check_dtype=False)
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """The spawned pool workers among the children of process ``pid`` (Linux)."""
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline:
+                found.append(int(child))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_worker_killed_mid_sweep_is_told_in_one_line_and_the_sweep_resumes(tmp_path):
+    """Before: a worker killed mid-sweep (say, by the kernel out of memory) ended the command in a traceback that
+    blamed a script's missing main guard."""
+    out = tmp_path / "s.csv"
+    parts = tmp_path / "s.csv.parts"
+    cmd = [sys.executable, "-m", "harmsim.cli", "sweep", "baseline", "--vary", "diffusion.strength=0:3:40"]
+    cmd += ["-r", "40", "--seed", "7", "--chunk-size", "1", "--workers", "2", "--no-figures", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(parts.glob("chunk-*.csv"))) < 3:
+        time.sleep(0.05)
+    workers = _pool_workers(proc.pid)
+    assert workers, "the sweep must run in pool workers"
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    ours = [line for line in err.splitlines() if line.startswith("harmsim:")]
+    assert proc.returncode == 2 and ours == [f"harmsim: error: {WORKER_DIED}"], err
+    assert "Traceback" not in err
+    saved = len(list(parts.glob("chunk-*.csv")))
+    assert 3 <= saved < 40 and not out.exists()
+    subprocess.run(cmd, check=True, capture_output=True)  # the same command finishes it
+    assert list(pd.read_csv(out)["point"]) == list(range(40))
 
 
 def test_resume_keeps_saved_chunks(baseline, tmp_path, monkeypatch):

@@ -29,8 +29,9 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 
-__all__ = ["POOL_BROKE", "job_inputs", "job_payload", "process_pool"]
+__all__ = ["POOL_BROKE", "WORKER_DIED", "job_inputs", "job_payload", "process_pool"]
 
 #: what a pool that lost its workers at start-up usually means
 POOL_BROKE = (
@@ -38,18 +39,60 @@ POOL_BROKE = (
     '(workers > 1) must sit under `if __name__ == "__main__":` (they re-import the script)'
 )
 
+#: what the command line prints when a worker process died mid-job
+WORKER_DIED = (
+    "a worker process died before finishing its task (killed, or out of memory?); a sweep, a sensitivity "
+    "analysis and a bindingness test keep what they finished: run the same command again to resume"
+)
+
 
 def process_pool(workers: int) -> cf.ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes, each of which exits when the process that started it dies."""
+    """A pool of ``workers`` spawned processes, each of which exits when the process that started it dies.
+
+    The pool is returned only after one worker has started and run a trivial task. A worker that
+    cannot start (most often: a script that starts workers outside ``if __name__ == "__main__":``,
+    which every spawned worker re-imports and so re-runs) is then told as :class:`ConfigError`
+    with :data:`POOL_BROKE`, before any of the job's large tasks is queued. With those queued, a
+    Python without the 2023 fix of CPython issue 94777 (Debian 12's 3.11.2 is one) hangs instead
+    of raising: the broken pool waits for ever to write a task that no worker will read.
+    """
     from harmsim._limits import check_workers
+    from harmsim.errors import ConfigError
 
     check_workers(workers)
-    return cf.ProcessPoolExecutor(
+    pool = _Pool(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_exit_with_parent,
         initargs=(os.getpid(),),
     )
+    try:
+        pool.submit(os.getpid).result()
+    except BrokenProcessPool:
+        pool.shutdown()
+        raise ConfigError(POOL_BROKE) from None
+    return pool
+
+
+#: whether this Python's broken pools hang on shutdown (CPython issue 94777, fixed in 3.11.5)
+_HANGS_WHEN_BROKEN = sys.version_info < (3, 11, 5)
+
+
+class _Pool(cf.ProcessPoolExecutor):
+    """A process pool that shuts down, once broken, also on a Python without the fix of CPython issue 94777.
+
+    A worker that dies (killed, or out of memory) breaks the pool. Before Python 3.11.5 the
+    broken pool's shutdown then waits for ever when tasks remain queued: the thread writing them
+    blocks on a pipe that no worker reads any more. The fix made in 3.11.5 closes that pipe's
+    reading end; this does the same on the older releases (Debian 12 ships 3.11.2).
+    """
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if _HANGS_WHEN_BROKEN and getattr(self, "_broken", False):
+            reader = getattr(getattr(self, "_call_queue", None), "_reader", None)
+            if reader is not None:
+                reader.close()
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 #: seconds between a worker's checks that its parent still runs

@@ -40,7 +40,6 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,7 @@ from harmsim import _repr
 from harmsim._limits import check_workers
 from harmsim._output import Lock, read_csv, share_like_others
 from harmsim._version import __version__
-from harmsim._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
+from harmsim._workers import job_derived, job_inputs, job_payload, process_pool
 from harmsim.data.world import NEVER
 from harmsim.errors import ConfigError
 from harmsim.model import batch
@@ -440,10 +439,6 @@ def evaluate(
         where = f"; {saved} of {len(chunks)} chunks are saved in {parts}" if parts else ""
         print(f"harmsim: sweep interrupted{where}. Run the same command again to resume.", file=sys.stderr)
         raise
-    except BrokenProcessPool:
-        if own_pool is None:
-            raise
-        raise ConfigError(POOL_BROKE) from None
     finally:
         if own_pool is not None:
             own_pool.shutdown()

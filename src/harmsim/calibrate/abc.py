@@ -42,13 +42,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import time
 import warnings
-from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pandas as pd
 
 from harmsim._limits import check_workers
-from harmsim._workers import POOL_BROKE, job_derived, job_inputs, job_payload, process_pool
+from harmsim._workers import job_derived, job_inputs, job_payload, process_pool
 from harmsim.calibrate.fit import Fit
 from harmsim.calibrate.posterior import _normalized
 from harmsim.errors import CalibrationError, HarmsimWarning
@@ -191,12 +190,7 @@ def abc_smc(
         tasks = [{**job, "names": names, "theta": theta[c].tolist(), "seeds": seeds[c]} for c in chunks]
         if executor is None:
             return np.concatenate([_simulate(t) for t in tasks])
-        try:
-            return np.concatenate(list(executor.map(_simulate, tasks)))
-        except BrokenProcessPool:
-            if own_pool is None:
-                raise
-            raise CalibrationError(POOL_BROKE) from None
+        return np.concatenate(list(executor.map(_simulate, tasks)))
 
     history = []
     try:

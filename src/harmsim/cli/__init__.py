@@ -1,7 +1,8 @@
 """The ``harmsim`` command: a thin layer over the Python API, one module per group of commands.
 
 Every error harmsim raises on purpose (:class:`~harmsim.errors.HarmsimError`)
-is printed as one line on stderr with exit code 2, without a traceback.
+is printed as one line on stderr with exit code 2, without a traceback; so is
+a worker process that died mid-job.
 Groups: :mod:`.records` (record, scenarios, params), :mod:`.runs` (run,
 compare), :mod:`.explore` (sweep, sensitivity), :mod:`.fitting` (calibrate,
 compare-mechanisms), :mod:`.predictions` (forecast, counterfactual,
@@ -15,9 +16,11 @@ import argparse
 import os
 import sys
 import warnings
+from concurrent.futures import BrokenExecutor
 
 from harmsim._output import ResultFolder
 from harmsim._version import __version__
+from harmsim._workers import WORKER_DIED
 from harmsim.cli import explore, fitting, predictions, records, runs, serve
 from harmsim.cli._common import _Parser, printable
 from harmsim.errors import HarmsimError, HarmsimWarning
@@ -72,6 +75,9 @@ def _run(handler, args) -> int:
         return handler(args)
     except HarmsimError as exc:
         print(f"harmsim: error: {printable(str(exc))}", file=sys.stderr)
+        return 2
+    except BrokenExecutor:  # a worker process died mid-job (one that cannot start is a ConfigError)
+        print(f"harmsim: error: {WORKER_DIED}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (e.g. `harmsim compare ... | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
