@@ -587,6 +587,20 @@ MUTATIONS = {
         ["tests/test_sweep.py::test_a_worker_killed_mid_sweep_is_told_in_one_line_and_the_sweep_resumes"],
         "a worker killed mid-job ends the command in a traceback",
     ),
+    "unseen-reading-ignored": (
+        "calibrate/likelihood/_terms.py",
+        '    state.adopt_year[0] = obs.imputed(w if scenario.unseen == "adopted" else None)',
+        "    state.adopt_year[0] = obs.imputed()",
+        ["tests/test_world_model.py::test_unseen_years_are_read_as_the_scenario_says"],
+        '[inputs] unseen = "adopted" is accepted and changes nothing',
+    ),
+    "unseen-read-from-the-last-known-year": (
+        "data/observations.py",
+        "        could &= years > after",
+        "        could &= years >= after",
+        ["tests/test_world_model.py::test_unseen_years_are_read_as_the_scenario_says"],
+        "a cell is read as adopted in the year it was last seen not to have adopted",
+    ),
     "commitments-counted-per-treaty": (
         "model/mechanisms/commitments.py",
         "    return np.minimum(np.asarray(adopted, dtype=float) @ obliges.astype(float), 1.0)",

@@ -37,7 +37,9 @@ scalars = st.one_of(
     st.integers(min_value=-(10**400), max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from(["", "..", "../x", "a\x00b", "baseline", "asean", "observed", "kind", "yes", "0:1:3"]),
+    st.sampled_from(
+        ["", "..", "../x", "a\x00b", "baseline", "asean", "observed", "kind", "yes", "0:1:3", "adopted", "not adopted"]
+    ),
 )
 values = st.recursive(
     scalars,
@@ -66,7 +68,9 @@ def _mutated(base: dict, edits) -> dict:
 
 
 edits = st.lists(
-    st.tuples(st.sampled_from([*PATHS, ("mechanisms", "wibble"), ("zzz", None)]), values, st.booleans()),
+    st.tuples(
+        st.sampled_from([*PATHS, ("inputs", "unseen"), ("mechanisms", "wibble"), ("zzz", None)]), values, st.booleans()
+    ),
     min_size=1,
     max_size=4,
 )

@@ -56,6 +56,8 @@ BAD = [
     (f'{_DIFFUSION}"diffusion.strength" = [1, 0]\n', r"must be \[lo, hi\] with lo < hi inside .*-20.0, 20.0"),
     (f'{_DIFFUSION}"diffusion.strength" = [0, 99]\n', r"must be \[lo, hi\] with lo < hi"),
     (f"{_DIFFUSION}\"diffusion.strength\" = 'wide'\n", r"must be \[lo, hi\]"),
+    ("[inputs]\nunseen = 'maybe'\n", r"'inputs.unseen' must be one of 'not adopted', 'adopted', got 'maybe'"),
+    ("[inputs]\nunsen = 'adopted'\n", r"unknown key 'inputs.unsen'; allowed: reference, unseen, extend"),
 ]
 
 
@@ -145,6 +147,23 @@ def test_declared_ranges_round_trip_and_stay_out_of_the_digest(baseline, tmp_pat
     raw = {k: v for k, v in baseline.to_dict().items() if k != "ranges"}
     assert scenario_from_dict(raw, where="t").digest == baseline.digest
     assert baseline.with_params({"diffusion.strength": 0.5}).ranges == baseline.ranges
+
+
+def test_the_reading_of_unseen_years_round_trips_and_makes_another_fit(tmp_path):
+    """[inputs] unseen: read, written back only when not the default (every digest of before stays), carried by
+    with_params and extends, and part of the model digest a saved fit checks."""
+    world = harmsim.load_scenario("world_baseline")
+    assert world.unseen == "not adopted" and "unseen" not in world.to_dict()["inputs"]
+    path = tmp_path / "upper.toml"
+    path.write_text('extends = "world_baseline"\nname = "upper"\n[inputs]\nunseen = "adopted"\n')
+    upper = harmsim.load_scenario(path)
+    assert upper.unseen == "adopted" and upper.extension == world.extension  # the base's other inputs kept
+    assert upper.to_dict()["inputs"]["unseen"] == "adopted"
+    assert scenario_from_dict(upper.to_dict(), where="t").unseen == "adopted"
+    assert upper.with_params({"diffusion.strength": 0.5}).unseen == "adopted"
+    free = ["diffusion.strength"]
+    assert upper.model_digest(free) != world.with_params({}).model_digest(free)
+    assert scenario_from_dict(world.to_dict(), where="t").digest == world.digest
 
 
 def test_a_scenario_extends_another_with_only_what_differs(tmp_path):

@@ -208,6 +208,58 @@ def test_a_prerequisite_is_implied_by_what_requires_it():
     assert h.kind[i, u] == L.INTERVAL and (h.lo[i, u], h.hi[i, u]) == (2012, 2012)
 
 
+def _unseen_panel(a_seen: bool, d_known: bool):
+    """The tiny panel with A's law known not adopted only to 2001 (or dated 2002), D's never observed (or dated
+    2000), B's dated 2003 and C's an interval."""
+    rows = [
+        ("A", "x", "" if a_seen else 2002, 2001 if a_seen else ""),
+        ("B", "x", 2003, ""),
+        ("C", "x", "", ""),
+    ] + ([("D", "x", 2000, "")] if d_known else [])
+    ad = pd.DataFrame(rows, columns=["state", "instrument", "year", "seen_until"])
+    ad["year_min"] = ["", "", 2001] + ([""] if d_known else [])
+    ad["year_max"] = ["", "", 2002] + ([""] if d_known else [])
+    tables = {"states": STATES, "instruments": INSTRUMENTS, "adoptions": ad, "organizations": ORGS,
+              "memberships": SPELLS, "agreements": AGREEMENTS}  # fmt: skip
+    if not d_known:
+        tables["status"] = pd.DataFrame({"state": ["D"], "instrument": ["x"], "value": ["unknown"]})
+    return record_from_tables("orgs", 2000, 2003, tables)
+
+
+def test_unseen_years_are_read_as_the_scenario_says():
+    """With [inputs] unseen = "adopted" the other cells read a cell, in the years the record does not know, as
+    adopted at the first it could: A's law after 2001, D's from 2000. Every cell's term is then the default
+    reading's on the record with those adoptions dated, A's own (to 2001) with D's alone dated."""
+    from dataclasses import replace
+
+    rec = _unseen_panel(a_seen=True, d_known=False)
+    lower = scenario(rec)
+    upper = replace(lower, unseen="adopted")
+    h_lo, h_up = L.history(lower, rec), L.history(upper, rec)
+    x = rec.instrument_ids.index("x")
+    a, d = (lower.world.states.index(s) for s in "AD")
+    assert h_lo.kind[a, x] == L.CENSORED and h_lo.seen[a, x] == 2001 and h_lo.kind[d, x] == L.UNOBSERVED
+    assert (h_lo.state.adopt_year[0, [a, d], x] == NEVER).all()
+    assert h_up.state.adopt_year[0, a, x] == 2002 and h_up.state.adopt_year[0, d, x] == 2000
+    cells_up, _ = L.loglik_cells(upper, h_up)
+    cells_lo, _ = L.loglik_cells(lower, h_lo)
+    dated = _unseen_panel(a_seen=False, d_known=True)
+    cells_dated, _ = L.loglik_cells(scenario(dated), L.history(scenario(dated), dated))
+    others = np.ones(cells_up.shape, dtype=bool)
+    others[[a, d], x] = False
+    np.testing.assert_allclose(cells_up[others], cells_dated[others], rtol=0, atol=1e-12)
+    assert not np.allclose(cells_up[others], cells_lo[others])  # diffusion reads them
+    d_dated = _unseen_panel(a_seen=True, d_known=True)
+    cells_d, _ = L.loglik_cells(scenario(d_dated), L.history(scenario(d_dated), d_dated))
+    assert cells_up[a, x] == pytest.approx(cells_d[a, x], abs=1e-12) and cells_up[a, x] != cells_lo[a, x]
+    assert cells_up[d, x] == cells_lo[d, x] == 0.0  # never observed: no term of its own
+    # nothing reads adoptions: the two readings are one likelihood
+    quiet = {"agreements": MECHS["agreements"]}
+    assert L.loglik(scenario(rec, quiet), L.history(scenario(rec, quiet), rec)) == L.loglik(
+        replace(scenario(rec, quiet), unseen="adopted"), L.history(replace(scenario(rec, quiet), unseen="adopted"), rec)
+    )
+
+
 # The world record -------------------------------------------------------------------------------------------------
 def test_world_coverage_reads_the_memberships_table():
     rec = load_record("world")

@@ -36,6 +36,7 @@ from scipy.optimize import minimize
 from harmsim.calibrate.fit import Fit
 from harmsim.calibrate.likelihood import (
     BEFORE,
+    CENSORED,
     INTERVAL,
     MAX_HIDDEN,
     MAX_PATTERNS,
@@ -459,6 +460,7 @@ def _fit_log(
         },
         "approximations": [
             *_interval_note(scenario, hist, ll),
+            *_unseen_note(scenario, hist),
             "agreements enter at their recorded dates (endogenous arrival is not part of this likelihood)",
         ],
         "seconds": seconds,
@@ -515,6 +517,26 @@ def _pooling_log(scenario, free, hist, prior: float) -> dict:
         "log prior": prior,
         "from kind only": alone,
     }
+
+
+def _unseen_note(scenario, hist) -> list[str]:
+    """How the fit read the years the record does not know of cells that other cells' terms read, in words."""
+    if all(m.reads_adoptions() is None for m in scenario.dynamics.mechanisms):
+        return []
+    early = int(((hist.kind == CENSORED) & (hist.seen < hist.end)).sum())
+    never = int((hist.kind == UNOBSERVED).sum())
+    if not early + never:
+        return []
+    cells = f"{early} cells known only to a year before {hist.end} and {never} never observed"
+    if scenario.unseen == "adopted":
+        return [
+            f"{cells} are read by the other cells' terms as adopted in the first year they could after what is "
+            'known ([inputs] unseen = "adopted"): the upper bound of what those years can hold'
+        ]
+    return [
+        f"{cells} are read by the other cells' terms as not adopted in the years the record does not know: the "
+        'lower bound of what those years can hold; [inputs] unseen = "adopted" fits the upper one'
+    ]
 
 
 def _interval_note(scenario, hist, ll: float) -> list[str]:

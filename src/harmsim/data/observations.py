@@ -166,12 +166,35 @@ class Observations:
         hi = np.where(dated, self.year, np.where(k == INTERVAL, self.hi, never))
         return lo.astype(float), hi.astype(float)
 
-    def imputed(self) -> np.ndarray:
-        """(N, K) adoption years with an interval at its rounded midpoint (NEVER: not adopted)."""
+    def imputed(self, world=None) -> np.ndarray:
+        """(N, K) adoption years with an interval at its rounded midpoint (NEVER: not adopted).
+
+        With ``world`` (whose instruments' opening years and open cells are read), a cell in years the
+        record does not know, after the year it was last seen not to have adopted or from the window's
+        start if it was never seen, is read as adopted in the first of those years in which it could
+        adopt (open to the state, the instrument open, up to the window's end); without, as not adopted:
+        the two bounds of what those years can hold.
+
+        >>> import harmsim
+        >>> sc = harmsim.load_scenario("world_baseline")
+        >>> obs = observations(sc.world, sc.record)
+        >>> i, k = sc.world.states.index("BGD"), sc.world.instruments.index("tip_protocol")
+        >>> int(obs.seen[i, k]), bool(obs.imputed()[i, k] == NEVER), int(obs.imputed(sc.world)[i, k])
+        (2011, True, 2012)
+        """
         k = self.kind
         mid = np.round((self.lo + self.hi) / 2)
         y = np.where((k == DATED) | (k == BEFORE), self.year, np.where(k == INTERVAL, mid, np.nan))
-        return np.where(np.isfinite(y), y, NEVER).astype(YEAR)
+        y = np.where(np.isfinite(y), y, NEVER).astype(YEAR)
+        if world is None:
+            return y
+        unseen = ((k == CENSORED) & (self.seen < self.end)) | (k == UNOBSERVED)
+        after = np.where(k == CENSORED, self.seen, self.start - 1)  # the last year known
+        years = world.years[:, None, None]
+        could = world.open_to & (years >= world.opens[None, None, :]) & (years <= self.end)
+        could &= years > after
+        first = world.years[np.argmax(could, axis=0)]
+        return np.where(unseen & could.any(axis=0), first, y).astype(YEAR)
 
     def clamp(self) -> Clamp:
         """The observed history as a :class:`Clamp`, for runs conditioned on it.

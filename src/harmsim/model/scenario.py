@@ -12,6 +12,7 @@ A scenario is a TOML file::
 
     [inputs]                    # optional
     reference = [1997, 2015]    # years the standardizations are fixed on (default: the record's window)
+    unseen = "not adopted"      # how the likelihood reads a cell in years the record does not know
     [inputs.extend]             # how inputs are extended past their data (harmsim.data.inputs)
     gdp_pc = "trend:5"
 
@@ -83,9 +84,23 @@ from harmsim.model.params import Integer, ParamSet
 from harmsim.model.priors import Prior, parse_priors
 from harmsim.model.space import HAZARD_PARAMS, real_spec, split_name
 
-__all__ = ["Scenario", "keyword_parameters", "list_scenarios", "load_scenario", "scenario_dir", "scenario_from_dict"]
+__all__ = [
+    "UNSEEN",
+    "Scenario",
+    "keyword_parameters",
+    "list_scenarios",
+    "load_scenario",
+    "scenario_dir",
+    "scenario_from_dict",
+]
 
 #: a scenario's name becomes a folder name (fits of a comparison): nothing that could leave that folder
+#: how the likelihood's terms read a cell in the years the record does not know (after a year it was last seen
+#: not to have adopted, or never seen): "not adopted" (the default), or "adopted" at the first of those years in
+#: which it could adopt, the other bound. Simulations draw those years either way (docs/model.md, "Cells the
+#: record does not observe").
+UNSEEN = ("not adopted", "adopted")
+
 _NAME = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,63}")
 _TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mechanisms", "fixed", "ranges", "priors")
 
@@ -124,6 +139,8 @@ class Scenario:
     reference: tuple[int, int] | None = None
     #: how inputs are extended past their data
     extension: Extension = field(default_factory=Extension)
+    #: how the likelihood's terms read a cell in the years the record does not know (:data:`UNSEEN`)
+    unseen: str = "not adopted"
     #: plausible ranges of real parameters, (name, lo, hi): what sensitivity analyses and sweeps explore
     #: by default (``[ranges]``); not part of the parameterization
     ranges: tuple[tuple[str, float, float], ...] = ()
@@ -195,6 +212,7 @@ class Scenario:
             "window": {"start": self.start, "end": self.end},
             "inputs": {
                 **({"reference": list(self.reference)} if self.reference else {}),
+                **({"unseen": self.unseen} if self.unseen != UNSEEN[0] else {}),
                 "extend": self.extension.as_dict(),
             },
             "hazard": {**self.hazard.as_dict(), "offsets": dict(self.hazard.offsets)},
@@ -221,6 +239,8 @@ class Scenario:
         held = {"mechanisms": list(self.enabled), "fixed": fixed, "start": self.start}
         if self.priors:  # a fit under other priors is another fit (absent without priors: digests stay)
             held["priors"] = {p.name: p.as_dict() for p in self.priors}
+        if self.unseen != UNSEEN[0]:  # and one that reads the unseen years otherwise
+            held["unseen"] = self.unseen
         text = json.dumps(held, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -612,7 +632,7 @@ def scenario_from_dict(
             f"{where}: window {start}-{end} must start inside the record '{record.name}' "
             f"({record.start}-{record.end}), with start <= end, and span at most {MAX_YEARS} years"
         )
-    reference, parsed_ext = _inputs(_table(raw, "inputs", where), record, where, base)
+    reference, unseen, parsed_ext = _inputs(_table(raw, "inputs", where), record, where, base)
     extension = parsed_ext if extension is None else extension
     ctx = {"instruments": record.instrument_ids, "organizations": record.organization_ids}
     hazard = ParamSet.build("hazard", HAZARD_PARAMS, _table(raw, "hazard", where), where=where, ctx=ctx)
@@ -648,6 +668,7 @@ def scenario_from_dict(
         fixed=tuple(fixed),
         reference=reference,
         extension=extension,
+        unseen=unseen,
         inherited_transforms=transforms,
         _raw=dict(raw),
     )
@@ -686,10 +707,15 @@ def _ranges(sc: Scenario, table: dict, where: str) -> tuple[tuple[str, float, fl
 
 
 def _inputs(table: dict, record: Record, where: str, base: Path | None):
-    """Validate ``[inputs]``: (reference window or None, extension rules)."""
-    bad = [k for k in table if k not in ("reference", "extend")]
+    """Validate ``[inputs]``: (reference window or None, the reading of unseen years, extension rules)."""
+    bad = [k for k in table if k not in ("reference", "unseen", "extend")]
     if bad:
-        raise ConfigError(f"{where}: unknown key 'inputs.{bad[0]}'; allowed: reference, extend")
+        raise ConfigError(f"{where}: unknown key 'inputs.{bad[0]}'; allowed: reference, unseen, extend")
+    unseen = table.get("unseen", UNSEEN[0])
+    if unseen not in UNSEEN:
+        raise ConfigError(
+            f"{where}: 'inputs.unseen' must be one of {', '.join(repr(u) for u in UNSEEN)}, got {unseen!r}"
+        )
     ref = table.get("reference")
     if ref is not None:
         if (
@@ -703,7 +729,7 @@ def _inputs(table: dict, record: Record, where: str, base: Path | None):
                 f"record's start ({record.start}) on, got {ref!r}"
             )
         ref = (int(ref[0]), int(ref[1]))
-    return ref, Extension.parse(table.get("extend", {}), where=where, base=base)
+    return ref, unseen, Extension.parse(table.get("extend", {}), where=where, base=base)
 
 
 def _table(raw: Mapping, key: str, where: str) -> dict:

@@ -67,7 +67,8 @@ def history(scenario, record) -> History:
     dyn = scenario.dynamics
     shared = np.zeros((1, dyn.shared_width)) if dyn.needs_shared else None  # organization intercepts at 0
     state = dyn.initial_state(1, obs.clamp(), shared=shared)  # the recorded schedule up to the window's end
-    state.adopt_year[0] = obs.imputed()
+    # the years the record does not know, read as the scenario's [inputs] unseen says
+    state.adopt_year[0] = obs.imputed(w if scenario.unseen == "adopted" else None)
     hist = History(obs, state)
     hist.cache["proposal"] = scenario  # the importance proposal of large groups (see :func:`set_proposal`)
     return hist
