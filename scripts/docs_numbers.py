@@ -30,7 +30,7 @@ asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin a
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
 asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 2 min,
-asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'), world-unseen about 6 min,
+asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'), world-unseen about 2 min,
 asean-commitments about 2 min (reads asean-backtests'), asean-commitments-borrowed
 about 4 min (reads asean-backtests' and asean-commitments'),
 asean-monte-carlo about 2 min,
