@@ -94,13 +94,13 @@ __all__ = [
     "scenario_from_dict",
 ]
 
-#: a scenario's name becomes a folder name (fits of a comparison): nothing that could leave that folder
 #: how the likelihood's terms read a cell in the years the record does not know (after a year it was last seen
 #: not to have adopted, or never seen): "not adopted" (the default), or "adopted" at the first of those years in
 #: which it could adopt, the other bound. Simulations draw those years either way (docs/model.md, "Cells the
 #: record does not observe").
 UNSEEN = ("not adopted", "adopted")
 
+#: a scenario's name becomes a folder name (fits of a comparison): nothing that could leave that folder
 _NAME = re.compile(r"[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]{0,63}")
 _TOP_KEYS = ("name", "description", "record", "window", "inputs", "hazard", "mechanisms", "fixed", "ranges", "priors")
 
