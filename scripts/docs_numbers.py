@@ -30,7 +30,7 @@ asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin a
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
 asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 2 min,
-asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'), world-unseen about 2 min,
+asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'), world-unseen about 8 min,
 asean-commitments about 2 min (reads asean-backtests'), asean-commitments-borrowed
 about 4 min (reads asean-backtests' and asean-commitments'),
 asean-monte-carlo about 2 min,
@@ -555,6 +555,11 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"--out {OUT}/world-unseen/commitments --force",
             "harmsim calibrate experiments/scenarios/world_commitments_unseen_adopted.toml --starts 1 "
             f"--out {OUT}/world-unseen/commitments_adopted --force",
+            # the test of bindingness under the upper bound, against the bindingness job's (declared before it ran:
+            # the reading matters for the test if the contrast across organizations under one reading lies outside
+            # the other's 95% interval, or the verdict's sentence on what the data show changes)
+            "harmsim bindingness experiments/scenarios/world_baseline_unseen_adopted.toml --from-fit "
+            f"{OUT}/world-unseen/baseline_adopted --workers 2 --out {OUT}/world-unseen/bindingness_adopted --force",
         ],
     ),
     "asean-commitments": (
