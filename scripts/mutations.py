@@ -587,6 +587,16 @@ MUTATIONS = {
         ["tests/test_sweep.py::test_a_worker_killed_mid_sweep_is_told_in_one_line_and_the_sweep_resumes"],
         "a worker killed mid-job ends the command in a traceback",
     ),
+    "adoptable-a-year-late": (
+        "data/world.py",
+        "        out = self.open_to & (self.opens[None, None, :] <= self.years[:, None, None])",
+        "        out = self.open_to & (self.opens[None, None, :] < self.years[:, None, None])",
+        [
+            "tests/test_reference.py::test_the_engines_equal_an_independent_reference",
+            "tests/test_world_model.py::test_unseen_years_are_read_as_the_scenario_says",
+        ],
+        "an instrument becomes adoptable the year after it opens, in the engines and the unseen reading alike",
+    ),
     "unseen-reading-ignored": (
         "calibrate/likelihood/_terms.py",
         '    state.adopt_year[0] = obs.imputed(w if scenario.unseen == "adopted" else None)',

@@ -14,6 +14,7 @@ import pytest
 
 import harmsim
 from harmsim.calibrate import likelihood as L
+from harmsim.data.observations import observations
 from harmsim.data.record import load_record, record_from_tables
 from harmsim.data.world import NEVER, World
 from harmsim.errors import ConfigError
@@ -253,6 +254,12 @@ def test_unseen_years_are_read_as_the_scenario_says():
     cells_d, _ = L.loglik_cells(scenario(d_dated), L.history(scenario(d_dated), d_dated))
     assert cells_up[a, x] == pytest.approx(cells_d[a, x], abs=1e-12) and cells_up[a, x] != cells_lo[a, x]
     assert cells_up[d, x] == cells_lo[d, x] == 0.0  # never observed: no term of its own
+    # on the world panel a Protocol party never observed reads as one from the Protocol's opening year
+    world = harmsim.load_scenario("world_baseline")
+    obs = observations(world.world, world.record)
+    i, k = world.world.states.index("IND"), world.world.instruments.index("tip_protocol")
+    assert obs.kind[i, k] == L.UNOBSERVED and world.world.opens[k] == 2000
+    assert obs.imputed()[i, k] == NEVER and obs.imputed(world.world)[i, k] == 2000
     # nothing reads adoptions: the two readings are one likelihood
     quiet = {"agreements": MECHS["agreements"]}
     assert L.loglik(scenario(rec, quiet), L.history(scenario(rec, quiet), rec)) == L.loglik(

@@ -191,7 +191,7 @@ class Observations:
         unseen = ((k == CENSORED) & (self.seen < self.end)) | (k == UNOBSERVED)
         after = np.where(k == CENSORED, self.seen, self.start - 1)  # the last year known
         years = world.years[:, None, None]
-        could = world.open_to & (years >= world.opens[None, None, :]) & (years <= self.end)
+        could = world.adoptable & (years <= self.end)
         could &= years > after
         first = world.years[np.argmax(could, axis=0)]
         return np.where(unseen & could.any(axis=0), first, y).astype(YEAR)

@@ -168,6 +168,15 @@ class World:
         """
         return self._members_of(self.instrument_org)
 
+    @cached_property
+    def adoptable(self) -> np.ndarray:
+        """(T, N, K) bool: instrument ``k`` is open in year ``t`` and open to the state (:attr:`open_to`), at its
+        recorded opening year: the engines' at-risk gate before the history, and the likelihood's first year a
+        cell it does not see could have adopted in."""
+        out = self.open_to & (self.opens[None, None, :] <= self.years[:, None, None])
+        out.flags.writeable = False  # shared by every model of this world
+        return out
+
     def _members_of(self, owners: np.ndarray) -> np.ndarray:
         """(T, N, len(owners)) bool: a member of the record and, where an owner organization is given (>= 0),
         of that organization, in each year."""

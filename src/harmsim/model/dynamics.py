@@ -250,8 +250,7 @@ class Dynamics:
         not depend on the history."""
         if self.schedule_moves:
             return None
-        w = self.world
-        return w.open_to & (w.opens[None, None, :] <= w.years[:, None, None])
+        return self.world.adoptable
 
     def _first_eligible(self, ti: int, elig: np.ndarray) -> np.ndarray:
         """``elig`` restricted to the first decision layer's instruments (precomputed when eligibility is static)."""
