@@ -30,7 +30,8 @@ asean-scenario-backtests about 2 min, asia-pacific about 30 s, known-at-origin a
 folders), world-asean about 5 min (reads asean-backtests' and world-backtests' folders), world-propensities
 about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 power panels per difference 37 min),
 asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 2 min,
-asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'), world-unseen about 8 min,
+asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'),
+world-screening about 5 min (reads world-commitments' and world-backtests'), world-unseen about 8 min,
 asean-commitments about 2 min (reads asean-backtests'), asean-commitments-borrowed
 about 4 min (reads asean-backtests' and asean-commitments'),
 asean-monte-carlo about 2 min,
@@ -543,6 +544,23 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-commitments/origins",
             f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-commitments/origins "
             "--without untoc,tip_protocol,cets197,actip",
+        ],
+    ),
+    "world-screening": (
+        "docs/regions.md (which comes first, the law or the treaty: commitments and screening fitted together, on "
+        "the panel's origins), harmsim compare-backtests",
+        [
+            # declared before these runs (experiments/scenarios/world_screening.toml): the direction is read from the
+            # two coefficients' 95% intervals in sample; screening helps the forecasts if better than
+            # world_commitments beyond twice the standard error from every origin, and hurts if worse from any
+            "harmsim calibrate experiments/scenarios/world_screening.toml --starts 1 "
+            f"--out {OUT}/world-screening/fit --force",
+            "harmsim backtest experiments/scenarios/world_screening.toml --replicates 500 "
+            f"--out {OUT}/world-screening/origins --force",
+            f"harmsim compare-backtests {OUT}/world-commitments/origins {OUT}/world-screening/origins",
+            f"harmsim compare-backtests {OUT}/world-commitments/origins {OUT}/world-screening/origins "
+            "--without tip_law,untoc",
+            f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-screening/origins",
         ],
     ),
     "world-unseen": (

@@ -628,6 +628,23 @@ MUTATIONS = {
         ],
         "the likelihood is told the treaty's term reads the law, where the law's term reads the treaty",
     ),
+    "screening-any-obligation-met": (
+        "model/mechanisms/screening.py",
+        "    return ((met >= need) & (need > 0)).astype(float)",
+        "    return ((met > 0) & (need > 0)).astype(float)",
+        ["tests/test_mechanisms.py::test_complies_by_hand"],
+        "a state meeting one of a treaty's obligations counts as meeting them all",
+    ),
+    "screening-read-the-wrong-way": (
+        "model/mechanisms/screening.py",
+        "        return self.obliges.copy()  # treaty k's term reads the adoptions of what k obliges",
+        "        return self.obliges.T.copy()",
+        [
+            "tests/test_mechanisms.py::test_reads_adoptions_is_truthful",
+            "tests/test_likelihood_frequency.py::test_screening_likelihood_matches_simulation_frequency",
+        ],
+        "the likelihood is told the law's term reads the treaty, where the treaty's term reads the law",
+    ),
 }
 
 

@@ -533,3 +533,10 @@ def _against_differences(monkeypatch, sc, free, loglik_tol: float, se_rtol: floa
     np.testing.assert_allclose(fast.estimates["estimate"], slow.estimates["estimate"], atol=0.02)
     np.testing.assert_allclose(fast.estimates["se"], slow.estimates["se"], rtol=se_rtol)
     return fast
+
+
+def test_world_panel_read_both_ways():
+    """Commitments and screening together: the law's term reads the treaties, and the treaties' terms read the law,
+    so each instrument's cells ride with the other's."""
+    sc = harmsim.load_scenario(Path(__file__).parents[1] / "experiments" / "scenarios" / "world_screening.toml")
+    check(sc, ["hazard.intercept", "screening.effect", "commitments.effect", "trend.linear"], rel=1e-4)

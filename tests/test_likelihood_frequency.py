@@ -170,3 +170,46 @@ def test_commitments_likelihood_matches_simulation_frequency(mechanisms):
     table = pd.DataFrame(rows)
     assert L.likelihood_path(s, history(s, r))["groups"] == [1]  # A's treaty: a group its law's cell reads
     assert chi_square(table, "likelihood", n) < chi2.ppf(0.99, len(table)), table
+
+
+# Screening: a treaty's term reads a law, itself known only within an interval -----------------------------------
+def _law_record(treaty_a: int, law_b: int, treaty_b: int):
+    """A passed x within [2000, 2005] and ratified p in ``treaty_a``; B passed x in ``law_b`` and ratified p in
+    ``treaty_b`` (NEVER: not by 2008)."""
+    rows = [("A", "x", "", LO, HI)] + [
+        (s, k, y, y, y) for s, k, y in (("A", "p", treaty_a), ("B", "x", law_b), ("B", "p", treaty_b)) if y != NEVER
+    ]
+    ad = pd.DataFrame(rows, columns=["state", "instrument", "year", "year_min", "year_max"])
+    states = STATES.iloc[:2]
+    return record_from_tables("two", 2000, 2008, {"states": states, "instruments": TREATY, "adoptions": ad})
+
+
+SCREENING = {"screening": {"effect": 2.5}}
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize(
+    "mechanisms",
+    [SCREENING, {**SCREENING, "commitments": {"effect": 1.5}}, {**SCREENING, **FRAILTY}],
+    ids=["screening", "with commitments", "with propensities"],
+)
+def test_screening_likelihood_matches_simulation_frequency(mechanisms):
+    """A's law year is summed over its interval, and A's treaty term reads it (with commitments the law's term
+    reads the treaty as well: each instrument reads the other; with propensities each state's integrated over):
+    the likelihood of each of the commonest histories is its simulated frequency."""
+    n = 200_000
+    rec = _law_record(NEVER, NEVER, NEVER)
+    sc = scenario_from_dict({"hazard": {"intercept": -2.0}, "mechanisms": mechanisms}, record=rec)
+    ens = harmsim.run_ensemble(sc, replicates=n, seed=2017)
+    a = ens.adoptions.assign(y=ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).astype(int))
+    y = a.pivot_table(index="replicate", columns=["state", "instrument"], values="y", observed=True)
+    inside = (y[("A", "x")] >= LO) & (y[("A", "x")] <= HI)
+    counts = Counter(map(tuple, y.loc[inside, [("A", "p"), ("B", "x"), ("B", "p")]].to_numpy()))
+    rows = []
+    for hist_, count in counts.most_common(8):
+        r = _law_record(*(int(v) for v in hist_))
+        s = scenario_from_dict(sc.to_dict(), record=r)
+        rows.append({"simulated": count / n, "likelihood": np.exp(loglik(s, history(s, r)))})
+    table = pd.DataFrame(rows)
+    assert L.likelihood_path(s, history(s, r))["groups"] == [1]  # A's law: a group its treaty's cell reads
+    assert chi_square(table, "likelihood", n) < chi2.ppf(0.99, len(table)), table

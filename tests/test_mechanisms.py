@@ -132,6 +132,7 @@ def test_reads_adoptions_is_truthful(name, baseline):
         ("period", {"effect": 0.0}),
         ("frailty", {"sd": 0.0}),
         ("commitments", {"effect": 0.0}),
+        ("screening", {"effect": 0.0}),
     ],
 )
 def test_zero_effect_equals_mechanism_off(name, zero):
@@ -235,6 +236,36 @@ def test_committed_by_hand(baseline):
     got = committed(w.obliges, adopted)
     assert got[0, :, law].tolist() == [1.0, 1.0, 0.0]
     assert not np.delete(got, law, axis=-1).any()  # nothing obliges the treaties themselves
+
+
+def test_screening_speeds_the_treaties_a_state_already_meets():
+    """States with their law ratify the Protocol sooner; criminalization itself is untouched (same seeds)."""
+
+    def wide(effect):
+        a = years(scenario({"screening": {"effect": effect}}))
+        return a.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
+
+    w0, w1 = wide(0.0), wide(4.0)
+    lawful = w0["tip_law"] < w0["tip_protocol"]  # the law first: the term can act
+    assert (w1["tip_law"] == w0["tip_law"]).all()  # the treaties' terms only: the law is unmoved
+    assert w1["tip_protocol"][lawful].mean() < w0["tip_protocol"][lawful].mean() - 1.0
+    assert (w1["tip_protocol"][~lawful] == w0["tip_protocol"][~lawful]).all()
+
+
+def test_complies_by_hand(baseline):
+    from harmsim.model.mechanisms.screening import complies
+
+    w = baseline.world
+    K = len(w.instruments)
+    law, protocol, actip = (w.instruments.index(k) for k in ("tip_law", "tip_protocol", "actip"))
+    adopted = np.zeros((1, 2, K))
+    adopted[0, 0, law] = 1  # state 0 has its law, state 1 has only the Protocol
+    adopted[0, 1, protocol] = 1
+    got = complies(w.obliges, adopted)
+    assert got[0, 0, [protocol, actip]].tolist() == [1.0, 1.0] and not got[0, 1].any()
+    assert not np.delete(got, [protocol, actip], axis=-1).any()  # instruments that oblige nothing: never
+    two = np.array([[False, False, False], [False, False, False], [True, True, False]])  # treaty 2 obliges 0 and 1
+    assert complies(two, np.array([[[1, 0, 0], [1, 1, 0]]]))[0, :, 2].tolist() == [0.0, 1.0]  # all it obliges
 
 
 def test_peer_share_by_hand():

@@ -18,6 +18,7 @@ from harmsim.model.mechanisms.period import Period
 from harmsim.model.mechanisms.prerequisites import Prerequisites
 from harmsim.model.mechanisms.push_pull import PushPull
 from harmsim.model.mechanisms.region import Region
+from harmsim.model.mechanisms.screening import Screening
 from harmsim.model.mechanisms.trend import Trend
 
 __all__ = ["REGISTRY", "Mechanism", "PastView", "State"]
@@ -37,5 +38,6 @@ REGISTRY: dict[str, type[Mechanism]] = {
         Organizations,
         Region,
         Commitments,
+        Screening,
     )
 }
