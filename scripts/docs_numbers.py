@@ -561,6 +561,9 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"harmsim compare-backtests {OUT}/world-commitments/origins {OUT}/world-screening/origins "
             "--without tip_law,untoc",
             f"harmsim compare-backtests {OUT}/world-backtests/world_baseline {OUT}/world-screening/origins",
+            # the record's own order of events, before any model (descriptive)
+            f"python experiments/law_and_treaty_order.py --out {OUT}/world-screening/order_world.csv",
+            f"python experiments/law_and_treaty_order.py --record asean --out {OUT}/world-screening/order_asean.csv",
         ],
     ),
     "world-unseen": (
