@@ -32,7 +32,8 @@ about 70 min (its fit 11 min, backtests 19 min, the test of bindingness with 40 
 asean-borrowed about 3 min (reads world-shrinkage's folders), asean-borrowed-5000 about 2 min,
 asean-borrowed-held about 3 min, world-commitments about 4 min (reads world-backtests'),
 world-screening about 5 min (reads world-commitments' and world-backtests'), world-unseen about 8 min,
-asean-commitments about 2 min (reads asean-backtests'), asean-commitments-borrowed
+asean-commitments about 2 min (reads asean-backtests'), asean-screening about 2 min (reads
+asean-backtests'), asean-commitments-borrowed
 about 4 min (reads asean-backtests' and asean-commitments'),
 asean-monte-carlo about 2 min,
 asean-from-the-panel-5000 about 12 min (reads asean-monte-carlo's), plug-in about 4 min (reads asean-monte-carlo's
@@ -593,6 +594,19 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-commitments/origins",
             f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-commitments/origins "
             "--without untoc,tip_protocol,asean_mlat,actip",
+        ],
+    ),
+    "asean-screening": (
+        "docs/regions.md (screening on the ASEAN record: a state with its law ratifies the treaties that oblige it "
+        "sooner; declared before these runs, after the panel's), harmsim compare-backtests",
+        [
+            "harmsim calibrate experiments/scenarios/baseline_trend_screening.toml "
+            f"--out {OUT}/asean-screening/fit --force",
+            "harmsim backtest experiments/scenarios/baseline_trend_screening.toml --replicates 500 "
+            f"--out {OUT}/asean-screening/origins --force",
+            f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-screening/origins",
+            f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-screening/origins "
+            "--without tip_law,untoc,asean_mlat,hsu_process",
         ],
     ),
     "asean-commitments-borrowed": (
