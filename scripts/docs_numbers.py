@@ -606,7 +606,7 @@ JOBS: dict[str, tuple[str, list[str]]] = {
             f"--out {OUT}/asean-screening/origins --force",
             f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-screening/origins",
             f"harmsim compare-backtests {OUT}/asean-backtests/baseline_trend {OUT}/asean-screening/origins "
-            "--without tip_law,untoc,asean_mlat,hsu_process",
+            "--without tip_law,untoc,asean_mlat",
         ],
     ),
     "asean-commitments-borrowed": (

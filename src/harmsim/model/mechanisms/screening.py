@@ -5,9 +5,10 @@ way: a party to the UN Protocol criminalizes sooner. The compliance literature
 reads them the other way too: states ratify treaties they already comply with,
 so a treaty screens its parties more than it constrains them (von Stein 2005,
 "Do treaties constrain or screen?", American Political Science Review 99(4);
-Simmons 2009, *Mobilizing for Human Rights*, ch. 3). The study's own order of
-events is of this kind: ASEAN states criminalized voluntarily and, most of
-them, ratified the UN treaties later (the study, Table 4). The term is
+Simmons 2009, *Mobilizing for Human Rights*, ch. 3). In that reading a law
+passed voluntarily comes first and the treaty follows, the order the study's
+account of voluntary laws would lead one to look for; ASEAN's record has
+both orders (experiments/law_and_treaty_order.py). The term is
 
     term[i, k, t] = effect * [state i has adopted, before year t, every instrument that treaty k obliges]
 
