@@ -126,19 +126,38 @@ def test_path_is_reported():
     assert how["path"] == "exact" and how["patterns"] == HI - LO + 1 and how["groups"] == [1]
 
 
-# Treaty commitments: a law's term reads a treaty's ratification, itself known only within an interval ----------
+# Treaty commitments and screening: a term reads an adoption known only within an interval -----------------------
 TREATY = pd.DataFrame({"instrument": ["x", "p"], "obliges": ["", "x"]})  # party to p undertakes x
+TWO = 200_000
 
 
-def _treaty_record(law_a: int, treaty_b: int, law_b: int):
-    """A ratified p within [2000, 2005], its law in ``law_a``; B ratified p in ``treaty_b`` and passed x in
-    ``law_b`` (NEVER: not by 2008)."""
-    rows = [("A", "p", "", LO, HI)] + [
-        (s, k, y, y, y) for s, k, y in (("A", "x", law_a), ("B", "p", treaty_b), ("B", "x", law_b)) if y != NEVER
-    ]
+def _two_states(interval: str, dated) -> pd.DataFrame:
+    """A adopted ``interval`` within [2000, 2005]; ``dated`` [((state, instrument), year)]: adopted in that year
+    (NEVER: not by 2008)."""
+    rows = [("A", interval, "", LO, HI)] + [(s, k, y, y, y) for (s, k), y in dated if y != NEVER]
     ad = pd.DataFrame(rows, columns=["state", "instrument", "year", "year_min", "year_max"])
     states = STATES.iloc[:2]
     return record_from_tables("two", 2000, 2008, {"states": states, "instruments": TREATY, "adoptions": ad})
+
+
+def _commonest_histories(mechanisms, interval: str, others, seed: int):
+    """(table, path): the eight commonest histories of the ``others`` cells among runs with A's ``interval`` cell
+    inside its interval, each with its simulated frequency and its likelihood, and the likelihood's path."""
+    sc = scenario_from_dict(
+        {"hazard": {"intercept": -2.0}, "mechanisms": mechanisms},
+        record=_two_states(interval, [(c, NEVER) for c in others]),
+    )
+    ens = harmsim.run_ensemble(sc, replicates=TWO, seed=seed)
+    a = ens.adoptions.assign(y=ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).astype(int))
+    y = a.pivot_table(index="replicate", columns=["state", "instrument"], values="y", observed=True)
+    inside = (y[("A", interval)] >= LO) & (y[("A", interval)] <= HI)
+    counts = Counter(map(tuple, y.loc[inside, others].to_numpy()))
+    rows = []
+    for hist_, count in counts.most_common(8):
+        r = _two_states(interval, zip(others, (int(v) for v in hist_)))
+        s = scenario_from_dict(sc.to_dict(), record=r)
+        rows.append({"simulated": count / TWO, "likelihood": np.exp(loglik(s, history(s, r)))})
+    return pd.DataFrame(rows), L.likelihood_path(s, history(s, r))
 
 
 COMMITMENTS = {"commitments": {"effect": 2.5}}
@@ -154,34 +173,9 @@ def test_commitments_likelihood_matches_simulation_frequency(mechanisms):
     """A's treaty year is summed over its interval, and A's law term reads it (with diffusion B's treaty term
     too; with propensities each state's integrated over): the likelihood of each of the commonest histories is
     its simulated frequency."""
-    n = 200_000
-    rec = _treaty_record(NEVER, NEVER, NEVER)
-    sc = scenario_from_dict({"hazard": {"intercept": -2.0}, "mechanisms": mechanisms}, record=rec)
-    ens = harmsim.run_ensemble(sc, replicates=n, seed=2016)
-    a = ens.adoptions.assign(y=ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).astype(int))
-    y = a.pivot_table(index="replicate", columns=["state", "instrument"], values="y", observed=True)
-    inside = (y[("A", "p")] >= LO) & (y[("A", "p")] <= HI)
-    counts = Counter(map(tuple, y.loc[inside, [("A", "x"), ("B", "p"), ("B", "x")]].to_numpy()))
-    rows = []
-    for hist_, count in counts.most_common(8):
-        r = _treaty_record(*(int(v) for v in hist_))
-        s = scenario_from_dict(sc.to_dict(), record=r)
-        rows.append({"simulated": count / n, "likelihood": np.exp(loglik(s, history(s, r)))})
-    table = pd.DataFrame(rows)
-    assert L.likelihood_path(s, history(s, r))["groups"] == [1]  # A's treaty: a group its law's cell reads
-    assert chi_square(table, "likelihood", n) < chi2.ppf(0.99, len(table)), table
-
-
-# Screening: a treaty's term reads a law, itself known only within an interval -----------------------------------
-def _law_record(treaty_a: int, law_b: int, treaty_b: int):
-    """A passed x within [2000, 2005] and ratified p in ``treaty_a``; B passed x in ``law_b`` and ratified p in
-    ``treaty_b`` (NEVER: not by 2008)."""
-    rows = [("A", "x", "", LO, HI)] + [
-        (s, k, y, y, y) for s, k, y in (("A", "p", treaty_a), ("B", "x", law_b), ("B", "p", treaty_b)) if y != NEVER
-    ]
-    ad = pd.DataFrame(rows, columns=["state", "instrument", "year", "year_min", "year_max"])
-    states = STATES.iloc[:2]
-    return record_from_tables("two", 2000, 2008, {"states": states, "instruments": TREATY, "adoptions": ad})
+    table, how = _commonest_histories(mechanisms, "p", [("A", "x"), ("B", "p"), ("B", "x")], seed=2016)
+    assert how["groups"] == [1]  # A's treaty: a group its law's cell reads
+    assert chi_square(table, "likelihood", TWO) < chi2.ppf(0.99, len(table)), table
 
 
 SCREENING = {"screening": {"effect": 2.5}}
@@ -197,19 +191,6 @@ def test_screening_likelihood_matches_simulation_frequency(mechanisms):
     """A's law year is summed over its interval, and A's treaty term reads it (with commitments the law's term
     reads the treaty as well: each instrument reads the other; with propensities each state's integrated over):
     the likelihood of each of the commonest histories is its simulated frequency."""
-    n = 200_000
-    rec = _law_record(NEVER, NEVER, NEVER)
-    sc = scenario_from_dict({"hazard": {"intercept": -2.0}, "mechanisms": mechanisms}, record=rec)
-    ens = harmsim.run_ensemble(sc, replicates=n, seed=2017)
-    a = ens.adoptions.assign(y=ens.adoptions["year"].to_numpy(dtype=float, na_value=NEVER).astype(int))
-    y = a.pivot_table(index="replicate", columns=["state", "instrument"], values="y", observed=True)
-    inside = (y[("A", "x")] >= LO) & (y[("A", "x")] <= HI)
-    counts = Counter(map(tuple, y.loc[inside, [("A", "p"), ("B", "x"), ("B", "p")]].to_numpy()))
-    rows = []
-    for hist_, count in counts.most_common(8):
-        r = _law_record(*(int(v) for v in hist_))
-        s = scenario_from_dict(sc.to_dict(), record=r)
-        rows.append({"simulated": count / n, "likelihood": np.exp(loglik(s, history(s, r)))})
-    table = pd.DataFrame(rows)
-    assert L.likelihood_path(s, history(s, r))["groups"] == [1]  # A's law: a group its treaty's cell reads
-    assert chi_square(table, "likelihood", n) < chi2.ppf(0.99, len(table)), table
+    table, how = _commonest_histories(mechanisms, "x", [("A", "p"), ("B", "x"), ("B", "p")], seed=2017)
+    assert how["groups"] == [1]  # A's law: a group its treaty's cell reads
+    assert chi_square(table, "likelihood", TWO) < chi2.ppf(0.99, len(table)), table

@@ -209,14 +209,15 @@ def test_prerequisites_bundle_ratification():
     assert (w0["tip_protocol"] >= w0["untoc"]).all()
 
 
+def _wide(mechanism: str, effect: float) -> pd.DataFrame:
+    """Adoption years per (replicate, state), one column per instrument, with ``mechanism``'s effect on."""
+    a = years(scenario({mechanism: {"effect": effect}}))
+    return a.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
+
+
 def test_commitments_speed_what_the_treaty_obliges():
     """Parties to the Protocol criminalize sooner; a state that never ratifies is untouched (same seeds)."""
-
-    def wide(effect):
-        a = years(scenario({"commitments": {"effect": effect}}))
-        return a.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
-
-    w0, w1 = wide(0.0), wide(4.0)
+    w0, w1 = _wide("commitments", 0.0), _wide("commitments", 4.0)
     party = w0["tip_protocol"] < w0["tip_law"]  # ratified first: the term can act
     assert (w1["tip_protocol"] == w0["tip_protocol"]).all()  # tip_law's term only: the Protocol is unmoved
     assert w1["tip_law"][party].mean() < w0["tip_law"][party].mean() - 1.0
@@ -240,12 +241,7 @@ def test_committed_by_hand(baseline):
 
 def test_screening_speeds_the_treaties_a_state_already_meets():
     """States with their law ratify the Protocol sooner; criminalization itself is untouched (same seeds)."""
-
-    def wide(effect):
-        a = years(scenario({"screening": {"effect": effect}}))
-        return a.pivot_table(index=["replicate", "state"], columns="instrument", values="y", observed=True)
-
-    w0, w1 = wide(0.0), wide(4.0)
+    w0, w1 = _wide("screening", 0.0), _wide("screening", 4.0)
     lawful = w0["tip_law"] < w0["tip_protocol"]  # the law first: the term can act
     assert (w1["tip_law"] == w0["tip_law"]).all()  # the treaties' terms only: the law is unmoved
     assert w1["tip_protocol"][lawful].mean() < w0["tip_protocol"][lawful].mean() - 1.0

@@ -61,8 +61,7 @@ class Screening(Mechanism):
         self.obliges = world.obliges
         self.effect = float(p.effect)
         self._treaties = np.flatnonzero(self.obliges.any(axis=1))
-        self._obliged = np.flatnonzero(self.obliges.any(axis=0))
-        self._links = self.obliges[np.ix_(self._treaties, self._obliged)]  # (treaties, what they oblige)
+        self._rows = self.obliges[self._treaties]  # (k, K): the treaties' rows only
 
     def reads_adoptions(self):
         return self.obliges.copy()  # treaty k's term reads the adoptions of what k obliges
@@ -72,5 +71,5 @@ class Screening(Mechanism):
             return None
         adopted = view.adopted_before()
         term = np.zeros(adopted.shape)
-        term[..., self._treaties] = self.effect * complies(self._links, adopted[..., self._obliged])
+        term[..., self._treaties] = self.effect * complies(self._rows, adopted)
         return term
