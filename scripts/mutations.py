@@ -271,7 +271,7 @@ MUTATIONS = {
     ),
     "backtest-silent-on-bounds": (
         "analysis/backtest.py",
-        "                caveat = fit.caveat(f\"the fit of '{label}' leaves\") if fit_origin == o else None",
+        "                caveat = fit.caveat(f\"the fit of '{label}' leaves\")",
         "                caveat = None",
         ["tests/test_counterfactual.py::test_backtest_command_on_the_record"],
         "a backtest's summary says nothing of the parameters its fits leave at a bound or not identified",
@@ -644,6 +644,34 @@ MUTATIONS = {
             "tests/test_likelihood_frequency.py::test_screening_likelihood_matches_simulation_frequency",
         ],
         "the likelihood is told the law's term reads the treaty, where the treaty's term reads the law",
+    ),
+    "held-parameters-unsaid-in-backtests": (
+        "analysis/backtest.py",
+        '                    lines.append(f"from {o}: {held}.")',
+        "                    pass",
+        ["tests/test_forecast.py::test_a_parameter_held_at_its_scenario_value_is_said_wherever_a_fit_is_drawn_from"],
+        "a backtest's forecast drawn from a value set by hand is not said under its origin",
+    ),
+    "held-parameters-unsaid-from-a-fit": (
+        "cli/_common.py",
+        "    for said in (fit.caveat(), fit.held_note()):",
+        "    for said in (fit.caveat(),):",
+        ["tests/test_forecast.py::test_a_parameter_held_at_its_scenario_value_is_said_wherever_a_fit_is_drawn_from"],
+        "a forecast from a fit that held a parameter at the scenario's value does not say so",
+    ),
+    "broken-pool-pipe-closed-at-once": (
+        "_workers.py",
+        "            if reader is not None and (cleanup is None or cleanup.is_alive()):",
+        "            if reader is not None:",
+        ["tests/test_sweep.py::test_a_broken_pool_that_cleaned_up_is_left_to_close_its_own_pipe"],
+        "a broken pool's pipe is closed while its own thread may be closing it (Bad file descriptor, now and then)",
+    ),
+    "broken-pool-pipe-left-open": (
+        "_workers.py",
+        "                reader.close()  # blocked: the writing thread waits on the pipe and closes nothing meanwhile",
+        "                pass",
+        ["tests/test_sweep.py::test_a_broken_pool_whose_clean_up_is_blocked_has_its_pipe_closed"],
+        "a broken pool whose clean-up is blocked keeps its pipe open: it hangs before Python 3.11.5",
     ),
 }
 

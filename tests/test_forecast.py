@@ -217,3 +217,22 @@ def test_a_plug_in_run_from_a_fit_is_the_run_of_the_fit_without_its_uncertainty(
     assert all(len(set(values)) == 1 for values in predictive["draws"].values())
     assert main([*args, "--force"]) == 2
     assert "--parameters estimate: the point estimates are a fit's; give --from-fit DIR" in capsys.readouterr().err
+
+
+def test_a_parameter_held_at_its_scenario_value_is_said_wherever_a_fit_is_drawn_from(tmp_path, capsys):
+    """binding_only's binding effect acts from 2016 only (ASEAN's one binding agreement, the 2015 Convention):
+    every fit holds it at the scenario's value, and a forecast from the fit and a backtest's origins say so in
+    words, since what they draw uses a value set by hand."""
+    said = "holds agreements.binding = 0.3 (no effect on the likelihood of this record): what is drawn from this"
+    fit_dir, out = tmp_path / "fit", tmp_path / "fc"
+    assert main(["calibrate", "binding_only", "--out", str(fit_dir)]) == 0
+    capsys.readouterr()
+    args = ["forecast", "binding_only", "--from-fit", str(fit_dir), "--until", "2020", "-r", "20", "--no-figures"]
+    assert main([*args, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"the fit {said} fit uses the scenario's value for it, set by hand, wherever it acts" in err
+    assert main(["backtest", "binding_only", "--origins", "2011", "-r", "20", "--no-figures",
+                 "--out", str(tmp_path / "bt")]) == 0  # fmt: skip
+    assert f"from 2011: the fit of 'binding_only' {said}" in capsys.readouterr().out
+    fit = calibrate(harmsim.load_scenario("diffusion_only"))
+    assert not fit.fixed and fit.held_note() is None  # nothing held, nothing said

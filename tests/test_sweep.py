@@ -199,6 +199,58 @@ def test_a_worker_killed_mid_sweep_is_told_in_one_line_and_the_sweep_resumes(tmp
     assert list(pd.read_csv(out)["point"]) == list(range(40))
 
 
+class _Closing:
+    """A pipe end that records being closed, and lets a waiting thread go when it is."""
+
+    def __init__(self, released=None):
+        self.closed, self.released = 0, released
+
+    def close(self):
+        self.closed += 1
+        if self.released is not None:
+            self.released.set()
+
+
+def _broken_pool(monkeypatch):
+    """A harmsim pool whose one worker died, its own clean-up run to the end, as on a Python before 3.11.5."""
+    import harmsim._workers as w
+
+    monkeypatch.setattr(w, "_HANGS_WHEN_BROKEN", True)
+    pool = w.process_pool(1)
+    with pytest.raises(cf.process.BrokenProcessPool):
+        pool.submit(os._exit, 1).result()
+    pool._executor_manager_thread.join(60)  # nothing was queued: it finishes by itself
+    assert not pool._executor_manager_thread.is_alive()
+    return pool
+
+
+def test_a_broken_pool_that_cleaned_up_is_left_to_close_its_own_pipe(monkeypatch):
+    """Before Python 3.11.5 a broken pool's pipe is closed under it only if its clean-up is blocked: closed while
+    the pool's own thread closed it, it failed one run in twenty under load (OSError: Bad file descriptor)."""
+    pool = _broken_pool(monkeypatch)
+    pool._call_queue._reader = spy = _Closing()
+    pool.shutdown()
+    assert spy.closed == 0
+
+
+def test_a_broken_pool_whose_clean_up_is_blocked_has_its_pipe_closed(monkeypatch):
+    """The hang of CPython issue 94777: the clean-up waits on a pipe nobody reads; closing its reading end lets it
+    finish (here a stand-in clean-up that waits until the end is closed)."""
+    import threading
+
+    import harmsim._workers as w
+
+    pool = _broken_pool(monkeypatch)
+    monkeypatch.setattr(w, "BROKEN_CLEANUP_SECONDS", 0.05)
+    released = threading.Event()
+    blocked = threading.Thread(target=released.wait, args=(10,), daemon=True)
+    blocked.start()
+    pool._executor_manager_thread = blocked
+    pool._call_queue._reader = spy = _Closing(released)
+    pool.shutdown()
+    assert spy.closed == 1 and not blocked.is_alive()
+
+
 def test_resume_keeps_saved_chunks(baseline, tmp_path, monkeypatch):
     """Chunks already on disk are read back, never recomputed."""
     import harmsim.analysis.sweep as sw

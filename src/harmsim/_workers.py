@@ -77,21 +77,32 @@ def process_pool(workers: int) -> cf.ProcessPoolExecutor:
 #: whether this Python's broken pools hang on shutdown (CPython issue 94777, fixed in 3.11.5)
 _HANGS_WHEN_BROKEN = sys.version_info < (3, 11, 5)
 
+#: seconds a broken pool's own clean-up is given before its pipe is closed under it (it takes well under one
+#: when nothing blocks it)
+BROKEN_CLEANUP_SECONDS = 5.0
+
 
 class _Pool(cf.ProcessPoolExecutor):
     """A process pool that shuts down, once broken, also on a Python without the fix of CPython issue 94777.
 
     A worker that dies (killed, or out of memory) breaks the pool. Before Python 3.11.5 the
-    broken pool's shutdown then waits for ever when tasks remain queued: the thread writing them
+    broken pool's clean-up then waits for ever when tasks remain queued: the thread writing them
     blocks on a pipe that no worker reads any more. The fix made in 3.11.5 closes that pipe's
-    reading end; this does the same on the older releases (Debian 12 ships 3.11.2).
+    reading end; this does the same on the older releases (Debian 12 ships 3.11.2), but only
+    once the clean-up has had :data:`BROKEN_CLEANUP_SECONDS` and not finished. A clean-up that
+    is not blocked closes that end itself, from the writing thread, and two threads closing one
+    pipe at once fail (seen as ``OSError: [Errno 9] Bad file descriptor``, one run in twenty
+    under load, when the end was closed at once).
     """
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if _HANGS_WHEN_BROKEN and getattr(self, "_broken", False):
+            cleanup = getattr(self, "_executor_manager_thread", None)
+            if cleanup is not None:
+                cleanup.join(BROKEN_CLEANUP_SECONDS)
             reader = getattr(getattr(self, "_call_queue", None), "_reader", None)
-            if reader is not None:
-                reader.close()
+            if reader is not None and (cleanup is None or cleanup.is_alive()):
+                reader.close()  # blocked: the writing thread waits on the pipe and closes nothing meanwhile
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
 
 

@@ -679,8 +679,9 @@ def serve(scenario: str = "baseline", *, fit: str | None = None, port: int = 876
 
         loaded = load_fit(fit)
         loaded.apply(sc)  # refuses a fit of another scenario, before the server starts
-        if loaded.caveat():
-            warnings.warn(loaded.caveat() + " (the page's fitted band too)", HarmsimWarning, stacklevel=2)
+        for said in (loaded.caveat(), loaded.held_note()):
+            if said:
+                warnings.warn(said + " (the page's fitted band too)", HarmsimWarning, stacklevel=2)
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a port just freed is free
         try:

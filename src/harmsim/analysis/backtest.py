@@ -488,9 +488,14 @@ class Backtest:
             for (fit_origin, label), fit in self.fits.items():
                 if label.startswith(LENDER):  # nothing is drawn from a source's fit: it lends priors only
                     continue
-                caveat = fit.caveat(f"the fit of '{label}' leaves") if fit_origin == o else None
+                if fit_origin != o:
+                    continue
+                caveat = fit.caveat(f"the fit of '{label}' leaves")
                 if caveat:  # a forecast drawn from a parameter the data do not bound is not evidence about it
                     lines.append(f"from {o}: {caveat}.")
+                held = fit.held_note(f"the fit of '{label}'")
+                if held:  # nor is one drawn from a value set by hand
+                    lines.append(f"from {o}: {held}.")
             n_unknown = int(g["unknown"].iloc[0]) if "unknown" in g else 0
             if n_unknown:
                 by = self.provenance.get("backtest", {}).get("unknown_by_instrument", {}).get(str(o), {})

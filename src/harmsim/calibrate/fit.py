@@ -194,6 +194,31 @@ no contrast with it
             "from this fit uses the value as it is"
         )
 
+    def held_note(self, subject: str = "the fit") -> str | None:
+        """One line naming the parameters the fit held at the scenario's values, with the reason, or None.
+
+        A parameter that moves no year of the likelihood of the record a fit saw (a binding agreement that
+        arrives at the record's end; a term whose condition the record never met by a backtest's origin) is
+        held, not estimated. Runs, forecasts and counterfactuals drawn from the fit use the scenario's value for
+        it wherever it acts: a value set by hand, which the caveat of :meth:`caveat` does not name (it names the
+        free parameters the record does not bound). ``subject`` begins the line.
+
+        >>> import harmsim
+        >>> from harmsim.calibrate import calibrate
+        >>> fit = calibrate(harmsim.load_scenario("binding_only"), free=["hazard.intercept", "agreements.binding"])
+        >>> print(fit.held_note())  # ASEAN's one binding agreement, the 2015 Convention, acts from 2016
+        the fit holds agreements.binding = 0.3 (no effect on the likelihood of this record): what is drawn from \
+this fit uses the scenario's value for it, set by hand, wherever it acts
+        """
+        if not self.fixed:
+            return None
+        items = "; ".join(f"{k} = {v['value']:.3g} ({v['reason']})" for k, v in self.fixed.items())
+        which, acts = ("it", "it acts") if len(self.fixed) == 1 else ("them", "they act")
+        return (
+            f"{subject} holds {items}: what is drawn from this fit uses the scenario's value for {which}, set by "
+            f"hand, wherever {acts}"
+        )
+
     def check_transforms(self, scenario) -> None:
         """Refuse a scenario whose feature standardizations differ from the fit's.
 

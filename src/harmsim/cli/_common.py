@@ -268,12 +268,12 @@ def _format_fit(fit: pd.DataFrame, states=()) -> str:
 
 def _fit_said(folder, scenario):
     """A saved fit of ``scenario`` (another scenario's is refused first), its parameters the record does not
-    bound said in one warning line."""
+    bound said in one warning line, and those it held at the scenario's values in another."""
     from harmsim.calibrate import load_fit
 
     fit = load_fit(folder)
     fit.apply(scenario)
-    caveat = fit.caveat()
-    if caveat:
-        warnings.warn(caveat, HarmsimWarning, stacklevel=2)
+    for said in (fit.caveat(), fit.held_note()):
+        if said:
+            warnings.warn(said, HarmsimWarning, stacklevel=2)
     return fit
