@@ -325,6 +325,20 @@ def test_serving_beyond_this_machine_is_said(monkeypatch):
     assert not d._loopback("0.0.0.0") and not d._loopback("example.org")
 
 
+def test_a_fit_that_held_a_parameter_is_said_before_the_page_serves_it(tmp_path, monkeypatch):
+    """binding_only's fit holds the binding effect at the scenario's value (it acts from 2016): the page's fitted
+    band uses a value set by hand, said as forecasts say it."""
+    import harmsim.dashboard as d
+
+    assert main(["calibrate", "binding_only", "--out", str(tmp_path / "fit")]) == 0
+    monkeypatch.setattr(d.subprocess, "Popen", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("not started")))
+    with pytest.warns(harmsim.HarmsimWarning) as said:
+        with pytest.raises(RuntimeError, match="not started"):
+            d.serve("binding_only", fit=str(tmp_path / "fit"), port=_free_port())
+    held = [str(w.message) for w in said if "holds agreements.binding = 0.3" in str(w.message)]
+    assert len(held) == 1 and held[0].endswith("wherever it acts (the page's fitted band too)")
+
+
 @pytest.fixture(scope="module")
 def browser():
     path = _chromium()
