@@ -184,13 +184,20 @@ SCREENING = {"screening": {"effect": 2.5}}
 @pytest.mark.statistical
 @pytest.mark.parametrize(
     "mechanisms",
-    [SCREENING, {**SCREENING, "commitments": {"effect": 1.5}}, {**SCREENING, **FRAILTY}],
-    ids=["screening", "with commitments", "with propensities"],
+    [
+        SCREENING,
+        {**SCREENING, "commitments": {"effect": 1.5}},
+        {**SCREENING, **DIFFUSION},
+        {**SCREENING, **FRAILTY},
+        {**SCREENING, **DIFFUSION, **FRAILTY},
+    ],
+    ids=["screening", "with commitments", "with diffusion", "with propensities", "with both"],
 )
 def test_screening_likelihood_matches_simulation_frequency(mechanisms):
     """A's law year is summed over its interval, and A's treaty term reads it (with commitments the law's term
-    reads the treaty as well: each instrument reads the other; with propensities each state's integrated over):
-    the likelihood of each of the commonest histories is its simulated frequency."""
+    reads the treaty as well: each instrument reads the other; with diffusion B's law term reads A's law too; with
+    propensities each state's integrated over): the likelihood of each of the commonest histories is its simulated
+    frequency."""
     table, how = _commonest_histories(mechanisms, "x", [("A", "p"), ("B", "x"), ("B", "p")], seed=2017)
     assert how["groups"] == [1]  # A's law: a group its treaty's cell reads
     assert chi_square(table, "likelihood", TWO) < chi2.ppf(0.99, len(table)), table
