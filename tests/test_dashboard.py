@@ -381,17 +381,27 @@ def _open(browser, url):
     return page, problems
 
 
-def _chart(page, wait_for: str | None = None, timeout: float = WAIT) -> tuple[str, str]:
-    """(text, src) of the adoption chart: the image whose text for readers names the record."""
+def _image(page, names: str, wait_for: str | None = None, timeout: float = WAIT) -> tuple[str, str]:
+    """(text, src) of the first image whose text for readers holds ``names`` (and ``wait_for``), waited for.
+
+    Each figure of the page is redrawn on its own after a step, so a test that has seen one of them change
+    waits for the next one too rather than reading it once (read once, the map was now and then still the
+    previous year's).
+    """
     deadline = time.monotonic() + timeout
     while True:
         for img in page.locator("img").all():
             alt, src = img.get_attribute("alt") or "", img.get_attribute("src") or ""
-            if "Member states that have adopted each instrument" in alt and (wait_for is None or wait_for in alt):
+            if names in alt and (wait_for is None or wait_for in alt):
                 return alt, src
         if time.monotonic() > deadline:
-            raise AssertionError(f"no adoption chart{f' showing {wait_for!r}' if wait_for else ''} on the page")
+            raise AssertionError(f"no image of {names!r}{f' showing {wait_for!r}' if wait_for else ''} on the page")
         time.sleep(0.2)
+
+
+def _chart(page, wait_for: str | None = None, timeout: float = WAIT) -> tuple[str, str]:
+    """(text, src) of the adoption chart: the image whose text for readers names the record."""
+    return _image(page, "Member states that have adopted each instrument", wait_for, timeout)
 
 
 def _no_errors(page, problems, server_log: str = "") -> None:
@@ -449,9 +459,8 @@ def test_the_world_page_steps_with_its_map(browser, tmp_path):
         _chart(page, "this run to 1989")
         page.get_by_role("button", name="Step").click()
         _chart(page, "this run to 1990")
-        shown = [img.get_attribute("alt") or "" for img in page.locator("img[alt]").all()]
-        assert any(a.startswith("Member states and their instruments, 1990: ") and "of 629 adoptions" in a
-                   for a in shown), shown  # fmt: skip
+        alt, _ = _image(page, "Member states and their instruments", "1990: ")
+        assert alt.startswith("Member states and their instruments, 1990: ") and "of 629 adoptions" in alt, alt
         page.get_by_text("188 members").wait_for(timeout=WAIT * 1000)
         _no_errors(page, problems)
     finally:
@@ -477,7 +486,12 @@ def test_the_page_reads_at_a_desktop_size(browser, tmp_path):
         label = page.locator(".v-label", has_text=name)
         assert label.inner_text().strip() == name
         assert label.evaluate("e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight")
-        for img in page.locator("img[alt]").all():  # chart and network: shown at 85% of their size or more
+        # chart and network: each loaded (drawn on its own, the network may come after the chart), then shown
+        # at 85% of its size or more
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('img[alt]')].every(e => e.complete && e.naturalWidth > 0)"
+        )
+        for img in page.locator("img[alt]").all():
             shown, natural = img.evaluate("e => [e.clientWidth, e.naturalWidth]")
             assert natural > 0 and shown / natural >= 0.85, (img.get_attribute("alt"), shown, natural)
         _no_errors(page, problems)
