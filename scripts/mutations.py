@@ -680,6 +680,27 @@ MUTATIONS = {
         ["tests/test_dashboard.py::test_a_fit_that_held_a_parameter_is_said_before_the_page_serves_it"],
         "the dashboard serves a fitted band drawn from a value set by hand without a word",
     ),
+    "panel-years-hidden-above-an-empty-cell": (
+        "output/plots/_base.py",
+        "        ax.xaxis.set_tick_params(labelbottom=True)",
+        "        pass",
+        ["tests/test_figures.py::test_the_lowest_panel_of_every_column_shows_its_years"],
+        "a panel lowest in its column, above an empty cell of the last row, has no years below it",
+    ),
+    "fit-on-every-blas-thread": (
+        "calibrate/mle.py",
+        "@one_blas_thread\ndef fit_mle(",
+        "def fit_mle(",
+        ["tests/test_calibrate.py::test_a_fit_holds_blas_to_one_thread_and_gives_the_callers_threads_back"],
+        "a fit's last bits, and the world fit's third decimal, depend on how many cores the machine has",
+    ),
+    "bass-fit-on-every-blas-thread": (
+        "analysis/comparison.py",
+        "@one_blas_thread\ndef fit_bass(",
+        "def fit_bass(",
+        ["tests/test_calibrate.py::test_a_fit_holds_blas_to_one_thread_and_gives_the_callers_threads_back"],
+        "the Bass model's fit runs on as many BLAS threads as the caller allows",
+    ),
 }
 
 

@@ -211,3 +211,25 @@ def test_a_legend_with_long_entries_fits_its_figure():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a newline measured as a glyph warned (the organizations' legend)
         assert _legend_columns(two_lines, 4.0, 2) == 1 and _legend_columns(two_lines, 10.0, 2) == 2
+
+
+def test_the_lowest_panel_of_every_column_shows_its_years():
+    """The organizations' figure has seven panels in three columns: the EU's and SAARC's, lowest in theirs, had
+    no years below them (the shared axis hides every row's but the last, and the last row had one panel)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from harmsim.output.plots import figure_organizations
+    from harmsim.scoring.compare import organization_curves
+
+    rec = harmsim.load_record("world")
+    curves = organization_curves(rec, ["tip_law"])
+    orgs = list(dict.fromkeys(curves["organization"]))
+    assert len(orgs) == 7
+    fig = figure_organizations(curves, ["tip_law"], {})
+    FigureCanvasAgg(fig).draw()
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+
+    def years_below(ax):
+        return any(t.get_visible() and t.get_text() for t in ax.get_xticklabels())
+
+    assert [years_below(ax) for ax in shown] == [False, False, False, False, True, True, True]

@@ -2,7 +2,7 @@
 
 Each module has a layer; an import may go to its own layer or below. The layers follow the data:
 
-0 base       errors, version, small helpers (TOML, reprs, workers, progress, result folders)
+0 base       errors, version, small helpers (TOML, reprs, workers, BLAS threads, progress, result folders)
 1 data       the record and what is built from it alone: inputs, world, observations, features
 2 model      parameters and their space, mechanisms, dynamics, scenarios, the engines and the Mesa model
 3 inference  likelihood, MLE, ABC, fits, pooling, placebos, targets and scores
@@ -23,7 +23,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 LAYERS = {
-    0: "errors _version _repr _toml _limits _workers _progress _mesa _output rng",
+    0: "errors _version _repr _toml _limits _workers _threads _progress _mesa _output rng",
     1: "data data.*",
     2: "model model.*",
     3: "calibrate calibrate.* scoring scoring.*",

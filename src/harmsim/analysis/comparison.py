@@ -35,6 +35,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.stats import chi2
 
+from harmsim._threads import one_blas_thread
 from harmsim.analysis.predictive import predictive_draws
 from harmsim.calibrate.arrival import arrival_statement, arrival_thresholds
 from harmsim.calibrate.likelihood import BEFORE, DATED, INTERVAL, UNOBSERVED, history, loglik, loglik_cells
@@ -138,6 +139,7 @@ class BassLink:
         return np.log(h), np.log1p(-h)
 
 
+@one_blas_thread
 def fit_bass(scenario, record, cells: np.ndarray | None = None, fallback: np.ndarray | None = None) -> dict:
     """Maximum-likelihood Bass model per instrument on ``scenario``'s risk sets.
 

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from harmsim._threads import one_blas_thread
 from harmsim.calibrate.fit import Fit
 from harmsim.calibrate.likelihood import (
     BEFORE,
@@ -130,6 +131,7 @@ def _values(free, x) -> dict:
     return {n: float(v) for n, v in zip(free, x)}
 
 
+@one_blas_thread
 def fit_mle(
     scenario,
     record,

@@ -128,6 +128,8 @@ def _grid(n: int, width=10.0, row_height=2.6, layout="constrained", cols=3):
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, gridspec_kw={"height_ratios": heights})
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
+    for ax in axes.ravel()[max(n - cols, 0) : (rows - 1) * cols]:  # the lowest panel of a column the last row
+        ax.xaxis.set_tick_params(labelbottom=True)  # leaves empty: its years, which the shared axis hid
     return fig, axes.ravel()[:n]
 
 
