@@ -701,6 +701,13 @@ MUTATIONS = {
         ["tests/test_calibrate.py::test_a_fit_holds_blas_to_one_thread_and_gives_the_callers_threads_back"],
         "the Bass model's fit runs on as many BLAS threads as the caller allows",
     ),
+    "blas-limit-per-fit-in-threads": (
+        "_threads.py",
+        "        if _RUNNING == 0:\n            _LIMITER = _controller()",
+        "        if True:\n            _LIMITER = _controller()",
+        ["tests/test_calibrate.py::test_fits_in_two_threads_at_once_hold_blas_from_the_first_start_to_the_last_end"],
+        "fits in two threads of one process each set the process's BLAS limit, and the first to end lifts it",
+    ),
 }
 
 

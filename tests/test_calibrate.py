@@ -876,6 +876,51 @@ def test_a_fit_holds_blas_to_one_thread_and_gives_the_callers_threads_back(monke
     assert after == {2}  # the caller's limit is given back
 
 
+def test_fits_in_two_threads_at_once_hold_blas_from_the_first_start_to_the_last_end(monkeypatch):
+    """BLAS has one limit per process: with a limit per fit, the first fit to end gave the caller's threads
+    back while the other still ran, and the last restored the first's one thread for good. The first to start
+    now sets it and the last to end restores it (a stand-in for threadpoolctl records the calls: OpenBLAS
+    itself ignores a limit set from another thread once the main thread has set one)."""
+    import threading
+
+    import harmsim._threads as threads
+
+    calls = []
+
+    class Limiter:
+        def restore_original_limits(self):
+            calls.append("restore")
+
+    class Controller:
+        def limit(self, *, limits, user_api):
+            calls.append(("limit", limits, user_api))
+            return Limiter()
+
+    monkeypatch.setattr(threads, "_controller", Controller)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    @threads.one_blas_thread
+    def first():
+        a_in.set()
+        b_in.wait(5)
+
+    @threads.one_blas_thread
+    def second():
+        b_in.set()
+        a_out.wait(5)
+        calls.append("second still running")
+
+    ta, tb = threading.Thread(target=first), threading.Thread(target=second)
+    ta.start()
+    a_in.wait(5)
+    tb.start()
+    ta.join(5)
+    a_out.set()
+    tb.join(5)
+    assert calls == [("limit", 1, "blas"), "second still running", "restore"]
+    assert threads._RUNNING == 0 and threads._LIMITER is None
+
+
 @pytest.mark.slow
 def test_the_world_fit_is_the_same_with_one_blas_thread_or_two():
     """The world panel's products are large enough for OpenBLAS to split; before, the two fits differed in the

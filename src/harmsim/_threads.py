@@ -22,10 +22,15 @@ bits.
 from __future__ import annotations
 
 import functools
+import threading
 
 __all__ = ["blas_threads", "one_blas_thread"]
 
 _CONTROLLER = None
+#: fits running now in this process's threads, and the limit the first of them set (restored by the last)
+_LOCK = threading.Lock()
+_RUNNING = 0
+_LIMITER = None
 
 
 def _controller():
@@ -42,6 +47,10 @@ def _controller():
 def one_blas_thread(func):
     """Decorate ``func`` to run with every BLAS library held to one thread, restored on return.
 
+    The limit is the process's (BLAS has no other): while fits run in several threads of one process at once
+    (a user's thread pool, a Dask worker with several threads), the first to start sets it and the last to
+    end gives the caller's setting back, so none of them runs on more than one thread.
+
     >>> @one_blas_thread
     ... def threads():
     ...     return blas_threads()
@@ -51,10 +60,30 @@ def one_blas_thread(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with _controller().limit(limits=1, user_api="blas"):
+        _hold()
+        try:
             return func(*args, **kwargs)
+        finally:
+            _release()
 
     return wrapper
+
+
+def _hold() -> None:
+    global _RUNNING, _LIMITER
+    with _LOCK:
+        if _RUNNING == 0:
+            _LIMITER = _controller().limit(limits=1, user_api="blas")
+        _RUNNING += 1
+
+
+def _release() -> None:
+    global _RUNNING, _LIMITER
+    with _LOCK:
+        _RUNNING -= 1
+        if _RUNNING == 0:
+            _LIMITER.restore_original_limits()
+            _LIMITER = None
 
 
 def blas_threads() -> list[int]:
